@@ -1,0 +1,55 @@
+# quanchain — top-level entry points. See README.md.
+GO      ?= go
+NET     := $(GO) run ./network/cmd/quanchain-net
+PKGS    := ./...
+
+.PHONY: all build up down clean status test test-unit test-integration fuzz cover vet fmt
+
+all: build
+
+## build: compile every command of the module into ./bin
+build:
+	$(GO) build -o bin/ ./chaincode/cmd/quanchain-cc ./network/cmd/quanchain-net
+
+## up: build what is missing, start or resume the local Fabric network, deploy and bootstrap
+up:
+	$(NET) up
+
+## down: stop every process `make up` started (state is kept)
+down:
+	$(NET) down
+
+## clean: stop everything and wipe all runtime state (binaries cache is kept)
+clean:
+	$(NET) clean
+
+## status: show what is running and where
+status:
+	$(NET) status
+
+## test: unit tests (with fuzz seed corpora) and integration tests on a real network
+test: vet test-unit test-integration
+
+test-unit:
+	$(GO) test -count=1 -race $(shell $(GO) list ./... | grep -v /integration)
+
+test-integration:
+	$(GO) test -count=1 -timeout 30m ./integration/...
+
+## cover: contract coverage report
+cover:
+	$(GO) test -count=1 -coverprofile=coverage.out ./chaincode/...
+	$(GO) tool cover -func=coverage.out | tail -1
+
+## fuzz: run each fuzz target for a while (FUZZTIME, default 30s)
+FUZZTIME ?= 30s
+fuzz:
+	$(GO) test -run='^$$' -fuzz=FuzzParseSignedPayload -fuzztime=$(FUZZTIME) ./chaincode/model
+	$(GO) test -run='^$$' -fuzz=FuzzVerifyInclusion -fuzztime=$(FUZZTIME) ./chaincode/merkle
+
+vet:
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l .)" || (gofmt -l .; echo "gofmt needed"; exit 1)
+
+fmt:
+	gofmt -w .

@@ -1,0 +1,238 @@
+package contract
+
+import (
+	"time"
+
+	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
+
+	"github.com/quanchain/quanchain/chaincode/model"
+)
+
+// maxRecordCount bounds the records one delivery may report.
+const maxRecordCount = 100000
+
+// AccessContract records every delivery of a citizen's data (全程留痕) and
+// answers who used whose data, when and under which authorisation.
+type AccessContract struct {
+	contractapi.Contract
+}
+
+// GetEvaluateTransactions lists the read-only transactions of the contract.
+func (c *AccessContract) GetEvaluateTransactions() []string {
+	return []string{"GetAccess", "ListAccessesByCitizen", "ListAccessesByRequester", "ListAccessesByAuthorization"}
+}
+
+// RecordAccess records a delivery under an authorisation and uses one of its
+// uses. Only the provider of every delivered category may record it, only
+// for the requester named in the authorisation, only while the authorisation
+// is GRANTED, within its validity and uses, and for categories it covers.
+// The authorisation's key is written, so a concurrent revocation and a
+// delivery conflict and exactly one of them commits.
+func (c *AccessContract) RecordAccess(ctx contractapi.TransactionContextInterface, accessJSON string) (string, error) {
+	if _, err := requireActiveCaller(ctx); err != nil {
+		return "", err
+	}
+	var req model.AccessRequest
+	if err := decodeStrict(accessJSON, &req); err != nil {
+		return "", err
+	}
+	cats, err := normaliseCategories(req.Categories)
+	if err != nil {
+		return "", err
+	}
+	provider, err := requireProviderOf(ctx, cats...)
+	if err != nil {
+		return "", err
+	}
+	if err := validateAccessRequest(&req); err != nil {
+		return "", err
+	}
+	k, err := key(ctx, keyAccess, req.ID)
+	if err != nil {
+		return "", err
+	}
+	dup, err := exists(ctx, k)
+	if err != nil {
+		return "", err
+	}
+	if dup {
+		return "", model.Errf(model.CodeAlreadyExists, "access %s is already recorded", req.ID)
+	}
+	auth, err := loadAuthorization(ctx, req.AuthorizationID)
+	if err != nil {
+		return "", err
+	}
+	now, err := txTime(ctx)
+	if err != nil {
+		return "", err
+	}
+	if err := checkUsable(ctx, auth, &req, cats, now); err != nil {
+		return "", err
+	}
+	auth.Uses++
+	if auth.Uses >= auth.MaxUses {
+		auth.Status = model.AuthExhausted
+	}
+	ts := model.FormatTime(now)
+	txID := ctx.GetStub().GetTxID()
+	auth.UpdatedAt = ts
+	auth.LastTxID = txID
+	acc := model.Access{ID: req.ID, AuthorizationID: auth.ID, CitizenRef: auth.CitizenRef,
+		Requester: auth.Requester, Provider: provider, Purpose: auth.Purpose, Categories: cats,
+		Mode: req.Mode, Predicate: req.Predicate, Digest: req.Digest, RecordCount: req.RecordCount,
+		UseNumber: auth.Uses, AccessedAt: ts, TxID: txID}
+	if err := putJSON(ctx, k, acc); err != nil {
+		return "", err
+	}
+	if err := storeAuthorization(ctx, auth); err != nil {
+		return "", err
+	}
+	for _, idx := range [][2]string{{keyAccessByCitizen, acc.CitizenRef}, {keyAccessByReq, acc.Requester}, {keyAccessByAuth, acc.AuthorizationID}} {
+		if err := putIndex(ctx, idx[0], idx[1], ts, acc.ID); err != nil {
+			return "", err
+		}
+	}
+	ev := model.Event{Name: model.EventAccessRecorded, AccessID: acc.ID, AuthorizationID: auth.ID,
+		CitizenRef: auth.CitizenRef, Requester: auth.Requester, Provider: provider, Purpose: auth.Purpose,
+		Status: auth.Status, Categories: cats, UseNumber: acc.UseNumber}
+	if err := emit(ctx, ev); err != nil {
+		return "", err
+	}
+	return marshalString(acc)
+}
+
+// validateAccessRequest checks the fields of a delivery that do not depend on
+// the ledger; it normalises the digest.
+func validateAccessRequest(req *model.AccessRequest) error {
+	if !model.ValidID(req.ID) {
+		return model.Errf(model.CodeInvalidArgument, "id must be 3-64 letters, digits, '_', '.' or '-'")
+	}
+	if !model.ValidMSPID(req.Requester) {
+		return model.Errf(model.CodeInvalidArgument, "requester %q is not a valid MSP ID", req.Requester)
+	}
+	switch req.Mode {
+	case model.ModeRecords:
+		if req.Predicate != "" {
+			return model.Errf(model.CodeInvalidArgument, "predicate is only allowed in predicate mode")
+		}
+	case model.ModePredicate:
+		if !model.ValidPurposeCode(req.Predicate) {
+			return model.Errf(model.CodeInvalidArgument, "predicate must be a code such as DECEASED_BEFORE")
+		}
+		if req.RecordCount != 0 {
+			return model.Errf(model.CodeInvalidArgument, "a predicate answer delivers no records")
+		}
+	default:
+		return model.Errf(model.CodeInvalidArgument, "mode must be records or predicate")
+	}
+	if req.RecordCount < 0 || req.RecordCount > maxRecordCount {
+		return model.Errf(model.CodeInvalidArgument, "record_count must be between 0 and %d", maxRecordCount)
+	}
+	d, err := normaliseHash("digest", req.Digest)
+	if err != nil {
+		return err
+	}
+	req.Digest = d
+	return nil
+}
+
+// checkUsable checks that auth may be used for this delivery now.
+func checkUsable(ctx contractapi.TransactionContextInterface, auth *model.Authorization,
+	req *model.AccessRequest, cats []string, now time.Time) error {
+	if auth.Requester != req.Requester {
+		return model.Errf(model.CodeRequesterMismatch, "authorisation %s was not granted to %s", auth.ID, req.Requester)
+	}
+	switch s := auth.EffectiveStatus(now); s {
+	case model.AuthGranted:
+	case model.AuthPending:
+		return model.Errf(model.CodeAuthNotGranted, "the citizen has not granted authorisation %s", auth.ID)
+	case model.AuthPaused:
+		return model.Errf(model.CodeAuthPaused, "the citizen paused authorisation %s", auth.ID)
+	default:
+		return terminalError(s)
+	}
+	if auth.Uses >= auth.MaxUses {
+		return terminalError(model.AuthExhausted)
+	}
+	if !auth.Covers(cats) {
+		return model.Errf(model.CodeCategoryOutOfScope, "authorisation %s does not cover every requested category", auth.ID)
+	}
+	requester, err := loadInstitution(ctx, auth.Requester)
+	if err != nil {
+		return err
+	}
+	if requester.Status != model.StatusActive {
+		return model.Errf(model.CodeInstitutionInactive, "institution %s is %s", requester.MSPID, requester.Status)
+	}
+	return nil
+}
+
+// GetAccess returns one access record.
+func (c *AccessContract) GetAccess(ctx contractapi.TransactionContextInterface, accessID string) (string, error) {
+	acc, err := loadAccess(ctx, accessID)
+	if err != nil {
+		return "", err
+	}
+	return marshalString(acc)
+}
+
+// ListAccessesByCitizen returns a page of the deliveries of a citizen's data
+// within [since, until] (RFC 3339, each optional), oldest first.
+func (c *AccessContract) ListAccessesByCitizen(ctx contractapi.TransactionContextInterface,
+	citizenRef string, since string, until string, pageSize int32, bookmark string) (string, error) {
+	if !model.ValidHash(citizenRef) {
+		return "", model.Errf(model.CodeInvalidArgument, "citizen_ref must be a pseudonym (64 lower-case hex characters)")
+	}
+	return listAccesses(ctx, indexQuery{index: keyAccessByCitizen, owner: citizenRef, pageSize: pageSize, bookmark: bookmark}, since, until)
+}
+
+// ListAccessesByRequester returns a page of the deliveries to an institution
+// within [since, until] (RFC 3339, each optional), oldest first.
+func (c *AccessContract) ListAccessesByRequester(ctx contractapi.TransactionContextInterface,
+	mspID string, since string, until string, pageSize int32, bookmark string) (string, error) {
+	if !model.ValidMSPID(mspID) {
+		return "", model.Errf(model.CodeInvalidArgument, "MSP ID %q is not valid", mspID)
+	}
+	return listAccesses(ctx, indexQuery{index: keyAccessByReq, owner: mspID, pageSize: pageSize, bookmark: bookmark}, since, until)
+}
+
+// ListAccessesByAuthorization returns a page of the deliveries made under one
+// authorisation, oldest first.
+func (c *AccessContract) ListAccessesByAuthorization(ctx contractapi.TransactionContextInterface,
+	authorizationID string, pageSize int32, bookmark string) (string, error) {
+	if !model.ValidID(authorizationID) {
+		return "", model.Errf(model.CodeInvalidArgument, "authorisation id %q is not valid", authorizationID)
+	}
+	return listAccesses(ctx, indexQuery{index: keyAccessByAuth, owner: authorizationID, pageSize: pageSize, bookmark: bookmark}, "", "")
+}
+
+func listAccesses(ctx contractapi.TransactionContextInterface, q indexQuery, since, until string) (string, error) {
+	var err error
+	if q.since, q.until, err = timeBounds(since, until); err != nil {
+		return "", err
+	}
+	page, err := listIndex(ctx, q, func(id string) (*model.Access, error) { return loadAccess(ctx, id) }, nil)
+	if err != nil {
+		return "", err
+	}
+	return marshalString(page)
+}
+
+func loadAccess(ctx contractapi.TransactionContextInterface, id string) (*model.Access, error) {
+	if !model.ValidID(id) {
+		return nil, model.Errf(model.CodeInvalidArgument, "access id %q is not valid", id)
+	}
+	k, err := key(ctx, keyAccess, id)
+	if err != nil {
+		return nil, err
+	}
+	var a model.Access
+	found, err := getJSON(ctx, k, &a)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, model.Errf(model.CodeAccessNotFound, "access %s does not exist", id)
+	}
+	return &a, nil
+}

@@ -1,0 +1,269 @@
+package contract
+
+import (
+	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
+
+	"github.com/quanchain/quanchain/chaincode/merkle"
+	"github.com/quanchain/quanchain/chaincode/model"
+)
+
+// AnchorContract anchors the hashes of records held at their source
+// (数据源不上链): single record or document hashes, Merkle batches (RFC 6962),
+// and revocations.
+type AnchorContract struct {
+	contractapi.Contract
+}
+
+// GetEvaluateTransactions lists the read-only transactions of the contract.
+func (c *AnchorContract) GetEvaluateTransactions() []string {
+	return []string{"VerifyRecord", "GetBatch", "VerifyProof"}
+}
+
+// AnchorRecord anchors the SHA-256 of one record or document of a category.
+// The category's provider only.
+func (c *AnchorContract) AnchorRecord(ctx contractapi.TransactionContextInterface, category string, recordHash string) (string, error) {
+	provider, err := requireProviderOf(ctx, category)
+	if err != nil {
+		return "", err
+	}
+	h, err := normaliseHash("record_hash", recordHash)
+	if err != nil {
+		return "", err
+	}
+	k, err := key(ctx, keyAnchor, h)
+	if err != nil {
+		return "", err
+	}
+	dup, err := exists(ctx, k)
+	if err != nil {
+		return "", err
+	}
+	if dup {
+		return "", model.Errf(model.CodeAlreadyExists, "record %s is already anchored", h)
+	}
+	now, err := txTime(ctx)
+	if err != nil {
+		return "", err
+	}
+	a := model.RecordAnchor{RecordHash: h, Category: category, Provider: provider,
+		AnchoredAt: model.FormatTime(now), TxID: ctx.GetStub().GetTxID()}
+	if err := putJSON(ctx, k, a); err != nil {
+		return "", err
+	}
+	if err := emit(ctx, model.Event{Name: model.EventRecordAnchored, RecordHash: h, Category: category, Provider: provider}); err != nil {
+		return "", err
+	}
+	return marshalString(a)
+}
+
+// AnchorBatch anchors the RFC 6962 tree head of a batch of records of one
+// category. The category's provider only.
+func (c *AnchorContract) AnchorBatch(ctx contractapi.TransactionContextInterface, batchJSON string) (string, error) {
+	if _, err := requireActiveCaller(ctx); err != nil {
+		return "", err
+	}
+	var req model.BatchAnchorRequest
+	if err := decodeStrict(batchJSON, &req); err != nil {
+		return "", err
+	}
+	provider, err := requireProviderOf(ctx, req.Category)
+	if err != nil {
+		return "", err
+	}
+	if !model.ValidID(req.BatchID) {
+		return "", model.Errf(model.CodeInvalidArgument, "batch_id must be 3-64 letters, digits, '_', '.' or '-'")
+	}
+	root, err := normaliseHash("root", req.Root)
+	if err != nil {
+		return "", err
+	}
+	if req.LeafCount < 1 || req.LeafCount > maxLeafCount {
+		return "", model.Errf(model.CodeInvalidArgument, "leaf_count must be between 1 and %d", maxLeafCount)
+	}
+	k, err := key(ctx, keyBatch, req.BatchID)
+	if err != nil {
+		return "", err
+	}
+	dup, err := exists(ctx, k)
+	if err != nil {
+		return "", err
+	}
+	if dup {
+		return "", model.Errf(model.CodeAlreadyExists, "batch %s is already anchored", req.BatchID)
+	}
+	now, err := txTime(ctx)
+	if err != nil {
+		return "", err
+	}
+	b := model.BatchAnchor{BatchID: req.BatchID, Category: req.Category, Provider: provider, Root: root,
+		LeafCount: req.LeafCount, AnchoredAt: model.FormatTime(now), TxID: ctx.GetStub().GetTxID()}
+	if err := putJSON(ctx, k, b); err != nil {
+		return "", err
+	}
+	if err := emit(ctx, model.Event{Name: model.EventBatchAnchored, BatchID: b.BatchID, Category: b.Category, Provider: provider}); err != nil {
+		return "", err
+	}
+	return marshalString(b)
+}
+
+// RevokeRecord marks a record of a category as revoked (an e-licence
+// withdrawn, a record superseded) with a reason code. The category's
+// provider only.
+func (c *AnchorContract) RevokeRecord(ctx contractapi.TransactionContextInterface, category string, recordHash string, reason string) (string, error) {
+	provider, err := requireProviderOf(ctx, category)
+	if err != nil {
+		return "", err
+	}
+	h, err := normaliseHash("record_hash", recordHash)
+	if err != nil {
+		return "", err
+	}
+	if !model.ValidPurposeCode(reason) {
+		return "", model.Errf(model.CodeInvalidArgument, "reason must be a code such as SUPERSEDED or WITHDRAWN")
+	}
+	k, err := key(ctx, keyRevocation, h)
+	if err != nil {
+		return "", err
+	}
+	dup, err := exists(ctx, k)
+	if err != nil {
+		return "", err
+	}
+	if dup {
+		return "", model.Errf(model.CodeRecordRevoked, "record %s is already revoked", h)
+	}
+	now, err := txTime(ctx)
+	if err != nil {
+		return "", err
+	}
+	r := model.Revocation{RecordHash: h, Category: category, Provider: provider, Reason: reason,
+		RevokedAt: model.FormatTime(now), TxID: ctx.GetStub().GetTxID()}
+	if err := putJSON(ctx, k, r); err != nil {
+		return "", err
+	}
+	if err := emit(ctx, model.Event{Name: model.EventRecordRevoked, RecordHash: h, Category: category, Provider: provider}); err != nil {
+		return "", err
+	}
+	return marshalString(r)
+}
+
+// VerifyRecord reports whether a record or document hash is anchored on its
+// own and whether it is revoked.
+func (c *AnchorContract) VerifyRecord(ctx contractapi.TransactionContextInterface, recordHash string) (string, error) {
+	h, err := normaliseHash("record_hash", recordHash)
+	if err != nil {
+		return "", err
+	}
+	v := model.Verification{}
+	k, err := key(ctx, keyAnchor, h)
+	if err != nil {
+		return "", err
+	}
+	var a model.RecordAnchor
+	if v.Anchored, err = getJSON(ctx, k, &a); err != nil {
+		return "", err
+	}
+	if v.Anchored {
+		v.Anchor = &a
+	}
+	if err := checkRevoked(ctx, h, &v); err != nil {
+		return "", err
+	}
+	switch {
+	case !v.Anchored:
+		v.Reason = string(model.CodeAnchorNotFound)
+	case v.Revoked:
+		v.Reason = string(model.CodeRecordRevoked)
+	default:
+		v.Valid = true
+	}
+	return marshalString(v)
+}
+
+// GetBatch returns one batch anchor.
+func (c *AnchorContract) GetBatch(ctx contractapi.TransactionContextInterface, batchID string) (string, error) {
+	b, err := loadBatch(ctx, batchID)
+	if err != nil {
+		return "", err
+	}
+	return marshalString(b)
+}
+
+// VerifyProof checks an RFC 6962 inclusion proof of a record hash against a
+// stored batch root, and the record's revocation status.
+func (c *AnchorContract) VerifyProof(ctx contractapi.TransactionContextInterface, proofJSON string) (string, error) {
+	var req model.ProofRequest
+	if err := decodeStrict(proofJSON, &req); err != nil {
+		return "", err
+	}
+	h, err := normaliseHash("record_hash", req.RecordHash)
+	if err != nil {
+		return "", err
+	}
+	if len(req.Proof) > maxProofLen {
+		return "", model.Errf(model.CodeInputTooLarge, "proof has more than %d nodes", maxProofLen)
+	}
+	proof := make([]merkle.Hash, len(req.Proof))
+	for i, s := range req.Proof {
+		if proof[i], err = merkle.ParseHash(s); err != nil {
+			return "", model.Errf(model.CodeInvalidArgument, "proof node %d is not a hex SHA-256 digest", i)
+		}
+	}
+	b, err := loadBatch(ctx, req.BatchID)
+	if err != nil {
+		return "", err
+	}
+	root, err := merkle.ParseHash(b.Root)
+	if err != nil {
+		return "", model.Errf(model.CodeInternal, "stored root of batch %s is malformed", b.BatchID)
+	}
+	leaf, _ := merkle.ParseHash(h) // h is validated above
+	v := model.Verification{Batch: b}
+	if err := merkle.VerifyInclusion(leaf[:], req.LeafIndex, uint64(b.LeafCount), proof, root); err != nil {
+		v.Reason = string(model.CodeProofInvalid)
+	} else {
+		v.Anchored = true
+	}
+	if err := checkRevoked(ctx, h, &v); err != nil {
+		return "", err
+	}
+	if v.Anchored && v.Revoked {
+		v.Reason = string(model.CodeRecordRevoked)
+	}
+	v.Valid = v.Anchored && !v.Revoked
+	return marshalString(v)
+}
+
+func checkRevoked(ctx contractapi.TransactionContextInterface, h string, v *model.Verification) error {
+	k, err := key(ctx, keyRevocation, h)
+	if err != nil {
+		return err
+	}
+	var r model.Revocation
+	if v.Revoked, err = getJSON(ctx, k, &r); err != nil {
+		return err
+	}
+	if v.Revoked {
+		v.Revocation = &r
+	}
+	return nil
+}
+
+func loadBatch(ctx contractapi.TransactionContextInterface, id string) (*model.BatchAnchor, error) {
+	if !model.ValidID(id) {
+		return nil, model.Errf(model.CodeInvalidArgument, "batch id %q is not valid", id)
+	}
+	k, err := key(ctx, keyBatch, id)
+	if err != nil {
+		return nil, err
+	}
+	var b model.BatchAnchor
+	found, err := getJSON(ctx, k, &b)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, model.Errf(model.CodeBatchNotFound, "batch %s is not anchored", id)
+	}
+	return &b, nil
+}

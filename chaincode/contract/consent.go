@@ -1,0 +1,449 @@
+package contract
+
+import (
+	"time"
+
+	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
+
+	"github.com/quanchain/quanchain/chaincode/model"
+	"github.com/quanchain/quanchain/chaincode/sig"
+)
+
+// ConsentContract keeps authorisations: a requester asks (逐笔授权, one per
+// loan application or claim), the citizen decides with a signature made on
+// their own device, the requester may withdraw its own request.
+type ConsentContract struct {
+	contractapi.Contract
+}
+
+// GetEvaluateTransactions lists the read-only transactions of the contract.
+func (c *ConsentContract) GetEvaluateTransactions() []string {
+	return []string{"GetAuthorization", "ListAuthorizationsByCitizen", "ListAuthorizationsByRequester"}
+}
+
+// RequestAuthorization records a requester's request for a citizen's
+// authorisation as PENDING, within the purpose template's ceilings. Banks and
+// insurers only. It returns the stored authorisation.
+func (c *ConsentContract) RequestAuthorization(ctx contractapi.TransactionContextInterface, requestJSON string) (string, error) {
+	inst, err := requireActiveCaller(ctx)
+	if err != nil {
+		return "", err
+	}
+	if !inst.Kind.MayRequest() {
+		return "", model.Errf(model.CodeForbiddenMSP, "%s is a %s and cannot request authorisations", inst.MSPID, inst.Kind)
+	}
+	var req model.AuthorizationRequest
+	if err := decodeStrict(requestJSON, &req); err != nil {
+		return "", err
+	}
+	now, err := txTime(ctx)
+	if err != nil {
+		return "", err
+	}
+	auth, err := newAuthorization(ctx, inst, &req, now)
+	if err != nil {
+		return "", err
+	}
+	k, err := key(ctx, keyAuth, auth.ID)
+	if err != nil {
+		return "", err
+	}
+	dup, err := exists(ctx, k)
+	if err != nil {
+		return "", err
+	}
+	if dup {
+		return "", model.Errf(model.CodeAlreadyExists, "authorisation %s already exists", auth.ID)
+	}
+	if err := putJSON(ctx, k, auth); err != nil {
+		return "", err
+	}
+	if err := putIndex(ctx, keyAuthByCitizen, auth.CitizenRef, auth.RequestedAt, auth.ID); err != nil {
+		return "", err
+	}
+	if err := putIndex(ctx, keyAuthByRequester, auth.Requester, auth.RequestedAt, auth.ID); err != nil {
+		return "", err
+	}
+	if err := emit(ctx, authEvent(model.EventAuthorizationRequested, auth)); err != nil {
+		return "", err
+	}
+	return marshalString(auth)
+}
+
+// newAuthorization validates a request against the registry and the purpose
+// template and builds the PENDING authorisation.
+func newAuthorization(ctx contractapi.TransactionContextInterface, inst *model.Institution,
+	req *model.AuthorizationRequest, now time.Time) (*model.Authorization, error) {
+	if !model.ValidID(req.ID) {
+		return nil, model.Errf(model.CodeInvalidArgument, "id must be 3-64 letters, digits, '_', '.' or '-'")
+	}
+	if !model.ValidHash(req.CitizenRef) {
+		return nil, model.Errf(model.CodeInvalidArgument, "citizen_ref must be a pseudonym (64 lower-case hex characters)")
+	}
+	ref, err := normaliseHash("reference_hash", req.ReferenceHash)
+	if err != nil {
+		return nil, err
+	}
+	purpose, err := loadPurpose(ctx, req.Purpose)
+	if err != nil {
+		return nil, err
+	}
+	allowedKind := false
+	for _, k := range purpose.RequesterKinds {
+		allowedKind = allowedKind || k == inst.Kind
+	}
+	if !allowedKind {
+		return nil, model.Errf(model.CodeForbiddenMSP, "purpose %s is not open to institutions of kind %s", purpose.Code, inst.Kind)
+	}
+	cats, err := normaliseCategories(req.Categories)
+	if err != nil {
+		return nil, err
+	}
+	for _, code := range cats {
+		cat, err := loadCategory(ctx, code)
+		if err != nil {
+			return nil, err
+		}
+		if cat.Status != model.StatusActive {
+			return nil, model.Errf(model.CodeCategoryNotFound, "category %s is not active", code)
+		}
+		if !contains(purpose.AllowedCategories, code) {
+			return nil, model.Errf(model.CodePurposeLimitExceeded, "purpose %s does not allow category %s", purpose.Code, code)
+		}
+	}
+	from, errFrom := time.Parse(model.DateFormat, req.DataFrom)
+	to, errTo := time.Parse(model.DateFormat, req.DataTo)
+	if errFrom != nil || errTo != nil {
+		return nil, model.Errf(model.CodeInvalidArgument, "data_from and data_to must be dates (YYYY-MM-DD)")
+	}
+	if to.Before(from) {
+		return nil, model.Errf(model.CodeInvalidArgument, "data_to is before data_from")
+	}
+	if days := int(to.Sub(from).Hours()/24) + 1; days > purpose.MaxDataRangeDays {
+		return nil, model.Errf(model.CodePurposeLimitExceeded, "data range of %d days exceeds the %d days purpose %s allows", days, purpose.MaxDataRangeDays, purpose.Code)
+	}
+	until, err := time.Parse(time.RFC3339Nano, req.ValidUntil)
+	if err != nil {
+		return nil, model.Errf(model.CodeInvalidArgument, "valid_until must be an RFC 3339 time")
+	}
+	if !until.After(now) {
+		return nil, model.Errf(model.CodeInvalidArgument, "valid_until is not in the future")
+	}
+	if until.Sub(now) > time.Duration(purpose.MaxValidityDays)*24*time.Hour {
+		return nil, model.Errf(model.CodePurposeLimitExceeded, "validity exceeds the %d days purpose %s allows", purpose.MaxValidityDays, purpose.Code)
+	}
+	if req.MaxUses < 1 {
+		return nil, model.Errf(model.CodeInvalidArgument, "max_uses must be at least 1")
+	}
+	if req.MaxUses > purpose.MaxUses {
+		return nil, model.Errf(model.CodePurposeLimitExceeded, "max_uses %d exceeds the %d uses purpose %s allows", req.MaxUses, purpose.MaxUses, purpose.Code)
+	}
+	ts := model.FormatTime(now)
+	txID := ctx.GetStub().GetTxID()
+	return &model.Authorization{
+		ID: req.ID, CitizenRef: req.CitizenRef, Requester: inst.MSPID, Purpose: purpose.Code,
+		Categories: cats, DataFrom: req.DataFrom, DataTo: req.DataTo,
+		ValidUntil: model.FormatTime(until), MaxUses: req.MaxUses, Status: model.AuthPending,
+		ReferenceHash: ref, RequestedAt: ts, UpdatedAt: ts, RequestTxID: txID, LastTxID: txID,
+	}, nil
+}
+
+// Decide applies a citizen's decision (GRANT, DENY, PAUSE, RESUME, REVOKE).
+// payload is the base64 of the exact bytes the citizen's device signed,
+// signature the base64 of its ES256 signature (raw r‖s or ASN.1 DER), keyID
+// the enrolled device key. The payload must name this channel, this
+// authorisation at its current seq and exactly its terms, so a signature
+// cannot be replayed or moved to another authorisation or action. Submitted
+// by the operator, which serves the citizen, but it cannot forge a decision.
+func (c *ConsentContract) Decide(ctx contractapi.TransactionContextInterface, authorizationID string,
+	payload string, signature string, keyID string) (string, error) {
+	if _, err := requireOperator(ctx); err != nil {
+		return "", err
+	}
+	auth, err := loadAuthorization(ctx, authorizationID)
+	if err != nil {
+		return "", err
+	}
+	now, err := txTime(ctx)
+	if err != nil {
+		return "", err
+	}
+	raw, err := sig.DecodeBase64(payload)
+	if err != nil {
+		return "", model.Errf(model.CodePayloadInvalid, "payload must be base64")
+	}
+	p, err := model.ParseDecisionPayload(raw)
+	if err != nil {
+		return "", err
+	}
+	if err := p.Match(ctx.GetStub().GetChannelID(), auth); err != nil {
+		return "", err
+	}
+	if err := p.CheckFresh(now); err != nil {
+		return "", err
+	}
+	if err := verifyCitizenSignature(ctx, auth.CitizenRef, keyID, raw, signature); err != nil {
+		return "", err
+	}
+	next, err := transition(auth.EffectiveStatus(now), p.Action)
+	if err != nil {
+		return "", err
+	}
+	ts := model.FormatTime(now)
+	txID := ctx.GetStub().GetTxID()
+	auth.Status = next
+	auth.Seq++
+	auth.UpdatedAt = ts
+	auth.LastTxID = txID
+	if p.Action == model.ActionGrant {
+		auth.GrantedAt = ts
+	}
+	auth.LastDecision = &model.Decision{Action: p.Action, KeyID: keyID, Payload: payload,
+		Signature: signature, At: ts, TxID: txID}
+	if err := storeAuthorization(ctx, auth); err != nil {
+		return "", err
+	}
+	if err := emit(ctx, authEvent(decisionEvents[p.Action], auth)); err != nil {
+		return "", err
+	}
+	return marshalString(auth)
+}
+
+var decisionEvents = map[model.Action]string{
+	model.ActionGrant:  model.EventAuthorizationGranted,
+	model.ActionDeny:   model.EventAuthorizationDenied,
+	model.ActionPause:  model.EventAuthorizationPaused,
+	model.ActionResume: model.EventAuthorizationResumed,
+	model.ActionRevoke: model.EventAuthorizationRevoked,
+}
+
+// verifyCitizenSignature checks an ES256 signature by an enrolled, unrevoked
+// device key of the citizen.
+func verifyCitizenSignature(ctx contractapi.TransactionContextInterface, citizenRef, keyID string, msg []byte, signature string) error {
+	cz, err := loadCitizen(ctx, citizenRef)
+	if model.CodeOf(err) == model.CodeCitizenNotFound {
+		return model.Errf(model.CodeKeyNotFound, "the citizen has no enrolled device key")
+	}
+	if err != nil {
+		return err
+	}
+	dk, found, active := cz.ActiveKey(keyID)
+	if !found {
+		return model.Errf(model.CodeKeyNotFound, "key %q is not enrolled for this citizen", keyID)
+	}
+	if !active {
+		return model.Errf(model.CodeKeyRevoked, "key %s was revoked", keyID)
+	}
+	pub, err := sig.ParseJWK([]byte(dk.JWK))
+	if err != nil {
+		return model.Errf(model.CodeInternal, "stored key %s cannot be parsed", keyID)
+	}
+	sigBytes, err := sig.DecodeBase64(signature)
+	if err != nil {
+		return model.Errf(model.CodeSignatureInvalid, "signature must be base64")
+	}
+	if err := sig.Verify(pub, msg, sigBytes); err != nil {
+		return model.Errf(model.CodeSignatureInvalid, "signature does not verify with key %s", keyID)
+	}
+	return nil
+}
+
+// transition is the authorisation state machine for citizen decisions.
+func transition(from model.AuthStatus, action model.Action) (model.AuthStatus, error) {
+	switch {
+	case action == model.ActionGrant && from == model.AuthPending:
+		return model.AuthGranted, nil
+	case action == model.ActionDeny && from == model.AuthPending:
+		return model.AuthDenied, nil
+	case action == model.ActionPause && from == model.AuthGranted:
+		return model.AuthPaused, nil
+	case action == model.ActionResume && from == model.AuthPaused:
+		return model.AuthGranted, nil
+	case action == model.ActionRevoke && (from == model.AuthGranted || from == model.AuthPaused):
+		return model.AuthRevoked, nil
+	}
+	if err := terminalError(from); err != nil {
+		return "", err
+	}
+	return "", model.Errf(model.CodeInvalidTransition, "cannot %s an authorisation that is %s", action, from)
+}
+
+// terminalError returns the error for an authorisation that has ended.
+func terminalError(s model.AuthStatus) error {
+	switch s {
+	case model.AuthDenied:
+		return model.Errf(model.CodeAuthDenied, "the citizen denied this authorisation")
+	case model.AuthRevoked:
+		return model.Errf(model.CodeAuthRevoked, "the citizen revoked this authorisation")
+	case model.AuthWithdrawn:
+		return model.Errf(model.CodeAuthWithdrawn, "the requester withdrew this authorisation")
+	case model.AuthExpired:
+		return model.Errf(model.CodeAuthExpired, "this authorisation has expired")
+	case model.AuthExhausted:
+		return model.Errf(model.CodeAuthExhausted, "every use of this authorisation has been used")
+	}
+	return nil
+}
+
+// Withdraw lets the requester withdraw its own request or authorisation
+// (PENDING, GRANTED or PAUSED become WITHDRAWN).
+func (c *ConsentContract) Withdraw(ctx contractapi.TransactionContextInterface, authorizationID string) (string, error) {
+	msp, err := callerMSP(ctx)
+	if err != nil {
+		return "", err
+	}
+	auth, err := loadAuthorization(ctx, authorizationID)
+	if err != nil {
+		return "", err
+	}
+	if auth.Requester != msp {
+		return "", model.Errf(model.CodeForbiddenMSP, "%s did not request authorisation %s", msp, authorizationID)
+	}
+	now, err := txTime(ctx)
+	if err != nil {
+		return "", err
+	}
+	switch s := auth.EffectiveStatus(now); s {
+	case model.AuthPending, model.AuthGranted, model.AuthPaused:
+	default:
+		return "", terminalError(s)
+	}
+	auth.Status = model.AuthWithdrawn
+	auth.Seq++
+	auth.UpdatedAt = model.FormatTime(now)
+	auth.LastTxID = ctx.GetStub().GetTxID()
+	if err := storeAuthorization(ctx, auth); err != nil {
+		return "", err
+	}
+	if err := emit(ctx, authEvent(model.EventAuthorizationWithdrawn, auth)); err != nil {
+		return "", err
+	}
+	return marshalString(auth)
+}
+
+// GetAuthorization returns one authorisation, its status as of the
+// transaction time (EXPIRED once past its validity).
+func (c *ConsentContract) GetAuthorization(ctx contractapi.TransactionContextInterface, authorizationID string) (string, error) {
+	auth, err := loadAuthorization(ctx, authorizationID)
+	if err != nil {
+		return "", err
+	}
+	now, err := txTime(ctx)
+	if err != nil {
+		return "", err
+	}
+	auth.Status = auth.EffectiveStatus(now)
+	return marshalString(auth)
+}
+
+// ListAuthorizationsByCitizen returns a page of a citizen's authorisations in
+// request order, optionally only those with the given (effective) status.
+func (c *ConsentContract) ListAuthorizationsByCitizen(ctx contractapi.TransactionContextInterface,
+	citizenRef string, status string, pageSize int32, bookmark string) (string, error) {
+	if !model.ValidHash(citizenRef) {
+		return "", model.Errf(model.CodeInvalidArgument, "citizen_ref must be a pseudonym (64 lower-case hex characters)")
+	}
+	return listAuthorizations(ctx, indexQuery{index: keyAuthByCitizen, owner: citizenRef,
+		pageSize: pageSize, bookmark: bookmark}, status)
+}
+
+// ListAuthorizationsByRequester returns a page of an institution's
+// authorisations requested within [since, until] (RFC 3339, each optional),
+// optionally only those with the given (effective) status.
+func (c *ConsentContract) ListAuthorizationsByRequester(ctx contractapi.TransactionContextInterface,
+	mspID string, status string, since string, until string, pageSize int32, bookmark string) (string, error) {
+	if !model.ValidMSPID(mspID) {
+		return "", model.Errf(model.CodeInvalidArgument, "MSP ID %q is not valid", mspID)
+	}
+	q := indexQuery{index: keyAuthByRequester, owner: mspID, pageSize: pageSize, bookmark: bookmark}
+	var err error
+	if q.since, q.until, err = timeBounds(since, until); err != nil {
+		return "", err
+	}
+	return listAuthorizations(ctx, q, status)
+}
+
+func listAuthorizations(ctx contractapi.TransactionContextInterface, q indexQuery, status string) (string, error) {
+	want := model.AuthStatus(status)
+	if status != "" && !want.Valid() {
+		return "", model.Errf(model.CodeInvalidArgument, "status %q is not an authorisation status", status)
+	}
+	now, err := txTime(ctx)
+	if err != nil {
+		return "", err
+	}
+	load := func(id string) (*model.Authorization, error) {
+		a, err := loadAuthorization(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		a.Status = a.EffectiveStatus(now)
+		return a, nil
+	}
+	keep := func(a *model.Authorization) bool { return status == "" || a.Status == want }
+	page, err := listIndex(ctx, q, load, keep)
+	if err != nil {
+		return "", err
+	}
+	return marshalString(page)
+}
+
+func loadAuthorization(ctx contractapi.TransactionContextInterface, id string) (*model.Authorization, error) {
+	if !model.ValidID(id) {
+		return nil, model.Errf(model.CodeInvalidArgument, "authorisation id %q is not valid", id)
+	}
+	k, err := key(ctx, keyAuth, id)
+	if err != nil {
+		return nil, err
+	}
+	var a model.Authorization
+	found, err := getJSON(ctx, k, &a)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, model.Errf(model.CodeAuthNotFound, "authorisation %s does not exist", id)
+	}
+	return &a, nil
+}
+
+func storeAuthorization(ctx contractapi.TransactionContextInterface, a *model.Authorization) error {
+	k, err := key(ctx, keyAuth, a.ID)
+	if err != nil {
+		return err
+	}
+	return putJSON(ctx, k, a)
+}
+
+func authEvent(name string, a *model.Authorization) model.Event {
+	return model.Event{Name: name, AuthorizationID: a.ID, CitizenRef: a.CitizenRef,
+		Requester: a.Requester, Purpose: a.Purpose, Status: a.Status, Categories: a.Categories}
+}
+
+// timeBounds normalises optional RFC 3339 bounds to TimeFormat.
+func timeBounds(since, until string) (string, string, error) {
+	var out [2]string
+	for i, s := range []string{since, until} {
+		if s == "" {
+			continue
+		}
+		t, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			return "", "", model.Errf(model.CodeInvalidArgument, "time bound %q is not RFC 3339", s)
+		}
+		out[i] = model.FormatTime(t)
+	}
+	if out[0] != "" && out[1] != "" && out[1] < out[0] {
+		return "", "", model.Errf(model.CodeInvalidArgument, "until is before since")
+	}
+	return out[0], out[1], nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,125 @@
+package model
+
+import "time"
+
+// AuthStatus is the state of an authorisation.
+type AuthStatus string
+
+// Authorisation states. EXPIRED is derived from the transaction time and is
+// never stored; EXHAUSTED is stored by the delivery that uses the last use.
+const (
+	AuthPending   AuthStatus = "PENDING"
+	AuthGranted   AuthStatus = "GRANTED"
+	AuthDenied    AuthStatus = "DENIED"
+	AuthPaused    AuthStatus = "PAUSED"
+	AuthRevoked   AuthStatus = "REVOKED"
+	AuthWithdrawn AuthStatus = "WITHDRAWN"
+	AuthExpired   AuthStatus = "EXPIRED"
+	AuthExhausted AuthStatus = "EXHAUSTED"
+)
+
+// Valid reports whether s is a defined status.
+func (s AuthStatus) Valid() bool {
+	switch s {
+	case AuthPending, AuthGranted, AuthDenied, AuthPaused, AuthRevoked,
+		AuthWithdrawn, AuthExpired, AuthExhausted:
+		return true
+	}
+	return false
+}
+
+// AuthorizationRequest is what a requester institution submits to ask a
+// citizen for an authorisation (逐笔授权: one per loan application or claim).
+type AuthorizationRequest struct {
+	ID         string   `json:"id"`
+	CitizenRef string   `json:"citizen_ref"`
+	Purpose    string   `json:"purpose"`
+	Categories []string `json:"categories"`
+	DataFrom   string   `json:"data_from"`   // YYYY-MM-DD, inclusive
+	DataTo     string   `json:"data_to"`     // YYYY-MM-DD, inclusive
+	ValidUntil string   `json:"valid_until"` // RFC 3339
+	MaxUses    int      `json:"max_uses"`
+	// ReferenceHash is the SHA-256 (hex) of the requester's own reference
+	// (loan application or claim number); the reference itself stays off-ledger.
+	ReferenceHash string `json:"reference_hash"`
+}
+
+// Authorization is a citizen's authorisation, from request to its end.
+type Authorization struct {
+	ID            string     `json:"id"`
+	CitizenRef    string     `json:"citizen_ref"`
+	Requester     string     `json:"requester"` // MSP ID of the requesting institution
+	Purpose       string     `json:"purpose"`
+	Categories    []string   `json:"categories"` // sorted
+	DataFrom      string     `json:"data_from"`
+	DataTo        string     `json:"data_to"`
+	ValidUntil    string     `json:"valid_until"`
+	MaxUses       int        `json:"max_uses"`
+	Uses          int        `json:"uses"`
+	Status        AuthStatus `json:"status"`
+	ReferenceHash string     `json:"reference_hash"`
+	// Seq counts the state changes of this authorisation. A decision payload
+	// must name the current Seq, so a signature is good for one change only.
+	Seq          int       `json:"seq"`
+	RequestedAt  string    `json:"requested_at"`
+	GrantedAt    string    `json:"granted_at,omitempty"`
+	UpdatedAt    string    `json:"updated_at"`
+	LastDecision *Decision `json:"last_decision,omitempty"`
+	RequestTxID  string    `json:"request_tx_id"`
+	LastTxID     string    `json:"last_tx_id"`
+}
+
+// Decision is the receipt of a citizen decision as kept on the ledger: the
+// exact signed bytes and the signature, so anyone can verify it again.
+type Decision struct {
+	Action    Action `json:"action"`
+	KeyID     string `json:"key_id"`
+	Payload   string `json:"payload"`   // base64 of the exact signed bytes
+	Signature string `json:"signature"` // base64 of the signature as received
+	At        string `json:"at"`
+	TxID      string `json:"tx_id"`
+}
+
+// EffectiveStatus is the status at time now: a PENDING, GRANTED or PAUSED
+// authorisation past its validity is EXPIRED.
+func (a *Authorization) EffectiveStatus(now time.Time) AuthStatus {
+	switch a.Status {
+	case AuthPending, AuthGranted, AuthPaused:
+		until, err := time.Parse(time.RFC3339Nano, a.ValidUntil)
+		if err == nil && now.After(until) {
+			return AuthExpired
+		}
+	}
+	return a.Status
+}
+
+// Covers reports whether every category in cats is within the authorisation.
+func (a *Authorization) Covers(cats []string) bool {
+	for _, c := range cats {
+		found := false
+		for _, have := range a.Categories {
+			if have == c {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
+// Page is one page of a listing; Bookmark is empty on the last page.
+type Page[T any] struct {
+	Items    []T    `json:"items"`
+	Bookmark string `json:"bookmark"`
+}
+
+// HistoryEntry is one committed version of a ledger key.
+type HistoryEntry struct {
+	TxID      string `json:"tx_id"`
+	Timestamp string `json:"timestamp"`
+	IsDelete  bool   `json:"is_delete"`
+	Value     string `json:"value,omitempty"` // the JSON value as stored
+}
