@@ -18,7 +18,8 @@ const maxHistory = 1000
 var historyTypes = []string{keyConfig, keyInstitution, keyCategory, keyPurpose, keyCitizen,
 	keyAuth, keyAnchor, keyBatch, keyRevocation, keyAccess}
 
-// History returns every committed version of one object's key, oldest first:
+// History returns the committed versions of one object's key, newest first
+// as the peer's history database returns them (at most 1000):
 // objectType is one of config, institution, category, purpose, citizen, auth,
 // anchor, batch, revocation, access; id is the object's id (empty for config).
 func (c *RegistryContract) History(ctx contractapi.TransactionContextInterface, objectType string, id string) (string, error) {
