@@ -46,6 +46,8 @@ FUZZTIME ?= 30s
 fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzParseSignedPayload -fuzztime=$(FUZZTIME) ./chaincode/model
 	$(GO) test -run='^$$' -fuzz=FuzzVerifyInclusion -fuzztime=$(FUZZTIME) ./chaincode/merkle
+	$(GO) test -run='^$$' -fuzz=FuzzParseJWK -fuzztime=$(FUZZTIME) ./chaincode/sig
+	$(GO) test -run='^$$' -fuzz=^FuzzVerify$$ -fuzztime=$(FUZZTIME) ./chaincode/sig
 
 vet:
 	$(GO) vet ./...
