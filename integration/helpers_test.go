@@ -1,0 +1,201 @@
+package integration
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/hyperledger/fabric-gateway/pkg/client"
+	"github.com/hyperledger/fabric-protos-go-apiv2/gateway"
+	"google.golang.org/grpc/status"
+
+	"github.com/quanchain/quanchain/chaincode/model"
+)
+
+// runID makes the ids of one test run unique on a ledger that outlives it.
+var runID = strconv.FormatInt(time.Now().UnixNano(), 36)
+
+// id returns a run-unique identifier.
+func id(prefix string) string { return prefix + "-" + runID }
+
+// testCitizen is a citizen as the operator knows them off-ledger. Only
+// ref ever reaches the ledger.
+type testCitizen struct {
+	IDNumber, Name, Phone string
+	ref                   string
+}
+
+// pseudonymKey stands in for the operator's secret citizenRef key.
+var pseudonymKey = func() []byte {
+	k := make([]byte, 32)
+	_, _ = rand.Read(k)
+	return k
+}()
+
+func newCitizen(idNumber, name, phone string) testCitizen {
+	m := hmac.New(sha256.New, pseudonymKey)
+	m.Write([]byte(idNumber))
+	return testCitizen{IDNumber: idNumber, Name: name, Phone: phone, ref: hex.EncodeToString(m.Sum(nil))}
+}
+
+// device is a citizen's phone with an ES256 key.
+type device struct {
+	key *ecdsa.PrivateKey
+	jwk string
+	kid string
+}
+
+func newDevice(t *testing.T) *device {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := k.PublicKey.ECDH()
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, b64 := pub.Bytes(), base64.RawURLEncoding.EncodeToString
+	return &device{key: k, jwk: fmt.Sprintf(`{"kty":"EC","crv":"P-256","x":%q,"y":%q}`, b64(raw[1:33]), b64(raw[33:]))}
+}
+
+// sign signs msg as WebCrypto does (raw r‖s) and returns it base64.
+func (d *device) sign(t *testing.T, msg []byte) string {
+	t.Helper()
+	sum := sha256.Sum256(msg)
+	r, s, err := ecdsa.Sign(rand.Reader, d.key, sum[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make([]byte, 64)
+	r.FillBytes(out[:32])
+	s.FillBytes(out[32:])
+	return base64.StdEncoding.EncodeToString(out)
+}
+
+// ledger is one organisation's view of the chaincode.
+type ledger struct {
+	t        *testing.T
+	org      string
+	contract *client.Contract
+}
+
+func as(t *testing.T, org string) *ledger {
+	t.Helper()
+	c, err := testNet.Contract(org)
+	if err != nil {
+		t.Fatalf("contract for %s: %v", org, err)
+	}
+	return &ledger{t: t, org: org, contract: c}
+}
+
+func ctxFor(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func (l *ledger) submit(fn string, args ...string) ([]byte, error) {
+	return l.contract.SubmitWithContext(ctxFor(l.t), fn, client.WithArguments(args...))
+}
+
+func (l *ledger) mustSubmit(fn string, args ...string) []byte {
+	l.t.Helper()
+	out, err := l.submit(fn, args...)
+	if err != nil {
+		l.t.Fatalf("%s as %s: %v", fn, l.org, describe(err))
+	}
+	return out
+}
+
+func (l *ledger) evaluate(fn string, args ...string) ([]byte, error) {
+	return l.contract.EvaluateWithContext(ctxFor(l.t), fn, client.WithArguments(args...))
+}
+
+func (l *ledger) mustEvaluate(fn string, args ...string) []byte {
+	l.t.Helper()
+	out, err := l.evaluate(fn, args...)
+	if err != nil {
+		l.t.Fatalf("%s as %s: %v", fn, l.org, describe(err))
+	}
+	return out
+}
+
+// chaincodeCode finds the chaincode's error code in a Fabric Gateway error:
+// in its message or in the per-peer error details.
+func chaincodeCode(err error) model.Code {
+	if err == nil {
+		return ""
+	}
+	if e, ok := model.ParseError(err.Error()); ok {
+		return e.Code
+	}
+	var se interface{ GRPCStatus() *status.Status }
+	if errors.As(err, &se) {
+		for _, d := range se.GRPCStatus().Details() {
+			if ed, ok := d.(*gateway.ErrorDetail); ok {
+				if e, ok := model.ParseError(ed.GetMessage()); ok {
+					return e.Code
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// describe renders an error with its per-peer details.
+func describe(err error) string {
+	msg := err.Error()
+	var se interface{ GRPCStatus() *status.Status }
+	if errors.As(err, &se) {
+		for _, d := range se.GRPCStatus().Details() {
+			if ed, ok := d.(*gateway.ErrorDetail); ok {
+				msg += fmt.Sprintf("\n  %s (%s): %s", ed.GetAddress(), ed.GetMspId(), ed.GetMessage())
+			}
+		}
+	}
+	return msg
+}
+
+func wantCode(t *testing.T, err error, want model.Code) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("want %s, got success", want)
+	}
+	if got := chaincodeCode(err); got != want {
+		t.Fatalf("want %s, got %q: %v", want, got, describe(err))
+	}
+}
+
+func mustJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
+
+func decode[T any](t *testing.T, b []byte) T {
+	t.Helper()
+	var v T
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatalf("decoding %T from %s: %v", v, b, err)
+	}
+	return v
+}
+
+func sha(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
+}
