@@ -3,7 +3,7 @@ GO      ?= go
 NET     := $(GO) run ./network/cmd/quanchain-net
 PKGS    := ./...
 
-.PHONY: all build up down clean status test test-unit test-integration fuzz cover vet fmt
+.PHONY: bench-ledger deps all build up down clean status test test-unit test-integration fuzz cover vet fmt
 
 all: build
 
@@ -28,7 +28,11 @@ status:
 	$(NET) status
 
 ## test: unit tests (with fuzz seed corpora) and integration tests on a real network
-test: vet test-unit test-integration
+test: deps vet test-unit test-integration
+
+## deps: the services the tests need (PostgreSQL for the store tests)
+deps:
+	@scripts/ensure-postgres.sh
 
 test-unit:
 	$(GO) test -count=1 -race $(shell $(GO) list ./... | grep -v /integration)
@@ -48,6 +52,10 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzVerifyInclusion -fuzztime=$(FUZZTIME) ./chaincode/merkle
 	$(GO) test -run='^$$' -fuzz=FuzzParseJWK -fuzztime=$(FUZZTIME) ./chaincode/sig
 	$(GO) test -run='^$$' -fuzz=^FuzzVerify$$ -fuzztime=$(FUZZTIME) ./chaincode/sig
+
+## bench-ledger: submit and evaluate latency (p50/p99) on the real network
+bench-ledger:
+	$(GO) test -count=1 -run='^$$' -bench=LedgerLatency -benchtime=200x ./integration/
 
 vet:
 	$(GO) vet ./...

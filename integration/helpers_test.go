@@ -86,12 +86,12 @@ func (d *device) sign(t *testing.T, msg []byte) string {
 
 // ledger is one organisation's view of the chaincode.
 type ledger struct {
-	t        *testing.T
+	t        testing.TB
 	org      string
 	contract *client.Contract
 }
 
-func as(t *testing.T, org string) *ledger {
+func as(t testing.TB, org string) *ledger {
 	t.Helper()
 	c, err := testNet.Contract(org)
 	if err != nil {
@@ -100,7 +100,7 @@ func as(t *testing.T, org string) *ledger {
 	return &ledger{t: t, org: org, contract: c}
 }
 
-func ctxFor(t *testing.T) context.Context {
+func ctxFor(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	t.Cleanup(cancel)
 	return ctx
