@@ -31,7 +31,7 @@ func EnsureBinaries(ctx context.Context, l Layout, out io.Writer) error {
 	if err := os.MkdirAll(l.CacheDir, 0o755); err != nil {
 		return fmt.Errorf("create cache directory: %w", err)
 	}
-	unlock, err := lockFile(ctx, filepath.Join(l.CacheDir, ".build.lock"))
+	unlock, err := LockFile(ctx, filepath.Join(l.CacheDir, ".build.lock"))
 	if err != nil {
 		return fmt.Errorf("lock the binaries cache: %w", err)
 	}

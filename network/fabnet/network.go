@@ -50,7 +50,7 @@ func Up(ctx context.Context, l Layout, opts Options) error {
 	if err := os.MkdirAll(l.StateDir, 0o755); err != nil {
 		return fmt.Errorf("create state directory: %w", err)
 	}
-	unlock, err := lockFile(ctx, filepath.Join(l.StateDir, ".lock"))
+	unlock, err := LockFile(ctx, filepath.Join(l.StateDir, ".lock"))
 	if err != nil {
 		return err
 	}
@@ -236,7 +236,7 @@ func Down(ctx context.Context, l Layout, out io.Writer) error {
 		fmt.Fprintf(out, "nothing to stop: %s does not exist\n", l.StateDir)
 		return nil
 	}
-	unlock, err := lockFile(ctx, filepath.Join(l.StateDir, ".lock"))
+	unlock, err := LockFile(ctx, filepath.Join(l.StateDir, ".lock"))
 	if err != nil {
 		return err
 	}
@@ -285,7 +285,7 @@ func Clean(ctx context.Context, l Layout, out io.Writer) error {
 	if err := checkStateDir(l); err != nil {
 		return err
 	}
-	unlock, err := lockFile(ctx, filepath.Join(l.StateDir, ".lock"))
+	unlock, err := LockFile(ctx, filepath.Join(l.StateDir, ".lock"))
 	if err != nil {
 		return err
 	}

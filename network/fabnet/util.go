@@ -84,9 +84,9 @@ func exists(path string) bool {
 	return err == nil
 }
 
-// lockFile takes an exclusive advisory lock on path, waiting until ctx is
+// LockFile takes an exclusive advisory lock on path, waiting until ctx is
 // done; the returned function releases it.
-func lockFile(ctx context.Context, path string) (func(), error) {
+func LockFile(ctx context.Context, path string) (func(), error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("create lock directory: %w", err)
 	}

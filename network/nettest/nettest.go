@@ -38,7 +38,6 @@ import (
 	"strings"
 	"sync"
 	"syscall"
-	"time"
 
 	"github.com/hyperledger/fabric-gateway/pkg/client"
 
@@ -187,30 +186,7 @@ func (n *Network) startedMarker() string {
 
 // lockLeases serialises harness bookkeeping across test processes.
 func (n *Network) lockLeases(ctx context.Context) (func(), error) {
-	if err := os.MkdirAll(n.layout.RunDir(), 0o755); err != nil {
-		return nil, fmt.Errorf("create run directory: %w", err)
-	}
-	path := filepath.Join(n.layout.RunDir(), "nettest.lock")
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", path, err)
-	}
-	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			return func() { f.Close() }, nil
-		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) {
-			f.Close()
-			return nil, fmt.Errorf("lock %s: %w", path, err)
-		}
-		select {
-		case <-ctx.Done():
-			f.Close()
-			return nil, fmt.Errorf("waiting for %s: %w", path, ctx.Err())
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
+	return fabnet.LockFile(ctx, filepath.Join(n.layout.RunDir(), "nettest.lock"))
 }
 
 // liveLeases counts the leases of other live test processes, removing
