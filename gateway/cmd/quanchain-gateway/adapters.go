@@ -1,0 +1,51 @@
+package main
+
+import (
+	"context"
+	"errors"
+
+	"github.com/quanchain/quanchain/gateway/internal/httpapi"
+	"github.com/quanchain/quanchain/gateway/internal/store"
+)
+
+// storeAdapter gives the HTTP API the store's clients and idempotency keys
+// through the API's own small interfaces.
+type storeAdapter struct{ s *store.Store }
+
+// AuthenticateClient implements httpapi.ClientAuthenticator.
+func (a storeAdapter) AuthenticateClient(ctx context.Context, id, secret string) (httpapi.APIClient, error) {
+	c, err := a.s.VerifyClientSecret(ctx, id, secret)
+	if errors.Is(err, store.ErrInvalidCredentials) {
+		return httpapi.APIClient{}, httpapi.ErrInvalidClient
+	}
+	if err != nil {
+		return httpapi.APIClient{}, err
+	}
+	return httpapi.APIClient{ID: c.ID, MSPID: c.OrgMSP}, nil
+}
+
+// Begin implements httpapi.IdempotencyStore.
+func (a storeAdapter) Begin(ctx context.Context, principal, key, hash string) (*httpapi.StoredResponse, bool, error) {
+	rec, started, err := a.s.BeginIdempotent(ctx, principal, key, hash)
+	switch {
+	case errors.Is(err, store.ErrIdempotencyMismatch):
+		return nil, false, httpapi.ErrIdempotencyKeyReused
+	case errors.Is(err, store.ErrIdempotencyInFlight):
+		return nil, false, httpapi.ErrIdempotencyInFlight
+	case err != nil:
+		return nil, false, err
+	case started:
+		return nil, true, nil
+	}
+	return &httpapi.StoredResponse{Status: rec.ResponseStatus, Body: rec.ResponseBody}, false, nil
+}
+
+// Complete implements httpapi.IdempotencyStore.
+func (a storeAdapter) Complete(ctx context.Context, principal, key string, status int, body []byte) error {
+	return a.s.CompleteIdempotent(ctx, principal, key, status, body)
+}
+
+// Release implements httpapi.IdempotencyStore.
+func (a storeAdapter) Release(ctx context.Context, principal, key string) error {
+	return a.s.ReleaseIdempotent(ctx, principal, key)
+}

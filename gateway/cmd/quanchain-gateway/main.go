@@ -1,0 +1,147 @@
+// Command quanchain-gateway is the HTTP gateway a quanchain member
+// organisation runs with its own Fabric identity and role(s). Settings come
+// from flags and QC_… environment variables; see --help.
+package main
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/quanchain/quanchain/gateway/internal/auth"
+	"github.com/quanchain/quanchain/gateway/internal/config"
+	"github.com/quanchain/quanchain/gateway/internal/httpapi"
+	"github.com/quanchain/quanchain/gateway/internal/ledger"
+	"github.com/quanchain/quanchain/gateway/internal/store"
+	"github.com/quanchain/quanchain/network/fabclient"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Environ(), os.Stdout)
+	stop()
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		os.Exit(0)
+	case err != nil:
+		fmt.Fprintln(os.Stderr, "quanchain-gateway:", err)
+		os.Exit(1)
+	}
+}
+
+// run loads the configuration, connects to the ledger and the store, and
+// serves the API until ctx ends, then shuts down gracefully.
+func run(ctx context.Context, args, env []string, stdout io.Writer) error {
+	cfg, err := config.Load(args, env, stdout)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewJSONHandler(stdout, nil))
+
+	keys, err := loadKeys(cfg)
+	if err != nil {
+		return err
+	}
+	tokens := auth.NewTokens(keys, cfg.Issuer, cfg.Audience, cfg.TokenTTL, nil)
+
+	connectCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	conn, err := fabclient.Connect(connectCtx, cfg.StateDir, cfg.Org)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("connect to the ledger: %w", err)
+	}
+	defer conn.Close()
+
+	st, err := store.Open(ctx, cfg.StoreDSN)
+	if err != nil {
+		return fmt.Errorf("open the store: %w", err)
+	}
+	defer st.Close()
+
+	pseudonyms, err := pseudonymiser(cfg)
+	if err != nil {
+		return err
+	}
+	api, err := httpapi.New(httpapi.Deps{
+		Config: cfg, MSPID: conn.Org.MSPID, Ledger: ledger.FromConnection(conn), Tokens: tokens,
+		Clients: storeAdapter{st}, Idempotency: storeAdapter{st}, Pseudonyms: pseudonyms, Log: log,
+	})
+	if err != nil {
+		return err
+	}
+	return serve(ctx, cfg, api, log)
+}
+
+// loadKeys loads (or creates) the token signing key and the retired keys
+// still accepted during a rotation.
+func loadKeys(cfg *config.Config) (*auth.KeySet, error) {
+	sk, err := auth.LoadOrCreateSigningKey(cfg.JWTKeyFile)
+	if err != nil {
+		return nil, err
+	}
+	var verify []*ecdsa.PublicKey
+	for _, p := range cfg.JWTVerifyKeyFiles {
+		k, err := auth.LoadPublicKey(p)
+		if err != nil {
+			return nil, err
+		}
+		verify = append(verify, k)
+	}
+	return auth.NewKeySet(sk, verify...)
+}
+
+// pseudonymiser computes citizenRefs in process when this gateway holds
+// the pseudonym key (the operator), else asks the operator's gateway.
+func pseudonymiser(cfg *config.Config) (httpapi.Pseudonymiser, error) {
+	if cfg.PseudonymKeyFile != "" {
+		key, err := httpapi.LoadPseudonymKey(cfg.PseudonymKeyFile)
+		if err != nil {
+			return nil, err
+		}
+		return httpapi.NewHMACPseudonymiser(key)
+	}
+	return &httpapi.RemotePseudonymiser{BaseURL: cfg.OperatorURL}, nil
+}
+
+// serve runs the HTTP server until ctx ends, then drains it within the
+// shutdown timeout.
+func serve(ctx context.Context, cfg *config.Config, h http.Handler, log *slog.Logger) error {
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	srv := &http.Server{
+		Handler: h, ReadHeaderTimeout: cfg.ReadHeaderTimeout, ReadTimeout: cfg.ReadTimeout,
+		WriteTimeout: cfg.WriteTimeout, IdleTimeout: cfg.IdleTimeout, MaxHeaderBytes: 64 << 10,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	log.Info("gateway listening", slog.String("addr", ln.Addr().String()), slog.String("org", cfg.Org),
+		slog.Any("roles", cfg.Roles))
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("graceful shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,330 @@
+// Package config is the gateway's configuration: one struct, loaded once at
+// start-up from command-line flags and QC_… environment variables (flags
+// win), validated once, then passed down. Nothing below main reads the
+// environment.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Role is what a gateway does for its organisation.
+type Role string
+
+// Gateway roles.
+const (
+	// RoleRequester serves a bank's or insurer's systems: the institution API.
+	RoleRequester Role = "requester"
+	// RoleProvider is the operator's role: citizen API, provider API, data
+	// import and anchoring; it holds the pseudonym key.
+	RoleProvider Role = "provider"
+)
+
+// Config is the whole configuration of one gateway process.
+type Config struct {
+	// Listen is the HTTP listen address (host:port).
+	Listen string
+	// Roles are the roles this gateway plays; at least one.
+	Roles []Role
+	// Org is the Fabric organisation, by MSP ID ("BankMSP") or short name
+	// ("bank"), as named in the network profile.
+	Org string
+	// StateDir is the Fabric network's state directory, the one holding
+	// network.json (the connection profile).
+	StateDir string
+	// DataDir is the gateway's own state directory (signing keys, SQLite);
+	// default <StateDir>/gateway/<org>.
+	DataDir string
+	// StoreDSN is the store's data source name: a SQLite file path or
+	// "sqlite:///PATH", or a "postgres://…" URL; default SQLite under DataDir.
+	StoreDSN string
+
+	// JWTKeyFile is the ES256 signing key (PKCS#8 PEM), generated on first
+	// start if absent; default <DataDir>/jwt-signing.pem.
+	JWTKeyFile string
+	// JWTVerifyKeyFiles are extra public keys (PEM) that tokens may still be
+	// signed with, for key rotation: retired signing keys stay here until
+	// their last token has expired.
+	JWTVerifyKeyFiles []string
+	// Issuer and Audience are the tokens' iss and aud.
+	Issuer, Audience string
+	// TokenTTL is the lifetime of issued tokens.
+	TokenTTL time.Duration
+
+	// PseudonymKeyFile is the secret citizenRef key (provider only).
+	PseudonymKeyFile string
+	// OperatorURL is the operator gateway a requester asks for pseudonyms
+	// when it does not hold the pseudonym key itself.
+	OperatorURL string
+
+	// BodyLimit is the largest request body accepted, in bytes.
+	BodyLimit int64
+	// ReadHeaderTimeout, ReadTimeout, WriteTimeout and IdleTimeout bound the
+	// HTTP server; RequestTimeout bounds one handler's work (ledger calls
+	// included); ShutdownTimeout bounds the graceful shutdown.
+	ReadHeaderTimeout, ReadTimeout, WriteTimeout, IdleTimeout time.Duration
+	RequestTimeout, ShutdownTimeout                           time.Duration
+
+	// RateLimit is the sustained requests per second allowed per client
+	// (API client id, or remote address before authentication); RateBurst
+	// the burst above it.
+	RateLimit float64
+	RateBurst int
+
+	// Dev enables development conveniences (one-time codes in the log);
+	// never in production.
+	Dev bool
+}
+
+// HasRole reports whether the gateway plays role r.
+func (c *Config) HasRole(r Role) bool {
+	for _, have := range c.Roles {
+		if have == r {
+			return true
+		}
+	}
+	return false
+}
+
+// Defaults returns the configuration used where nothing is set.
+func Defaults() Config {
+	return Config{
+		Listen:            "127.0.0.1:8080",
+		Roles:             []Role{RoleRequester},
+		Issuer:            "quanchain-gateway",
+		Audience:          "quanchain-api",
+		TokenTTL:          5 * time.Minute,
+		BodyLimit:         1 << 20,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		RequestTimeout:    45 * time.Second,
+		ShutdownTimeout:   20 * time.Second,
+		RateLimit:         50,
+		RateBurst:         100,
+	}
+}
+
+// EnvPrefix prefixes every environment variable the gateway reads.
+const EnvPrefix = "QC_"
+
+// Load builds the configuration from env (KEY=VALUE pairs, as os.Environ
+// gives them) and args (the command-line flags, without the program name),
+// flags taking precedence, fills in derived defaults and validates it.
+// Every flag --some-name has the variable QC_SOME_NAME. ErrHelp is returned
+// as is when -h is given, with the usage written to usage.
+func Load(args, env []string, usage io.Writer) (*Config, error) {
+	c := Defaults()
+	fs := flag.NewFlagSet("quanchain-gateway", flag.ContinueOnError)
+	fs.SetOutput(usage)
+	var roles, verify string
+	fs.StringVar(&c.Listen, "listen", c.Listen, "HTTP listen address")
+	fs.StringVar(&roles, "roles", "requester", "comma-separated roles: requester, provider")
+	fs.StringVar(&c.Org, "org", "", "Fabric organisation (MSP ID or short name)")
+	fs.StringVar(&c.StateDir, "state-dir", "", "Fabric network state directory (holds network.json)")
+	fs.StringVar(&c.DataDir, "data-dir", "", "gateway state directory (default <state-dir>/gateway/<org>)")
+	fs.StringVar(&c.StoreDSN, "store-dsn", "", "store DSN: SQLite path or postgres:// URL (default SQLite in data-dir)")
+	fs.StringVar(&c.JWTKeyFile, "jwt-key-file", "", "ES256 token signing key, PEM (generated if absent)")
+	fs.StringVar(&verify, "jwt-verify-key-files", "", "comma-separated extra token verification public keys, PEM")
+	fs.StringVar(&c.Issuer, "jwt-issuer", c.Issuer, "token issuer (iss)")
+	fs.StringVar(&c.Audience, "jwt-audience", c.Audience, "token audience (aud)")
+	fs.DurationVar(&c.TokenTTL, "token-ttl", c.TokenTTL, "lifetime of issued tokens")
+	fs.StringVar(&c.PseudonymKeyFile, "pseudonym-key-file", "", "citizenRef HMAC key file (provider)")
+	fs.StringVar(&c.OperatorURL, "operator-url", "", "operator gateway base URL, for pseudonyms (requester)")
+	fs.Int64Var(&c.BodyLimit, "body-limit", c.BodyLimit, "largest request body in bytes")
+	fs.DurationVar(&c.ReadHeaderTimeout, "read-header-timeout", c.ReadHeaderTimeout, "HTTP read-header timeout")
+	fs.DurationVar(&c.ReadTimeout, "read-timeout", c.ReadTimeout, "HTTP read timeout")
+	fs.DurationVar(&c.WriteTimeout, "write-timeout", c.WriteTimeout, "HTTP write timeout")
+	fs.DurationVar(&c.IdleTimeout, "idle-timeout", c.IdleTimeout, "HTTP idle timeout")
+	fs.DurationVar(&c.RequestTimeout, "request-timeout", c.RequestTimeout, "per-request handler timeout")
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "graceful shutdown timeout")
+	fs.Float64Var(&c.RateLimit, "rate-limit", c.RateLimit, "requests per second per client")
+	fs.IntVar(&c.RateBurst, "rate-burst", c.RateBurst, "burst per client")
+	fs.BoolVar(&c.Dev, "dev", false, "development mode")
+
+	// Environment first, as if given before the real flags, so flags win.
+	envArgs, err := envToArgs(fs, env)
+	if err != nil {
+		return nil, err
+	}
+	if err := fs.Parse(append(envArgs, args...)); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("config: unexpected argument %q", fs.Arg(0))
+	}
+	if c.Roles, err = parseRoles(roles); err != nil {
+		return nil, err
+	}
+	c.JWTVerifyKeyFiles = splitList(verify)
+	c.fillDerived()
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// envToArgs turns QC_FOO_BAR=v into -foo-bar=v for every defined flag.
+// A QC_ variable that names no flag is an error: a typo must not pass
+// silently.
+func envToArgs(fs *flag.FlagSet, env []string) ([]string, error) {
+	var out []string
+	for _, kv := range env {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || !strings.HasPrefix(k, EnvPrefix) {
+			continue
+		}
+		name := strings.ToLower(strings.ReplaceAll(strings.TrimPrefix(k, EnvPrefix), "_", "-"))
+		if fs.Lookup(name) == nil {
+			return nil, fmt.Errorf("config: environment variable %s names no setting", k)
+		}
+		out = append(out, "-"+name+"="+v)
+	}
+	return out, nil
+}
+
+// EnvName returns the environment variable of a flag name.
+func EnvName(flagName string) string {
+	return EnvPrefix + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+func parseRoles(s string) ([]Role, error) {
+	var roles []Role
+	seen := map[Role]bool{}
+	for _, r := range splitList(s) {
+		role := Role(strings.ToLower(r))
+		if role != RoleRequester && role != RoleProvider {
+			return nil, fmt.Errorf("config: roles: %q is not a role (requester, provider)", r)
+		}
+		if !seen[role] {
+			seen[role] = true
+			roles = append(roles, role)
+		}
+	}
+	return roles, nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// fillDerived sets the defaults that depend on other settings.
+func (c *Config) fillDerived() {
+	if c.DataDir == "" && c.StateDir != "" && c.Org != "" {
+		c.DataDir = filepath.Join(c.StateDir, "gateway", strings.ToLower(c.Org))
+	}
+	if c.DataDir == "" {
+		return
+	}
+	if c.StoreDSN == "" {
+		c.StoreDSN = filepath.Join(c.DataDir, "gateway.db") // a plain path is SQLite
+	}
+	if c.JWTKeyFile == "" {
+		c.JWTKeyFile = filepath.Join(c.DataDir, "jwt-signing.pem")
+	}
+}
+
+var orgPattern = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9.-]{0,63}$`)
+
+// Validate checks the configuration as a whole and reports every problem
+// at once.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if _, port, err := net.SplitHostPort(c.Listen); err != nil {
+		bad("listen: %q is not host:port", c.Listen)
+	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		bad("listen: port %q is not a port number", port)
+	}
+	if len(c.Roles) == 0 {
+		bad("roles: at least one of requester, provider is required")
+	}
+	if !orgPattern.MatchString(c.Org) {
+		bad("org: required, an MSP ID or short name (got %q)", c.Org)
+	}
+	for _, d := range []struct{ name, path string }{{"state-dir", c.StateDir}, {"data-dir", c.DataDir}} {
+		if d.path == "" {
+			bad("%s: required (flag --%s or %s)", d.name, d.name, EnvName(d.name))
+		} else if !filepath.IsAbs(d.path) {
+			bad("%s: must be an absolute path, got %q", d.name, d.path)
+		}
+	}
+	if c.StoreDSN == "" {
+		bad("store-dsn: required")
+	}
+	if c.JWTKeyFile == "" {
+		bad("jwt-key-file: required")
+	}
+	if c.Issuer == "" || c.Audience == "" {
+		bad("jwt-issuer and jwt-audience: required")
+	}
+	if c.TokenTTL < 30*time.Second || c.TokenTTL > time.Hour {
+		bad("token-ttl: %s is outside 30s–1h (tokens are short-lived)", c.TokenTTL)
+	}
+	if c.HasRole(RoleProvider) && c.PseudonymKeyFile == "" {
+		bad("pseudonym-key-file: required for the provider role")
+	}
+	if c.OperatorURL != "" && !strings.HasPrefix(c.OperatorURL, "https://") && !(c.Dev && strings.HasPrefix(c.OperatorURL, "http://")) {
+		bad("operator-url: must be https:// (http:// only in dev mode)")
+	}
+	if c.BodyLimit < 1024 || c.BodyLimit > 64<<20 {
+		bad("body-limit: %d is outside 1 KiB–64 MiB", c.BodyLimit)
+	}
+	for _, t := range []struct {
+		name string
+		d    time.Duration
+	}{
+		{"read-header-timeout", c.ReadHeaderTimeout}, {"read-timeout", c.ReadTimeout},
+		{"write-timeout", c.WriteTimeout}, {"idle-timeout", c.IdleTimeout},
+		{"request-timeout", c.RequestTimeout}, {"shutdown-timeout", c.ShutdownTimeout},
+	} {
+		if t.d <= 0 {
+			bad("%s: must be positive, got %s", t.name, t.d)
+		}
+	}
+	if c.RequestTimeout > 0 && c.WriteTimeout > 0 && c.RequestTimeout >= c.WriteTimeout {
+		bad("request-timeout (%s) must be shorter than write-timeout (%s), so timeouts are answered", c.RequestTimeout, c.WriteTimeout)
+	}
+	if c.RateLimit <= 0 || c.RateBurst < 1 {
+		bad("rate-limit and rate-burst: must be positive")
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return &ValidationError{Problems: errs}
+}
+
+// ValidationError lists every problem Validate found.
+type ValidationError struct{ Problems []error }
+
+func (e *ValidationError) Error() string {
+	var b strings.Builder
+	b.WriteString("invalid configuration:")
+	for _, p := range e.Problems {
+		b.WriteString("\n  - ")
+		b.WriteString(p.Error())
+	}
+	return b.String()
+}
+
+// Unwrap returns the individual problems.
+func (e *ValidationError) Unwrap() []error { return e.Problems }

@@ -1,0 +1,210 @@
+// Package httpapi is the gateway's HTTP API: every route in one table,
+// handlers that decode → Validate() → call the ledger → render, and one
+// error renderer that picks the status from the error's type.
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/quanchain/quanchain/chaincode/model"
+	"github.com/quanchain/quanchain/gateway/internal/auth"
+	"github.com/quanchain/quanchain/gateway/internal/config"
+	"github.com/quanchain/quanchain/gateway/internal/ledger"
+)
+
+// Ledger is what the handlers need from the chaincode; *ledger.Ledger
+// implements it.
+type Ledger interface {
+	Ping(ctx context.Context) error
+	GetPurpose(ctx context.Context, code string) (*model.Purpose, error)
+	GetCategory(ctx context.Context, code string) (*model.Category, error)
+	RequestAuthorization(ctx context.Context, req model.AuthorizationRequest) (*model.Authorization, error)
+	GetAuthorization(ctx context.Context, id string) (*model.Authorization, error)
+	ListAuthorizationsByRequester(ctx context.Context, mspID string, q ledger.ListQuery) (*model.Page[model.Authorization], error)
+	Withdraw(ctx context.Context, id string) (*model.Authorization, error)
+}
+
+// APIClient is an institution's API client, as the token endpoint needs it.
+type APIClient struct {
+	ID    string
+	MSPID string
+}
+
+// ErrInvalidClient is returned by ClientAuthenticator for an unknown
+// client, a wrong secret or a disabled client alike.
+var ErrInvalidClient = errors.New("invalid client credentials")
+
+// ClientAuthenticator checks OAuth2 client credentials.
+type ClientAuthenticator interface {
+	AuthenticateClient(ctx context.Context, id, secret string) (APIClient, error)
+}
+
+// Deps are the server's collaborators and settings.
+type Deps struct {
+	Config      *config.Config
+	MSPID       string // the gateway's organisation, the requester of its authorisations
+	Ledger      Ledger
+	Tokens      *auth.Tokens
+	Clients     ClientAuthenticator
+	Idempotency IdempotencyStore
+	Pseudonyms  Pseudonymiser
+	Log         *slog.Logger
+	// Now is the clock for request validation; nil means time.Now.
+	Now func() time.Time
+}
+
+// Server is the gateway's HTTP API.
+type Server struct {
+	Deps
+	log     *slog.Logger
+	metrics *metrics
+	reg     *prometheus.Registry
+	limiter *limiter
+	mux     chi.Router
+}
+
+// route is one entry of the route table.
+type route struct {
+	method, pattern string
+	// role is the gateway role that serves the route; "" for every gateway.
+	role config.Role
+	// auth is the token kind required; "" for a public route.
+	auth auth.Kind
+	// idempotent routes honour the Idempotency-Key header.
+	idempotent bool
+	handle     func(s *Server, w http.ResponseWriter, r *http.Request) error
+}
+
+// routes is every route of the API: the common and institution routes
+// below, then each area's table (citizenRoutes, providerRoutes, …, each in
+// the area's own file). The OpenAPI document describes exactly these
+// (TestOpenAPIMatchesRoutes).
+var routes = concatRoutes(
+	coreRoutes,
+)
+
+func concatRoutes(first []route, rest ...[]route) []route {
+	out := append([]route(nil), first...)
+	for _, r := range rest {
+		out = append(out, r...)
+	}
+	return out
+}
+
+// coreRoutes are the operational and institution routes.
+var coreRoutes = []route{
+	{method: "GET", pattern: "/healthz", handle: (*Server).healthz},
+	{method: "GET", pattern: "/readyz", handle: (*Server).readyz},
+	{method: "GET", pattern: "/metrics", handle: (*Server).metricsHandler},
+	{method: "GET", pattern: "/openapi.json", handle: (*Server).openAPI},
+	{method: "POST", pattern: "/v1/oauth/token", role: config.RoleRequester, handle: (*Server).token},
+	{method: "POST", pattern: "/v1/authorizations", role: config.RoleRequester, auth: auth.KindInstitution, idempotent: true, handle: (*Server).createAuthorization},
+	{method: "GET", pattern: "/v1/authorizations", role: config.RoleRequester, auth: auth.KindInstitution, handle: (*Server).listAuthorizations},
+	{method: "GET", pattern: "/v1/authorizations/{id}", role: config.RoleRequester, auth: auth.KindInstitution, handle: (*Server).getAuthorization},
+	{method: "POST", pattern: "/v1/authorizations/{id}/withdraw", role: config.RoleRequester, auth: auth.KindInstitution, idempotent: true, handle: (*Server).withdrawAuthorization},
+}
+
+// New builds the API for the roles in d.Config.
+func New(d Deps) (*Server, error) {
+	if d.Config == nil || d.Ledger == nil || d.Tokens == nil {
+		return nil, errors.New("httpapi: Config, Ledger and Tokens are required")
+	}
+	if d.Config.HasRole(config.RoleRequester) && (d.Clients == nil || d.Pseudonyms == nil || d.MSPID == "") {
+		return nil, errors.New("httpapi: the requester role needs Clients, Pseudonyms and MSPID")
+	}
+	if d.Idempotency == nil {
+		return nil, errors.New("httpapi: an idempotency store is required")
+	}
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	s := &Server{Deps: d, log: d.Log, reg: prometheus.NewRegistry(),
+		limiter: newLimiter(d.Config.RateLimit, d.Config.RateBurst)}
+	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	s.metrics = newMetrics(s.reg)
+
+	mux := chi.NewRouter()
+	mux.Use(requestID, s.observe)
+	mux.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		s.renderError(w, r, apiErr(http.StatusNotFound, CodeNotFound, "no such route"))
+	})
+	mux.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		s.renderError(w, r, apiErr(http.StatusMethodNotAllowed, CodeMethodNotAllowed, "method not allowed on this route"))
+	})
+	for _, rt := range s.activeRoutes() {
+		mux.Method(rt.method, rt.pattern, s.chain(rt))
+	}
+	s.mux = mux
+	return s, nil
+}
+
+// activeRoutes are the routes this gateway's roles serve.
+func (s *Server) activeRoutes() []route {
+	var out []route
+	for _, rt := range routes {
+		if rt.role == "" || s.Config.HasRole(rt.role) {
+			out = append(out, rt)
+		}
+	}
+	return out
+}
+
+// chain wraps a route's handler in its middleware: timeout, then
+// authentication, rate limit, body limit and idempotency as the route
+// needs them.
+func (s *Server) chain(rt route) http.Handler {
+	var h http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := rt.handle(s, w, r); err != nil {
+			s.renderError(w, r, err)
+		}
+	})
+	if rt.idempotent {
+		h = s.idempotent(h)
+	}
+	h = bodyLimit(s.Config.BodyLimit)(h)
+	h = s.rateLimit(h)
+	if rt.auth != "" {
+		h = s.Tokens.Require(rt.auth, s.renderError)(h)
+	}
+	return timeout(s.Config.RequestTimeout)(h)
+}
+
+// ServeHTTP serves the API.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) error {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	return nil
+}
+
+// readyz reports ready when the ledger answers (registry:GetConfig).
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
+	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	defer cancel()
+	if err := s.Ledger.Ping(ctx); err != nil {
+		if errors.Is(err, ledger.ErrUnavailable) {
+			return err
+		}
+		s.log.WarnContext(ctx, "readiness check failed", slog.String("error", err.Error()))
+		return apiErr(http.StatusServiceUnavailable, string(ledger.CodeUnavailable), "the ledger is not ready")
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	return nil
+}
+
+func (s *Server) metricsHandler(w http.ResponseWriter, r *http.Request) error {
+	promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}).ServeHTTP(w, r)
+	return nil
+}

@@ -1,0 +1,256 @@
+package httpapi
+
+import (
+	"crypto/sha256"
+	"encoding/base32"
+	"encoding/hex"
+	"errors"
+	"net/http"
+	"slices"
+	"time"
+	"unicode/utf8"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/quanchain/quanchain/chaincode/model"
+	"github.com/quanchain/quanchain/gateway/internal/auth"
+	"github.com/quanchain/quanchain/gateway/internal/ledger"
+)
+
+// createAuthorizationRequest is the body of POST /v1/authorizations.
+type createAuthorizationRequest struct {
+	CitizenID  string   `json:"citizen_id"` // the applicant's ID number; never stored, logged or sent to the ledger
+	Purpose    string   `json:"purpose"`
+	Categories []string `json:"categories"`
+	DataFrom   string   `json:"data_from"`
+	DataTo     string   `json:"data_to"`
+	ValidUntil string   `json:"valid_until"`
+	MaxUses    int      `json:"max_uses"`
+	Reference  string   `json:"reference"` // loan application or claim number; only its SHA-256 reaches the ledger
+}
+
+// maxCategories bounds the category list of one request.
+const maxCategories = 16
+
+// Validate checks the request's form; messages never repeat the ID number.
+func (q *createAuthorizationRequest) Validate(now time.Time) error {
+	bad := func(format string, args ...any) error {
+		return apiErr(http.StatusBadRequest, CodeInvalidArgument, format, args...)
+	}
+	q.CitizenID = NormaliseIDNumber(q.CitizenID)
+	if !ValidIDNumber(q.CitizenID) {
+		return apiErr(http.StatusBadRequest, CodeInvalidIDNumber, "citizen_id is not a valid 18-character resident ID number")
+	}
+	if !model.ValidPurposeCode(q.Purpose) {
+		return bad("purpose must be a purpose code such as CREDIT_ASSESSMENT")
+	}
+	if len(q.Categories) == 0 || len(q.Categories) > maxCategories {
+		return bad("categories must list 1–%d category codes", maxCategories)
+	}
+	for i, c := range q.Categories {
+		if !model.ValidCategoryCode(c) {
+			return bad("categories[%d] is not a category code", i)
+		}
+		if slices.Contains(q.Categories[:i], c) {
+			return bad("categories[%d] repeats %q", i, c)
+		}
+	}
+	from, err1 := time.Parse(model.DateFormat, q.DataFrom)
+	to, err2 := time.Parse(model.DateFormat, q.DataTo)
+	if err1 != nil || err2 != nil {
+		return bad("data_from and data_to must be dates (YYYY-MM-DD)")
+	}
+	if to.Before(from) {
+		return bad("data_to is before data_from")
+	}
+	until, err := time.Parse(time.RFC3339, q.ValidUntil)
+	if err != nil {
+		return bad("valid_until must be an RFC 3339 time")
+	}
+	if !until.After(now) {
+		return bad("valid_until must be in the future")
+	}
+	if q.MaxUses < 1 || q.MaxUses > 1000 {
+		return bad("max_uses must be 1–1000")
+	}
+	if q.Reference == "" || len(q.Reference) > 128 || !utf8.ValidString(q.Reference) {
+		return bad("reference must be 1–128 bytes of UTF-8")
+	}
+	return nil
+}
+
+// createAuthorization asks the citizen for an authorisation: the ID number
+// becomes a citizenRef, the reference its SHA-256, and the request is
+// checked against the purpose template before anything is submitted.
+func (s *Server) createAuthorization(w http.ResponseWriter, r *http.Request) error {
+	var q createAuthorizationRequest
+	if err := decodeJSON(r, &q); err != nil {
+		return err
+	}
+	if err := q.Validate(s.Now()); err != nil {
+		return err
+	}
+	ctx := r.Context()
+	if err := s.checkPurpose(r, q.Purpose, q.Categories); err != nil {
+		return err
+	}
+	ref, err := s.Pseudonyms.Ref(ctx, q.CitizenID)
+	if errors.Is(err, ErrPseudonymUnavailable) {
+		s.log.WarnContext(ctx, "pseudonymisation failed", "request_id", requestIDFrom(ctx), "error", err.Error())
+		return apiErr(http.StatusServiceUnavailable, CodePseudonymUnavailable, "the citizen pseudonym service is unavailable; retry later")
+	}
+	if err != nil {
+		return err
+	}
+	refHash := sha256.Sum256([]byte(q.Reference))
+	p, _ := auth.FromContext(ctx)
+	req := model.AuthorizationRequest{
+		ID: authorizationID(p, idempotencyKeyFrom(ctx)), CitizenRef: ref, Purpose: q.Purpose,
+		Categories: q.Categories, DataFrom: q.DataFrom, DataTo: q.DataTo, ValidUntil: q.ValidUntil,
+		MaxUses: q.MaxUses, ReferenceHash: hex.EncodeToString(refHash[:]),
+	}
+	a, err := s.Ledger.RequestAuthorization(ctx, req)
+	if ledger.CodeOf(err) == model.CodeAlreadyExists && idempotencyKeyFrom(ctx) != "" {
+		// A retry of a request whose first attempt committed but was not
+		// answered: the id derives from the key, so return what exists.
+		if a, err = s.Ledger.GetAuthorization(ctx, req.ID); err == nil && a.Requester != s.MSPID {
+			err = apiErr(http.StatusConflict, string(model.CodeAlreadyExists), "authorisation id exists")
+		}
+	}
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", "/v1/authorizations/"+a.ID)
+	writeJSON(w, http.StatusCreated, a)
+	return nil
+}
+
+// checkPurpose refuses unknown purposes and categories, and categories
+// the purpose does not allow, before anything is submitted. The chaincode
+// checks again: this only spares the ledger a doomed transaction.
+func (s *Server) checkPurpose(r *http.Request, purpose string, cats []string) error {
+	pur, err := s.Ledger.GetPurpose(r.Context(), purpose)
+	if err != nil {
+		return err
+	}
+	for _, c := range cats {
+		if slices.Contains(pur.AllowedCategories, c) {
+			continue
+		}
+		if _, err := s.Ledger.GetCategory(r.Context(), c); err != nil {
+			return err
+		}
+		return apiErr(http.StatusUnprocessableEntity, string(model.CodePurposeLimitExceeded),
+			"purpose %s does not allow category %s", purpose, c)
+	}
+	return nil
+}
+
+var idEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
+
+// authorizationID is "auth-" and 20 base32 characters: random, or, under
+// an Idempotency-Key, derived from the client and the key, so a retry
+// names the same authorisation.
+func authorizationID(p *auth.Principal, idemKey string) string {
+	if idemKey == "" || p == nil {
+		return auth.RandomID("auth-")
+	}
+	sum := sha256.Sum256([]byte(p.MSPID + "\x00" + p.Subject + "\x00" + idemKey))
+	return "auth-" + idEncoding.EncodeToString(sum[:13])[:20]
+}
+
+// getAuthorization returns one of this institution's authorisations;
+// another institution's is "not found".
+func (s *Server) getAuthorization(w http.ResponseWriter, r *http.Request) error {
+	a, err := s.ownAuthorization(r)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, a)
+	return nil
+}
+
+func (s *Server) ownAuthorization(r *http.Request) (*model.Authorization, error) {
+	id := chi.URLParam(r, "id")
+	notFound := apiErr(http.StatusNotFound, string(model.CodeAuthNotFound), "no such authorisation")
+	if !model.ValidID(id) {
+		return nil, notFound
+	}
+	a, err := s.Ledger.GetAuthorization(r.Context(), id)
+	if err != nil {
+		return nil, err
+	}
+	if a.Requester != s.MSPID {
+		return nil, notFound
+	}
+	return a, nil
+}
+
+// withdrawAuthorization withdraws one of this institution's requests or
+// authorisations.
+func (s *Server) withdrawAuthorization(w http.ResponseWriter, r *http.Request) error {
+	if _, err := s.ownAuthorization(r); err != nil {
+		return err
+	}
+	a, err := s.Ledger.Withdraw(r.Context(), chi.URLParam(r, "id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, a)
+	return nil
+}
+
+// authorizationList is the body of GET /v1/authorizations.
+type authorizationList struct {
+	Items      []model.Authorization `json:"items"`
+	NextCursor string                `json:"next_cursor,omitempty"`
+}
+
+// listAuthorizations lists this institution's authorisations, optionally
+// by status, a page at a time (cursor = the previous page's next_cursor).
+func (s *Server) listAuthorizations(w http.ResponseWriter, r *http.Request) error {
+	qs := r.URL.Query()
+	for k := range qs {
+		if k != "status" && k != "cursor" && k != "limit" {
+			return apiErr(http.StatusBadRequest, CodeInvalidArgument, "unknown query parameter %q", k)
+		}
+	}
+	q := ledger.ListQuery{Status: model.AuthStatus(qs.Get("status")), Bookmark: qs.Get("cursor")}
+	if q.Status != "" && !q.Status.Valid() {
+		return apiErr(http.StatusBadRequest, CodeInvalidArgument, "status must be one of PENDING, GRANTED, DENIED, PAUSED, REVOKED, WITHDRAWN, EXPIRED, EXHAUSTED")
+	}
+	if len(q.Bookmark) > 512 {
+		return apiErr(http.StatusBadRequest, CodeInvalidArgument, "cursor is not valid")
+	}
+	if l := qs.Get("limit"); l != "" {
+		n, ok := parseLimit(l)
+		if !ok {
+			return apiErr(http.StatusBadRequest, CodeInvalidArgument, "limit must be 1–100")
+		}
+		q.PageSize = n
+	}
+	page, err := s.Ledger.ListAuthorizationsByRequester(r.Context(), s.MSPID, q)
+	if err != nil {
+		return err
+	}
+	out := authorizationList{Items: page.Items, NextCursor: page.Bookmark}
+	if out.Items == nil {
+		out.Items = []model.Authorization{}
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func parseLimit(s string) (int32, bool) {
+	if len(s) > 3 {
+		return 0, false
+	}
+	n := 0
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return int32(n), n >= 1 && n <= 100
+}

@@ -1,0 +1,246 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"regexp"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/time/rate"
+
+	"github.com/quanchain/quanchain/gateway/internal/auth"
+)
+
+// reqInfo is the per-request state the outer middleware shares with the
+// inner: the request id and, once authenticated, who the client is.
+type reqInfo struct {
+	id     string
+	client string // API client id, or "citizen"; never a personal datum
+}
+
+type reqInfoKey struct{}
+
+func requestIDFrom(ctx context.Context) string {
+	if ri, ok := ctx.Value(reqInfoKey{}).(*reqInfo); ok {
+		return ri.id
+	}
+	return ""
+}
+
+var validRequestID = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+
+// requestID takes a well-formed X-Request-Id from the client or makes one,
+// and echoes it in the response.
+func requestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get("X-Request-Id")
+		if !validRequestID.MatchString(id) {
+			var b [12]byte
+			_, _ = rand.Read(b[:])
+			id = hex.EncodeToString(b[:])
+		}
+		w.Header().Set("X-Request-Id", id)
+		ctx := context.WithValue(r.Context(), reqInfoKey{}, &reqInfo{id: id})
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// statusWriter records the status and size of a response.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	bytes  int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += n
+	return n, err
+}
+
+// Flush lets streaming handlers (server-sent events) flush.
+func (w *statusWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Unwrap gives http.ResponseController the underlying writer.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// metrics are the gateway's Prometheus collectors, on a registry of its own.
+type metrics struct {
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "quanchain_gateway_http_requests_total", Help: "HTTP requests by route, method and status.",
+		}, []string{"route", "method", "status"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "quanchain_gateway_http_request_duration_seconds", Help: "HTTP request latency by route and method.",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}, []string{"route", "method"}),
+	}
+	reg.MustRegister(m.requests, m.duration)
+	return m
+}
+
+// observe writes the access log line and the metrics of every request,
+// and turns a panic into a 500 that reveals nothing. The log line has the
+// request id, method, route pattern, status, size, duration and client id:
+// no bodies, no query strings, no personal data.
+func (s *Server) observe(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.log.ErrorContext(r.Context(), "panic", slog.String("request_id", requestIDFrom(r.Context())),
+					slog.String("panic", fmt.Sprint(v)))
+				if sw.status == 0 {
+					s.renderError(sw, r, apiErr(http.StatusInternalServerError, CodeInternal, "internal error"))
+				}
+			}
+			route := "unmatched"
+			if rc := chi.RouteContext(r.Context()); rc != nil && rc.RoutePattern() != "" {
+				route = rc.RoutePattern()
+			}
+			status := sw.status
+			if status == 0 {
+				status = http.StatusOK
+			}
+			d := time.Since(start)
+			s.metrics.requests.WithLabelValues(route, r.Method, strconv.Itoa(status)).Inc()
+			s.metrics.duration.WithLabelValues(route, r.Method).Observe(d.Seconds())
+			client := ""
+			if ri, ok := r.Context().Value(reqInfoKey{}).(*reqInfo); ok {
+				client = ri.client
+			}
+			s.log.InfoContext(r.Context(), "request", slog.String("request_id", requestIDFrom(r.Context())),
+				slog.String("method", r.Method), slog.String("route", route), slog.Int("status", status),
+				slog.Int("bytes", sw.bytes), slog.Float64("duration_ms", float64(d.Microseconds())/1000),
+				slog.String("client", client))
+		}()
+		next.ServeHTTP(sw, r)
+	})
+}
+
+// timeout bounds the request's context: ledger calls made with it end at
+// the deadline and are answered 503 LEDGER_UNAVAILABLE.
+func timeout(d time.Duration) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			ctx, cancel := context.WithTimeout(r.Context(), d)
+			defer cancel()
+			next.ServeHTTP(w, r.WithContext(ctx))
+		})
+	}
+}
+
+// bodyLimit caps the request body; reading past it fails with a
+// *http.MaxBytesError, rendered 413 BODY_TOO_LARGE.
+func bodyLimit(n int64) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			r.Body = http.MaxBytesReader(w, r.Body, n)
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// limiter keeps one token bucket per client.
+type limiter struct {
+	mu      sync.Mutex
+	rate    rate.Limit
+	burst   int
+	buckets map[string]*bucket
+	sweep   time.Time
+}
+
+type bucket struct {
+	lim  *rate.Limiter
+	seen time.Time
+}
+
+func newLimiter(perSecond float64, burst int) *limiter {
+	return &limiter{rate: rate.Limit(perSecond), burst: burst, buckets: map[string]*bucket{}}
+}
+
+// allow takes one token from key's bucket. Buckets idle for ten minutes
+// are dropped, so the map does not grow without bound.
+func (l *limiter) allow(key string) bool {
+	now := time.Now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if now.Sub(l.sweep) > time.Minute {
+		for k, b := range l.buckets {
+			if now.Sub(b.seen) > 10*time.Minute {
+				delete(l.buckets, k)
+			}
+		}
+		l.sweep = now
+	}
+	b, ok := l.buckets[key]
+	if !ok {
+		b = &bucket{lim: rate.NewLimiter(l.rate, l.burst)}
+		l.buckets[key] = b
+	}
+	b.seen = now
+	return b.lim.AllowN(now, 1)
+}
+
+// rateLimit refuses a client over its rate with 429 RATE_LIMITED. The
+// client is the authenticated principal where there is one, else the
+// remote address.
+func (s *Server) rateLimit(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		key := "ip:" + remoteIP(r)
+		if p, ok := auth.FromContext(r.Context()); ok {
+			key = string(p.Kind) + ":" + p.Subject
+			if ri, ok := r.Context().Value(reqInfoKey{}).(*reqInfo); ok {
+				ri.client = p.Subject
+				if p.Kind == auth.KindCitizen {
+					ri.client = "citizen"
+				}
+			}
+		}
+		if !s.limiter.allow(key) {
+			s.renderError(w, r, apiErr(http.StatusTooManyRequests, CodeRateLimited, "too many requests; slow down"))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func remoteIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}

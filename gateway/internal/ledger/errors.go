@@ -1,0 +1,164 @@
+package ledger
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/hyperledger/fabric-gateway/pkg/client"
+	"github.com/hyperledger/fabric-protos-go-apiv2/gateway"
+	"github.com/hyperledger/fabric-protos-go-apiv2/peer"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/quanchain/quanchain/chaincode/model"
+)
+
+// Gateway-side codes, for failures that are not the chaincode's answer.
+// They share model.Code's type so one error renderer handles all of them.
+const (
+	// CodeUnavailable: the peer or orderer could not be reached, or did not
+	// answer in time. Retrying later may succeed.
+	CodeUnavailable model.Code = "LEDGER_UNAVAILABLE"
+	// CodeTxConflict: the transaction was endorsed but not committed because
+	// a concurrent transaction changed what it read (MVCC or phantom read
+	// conflict). Retrying the whole request may succeed.
+	CodeTxConflict model.Code = "TX_CONFLICT"
+	// CodeTxInvalid: the transaction was ordered but the peers marked it
+	// invalid for another reason (endorsement policy, bad signature, …).
+	CodeTxInvalid model.Code = "TX_INVALID"
+)
+
+// ErrUnavailable matches (errors.Is) every *Error whose code is
+// CodeUnavailable: the ledger could not be reached, as opposed to a
+// chaincode refusal.
+var ErrUnavailable = errors.New("ledger unavailable")
+
+// Error is a failed ledger call: the chaincode's stable code and message
+// when the chaincode refused it, or a gateway-side code; the transaction
+// id when one was assigned; and the underlying fabric-gateway error.
+type Error struct {
+	Code    model.Code
+	Message string
+	TxID    string
+	Err     error
+}
+
+// Error implements error. The text is "CODE: message", as the chaincode's.
+func (e *Error) Error() string {
+	if e.TxID != "" {
+		return fmt.Sprintf("%s: %s (tx %s)", e.Code, e.Message, e.TxID)
+	}
+	return fmt.Sprintf("%s: %s", e.Code, e.Message)
+}
+
+// Unwrap returns the fabric-gateway error.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Is makes errors.Is(err, ErrUnavailable) true for unavailability and
+// errors.Is(err, &model.Error{Code: c}) true for chaincode code c.
+func (e *Error) Is(target error) bool {
+	if target == ErrUnavailable {
+		return e.Code == CodeUnavailable
+	}
+	var me *model.Error
+	if errors.As(target, &me) {
+		return me.Code == e.Code
+	}
+	return false
+}
+
+// CodeOf returns the code of the first *Error in err's chain, or "".
+func CodeOf(err error) model.Code {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return ""
+}
+
+// mapError turns an error from a fabric-gateway call into an *Error. The
+// chaincode's "CODE: message" is looked for in the error text first and
+// then in the per-peer details of the gRPC status; the transaction id
+// comes from the fabric-gateway error types.
+func mapError(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	e := &Error{Err: err, TxID: txID(err)}
+	if me, ok := chaincodeError(err); ok {
+		e.Code, e.Message = me.Code, me.Message
+		return e
+	}
+	var ce *client.CommitError
+	if errors.As(err, &ce) {
+		switch ce.Code {
+		case peer.TxValidationCode_MVCC_READ_CONFLICT, peer.TxValidationCode_PHANTOM_READ_CONFLICT:
+			e.Code, e.Message = CodeTxConflict, op+": a concurrent transaction changed the same data; retry"
+		default:
+			e.Code, e.Message = CodeTxInvalid, fmt.Sprintf("%s: transaction not committed (%s)", op, ce.Code)
+		}
+		return e
+	}
+	if unavailable(err) {
+		e.Code, e.Message = CodeUnavailable, op+": the ledger is unavailable"
+		return e
+	}
+	e.Code, e.Message = model.CodeInternal, op+": the ledger call failed"
+	return e
+}
+
+// chaincodeError finds a chaincode error code in err's text or in the
+// gateway.ErrorDetail messages of its gRPC status.
+func chaincodeError(err error) (*model.Error, bool) {
+	if me, ok := model.ParseError(err.Error()); ok {
+		return me, true
+	}
+	var se interface{ GRPCStatus() *status.Status }
+	if errors.As(err, &se) {
+		for _, d := range se.GRPCStatus().Details() {
+			if ed, ok := d.(*gateway.ErrorDetail); ok {
+				if me, ok := model.ParseError(ed.GetMessage()); ok {
+					return me, true
+				}
+			}
+		}
+	}
+	return nil, false
+}
+
+// txID returns the transaction id carried by a fabric-gateway error.
+func txID(err error) string {
+	var ee *client.EndorseError
+	var se *client.SubmitError
+	var cse *client.CommitStatusError
+	var ce *client.CommitError
+	switch {
+	case errors.As(err, &ee):
+		return ee.TransactionID
+	case errors.As(err, &se):
+		return se.TransactionID
+	case errors.As(err, &cse):
+		return cse.TransactionID
+	case errors.As(err, &ce):
+		return ce.TransactionID
+	}
+	return ""
+}
+
+// unavailable reports whether err means the ledger could not be reached or
+// did not answer in time (as opposed to answering with a refusal).
+func unavailable(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return true
+	}
+	var se interface{ GRPCStatus() *status.Status }
+	if !errors.As(err, &se) {
+		return false
+	}
+	switch se.GRPCStatus().Code() {
+	case codes.Unavailable, codes.DeadlineExceeded, codes.Canceled, codes.ResourceExhausted, codes.Aborted:
+		return true
+	}
+	return false
+}

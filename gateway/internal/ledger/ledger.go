@@ -1,0 +1,245 @@
+// Package ledger is the gateway's typed view of the quanchain chaincode: one
+// method per transaction the gateway uses, taking and returning the types of
+// chaincode/model, so handlers never touch transaction names, strings or raw
+// bytes. Every call takes the request's context (EvaluateWithContext,
+// SubmitWithContext) and every failure is an *Error carrying the
+// chaincode's stable code and the transaction id.
+package ledger
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"strconv"
+
+	"github.com/hyperledger/fabric-gateway/pkg/client"
+
+	"github.com/quanchain/quanchain/chaincode/model"
+)
+
+// transactor runs one transaction with string arguments. The production
+// one is a *client.Contract; tests record the calls.
+type transactor interface {
+	evaluate(ctx context.Context, name string, args ...string) ([]byte, error)
+	submit(ctx context.Context, name string, args ...string) ([]byte, error)
+}
+
+// contractTransactor runs transactions on a fabric-gateway contract, with
+// the caller's context.
+type contractTransactor struct{ c *client.Contract }
+
+func (t contractTransactor) evaluate(ctx context.Context, name string, args ...string) ([]byte, error) {
+	return t.c.EvaluateWithContext(ctx, name, client.WithArguments(args...))
+}
+
+func (t contractTransactor) submit(ctx context.Context, name string, args ...string) ([]byte, error) {
+	return t.c.SubmitWithContext(ctx, name, client.WithArguments(args...))
+}
+
+// EventSource is the part of *client.Network the event subscription uses.
+type EventSource interface {
+	ChaincodeEvents(ctx context.Context, chaincodeName string, options ...client.ChaincodeEventsOption) (<-chan *client.ChaincodeEvent, error)
+}
+
+// Ledger is the quanchain chaincode as seen by one organisation's identity.
+type Ledger struct {
+	tx        transactor
+	events    EventSource
+	chaincode string
+}
+
+// New wraps a chaincode's default contract (transaction names are
+// qualified, "consent:Decide") and the network it is on, for events.
+// events may be nil if Events is never called.
+func New(contract *client.Contract, events EventSource, chaincode string) *Ledger {
+	return &Ledger{tx: contractTransactor{contract}, events: events, chaincode: chaincode}
+}
+
+// ListQuery selects a page of a listing. Status filters authorisation
+// listings by (effective) status; Since and Until (RFC 3339, inclusive)
+// bound listings by time where the transaction supports it; PageSize is
+// 1–100 (0 means the chaincode's default, 20); Bookmark continues a
+// previous page.
+type ListQuery struct {
+	Status       model.AuthStatus
+	Since, Until string
+	PageSize     int32
+	Bookmark     string
+}
+
+func (q ListQuery) size() string { return strconv.FormatInt(int64(q.PageSize), 10) }
+
+// evaluate runs a read-only transaction and decodes its JSON result.
+func evaluate[T any](ctx context.Context, l *Ledger, name string, args ...string) (*T, error) {
+	out, err := l.tx.evaluate(ctx, name, args...)
+	if err != nil {
+		return nil, mapError(name, err)
+	}
+	return decode[T](name, out)
+}
+
+// submit runs a transaction to commit and decodes its JSON result.
+func submit[T any](ctx context.Context, l *Ledger, name string, args ...string) (*T, error) {
+	out, err := l.tx.submit(ctx, name, args...)
+	if err != nil {
+		return nil, mapError(name, err)
+	}
+	return decode[T](name, out)
+}
+
+func decode[T any](name string, out []byte) (*T, error) {
+	v := new(T)
+	if err := json.Unmarshal(out, v); err != nil {
+		return nil, &Error{Code: model.CodeInternal, Message: name + ": the chaincode's answer does not decode",
+			Err: fmt.Errorf("decode %s result as %T: %w", name, v, err)}
+	}
+	return v, nil
+}
+
+func encode(v any) (string, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "", fmt.Errorf("encode %T: %w", v, err)
+	}
+	return string(b), nil
+}
+
+// Ping checks that the peer answers and the chaincode is bootstrapped, by
+// evaluating registry:GetConfig.
+func (l *Ledger) Ping(ctx context.Context) error {
+	_, err := l.GetConfig(ctx)
+	return err
+}
+
+// GetConfig returns the network-wide configuration (the operator's MSP).
+func (l *Ledger) GetConfig(ctx context.Context) (*model.Config, error) {
+	return evaluate[model.Config](ctx, l, "registry:GetConfig")
+}
+
+// RequestAuthorization asks a citizen for an authorisation
+// (consent:RequestAuthorization); the caller's MSP is the requester.
+func (l *Ledger) RequestAuthorization(ctx context.Context, req model.AuthorizationRequest) (*model.Authorization, error) {
+	arg, err := encode(req)
+	if err != nil {
+		return nil, err
+	}
+	return submit[model.Authorization](ctx, l, "consent:RequestAuthorization", arg)
+}
+
+// GetAuthorization returns an authorisation with its effective status.
+func (l *Ledger) GetAuthorization(ctx context.Context, id string) (*model.Authorization, error) {
+	return evaluate[model.Authorization](ctx, l, "consent:GetAuthorization", id)
+}
+
+// ListAuthorizationsByRequester returns a page of an institution's
+// authorisations in request order.
+func (l *Ledger) ListAuthorizationsByRequester(ctx context.Context, mspID string, q ListQuery) (*model.Page[model.Authorization], error) {
+	return evaluate[model.Page[model.Authorization]](ctx, l, "consent:ListAuthorizationsByRequester",
+		mspID, string(q.Status), q.Since, q.Until, q.size(), q.Bookmark)
+}
+
+// ListAuthorizationsByCitizen returns a page of a citizen's authorisations
+// in request order (Since and Until are not used).
+func (l *Ledger) ListAuthorizationsByCitizen(ctx context.Context, citizenRef string, q ListQuery) (*model.Page[model.Authorization], error) {
+	return evaluate[model.Page[model.Authorization]](ctx, l, "consent:ListAuthorizationsByCitizen",
+		citizenRef, string(q.Status), q.size(), q.Bookmark)
+}
+
+// Withdraw withdraws the caller's own request or authorisation.
+func (l *Ledger) Withdraw(ctx context.Context, id string) (*model.Authorization, error) {
+	return submit[model.Authorization](ctx, l, "consent:Withdraw", id)
+}
+
+// Decide submits a citizen's decision: payload is the exact bytes the
+// device signed (sent base64-encoded, unchanged), signatureB64 the
+// signature as the device produced it, keyID the enrolled device key.
+func (l *Ledger) Decide(ctx context.Context, id string, payload []byte, signatureB64, keyID string) (*model.Authorization, error) {
+	return submit[model.Authorization](ctx, l, "consent:Decide",
+		id, base64.StdEncoding.EncodeToString(payload), signatureB64, keyID)
+}
+
+// AddCitizenKey enrols a device public key (an ES256 JWK) for a citizen
+// and returns its key id (RFC 7638 thumbprint).
+func (l *Ledger) AddCitizenKey(ctx context.Context, citizenRef, jwk string) (string, error) {
+	out, err := l.tx.submit(ctx, "registry:AddCitizenKey", citizenRef, jwk)
+	if err != nil {
+		return "", mapError("registry:AddCitizenKey", err)
+	}
+	return string(out), nil
+}
+
+// RevokeCitizenKey revokes a citizen's device key.
+func (l *Ledger) RevokeCitizenKey(ctx context.Context, citizenRef, keyID string) error {
+	_, err := l.tx.submit(ctx, "registry:RevokeCitizenKey", citizenRef, keyID)
+	return mapError("registry:RevokeCitizenKey", err)
+}
+
+// GetCitizen returns a citizen's enrolled device keys.
+func (l *Ledger) GetCitizen(ctx context.Context, citizenRef string) (*model.Citizen, error) {
+	return evaluate[model.Citizen](ctx, l, "registry:GetCitizen", citizenRef)
+}
+
+// GetInstitution returns a member institution by MSP ID.
+func (l *Ledger) GetInstitution(ctx context.Context, mspID string) (*model.Institution, error) {
+	return evaluate[model.Institution](ctx, l, "registry:GetInstitution", mspID)
+}
+
+// GetCategory returns a data category by code.
+func (l *Ledger) GetCategory(ctx context.Context, code string) (*model.Category, error) {
+	return evaluate[model.Category](ctx, l, "registry:GetCategory", code)
+}
+
+// GetPurpose returns a purpose template by code.
+func (l *Ledger) GetPurpose(ctx context.Context, code string) (*model.Purpose, error) {
+	return evaluate[model.Purpose](ctx, l, "registry:GetPurpose", code)
+}
+
+// VerifyRecord checks a record hash against its single anchor.
+func (l *Ledger) VerifyRecord(ctx context.Context, recordHash string) (*model.Verification, error) {
+	return evaluate[model.Verification](ctx, l, "anchor:VerifyRecord", recordHash)
+}
+
+// VerifyProof checks a Merkle inclusion proof against a stored batch.
+func (l *Ledger) VerifyProof(ctx context.Context, proof model.ProofRequest) (*model.Verification, error) {
+	arg, err := encode(proof)
+	if err != nil {
+		return nil, err
+	}
+	return evaluate[model.Verification](ctx, l, "anchor:VerifyProof", arg)
+}
+
+// GetBatch returns an anchored Merkle batch.
+func (l *Ledger) GetBatch(ctx context.Context, batchID string) (*model.BatchAnchor, error) {
+	return evaluate[model.BatchAnchor](ctx, l, "anchor:GetBatch", batchID)
+}
+
+// AnchorBatch anchors a Merkle batch of the caller's records.
+func (l *Ledger) AnchorBatch(ctx context.Context, batch model.BatchAnchorRequest) (*model.BatchAnchor, error) {
+	arg, err := encode(batch)
+	if err != nil {
+		return nil, err
+	}
+	return submit[model.BatchAnchor](ctx, l, "anchor:AnchorBatch", arg)
+}
+
+// RecordAccess records a delivery under an authorisation.
+func (l *Ledger) RecordAccess(ctx context.Context, access model.AccessRequest) (*model.Access, error) {
+	arg, err := encode(access)
+	if err != nil {
+		return nil, err
+	}
+	return submit[model.Access](ctx, l, "access:RecordAccess", arg)
+}
+
+// GetAccess returns one access record.
+func (l *Ledger) GetAccess(ctx context.Context, id string) (*model.Access, error) {
+	return evaluate[model.Access](ctx, l, "access:GetAccess", id)
+}
+
+// ListAccessesByCitizen returns a page of the deliveries of a citizen's
+// data, oldest first (Status is not used).
+func (l *Ledger) ListAccessesByCitizen(ctx context.Context, citizenRef string, q ListQuery) (*model.Page[model.Access], error) {
+	return evaluate[model.Page[model.Access]](ctx, l, "access:ListAccessesByCitizen",
+		citizenRef, q.Since, q.Until, q.size(), q.Bookmark)
+}

@@ -1,0 +1,372 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// The suite: every test below (and in safe_test.go) runs on SQLite and on
+// PostgreSQL through eachBackend; see backends_test.go.
+
+var ctx = context.Background()
+
+func TestParseDSN(t *testing.T) {
+	tests := []struct {
+		dsn      string
+		driver   string
+		wantPath string // SQLite path before the query, or the DSN for pgx
+		wantErr  bool
+	}{
+		{dsn: "postgres://u@h:5432/db?sslmode=disable", driver: "pgx", wantPath: "postgres://u@h:5432/db?sslmode=disable"},
+		{dsn: "postgresql://u@h/db", driver: "pgx", wantPath: "postgresql://u@h/db"},
+		{dsn: "sqlite:///var/lib/qc/gateway.db", driver: "sqlite", wantPath: "/var/lib/qc/gateway.db"},
+		{dsn: "sqlite://:memory:", driver: "sqlite", wantPath: ":memory:"},
+		{dsn: "sqlite:relative.db", driver: "sqlite", wantPath: "relative.db"},
+		{dsn: "/tmp/gateway.db", driver: "sqlite", wantPath: "/tmp/gateway.db"},
+		{dsn: "mysql://u@h/db", wantErr: true},
+		{dsn: "", wantErr: true},
+		{dsn: "sqlite://", wantErr: true},
+		{dsn: "sqlite:///tmp/x.db?mode=ro", wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.dsn, func(t *testing.T) {
+			driver, source, _, err := parseDSN(tt.dsn)
+			if tt.wantErr {
+				require.ErrorIs(t, err, ErrInvalidArgument)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.driver, driver)
+			if driver == "sqlite" {
+				assert.Contains(t, source, tt.wantPath+"?")
+				assert.Contains(t, source, "foreign_keys")
+			} else {
+				assert.Equal(t, tt.wantPath, source)
+			}
+		})
+	}
+}
+
+func TestOpenMemory(t *testing.T) {
+	s := openTest(t, "sqlite://:memory:")
+	_, err := s.CreateClient(ctx, Client{ID: "c1", OrgMSP: "BankMSP"}, "0123456789abcdef")
+	require.NoError(t, err)
+	// One connection: the in-memory database is the same on every call.
+	_, err = s.GetClient(ctx, "c1")
+	require.NoError(t, err)
+	assert.Equal(t, "sqlite", s.Backend())
+}
+
+func TestMigrationsIdempotent(t *testing.T) {
+	eachBackendDSN(t, func(t *testing.T, dsn string) {
+		// Concurrent first opens: exactly one applies the migrations.
+		var wg sync.WaitGroup
+		errs := make([]error, 4)
+		for i := range errs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				s, err := Open(ctx, dsn)
+				if err == nil {
+					s.Close()
+				}
+				errs[i] = err
+			}()
+		}
+		wg.Wait()
+		for _, err := range errs {
+			require.NoError(t, err)
+		}
+
+		s1 := openTest(t, dsn)
+		v1, err := s1.SchemaVersion(ctx)
+		require.NoError(t, err)
+		want, err := migrations(s1.d)
+		require.NoError(t, err)
+		assert.Equal(t, want[len(want)-1].version, v1)
+		_, err = s1.CreateClient(ctx, Client{ID: "kept", OrgMSP: "BankMSP"}, "0123456789abcdef")
+		require.NoError(t, err)
+		require.NoError(t, s1.Close())
+
+		s2 := openTest(t, dsn) // again: nothing to apply, data kept
+		v2, err := s2.SchemaVersion(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, v1, v2)
+		_, err = s2.GetClient(ctx, "kept")
+		require.NoError(t, err)
+
+		// A changed migration is refused.
+		_, err = s2.db.ExecContext(ctx, `UPDATE schema_migrations SET checksum = 'x' WHERE version = 1`)
+		require.NoError(t, err)
+		_, err = Open(ctx, dsn)
+		require.ErrorContains(t, err, "changed after it was applied")
+	})
+}
+
+func TestMigrationNames(t *testing.T) {
+	tests := []struct {
+		file    string
+		version int
+		name    string
+		variant string
+		wantErr bool
+	}{
+		{file: "0001_schema.sqlite.sql", version: 1, name: "schema", variant: "sqlite"},
+		{file: "0002_indexes.sql", version: 2, name: "indexes"},
+		{file: "0003_x.postgres.sql", version: 3, name: "x", variant: "postgres"},
+		{file: "0003_x.mysql.sql", wantErr: true},
+		{file: "3_x.sql", wantErr: true},
+		{file: "0000_x.sql", wantErr: true},
+		{file: "abcd_x.sql", wantErr: true},
+	}
+	for _, tt := range tests {
+		v, n, variant, err := parseMigrationName(tt.file)
+		if tt.wantErr {
+			assert.Error(t, err, tt.file)
+			continue
+		}
+		require.NoError(t, err, tt.file)
+		assert.Equal(t, []any{tt.version, tt.name, tt.variant}, []any{v, n, variant}, tt.file)
+	}
+	// Every version has a shared file or a file for each dialect.
+	sq, err := migrations(sqliteDialect)
+	require.NoError(t, err)
+	pgm, err := migrations(postgresDialect)
+	require.NoError(t, err)
+	require.Equal(t, len(sq), len(pgm))
+	for i := range sq {
+		assert.Equal(t, sq[i].version, pgm[i].version)
+	}
+}
+
+func TestClients(t *testing.T) {
+	eachBackend(t, func(t *testing.T, s *Store) {
+		const secret = "correct horse battery staple"
+		c, err := s.CreateClient(ctx, Client{ID: "bank-app", OrgMSP: "BankMSP", Scopes: []string{"authorizations", "data"}}, secret)
+		require.NoError(t, err)
+		_, err = s.CreateClient(ctx, Client{ID: "bank-app", OrgMSP: "BankMSP"}, secret)
+		require.ErrorIs(t, err, ErrExists)
+		_, err = s.CreateClient(ctx, Client{ID: "short", OrgMSP: "BankMSP"}, "short")
+		require.ErrorIs(t, err, ErrInvalidArgument)
+
+		got, err := s.GetClient(ctx, "bank-app")
+		require.NoError(t, err)
+		assert.Equal(t, c, got)
+		assert.Equal(t, time.UTC, got.CreatedAt.Location())
+
+		tests := []struct {
+			name, id, secret string
+			wantErr          error
+		}{
+			{"right secret", "bank-app", secret, nil},
+			{"wrong secret", "bank-app", secret + "!", ErrInvalidCredentials},
+			{"empty secret", "bank-app", "", ErrInvalidCredentials},
+			{"unknown client", "nobody", secret, ErrInvalidCredentials},
+		}
+		for _, tt := range tests {
+			got, err := s.VerifyClientSecret(ctx, tt.id, tt.secret)
+			if tt.wantErr != nil {
+				assert.ErrorIs(t, err, tt.wantErr, tt.name)
+				continue
+			}
+			require.NoError(t, err, tt.name)
+			assert.Equal(t, []string{"authorizations", "data"}, got.Scopes)
+		}
+
+		require.NoError(t, s.SetClientDisabled(ctx, "bank-app", true))
+		_, err = s.VerifyClientSecret(ctx, "bank-app", secret)
+		assert.ErrorIs(t, err, ErrInvalidCredentials, "disabled client")
+		assert.ErrorIs(t, s.SetClientDisabled(ctx, "nobody", true), ErrNotFound)
+		_, err = s.GetClient(ctx, "nobody")
+		assert.ErrorIs(t, err, ErrNotFound)
+	})
+}
+
+func TestIdempotency(t *testing.T) {
+	eachBackend(t, func(t *testing.T, s *Store) {
+		// N concurrent requests with one key: exactly one starts.
+		const n = 16
+		var started atomic.Int32
+		var wg sync.WaitGroup
+		for range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				rec, ok, err := s.BeginIdempotent(ctx, "c1", "key-1", "h1")
+				switch {
+				case ok:
+					started.Add(1)
+				case errors.Is(err, ErrIdempotencyInFlight):
+					assert.Equal(t, IdemPending, rec.Status)
+				default:
+					t.Errorf("BeginIdempotent: rec %v, started %v, err %v", rec, ok, err)
+				}
+			}()
+		}
+		wg.Wait()
+		require.EqualValues(t, 1, started.Load())
+
+		_, _, err := s.BeginIdempotent(ctx, "c1", "key-1", "other")
+		require.ErrorIs(t, err, ErrIdempotencyMismatch)
+
+		require.NoError(t, s.CompleteIdempotent(ctx, "c1", "key-1", 201, []byte(`{"id":"a1"}`)))
+		require.ErrorIs(t, s.CompleteIdempotent(ctx, "c1", "key-1", 201, nil), ErrNotFound)
+		rec, ok, err := s.BeginIdempotent(ctx, "c1", "key-1", "h1")
+		require.NoError(t, err)
+		require.False(t, ok)
+		assert.Equal(t, IdemDone, rec.Status)
+		assert.Equal(t, 201, rec.ResponseStatus)
+		assert.Equal(t, `{"id":"a1"}`, string(rec.ResponseBody))
+		assert.False(t, rec.CompletedAt.IsZero())
+		_, _, err = s.BeginIdempotent(ctx, "c1", "key-1", "other")
+		require.ErrorIs(t, err, ErrIdempotencyMismatch)
+
+		// The same key of another principal is another key.
+		_, ok, err = s.BeginIdempotent(ctx, "c2", "key-1", "other")
+		require.NoError(t, err)
+		require.True(t, ok)
+
+		// A released key can start again.
+		require.NoError(t, s.ReleaseIdempotent(ctx, "c2", "key-1"))
+		_, ok, err = s.BeginIdempotent(ctx, "c2", "key-1", "h2")
+		require.NoError(t, err)
+		require.True(t, ok)
+
+		// A pending key older than PendingTimeout is taken over once.
+		base := time.Now()
+		s.now = func() time.Time { return base.Add(PendingTimeout + time.Second) }
+		_, ok, err = s.BeginIdempotent(ctx, "c2", "key-1", "h2")
+		require.NoError(t, err)
+		require.True(t, ok, "stale pending key is taken over")
+		_, ok, err = s.BeginIdempotent(ctx, "c2", "key-1", "h2")
+		require.ErrorIs(t, err, ErrIdempotencyInFlight)
+		require.False(t, ok)
+
+		n2, err := s.PurgeIdempotency(ctx, base.Add(time.Hour))
+		require.NoError(t, err)
+		assert.EqualValues(t, 2, n2)
+
+		_, _, err = s.BeginIdempotent(ctx, "c1", "", "h")
+		require.ErrorIs(t, err, ErrInvalidArgument)
+	})
+}
+
+func TestCursor(t *testing.T) {
+	eachBackend(t, func(t *testing.T, s *Store) {
+		_, ok, err := s.GetCursor(ctx, "events")
+		require.NoError(t, err)
+		require.False(t, ok)
+		for _, b := range []uint64{0, 7, 1 << 40} {
+			require.NoError(t, s.SetCursor(ctx, "events", b))
+			got, ok, err := s.GetCursor(ctx, "events")
+			require.NoError(t, err)
+			require.True(t, ok)
+			assert.Equal(t, b, got)
+		}
+		require.ErrorIs(t, s.SetCursor(ctx, "events", 1<<63), ErrInvalidArgument)
+	})
+}
+
+func TestOutbox(t *testing.T) {
+	eachBackendDSN(t, func(t *testing.T, dsn string) {
+		s := openTest(t, dsn)
+		_, err := s.CreateClient(ctx, Client{ID: "bank-app", OrgMSP: "BankMSP"}, "0123456789abcdef")
+		require.NoError(t, err)
+		for _, id := range []string{"wh-1", "wh-off"} {
+			_, err = s.CreateWebhook(ctx, Webhook{ID: id, ClientID: "bank-app", URL: "https://bank.example/hook", Secret: "s3cret"})
+			require.NoError(t, err)
+		}
+		_, err = s.CreateWebhook(ctx, Webhook{ID: "wh-1", ClientID: "bank-app", URL: "u", Secret: "s"})
+		require.ErrorIs(t, err, ErrExists)
+		require.NoError(t, s.SetWebhookDisabled(ctx, "wh-off", true))
+		hooks, err := s.WebhooksForOrg(ctx, "BankMSP")
+		require.NoError(t, err)
+		require.Len(t, hooks, 1)
+		assert.Equal(t, "wh-1", hooks[0].ID)
+
+		now := time.Now().UTC()
+		const total = 60
+		for i := range total {
+			ok, err := s.EnqueueEvent(ctx, "wh-1", fmt.Sprintf("ev-%03d", i), []byte(`{}`), now)
+			require.NoError(t, err)
+			require.True(t, ok)
+		}
+		ok, err := s.EnqueueEvent(ctx, "wh-1", "ev-000", []byte(`{}`), now)
+		require.NoError(t, err)
+		require.False(t, ok, "an event is enqueued once per webhook")
+		_, err = s.EnqueueEvent(ctx, "wh-off", "ev-000", []byte(`{}`), now)
+		require.NoError(t, err)
+
+		// Concurrent claimers share the due items without overlap, and
+		// the disabled webhook's item is not claimed.
+		var mu sync.Mutex
+		claimed := map[int64]int{}
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					items, err := s.ClaimDue(ctx, now, 3)
+					if !assert.NoError(t, err) || len(items) == 0 {
+						return
+					}
+					mu.Lock()
+					for _, it := range items {
+						claimed[it.ID]++
+						assert.Equal(t, 1, it.Attempts)
+						assert.Equal(t, "wh-1", it.WebhookID)
+					}
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+		require.Len(t, claimed, total)
+		for id, n := range claimed {
+			require.Equal(t, 1, n, "item %d claimed %d times", id, n)
+		}
+
+		// Leased items come back only when the lease runs out.
+		items, err := s.ClaimDue(ctx, now.Add(ClaimLease-time.Second), 100)
+		require.NoError(t, err)
+		require.Empty(t, items)
+		items, err = s.ClaimDue(ctx, now.Add(ClaimLease), 100)
+		require.NoError(t, err)
+		require.Len(t, items, total)
+		assert.Equal(t, 2, items[0].Attempts)
+
+		later := now.Add(ClaimLease + time.Minute)
+		require.NoError(t, s.MarkDelivered(ctx, items[0].ID, later))
+		require.ErrorIs(t, s.MarkDelivered(ctx, items[0].ID, later), ErrNotFound)
+		require.NoError(t, s.MarkFailed(ctx, items[1].ID, later.Add(time.Hour), "HTTP 503"))
+
+		// Deliveries survive a restart: it is a table.
+		require.NoError(t, s.Close())
+		s = openTest(t, dsn)
+		due, err := s.ClaimDue(ctx, now.Add(2*ClaimLease), 100)
+		require.NoError(t, err)
+		require.Equal(t, total-2, len(due), "the delivered and the postponed items are not due")
+		for _, it := range due {
+			require.NoError(t, s.MarkDelivered(ctx, it.ID, later))
+		}
+		due, err = s.ClaimDue(ctx, later.Add(time.Hour), 100)
+		require.NoError(t, err)
+		require.Len(t, due, 1)
+		assert.Equal(t, items[1].ID, due[0].ID)
+		assert.Equal(t, "HTTP 503", due[0].LastError)
+		assert.Equal(t, 3, due[0].Attempts)
+
+		got, err := s.GetOutboxItem(ctx, items[0].ID)
+		require.NoError(t, err)
+		assert.True(t, got.DeliveredAt.Equal(later.Truncate(time.Microsecond)))
+	})
+}

@@ -1,0 +1,337 @@
+package vault
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/quanchain/quanchain/chaincode/merkle"
+	"github.com/quanchain/quanchain/gateway/internal/store"
+	"github.com/quanchain/quanchain/gateway/internal/synth"
+)
+
+// Anchorer anchors a Merkle batch on the ledger (anchor:AnchorBatch) and
+// returns the transaction id. The Fabric wrapper implements it.
+//
+// Batch ids are derived from the batch's category and root, so a batch
+// whose anchoring committed but whose answer was lost is retried with the
+// same id: an implementation should treat the ledger's ALREADY_EXISTS for
+// a batch with the same root and leaf count as success, returning the
+// existing anchor's transaction id.
+type Anchorer interface {
+	AnchorBatch(ctx context.Context, batchID, category, root string, leafCount int) (txID string, err error)
+}
+
+// AnchorerFunc adapts a function to the Anchorer interface.
+type AnchorerFunc func(ctx context.Context, batchID, category, root string, leafCount int) (string, error)
+
+// AnchorBatch calls f.
+func (f AnchorerFunc) AnchorBatch(ctx context.Context, batchID, category, root string, leafCount int) (string, error) {
+	return f(ctx, batchID, category, root, leafCount)
+}
+
+// Import errors, wrapped in a *LineError.
+var (
+	ErrLineTooLong   = errors.New("vault: line too long")
+	ErrMalformed     = errors.New("vault: not a JSON object with unique members and string category, citizen_id and record_date")
+	ErrWrongCategory = errors.New("vault: record category differs from the dataset's")
+	ErrBadDate       = errors.New("vault: record_date is not a YYYY-MM-DD date")
+	ErrBadCitizenID  = errors.New("vault: citizen_id is not a valid ID number")
+)
+
+// LineError reports the line of the input an import stopped at. Its text
+// names the line number and the problem, never the line's content.
+type LineError struct {
+	Line int
+	Err  error
+}
+
+func (e *LineError) Error() string { return fmt.Sprintf("line %d: %v", e.Line, e.Err) }
+func (e *LineError) Unwrap() error { return e.Err }
+
+// Defaults of the Importer.
+const (
+	DefaultBatchSize    = 1024
+	DefaultMaxLineBytes = 64 << 10
+	insertChunk         = 500
+)
+
+// Importer loads records from JSON Lines into the digital safe, groups them
+// into Merkle batches and anchors the batches.
+//
+// Import is restartable: records already stored (same hash) are skipped,
+// records not yet batched are batched by the next run, and batches whose
+// anchoring failed are anchored by the next run (or by AnchorPending). An
+// Importer serialises its own batching and anchoring; run one Importer per
+// store.
+type Importer struct {
+	Store         *store.Store
+	Pseudonymiser *Pseudonymiser
+	// Anchorer anchors the batches; if nil, batches are created but left
+	// for a later AnchorPending.
+	Anchorer Anchorer
+	// Categories the provider serves; empty means synth.Categories().
+	Categories []string
+	// BatchSize is the number of leaves per batch (DefaultBatchSize if 0).
+	BatchSize int
+	// MaxLineBytes bounds one line (DefaultMaxLineBytes if 0).
+	MaxLineBytes int
+	// Now is the clock (time.Now if nil): the reference date for ID
+	// numbers and the anchoring time.
+	Now func() time.Time
+
+	mu sync.Mutex // serialises batching and anchoring
+}
+
+// ImportResult summarises an import.
+type ImportResult struct {
+	Lines      int           // non-blank lines read
+	Inserted   int           // new records stored
+	Duplicates int           // records already stored, skipped
+	Batches    []store.Batch // batches created by this run
+	Anchored   int           // batches anchored by this run (new or retried)
+}
+
+func (im *Importer) now() time.Time {
+	if im.Now != nil {
+		return im.Now()
+	}
+	return time.Now()
+}
+
+// Import reads one dataset of the given category from r — one JSON record
+// per line, with string members "category" (equal to category),
+// "citizen_id" and "record_date" — and stores each line's bytes (without
+// surrounding white space) as the record body. It then batches the
+// category's unbatched records and anchors every unanchored batch.
+//
+// It stops at the first invalid line with a *LineError; records of the
+// lines before it may be stored (in chunks of 500), and a corrected input
+// can simply be imported again. If anchoring fails, the result counts what
+// was done and the error says so; the batches are retried by the next run.
+func (im *Importer) Import(ctx context.Context, category string, r io.Reader) (ImportResult, error) {
+	var res ImportResult
+	if !slices.Contains(im.categories(), category) {
+		return res, fmt.Errorf("vault: category %q is not served here", category)
+	}
+	maxLine := im.MaxLineBytes
+	if maxLine <= 0 {
+		maxLine = DefaultMaxLineBytes
+	}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, min(maxLine, 64<<10)), maxLine)
+	ref := im.now()
+	var chunk []store.Record
+	flush := func() error {
+		if len(chunk) == 0 {
+			return nil
+		}
+		n, err := im.Store.InsertRecords(ctx, chunk)
+		if err != nil {
+			return err
+		}
+		res.Inserted += n
+		res.Duplicates += len(chunk) - n
+		chunk = chunk[:0]
+		return nil
+	}
+	line := 0
+	for sc.Scan() {
+		line++
+		body := bytes.TrimSpace(sc.Bytes())
+		if len(body) == 0 {
+			continue
+		}
+		res.Lines++
+		rec, err := im.parseLine(body, category, ref)
+		if err != nil {
+			return res, &LineError{Line: line, Err: err}
+		}
+		chunk = append(chunk, rec)
+		if len(chunk) == insertChunk {
+			if err := flush(); err != nil {
+				return res, err
+			}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		if errors.Is(err, bufio.ErrTooLong) {
+			return res, &LineError{Line: line + 1, Err: fmt.Errorf("%w: over %d bytes", ErrLineTooLong, maxLine)}
+		}
+		return res, fmt.Errorf("vault: read dataset: %w", err)
+	}
+	if err := flush(); err != nil {
+		return res, err
+	}
+
+	im.mu.Lock()
+	defer im.mu.Unlock()
+	batches, err := im.seal(ctx, category)
+	res.Batches = batches
+	if err != nil {
+		return res, err
+	}
+	res.Anchored, err = im.anchorPending(ctx)
+	return res, err
+}
+
+func (im *Importer) categories() []string {
+	if len(im.Categories) > 0 {
+		return im.Categories
+	}
+	return synth.Categories()
+}
+
+// parseLine validates one line and returns the record to store.
+func (im *Importer) parseLine(body []byte, category string, ref time.Time) (store.Record, error) {
+	members, err := objectMembers(body)
+	if err != nil {
+		return store.Record{}, ErrMalformed
+	}
+	var cat, citizen, date string
+	for _, m := range []struct {
+		name string
+		dst  *string
+	}{{"category", &cat}, {"citizen_id", &citizen}, {"record_date", &date}} {
+		raw, ok := members[m.name]
+		if !ok || json.Unmarshal(raw, m.dst) != nil {
+			return store.Record{}, ErrMalformed
+		}
+	}
+	if cat != category {
+		return store.Record{}, ErrWrongCategory
+	}
+	if d, err := time.Parse(time.DateOnly, date); err != nil || d.Format(time.DateOnly) != date {
+		return store.Record{}, ErrBadDate
+	}
+	id := synth.NormaliseIDNumber(citizen)
+	if err := synth.ValidIDNumber(id, ref); err != nil {
+		return store.Record{}, fmt.Errorf("%w (%w)", ErrBadCitizenID, err)
+	}
+	citizenRef := im.Pseudonymiser.ref(id)
+	stored := bytes.Clone(body)
+	sum := RecordHash(stored)
+	return store.Record{CitizenRef: citizenRef, Category: cat, RecordDate: date, Body: stored, Hash: hex.EncodeToString(sum[:])}, nil
+}
+
+// objectMembers parses a JSON object and returns its members, refusing
+// anything else, duplicate member names (which parsers resolve
+// differently) and trailing data.
+func objectMembers(data []byte) (map[string]json.RawMessage, error) {
+	if !json.Valid(data) {
+		return nil, errors.New("invalid JSON")
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil, errors.New("not an object")
+	}
+	members := map[string]json.RawMessage{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		name, _ := tok.(string)
+		if _, dup := members[name]; dup {
+			return nil, errors.New("duplicate member")
+		}
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return nil, err
+		}
+		members[name] = raw
+	}
+	return members, nil
+}
+
+// SealBatches groups the unbatched records of a category into batches of
+// BatchSize leaves (the last one smaller), in insertion order, and returns
+// the batches created. They still need anchoring.
+func (im *Importer) SealBatches(ctx context.Context, category string) ([]store.Batch, error) {
+	im.mu.Lock()
+	defer im.mu.Unlock()
+	return im.seal(ctx, category)
+}
+
+func (im *Importer) seal(ctx context.Context, category string) ([]store.Batch, error) {
+	size := im.BatchSize
+	if size <= 0 {
+		size = DefaultBatchSize
+	}
+	var created []store.Batch
+	for {
+		recs, err := im.Store.UnanchoredRecords(ctx, category, size)
+		if err != nil || len(recs) == 0 {
+			return created, err
+		}
+		hashes := make([]string, len(recs))
+		leaves := make([]merkle.Hash, len(recs))
+		for i, r := range recs {
+			raw, err := hex.DecodeString(r.Hash)
+			if err != nil || len(raw) != merkle.HashSize {
+				return created, fmt.Errorf("%w: record %d has a malformed hash", ErrCorrupt, r.ID)
+			}
+			hashes[i], leaves[i] = r.Hash, merkle.LeafHash(raw)
+		}
+		root := merkle.NewFromLeafHashes(leaves).Root().String()
+		b, err := im.Store.CreateBatch(ctx, store.Batch{
+			ID: BatchID(category, root), Category: category, Root: root, LeafCount: len(recs),
+		}, hashes)
+		if err != nil {
+			return created, fmt.Errorf("vault: create batch: %w", err)
+		}
+		created = append(created, b)
+	}
+}
+
+// BatchID names the batch of a category with the given hex root: the
+// category, a dash and the first 24 hex digits (96 bits) of the root. It
+// is a valid ledger id (at most 57 characters) and the same whenever the
+// same records are batched again, which makes anchoring retries
+// idempotent.
+func BatchID(category, root string) string {
+	return category + "-" + root[:min(24, len(root))]
+}
+
+// AnchorPending anchors every batch not yet anchored, oldest first, and
+// returns how many it anchored. It stops at the first failure, which the
+// next call retries.
+func (im *Importer) AnchorPending(ctx context.Context) (int, error) {
+	im.mu.Lock()
+	defer im.mu.Unlock()
+	return im.anchorPending(ctx)
+}
+
+func (im *Importer) anchorPending(ctx context.Context) (int, error) {
+	if im.Anchorer == nil {
+		return 0, nil
+	}
+	anchored := 0
+	for {
+		batches, err := im.Store.UnanchoredBatches(ctx, 100)
+		if err != nil || len(batches) == 0 {
+			return anchored, err
+		}
+		for _, b := range batches {
+			txID, err := im.Anchorer.AnchorBatch(ctx, b.ID, b.Category, b.Root, b.LeafCount)
+			if err == nil && txID == "" {
+				err = errors.New("anchorer returned no transaction id")
+			}
+			if err != nil {
+				return anchored, fmt.Errorf("vault: anchor batch %s: %w", b.ID, err)
+			}
+			if err := im.Store.MarkBatchAnchored(ctx, b.ID, txID, im.now()); err != nil {
+				return anchored, fmt.Errorf("vault: anchor batch %s: %w", b.ID, err)
+			}
+			anchored++
+		}
+	}
+}

@@ -1,0 +1,179 @@
+// Package vault is the citizen's digital safe (数字保险箱) on the provider's
+// side: it imports government records, pseudonymises their citizens,
+// anchors the records on the ledger in Merkle batches, proves any record's
+// inclusion in its anchored batch, answers minimal yes/no questions about a
+// citizen's records (最少必要), and builds the exact bytes of a delivery
+// whose digest the ledger records.
+//
+// Records stay here (数据源不上链). What reaches the ledger is a batch's
+// RFC 6962 root and leaf count, where each leaf is SHA-256(0x00 ‖ record
+// hash) and the record hash is SHA-256 of the record's bytes exactly as
+// stored; and, per delivery, the SHA-256 of exactly what was delivered.
+package vault
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/quanchain/quanchain/chaincode/merkle"
+	"github.com/quanchain/quanchain/gateway/internal/store"
+	"github.com/quanchain/quanchain/gateway/internal/synth"
+)
+
+// Errors of the vault. Compare with [errors.Is].
+var (
+	// ErrNotBatched reports a record that is not yet in a Merkle batch.
+	ErrNotBatched = errors.New("vault: record not yet batched")
+	// ErrNotAnchored reports a record whose batch is not yet anchored on
+	// the ledger, so that a requester could not verify it.
+	ErrNotAnchored = errors.New("vault: record's batch not yet anchored")
+	// ErrCorrupt reports stored data that contradicts itself (leaves that
+	// do not give the batch root, a body that does not give its hash).
+	ErrCorrupt = errors.New("vault: stored data is inconsistent")
+)
+
+// RecordHash returns the SHA-256 of a record's bytes exactly as stored: the
+// value anchored, and the leaf data of the record's Merkle batch.
+func RecordHash(body []byte) [32]byte { return sha256.Sum256(body) }
+
+// MinPseudonymKeyLength is the shortest key a Pseudonymiser accepts.
+const MinPseudonymKeyLength = 32
+
+// Pseudonymiser computes citizenRefs: HMAC-SHA-256, under the operator's
+// secret key, of the normalised ID number, as 64 lower-case hex digits.
+// The ledger and the requesters see only citizenRefs; without the key, a
+// citizenRef cannot be linked to an ID number even by trying every
+// possible one. The key never leaves the operator's gateway, and changing
+// it changes every citizenRef. A Pseudonymiser is safe for concurrent use.
+type Pseudonymiser struct {
+	key []byte
+}
+
+// NewPseudonymiser returns a Pseudonymiser keyed with a copy of key, which
+// must be at least MinPseudonymKeyLength random bytes.
+func NewPseudonymiser(key []byte) (*Pseudonymiser, error) {
+	if len(key) < MinPseudonymKeyLength {
+		return nil, fmt.Errorf("vault: pseudonymisation key must be at least %d bytes, got %d", MinPseudonymKeyLength, len(key))
+	}
+	return &Pseudonymiser{key: append([]byte(nil), key...)}, nil
+}
+
+// Ref returns the citizenRef of an ID number. The number is normalised
+// first (white space trimmed, a final x upper-cased), so every spelling of
+// one number gives one citizenRef. It returns an error, wrapping one of
+// synth's ErrID… values and never quoting the number, if the number is not
+// a valid GB 11643 ID number.
+func (p *Pseudonymiser) Ref(idNumber string) (string, error) {
+	id := synth.NormaliseIDNumber(idNumber)
+	if err := synth.ValidIDNumber(id, time.Now()); err != nil {
+		return "", fmt.Errorf("vault: citizen ID: %w", err)
+	}
+	return p.ref(id), nil
+}
+
+// ref computes the citizenRef of an ID number already normalised and
+// validated.
+func (p *Pseudonymiser) ref(normalisedID string) string {
+	mac := hmac.New(sha256.New, p.key)
+	mac.Write([]byte(normalisedID))
+	return hex.EncodeToString(mac.Sum(nil))
+}
+
+// Vault reads the digital safe.
+type Vault struct {
+	st *store.Store
+}
+
+// New returns a Vault over st.
+func New(st *store.Store) *Vault { return &Vault{st: st} }
+
+// Proof is the inclusion proof of one record in its Merkle batch.
+type Proof struct {
+	BatchID    string        `json:"batch_id"`
+	LeafIndex  uint64        `json:"leaf_index"`
+	LeafCount  uint64        `json:"leaf_count"`
+	Path       []merkle.Hash `json:"path"` // audit path, leaf to root
+	Root       merkle.Hash   `json:"root"`
+	AnchorTxID string        `json:"anchor_tx_id,omitempty"` // "" while the batch is not anchored
+}
+
+// Verify checks that the record whose hash is recordHash is the proof's
+// leaf, against the proof's own root and leaf count. Those must be checked
+// against the ledger's anchor of the batch; see [VerifyDelivery].
+func (p Proof) Verify(recordHash [32]byte) error {
+	return merkle.VerifyInclusion(recordHash[:], p.LeafIndex, p.LeafCount, p.Path, p.Root)
+}
+
+// Proof returns the inclusion proof of the record with the given hex hash,
+// rebuilt from its batch's stored leaves. It returns store.ErrNotFound for
+// an unknown record and ErrNotBatched for a record not yet in a batch; the
+// proof of a batch not yet anchored has an empty AnchorTxID.
+func (v *Vault) Proof(ctx context.Context, recordHash string) (Proof, error) {
+	rec, err := v.st.RecordByHash(ctx, recordHash)
+	if err != nil {
+		return Proof{}, err
+	}
+	return newProver(v.st).proof(ctx, rec)
+}
+
+// Proofs returns the inclusion proofs of records, in order, rebuilding
+// each batch's tree once. Errors are those of [Vault.Proof].
+func (v *Vault) Proofs(ctx context.Context, records []store.Record) ([]Proof, error) {
+	p := newProver(v.st)
+	proofs := make([]Proof, len(records))
+	for i, rec := range records {
+		var err error
+		if proofs[i], err = p.proof(ctx, rec); err != nil {
+			return nil, err
+		}
+	}
+	return proofs, nil
+}
+
+// prover builds proofs, keeping each batch's tree for the records that
+// follow (the records of one delivery mostly share a few batches).
+type prover struct {
+	st      *store.Store
+	trees   map[string]*merkle.Tree
+	batches map[string]store.Batch
+}
+
+func newProver(st *store.Store) *prover {
+	return &prover{st: st, trees: map[string]*merkle.Tree{}, batches: map[string]store.Batch{}}
+}
+
+func (p *prover) proof(ctx context.Context, rec store.Record) (Proof, error) {
+	if rec.BatchID == "" {
+		return Proof{}, ErrNotBatched
+	}
+	tree, ok := p.trees[rec.BatchID]
+	b := p.batches[rec.BatchID]
+	if !ok {
+		var err error
+		if b, err = p.st.GetBatch(ctx, rec.BatchID); err != nil {
+			return Proof{}, err
+		}
+		leaves, err := p.st.BatchLeaves(ctx, rec.BatchID)
+		if err != nil {
+			return Proof{}, err
+		}
+		tree = merkle.NewFromLeafHashes(leaves)
+		if tree.Root().String() != b.Root || tree.Size() != uint64(b.LeafCount) {
+			return Proof{}, fmt.Errorf("%w: batch %s leaves do not give its root", ErrCorrupt, b.ID)
+		}
+		p.trees[rec.BatchID], p.batches[rec.BatchID] = tree, b
+	}
+	path, err := tree.Proof(uint64(rec.LeafIndex))
+	if err != nil {
+		return Proof{}, fmt.Errorf("%w: %w", ErrCorrupt, err)
+	}
+	return Proof{
+		BatchID: b.ID, LeafIndex: uint64(rec.LeafIndex), LeafCount: tree.Size(),
+		Path: path, Root: tree.Root(), AnchorTxID: b.AnchoredTxID,
+	}, nil
+}

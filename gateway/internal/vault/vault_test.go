@@ -1,0 +1,162 @@
+package vault
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/quanchain/quanchain/gateway/internal/store"
+	"github.com/quanchain/quanchain/gateway/internal/synth"
+)
+
+var (
+	ctx      = context.Background()
+	testKey  = bytes.Repeat([]byte{0x5a}, 32)
+	dataFrom = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	dataTo   = time.Date(2026, 10, 31, 0, 0, 0, 0, time.UTC)
+)
+
+// fakeAnchorer stands in for the ledger's anchor contract. It keeps the
+// anchored batches, fails the calls listed in failOn (1-based), and like
+// the ledger refuses a second anchor of the same batch id — but, as the
+// Anchorer contract asks, answers it with the first transaction id when
+// the root and size are the same.
+type fakeAnchorer struct {
+	mu      sync.Mutex
+	calls   int
+	failOn  map[int]bool
+	lose    map[int]bool // anchor, then report failure (answer lost)
+	batches map[string]fakeBatch
+}
+
+type fakeBatch struct {
+	category, root, txID string
+	leafCount            int
+}
+
+func newFakeAnchorer() *fakeAnchorer {
+	return &fakeAnchorer{failOn: map[int]bool{}, lose: map[int]bool{}, batches: map[string]fakeBatch{}}
+}
+
+func (f *fakeAnchorer) AnchorBatch(_ context.Context, batchID, category, root string, leafCount int) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls++
+	if f.failOn[f.calls] {
+		return "", errors.New("endorsement failed")
+	}
+	if b, ok := f.batches[batchID]; ok {
+		if b.root != root || b.leafCount != leafCount {
+			return "", errors.New("ALREADY_EXISTS: another batch with this id")
+		}
+		return b.txID, nil
+	}
+	tx := fmt.Sprintf("tx-%04d", f.calls)
+	f.batches[batchID] = fakeBatch{category, root, tx, leafCount}
+	if f.lose[f.calls] {
+		return "", errors.New("context deadline exceeded")
+	}
+	return tx, nil
+}
+
+// lookup reads an anchor as a requester reads it from its peer.
+func (f *fakeAnchorer) lookup(_ context.Context, batchID string) (string, int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	b, ok := f.batches[batchID]
+	if !ok {
+		return "", 0, errors.New("BATCH_NOT_FOUND")
+	}
+	return b.root, b.leafCount, nil
+}
+
+func sqliteDSN(t *testing.T) string { return "sqlite://" + filepath.Join(t.TempDir(), "safe.db") }
+
+func openStore(t *testing.T, dsn string) *store.Store {
+	t.Helper()
+	st, err := store.Open(ctx, dsn)
+	require.NoError(t, err)
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+func newImporter(t *testing.T, st *store.Store, a Anchorer) *Importer {
+	t.Helper()
+	p, err := NewPseudonymiser(testKey)
+	require.NoError(t, err)
+	return &Importer{Store: st, Pseudonymiser: p, Anchorer: a, BatchSize: 64}
+}
+
+// dataset returns the JSON Lines of one category for the citizens.
+func dataset(t *testing.T, seed int64, citizens []synth.Citizen, category string) []byte {
+	t.Helper()
+	seq, err := synth.Records(seed, citizens, []string{category}, dataFrom, dataTo)
+	require.NoError(t, err)
+	var buf bytes.Buffer
+	_, err = synth.WriteJSONL(&buf, seq)
+	require.NoError(t, err)
+	return buf.Bytes()
+}
+
+func TestRecordHash(t *testing.T) {
+	// FIPS 180-2 test vector.
+	sum := RecordHash([]byte("abc"))
+	assert.Equal(t, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", hex.EncodeToString(sum[:]))
+}
+
+func TestPseudonymiser(t *testing.T) {
+	_, err := NewPseudonymiser(make([]byte, 31))
+	require.Error(t, err)
+	p, err := NewPseudonymiser(testKey)
+	require.NoError(t, err)
+	other, err := NewPseudonymiser(bytes.Repeat([]byte{0x5b}, 32))
+	require.NoError(t, err)
+
+	const id = "11010519491231002X"
+	want, err := p.Ref(id)
+	require.NoError(t, err)
+	assert.Regexp(t, `^[0-9a-f]{64}$`, want)
+
+	tests := []struct {
+		name    string
+		id      string
+		same    bool
+		wantErr error
+	}{
+		{"same number", id, true, nil},
+		{"lower-case x", "11010519491231002x", true, nil},
+		{"white space", "  11010519491231002X\t", true, nil},
+		{"another number", "370102199003071238", false, nil},
+		{"bad check character", "110105194912310021", false, synth.ErrIDChecksum},
+		{"too short", "1101051949", false, synth.ErrIDLength},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := p.Ref(tt.id)
+			if tt.wantErr != nil {
+				require.ErrorIs(t, err, tt.wantErr)
+				assert.NotContains(t, err.Error(), tt.id[:6])
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.same, got == want)
+		})
+	}
+	// The key matters: the same number gives another ref under another key.
+	o, err := other.Ref(id)
+	require.NoError(t, err)
+	assert.NotEqual(t, want, o)
+	// The ref is HMAC-SHA-256 and not a plain hash of the number.
+	plain := sha256.Sum256([]byte(id))
+	assert.NotEqual(t, hex.EncodeToString(plain[:]), want)
+}
