@@ -1,0 +1,62 @@
+// Package audit holds `qc audit`: authorisations and data accesses by
+// citizen, institution or period, the history of any ledger object, and the
+// access report that ties every delivery to the authorisation it was made
+// under.
+package audit
+
+import (
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/quanchain/quanchain/chaincode/model"
+	"github.com/quanchain/quanchain/cli/internal/cmdutil"
+)
+
+// NewCmdAudit returns `qc audit` and its subcommands.
+func NewCmdAudit(f *cmdutil.Factory) *cobra.Command {
+	cmd := cmdutil.NewGroup("audit <command>", "Authorisations, accesses, key histories and access reports",
+		`Query what the ledger records about the use of citizens' data (全程留痕): every
+authorisation a citizen gave or was asked for, every delivery of data to an
+institution, the full history of any ledger object, and a report that checks
+every delivery against the authorisation it was made under.
+
+Citizens appear only as citizenRefs (64 hex characters, a keyed hash of the
+ID number that only the operator can compute): qc refuses ID numbers.`)
+	cmd.AddCommand(NewCmdAuthorizations(f, nil), NewCmdAccesses(f, nil), NewCmdHistory(f, nil), NewCmdReport(f, nil))
+	return cmd
+}
+
+// parseStatus checks a --status value.
+func parseStatus(s string) (model.AuthStatus, error) {
+	if s == "" {
+		return "", nil
+	}
+	st := model.AuthStatus(strings.ToUpper(s))
+	if !st.Valid() {
+		return "", cmdutil.UsageErrorf("--status %q: want one of PENDING, GRANTED, DENIED, PAUSED, REVOKED, WITHDRAWN, EXPIRED, EXHAUSTED", s)
+	}
+	return st, nil
+}
+
+// parseMSP checks an --institution value.
+func parseMSP(s string) (string, error) {
+	if !model.ValidMSPID(s) {
+		return "", cmdutil.UsageErrorf("--institution %q: want an MSP ID such as BankMSP", s)
+	}
+	return s, nil
+}
+
+// exactlyOne checks that exactly one of the named flags was given.
+func exactlyOne(cmd *cobra.Command, names ...string) error {
+	n := 0
+	for _, name := range names {
+		if cmd.Flags().Changed(name) {
+			n++
+		}
+	}
+	if n != 1 {
+		return cmdutil.UsageErrorf("give exactly one of --%s", strings.Join(names, ", --"))
+	}
+	return nil
+}

@@ -1,0 +1,293 @@
+package chain
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+
+	"github.com/hyperledger/fabric-protos-go-apiv2/common"
+)
+
+// Source gives a copy of the chain block by block: a peer answering qscc,
+// or a block store read from disk.
+type Source interface {
+	// Name identifies the copy in reports: an MSP ID or a directory.
+	Name() string
+	// Block returns block n. An error that is a *CorruptError is a
+	// verification failure (the copy is damaged); any other error stops the
+	// walk.
+	Block(ctx context.Context, n uint64) (*common.Block, error)
+}
+
+// CorruptError is a block that is present but cannot be read back.
+type CorruptError struct {
+	Block  uint64
+	Detail string
+}
+
+func (e *CorruptError) Error() string {
+	return fmt.Sprintf("block %d cannot be decoded: %s", e.Block, e.Detail)
+}
+
+// Check names one verification.
+type Check string
+
+// The checks, in the order they run on each block.
+const (
+	// CheckDecode: the block can be read back at all.
+	CheckDecode Check = "decode"
+	// CheckNumber: the header's number is the block's position.
+	CheckNumber Check = "block_number"
+	// CheckDataHash: the header's data hash is the SHA-256 of the
+	// concatenated transaction envelopes.
+	CheckDataHash Check = "data_hash"
+	// CheckPreviousHash: the header's previous hash is the hash of the
+	// previous block's header (empty for the genesis block).
+	CheckPreviousHash Check = "previous_hash"
+	// CheckValidationFlags: the block carries one validation flag per
+	// transaction.
+	CheckValidationFlags Check = "validation_flags"
+	// CheckHeaderMatch: every other peer returns a byte-identical header.
+	CheckHeaderMatch Check = "header_match"
+	// CheckFlagsMatch: every other peer validated every transaction the same.
+	CheckFlagsMatch Check = "validation_flags_match"
+	// CheckChainInfo: the hash of the last header is the current block hash
+	// the first peer reports (qscc GetChainInfo).
+	CheckChainInfo Check = "chain_info"
+)
+
+// Failure is the first problem found: where, which check, which copy, what
+// was expected and what was found.
+type Failure struct {
+	Block    uint64 `json:"block"`
+	Check    Check  `json:"check"`
+	Source   string `json:"source"`
+	Expected string `json:"expected"`
+	Got      string `json:"got"`
+}
+
+func (f *Failure) Error() string {
+	return fmt.Sprintf("block %d: %s check failed on %s: expected %s, got %s", f.Block, f.Check, f.Source, f.Expected, f.Got)
+}
+
+// Options bound a verification.
+type Options struct {
+	From, To uint64
+	// TipHash, if set, is the current block hash the first source reported
+	// for a chain whose last block is To (CheckChainInfo).
+	TipHash []byte
+	// Progress, if set, is called after each verified block.
+	Progress func(block uint64)
+}
+
+// Report is the outcome of a verification.
+type Report struct {
+	Sources      []string `json:"sources"`
+	From         uint64   `json:"from"`
+	To           uint64   `json:"to"`
+	Blocks       uint64   `json:"blocks_verified"`
+	Transactions int      `json:"transactions_verified"`
+	Checks       []Check  `json:"checks"`
+	OK           bool     `json:"ok"`
+	Failure      *Failure `json:"failure,omitempty"`
+	Notes        []string `json:"notes,omitempty"`
+}
+
+// Verify walks blocks From..To of every source and stops at the first
+// failure. The first source is the reference: the hash chain is followed on
+// it (from block From-1, so the range is linked to what precedes it), and
+// every other source must return byte-identical headers and the same
+// validation flags. Every source's blocks must be internally consistent.
+// An error is returned only when the walk cannot go on (a peer unreachable,
+// the context cancelled); a damaged chain is a Report with OK false.
+func Verify(ctx context.Context, sources []Source, o Options) (*Report, error) {
+	if len(sources) == 0 {
+		return nil, errors.New("nothing to verify: no source")
+	}
+	if o.To < o.From {
+		return nil, fmt.Errorf("empty range: block %d to %d", o.From, o.To)
+	}
+	r := &Report{From: o.From, To: o.To,
+		Checks: []Check{CheckDecode, CheckNumber, CheckDataHash, CheckPreviousHash, CheckValidationFlags}}
+	for _, s := range sources {
+		r.Sources = append(r.Sources, s.Name())
+	}
+	if len(sources) > 1 {
+		r.Checks = append(r.Checks, CheckHeaderMatch, CheckFlagsMatch)
+	}
+	if o.TipHash != nil {
+		r.Checks = append(r.Checks, CheckChainInfo)
+	}
+	fail := func(f *Failure) (*Report, error) {
+		r.Failure = f
+		return r, nil
+	}
+
+	var prev *common.BlockHeader
+	if o.From > 0 {
+		b, f, err := fetch(ctx, sources[0], o.From-1)
+		if err != nil || f != nil {
+			return ifFailed(r, f, err)
+		}
+		prev = b.GetHeader()
+	}
+	for n := o.From; ; n++ {
+		var ref *common.Block
+		got := fetchAll(ctx, sources, n)
+		for i, src := range sources {
+			b, f, err := got[i].block, got[i].failure, got[i].err
+			if err != nil || f != nil {
+				return ifFailed(r, f, err)
+			}
+			if f := checkBlock(b, n, src.Name()); f != nil {
+				return fail(f)
+			}
+			if i == 0 {
+				ref = b
+				if f := checkLink(b.GetHeader(), prev, src.Name()); f != nil {
+					return fail(f)
+				}
+				continue
+			}
+			if f := compare(ref, b, src.Name(), sources[0].Name()); f != nil {
+				return fail(f)
+			}
+		}
+		prev = ref.GetHeader()
+		r.Blocks++
+		r.Transactions += len(ref.GetData().GetData())
+		if o.Progress != nil {
+			o.Progress(n)
+		}
+		if n == o.To {
+			break
+		}
+	}
+	if o.TipHash != nil {
+		if got := HeaderHash(prev); !bytes.Equal(got, o.TipHash) {
+			return fail(&Failure{Block: o.To, Check: CheckChainInfo, Source: sources[0].Name(),
+				Expected: hexOrEmpty(o.TipHash), Got: hexOrEmpty(got)})
+		}
+	}
+	r.OK = true
+	return r, nil
+}
+
+func ifFailed(r *Report, f *Failure, err error) (*Report, error) {
+	if err != nil {
+		return nil, err
+	}
+	r.Failure = f
+	return r, nil
+}
+
+type fetched struct {
+	block   *common.Block
+	failure *Failure
+	err     error
+}
+
+// fetchAll reads block n from every source at once; results are in source
+// order, so the first failure reported does not depend on timing.
+func fetchAll(ctx context.Context, sources []Source, n uint64) []fetched {
+	out := make([]fetched, len(sources))
+	var wg sync.WaitGroup
+	for i, src := range sources {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			b, f, err := fetch(ctx, src, n)
+			out[i] = fetched{block: b, failure: f, err: err}
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+// fetch reads one block; a CorruptError becomes a Failure.
+func fetch(ctx context.Context, src Source, n uint64) (*common.Block, *Failure, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	b, err := src.Block(ctx, n)
+	var ce *CorruptError
+	switch {
+	case errors.As(err, &ce):
+		return nil, &Failure{Block: n, Check: CheckDecode, Source: src.Name(), Expected: "a decodable block", Got: ce.Detail}, nil
+	case err != nil:
+		return nil, nil, fmt.Errorf("read block %d from %s: %w", n, src.Name(), err)
+	case b.GetHeader() == nil:
+		return nil, &Failure{Block: n, Check: CheckDecode, Source: src.Name(), Expected: "a block header", Got: "none"}, nil
+	}
+	return b, nil, nil
+}
+
+// checkBlock runs the checks that need only the block itself.
+func checkBlock(b *common.Block, n uint64, src string) *Failure {
+	h := b.GetHeader()
+	if h.GetNumber() != n {
+		return &Failure{Block: n, Check: CheckNumber, Source: src,
+			Expected: strconv.FormatUint(n, 10), Got: strconv.FormatUint(h.GetNumber(), 10)}
+	}
+	if got := DataHash(b.GetData()); !bytes.Equal(got, h.GetDataHash()) {
+		return &Failure{Block: n, Check: CheckDataHash, Source: src,
+			Expected: hexOrEmpty(h.GetDataHash()) + " (header)", Got: hexOrEmpty(got) + " (SHA-256 of the block's data)"}
+	}
+	txs, flags := len(b.GetData().GetData()), len(ValidationFlags(b))
+	if flags != txs {
+		return &Failure{Block: n, Check: CheckValidationFlags, Source: src,
+			Expected: fmt.Sprintf("%d flags (one per transaction)", txs), Got: fmt.Sprintf("%d flags", flags)}
+	}
+	return nil
+}
+
+// checkLink checks the header's previous hash against the previous header.
+func checkLink(h, prev *common.BlockHeader, src string) *Failure {
+	var want []byte
+	if prev != nil {
+		want = HeaderHash(prev)
+	}
+	if !bytes.Equal(h.GetPreviousHash(), want) {
+		return &Failure{Block: h.GetNumber(), Check: CheckPreviousHash, Source: src,
+			Expected: hexOrEmpty(want) + " (hash of the previous header)", Got: hexOrEmpty(h.GetPreviousHash())}
+	}
+	return nil
+}
+
+// compare checks another copy of a block against the reference copy.
+func compare(ref, b *common.Block, src, refName string) *Failure {
+	rh, h := ref.GetHeader(), b.GetHeader()
+	n := rh.GetNumber()
+	if !bytes.Equal(HeaderBytes(rh), HeaderBytes(h)) {
+		field, want, got := "previous_hash", rh.GetPreviousHash(), h.GetPreviousHash()
+		if !bytes.Equal(rh.GetDataHash(), h.GetDataHash()) {
+			field, want, got = "data_hash", rh.GetDataHash(), h.GetDataHash()
+		}
+		return &Failure{Block: n, Check: CheckHeaderMatch, Source: src,
+			Expected: fmt.Sprintf("%s %s (as on %s)", field, hexOrEmpty(want), refName), Got: field + " " + hexOrEmpty(got)}
+	}
+	rf, f := ValidationFlags(ref), ValidationFlags(b)
+	if len(rf) != len(f) {
+		return &Failure{Block: n, Check: CheckFlagsMatch, Source: src,
+			Expected: fmt.Sprintf("%d flags (as on %s)", len(rf), refName), Got: fmt.Sprintf("%d flags", len(f))}
+	}
+	for i := range rf {
+		if rf[i] != f[i] {
+			return &Failure{Block: n, Check: CheckFlagsMatch, Source: src,
+				Expected: fmt.Sprintf("transaction %d %s (as on %s)", i, validationCode(int32(rf[i])), refName),
+				Got:      fmt.Sprintf("transaction %d %s", i, validationCode(int32(f[i])))}
+		}
+	}
+	return nil
+}
+
+func hexOrEmpty(b []byte) string {
+	if len(b) == 0 {
+		return "(empty)"
+	}
+	return hex.EncodeToString(b)
+}

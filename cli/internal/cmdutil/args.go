@@ -1,0 +1,146 @@
+package cmdutil
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/quanchain/quanchain/chaincode/model"
+)
+
+// ExactArgs accepts exactly n positional arguments, named in the message
+// (e.g. "a block number"), as a usage error otherwise.
+func ExactArgs(n int, what string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != n {
+			return UsageErrorf("%s takes %s (got %d argument(s))", cmd.CommandPath(), what, len(args))
+		}
+		return nil
+	}
+}
+
+// NoArgs accepts no positional arguments.
+func NoArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return UsageErrorf("%s takes no arguments (got %q)", cmd.CommandPath(), args[0])
+	}
+	return nil
+}
+
+// NewGroup returns a command that only holds subcommands: run alone it
+// prints its help; run with an unknown subcommand it is a usage error.
+func NewGroup(use, short, long string) *cobra.Command {
+	return &cobra.Command{
+		Use:                        use,
+		Short:                      short,
+		Long:                       long,
+		Args:                       cobra.ArbitraryArgs,
+		SuggestionsMinimumDistance: 2,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return cmd.Help()
+			}
+			msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+			if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+				msg += fmt.Sprintf(" (did you mean %q?)", s[0])
+			}
+			return UsageErrorf("%s; run `%s --help` for the list", msg, cmd.CommandPath())
+		},
+	}
+}
+
+var (
+	idNumberPattern = regexp.MustCompile(`^([0-9]{17}[0-9Xx]|[0-9]{15})$`)
+	hexPattern      = regexp.MustCompile(`^[0-9a-fA-F]{64}$`)
+)
+
+// ParseCitizenRef checks a --citizen value: a citizenRef is 64 hex
+// characters (a keyed hash). An ID number is refused, and never echoed.
+func ParseCitizenRef(flag, s string) (string, error) {
+	s = strings.TrimSpace(s)
+	switch {
+	case hexPattern.MatchString(s):
+		return strings.ToLower(s), nil
+	case idNumberPattern.MatchString(s):
+		return "", UsageErrorf("%s takes a citizenRef (64 hex characters), not an ID number: "+
+			"the ledger never sees ID numbers; the operator's gateway turns one into a citizenRef with the operator's secret key "+
+			"(that gateway is not built yet; ask the operator for the ref)", flag)
+	default:
+		return "", UsageErrorf("%s takes a citizenRef: 64 hex characters", flag)
+	}
+}
+
+// ParseHash checks a hex SHA-256 digest argument and returns it lower-case.
+func ParseHash(flag, s string) (string, error) {
+	s = strings.TrimSpace(s)
+	if !hexPattern.MatchString(s) {
+		return "", UsageErrorf("%s takes a SHA-256 digest: 64 hex characters", flag)
+	}
+	return strings.ToLower(s), nil
+}
+
+// TimeRange is an inclusive time range from --since and --until; a zero
+// bound is open.
+type TimeRange struct {
+	Since, Until time.Time
+}
+
+// ParseTimeRange reads --since and --until: RFC 3339 times, or dates
+// (YYYY-MM-DD, UTC) meaning the start of the day for --since and its last
+// millisecond for --until.
+func ParseTimeRange(since, until string) (TimeRange, error) {
+	var r TimeRange
+	var err error
+	if r.Since, err = parseTime("--since", since, false); err != nil {
+		return r, err
+	}
+	if r.Until, err = parseTime("--until", until, true); err != nil {
+		return r, err
+	}
+	if !r.Since.IsZero() && !r.Until.IsZero() && r.Until.Before(r.Since) {
+		return r, UsageErrorf("--until (%s) is before --since (%s)", model.FormatTime(r.Until), model.FormatTime(r.Since))
+	}
+	return r, nil
+}
+
+func parseTime(flag, s string, endOfDay bool) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t.UTC(), nil
+	}
+	if d, err := time.Parse(model.DateFormat, s); err == nil {
+		if endOfDay {
+			return d.Add(24*time.Hour - time.Millisecond), nil
+		}
+		return d, nil
+	}
+	return time.Time{}, UsageErrorf("%s %q: want an RFC 3339 time (2026-11-28T09:00:00Z) or a date (2026-11-28)", flag, s)
+}
+
+// SinceArg and UntilArg are the bounds as the chaincode takes them ("" for
+// an open bound).
+func (r TimeRange) SinceArg() string { return formatBound(r.Since) }
+
+// UntilArg: see SinceArg.
+func (r TimeRange) UntilArg() string { return formatBound(r.Until) }
+
+func formatBound(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return model.FormatTime(t)
+}
+
+// Contains reports whether a ledger timestamp (RFC 3339) is in the range.
+func (r TimeRange) Contains(ts string) bool {
+	t, err := time.Parse(time.RFC3339Nano, ts)
+	if err != nil {
+		return false
+	}
+	return (r.Since.IsZero() || !t.Before(r.Since)) && (r.Until.IsZero() || !t.After(r.Until))
+}

@@ -1,0 +1,153 @@
+package cmdutil
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/spf13/cobra"
+)
+
+func TestOutputFlags(t *testing.T) {
+	tests := []struct {
+		csv    bool
+		args   []string
+		want   Format
+		errMsg string
+	}{
+		{false, nil, FormatTable, ""},
+		{false, []string{"--json"}, FormatJSON, ""},
+		{true, []string{"--format", "CSV"}, FormatCSV, ""},
+		{true, []string{"--json", "--format", "json"}, FormatJSON, ""},
+		{true, []string{"--json", "--format", "csv"}, "", "contradict"},
+		{true, []string{"--format", "xml"}, "", "must be one of table, json, csv"},
+	}
+	for _, tc := range tests {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			var o OutputFlags
+			cmd := &cobra.Command{Use: "x"}
+			if tc.csv {
+				AddFormatFlags(cmd, &o)
+			} else {
+				AddJSONFlag(cmd, &o)
+			}
+			if err := cmd.ParseFlags(tc.args); err != nil {
+				t.Fatal(err)
+			}
+			got, err := o.Resolve()
+			var ue *UsageError
+			switch {
+			case tc.errMsg != "" && (!errors.As(err, &ue) || !strings.Contains(err.Error(), tc.errMsg)):
+				t.Fatalf("err %v, want a usage error with %q", err, tc.errMsg)
+			case tc.errMsg == "" && (err != nil || got != tc.want):
+				t.Fatalf("got %q %v, want %q", got, err, tc.want)
+			}
+		})
+	}
+}
+
+func TestParseCitizenRef(t *testing.T) {
+	ref := strings.Repeat("ab", 32)
+	if got, err := ParseCitizenRef("--citizen", strings.ToUpper(ref)); err != nil || got != ref {
+		t.Fatalf("hex ref: %q %v", got, err)
+	}
+	for _, id := range []string{"370102199003071234", "37010219851224002X", "370102900307123"} {
+		_, err := ParseCitizenRef("--citizen", id)
+		var ue *UsageError
+		if !errors.As(err, &ue) || !strings.Contains(err.Error(), "not an ID number") || !strings.Contains(err.Error(), "gateway") {
+			t.Fatalf("%s: %v", id, err)
+		}
+		if strings.Contains(err.Error(), id) {
+			t.Fatalf("the ID number is echoed: %v", err)
+		}
+	}
+	if _, err := ParseCitizenRef("--citizen", "zhang"); err == nil || !strings.Contains(err.Error(), "64 hex") {
+		t.Fatalf("err %v", err)
+	}
+}
+
+func TestParseTimeRange(t *testing.T) {
+	r, err := ParseTimeRange("2026-11-01", "2026-11-30")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.SinceArg() != "2026-11-01T00:00:00.000Z" || r.UntilArg() != "2026-11-30T23:59:59.999Z" {
+		t.Fatalf("bounds %s %s", r.SinceArg(), r.UntilArg())
+	}
+	if !r.Contains("2026-11-30T23:59:59.999Z") || r.Contains("2026-12-01T00:00:00.000Z") || !r.Contains("2026-11-01T00:00:00.000Z") {
+		t.Fatal("Contains is not inclusive on both sides")
+	}
+	r, err = ParseTimeRange("2026-11-01T08:00:00+08:00", "")
+	if err != nil || r.SinceArg() != "2026-11-01T00:00:00.000Z" || r.UntilArg() != "" || !r.Contains("2030-01-01T00:00:00Z") {
+		t.Fatalf("%+v %v", r, err)
+	}
+	for _, bad := range [][2]string{{"yesterday", ""}, {"", "2026-13-01"}, {"2026-11-02", "2026-11-01"}} {
+		var ue *UsageError
+		if _, err := ParseTimeRange(bad[0], bad[1]); !errors.As(err, &ue) {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+}
+
+func TestWriteCSVGuardsFormulas(t *testing.T) {
+	var b bytes.Buffer
+	if err := WriteCSV(&b, []string{"a", "b"}, [][]string{{"=HYPERLINK(\"x\")", "plain, with comma"}, {"+1", "@x"}}); err != nil {
+		t.Fatal(err)
+	}
+	want := "a,b\n\"'=HYPERLINK(\"\"x\"\")\",\"plain, with comma\"\n'+1,'@x\n"
+	if b.String() != want {
+		t.Fatalf("got %q, want %q", b.String(), want)
+	}
+}
+
+func TestTable(t *testing.T) {
+	var b bytes.Buffer
+	tb := NewTable(&b, "ID", "STATUS")
+	tb.Row("loan-1", "GRANTED")
+	tb.Row("a\tb", "x\ny")
+	if err := tb.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	want := "ID      STATUS\nloan-1  GRANTED\na b     x y\n"
+	if b.String() != want {
+		t.Fatalf("got %q, want %q", b.String(), want)
+	}
+	if Short(strings.Repeat("ab", 32)) != "abababab…abab" || Short("short") != "short" {
+		t.Fatal("Short")
+	}
+}
+
+func TestIsNotFound(t *testing.T) {
+	if !IsNotFound(NotFoundf("block %d", 3)) || IsNotFound(errors.New("x")) || IsNotFound(nil) {
+		t.Fatal("IsNotFound")
+	}
+	if !IsNotFound(errors.Join(errors.New("wrapped"), notFoundMarker{})) {
+		t.Fatal("NotFound() marker not recognised")
+	}
+}
+
+type notFoundMarker struct{}
+
+func (notFoundMarker) Error() string  { return "marked" }
+func (notFoundMarker) NotFound() bool { return true }
+
+func TestResolveStateDir(t *testing.T) {
+	t.Setenv("QUANCHAIN_HOME", "/tmp/qc-home")
+	if d, err := ResolveStateDir(""); err != nil || d != "/tmp/qc-home" {
+		t.Fatalf("env: %q %v", d, err)
+	}
+	if d, err := ResolveStateDir("/tmp/flag"); err != nil || d != "/tmp/flag" {
+		t.Fatalf("flag: %q %v", d, err)
+	}
+}
+
+func TestMissingProfileSaysWhatToDo(t *testing.T) {
+	ios, _, _, _ := Test()
+	f := NewFactory(ios)
+	f.StateDir = t.TempDir()
+	_, _, err := f.NetworkProfile()
+	if err == nil || !strings.Contains(err.Error(), "no network profile found in "+f.StateDir) || !strings.Contains(err.Error(), "run `make up` first") {
+		t.Fatalf("err %v", err)
+	}
+}

@@ -1,0 +1,152 @@
+package cmdutil
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/quanchain/quanchain/cli/internal/ledgerclient"
+	"github.com/quanchain/quanchain/network/fabclient"
+	"github.com/quanchain/quanchain/network/fabnet"
+)
+
+// DefaultProfile is the organisation qc connects as unless --profile says
+// otherwise: the auditor, reading from its own peer.
+const DefaultProfile = "audit"
+
+// Factory gives commands what they share: the streams, the global flags and
+// the ledger client, opened on first use so that commands which never touch
+// the ledger (help, docs) never connect.
+type Factory struct {
+	IOStreams *IOStreams
+
+	// StateDir and Profile are the global --state-dir and --profile flags.
+	StateDir string
+	Profile  string
+
+	// NetworkProfile returns the network's connection profile and the
+	// organisation selected by --profile.
+	NetworkProfile func() (*fabclient.Profile, *fabclient.OrgProfile, error)
+	// Ledger returns the ledger client of the selected organisation.
+	Ledger func(ctx context.Context) (*ledgerclient.Client, error)
+
+	mu      sync.Mutex
+	closers []func() error
+}
+
+// NewFactory returns a factory that reads the profile from the state
+// directory and connects through the selected organisation's peer with that
+// organisation's own client identity.
+func NewFactory(ios *IOStreams) *Factory {
+	f := &Factory{IOStreams: ios, Profile: DefaultProfile}
+	var (
+		profOnce sync.Once
+		prof     *fabclient.Profile
+		org      *fabclient.OrgProfile
+		profErr  error
+	)
+	f.NetworkProfile = func() (*fabclient.Profile, *fabclient.OrgProfile, error) {
+		profOnce.Do(func() { prof, org, profErr = loadProfile(f.StateDir, f.Profile) })
+		return prof, org, profErr
+	}
+	var (
+		connMu sync.Mutex
+		lc     *ledgerclient.Client
+	)
+	f.Ledger = func(ctx context.Context) (*ledgerclient.Client, error) {
+		connMu.Lock()
+		defer connMu.Unlock()
+		if lc != nil {
+			return lc, nil
+		}
+		_, org, err := f.NetworkProfile()
+		if err != nil {
+			return nil, err
+		}
+		dir, err := ResolveStateDir(f.StateDir)
+		if err != nil {
+			return nil, err
+		}
+		conn, err := fabclient.Connect(ctx, dir, org.MSPID)
+		if err != nil {
+			return nil, fmt.Errorf("%w\n(is the network running? `make up` starts it)", err)
+		}
+		f.AddCloser(conn.Close)
+		lc = ledgerclient.New(ledgerclient.GatewayTransport(conn), conn.Channel, conn.Chaincode, conn.Org.MSPID)
+		return lc, nil
+	}
+	return f
+}
+
+// AddCloser registers something to close when the command is done.
+func (f *Factory) AddCloser(c func() error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.closers = append(f.closers, c)
+}
+
+// Close closes whatever the command opened.
+func (f *Factory) Close() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var errs []error
+	for i := len(f.closers) - 1; i >= 0; i-- {
+		errs = append(errs, f.closers[i]())
+	}
+	f.closers = nil
+	return errors.Join(errs...)
+}
+
+// ResolveStateDir returns the network's state directory: the flag's value,
+// else $QUANCHAIN_HOME, else <repository>/.quanchain as the network tool
+// lays it out.
+func ResolveStateDir(flag string) (string, error) {
+	dir := flag
+	if dir == "" {
+		dir = os.Getenv(fabnet.EnvHome)
+	}
+	if dir == "" {
+		l, err := fabnet.DefaultLayout()
+		if err != nil {
+			return "", fmt.Errorf("cannot find the network's state directory (%w): pass --state-dir or set %s",
+				err, fabnet.EnvHome)
+		}
+		dir = l.StateDir
+	}
+	return filepath.Abs(dir)
+}
+
+func loadProfile(stateFlag, name string) (*fabclient.Profile, *fabclient.OrgProfile, error) {
+	dir, err := ResolveStateDir(stateFlag)
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := os.Stat(filepath.Join(dir, fabclient.ProfileFile)); errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, fmt.Errorf("no network profile found in %s: run `make up` first, or point --state-dir (or %s) at the network's state directory",
+			dir, fabnet.EnvHome)
+	}
+	prof, err := fabclient.LoadProfile(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	org, err := prof.Org(name)
+	if err != nil {
+		return nil, nil, &UsageError{Err: fmt.Errorf("--profile %q: %w (known: %s)", name, err, orgNames(prof))}
+	}
+	return prof, org, nil
+}
+
+func orgNames(p *fabclient.Profile) string {
+	s := ""
+	for i, o := range p.Orgs {
+		if i > 0 {
+			s += ", "
+		}
+		s += o.Name + " (" + o.MSPID + ")"
+	}
+	return s
+}

@@ -1,0 +1,289 @@
+package ledger
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/hyperledger/fabric-protos-go-apiv2/common"
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+
+	"github.com/quanchain/quanchain/cli/internal/chain"
+	"github.com/quanchain/quanchain/cli/internal/cmdutil"
+	"github.com/quanchain/quanchain/cli/internal/ledgerclient"
+	"github.com/quanchain/quanchain/network/fabclient"
+)
+
+// VerifyOptions are the inputs of `qc ledger verify`.
+type VerifyOptions struct {
+	IO             *cmdutil.IOStreams
+	Ledger         func(context.Context) (*ledgerclient.Client, error)
+	NetworkProfile func() (*fabclient.Profile, *fabclient.OrgProfile, error)
+	Output         cmdutil.OutputFlags
+	Ctx            context.Context
+
+	From, To       uint64
+	FromSet, ToSet bool
+	Peers          []string // organisations (short names or MSP IDs); empty: every organisation
+	BlockStore     string   // a copy of a peer's block store, verified offline
+}
+
+// progressThreshold is the number of blocks from which a walk draws a
+// progress bar (on a terminal only).
+const progressThreshold = 20
+
+// NewCmdVerify returns `qc ledger verify`.
+func NewCmdVerify(f *cmdutil.Factory, runF func(*VerifyOptions) error) *cobra.Command {
+	opts := &VerifyOptions{IO: f.IOStreams, Ledger: f.Ledger, NetworkProfile: f.NetworkProfile}
+	cmd := &cobra.Command{
+		Use:   "verify",
+		Short: "Verify the block chain across peers, or a copy of a block store",
+		Long: `Walk the blocks and check, block by block:
+
+  block_number            the header's number is the block's position
+  data_hash               the header's data hash is the SHA-256 of the block's
+                          transaction envelopes, concatenated
+  previous_hash           the header's previous hash is the SHA-256 of the
+                          previous header's ASN.1 DER encoding (Fabric's
+                          BlockHeaderHash); empty for block 0
+  validation_flags        one validation flag per transaction
+  header_match            every other peer returns a byte-identical header
+  validation_flags_match  and validated every transaction the same
+  chain_info              the last header's hash is the current block hash
+                          the first peer reports
+
+The first peer in --peers is the reference (by default your own, then every
+other organisation in the network profile). Queries to other organisations'
+peers are signed with your own identity and forwarded to them by your peer's
+Fabric Gateway: you need no one else's credentials.
+
+With --block-store, verify a copy of a peer's block store offline instead
+(Fabric's block files, blockfile_NNNNNN, of one channel): a peer's files
+cannot be checked against another peer's, but any change to a block breaks
+its data hash or the hash chain.
+
+The first failure is reported with the block, the check, the peer or copy,
+and what was expected against what was found; qc then exits with status 3.`,
+		Example: `  qc ledger verify
+  qc ledger verify --from 100 --to 200 --peers audit,bank
+  cp -r <peer ledger>/ledgersData/chains/chains/quanchain /tmp/copy
+  qc ledger verify --block-store /tmp/copy --json`,
+		Args: cmdutil.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			opts.Ctx = cmd.Context()
+			opts.FromSet, opts.ToSet = cmd.Flags().Changed("from"), cmd.Flags().Changed("to")
+			if opts.BlockStore != "" && cmd.Flags().Changed("peers") {
+				return cmdutil.UsageErrorf("--block-store verifies a copy offline; it does not combine with --peers")
+			}
+			if opts.FromSet && opts.ToSet && opts.To < opts.From {
+				return cmdutil.UsageErrorf("--to %d is before --from %d", opts.To, opts.From)
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return verifyRun(opts)
+		},
+	}
+	cmd.Flags().Uint64Var(&opts.From, "from", 0, "first block to verify (default 0)")
+	cmd.Flags().Uint64Var(&opts.To, "to", 0, "last block to verify (default: the last block every peer has)")
+	cmd.Flags().StringSliceVar(&opts.Peers, "peers", nil, "organisations whose peers to compare, reference first (default: yours, then every other)")
+	cmd.Flags().StringVar(&opts.BlockStore, "block-store", "", "verify a copy of a peer's block store in this directory, offline")
+	cmdutil.AddJSONFlag(cmd, &opts.Output)
+	return cmd
+}
+
+func verifyRun(opts *VerifyOptions) error {
+	format, err := opts.Output.Resolve()
+	if err != nil {
+		return err
+	}
+	var (
+		sources []chain.Source
+		o       chain.Options
+		notes   []string
+	)
+	if opts.BlockStore != "" {
+		sources, o, notes, err = storeSources(opts)
+	} else {
+		sources, o, notes, err = peerSources(opts)
+	}
+	if err != nil {
+		return err
+	}
+	if opts.IO.StderrTTY && format != cmdutil.FormatJSON && o.To-o.From+1 >= progressThreshold {
+		bar := progressbar.NewOptions64(int64(o.To-o.From+1),
+			progressbar.OptionSetWriter(opts.IO.ErrOut),
+			progressbar.OptionSetDescription("verifying blocks"),
+			progressbar.OptionShowCount(),
+			progressbar.OptionThrottle(100*time.Millisecond),
+			progressbar.OptionClearOnFinish())
+		o.Progress = func(uint64) { _ = bar.Add(1) }
+		defer func() { _ = bar.Clear() }()
+	}
+	rep, err := chain.Verify(opts.Ctx, sources, o)
+	if err != nil {
+		return err
+	}
+	rep.Notes = append(rep.Notes, notes...)
+	if format == cmdutil.FormatJSON {
+		err = cmdutil.WriteJSON(opts.IO.Out, rep)
+	} else {
+		err = writeReport(opts.IO, rep)
+	}
+	if err != nil {
+		return err
+	}
+	if !rep.OK {
+		return &cmdutil.FailedCheckError{Err: fmt.Errorf("verification failed: %w", rep.Failure)}
+	}
+	return nil
+}
+
+func storeSources(opts *VerifyOptions) ([]chain.Source, chain.Options, []string, error) {
+	s, err := chain.OpenBlockStore(opts.BlockStore)
+	if err != nil {
+		return nil, chain.Options{}, nil, err
+	}
+	if s.Len() == 0 {
+		return nil, chain.Options{}, nil, cmdutil.NotFoundf("no blocks in %s", s.Dir())
+	}
+	o := chain.Options{From: s.First(), To: s.Last()}
+	if opts.FromSet {
+		o.From = opts.From
+	}
+	if opts.ToSet {
+		o.To = opts.To
+	}
+	if o.From < s.First() || o.To > s.Last() {
+		return nil, o, nil, cmdutil.NotFoundf("%s holds blocks %d to %d only", s.Dir(), s.First(), s.Last())
+	}
+	if o.To < o.From {
+		return nil, o, nil, cmdutil.UsageErrorf("--from %d is after the last block %d", o.From, o.To)
+	}
+	return []chain.Source{s}, o, s.Notes(), nil
+}
+
+// peerSource reads blocks from one organisation's peer.
+type peerSource struct {
+	lc  *ledgerclient.Client
+	org string
+}
+
+func (p peerSource) Name() string { return p.org }
+
+func (p peerSource) Block(ctx context.Context, n uint64) (*common.Block, error) {
+	return p.lc.Block(ctx, p.org, n)
+}
+
+func peerSources(opts *VerifyOptions) ([]chain.Source, chain.Options, []string, error) {
+	prof, own, err := opts.NetworkProfile()
+	if err != nil {
+		return nil, chain.Options{}, nil, err
+	}
+	orgs, err := resolvePeers(prof, own, opts.Peers)
+	if err != nil {
+		return nil, chain.Options{}, nil, err
+	}
+	lc, err := opts.Ledger(opts.Ctx)
+	if err != nil {
+		return nil, chain.Options{}, nil, err
+	}
+	var (
+		sources []chain.Source
+		notes   []string
+		tip     *common.BlockchainInfo
+		minH    uint64
+		lowest  string
+		heights []string
+	)
+	for i, org := range orgs {
+		ci, err := lc.ChainInfo(opts.Ctx, org)
+		if err != nil {
+			return nil, chain.Options{}, nil, err
+		}
+		if i == 0 {
+			tip = ci
+		}
+		if i == 0 || ci.GetHeight() < minH {
+			minH, lowest = ci.GetHeight(), org
+		}
+		heights = append(heights, fmt.Sprintf("%s %d", org, ci.GetHeight()))
+		sources = append(sources, peerSource{lc: lc, org: org})
+	}
+	if minH == 0 {
+		return nil, chain.Options{}, nil, cmdutil.NotFoundf("%s's peer has no blocks", lowest)
+	}
+	o := chain.Options{From: opts.From, To: minH - 1}
+	if opts.ToSet {
+		if opts.To > minH-1 {
+			return nil, o, nil, cmdutil.NotFoundf("block %d is beyond the chain of %s's peer (height %d)", opts.To, lowest, minH)
+		}
+		o.To = opts.To
+	}
+	if o.From > o.To {
+		return nil, o, nil, cmdutil.NotFoundf("--from %d is beyond the last block %d", o.From, o.To)
+	}
+	if o.To == tip.GetHeight()-1 {
+		o.TipHash = tip.GetCurrentBlockHash()
+	}
+	if len(orgs) > 1 {
+		notes = append(notes, "peer heights at start: "+strings.Join(heights, ", "))
+	}
+	return sources, o, notes, nil
+}
+
+// resolvePeers turns --peers into MSP IDs, in order, without duplicates;
+// empty means the own organisation, then every other in profile order.
+func resolvePeers(prof *fabclient.Profile, own *fabclient.OrgProfile, names []string) ([]string, error) {
+	if len(names) == 0 {
+		out := []string{own.MSPID}
+		for _, o := range prof.Orgs {
+			if o.MSPID != own.MSPID {
+				out = append(out, o.MSPID)
+			}
+		}
+		return out, nil
+	}
+	var out []string
+	seen := map[string]bool{}
+	for _, n := range names {
+		o, err := prof.Org(strings.TrimSpace(n))
+		if err != nil {
+			return nil, cmdutil.UsageErrorf("--peers: %v", err)
+		}
+		if !seen[o.MSPID] {
+			seen[o.MSPID] = true
+			out = append(out, o.MSPID)
+		}
+	}
+	return out, nil
+}
+
+func writeReport(io *cmdutil.IOStreams, r *chain.Report) error {
+	w := io.Out
+	checks := make([]string, len(r.Checks))
+	for i, c := range r.Checks {
+		checks[i] = string(c)
+	}
+	t := cmdutil.NewTable(w)
+	t.Row("sources", strings.Join(r.Sources, ", "))
+	t.Row("blocks", fmt.Sprintf("%d to %d", r.From, r.To))
+	t.Row("checks", strings.Join(checks, ", "))
+	t.Row("verified", fmt.Sprintf("%d blocks, %d transactions", r.Blocks, r.Transactions))
+	for _, n := range r.Notes {
+		t.Row("note", n)
+	}
+	if r.OK {
+		t.Row("result", "OK")
+		return t.Flush()
+	}
+	f := r.Failure
+	t.Row("result", fmt.Sprintf("FAILED at block %d", f.Block))
+	t.Row("check", string(f.Check))
+	t.Row("source", f.Source)
+	t.Row("expected", f.Expected)
+	t.Row("got", f.Got)
+	return t.Flush()
+}

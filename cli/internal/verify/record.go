@@ -1,0 +1,284 @@
+package verify
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+
+	"github.com/spf13/cobra"
+
+	"github.com/quanchain/quanchain/chaincode/merkle"
+	"github.com/quanchain/quanchain/chaincode/model"
+	"github.com/quanchain/quanchain/cli/internal/cmdutil"
+	"github.com/quanchain/quanchain/cli/internal/ledgerclient"
+)
+
+// RecordOptions are the inputs of `qc verify record`.
+type RecordOptions struct {
+	IO     *cmdutil.IOStreams
+	Ledger func(context.Context) (*ledgerclient.Client, error)
+	Output cmdutil.OutputFlags
+	Ctx    context.Context
+
+	Category  string
+	File      string // "-" is standard input
+	BatchID   string
+	Index     uint64
+	ProofFile string
+}
+
+// RecordResult is what `qc verify record` reports.
+type RecordResult struct {
+	RecordHash string `json:"record_hash"`
+	Category   string `json:"category"`
+	Valid      bool   `json:"valid"`
+	Reason     string `json:"reason,omitempty"`
+	// Ledger is the chaincode's answer (anchor:VerifyRecord or
+	// anchor:VerifyProof).
+	Ledger *model.Verification `json:"ledger"`
+	// Local is the proof recomputed here against the batch root read from
+	// the ledger; batch verification only.
+	Local *LocalProof `json:"local,omitempty"`
+}
+
+// LocalProof is the outcome of recomputing a Merkle proof locally.
+type LocalProof struct {
+	BatchID   string `json:"batch_id"`
+	LeafIndex uint64 `json:"leaf_index"`
+	LeafCount int    `json:"leaf_count"`
+	Root      string `json:"root"`
+	Included  bool   `json:"included"`
+	Error     string `json:"error,omitempty"`
+}
+
+// Reasons qc gives on top of the chaincode's codes.
+const (
+	ReasonCategoryMismatch = "CATEGORY_MISMATCH" // anchored under another category
+	ReasonDisagreement     = "LOCAL_AND_LEDGER_DISAGREE"
+)
+
+// NewCmdRecord returns `qc verify record`.
+func NewCmdRecord(f *cmdutil.Factory, runF func(*RecordOptions) error) *cobra.Command {
+	opts := &RecordOptions{IO: f.IOStreams, Ledger: f.Ledger}
+	cmd := &cobra.Command{
+		Use:   "record --category <code> --file <path> [--batch <id> --index <n> --proof-file <path>]",
+		Short: "Verify a record file against its anchor or its Merkle batch",
+		Long: `Hash the record file (SHA-256 of its exact bytes) and check it on the ledger.
+
+Alone, the hash must be anchored on its own (anchor:VerifyRecord), under the
+given category, and not revoked.
+
+With --batch, --index and --proof-file (a JSON list of hex hashes, the audit
+path from the leaf up, as the provider delivered it), qc reads the batch's
+root and leaf count from the ledger (anchor:GetBatch), recomputes the RFC
+6962 inclusion proof itself, and also asks the chaincode (anchor:VerifyProof):
+both must find the record included, the batch must be of the given
+category, and the record must not be revoked.`,
+		Example: `  qc verify record --category housing_fund --file record.json
+  qc verify record --category housing_fund --file record.json \
+      --batch hf-2026-11 --index 21 --proof-file proof.json`,
+		Args: cmdutil.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			opts.Ctx = cmd.Context()
+			if !model.ValidCategoryCode(opts.Category) {
+				return cmdutil.UsageErrorf("--category %q: want a category code such as housing_fund", opts.Category)
+			}
+			if opts.File == "" {
+				return cmdutil.UsageErrorf("--file is required (the record's bytes; - for standard input)")
+			}
+			batch := []bool{cmd.Flags().Changed("batch"), cmd.Flags().Changed("index"), cmd.Flags().Changed("proof-file")}
+			if (batch[0] || batch[1] || batch[2]) && !(batch[0] && batch[1] && batch[2]) {
+				return cmdutil.UsageErrorf("--batch, --index and --proof-file go together")
+			}
+			if batch[0] && !model.ValidID(opts.BatchID) {
+				return cmdutil.UsageErrorf("--batch %q is not a valid batch id", opts.BatchID)
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return recordRun(opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.Category, "category", "", "the record's data category (housing_fund, tax, …)")
+	cmd.Flags().StringVar(&opts.File, "file", "", "the record file; - reads standard input")
+	cmd.Flags().StringVar(&opts.BatchID, "batch", "", "the Merkle batch the record belongs to")
+	cmd.Flags().Uint64Var(&opts.Index, "index", 0, "the record's leaf index in the batch")
+	cmd.Flags().StringVar(&opts.ProofFile, "proof-file", "", "the inclusion proof: a JSON list of hex hashes")
+	cmdutil.AddJSONFlag(cmd, &opts.Output)
+	return cmd
+}
+
+func recordRun(opts *RecordOptions) error {
+	format, err := opts.Output.Resolve()
+	if err != nil {
+		return err
+	}
+	sum, err := hashFile(opts.IO, opts.File)
+	if err != nil {
+		return err
+	}
+	var proof []merkle.Hash
+	var proofHex []string
+	if opts.BatchID != "" {
+		if proof, proofHex, err = readProof(opts.ProofFile); err != nil {
+			return err
+		}
+	}
+	lc, err := opts.Ledger(opts.Ctx)
+	if err != nil {
+		return err
+	}
+	res := &RecordResult{RecordHash: hex.EncodeToString(sum[:]), Category: opts.Category}
+	if opts.BatchID == "" {
+		if res.Ledger, err = lc.VerifyRecord(opts.Ctx, res.RecordHash); err != nil {
+			return err
+		}
+		res.judge(opts.Category, categoryOf(res.Ledger))
+	} else {
+		if err := verifyInBatch(opts, lc, res, sum, proof, proofHex); err != nil {
+			return err
+		}
+	}
+	if err := writeResult(opts.IO, format, res); err != nil {
+		return err
+	}
+	if !res.Valid {
+		return cmdutil.FailedCheckf("record %s is not valid: %s", res.RecordHash, res.Reason)
+	}
+	return nil
+}
+
+func verifyInBatch(opts *RecordOptions, lc *ledgerclient.Client, res *RecordResult, sum [32]byte, proof []merkle.Hash, proofHex []string) error {
+	batch, err := lc.GetBatch(opts.Ctx, opts.BatchID)
+	if err != nil {
+		if cmdutil.IsNotFound(err) {
+			return cmdutil.NotFoundf("batch %s is not anchored on the ledger", opts.BatchID)
+		}
+		return err
+	}
+	res.Local = &LocalProof{BatchID: batch.BatchID, LeafIndex: opts.Index, LeafCount: batch.LeafCount, Root: batch.Root}
+	root, err := merkle.ParseHash(batch.Root)
+	if err != nil {
+		return fmt.Errorf("batch %s: the ledger's root is malformed: %w", batch.BatchID, err)
+	}
+	if err := merkle.VerifyInclusion(sum[:], opts.Index, uint64(batch.LeafCount), proof, root); err != nil {
+		res.Local.Error = err.Error()
+	} else {
+		res.Local.Included = true
+	}
+	res.Ledger, err = lc.VerifyProof(opts.Ctx, model.ProofRequest{BatchID: opts.BatchID, RecordHash: res.RecordHash,
+		LeafIndex: opts.Index, Proof: proofHex})
+	if err != nil {
+		return err
+	}
+	res.judge(opts.Category, batch.Category)
+	// The chaincode reports anchored = the proof leads to the stored root.
+	if res.Local.Included != res.Ledger.Anchored {
+		res.Valid, res.Reason = false, ReasonDisagreement
+	}
+	return nil
+}
+
+// judge sets Valid and Reason from the ledger's answer and the category.
+func (r *RecordResult) judge(wantCategory, gotCategory string) {
+	r.Valid, r.Reason = r.Ledger.Valid, r.Ledger.Reason
+	if r.Valid && gotCategory != wantCategory {
+		r.Valid, r.Reason = false, ReasonCategoryMismatch
+	}
+	if r.Local != nil && r.Valid && !r.Local.Included {
+		r.Valid, r.Reason = false, string(model.CodeProofInvalid)
+	}
+}
+
+func categoryOf(v *model.Verification) string {
+	switch {
+	case v.Anchor != nil:
+		return v.Anchor.Category
+	case v.Batch != nil:
+		return v.Batch.Category
+	}
+	return ""
+}
+
+func hashFile(ios *cmdutil.IOStreams, path string) ([32]byte, error) {
+	var r io.Reader
+	if path == "-" {
+		r = ios.In
+	} else {
+		f, err := os.Open(path)
+		if err != nil {
+			return [32]byte{}, cmdutil.UsageErrorf("--file: %v", err)
+		}
+		defer f.Close()
+		r = f
+	}
+	h := sha256.New()
+	if _, err := io.Copy(h, r); err != nil {
+		return [32]byte{}, fmt.Errorf("read %s: %w", path, err)
+	}
+	var sum [32]byte
+	copy(sum[:], h.Sum(nil))
+	return sum, nil
+}
+
+func readProof(path string) ([]merkle.Hash, []string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, cmdutil.UsageErrorf("--proof-file: %v", err)
+	}
+	var hexes []string
+	if err := json.Unmarshal(b, &hexes); err != nil {
+		return nil, nil, cmdutil.UsageErrorf("--proof-file %s: want a JSON list of hex hashes: %v", path, err)
+	}
+	if len(hexes) > merkle.MaxProofLength {
+		return nil, nil, cmdutil.UsageErrorf("--proof-file %s: %d hashes, more than any proof has (%d)", path, len(hexes), merkle.MaxProofLength)
+	}
+	proof, err := merkle.ParseProof(hexes)
+	if err != nil {
+		return nil, nil, cmdutil.UsageErrorf("--proof-file %s: %v", path, err)
+	}
+	return proof, hexes, nil
+}
+
+func writeResult(ios *cmdutil.IOStreams, format cmdutil.Format, r *RecordResult) error {
+	if format == cmdutil.FormatJSON {
+		return cmdutil.WriteJSON(ios.Out, r)
+	}
+	t := cmdutil.NewTable(ios.Out)
+	t.Row("record hash", r.RecordHash)
+	t.Row("category", r.Category)
+	writeLedger(t, r.Ledger)
+	if l := r.Local; l != nil {
+		t.Row("batch", fmt.Sprintf("%s (%d leaves, root %s)", l.BatchID, l.LeafCount, l.Root))
+		t.Row("leaf index", strconv.FormatUint(l.LeafIndex, 10))
+		t.Row("local proof", map[bool]string{true: "included", false: "NOT included: " + l.Error}[l.Included])
+		t.Row("chaincode proof", map[bool]string{true: "included", false: "NOT included"}[r.Ledger.Anchored])
+	}
+	t.Row("result", verdict(r.Valid, r.Reason))
+	return t.Flush()
+}
+
+func writeLedger(t *cmdutil.Table, v *model.Verification) {
+	if a := v.Anchor; a != nil {
+		t.Row("anchored", fmt.Sprintf("%s by %s at %s (tx %s)", a.Category, a.Provider, a.AnchoredAt, a.TxID))
+	} else if v.Batch == nil {
+		t.Row("anchored", "no")
+	}
+	if rv := v.Revocation; rv != nil {
+		t.Row("revoked", fmt.Sprintf("%s by %s at %s (tx %s)", rv.Reason, rv.Provider, rv.RevokedAt, rv.TxID))
+	} else {
+		t.Row("revoked", "no")
+	}
+}
+
+func verdict(valid bool, reason string) string {
+	if valid {
+		return "VALID"
+	}
+	return "NOT VALID (" + reason + ")"
+}
