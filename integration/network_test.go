@@ -56,7 +56,7 @@ func TestNetworkSmoke(t *testing.T) {
 				t.Errorf("%s: running=%v health=%q (log %s)", p.Name, p.Running, p.Health, p.Log)
 			}
 		}
-		if want := 3 + 4 + 1; len(rep.Processes) != want {
+		if want := 3 + 4 + 1 + 3; len(rep.Processes) != want { // orderers, peers, chaincode, gateways
 			t.Errorf("got %d processes, want %d", len(rep.Processes), want)
 		}
 	})

@@ -45,19 +45,18 @@ func (l Layout) readDeployment() (deployment, error) {
 	return d, nil
 }
 
-// buildChaincode compiles the chaincode service from the given package
-// (relative to the repository root) and returns its SHA-256. The go command
-// relinks only if the binary is out of date, and then replaces the file
-// (unlinks it first), so a running service is not disturbed.
-func (l Layout) buildChaincode(ctx context.Context, source string) (string, error) {
+// buildBinary compiles a main package (relative to the repository root)
+// into target and returns the binary's SHA-256. The go command relinks only
+// if the binary is out of date, and then replaces the file (unlinks it
+// first), so a running service is not disturbed.
+func (l Layout) buildBinary(ctx context.Context, source, target string) (string, error) {
 	goBin, err := exec.LookPath("go")
 	if err != nil {
-		return "", fmt.Errorf("the go command is needed to build the chaincode: %w", err)
+		return "", fmt.Errorf("the go command is needed to build %s: %w", source, err)
 	}
 	if m, _ := filepath.Glob(filepath.Join(l.RepoRoot, source, "*.go")); len(m) == 0 {
-		return "", fmt.Errorf("chaincode main not found: no Go files in %s", filepath.Join(l.RepoRoot, source))
+		return "", fmt.Errorf("main package not found: no Go files in %s", filepath.Join(l.RepoRoot, source))
 	}
-	target := l.ChaincodeBinary()
 	if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
 		return "", fmt.Errorf("create %s: %w", filepath.Dir(target), err)
 	}
@@ -68,12 +67,12 @@ func (l Layout) buildChaincode(ctx context.Context, source string) (string, erro
 	}
 	f, err := os.Open(target)
 	if err != nil {
-		return "", fmt.Errorf("hash chaincode binary: %w", err)
+		return "", fmt.Errorf("hash %s: %w", target, err)
 	}
 	defer f.Close()
 	h := sha256.New()
 	if _, err := io.Copy(h, f); err != nil {
-		return "", fmt.Errorf("hash chaincode binary: %w", err)
+		return "", fmt.Errorf("hash %s: %w", target, err)
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
 }

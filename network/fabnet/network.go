@@ -22,8 +22,11 @@ type Options struct {
 	// ChaincodeSource is the chaincode main package relative to the
 	// repository root (default DefaultChaincodeSource).
 	ChaincodeSource string
-	// SkipBootstrap leaves the registry empty (no demo data).
+	// SkipBootstrap leaves the registry empty (no demo data) and starts no
+	// gateways.
 	SkipBootstrap bool
+	// SkipGateways starts the network without the members' gateways.
+	SkipGateways bool
 }
 
 // Up brings the network to its running state from wherever it is: nothing,
@@ -73,8 +76,17 @@ func Up(ctx context.Context, l Layout, opts Options) error {
 	bctx, cancelBuild := context.WithCancel(ctx)
 	defer cancelBuild()
 	go func() {
-		h, err := l.buildChaincode(bctx, opts.ChaincodeSource)
+		h, err := l.buildBinary(bctx, opts.ChaincodeSource, l.ChaincodeBinary())
 		built <- buildResult{h, err}
+	}()
+	gwBuilt := make(chan buildResult, 1)
+	go func() {
+		if opts.SkipGateways {
+			gwBuilt <- buildResult{}
+			return
+		}
+		h, err := l.buildBinary(bctx, DefaultGatewaySource, l.GatewayBinary())
+		gwBuilt <- buildResult{h, err}
 	}()
 	made, err := ensureCrypto(ctx, l, t)
 	if err != nil {
@@ -149,6 +161,18 @@ func Up(ctx context.Context, l Layout, opts Options) error {
 			return err
 		}
 		step("bootstrap", "%d registry entries submitted", n)
+	}
+	if !opts.SkipBootstrap && !opts.SkipGateways {
+		gb := <-gwBuilt
+		if gb.err != nil {
+			return gb.err
+		}
+		started, err := l.ensureGateways(ctx, gb.hash)
+		if err != nil {
+			return err
+		}
+		step("gateways", "%d started, %d running; demo clients and citizens in %s", started,
+			len(Gateways())-started, filepath.Join(l.StateDir, "gateway"))
 	}
 	fmt.Fprintf(out, "up in %s\n\n", time.Since(start).Round(100*time.Millisecond))
 	rep, err := Status(ctx, l)
@@ -244,19 +268,22 @@ func Down(ctx context.Context, l Layout, out io.Writer) error {
 	return l.stopAll(out)
 }
 
-// stopAll stops the chaincode, then the peers, then the orderers.
+// stopAll stops the gateways, then the chaincode, then the peers, then
+// the orderers.
 func (l Layout) stopAll(out io.Writer) error {
 	t := DefaultTopology()
 	procs := l.allProcs(t)
-	tiers := [][]proc{{}, {}, {}}
+	tiers := [][]proc{{}, {}, {}, {}}
 	for _, p := range procs {
 		switch p.Kind {
-		case KindChaincode:
+		case KindGateway:
 			tiers[0] = append(tiers[0], p)
-		case KindPeer:
+		case KindChaincode:
 			tiers[1] = append(tiers[1], p)
-		default:
+		case KindPeer:
 			tiers[2] = append(tiers[2], p)
+		default:
+			tiers[3] = append(tiers[3], p)
 		}
 	}
 	var errs []error

@@ -73,7 +73,7 @@ func (l Layout) allProcs(t Topology) []proc {
 	if id, err := l.recordedPackageID(); err == nil && id != "" {
 		ps = append(ps, l.chaincodeProc(t, id))
 	}
-	return ps
+	return append(ps, l.gatewayProcs()...)
 }
 
 // nodeReady reports whether a node serves: its operations /healthz answers

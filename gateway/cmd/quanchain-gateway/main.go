@@ -42,6 +42,9 @@ func main() {
 // run loads the configuration, connects to the ledger and the store, and
 // serves the API until ctx ends, then shuts down gracefully.
 func run(ctx context.Context, args, env []string, stdout io.Writer) error {
+	if len(args) > 0 && args[0] == "setup" {
+		return runSetup(ctx, args[1:], env, stdout)
+	}
 	cfg, err := config.Load(args, env, stdout)
 	if err != nil {
 		return err

@@ -1,0 +1,163 @@
+package fabnet
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// KindGateway is the kind of a member's HTTP gateway process.
+const KindGateway Kind = "gateway"
+
+// DefaultGatewaySource is the gateway's main package, relative to the
+// repository root.
+const DefaultGatewaySource = "gateway/cmd/quanchain-gateway"
+
+// demoCitizens is the size of the operator's synthetic digital safe.
+const demoCitizens = 50
+
+// GatewaySpec is one member organisation's gateway that `up` runs.
+type GatewaySpec struct {
+	Name   string // process name
+	Org    string // MSP ID
+	Roles  string // comma-separated gateway roles
+	Listen string // host:port of its HTTP API
+}
+
+// Gateways are the gateways of the local network: the operator's (provider
+// of the data, serving citizens) and the two requesters'.
+func Gateways() []GatewaySpec {
+	return []GatewaySpec{
+		{Name: "gateway.bureau", Org: "BureauMSP", Roles: "provider", Listen: "127.0.0.1:7080"},
+		{Name: "gateway.bank", Org: "BankMSP", Roles: "requester", Listen: "127.0.0.1:7081"},
+		{Name: "gateway.insurer", Org: "InsurerMSP", Roles: "requester", Listen: "127.0.0.1:7082"},
+	}
+}
+
+// GatewayBinary is where the gateway is built.
+func (l Layout) GatewayBinary() string { return filepath.Join(l.StateDir, "bin", "quanchain-gateway") }
+
+// GatewayDataDir is a gateway's own state: its store, keys and demo files.
+func (l Layout) GatewayDataDir(g GatewaySpec) string {
+	return filepath.Join(l.StateDir, "gateway", strings.TrimPrefix(g.Name, "gateway."))
+}
+
+func (l Layout) gatewayDeploymentFile() string {
+	return filepath.Join(l.StateDir, "gateway", "deployment.json")
+}
+
+// gatewayEnv is a gateway's configuration (QC_… variables).
+func (l Layout) gatewayEnv(g GatewaySpec) []string {
+	data := l.GatewayDataDir(g)
+	env := baseEnv(
+		"QC_ORG="+g.Org,
+		"QC_ROLES="+g.Roles,
+		"QC_LISTEN="+g.Listen,
+		"QC_STATE_DIR="+l.StateDir,
+		"QC_DATA_DIR="+data,
+		"QC_DEV=true",
+	)
+	if strings.Contains(g.Roles, "provider") {
+		env = append(env, "QC_PSEUDONYM_KEY_FILE="+filepath.Join(data, "pseudonym.key"))
+	} else {
+		env = append(env, "QC_OPERATOR_URL=http://"+Gateways()[0].Listen)
+	}
+	return env
+}
+
+// gatewayProc describes a gateway process.
+func (l Layout) gatewayProc(g GatewaySpec) proc {
+	return proc{
+		Name:     g.Name,
+		Kind:     KindGateway,
+		Bin:      l.GatewayBinary(),
+		Env:      l.gatewayEnv(g),
+		Dir:      l.GatewayDataDir(g),
+		Endpoint: g.Listen,
+		Health: func(ctx context.Context) error {
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+g.Listen+"/readyz", nil)
+			if err != nil {
+				return err
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				return fmt.Errorf("gateway %s: %w", g.Name, err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				return fmt.Errorf("gateway %s: /readyz answered %s", g.Name, resp.Status)
+			}
+			return nil
+		},
+	}
+}
+
+// gatewayProcs lists the gateway processes once the gateway is built.
+func (l Layout) gatewayProcs() []proc {
+	if _, err := os.Stat(l.GatewayBinary()); err != nil {
+		return nil
+	}
+	var ps []proc
+	for _, g := range Gateways() {
+		ps = append(ps, l.gatewayProc(g))
+	}
+	return ps
+}
+
+// ensureGateways prepares each gateway's data directory (keys, demo API
+// clients and, for the operator, the synthetic digital safe anchored on the
+// ledger) and starts the gateways, restarting them if their binary changed.
+// It returns how many it started.
+func (l Layout) ensureGateways(ctx context.Context, binHash string) (int, error) {
+	var have struct{ BinarySHA256 string }
+	if b, err := os.ReadFile(l.gatewayDeploymentFile()); err == nil {
+		_ = json.Unmarshal(b, &have)
+	}
+	changed := have.BinarySHA256 != binHash
+	started := 0
+	for _, g := range Gateways() {
+		if err := l.setupGateway(ctx, g); err != nil {
+			return started, err
+		}
+		p := l.gatewayProc(g)
+		if changed {
+			if _, err := l.stop(p); err != nil {
+				return started, err
+			}
+		}
+		ok, err := l.start(ctx, p)
+		if err != nil {
+			return started, err
+		}
+		if ok {
+			started++
+		}
+	}
+	b, err := json.Marshal(map[string]string{"BinarySHA256": binHash})
+	if err != nil {
+		return started, err
+	}
+	return started, writeFileAtomic(l.gatewayDeploymentFile(), b, 0o644)
+}
+
+// setupGateway runs `quanchain-gateway setup` for g; it is idempotent.
+func (l Layout) setupGateway(ctx context.Context, g GatewaySpec) error {
+	if err := os.MkdirAll(l.GatewayDataDir(g), 0o700); err != nil {
+		return fmt.Errorf("create %s: %w", l.GatewayDataDir(g), err)
+	}
+	sctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(sctx, l.GatewayBinary(), "setup", fmt.Sprintf("--citizens=%d", demoCitizens))
+	cmd.Env = l.gatewayEnv(g)
+	cmd.Dir = l.GatewayDataDir(g)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("set up %s: %w\n%s", g.Name, err, tail(string(out), 20))
+	}
+	return nil
+}
