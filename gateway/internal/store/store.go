@@ -32,6 +32,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -160,6 +161,9 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := createPrivate(d, source); err != nil {
+		return nil, err
+	}
 	db, err := sql.Open(driver, source)
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", d, err)
@@ -221,6 +225,24 @@ func sqliteSource(path string) (string, string, dialect, error) {
 	}
 	q.Set("_txlock", "immediate")
 	return "sqlite", path + "?" + q.Encode(), sqliteDialect, nil
+}
+
+// createPrivate creates a new SQLite database file readable by its owner
+// only (it holds the digital safe); SQLite gives its -wal and -shm files the
+// same permissions. An existing file is left as it is.
+func createPrivate(d dialect, source string) error {
+	path, _, _ := strings.Cut(source, "?")
+	if d != sqliteDialect || path == ":memory:" {
+		return nil
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("store: create the database file: %w", err)
+	}
+	return f.Close()
 }
 
 // Close closes the database.

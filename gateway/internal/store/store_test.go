@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -369,4 +371,22 @@ func TestOutbox(t *testing.T) {
 		require.NoError(t, err)
 		assert.True(t, got.DeliveredAt.Equal(later.Truncate(time.Microsecond)))
 	})
+}
+
+// TestSQLiteFileIsPrivate: the database holds the digital safe, so a new
+// file is readable by its owner only.
+func TestSQLiteFileIsPrivate(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "gateway.db")
+	s, err := Open(context.Background(), "sqlite://"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mode := fi.Mode().Perm(); mode != 0o600 {
+		t.Fatalf("database file mode %o, want 600", mode)
+	}
 }
