@@ -21,7 +21,7 @@ func (a storeAdapter) AuthenticateClient(ctx context.Context, id, secret string)
 	if err != nil {
 		return httpapi.APIClient{}, err
 	}
-	return httpapi.APIClient{ID: c.ID, MSPID: c.OrgMSP}, nil
+	return httpapi.APIClient{ID: c.ID, MSPID: c.OrgMSP, Scopes: c.Scopes}, nil
 }
 
 // Begin implements httpapi.IdempotencyStore.

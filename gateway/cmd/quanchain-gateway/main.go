@@ -75,9 +75,20 @@ func run(ctx context.Context, args, env []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	l := ledger.FromConnection(conn)
+	notifications, stopNotifications, err := startNotifications(ctx, cfg, st, l, conn.Org.MSPID, log)
+	if err != nil {
+		return err
+	}
+	defer stopNotifications() // before the store closes
+	admin, err := adminAPI(cfg, st, l)
+	if err != nil {
+		return err
+	}
 	api, err := httpapi.New(httpapi.Deps{
-		Config: cfg, MSPID: conn.Org.MSPID, Ledger: ledger.FromConnection(conn), Tokens: tokens,
+		Config: cfg, MSPID: conn.Org.MSPID, Ledger: l, Tokens: tokens,
 		Clients: storeAdapter{st}, Idempotency: storeAdapter{st}, Pseudonyms: pseudonyms, Log: log,
+		Notify: notifications, Admin: admin,
 	})
 	if err != nil {
 		return err

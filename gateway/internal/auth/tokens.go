@@ -15,6 +15,8 @@ import (
 	"encoding/base32"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -36,9 +38,20 @@ type Principal struct {
 	// citizens.
 	Subject string
 	// MSPID is the institution's organisation (institution tokens only).
-	MSPID     string
+	MSPID string
+	// Scopes are the API client's OAuth2 scopes (institution tokens only),
+	// such as ScopeAdmin.
+	Scopes    []string
 	TokenID   string
 	ExpiresAt time.Time
+}
+
+// ScopeAdmin is the scope of API clients allowed the operator's admin API.
+const ScopeAdmin = "admin"
+
+// HasScope reports whether p was granted scope.
+func (p *Principal) HasScope(scope string) bool {
+	return p != nil && slices.Contains(p.Scopes, scope)
 }
 
 // claims is a token's payload.
@@ -46,6 +59,8 @@ type claims struct {
 	jwt.RegisteredClaims
 	Typ   Kind   `json:"typ"`
 	MSPID string `json:"msp,omitempty"`
+	// Scope is the space-separated list of scopes (RFC 8693 §4.2).
+	Scope string `json:"scope,omitempty"`
 }
 
 // Error codes of authentication failures, stable for clients. The reason
@@ -97,6 +112,14 @@ func (t *Tokens) Issue(p Principal) (string, time.Time, error) {
 	if p.Subject == "" || (p.Kind == KindInstitution && p.MSPID == "") {
 		return "", time.Time{}, errors.New("auth: a token needs a subject (and an MSP for institutions)")
 	}
+	if len(p.Scopes) > 0 && p.Kind != KindInstitution {
+		return "", time.Time{}, errors.New("auth: only institution tokens carry scopes")
+	}
+	for _, sc := range p.Scopes {
+		if sc == "" || strings.ContainsAny(sc, " \t\r\n") {
+			return "", time.Time{}, errors.New("auth: a scope must be non-empty and contain no white space")
+		}
+	}
 	now := t.now().Truncate(time.Second)
 	exp := now.Add(t.ttl)
 	c := claims{
@@ -105,7 +128,7 @@ func (t *Tokens) Issue(p Principal) (string, time.Time, error) {
 			IssuedAt: jwt.NewNumericDate(now), NotBefore: jwt.NewNumericDate(now),
 			ExpiresAt: jwt.NewNumericDate(exp), ID: RandomID(""),
 		},
-		Typ: p.Kind, MSPID: p.MSPID,
+		Typ: p.Kind, MSPID: p.MSPID, Scope: strings.Join(p.Scopes, " "),
 	}
 	tok := jwt.NewWithClaims(jwt.SigningMethodES256, c)
 	tok.Header["kid"] = t.keys.signing.ID
@@ -137,7 +160,14 @@ func (t *Tokens) Verify(token string, want Kind) (*Principal, error) {
 	if want == KindInstitution && c.MSPID == "" {
 		return nil, &Error{Code: CodeInvalidToken, Reason: errors.New("institution token without msp")}
 	}
-	return &Principal{Kind: c.Typ, Subject: c.Subject, MSPID: c.MSPID, TokenID: c.ID, ExpiresAt: c.ExpiresAt.Time}, nil
+	p := &Principal{Kind: c.Typ, Subject: c.Subject, MSPID: c.MSPID, TokenID: c.ID, ExpiresAt: c.ExpiresAt.Time}
+	if c.Scope != "" {
+		if want != KindInstitution {
+			return nil, &Error{Code: CodeInvalidToken, Reason: errors.New("scopes on a token that is not an institution's")}
+		}
+		p.Scopes = strings.Fields(c.Scope)
+	}
+	return p, nil
 }
 
 // keyFor picks the verification key by the token's kid header.

@@ -68,6 +68,9 @@ type Config struct {
 
 	// BodyLimit is the largest request body accepted, in bytes.
 	BodyLimit int64
+	// ImportLimit is the largest dataset accepted by the admin import
+	// (JSON Lines), in bytes; it replaces BodyLimit on that route.
+	ImportLimit int64
 	// ReadHeaderTimeout, ReadTimeout, WriteTimeout and IdleTimeout bound the
 	// HTTP server; RequestTimeout bounds one handler's work (ledger calls
 	// included); ShutdownTimeout bounds the graceful shutdown.
@@ -104,6 +107,7 @@ func Defaults() Config {
 		Audience:          "quanchain-api",
 		TokenTTL:          5 * time.Minute,
 		BodyLimit:         1 << 20,
+		ImportLimit:       32 << 20,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -142,6 +146,7 @@ func Load(args, env []string, usage io.Writer) (*Config, error) {
 	fs.StringVar(&c.PseudonymKeyFile, "pseudonym-key-file", "", "citizenRef HMAC key file (provider)")
 	fs.StringVar(&c.OperatorURL, "operator-url", "", "operator gateway base URL, for pseudonyms (requester)")
 	fs.Int64Var(&c.BodyLimit, "body-limit", c.BodyLimit, "largest request body in bytes")
+	fs.Int64Var(&c.ImportLimit, "import-limit", c.ImportLimit, "largest dataset import body in bytes (provider admin API)")
 	fs.DurationVar(&c.ReadHeaderTimeout, "read-header-timeout", c.ReadHeaderTimeout, "HTTP read-header timeout")
 	fs.DurationVar(&c.ReadTimeout, "read-timeout", c.ReadTimeout, "HTTP read timeout")
 	fs.DurationVar(&c.WriteTimeout, "write-timeout", c.WriteTimeout, "HTTP write timeout")
@@ -288,6 +293,9 @@ func (c *Config) Validate() error {
 	}
 	if c.BodyLimit < 1024 || c.BodyLimit > 64<<20 {
 		bad("body-limit: %d is outside 1 KiB–64 MiB", c.BodyLimit)
+	}
+	if c.ImportLimit < 1024 || c.ImportLimit > 1<<30 {
+		bad("import-limit: %d is outside 1 KiB–1 GiB", c.ImportLimit)
 	}
 	for _, t := range []struct {
 		name string

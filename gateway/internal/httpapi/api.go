@@ -37,6 +37,8 @@ type Ledger interface {
 type APIClient struct {
 	ID    string
 	MSPID string
+	// Scopes are the client's OAuth2 scopes, carried in its tokens.
+	Scopes []string
 }
 
 // ErrInvalidClient is returned by ClientAuthenticator for an unknown
@@ -60,6 +62,23 @@ type Deps struct {
 	Log         *slog.Logger
 	// Now is the clock for request validation; nil means time.Now.
 	Now func() time.Time
+	// Citizen is the citizen API behind the consent app (provider role,
+	// NewCitizenAPI); without it the citizen routes answer 503.
+	Citizen *CitizenAPI
+	// Provider is the provider API other gateways call over mutual TLS
+	// (provider role, NewProviderAPI); DataRequests and Verifications are
+	// the institution API's data requests and verifications (requester
+	// role, NewDataRequestAPI, NewVerificationAPI). Without them those
+	// routes answer 503.
+	Provider      *ProviderAPI
+	DataRequests  *DataRequestAPI
+	Verifications *VerificationAPI
+	// Notify serves the institution's webhooks and event stream
+	// (requester role, NewNotifyAPI); without it those routes answer 503.
+	Notify *NotifyAPI
+	// Admin is the operator's admin API (provider role, NewAdminAPI);
+	// without it those routes answer 503.
+	Admin *AdminAPI
 }
 
 // Server is the gateway's HTTP API.
@@ -81,7 +100,9 @@ type route struct {
 	auth auth.Kind
 	// idempotent routes honour the Idempotency-Key header.
 	idempotent bool
-	handle     func(s *Server, w http.ResponseWriter, r *http.Request) error
+	// bodyLimit, if set, replaces Config.BodyLimit for the route.
+	bodyLimit func(s *Server) int64
+	handle    func(s *Server, w http.ResponseWriter, r *http.Request) error
 }
 
 // routes is every route of the API: the common and institution routes
@@ -90,6 +111,10 @@ type route struct {
 // (TestOpenAPIMatchesRoutes).
 var routes = concatRoutes(
 	coreRoutes,
+	citizenRoutes,
+	providerRoutes,
+	notifyRoutes,
+	adminRoutes,
 )
 
 func concatRoutes(first []route, rest ...[]route) []route {
@@ -173,7 +198,11 @@ func (s *Server) chain(rt route) http.Handler {
 	if rt.idempotent {
 		h = s.idempotent(h)
 	}
-	h = bodyLimit(s.Config.BodyLimit)(h)
+	limit := s.Config.BodyLimit
+	if rt.bodyLimit != nil {
+		limit = rt.bodyLimit(s)
+	}
+	h = bodyLimit(limit)(h)
 	h = s.rateLimit(h)
 	if rt.auth != "" {
 		h = s.Tokens.Require(rt.auth, s.renderError)(h)

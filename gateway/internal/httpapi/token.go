@@ -38,6 +38,11 @@ type tokenResponse struct {
 // token issues a short-lived institution token for valid client
 // credentials. Client credentials may also come as HTTP Basic.
 func (s *Server) token(w http.ResponseWriter, r *http.Request) error {
+	return s.issueToken(w, r, s.Clients)
+}
+
+// issueToken is the client-credentials grant against clients.
+func (s *Server) issueToken(w http.ResponseWriter, r *http.Request, clients ClientAuthenticator) error {
 	var q tokenRequest
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	switch mt {
@@ -67,7 +72,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) error {
 	if err := q.Validate(); err != nil {
 		return err
 	}
-	c, err := s.Clients.AuthenticateClient(r.Context(), q.ClientID, q.ClientSecret)
+	c, err := clients.AuthenticateClient(r.Context(), q.ClientID, q.ClientSecret)
 	if err != nil {
 		if !errors.Is(err, ErrInvalidClient) {
 			return err
@@ -80,7 +85,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) error {
 		s.log.WarnContext(r.Context(), "client of another organisation refused", slog.String("client", c.ID))
 		return apiErr(http.StatusUnauthorized, CodeInvalidClient, "client authentication failed")
 	}
-	tok, _, err := s.Tokens.Issue(auth.Principal{Kind: auth.KindInstitution, Subject: c.ID, MSPID: c.MSPID})
+	tok, _, err := s.Tokens.Issue(auth.Principal{Kind: auth.KindInstitution, Subject: c.ID, MSPID: c.MSPID, Scopes: c.Scopes})
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,64 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+
+	"github.com/quanchain/quanchain/gateway/internal/config"
+	"github.com/quanchain/quanchain/gateway/internal/httpapi"
+	"github.com/quanchain/quanchain/gateway/internal/ledger"
+	"github.com/quanchain/quanchain/gateway/internal/notify"
+	"github.com/quanchain/quanchain/gateway/internal/store"
+	"github.com/quanchain/quanchain/gateway/internal/vault"
+)
+
+// startNotifications starts, on a requester gateway, the chaincode event
+// pump (this organisation's events into the webhook outbox and the event
+// stream) and the webhook sender, and returns the notification routes'
+// API. They stop when ctx ends or stop is called; stop waits for them, the
+// sender finishing the deliveries under way. Other gateways get nil and a
+// no-op stop.
+func startNotifications(ctx context.Context, cfg *config.Config, st *store.Store, l *ledger.Ledger, msp string,
+	log *slog.Logger) (api *httpapi.NotifyAPI, stop func(), err error) {
+	if !cfg.HasRole(config.RoleRequester) {
+		return nil, func() {}, nil
+	}
+	broker := notify.NewBroker(0, 0)
+	api, err = httpapi.NewNotifyAPI(httpapi.NotifyConfig{Webhooks: st, Events: broker})
+	if err != nil {
+		return nil, nil, err
+	}
+	sender := notify.NewSender(st, notify.SenderConfig{Dev: cfg.Dev, Log: log.With(slog.String("component", "webhooks"))})
+	pump := &notify.Pump{Source: l, Store: st, Broker: broker, OrgMSP: msp, OnEnqueue: sender.Wake,
+		Log: log.With(slog.String("component", "events"))}
+	wctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	for _, run := range []func(context.Context) error{pump.Run, sender.Run} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = run(wctx) // both return only when wctx ends
+		}()
+	}
+	return api, func() { cancel(); wg.Wait() }, nil
+}
+
+// adminAPI is the operator's admin API (provider role): API clients, and
+// dataset imports into the digital safe anchored with the gateway's own
+// Fabric identity. Other gateways get nil.
+func adminAPI(cfg *config.Config, st *store.Store, l *ledger.Ledger) (*httpapi.AdminAPI, error) {
+	if !cfg.HasRole(config.RoleProvider) {
+		return nil, nil
+	}
+	key, err := httpapi.LoadPseudonymKey(cfg.PseudonymKeyFile)
+	if err != nil {
+		return nil, err
+	}
+	ps, err := vault.NewPseudonymiser(key)
+	if err != nil {
+		return nil, err
+	}
+	im := &vault.Importer{Store: st, Pseudonymiser: ps, Anchorer: httpapi.ReportingAnchorer(ledger.BatchAnchorer{Ledger: l})}
+	return httpapi.NewAdminAPI(httpapi.AdminConfig{Clients: st, Datasets: im})
+}

@@ -1,0 +1,27 @@
+package config
+
+import (
+	"io"
+	"strings"
+	"testing"
+)
+
+func TestImportLimit(t *testing.T) {
+	base := []string{"--org", "BankMSP", "--state-dir", t.TempDir()}
+	c, err := Load(base, nil, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ImportLimit != 32<<20 {
+		t.Errorf("default ImportLimit = %d, want 32 MiB", c.ImportLimit)
+	}
+	c, err = Load(base, []string{"QC_IMPORT_LIMIT=1048576"}, io.Discard)
+	if err != nil || c.ImportLimit != 1<<20 {
+		t.Fatalf("QC_IMPORT_LIMIT: %v %+v", err, c)
+	}
+	for _, bad := range []string{"10", "2147483648"} {
+		if _, err := Load(append(base, "--import-limit", bad), nil, io.Discard); err == nil || !strings.Contains(err.Error(), "import-limit") {
+			t.Errorf("--import-limit %s: err = %v", bad, err)
+		}
+	}
+}

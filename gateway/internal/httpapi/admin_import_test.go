@@ -1,0 +1,291 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/quanchain/quanchain/chaincode/model"
+	"github.com/quanchain/quanchain/gateway/internal/config"
+	"github.com/quanchain/quanchain/gateway/internal/ledger"
+	"github.com/quanchain/quanchain/gateway/internal/store"
+	"github.com/quanchain/quanchain/gateway/internal/synth"
+	"github.com/quanchain/quanchain/gateway/internal/vault"
+)
+
+// categoryLedger is the fake ledger with categories of known providers.
+type categoryLedger struct {
+	*fakeLedger
+	providers map[string]string // category → provider MSP
+}
+
+func (l categoryLedger) GetCategory(_ context.Context, code string) (*model.Category, error) {
+	if p, ok := l.providers[code]; ok {
+		return &model.Category{Code: code, ProviderMSP: p}, nil
+	}
+	return nil, notFound(model.CodeCategoryNotFound)
+}
+
+// fakeAnchors anchors batches as ledger.BatchAnchorer does: each batch id
+// once, a retry of the same batch answered with its first transaction.
+type fakeAnchors struct {
+	mu      sync.Mutex
+	batches map[string]model.BatchAnchor
+	calls   int
+	err     error
+}
+
+func (f *fakeAnchors) AnchorBatch(_ context.Context, id, category, root string, leafCount int) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls++
+	if f.err != nil {
+		return "", f.err
+	}
+	if b, ok := f.batches[id]; ok {
+		if b.Root != root || b.LeafCount != leafCount {
+			return "", &ledger.Error{Code: model.CodeAlreadyExists, Message: "batch exists", TxID: "tx-refused"}
+		}
+		return b.TxID, nil
+	}
+	b := model.BatchAnchor{BatchID: id, Category: category, Root: root, LeafCount: leafCount,
+		Provider: "BankMSP", TxID: fmt.Sprintf("tx-anchor-%d", len(f.batches)+1)}
+	f.batches[id] = b
+	return b.TxID, nil
+}
+
+func (f *fakeAnchors) count() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.calls
+}
+
+type importFixture struct {
+	h       *harness
+	st      *store.Store
+	anchors *fakeAnchors
+}
+
+// newImportHarness is the admin harness with a real digital safe that
+// serves housing_fund and tax; the ledger also knows medical_settlement
+// (served by no importer here) and real_estate (another provider's).
+func newImportHarness(t *testing.T, mod ...func(*config.Config)) *importFixture {
+	t.Helper()
+	h, cc := newAdminHarness(t, mod...)
+	h.srv.Ledger = categoryLedger{fakeLedger: h.ledger, providers: map[string]string{
+		synth.HousingFund: "BankMSP", synth.Tax: "BankMSP", synth.MedicalSettlement: "BankMSP", synth.RealEstate: "OtherMSP",
+	}}
+	p, err := vault.NewPseudonymiser(bytes.Repeat([]byte{9}, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	anchors := &fakeAnchors{batches: map[string]model.BatchAnchor{}}
+	im := &vault.Importer{Store: cc.Store, Pseudonymiser: p, Anchorer: ReportingAnchorer(anchors),
+		Categories: []string{synth.HousingFund, synth.Tax}, BatchSize: 16}
+	a, err := NewAdminAPI(AdminConfig{Clients: cc, Datasets: im})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.srv.Admin = a
+	return &importFixture{h: h, st: cc.Store, anchors: anchors}
+}
+
+// housingFund is a synthetic dataset of a few citizens, far over the
+// harness's 4 KiB body limit and under the import limit.
+func housingFund(t *testing.T) []byte {
+	t.Helper()
+	seq, err := synth.Records(7, synth.Citizens(7, 4), []string{synth.HousingFund},
+		time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 6, 30, 0, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if _, err := synth.WriteJSONL(&buf, seq); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// safeEmpty reports whether nothing was stored or anchored.
+func (f *importFixture) safeEmpty(t *testing.T) bool {
+	t.Helper()
+	ctx := context.Background()
+	recs, err := f.st.UnanchoredRecords(ctx, synth.HousingFund, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	batches, err := f.st.UnanchoredBatches(ctx, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(recs) == 0 && len(batches) == 0 && f.anchors.count() == 0
+}
+
+func TestAdminImportDataset(t *testing.T) {
+	f := newImportHarness(t)
+	data := housingFund(t)
+	lines := bytes.Count(data, []byte("\n"))
+	w := f.h.do("POST", "/admin/v1/datasets/housing_fund/import", string(data), "Content-Type", "application/x-ndjson")
+	if w.Code != http.StatusOK {
+		t.Fatalf("import: %d %s", w.Code, w.Body)
+	}
+	res := decodeBody[importResult](t, w)
+	wantBatches := (lines + 15) / 16
+	if res.Category != synth.HousingFund || res.Records != lines || res.Inserted != lines || res.Duplicates != 0 ||
+		res.Batches != wantBatches || len(res.Anchored) != wantBatches {
+		t.Fatalf("result %+v (%d lines)", res, lines)
+	}
+	ctx := context.Background()
+	for _, a := range res.Anchored {
+		b, err := f.st.GetBatch(ctx, a.BatchID)
+		if err != nil || b.AnchoredTxID != a.TxID || b.Root != a.Root || a.TxID != f.anchors.batches[a.BatchID].TxID {
+			t.Fatalf("anchored %+v, stored %+v (%v)", a, b, err)
+		}
+	}
+
+	// Importing again stores and anchors nothing new.
+	w = f.h.do("POST", "/admin/v1/datasets/housing_fund/import", string(data), "Content-Type", "application/x-ndjson; charset=utf-8")
+	again := decodeBody[importResult](t, w)
+	if w.Code != 200 || again.Inserted != 0 || again.Duplicates != lines || again.Batches != 0 || len(again.Anchored) != 0 {
+		t.Fatalf("again: %d %+v", w.Code, again)
+	}
+}
+
+func TestAdminImportIsAllOrNothing(t *testing.T) {
+	data := housingFund(t)
+	lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
+	withLine := func(n int, line string) []byte {
+		out := append([]string(nil), lines...)
+		out[n-1] = line
+		return []byte(strings.Join(out, "\n") + "\n")
+	}
+	good := lines[2]
+	tests := []struct {
+		name     string
+		category string
+		body     []byte
+		headers  []string
+		status   int
+		code     string
+		message  string
+	}{
+		{"bad date on line 3", "housing_fund", withLine(3, strings.Replace(good, `"record_date":"`, `"record_date":"2025-02-30`, 1)), nil, 400, CodeInvalidRecord, "line 3: "},
+		{"malformed line 7", "housing_fund", withLine(7, `{"category":`), nil, 400, CodeInvalidRecord, "line 7: "},
+		{"wrong category, last line", "housing_fund", withLine(len(lines), strings.Replace(good, `"housing_fund"`, `"tax"`, 1)), nil, 400, CodeInvalidRecord, fmt.Sprintf("line %d: ", len(lines))},
+		{"bad ID number", "housing_fund", withLine(2, strings.Replace(good, `"citizen_id":"`, `"citizen_id":"X`, 1)), nil, 400, CodeInvalidRecord, "line 2: "},
+		{"line too long", "housing_fund", withLine(4, `{"category":"housing_fund","pad":"`+strings.Repeat("x", 70<<10)+`"}`), nil, 400, CodeInvalidRecord, "line 4: "},
+		{"empty", "housing_fund", []byte("\n \n"), nil, 400, CodeInvalidRecord, ""},
+		{"not ndjson", "housing_fund", data, []string{"Content-Type", "application/json"}, 415, CodeUnsupportedMedia, ""},
+		{"malformed category", "Housing-Fund", data, nil, 400, CodeInvalidArgument, ""},
+		{"unknown category", "passport", data, nil, 422, string(model.CodeCategoryNotFound), ""},
+		{"another provider's category", "real_estate", data, nil, 403, string(model.CodeForbiddenMSP), ""},
+		{"category not in this safe", "medical_settlement", data, nil, 422, CodeCategoryNotServed, ""},
+		{"no token", "housing_fund", data, []string{"Authorization", ""}, 401, "MISSING_TOKEN", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newImportHarness(t)
+			w := f.h.do("POST", "/admin/v1/datasets/"+tt.category+"/import", string(tt.body),
+				append([]string{"Content-Type", "application/x-ndjson"}, tt.headers...)...)
+			if w.Code != tt.status || errCode(t, w) != tt.code {
+				t.Fatalf("got %d %s, want %d %s", w.Code, w.Body, tt.status, tt.code)
+			}
+			msg := decodeBody[errorBody](t, w).Error.Message
+			if !strings.HasPrefix(msg, tt.message) || strings.Contains(msg, "2025-02-30") || strings.Contains(msg, "citizen_id\":") {
+				t.Fatalf("message %q, want %q…, without content", msg, tt.message)
+			}
+			if !f.safeEmpty(t) {
+				t.Fatal("something was stored or anchored")
+			}
+		})
+	}
+
+	// Without the admin scope, nothing is even read.
+	f := newImportHarness(t)
+	f.h.token = adminToken(t, f.h)
+	if w := f.h.do("POST", "/admin/v1/datasets/housing_fund/import", string(data), "Content-Type", "application/x-ndjson"); w.Code != 403 || !f.safeEmpty(t) {
+		t.Fatalf("without the admin scope: %d %s", w.Code, w.Body)
+	}
+}
+
+func TestAdminImportLimit(t *testing.T) {
+	data := housingFund(t)
+	limit := func(n int) func(*config.Config) { return func(c *config.Config) { c.ImportLimit = int64(n) } }
+	f := newImportHarness(t, limit(len(data)-1))
+	w := f.h.do("POST", "/admin/v1/datasets/housing_fund/import", string(data), "Content-Type", "application/x-ndjson")
+	if w.Code != http.StatusRequestEntityTooLarge || errCode(t, w) != CodeBodyTooLarge || !f.safeEmpty(t) {
+		t.Fatalf("over the import limit: %d %s", w.Code, w.Body)
+	}
+	f = newImportHarness(t, limit(len(data)))
+	if w := f.h.do("POST", "/admin/v1/datasets/housing_fund/import", string(data), "Content-Type", "application/x-ndjson"); w.Code != 200 {
+		t.Fatalf("at the import limit: %d %s", w.Code, w.Body)
+	}
+	// The import limit is the import route's only.
+	w = f.h.do("POST", "/admin/v1/clients", `{"org_msp":"BankMSP","scopes":[`+strings.Repeat(`"admin",`, 1000)+`"admin"]}`)
+	if w.Code != http.StatusRequestEntityTooLarge {
+		t.Fatalf("another admin route over the body limit: %d", w.Code)
+	}
+}
+
+func TestAdminImportResumesAnchoring(t *testing.T) {
+	f := newImportHarness(t)
+	data := housingFund(t)
+	f.anchors.err = &ledger.Error{Code: ledger.CodeUnavailable, Message: "down", Err: ledger.ErrUnavailable}
+	w := f.h.do("POST", "/admin/v1/datasets/housing_fund/import", string(data), "Content-Type", "application/x-ndjson")
+	if w.Code != http.StatusServiceUnavailable || errCode(t, w) != string(ledger.CodeUnavailable) {
+		t.Fatalf("ledger down: %d %s", w.Code, w.Body)
+	}
+	pending, err := f.st.UnanchoredBatches(context.Background(), 100)
+	if err != nil || len(pending) == 0 {
+		t.Fatalf("pending batches %v, %v", pending, err)
+	}
+
+	// The ledger is back, and the first batch did commit before: its
+	// ALREADY_EXISTS with the same root is success.
+	f.anchors.mu.Lock()
+	f.anchors.err = nil
+	b := pending[0]
+	f.anchors.batches[b.ID] = model.BatchAnchor{BatchID: b.ID, Category: b.Category, Root: b.Root, LeafCount: b.LeafCount, TxID: "tx-committed-earlier"}
+	f.anchors.mu.Unlock()
+	w = f.h.do("POST", "/admin/v1/datasets/housing_fund/import", string(data), "Content-Type", "application/x-ndjson")
+	res := decodeBody[importResult](t, w)
+	if w.Code != 200 || res.Inserted != 0 || res.Batches != 0 || len(res.Anchored) != len(pending) || res.Anchored[0].TxID != "tx-committed-earlier" {
+		t.Fatalf("resumed: %d %+v", w.Code, res)
+	}
+}
+
+func TestAdminImportConflictingBatch(t *testing.T) {
+	f := newImportHarness(t)
+	data := housingFund(t)
+	f.anchors.err = &ledger.Error{Code: ledger.CodeUnavailable, Message: "down", Err: ledger.ErrUnavailable}
+	f.h.do("POST", "/admin/v1/datasets/housing_fund/import", string(data), "Content-Type", "application/x-ndjson")
+	pending, _ := f.st.UnanchoredBatches(context.Background(), 1)
+	// Another batch holds the id on the ledger: refused, never recorded
+	// as anchored.
+	f.anchors.mu.Lock()
+	f.anchors.err = nil
+	f.anchors.batches[pending[0].ID] = model.BatchAnchor{BatchID: pending[0].ID, Root: "00", LeafCount: 1, TxID: "tx-other"}
+	f.anchors.mu.Unlock()
+	w := f.h.do("POST", "/admin/v1/datasets/housing_fund/import", string(data), "Content-Type", "application/x-ndjson")
+	if w.Code != http.StatusConflict || errCode(t, w) != string(model.CodeAlreadyExists) {
+		t.Fatalf("conflicting batch: %d %s", w.Code, w.Body)
+	}
+	if b, _ := f.st.GetBatch(context.Background(), pending[0].ID); b.AnchoredTxID != "" {
+		t.Fatalf("conflicting batch recorded as anchored by %s", b.AnchoredTxID)
+	}
+}
+
+func TestAdminImportBusy(t *testing.T) {
+	f := newImportHarness(t, func(c *config.Config) { c.RequestTimeout = 50 * time.Millisecond })
+	f.h.srv.Admin.importing <- struct{}{} // an import is running
+	w := f.h.do("POST", "/admin/v1/datasets/housing_fund/import", string(housingFund(t)), "Content-Type", "application/x-ndjson")
+	if w.Code != http.StatusServiceUnavailable || errCode(t, w) != CodeImportBusy || !f.safeEmpty(t) {
+		t.Fatalf("busy: %d %s", w.Code, w.Body)
+	}
+}

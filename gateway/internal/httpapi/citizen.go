@@ -1,0 +1,222 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/quanchain/quanchain/chaincode/model"
+	"github.com/quanchain/quanchain/gateway/internal/auth"
+	"github.com/quanchain/quanchain/gateway/internal/config"
+	"github.com/quanchain/quanchain/gateway/internal/ledger"
+	"github.com/quanchain/quanchain/gateway/internal/store"
+)
+
+// citizenRoutes are the citizen API behind the consent app, served by the
+// operator's gateway (provider role). Every route after the login acts
+// only for the citizenRef of the caller's citizen token.
+var citizenRoutes = []route{
+	{method: "POST", pattern: "/citizen/v1/login", role: config.RoleProvider, handle: (*Server).citizenLogin},
+	{method: "POST", pattern: "/citizen/v1/login/verify", role: config.RoleProvider, handle: (*Server).citizenLoginVerify},
+	{method: "POST", pattern: "/citizen/v1/keys", role: config.RoleProvider, auth: auth.KindCitizen, idempotent: true, handle: (*Server).citizenAddKey},
+	{method: "GET", pattern: "/citizen/v1/keys", role: config.RoleProvider, auth: auth.KindCitizen, handle: (*Server).citizenListKeys},
+	{method: "DELETE", pattern: "/citizen/v1/keys/{key_id}", role: config.RoleProvider, auth: auth.KindCitizen, handle: (*Server).citizenRevokeKey},
+	{method: "GET", pattern: "/citizen/v1/authorizations", role: config.RoleProvider, auth: auth.KindCitizen, handle: (*Server).citizenListAuthorizations},
+	{method: "POST", pattern: "/citizen/v1/authorizations/{id}/payload", role: config.RoleProvider, auth: auth.KindCitizen, handle: (*Server).citizenPayload},
+	{method: "POST", pattern: "/citizen/v1/authorizations/{id}/decision", role: config.RoleProvider, auth: auth.KindCitizen, idempotent: true, handle: (*Server).citizenDecision},
+	{method: "GET", pattern: "/citizen/v1/accesses", role: config.RoleProvider, auth: auth.KindCitizen, handle: (*Server).citizenAccesses},
+	{method: "GET", pattern: "/citizen/v1/safe", role: config.RoleProvider, auth: auth.KindCitizen, handle: (*Server).citizenSafe},
+	{method: "GET", pattern: "/citizen/v1/events", role: config.RoleProvider, auth: auth.KindCitizen, handle: (*Server).citizenEvents},
+}
+
+// Error codes of the citizen API.
+const (
+	CodeInvalidCode        = "INVALID_CODE"
+	CodeTooManyAttempts    = "TOO_MANY_ATTEMPTS"
+	CodeLoginUnavailable   = "LOGIN_UNAVAILABLE"
+	CodePrivateKeyRefused  = "PRIVATE_KEY_REFUSED"
+	CodeEventsUnavailable  = "EVENTS_UNAVAILABLE"
+	CodeCitizenUnavailable = "CITIZEN_API_UNAVAILABLE"
+)
+
+// CitizenLedger is what the citizen API needs from the chaincode beyond
+// Ledger; *ledger.Ledger implements it.
+type CitizenLedger interface {
+	Ledger
+	ListAuthorizationsByCitizen(ctx context.Context, citizenRef string, q ledger.ListQuery) (*model.Page[model.Authorization], error)
+	ListAccessesByCitizen(ctx context.Context, citizenRef string, q ledger.ListQuery) (*model.Page[model.Access], error)
+	Decide(ctx context.Context, id string, payload []byte, signatureB64, keyID string) (*model.Authorization, error)
+	AddCitizenKey(ctx context.Context, citizenRef, jwk string) (string, error)
+	RevokeCitizenKey(ctx context.Context, citizenRef, keyID string) error
+	GetCitizen(ctx context.Context, citizenRef string) (*model.Citizen, error)
+	GetInstitution(ctx context.Context, mspID string) (*model.Institution, error)
+}
+
+// CitizenStore is what the citizen API needs from the gateway's store;
+// *store.Store implements it.
+type CitizenStore interface {
+	CreateLoginChallenge(ctx context.Context, citizenRef, code string, expiresAt time.Time) (string, error)
+	VerifyLoginChallenge(ctx context.Context, id, code string, now time.Time) (string, error)
+	SafeSummary(ctx context.Context, citizenRef string) ([]store.CategorySummary, error)
+}
+
+// The production implementations.
+var (
+	_ CitizenLedger   = (*ledger.Ledger)(nil)
+	_ EventSubscriber = (*ledger.Ledger)(nil)
+	_ CitizenStore    = (*store.Store)(nil)
+)
+
+// LoginCodeSender delivers a one-time login code to the phone number the
+// real-name register holds for the citizen (an SMS gateway in production).
+type LoginCodeSender interface {
+	SendLoginCode(ctx context.Context, phone, code string) error
+}
+
+// CitizenConfig are the citizen API's collaborators and settings.
+type CitizenConfig struct {
+	// Ledger is normally the same *ledger.Ledger as Deps.Ledger.
+	Ledger CitizenLedger
+	Store  CitizenStore
+	// Channel is the Fabric channel named in decision payloads.
+	Channel string
+	// Events fans the chaincode events out to /citizen/v1/events; nil
+	// answers that route 503 EVENTS_UNAVAILABLE. Its Run must be started
+	// by the caller.
+	Events *EventBroker
+	// Codes delivers login codes. Without it, login works in development
+	// mode only (the code goes to the log) and is 503 otherwise.
+	Codes LoginCodeSender
+	// LoginRate (per second) and LoginBurst bound login and verification
+	// attempts per remote address; 0 means 5 a minute, burst 5.
+	LoginRate  float64
+	LoginBurst int
+	// Heartbeat is how often an idle event stream sends a comment line, so
+	// proxies keep it open and clients notice a dead connection; 0 means
+	// 15 seconds.
+	Heartbeat time.Duration
+	// CacheTTL is how long registry entries (institutions, purposes,
+	// categories) are cached for display; 0 means one minute.
+	CacheTTL time.Duration
+}
+
+// CitizenAPI is the citizen API's collaborators and its own state: the
+// login limiter, the failed-attempt counts and the registry caches.
+type CitizenAPI struct {
+	cfg          CitizenConfig
+	loginLimit   *limiter
+	attempts     *attemptCounter
+	institutions *ttlCache[*model.Institution]
+	purposes     *ttlCache[*model.Purpose]
+	categories   *ttlCache[*model.Category]
+}
+
+// NewCitizenAPI checks c and returns the citizen API's state.
+func NewCitizenAPI(c CitizenConfig) (*CitizenAPI, error) {
+	if c.Ledger == nil || c.Store == nil || c.Channel == "" {
+		return nil, errors.New("httpapi: the citizen API needs a Ledger, a Store and a Channel")
+	}
+	if c.LoginRate <= 0 {
+		c.LoginRate = 5.0 / 60
+	}
+	if c.LoginBurst < 1 {
+		c.LoginBurst = 5
+	}
+	if c.Heartbeat <= 0 {
+		c.Heartbeat = 15 * time.Second
+	}
+	if c.CacheTTL <= 0 {
+		c.CacheTTL = time.Minute
+	}
+	l := c.Ledger
+	return &CitizenAPI{
+		cfg:          c,
+		loginLimit:   newLimiter(c.LoginRate, c.LoginBurst),
+		attempts:     &attemptCounter{m: map[string]attemptEntry{}},
+		institutions: newTTLCache(c.CacheTTL, l.GetInstitution),
+		purposes:     newTTLCache(c.CacheTTL, l.GetPurpose),
+		categories:   newTTLCache(c.CacheTTL, l.GetCategory),
+	}, nil
+}
+
+// citizenAPI returns the configured citizen API; a provider gateway
+// without one is misconfigured.
+func (s *Server) citizenAPI() (*CitizenAPI, error) {
+	if s.Citizen == nil {
+		return nil, apiErr(http.StatusServiceUnavailable, CodeCitizenUnavailable, "the citizen API is not configured on this gateway")
+	}
+	return s.Citizen, nil
+}
+
+// citizenCaller returns the citizen API and the caller's citizenRef, from
+// the citizen token the route requires.
+func (s *Server) citizenCaller(r *http.Request) (*CitizenAPI, string, error) {
+	c, err := s.citizenAPI()
+	if err != nil {
+		return nil, "", err
+	}
+	p, ok := auth.FromContext(r.Context())
+	if !ok || p.Kind != auth.KindCitizen || !model.ValidHash(p.Subject) {
+		return nil, "", &auth.Error{Code: auth.CodeInvalidToken, Reason: errors.New("citizen route without a citizen principal")}
+	}
+	return c, p.Subject, nil
+}
+
+// modelError turns a *model.Error found by the gateway itself (a payload
+// that does not parse, say) into an API error with the status the ledger's
+// code has.
+func modelError(err error) error {
+	var me *model.Error
+	if !errors.As(err, &me) {
+		return err
+	}
+	status, ok := ledgerStatus[me.Code]
+	if !ok {
+		status = http.StatusBadRequest
+	}
+	return apiErr(status, string(me.Code), "%s", me.Message)
+}
+
+// ttlCache keeps registry entries for display a short while, so a list of
+// twenty authorisations from three banks costs three lookups. Only hits
+// are kept; at most ttlCacheMax entries, dropped all at once beyond that.
+type ttlCache[V any] struct {
+	mu   sync.Mutex
+	ttl  time.Duration
+	load func(context.Context, string) (V, error)
+	m    map[string]ttlEntry[V]
+}
+
+type ttlEntry[V any] struct {
+	v   V
+	exp time.Time
+}
+
+const ttlCacheMax = 1024
+
+func newTTLCache[V any](ttl time.Duration, load func(context.Context, string) (V, error)) *ttlCache[V] {
+	return &ttlCache[V]{ttl: ttl, load: load, m: map[string]ttlEntry[V]{}}
+}
+
+func (c *ttlCache[V]) get(ctx context.Context, key string) (V, error) {
+	now := time.Now()
+	c.mu.Lock()
+	e, ok := c.m[key]
+	c.mu.Unlock()
+	if ok && now.Before(e.exp) {
+		return e.v, nil
+	}
+	v, err := c.load(ctx, key)
+	if err != nil {
+		return v, err
+	}
+	c.mu.Lock()
+	if len(c.m) >= ttlCacheMax {
+		clear(c.m)
+	}
+	c.m[key] = ttlEntry[V]{v: v, exp: now.Add(c.ttl)}
+	c.mu.Unlock()
+	return v, nil
+}

@@ -1,0 +1,372 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"regexp"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/quanchain/quanchain/chaincode/model"
+	"github.com/quanchain/quanchain/chaincode/sig"
+	"github.com/quanchain/quanchain/gateway/internal/ledger"
+)
+
+// keyIDPattern is an RFC 7638 thumbprint: unpadded base64url of SHA-256.
+var keyIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{43}$`)
+
+// addKeyRequest is the body of POST /citizen/v1/keys: the device's public
+// key as WebCrypto exports it (exportKey("jwk", publicKey)).
+type addKeyRequest struct {
+	JWK json.RawMessage `json:"jwk"`
+}
+
+// Validate parses the JWK: an ES256 public key, never a private one.
+func (q *addKeyRequest) Validate() (jwk []byte, err error) {
+	if t := bytes.TrimSpace(q.JWK); len(t) == 0 || t[0] != '{' {
+		return nil, apiErr(http.StatusBadRequest, CodeMalformedJSON, `field "jwk" must be of type object`)
+	}
+	pub, err := sig.ParseJWK(q.JWK)
+	switch {
+	case errors.Is(err, sig.ErrPrivateKey):
+		return nil, apiErr(http.StatusUnprocessableEntity, CodePrivateKeyRefused, "the JWK holds a private key; send the public key only")
+	case err != nil:
+		return nil, apiErr(http.StatusUnprocessableEntity, string(model.CodeInvalidKey), "jwk must be an EC P-256 public key for ES256")
+	}
+	return sig.CanonicalJWK(pub), nil
+}
+
+type keyResponse struct {
+	KeyID string `json:"key_id"`
+}
+
+// citizenAddKey enrols a device public key for the caller on the ledger.
+func (s *Server) citizenAddKey(w http.ResponseWriter, r *http.Request) error {
+	c, ref, err := s.citizenCaller(r)
+	if err != nil {
+		return err
+	}
+	var q addKeyRequest
+	if err := decodeJSON(r, &q); err != nil {
+		return err
+	}
+	jwk, err := q.Validate()
+	if err != nil {
+		return err
+	}
+	kid, err := c.cfg.Ledger.AddCitizenKey(r.Context(), ref, string(jwk))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, keyResponse{KeyID: kid})
+	return nil
+}
+
+type keyList struct {
+	Keys []model.DeviceKey `json:"keys"`
+}
+
+// citizenListKeys lists the caller's device keys, revoked ones included.
+func (s *Server) citizenListKeys(w http.ResponseWriter, r *http.Request) error {
+	c, ref, err := s.citizenCaller(r)
+	if err != nil {
+		return err
+	}
+	out := keyList{Keys: []model.DeviceKey{}}
+	cit, err := c.cfg.Ledger.GetCitizen(r.Context(), ref)
+	switch {
+	case ledger.CodeOf(err) == model.CodeCitizenNotFound:
+	case err != nil:
+		return err
+	default:
+		out.Keys = append(out.Keys, cit.Keys...)
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// citizenRevokeKey revokes one of the caller's device keys (a lost
+// device). The chaincode refuses a key id the citizen does not hold.
+func (s *Server) citizenRevokeKey(w http.ResponseWriter, r *http.Request) error {
+	c, ref, err := s.citizenCaller(r)
+	if err != nil {
+		return err
+	}
+	kid := chi.URLParam(r, "key_id")
+	if !keyIDPattern.MatchString(kid) {
+		return apiErr(http.StatusNotFound, string(model.CodeKeyNotFound), "no such key")
+	}
+	if err := c.cfg.Ledger.RevokeCitizenKey(r.Context(), ref, kid); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// ownAuthorization returns the authorisation named in the path if
+// it is the caller's; another citizen's is "not found".
+func (c *CitizenAPI) ownAuthorization(r *http.Request, ref string) (*model.Authorization, error) {
+	id := chi.URLParam(r, "id")
+	notFound := apiErr(http.StatusNotFound, string(model.CodeAuthNotFound), "no such authorisation")
+	if !model.ValidID(id) {
+		return nil, notFound
+	}
+	a, err := c.cfg.Ledger.GetAuthorization(r.Context(), id)
+	if err != nil {
+		return nil, err
+	}
+	if a.CitizenRef != ref {
+		return nil, notFound
+	}
+	return a, nil
+}
+
+// citizenListAuthorizations lists the caller's authorisations, newest
+// request last, each with what PIPL Art. 23 asks the citizen be told.
+func (s *Server) citizenListAuthorizations(w http.ResponseWriter, r *http.Request) error {
+	c, ref, err := s.citizenCaller(r)
+	if err != nil {
+		return err
+	}
+	q, err := citizenListQuery(r, true)
+	if err != nil {
+		return err
+	}
+	page, err := c.cfg.Ledger.ListAuthorizationsByCitizen(r.Context(), ref, q)
+	if err != nil {
+		return err
+	}
+	out := citizenAuthorizationList{Items: make([]citizenAuthorization, 0, len(page.Items)), NextCursor: page.Bookmark}
+	for i := range page.Items {
+		ca, err := c.describe(r.Context(), &page.Items[i])
+		if err != nil {
+			return err
+		}
+		out.Items = append(out.Items, ca)
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// citizenListQuery reads status (if allowed), cursor and limit.
+func citizenListQuery(r *http.Request, withStatus bool) (ledger.ListQuery, error) {
+	var q ledger.ListQuery
+	qs := r.URL.Query()
+	for k, v := range qs {
+		if (k != "status" || !withStatus) && k != "cursor" && k != "limit" {
+			return q, apiErr(http.StatusBadRequest, CodeInvalidArgument, "unknown query parameter %q", k)
+		}
+		if len(v) != 1 {
+			return q, apiErr(http.StatusBadRequest, CodeInvalidArgument, "query parameter %q is repeated", k)
+		}
+	}
+	q.Status, q.Bookmark = model.AuthStatus(qs.Get("status")), qs.Get("cursor")
+	if q.Status != "" && !q.Status.Valid() {
+		return q, apiErr(http.StatusBadRequest, CodeInvalidArgument, "status must be one of PENDING, GRANTED, DENIED, PAUSED, REVOKED, WITHDRAWN, EXPIRED, EXHAUSTED")
+	}
+	if len(q.Bookmark) > 512 {
+		return q, apiErr(http.StatusBadRequest, CodeInvalidArgument, "cursor is not valid")
+	}
+	if l := qs.Get("limit"); l != "" {
+		n, ok := parseLimit(l)
+		if !ok {
+			return q, apiErr(http.StatusBadRequest, CodeInvalidArgument, "limit must be 1–100")
+		}
+		q.PageSize = n
+	}
+	return q, nil
+}
+
+// payloadRequest is the body of POST /citizen/v1/authorizations/{id}/payload.
+type payloadRequest struct {
+	Action model.Action `json:"action"`
+}
+
+// Validate checks the action.
+func (q *payloadRequest) Validate() error {
+	if !q.Action.Valid() {
+		return apiErr(http.StatusBadRequest, CodeInvalidArgument, "action must be one of GRANT, DENY, PAUSE, RESUME, REVOKE")
+	}
+	return nil
+}
+
+// checkTransition checks the action against the authorisation's state, so
+// the citizen is never asked to sign a decision the chaincode must refuse.
+// The chaincode's state machine remains the authority.
+func (q *payloadRequest) checkTransition(a *model.Authorization) error {
+	allowed := map[model.AuthStatus][]model.Action{
+		model.AuthPending: {model.ActionGrant, model.ActionDeny},
+		model.AuthGranted: {model.ActionPause, model.ActionRevoke},
+		model.AuthPaused:  {model.ActionResume, model.ActionRevoke},
+	}
+	for _, act := range allowed[a.Status] {
+		if act == q.Action {
+			return nil
+		}
+	}
+	return apiErr(http.StatusConflict, string(model.CodeInvalidTransition), "%s is not possible on a %s authorisation", q.Action, a.Status)
+}
+
+// payloadResponse carries the exact bytes to sign. PayloadJSON is the same
+// bytes as text, for display; the device signs the decoded Payload.
+type payloadResponse struct {
+	AuthorizationID string       `json:"authorization_id"`
+	Action          model.Action `json:"action"`
+	Payload         string       `json:"payload"`
+	PayloadJSON     string       `json:"payload_json"`
+}
+
+// citizenPayload builds the decision payload for one of the caller's
+// authorisations as of its current state.
+func (s *Server) citizenPayload(w http.ResponseWriter, r *http.Request) error {
+	c, ref, err := s.citizenCaller(r)
+	if err != nil {
+		return err
+	}
+	var q payloadRequest
+	if err := decodeJSON(r, &q); err != nil {
+		return err
+	}
+	if err := q.Validate(); err != nil {
+		return err
+	}
+	a, err := c.ownAuthorization(r, ref)
+	if err != nil {
+		return err
+	}
+	if err := q.checkTransition(a); err != nil {
+		return err
+	}
+	b := model.NewDecisionPayload(c.cfg.Channel, a, q.Action, s.Now()).Bytes()
+	writeJSON(w, http.StatusOK, payloadResponse{AuthorizationID: a.ID, Action: q.Action,
+		Payload: base64.StdEncoding.EncodeToString(b), PayloadJSON: string(b)})
+	return nil
+}
+
+// decisionRequest is the body of POST /citizen/v1/authorizations/{id}/decision.
+type decisionRequest struct {
+	Payload   string `json:"payload"`   // base64 of the exact signed bytes
+	Signature string `json:"signature"` // base64 of r‖s or DER, as the device made it
+	KeyID     string `json:"key_id"`
+}
+
+// Validate decodes the payload and checks the form of the rest; it
+// returns the payload's bytes exactly as sent and what they say.
+func (q *decisionRequest) Validate(id, ref string) ([]byte, error) {
+	bad := func(format string, args ...any) error {
+		return apiErr(http.StatusBadRequest, CodeInvalidArgument, format, args...)
+	}
+	raw, err := sig.DecodeBase64(q.Payload)
+	if err != nil || len(raw) == 0 {
+		return nil, bad("payload must be the base64 of the signed bytes")
+	}
+	if s, err := sig.DecodeBase64(q.Signature); err != nil || len(s) < 8 || len(s) > 72 {
+		return nil, bad("signature must be the base64 of an ECDSA P-256 signature")
+	}
+	if !keyIDPattern.MatchString(q.KeyID) {
+		return nil, bad("key_id must be the key's RFC 7638 thumbprint")
+	}
+	p, err := model.ParseDecisionPayload(raw)
+	if err != nil {
+		return nil, modelError(err)
+	}
+	if p.AuthorizationID != id || p.CitizenRef != ref {
+		return nil, apiErr(http.StatusConflict, string(model.CodePayloadMismatch), "the payload is for another authorisation")
+	}
+	return raw, nil
+}
+
+// citizenDecision submits a signed decision on one of the caller's
+// authorisations: the payload bytes go to the ledger exactly as sent,
+// never re-encoded, and the chaincode checks the signature.
+func (s *Server) citizenDecision(w http.ResponseWriter, r *http.Request) error {
+	c, ref, err := s.citizenCaller(r)
+	if err != nil {
+		return err
+	}
+	var q decisionRequest
+	if err := decodeJSON(r, &q); err != nil {
+		return err
+	}
+	id := chi.URLParam(r, "id")
+	if !model.ValidID(id) {
+		return apiErr(http.StatusNotFound, string(model.CodeAuthNotFound), "no such authorisation")
+	}
+	payload, err := q.Validate(id, ref)
+	if err != nil {
+		return err
+	}
+	a, err := c.ownAuthorization(r, ref)
+	if err != nil {
+		return err
+	}
+	out, err := c.cfg.Ledger.Decide(r.Context(), a.ID, payload, q.Signature, q.KeyID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// citizenAccesses lists every delivery of the caller's data, oldest
+// first, with the transaction that recorded it.
+func (s *Server) citizenAccesses(w http.ResponseWriter, r *http.Request) error {
+	c, ref, err := s.citizenCaller(r)
+	if err != nil {
+		return err
+	}
+	q, err := citizenListQuery(r, false)
+	if err != nil {
+		return err
+	}
+	page, err := c.cfg.Ledger.ListAccessesByCitizen(r.Context(), ref, q)
+	if err != nil {
+		return err
+	}
+	out := citizenAccessList{Items: make([]citizenAccess, 0, len(page.Items)), NextCursor: page.Bookmark}
+	for _, a := range page.Items {
+		inst, err := c.institution(r.Context(), a.Requester)
+		if err != nil {
+			return err
+		}
+		out.Items = append(out.Items, citizenAccess{Access: a, RequesterInfo: inst})
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// citizenSafe summarises the caller's digital safe: categories held,
+// record counts and the batches holding them, with their anchors.
+func (s *Server) citizenSafe(w http.ResponseWriter, r *http.Request) error {
+	c, ref, err := s.citizenCaller(r)
+	if err != nil {
+		return err
+	}
+	sums, err := c.cfg.Store.SafeSummary(r.Context(), ref)
+	if err != nil {
+		return err
+	}
+	out := safeView{Categories: make([]safeCategory, 0, len(sums))}
+	for _, sum := range sums {
+		cat, err := c.category(r.Context(), sum.Category)
+		if err != nil {
+			return err
+		}
+		sc := safeCategory{categoryView: cat, Count: sum.Count, FirstDate: sum.FirstDate, LastDate: sum.LastDate,
+			Unbatched: sum.Unbatched, Batches: make([]safeBatch, 0, len(sum.Batches))}
+		for _, b := range sum.Batches {
+			sb := safeBatch{BatchID: b.ID, Root: b.Root, LeafCount: b.LeafCount, Records: b.Records,
+				CreatedAt: model.FormatTime(b.CreatedAt), Anchored: b.AnchoredTxID != "", AnchorTxID: b.AnchoredTxID}
+			if !b.AnchoredAt.IsZero() {
+				sb.AnchoredAt = model.FormatTime(b.AnchoredAt)
+			}
+			sc.Batches = append(sc.Batches, sb)
+		}
+		out.Categories = append(out.Categories, sc)
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}

@@ -1,0 +1,287 @@
+package httpapi
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/quanchain/quanchain/gateway/internal/auth"
+	"github.com/quanchain/quanchain/gateway/internal/store"
+	"github.com/quanchain/quanchain/gateway/internal/synth"
+)
+
+// loginCodeTTL is how long a one-time login code is valid.
+const loginCodeTTL = 5 * time.Minute
+
+// loginRequest is the body of POST /citizen/v1/login. None of its fields
+// is stored, logged or sent to the ledger: the ID number becomes the
+// citizenRef, the phone only reaches the code sender.
+type loginRequest struct {
+	IDNumber string `json:"id_number"`
+	Name     string `json:"name"`
+	Phone    string `json:"phone"`
+}
+
+// Validate checks the request's form and normalises it; no message
+// repeats what was sent.
+func (q *loginRequest) Validate(now time.Time) error {
+	q.IDNumber = synth.NormaliseIDNumber(q.IDNumber)
+	if synth.ValidIDNumber(q.IDNumber, now) != nil {
+		return apiErr(http.StatusBadRequest, CodeInvalidIDNumber, "id_number is not a valid 18-character resident ID number")
+	}
+	q.Name = strings.TrimSpace(q.Name)
+	if !validPersonName(q.Name) {
+		return apiErr(http.StatusBadRequest, CodeInvalidArgument, "name must be 1–64 letters (a middle dot, space, hyphen or apostrophe may separate parts)")
+	}
+	phone, ok := normalisePhone(q.Phone)
+	if !ok {
+		return apiErr(http.StatusBadRequest, CodeInvalidArgument, "phone must be a mainland mobile number (11 digits starting with 1, optionally +86)")
+	}
+	q.Phone = phone
+	return nil
+}
+
+// validPersonName accepts names as the real-name register writes them:
+// Han characters, or letters of any script, with the separators of
+// minority and foreign names (· • ・ space - . ').
+func validPersonName(s string) bool {
+	if s == "" || len(s) > 256 || !utf8.ValidString(s) || utf8.RuneCountInString(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		switch {
+		case unicode.IsLetter(r), unicode.Is(unicode.Mn, r):
+		case strings.ContainsRune("·•・ -.'", r):
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+var mobilePattern = regexp.MustCompile(`^1[3-9][0-9]{9}$`)
+
+// normalisePhone returns the 11-digit mainland mobile number of s, which
+// may carry a +86 or 86 prefix and spaces or hyphens between digits.
+func normalisePhone(s string) (string, bool) {
+	if len(s) > 32 {
+		return "", false
+	}
+	s = strings.NewReplacer(" ", "", "-", "").Replace(strings.TrimSpace(s))
+	if len(s) == 14 && strings.HasPrefix(s, "+86") {
+		s = s[3:]
+	} else if len(s) == 13 && strings.HasPrefix(s, "86") {
+		s = s[2:]
+	}
+	return s, mobilePattern.MatchString(s)
+}
+
+// loginResponse names the challenge the code answers.
+type loginResponse struct {
+	ChallengeID string `json:"challenge_id"`
+	ExpiresAt   string `json:"expires_at"`
+}
+
+// citizenLogin is the development identity provider's first step: a valid
+// ID number, name and phone get a one-time code for the citizenRef of the
+// ID number. Only the citizenRef and a hash of the code are stored.
+//
+// A real deployment checks the name and phone against the real-name
+// register (or hands the login to the city's identity provider) and sends
+// the code to the phone the register holds, never to the one typed in;
+// this gateway accepts any well-formed triple, which is what makes it a
+// development identity provider.
+func (s *Server) citizenLogin(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.citizenAPI()
+	if err != nil {
+		return err
+	}
+	if err := c.allowLogin(r); err != nil {
+		return err
+	}
+	var q loginRequest
+	if err := decodeJSON(r, &q); err != nil {
+		return err
+	}
+	now := s.Now()
+	if err := q.Validate(now); err != nil {
+		return err
+	}
+	if !s.Config.Dev && c.cfg.Codes == nil {
+		return apiErr(http.StatusServiceUnavailable, CodeLoginUnavailable, "citizen login is not available on this gateway")
+	}
+	ctx := r.Context()
+	if s.Pseudonyms == nil {
+		return apiErr(http.StatusServiceUnavailable, CodePseudonymUnavailable, "the citizen pseudonym service is unavailable; retry later")
+	}
+	ref, err := s.Pseudonyms.Ref(ctx, q.IDNumber)
+	if err != nil {
+		s.log.WarnContext(ctx, "pseudonymisation failed", slog.String("request_id", requestIDFrom(ctx)), slog.String("error", err.Error()))
+		return apiErr(http.StatusServiceUnavailable, CodePseudonymUnavailable, "the citizen pseudonym service is unavailable; retry later")
+	}
+	code, err := oneTimeCode()
+	if err != nil {
+		return err
+	}
+	expires := now.Add(loginCodeTTL)
+	id, err := c.cfg.Store.CreateLoginChallenge(ctx, ref, code, expires)
+	if err != nil {
+		return err
+	}
+	if s.Config.Dev {
+		// Development only: the challenge id and the code, nothing that
+		// names the citizen.
+		s.log.InfoContext(ctx, "dev one-time code", slog.String("request_id", requestIDFrom(ctx)),
+			slog.String("challenge_id", id), slog.String("code", code))
+	}
+	if c.cfg.Codes != nil {
+		if err := c.cfg.Codes.SendLoginCode(ctx, q.Phone, code); err != nil {
+			s.log.WarnContext(ctx, "login code not sent", slog.String("request_id", requestIDFrom(ctx)),
+				slog.String("challenge_id", id))
+			return apiErr(http.StatusServiceUnavailable, CodeLoginUnavailable, "the login code could not be sent; retry later")
+		}
+	}
+	writeJSON(w, http.StatusOK, loginResponse{ChallengeID: id, ExpiresAt: expires.UTC().Format(time.RFC3339)})
+	return nil
+}
+
+// oneTimeCode returns six random decimal digits from crypto/rand.
+func oneTimeCode() (string, error) {
+	n, err := rand.Int(rand.Reader, big.NewInt(1_000_000))
+	if err != nil {
+		return "", fmt.Errorf("one-time code: %w", err)
+	}
+	return fmt.Sprintf("%06d", n.Int64()), nil
+}
+
+// allowLogin takes a token from the remote address's login bucket. Behind
+// a reverse proxy every citizen shares the proxy's address; the proxy must
+// then rate-limit by client itself.
+func (c *CitizenAPI) allowLogin(r *http.Request) error {
+	if !c.loginLimit.allow("login:" + remoteIP(r)) {
+		return apiErr(http.StatusTooManyRequests, CodeRateLimited, "too many login attempts; wait a minute")
+	}
+	return nil
+}
+
+// verifyRequest is the body of POST /citizen/v1/login/verify.
+type verifyRequest struct {
+	ChallengeID string `json:"challenge_id"`
+	Code        string `json:"code"`
+}
+
+var (
+	challengePattern = regexp.MustCompile(`^[0-9a-f]{32}$`)
+	codePattern      = regexp.MustCompile(`^[0-9]{6}$`)
+)
+
+// Validate checks the request's form.
+func (q *verifyRequest) Validate() error {
+	if !challengePattern.MatchString(q.ChallengeID) {
+		return apiErr(http.StatusBadRequest, CodeInvalidArgument, "challenge_id must be the id returned by /citizen/v1/login")
+	}
+	if !codePattern.MatchString(q.Code) {
+		return apiErr(http.StatusBadRequest, CodeInvalidArgument, "code must be 6 digits")
+	}
+	return nil
+}
+
+// citizenLoginVerify exchanges a challenge and its code for a short-lived
+// citizen token whose subject is the citizenRef. Wrong, expired and
+// unknown codes are alike 401 INVALID_CODE; once a challenge's attempts
+// are used up it is 429 TOO_MANY_ATTEMPTS and the citizen logs in again.
+func (s *Server) citizenLoginVerify(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.citizenAPI()
+	if err != nil {
+		return err
+	}
+	if err := c.allowLogin(r); err != nil {
+		return err
+	}
+	var q verifyRequest
+	if err := decodeJSON(r, &q); err != nil {
+		return err
+	}
+	if err := q.Validate(); err != nil {
+		return err
+	}
+	now := s.Now()
+	tooMany := apiErr(http.StatusTooManyRequests, CodeTooManyAttempts, "too many wrong codes; request a new code")
+	ref, err := c.cfg.Store.VerifyLoginChallenge(r.Context(), q.ChallengeID, q.Code, now)
+	switch {
+	case errors.Is(err, store.ErrChallengeFailed):
+		if c.attempts.fail(q.ChallengeID) >= store.MaxLoginAttempts {
+			return tooMany
+		}
+		return apiErr(http.StatusUnauthorized, CodeInvalidCode, "the code is wrong or has expired")
+	case errors.Is(err, store.ErrChallengeGone):
+		if c.attempts.count(q.ChallengeID) >= store.MaxLoginAttempts {
+			return tooMany
+		}
+		return apiErr(http.StatusUnauthorized, CodeInvalidCode, "the code is wrong or has expired")
+	case err != nil:
+		return err
+	}
+	c.attempts.forget(q.ChallengeID)
+	tok, _, err := s.Tokens.Issue(auth.Principal{Kind: auth.KindCitizen, Subject: ref})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, tokenResponse{AccessToken: tok, TokenType: "Bearer", ExpiresIn: int(s.Tokens.TTL().Seconds())})
+	return nil
+}
+
+// attemptCounter counts wrong codes per challenge, so that a challenge
+// out of attempts is answered 429 rather than 401. The store enforces the
+// limit itself (atomically, across gateway replicas); this only picks the
+// status. Entries outlive their challenge by a little and are swept.
+type attemptCounter struct {
+	mu    sync.Mutex
+	m     map[string]attemptEntry
+	sweep time.Time
+}
+
+type attemptEntry struct {
+	n   int
+	exp time.Time
+}
+
+func (a *attemptCounter) fail(id string) int {
+	now := time.Now()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if now.Sub(a.sweep) > time.Minute {
+		for k, e := range a.m {
+			if now.After(e.exp) {
+				delete(a.m, k)
+			}
+		}
+		a.sweep = now
+	}
+	e := a.m[id]
+	e.n++
+	e.exp = now.Add(2 * loginCodeTTL)
+	a.m[id] = e
+	return e.n
+}
+
+func (a *attemptCounter) count(id string) int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.m[id].n
+}
+
+func (a *attemptCounter) forget(id string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	delete(a.m, id)
+}

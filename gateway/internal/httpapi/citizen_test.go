@@ -1,0 +1,239 @@
+package httpapi
+
+import (
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/quanchain/quanchain/chaincode/merkle"
+	"github.com/quanchain/quanchain/chaincode/model"
+	"github.com/quanchain/quanchain/gateway/internal/auth"
+	"github.com/quanchain/quanchain/gateway/internal/store"
+)
+
+// seedAuthorization puts a pending authorisation for ref in the fake ledger.
+func (h *citizenHarness) seedAuthorization(id, ref string) *model.Authorization {
+	sum := sha256.Sum256([]byte("LOAN-2026-0001"))
+	a := &model.Authorization{ID: id, CitizenRef: ref, Requester: "BankMSP", Purpose: "CREDIT_ASSESSMENT",
+		Categories: []string{"housing_fund", "tax"}, DataFrom: "2025-11-01", DataTo: "2026-10-31",
+		ValidUntil: "2026-11-30T00:00:00.000Z", MaxUses: 2, Status: model.AuthPending,
+		ReferenceHash: hex.EncodeToString(sum[:]), RequestTxID: "tx-req-" + id}
+	h.ledger.mu.Lock()
+	h.ledger.auths[id] = a
+	h.ledger.mu.Unlock()
+	c := *a
+	return &c
+}
+
+// TestCitizenFlow: login → enrol a device key → list the request → get the
+// payload → sign it with the device key → decide; the ledger receives the
+// exact bytes that were signed. Then pause with the other encodings, the
+// uses of the data, the digital safe, and a lost device.
+func TestCitizenFlow(t *testing.T) {
+	h := newCitizenHarness(t)
+	ref := h.refOf(applicant)
+	other := h.refOf(withCheck("11010519491231003"))
+	h.seedAuthorization("auth-loan-1", ref)
+	h.seedAuthorization("auth-else", other)
+
+	tok := h.login(applicant)
+	p, err := h.tokens.Verify(tok, auth.KindCitizen)
+	if err != nil || p.Subject != ref {
+		t.Fatalf("citizen token: %v %+v", err, p)
+	}
+
+	// Enrol the device key.
+	dev := newDeviceKey(t)
+	w := h.as(tok, "POST", "/citizen/v1/keys", `{"jwk":`+dev.jwk+`}`, "Idempotency-Key", "enrol-1")
+	if w.Code != http.StatusCreated || decodeBody[keyResponse](t, w).KeyID != dev.kid {
+		t.Fatalf("add key: %d %s", w.Code, w.Body)
+	}
+	w = h.as(tok, "GET", "/citizen/v1/keys", "")
+	keys := decodeBody[keyList](t, w)
+	if w.Code != 200 || len(keys.Keys) != 1 || keys.Keys[0].KeyID != dev.kid || keys.Keys[0].Status != model.StatusActive {
+		t.Fatalf("keys: %d %s", w.Code, w.Body)
+	}
+
+	// The request, with who asks, why and for what.
+	w = h.as(tok, "GET", "/citizen/v1/authorizations?status=PENDING", "")
+	list := decodeBody[citizenAuthorizationList](t, w)
+	if w.Code != 200 || len(list.Items) != 1 || list.Items[0].ID != "auth-loan-1" {
+		t.Fatalf("list: %d %s", w.Code, w.Body)
+	}
+	it := list.Items[0]
+	if it.RequesterInfo.Name != "济南农商银行" || it.RequesterInfo.Licence != "B0250H237010001" ||
+		it.PurposeInfo.NameZH != "信贷审批" || it.PurposeInfo.NameEN != "Credit assessment" || !it.PurposeInfo.MayStore ||
+		it.PurposeInfo.DataLifeDays != 90 || len(it.CategoryInfo) != 2 || it.CategoryInfo[0].NameZH != "住房公积金" {
+		t.Errorf("enrichment: %s", w.Body)
+	}
+
+	// The payload: the exact canonical bytes, and the same as text.
+	w = h.as(tok, "POST", "/citizen/v1/authorizations/auth-loan-1/payload", `{"action":"GRANT"}`)
+	pr := decodeBody[payloadResponse](t, w)
+	if w.Code != 200 || pr.Action != model.ActionGrant || pr.AuthorizationID != "auth-loan-1" {
+		t.Fatalf("payload: %d %s", w.Code, w.Body)
+	}
+	payload, err := base64.StdEncoding.DecodeString(pr.Payload)
+	if err != nil || pr.PayloadJSON != string(payload) {
+		t.Fatalf("payload encoding: %v %q", err, pr.PayloadJSON)
+	}
+	a, _ := h.ledger.GetAuthorization(t.Context(), "auth-loan-1")
+	if want := model.NewDecisionPayload(citizenTestChannel, a, model.ActionGrant, now).Bytes(); !bytes.Equal(payload, want) {
+		t.Fatalf("payload bytes\n got %s\nwant %s", payload, want)
+	}
+
+	// Sign on the device (raw r‖s) and decide; replay the request.
+	signature := base64.StdEncoding.EncodeToString(dev.signRaw(t, payload))
+	body := `{"payload":"` + pr.Payload + `","signature":"` + signature + `","key_id":"` + dev.kid + `"}`
+	w = h.as(tok, "POST", "/citizen/v1/authorizations/auth-loan-1/decision", body, "Idempotency-Key", "grant-1")
+	if w.Code != 200 || decodeBody[model.Authorization](t, w).Status != model.AuthGranted {
+		t.Fatalf("decision: %d %s", w.Code, w.Body)
+	}
+	again := h.as(tok, "POST", "/citizen/v1/authorizations/auth-loan-1/decision", body, "Idempotency-Key", "grant-1")
+	if again.Code != 200 || again.Body.String() != w.Body.String() || again.Header().Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("replay: %d %s", again.Code, again.Body)
+	}
+	got := h.cl.received()
+	if len(got) != 1 || !bytes.Equal(got[0], payload) {
+		t.Fatalf("ledger received %q, want the signed bytes once", got)
+	}
+
+	// Pause, sending the payload in the URL alphabet unpadded and an ASN.1
+	// DER signature: the ledger still gets the bytes exactly as signed.
+	w = h.as(tok, "POST", "/citizen/v1/authorizations/auth-loan-1/payload", `{"action":"PAUSE"}`)
+	pr = decodeBody[payloadResponse](t, w)
+	payload, _ = base64.StdEncoding.DecodeString(pr.Payload)
+	sum := sha256.Sum256(payload)
+	der, err := ecdsa.SignASN1(rand.Reader, dev.priv, sum[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	body = `{"payload":"` + base64.RawURLEncoding.EncodeToString(payload) + `","signature":"` +
+		base64.StdEncoding.EncodeToString(der) + `","key_id":"` + dev.kid + `"}`
+	w = h.as(tok, "POST", "/citizen/v1/authorizations/auth-loan-1/decision", body)
+	if w.Code != 200 || decodeBody[model.Authorization](t, w).Status != model.AuthPaused {
+		t.Fatalf("pause: %d %s", w.Code, w.Body)
+	}
+	if got := h.cl.received(); len(got) != 2 || !bytes.Equal(got[1], payload) {
+		t.Fatalf("ledger received %q", got)
+	}
+	// The same payload again is stale: the chaincode's code comes through.
+	w = h.as(tok, "POST", "/citizen/v1/authorizations/auth-loan-1/decision", body)
+	if w.Code != http.StatusConflict || errCode(t, w) != string(model.CodePayloadMismatch) {
+		t.Fatalf("stale payload: %d %s", w.Code, w.Body)
+	}
+
+	// Every use of my data.
+	h.cl.cmu.Lock()
+	h.cl.accesses = append(h.cl.accesses,
+		model.Access{ID: "acc-1", AuthorizationID: "auth-loan-1", CitizenRef: ref, Requester: "BankMSP", TxID: "tx-acc-1", UseNumber: 1},
+		model.Access{ID: "acc-2", AuthorizationID: "auth-else", CitizenRef: other, Requester: "BankMSP", TxID: "tx-acc-2"})
+	h.cl.cmu.Unlock()
+	w = h.as(tok, "GET", "/citizen/v1/accesses", "")
+	acc := decodeBody[citizenAccessList](t, w)
+	if w.Code != 200 || len(acc.Items) != 1 || acc.Items[0].TxID != "tx-acc-1" || acc.Items[0].RequesterInfo.Name != "济南农商银行" {
+		t.Fatalf("accesses: %d %s", w.Code, w.Body)
+	}
+
+	// My digital safe, from the real store.
+	seedSafe(t, h.st, ref)
+	w = h.as(tok, "GET", "/citizen/v1/safe", "")
+	safe := decodeBody[safeView](t, w)
+	if w.Code != 200 || len(safe.Categories) != 1 {
+		t.Fatalf("safe: %d %s", w.Code, w.Body)
+	}
+	sc := safe.Categories[0]
+	if sc.Code != "housing_fund" || sc.NameZH != "住房公积金" || sc.Count != 3 || sc.Unbatched != 1 || len(sc.Batches) != 1 ||
+		!sc.Batches[0].Anchored || sc.Batches[0].AnchorTxID != "tx-anchor-1" || sc.Batches[0].Records != 2 ||
+		sc.FirstDate != "2026-01-31" || sc.LastDate != "2026-03-31" {
+		t.Errorf("safe: %s", w.Body)
+	}
+
+	// A lost device: revoke its key; it signs nothing more.
+	w = h.as(tok, "DELETE", "/citizen/v1/keys/"+dev.kid, "")
+	if w.Code != http.StatusNoContent {
+		t.Fatalf("revoke: %d %s", w.Code, w.Body)
+	}
+	w = h.as(tok, "GET", "/citizen/v1/keys", "")
+	if keys := decodeBody[keyList](t, w); len(keys.Keys) != 1 || keys.Keys[0].Status != model.StatusRevoked {
+		t.Fatalf("keys after revoke: %s", w.Body)
+	}
+	w = h.as(tok, "POST", "/citizen/v1/authorizations/auth-loan-1/payload", `{"action":"RESUME"}`)
+	pr = decodeBody[payloadResponse](t, w)
+	payload, _ = base64.StdEncoding.DecodeString(pr.Payload)
+	body = `{"payload":"` + pr.Payload + `","signature":"` + base64.StdEncoding.EncodeToString(dev.signRaw(t, payload)) +
+		`","key_id":"` + dev.kid + `"}`
+	w = h.as(tok, "POST", "/citizen/v1/authorizations/auth-loan-1/decision", body)
+	if w.Code != http.StatusConflict || errCode(t, w) != string(model.CodeKeyRevoked) {
+		t.Fatalf("revoked key: %d %s", w.Code, w.Body)
+	}
+	// Signed by a key that is not the one named: SIGNATURE_INVALID.
+	stranger := newDeviceKey(t)
+	if w := h.as(tok, "POST", "/citizen/v1/keys", `{"jwk":`+stranger.jwk+`}`); w.Code != http.StatusCreated {
+		t.Fatalf("second key: %d %s", w.Code, w.Body)
+	}
+	body = `{"payload":"` + pr.Payload + `","signature":"` + base64.StdEncoding.EncodeToString(dev.signRaw(t, payload)) +
+		`","key_id":"` + stranger.kid + `"}`
+	w = h.as(tok, "POST", "/citizen/v1/authorizations/auth-loan-1/decision", body)
+	if w.Code != http.StatusUnprocessableEntity || errCode(t, w) != string(model.CodeSignatureInvalid) {
+		t.Fatalf("wrong key: %d %s", w.Code, w.Body)
+	}
+	if strings.Contains(h.logs.String(), applicant) {
+		t.Error("the ID number reached the log")
+	}
+}
+
+// seedSafe stores three housing-fund records for ref, two of them in a
+// batch anchored by tx-anchor-1.
+func seedSafe(t *testing.T, st *store.Store, ref string) {
+	t.Helper()
+	var recs []store.Record
+	var hashes []string
+	var leaves []merkle.Hash
+	for i, d := range []string{"2026-01-31", "2026-02-28", "2026-03-31"} {
+		body := []byte(`{"month":"` + d + `","n":` + string(rune('0'+i)) + `}`)
+		sum := sha256.Sum256(body)
+		recs = append(recs, store.Record{CitizenRef: ref, Category: "housing_fund", RecordDate: d, Body: body, Hash: hex.EncodeToString(sum[:])})
+		if i < 2 {
+			hashes = append(hashes, hex.EncodeToString(sum[:]))
+			leaves = append(leaves, merkle.LeafHash(sum[:]))
+		}
+	}
+	if _, err := st.InsertRecords(t.Context(), recs); err != nil {
+		t.Fatal(err)
+	}
+	root := merkle.NewFromLeafHashes(leaves).Root().String()
+	if _, err := st.CreateBatch(t.Context(), store.Batch{ID: "batch-1", Category: "housing_fund", Root: root, LeafCount: 2}, hashes); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.MarkBatchAnchored(t.Context(), "batch-1", "tx-anchor-1", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestCitizenRegistryCache: the list looks each institution up once.
+func TestCitizenRegistryCache(t *testing.T) {
+	h := newCitizenHarness(t)
+	ref := h.refOf(applicant)
+	for _, id := range []string{"auth-a1", "auth-a2", "auth-a3"} {
+		h.seedAuthorization(id, ref)
+	}
+	tok := h.citizenToken(ref)
+	for range 2 {
+		if w := h.as(tok, "GET", "/citizen/v1/authorizations", ""); w.Code != 200 || len(decodeBody[citizenAuthorizationList](t, w).Items) != 3 {
+			t.Fatalf("list: %d %s", w.Code, w.Body)
+		}
+	}
+	h.cl.cmu.Lock()
+	defer h.cl.cmu.Unlock()
+	if h.cl.instCalls != 1 {
+		t.Errorf("GetInstitution called %d times, want 1", h.cl.instCalls)
+	}
+}

@@ -1,0 +1,396 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/quanchain/quanchain/chaincode/merkle"
+	"github.com/quanchain/quanchain/chaincode/model"
+	"github.com/quanchain/quanchain/gateway/internal/envelope"
+	"github.com/quanchain/quanchain/gateway/internal/store"
+	"github.com/quanchain/quanchain/gateway/internal/synth"
+	"github.com/quanchain/quanchain/gateway/internal/vault"
+)
+
+// dataResult is the decoded answer of POST /v1/data-requests.
+type dataResult struct {
+	AccessID   string          `json:"access_id"`
+	TxID       string          `json:"tx_id"`
+	Mode       string          `json:"mode"`
+	Categories []string        `json:"categories"`
+	Digest     string          `json:"digest"`
+	UseNumber  int             `json:"use_number"`
+	Records    []recordOut     `json:"records"`
+	Predicate  *PredicateQuery `json:"predicate"`
+	Answer     *bool           `json:"answer"`
+	Verified   bool            `json:"verified"`
+}
+
+type recordOut struct {
+	Category   string          `json:"category"`
+	RecordDate string          `json:"record_date"`
+	RecordHash string          `json:"record_hash"`
+	Proof      vault.Proof     `json:"proof"`
+	Record     json.RawMessage `json:"record"`
+}
+
+func recordsRequest(auth string, cats ...string) string {
+	b, _ := json.Marshal(map[string]any{"authorization_id": auth, "categories": cats})
+	return string(b)
+}
+
+func predicateRequest(auth, cat, code string, params map[string]string) string {
+	b, _ := json.Marshal(map[string]any{"authorization_id": auth, "categories": []string{cat}, "mode": "predicate",
+		"predicate": map[string]any{"code": code, "params": params}})
+	return string(b)
+}
+
+func TestDataRequestEndToEnd(t *testing.T) {
+	x := newExchange(t)
+	w := x.bank.do(t, "POST", "/v1/data-requests", recordsRequest(authBank, synth.Tax, synth.HousingFund))
+	if w.Code != 200 {
+		t.Fatalf("data request: %d %s", w.Code, w.Body)
+	}
+	res := decodeBody[dataResult](t, w)
+	if !res.Verified || res.Mode != "records" || res.UseNumber != 1 || !slices.Equal(res.Categories, []string{"housing_fund", "tax"}) {
+		t.Fatalf("result %+v", res)
+	}
+	// Twelve months in range (2025-11 … 2026-10) and two tax records; the
+	// two months before the range stay at the provider.
+	if len(res.Records) != 14 {
+		t.Fatalf("%d records, want 14", len(res.Records))
+	}
+	for i, r := range res.Records {
+		body, ok := x.imported[r.RecordHash]
+		if !ok || !bytes.Equal(body, r.Record) {
+			t.Fatalf("record %d is not the imported record, byte for byte", i)
+		}
+		if r.RecordDate < "2025-11-01" || r.RecordDate > "2026-10-31" {
+			t.Fatalf("record %d outside the authorised range: %s", i, r.RecordDate)
+		}
+		// The bank can check the proof itself against the anchored root.
+		sum := sha256.Sum256(r.Record)
+		b, err := xview{x.chain, "BankMSP"}.GetBatch(context.Background(), r.Proof.BatchID)
+		if err != nil || r.Proof.Root.String() != b.Root || r.Proof.Verify(sum) != nil || r.Proof.AnchorTxID != b.TxID {
+			t.Fatalf("record %d proof does not verify against the ledger's batch: %v", i, err)
+		}
+	}
+	// One access on the ledger, with the digest of what was delivered.
+	acc, err := xview{x.chain, "BankMSP"}.GetAccess(context.Background(), res.AccessID)
+	if err != nil || acc.TxID != res.TxID || acc.Digest != res.Digest || acc.RecordCount != 14 || acc.Mode != "records" {
+		t.Fatalf("access %+v, %v", acc, err)
+	}
+	if x.chain.accessCount() != 1 || x.chain.auth(authBank).Uses != 1 {
+		t.Fatalf("%d accesses, %d uses", x.chain.accessCount(), x.chain.auth(authBank).Uses)
+	}
+	if r, ok := x.receipt(res.AccessID); !ok || r.TxID != res.TxID || r.Digest != res.Digest || r.RequesterMSP != "BankMSP" {
+		t.Fatalf("provider receipt %+v", r)
+	}
+}
+
+func TestDataRequestPredicates(t *testing.T) {
+	x := newExchange(t)
+	hf := func(min string) map[string]string {
+		return map[string]string{"months": "12", "as_of": "2026-11-02", "min_amount": min}
+	}
+	for _, tc := range []struct {
+		name string
+		gw   *requesterGateway
+		body string
+		want bool
+	}{
+		{"housing fund each month ≥ 800 yuan", x.bank, predicateRequest(authBank, synth.HousingFund, vault.PredicateHousingFundEachMonth, hf("80000")), true},
+		{"housing fund each month ≥ 1000 yuan (March short)", x.bank, predicateRequest(authBank, synth.HousingFund, vault.PredicateHousingFundEachMonth, hf("100000")), false},
+		{"deceased before June", x.insurer, predicateRequest(authInsurer, synth.DeathRegistration, vault.PredicateDeceasedBefore, map[string]string{"date": "2026-06-01"}), true},
+		{"deceased before April", x.insurer, predicateRequest(authInsurer, synth.DeathRegistration, vault.PredicateDeceasedBefore, map[string]string{"date": "2026-04-01"}), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := tc.gw.do(t, "POST", "/v1/data-requests", tc.body)
+			if w.Code != 200 {
+				t.Fatalf("%d %s", w.Code, w.Body)
+			}
+			res := decodeBody[dataResult](t, w)
+			if !res.Verified || res.Answer == nil || *res.Answer != tc.want || res.Records != nil || res.Predicate == nil {
+				t.Fatalf("result %s", w.Body)
+			}
+			if strings.Contains(w.Body.String(), "citizen_id") || strings.Contains(w.Body.String(), "amount_fen") {
+				t.Fatalf("a predicate answer carries record data: %s", w.Body)
+			}
+			acc, _ := xview{x.chain, "BureauMSP"}.GetAccess(context.Background(), res.AccessID)
+			if acc.Mode != model.ModePredicate || acc.Predicate != res.Predicate.Code || acc.RecordCount != 0 {
+				t.Fatalf("access %+v", acc)
+			}
+		})
+	}
+}
+
+// TestDataRequestRetryRecordsOneAccess: a retried access id is answered
+// from the first delivery, even once that delivery used the last use.
+func TestDataRequestRetryRecordsOneAccess(t *testing.T) {
+	x := newExchange(t)
+	x.chain.setAuth(authBank, func(a *model.Authorization) { a.MaxUses = 1 })
+	body := recordsRequest(authBank, synth.HousingFund)
+	first := x.bank.do(t, "POST", "/v1/data-requests", body, "Idempotency-Key", "loan-42")
+	if first.Code != 200 {
+		t.Fatalf("first: %d %s", first.Code, first.Body)
+	}
+	if a := x.chain.auth(authBank); a.Status != model.AuthExhausted {
+		t.Fatalf("status %s after the only use", a.Status)
+	}
+	// As if the first response had been lost before the idempotency store
+	// kept it: the retry reaches the provider again.
+	x.bank.idem.recs = nil
+	again := x.bank.do(t, "POST", "/v1/data-requests", body, "Idempotency-Key", "loan-42")
+	if again.Code != 200 {
+		t.Fatalf("retry: %d %s", again.Code, again.Body)
+	}
+	a, b := decodeBody[dataResult](t, first), decodeBody[dataResult](t, again)
+	if a.AccessID != b.AccessID || a.TxID != b.TxID || a.Digest != b.Digest {
+		t.Fatalf("retry answered another delivery: %s vs %s", a.AccessID, b.AccessID)
+	}
+	if n := x.chain.accessCount(); n != 1 {
+		t.Fatalf("%d accesses recorded, want 1", n)
+	}
+	if got := x.chain.accessSubmits(); !slices.Equal(got, []string{"RecordAccess:" + a.AccessID}) {
+		t.Fatalf("submitted %v, want one RecordAccess", got)
+	}
+	// A new key is a new access, which the exhausted authorisation refuses.
+	w := x.bank.do(t, "POST", "/v1/data-requests", body, "Idempotency-Key", "loan-43")
+	if w.Code != 409 || errCode(t, w) != string(model.CodeAuthExhausted) {
+		t.Fatalf("new key: %d %s", w.Code, w.Body)
+	}
+}
+
+// TestProviderAccessIDRetry drives the provider API directly: the same
+// access id twice is one access; the same id for another delivery is
+// refused.
+func TestProviderAccessIDRetry(t *testing.T) {
+	x := newExchange(t)
+	ctx := context.Background()
+	req := DeliveryRequest{AccessID: "acc-retry-1", AuthorizationID: authBank, Categories: []string{synth.HousingFund}, Mode: "records"}
+	r1, err := x.bank.client.Deliver(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2, err := x.bank.client.Deliver(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r1.TxID != r2.TxID || r1.Digest != r2.Digest || x.chain.accessCount() != 1 {
+		t.Fatalf("retry: %s/%s, %d accesses", r1.TxID, r2.TxID, x.chain.accessCount())
+	}
+	// Both envelopes open to the same bytes, with the access id as aad.
+	p1, err1 := envelope.Open(x.bank.key, r1.Payload)
+	p2, err2 := envelope.Open(x.bank.key, r2.Payload)
+	if err1 != nil || err2 != nil || !bytes.Equal(p1, p2) {
+		t.Fatalf("payloads differ: %v %v", err1, err2)
+	}
+	if sum := sha256.Sum256(p1); hex.EncodeToString(sum[:]) != r1.Digest {
+		t.Fatal("digest is not of the delivered bytes")
+	}
+	other := req
+	other.Categories = []string{synth.HousingFund, synth.Tax}
+	_, err = x.bank.client.Deliver(ctx, other)
+	var pe *ProviderError
+	if !asProviderError(err, &pe) || pe.Status != 409 || pe.Code != CodeAccessIDReused {
+		t.Fatalf("reused access id: %v", err)
+	}
+	// The insurer cannot take over the bank's access id either.
+	_, err = x.insurer.client.Deliver(ctx, DeliveryRequest{AccessID: "acc-retry-1", AuthorizationID: authInsurer,
+		Categories: []string{synth.MedicalSettlement}, Mode: "records"})
+	if !asProviderError(err, &pe) || pe.Status != 409 || pe.Code != CodeAccessIDReused {
+		t.Fatalf("another requester's access id: %v", err)
+	}
+	if x.chain.accessCount() != 1 {
+		t.Fatalf("%d accesses", x.chain.accessCount())
+	}
+}
+
+// TestProviderRetryAfterLostCommit: the receipt is stored and the access
+// commits, but the receipt never learns its transaction (the store failed
+// just then); the retry asks the ledger and submits nothing.
+func TestProviderRetryAfterLostCommit(t *testing.T) {
+	x := newExchange(t)
+	ctx := context.Background()
+	x.safe.failSetTx(true)
+	req := DeliveryRequest{AccessID: "acc-lost-1", AuthorizationID: authBank, Categories: []string{synth.Tax}, Mode: "records"}
+	first, err := x.bank.client.Deliver(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := x.receipt("acc-lost-1"); r.TxID != "" {
+		t.Fatalf("receipt has tx %q", r.TxID)
+	}
+	x.safe.failSetTx(false)
+	again, err := x.bank.client.Deliver(ctx, req)
+	if err != nil || again.TxID != first.TxID || again.Digest != first.Digest {
+		t.Fatalf("retry: %v %+v", err, again)
+	}
+	if n := len(x.chain.accessSubmits()); n != 1 {
+		t.Fatalf("RecordAccess submitted %d times", n)
+	}
+	if r, _ := x.receipt("acc-lost-1"); r.TxID != first.TxID {
+		t.Fatalf("receipt not completed from the ledger: %+v", r)
+	}
+}
+
+func asProviderError(err error, target **ProviderError) bool {
+	pe, ok := err.(*ProviderError)
+	if ok {
+		*target = pe
+	}
+	return ok
+}
+
+// TestDeliveryUnverified: a delivery that fails any check is refused with
+// 502 DELIVERY_UNVERIFIED naming the check, and nothing of it is returned.
+func TestDeliveryUnverified(t *testing.T) {
+	tamperRecord := func(d vault.Delivery) vault.Delivery {
+		// A dishonest provider alters a record and records the digest of
+		// what it sends: the digest matches, the record hash does not.
+		body := bytes.Replace(d.Body, []byte(`"amount_fen":120000`), []byte(`"amount_fen":990000`), 1)
+		return vault.Delivery{Body: body, Digest: sha256.Sum256(body), RecordCount: d.RecordCount}
+	}
+	wrongDigest := func(d vault.Delivery) vault.Delivery {
+		d.Digest = sha256.Sum256([]byte("something else"))
+		return d
+	}
+	dropRecord := func(d vault.Delivery) vault.Delivery {
+		d.RecordCount-- // the access records fewer records than delivered
+		return d
+	}
+	for _, tc := range []struct {
+		name  string
+		setup func(x *exchange)
+		check string
+	}{
+		{"tampered record", func(x *exchange) { x.builder.set(tamperRecord) }, checkRecords},
+		{"wrong digest", func(x *exchange) { x.builder.set(wrongDigest) }, checkDigest},
+		{"record count", func(x *exchange) { x.builder.set(dropRecord) }, checkAccess},
+		{"revoked record", func(x *exchange) {
+			for h, body := range x.imported {
+				if bytes.Contains(body, []byte(`"month":"2026-02"`)) {
+					x.chain.revoke(h, synth.HousingFund)
+				}
+			}
+		}, checkRevoked},
+		{"batch root rewritten on the ledger", func(x *exchange) {
+			x.chain.mu.Lock()
+			for _, b := range x.chain.batches {
+				b.Root = merkle.Hash(sha256.Sum256([]byte(b.Root))).String()
+			}
+			x.chain.mu.Unlock()
+		}, checkRecords},
+		{"batch anchored by another transaction", func(x *exchange) {
+			x.chain.mu.Lock()
+			for _, b := range x.chain.batches {
+				b.TxID = "tx-forged"
+			}
+			x.chain.mu.Unlock()
+		}, checkAnchor},
+		{"encrypted to another key", func(x *exchange) {
+			k, _ := envelope.GenerateKey()
+			pub, _ := envelope.EncodePublicKey(k.PublicKey())
+			x.chain.mu.Lock()
+			x.chain.institutions["BankMSP"].EncryptionKey = pub
+			x.chain.mu.Unlock()
+		}, checkEnvelope},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			x := newExchange(t)
+			tc.setup(x)
+			w := x.bank.do(t, "POST", "/v1/data-requests", recordsRequest(authBank, synth.HousingFund))
+			if w.Code != 502 || errCode(t, w) != CodeDeliveryUnverified {
+				t.Fatalf("got %d %s", w.Code, w.Body)
+			}
+			if !strings.Contains(w.Body.String(), "the "+tc.check+" check") {
+				t.Fatalf("the error does not name the %s check: %s", tc.check, w.Body)
+			}
+			if strings.Contains(w.Body.String(), "citizen_id") || strings.Contains(w.Body.String(), "record_hash") {
+				t.Fatalf("an unverified delivery leaked: %s", w.Body)
+			}
+		})
+	}
+}
+
+// TestDataRequestWrongRequester: the bank cannot fetch under the insurer's
+// authorisation, neither through its gateway nor by calling the provider.
+func TestDataRequestWrongRequester(t *testing.T) {
+	x := newExchange(t)
+	w := x.bank.do(t, "POST", "/v1/data-requests", recordsRequest(authInsurer, synth.MedicalSettlement))
+	if w.Code != 403 || errCode(t, w) != string(model.CodeRequesterMismatch) {
+		t.Fatalf("through the gateway: %d %s", w.Code, w.Body)
+	}
+	_, err := x.bank.client.Deliver(context.Background(), DeliveryRequest{AccessID: "acc-steal-1",
+		AuthorizationID: authInsurer, Categories: []string{synth.MedicalSettlement}, Mode: "records"})
+	var pe *ProviderError
+	if !asProviderError(err, &pe) || pe.Status != 403 || pe.Code != string(model.CodeRequesterMismatch) {
+		t.Fatalf("at the provider: %v", err)
+	}
+	if got := x.chain.accessSubmits(); len(got) != 0 {
+		t.Fatalf("submitted %v", got)
+	}
+	if _, ok := x.receipt("acc-steal-1"); ok {
+		t.Fatal("a receipt was stored for a refused delivery")
+	}
+}
+
+// TestDataRequestStateRefusals: the authorisation's state, as checked by
+// the provider, reaches the bank with its stable code; nothing recorded.
+func TestDataRequestStateRefusals(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		setup  func(x *exchange)
+		body   string
+		status int
+		code   string
+	}{
+		{"paused", func(x *exchange) {
+			x.chain.setAuth(authBank, func(a *model.Authorization) { a.Status = model.AuthPaused })
+		}, recordsRequest(authBank, synth.Tax), 409, string(model.CodeAuthPaused)},
+		{"revoked", func(x *exchange) {
+			x.chain.setAuth(authBank, func(a *model.Authorization) { a.Status = model.AuthRevoked })
+		}, recordsRequest(authBank, synth.Tax), 409, string(model.CodeAuthRevoked)},
+		{"expired", func(x *exchange) {
+			x.chain.setAuth(authBank, func(a *model.Authorization) { a.ValidUntil = "2026-11-01T00:00:00.000Z" })
+		}, recordsRequest(authBank, synth.Tax), 409, string(model.CodeAuthExpired)},
+		{"category not authorised", nil, recordsRequest(authBank, synth.SocialSecurity), 403, string(model.CodeCategoryOutOfScope)},
+		{"unknown authorisation", nil, recordsRequest("auth-nope", synth.Tax), 404, string(model.CodeAuthNotFound)},
+		{"no encryption key registered", func(x *exchange) {
+			x.chain.mu.Lock()
+			x.chain.institutions["BankMSP"].EncryptionKey = ""
+			x.chain.mu.Unlock()
+		}, recordsRequest(authBank, synth.Tax), 409, CodeEncryptionKeyMissing},
+		{"monthly window outside the data range", nil, predicateRequest(authBank, synth.HousingFund, vault.PredicateHousingFundEachMonth,
+			map[string]string{"months": "24", "as_of": "2026-11-02", "min_amount": "1"}), 422, CodePredicateOutOfRange},
+		{"records not anchored yet", func(x *exchange) {
+			x.builder.inner = notAnchoredBuilder{}
+		}, recordsRequest(authBank, synth.Tax), 503, CodeDataNotReady},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			x := newExchange(t)
+			if tc.setup != nil {
+				tc.setup(x)
+			}
+			w := x.bank.do(t, "POST", "/v1/data-requests", tc.body)
+			if w.Code != tc.status || errCode(t, w) != tc.code {
+				t.Fatalf("got %d %s", w.Code, w.Body)
+			}
+			if x.chain.accessCount() != 0 {
+				t.Fatal("an access was recorded")
+			}
+		})
+	}
+}
+
+type notAnchoredBuilder struct{}
+
+func (notAnchoredBuilder) BuildDelivery(context.Context, vault.DeliveryHeader, []store.Record) (vault.Delivery, error) {
+	return vault.Delivery{}, vault.ErrNotAnchored
+}
