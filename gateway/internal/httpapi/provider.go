@@ -26,6 +26,7 @@ import (
 // institution API's data requests and verifications (requester role).
 var providerRoutes = []route{
 	{method: "POST", pattern: providerDeliveriesPattern, role: config.RoleProvider, handle: (*Server).providerDeliver},
+	{method: "POST", pattern: pseudonymsPattern, role: config.RoleProvider, handle: (*Server).pseudonymRef},
 	{method: "POST", pattern: "/v1/data-requests", role: config.RoleRequester, auth: auth.KindInstitution, idempotent: true, handle: (*Server).createDataRequest},
 	{method: "POST", pattern: "/v1/verifications", role: config.RoleRequester, auth: auth.KindInstitution, handle: (*Server).createVerification},
 }
@@ -103,7 +104,8 @@ func (s *Server) providerAPI() (*ProviderAPI, error) {
 	return s.Provider, nil
 }
 
-// PeerHandler serves the provider API alone (and /healthz), for the
+// PeerHandler serves the provider API and the pseudonym service alone (and
+// /healthz), for the
 // listener other gateways reach over mutual TLS with
 // (*peerlink.Link).ServerConfig. The provider route is in the main route
 // table too, where a request without a verified client certificate is
@@ -118,7 +120,7 @@ func (s *Server) PeerHandler() http.Handler {
 		s.renderError(w, r, apiErr(http.StatusMethodNotAllowed, CodeMethodNotAllowed, "method not allowed on this route"))
 	})
 	for _, rt := range s.activeRoutes() {
-		if strings.HasPrefix(rt.pattern, "/provider/") || rt.pattern == "/healthz" {
+		if strings.HasPrefix(rt.pattern, "/provider/") || strings.HasPrefix(rt.pattern, "/internal/") || rt.pattern == "/healthz" {
 			mux.Method(rt.method, rt.pattern, s.chain(rt))
 		}
 	}

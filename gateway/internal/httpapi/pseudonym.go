@@ -1,14 +1,20 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"strings"
+
+	"github.com/quanchain/quanchain/chaincode/model"
 )
 
 // Pseudonymiser turns a citizen's ID number into their citizenRef, the
@@ -63,17 +69,95 @@ func (h *HMACPseudonymiser) Ref(_ context.Context, idNumber string) (string, err
 	return hex.EncodeToString(m.Sum(nil)), nil
 }
 
-// RemotePseudonymiser asks the operator's gateway for citizenRefs. The
-// operator's endpoint (POST /internal/v1/pseudonyms, mutual TLS with the
-// organisations' Fabric TLS identities) is not built yet, so Ref reports
-// ErrPseudonymUnavailable.
+// RemotePseudonymiser asks the operator's gateway for citizenRefs: POST
+// {BaseURL}/internal/v1/pseudonyms over mutual TLS with this organisation's
+// Fabric TLS identity (Client carries it; see peerlink.ClientTLS).
 type RemotePseudonymiser struct {
 	BaseURL string
+	Client  *http.Client
 }
 
 // Ref implements Pseudonymiser.
-func (p *RemotePseudonymiser) Ref(context.Context, string) (string, error) {
-	return "", fmt.Errorf("%w: the operator pseudonym endpoint at %s is not implemented", ErrPseudonymUnavailable, p.BaseURL)
+func (p *RemotePseudonymiser) Ref(ctx context.Context, idNumber string) (string, error) {
+	if p.Client == nil || p.BaseURL == "" {
+		return "", fmt.Errorf("%w: no operator gateway is configured", ErrPseudonymUnavailable)
+	}
+	body, err := json.Marshal(pseudonymRequest{IDNumber: idNumber})
+	if err != nil {
+		return "", err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(p.BaseURL, "/")+pseudonymsPattern, bytes.NewReader(body))
+	if err != nil {
+		return "", fmt.Errorf("%w: %v", ErrPseudonymUnavailable, err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := p.Client.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("%w: operator gateway unreachable", ErrPseudonymUnavailable)
+	}
+	defer resp.Body.Close()
+	var out pseudonymResponse
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("%w: operator gateway answered %s", ErrPseudonymUnavailable, resp.Status)
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 4096)).Decode(&out); err != nil || !model.ValidHash(out.CitizenRef) {
+		return "", fmt.Errorf("%w: malformed answer from the operator gateway", ErrPseudonymUnavailable)
+	}
+	return out.CitizenRef, nil
+}
+
+// pseudonymsPattern is the operator's pseudonym route, served on the
+// mutual-TLS listener only (PeerHandler).
+const pseudonymsPattern = "/internal/v1/pseudonyms"
+
+type pseudonymRequest struct {
+	IDNumber string `json:"id_number"`
+}
+
+// Validate checks the ID number (GB 11643).
+func (q *pseudonymRequest) Validate() error {
+	q.IDNumber = NormaliseIDNumber(q.IDNumber)
+	if !ValidIDNumber(q.IDNumber) {
+		return apiErr(http.StatusBadRequest, CodeInvalidIDNumber, "id_number is not a valid resident identity number")
+	}
+	return nil
+}
+
+type pseudonymResponse struct {
+	CitizenRef string `json:"citizen_ref"`
+}
+
+// pseudonymRef answers a member gateway's request for a citizenRef. The
+// caller is the organisation of its verified client certificate; neither
+// the ID number nor the ref is logged.
+func (s *Server) pseudonymRef(w http.ResponseWriter, r *http.Request) error {
+	p, err := s.providerAPI()
+	if err != nil {
+		return err
+	}
+	caller, err := p.cfg.CallerMSP(r)
+	if err != nil || !model.ValidMSPID(caller) {
+		return apiErr(http.StatusUnauthorized, CodeClientCertRequired, "a verified client certificate of a member organisation is required")
+	}
+	if ri, ok := r.Context().Value(reqInfoKey{}).(*reqInfo); ok {
+		ri.client = caller
+	}
+	var q pseudonymRequest
+	if err := decodeJSON(r, &q); err != nil {
+		return err
+	}
+	if err := q.Validate(); err != nil {
+		return err
+	}
+	if s.Pseudonyms == nil {
+		return apiErr(http.StatusServiceUnavailable, CodePseudonymUnavailable, "this gateway does not hold the pseudonym key")
+	}
+	ref, err := s.Pseudonyms.Ref(r.Context(), q.IDNumber)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, pseudonymResponse{CitizenRef: ref})
+	return nil
 }
 
 // NormaliseIDNumber trims and upper-cases an ID number (the check

@@ -34,3 +34,10 @@ func (a BatchAnchorer) AnchorBatch(ctx context.Context, batchID, category, root 
 	}
 	return have.TxID, nil
 }
+
+// SetEncryptionKey registers this organisation's data-encryption public key
+// (base64 PKIX DER) on the ledger, where provider gateways find it.
+func (l *Ledger) SetEncryptionKey(ctx context.Context, encryptionKey string) error {
+	_, err := l.tx.submit(ctx, "registry:SetEncryptionKey", encryptionKey)
+	return mapError("registry:SetEncryptionKey", err)
+}
