@@ -22,6 +22,10 @@ const DefaultGatewaySource = "gateway/cmd/quanchain-gateway"
 // demoCitizens is the size of the operator's synthetic digital safe.
 const demoCitizens = 50
 
+// OperatorPeerListen is the operator gateway's mutual-TLS listener, where
+// the other gateways fetch authorised data and citizenRefs.
+const OperatorPeerListen = "127.0.0.1:7090"
+
 // GatewaySpec is one member organisation's gateway that `up` runs.
 type GatewaySpec struct {
 	Name   string // process name
@@ -64,9 +68,10 @@ func (l Layout) gatewayEnv(g GatewaySpec) []string {
 		"QC_DEV=true",
 	)
 	if strings.Contains(g.Roles, "provider") {
-		env = append(env, "QC_PSEUDONYM_KEY_FILE="+filepath.Join(data, "pseudonym.key"))
+		env = append(env, "QC_PSEUDONYM_KEY_FILE="+filepath.Join(data, "pseudonym.key"),
+			"QC_PEER_LISTEN="+OperatorPeerListen)
 	} else {
-		env = append(env, "QC_OPERATOR_URL=http://"+Gateways()[0].Listen)
+		env = append(env, "QC_OPERATOR_URL=https://"+OperatorPeerListen)
 	}
 	return env
 }

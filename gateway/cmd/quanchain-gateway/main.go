@@ -85,15 +85,48 @@ func run(ctx context.Context, args, env []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	x, err := buildExchange(ctx, cfg, conn.Channel, conn.Org.MSPID, st, l, log)
+	if err != nil {
+		return err
+	}
+	if x.pseudonyms != nil {
+		pseudonyms = x.pseudonyms
+	}
 	api, err := httpapi.New(httpapi.Deps{
 		Config: cfg, MSPID: conn.Org.MSPID, Ledger: l, Tokens: tokens,
 		Clients: storeAdapter{st}, Idempotency: storeAdapter{st}, Pseudonyms: pseudonyms, Log: log,
 		Notify: notifications, Admin: admin,
+		Citizen: x.citizen, Provider: x.provider, DataRequests: x.dataRequests, Verifications: x.verifications,
 	})
 	if err != nil {
 		return err
 	}
-	return serve(ctx, cfg, api, log)
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	errc := make(chan error, 2)
+	running := 0
+	if x.broker != nil {
+		running++
+		go func() { errc <- ignoreCanceled(x.broker.Run(ctx)) }()
+	}
+	if x.peerTLS != nil && cfg.PeerListen != "" {
+		running++
+		go func() { errc <- servePeer(ctx, cfg, x.peerTLS, api.PeerHandler(), log) }()
+	}
+	err = serve(ctx, cfg, api, log)
+	stop()
+	for ; running > 0; running-- {
+		err = errors.Join(err, <-errc)
+	}
+	return err
+}
+
+// ignoreCanceled treats the end of a background loop at shutdown as success.
+func ignoreCanceled(err error) error {
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
 }
 
 // loadKeys loads (or creates) the token signing key and the retired keys

@@ -62,9 +62,12 @@ type Config struct {
 
 	// PseudonymKeyFile is the secret citizenRef key (provider only).
 	PseudonymKeyFile string
-	// OperatorURL is the operator gateway a requester asks for pseudonyms
-	// when it does not hold the pseudonym key itself.
+	// OperatorURL is the operator gateway's mutual-TLS base URL, where a
+	// requester asks for pseudonyms and fetches authorised data.
 	OperatorURL string
+	// PeerListen is the provider's mutual-TLS listener for other member
+	// gateways (deliveries, pseudonyms); empty serves none.
+	PeerListen string
 
 	// BodyLimit is the largest request body accepted, in bytes.
 	BodyLimit int64
@@ -144,7 +147,8 @@ func Load(args, env []string, usage io.Writer) (*Config, error) {
 	fs.StringVar(&c.Audience, "jwt-audience", c.Audience, "token audience (aud)")
 	fs.DurationVar(&c.TokenTTL, "token-ttl", c.TokenTTL, "lifetime of issued tokens")
 	fs.StringVar(&c.PseudonymKeyFile, "pseudonym-key-file", "", "citizenRef HMAC key file (provider)")
-	fs.StringVar(&c.OperatorURL, "operator-url", "", "operator gateway base URL, for pseudonyms (requester)")
+	fs.StringVar(&c.OperatorURL, "operator-url", "", "operator gateway mutual-TLS base URL: pseudonyms and data deliveries (requester)")
+	fs.StringVar(&c.PeerListen, "peer-listen", "", "mutual-TLS listen address for other member gateways (provider)")
 	fs.Int64Var(&c.BodyLimit, "body-limit", c.BodyLimit, "largest request body in bytes")
 	fs.Int64Var(&c.ImportLimit, "import-limit", c.ImportLimit, "largest dataset import body in bytes (provider admin API)")
 	fs.DurationVar(&c.ReadHeaderTimeout, "read-header-timeout", c.ReadHeaderTimeout, "HTTP read-header timeout")

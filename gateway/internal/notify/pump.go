@@ -80,7 +80,8 @@ func (c checkpoint) TransactionID() string { return c.tx }
 
 var errStreamEnded = errors.New("notify: the chaincode event stream ended")
 
-// Run pumps events until ctx ends and returns ctx's error.
+// Run pumps events until ctx ends and returns ctx's error. A Pump runs
+// once at a time; run one per gateway and cursor.
 func (p *Pump) Run(ctx context.Context) error {
 	if p.Source == nil || p.Store == nil || p.OrgMSP == "" {
 		return errors.New("notify: a Pump needs a Source, a Store and an OrgMSP")

@@ -1,0 +1,120 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+
+	"github.com/quanchain/quanchain/gateway/internal/config"
+	"github.com/quanchain/quanchain/gateway/internal/envelope"
+	"github.com/quanchain/quanchain/gateway/internal/httpapi"
+	"github.com/quanchain/quanchain/gateway/internal/ledger"
+	"github.com/quanchain/quanchain/gateway/internal/peerlink"
+	"github.com/quanchain/quanchain/gateway/internal/store"
+	"github.com/quanchain/quanchain/gateway/internal/vault"
+)
+
+// operatorMSP is the organisation whose gateway serves data and pseudonyms
+// to the others.
+const operatorMSP = "BureauMSP"
+
+// exchangeParts are the data-exchange and citizen parts of the API that the
+// gateway's roles call for, with what must run beside them.
+type exchangeParts struct {
+	citizen       *httpapi.CitizenAPI
+	broker        *httpapi.EventBroker
+	provider      *httpapi.ProviderAPI
+	dataRequests  *httpapi.DataRequestAPI
+	verifications *httpapi.VerificationAPI
+	pseudonyms    httpapi.Pseudonymiser // the requester's remote pseudonymiser, if any
+	peerTLS       *tls.Config           // the provider's mutual-TLS listener
+}
+
+// buildExchange wires the exchange for cfg's roles: the provider gets the
+// citizen API and the provider API (mutual TLS with the members' Fabric TLS
+// identities); a requester gets data requests and verifications, its
+// data-encryption key (registered on the ledger when it changed) and the
+// operator's pseudonym service.
+func buildExchange(ctx context.Context, cfg *config.Config, channel, msp string, st *store.Store,
+	l *ledger.Ledger, log *slog.Logger) (*exchangeParts, error) {
+	link, err := peerlink.Load(cfg.StateDir, cfg.Org)
+	if err != nil {
+		return nil, fmt.Errorf("gateway TLS identity: %w", err)
+	}
+	x := &exchangeParts{}
+	v := vault.New(st)
+	if cfg.HasRole(config.RoleProvider) {
+		x.broker = httpapi.NewEventBroker(l, log)
+		if x.citizen, err = httpapi.NewCitizenAPI(httpapi.CitizenConfig{Ledger: l, Store: st, Channel: channel, Events: x.broker}); err != nil {
+			return nil, err
+		}
+		if x.provider, err = httpapi.NewProviderAPI(httpapi.ProviderConfig{Ledger: l, Store: st, Builder: v, CallerMSP: link.RequestMSP}); err != nil {
+			return nil, err
+		}
+		x.peerTLS = link.ServerConfig()
+	}
+	if cfg.HasRole(config.RoleRequester) {
+		key, err := envelope.LoadOrCreateKey(filepath.Join(cfg.DataDir, "encryption-key.pem"))
+		if err != nil {
+			return nil, err
+		}
+		if _, err := httpapi.RegisterEncryptionKey(ctx, l, msp, key); err != nil {
+			return nil, fmt.Errorf("register the data-encryption key: %w", err)
+		}
+		tlsCfg, err := link.ClientConfig(operatorMSP)
+		if err != nil {
+			return nil, err
+		}
+		var pc httpapi.ProviderClient
+		if cfg.OperatorURL != "" {
+			if pc, err = httpapi.NewHTTPProviderClient(cfg.OperatorURL, tlsCfg); err != nil {
+				return nil, err
+			}
+			if cfg.PseudonymKeyFile == "" {
+				x.pseudonyms = &httpapi.RemotePseudonymiser{BaseURL: cfg.OperatorURL,
+					Client: &http.Client{Transport: &http.Transport{TLSClientConfig: tlsCfg}}}
+			}
+		}
+		if x.dataRequests, err = httpapi.NewDataRequestAPI(httpapi.DataRequestConfig{Ledger: l, Provider: pc, Key: key}); err != nil {
+			return nil, err
+		}
+		if x.verifications, err = httpapi.NewVerificationAPI(httpapi.VerificationConfig{Ledger: l}); err != nil {
+			return nil, err
+		}
+	}
+	return x, nil
+}
+
+// servePeer runs the provider's mutual-TLS listener for other gateways
+// until ctx ends.
+func servePeer(ctx context.Context, cfg *config.Config, tlsCfg *tls.Config, h http.Handler, log *slog.Logger) error {
+	ln, err := net.Listen("tcp", cfg.PeerListen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.PeerListen, err)
+	}
+	srv := &http.Server{Handler: h, TLSConfig: tlsCfg, ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		ReadTimeout: cfg.ReadTimeout, WriteTimeout: cfg.WriteTimeout, IdleTimeout: cfg.IdleTimeout,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	log.Info("peer listener (mutual TLS)", slog.String("addr", ln.Addr().String()))
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ServeTLS(ln, "", "") }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve peers: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return err
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

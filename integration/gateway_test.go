@@ -1,0 +1,291 @@
+package integration
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/quanchain/quanchain/chaincode/model"
+)
+
+// The gateways make up runs (network/fabnet.Gateways).
+const (
+	operatorURL = "http://127.0.0.1:7080"
+	bankURL     = "http://127.0.0.1:7081"
+	insurerURL  = "http://127.0.0.1:7082"
+)
+
+// httpClient talks to one gateway with an optional bearer token.
+type httpClient struct {
+	t     *testing.T
+	base  string
+	token string
+}
+
+// call sends a JSON request and decodes a JSON answer into out (if not nil);
+// it returns the status and the raw body.
+func (c *httpClient) call(method, path string, body any, out any, headers ...string) (int, []byte) {
+	c.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, c.base+path, rd)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if out != nil && resp.StatusCode < 300 {
+		if err := json.Unmarshal(raw, out); err != nil {
+			c.t.Fatalf("%s %s: decoding %s: %v", method, path, raw, err)
+		}
+	}
+	return resp.StatusCode, raw
+}
+
+func (c *httpClient) must(method, path string, body, out any, want int, headers ...string) {
+	c.t.Helper()
+	if code, raw := c.call(method, path, body, out, headers...); code != want {
+		c.t.Fatalf("%s %s: status %d, want %d: %s", method, path, code, want, raw)
+	}
+}
+
+// errorCode extracts the stable code of an API error body.
+func errorCode(raw []byte) string {
+	var e struct {
+		Error struct {
+			Code string `json:"code"`
+		} `json:"error"`
+	}
+	_ = json.Unmarshal(raw, &e)
+	return e.Error.Code
+}
+
+// institution logs a member's demo API client in (client credentials).
+func institution(t *testing.T, base, member string) *httpClient {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(testNet.StateDir(), "gateway", member, "demo-clients.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var clients []struct {
+		ClientID     string `json:"client_id"`
+		ClientSecret string `json:"client_secret"`
+	}
+	if err := json.Unmarshal(b, &clients); err != nil || len(clients) == 0 {
+		t.Fatalf("demo clients of %s: %v", member, err)
+	}
+	c := &httpClient{t: t, base: base}
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	c.must("POST", "/v1/oauth/token", map[string]string{"grant_type": "client_credentials",
+		"client_id": clients[0].ClientID, "client_secret": clients[0].ClientSecret}, &tok, 200)
+	c.token = tok.AccessToken
+	return c
+}
+
+// demoCitizen is one of the synthetic citizens of the operator's safe.
+type demoCitizen struct {
+	IDNumber string `json:"id_number"`
+	Name     string `json:"name"`
+	Phone    string `json:"phone"`
+}
+
+func demoCitizens(t *testing.T) []demoCitizen {
+	t.Helper()
+	f, err := os.Open(filepath.Join(testNet.StateDir(), "gateway", "bureau", "demo-citizens.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []demoCitizen
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var c demoCitizen
+		if err := json.Unmarshal(sc.Bytes(), &c); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// citizenLogin logs a citizen in through the development identity provider:
+// the one-time code is read from the operator gateway's log, as a developer
+// would.
+func citizenLogin(t *testing.T, c demoCitizen) *httpClient {
+	t.Helper()
+	cl := &httpClient{t: t, base: operatorURL}
+	var ch struct {
+		ChallengeID string `json:"challenge_id"`
+	}
+	cl.must("POST", "/citizen/v1/login", c, &ch, 200)
+	code := ""
+	for deadline := time.Now().Add(10 * time.Second); code == "" && time.Now().Before(deadline); {
+		code = devCode(t, ch.ChallengeID)
+		if code == "" {
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	if code == "" {
+		t.Fatal("no one-time code in the operator gateway's log")
+	}
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	cl.must("POST", "/citizen/v1/login/verify", map[string]string{"challenge_id": ch.ChallengeID, "code": code}, &tok, 200)
+	cl.token = tok.AccessToken
+	return cl
+}
+
+func devCode(t *testing.T, challenge string) string {
+	b, err := os.ReadFile(filepath.Join(testNet.StateDir(), "logs", "gateway.bureau.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range bytes.Split(b, []byte("\n")) {
+		var l struct {
+			Msg         string `json:"msg"`
+			ChallengeID string `json:"challenge_id"`
+			Code        string `json:"code"`
+		}
+		if json.Unmarshal(line, &l) == nil && l.Msg == "dev one-time code" && l.ChallengeID == challenge {
+			return l.Code
+		}
+	}
+	return ""
+}
+
+// decideHTTP asks the operator for the bytes to sign, signs them on the
+// device and submits the decision.
+func decideHTTP(t *testing.T, citizen *httpClient, d *device, authID string, action model.Action) (int, []byte) {
+	t.Helper()
+	var p struct {
+		Payload     string `json:"payload"`
+		PayloadJSON string `json:"payload_json"`
+	}
+	citizen.must("POST", "/citizen/v1/authorizations/"+authID+"/payload", map[string]string{"action": string(action)}, &p, 200)
+	raw, err := base64.StdEncoding.DecodeString(p.Payload)
+	if err != nil || string(raw) != p.PayloadJSON {
+		t.Fatalf("payload %q does not decode to the displayed %q", p.Payload, p.PayloadJSON)
+	}
+	return citizen.call("POST", "/citizen/v1/authorizations/"+authID+"/decision",
+		map[string]string{"payload": p.Payload, "signature": d.sign(t, raw), "key_id": d.kid}, nil,
+		"Idempotency-Key", id("decide-"+string(action)))
+}
+
+// TestLendingFlowHTTP is the lending flow through the gateways' HTTP APIs
+// only: the bank asks, the citizen grants with an ES256 signature made on
+// the device, the bank fetches data that its own gateway verifies against
+// its own peer, the citizen sees the use, revokes, and the next fetch is
+// refused.
+func TestLendingFlowHTTP(t *testing.T) {
+	people := demoCitizens(t)
+	applicant := people[0]
+	citizen := citizenLogin(t, applicant)
+	phone := newDevice(t)
+	var key struct {
+		KeyID string `json:"key_id"`
+	}
+	citizen.must("POST", "/citizen/v1/keys", map[string]json.RawMessage{"jwk": json.RawMessage(phone.jwk)}, &key, 201,
+		"Idempotency-Key", id("key"))
+	phone.kid = key.KeyID
+
+	bank := institution(t, bankURL, "bank")
+	var auth model.Authorization
+	bank.must("POST", "/v1/authorizations", map[string]any{
+		"citizen_id": applicant.IDNumber, "purpose": "CREDIT_ASSESSMENT", "categories": []string{"housing_fund", "tax"},
+		"data_from": "2025-11-01", "data_to": "2026-10-31",
+		"valid_until": time.Now().Add(72 * time.Hour).UTC().Format(time.RFC3339), "max_uses": 2,
+		"reference": "LOAN-" + runID,
+	}, &auth, 201, "Idempotency-Key", id("loan"))
+	if auth.Status != model.AuthPending || strings.Contains(fmt.Sprint(auth), applicant.IDNumber) {
+		t.Fatalf("created %+v", auth)
+	}
+
+	var pending struct {
+		Items []struct {
+			ID string `json:"id"`
+		} `json:"items"`
+	}
+	citizen.must("GET", "/citizen/v1/authorizations?status=PENDING", nil, &pending, 200)
+	found := false
+	for _, it := range pending.Items {
+		found = found || it.ID == auth.ID
+	}
+	if !found {
+		t.Fatalf("the citizen does not see request %s: %+v", auth.ID, pending.Items)
+	}
+	if code, raw := decideHTTP(t, citizen, phone, auth.ID, model.ActionGrant); code != 200 {
+		t.Fatalf("grant: %d %s", code, raw)
+	}
+
+	var data struct {
+		AccessID string `json:"access_id"`
+		TxID     string `json:"tx_id"`
+		Verified bool   `json:"verified"`
+		Records  []json.RawMessage
+	}
+	bank.must("POST", "/v1/data-requests", map[string]any{"authorization_id": auth.ID, "categories": []string{"housing_fund", "tax"}},
+		&data, 200, "Idempotency-Key", id("fetch-1"))
+	if !data.Verified || len(data.Records) == 0 || data.TxID == "" {
+		t.Fatalf("data request: verified=%v records=%d tx=%q", data.Verified, len(data.Records), data.TxID)
+	}
+
+	var uses struct {
+		Items []model.Access `json:"items"`
+	}
+	citizen.must("GET", "/citizen/v1/accesses", nil, &uses, 200)
+	seen := false
+	for _, a := range uses.Items {
+		seen = seen || (a.ID == data.AccessID && a.TxID == data.TxID)
+	}
+	if !seen {
+		t.Fatalf("the citizen does not see access %s", data.AccessID)
+	}
+
+	if code, raw := decideHTTP(t, citizen, phone, auth.ID, model.ActionRevoke); code != 200 {
+		t.Fatalf("revoke: %d %s", code, raw)
+	}
+	code, raw := bank.call("POST", "/v1/data-requests", map[string]any{"authorization_id": auth.ID, "categories": []string{"tax"}},
+		nil, "Idempotency-Key", id("fetch-2"))
+	if code < 400 || code >= 500 || errorCode(raw) != string(model.CodeAuthRevoked) {
+		t.Fatalf("fetch after revocation: %d %s", code, raw)
+	}
+
+	// The insurer cannot fetch under the bank's authorisation.
+	insurer := institution(t, insurerURL, "insurer")
+	code, raw = insurer.call("POST", "/v1/data-requests", map[string]any{"authorization_id": auth.ID, "categories": []string{"tax"}},
+		nil, "Idempotency-Key", id("steal"))
+	if code != 403 && code != 404 {
+		t.Fatalf("insurer fetch under the bank's authorisation: %d %s", code, raw)
+	}
+}
