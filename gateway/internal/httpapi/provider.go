@@ -104,6 +104,24 @@ func (s *Server) providerAPI() (*ProviderAPI, error) {
 	return s.Provider, nil
 }
 
+// peerCaller returns the provider API and the organisation of the member
+// gateway calling it, read from its verified client certificate, and
+// records the caller in the access log.
+func (s *Server) peerCaller(r *http.Request) (*ProviderAPI, string, error) {
+	p, err := s.providerAPI()
+	if err != nil {
+		return nil, "", err
+	}
+	caller, err := p.cfg.CallerMSP(r)
+	if err != nil || !model.ValidMSPID(caller) {
+		return nil, "", apiErr(http.StatusUnauthorized, CodeClientCertRequired, "a verified client certificate of a member organisation is required")
+	}
+	if ri, ok := r.Context().Value(reqInfoKey{}).(*reqInfo); ok {
+		ri.client = caller
+	}
+	return p, caller, nil
+}
+
 // PeerHandler serves the provider API and the pseudonym service alone (and
 // /healthz), for the
 // listener other gateways reach over mutual TLS with
@@ -213,16 +231,9 @@ func validateExchange(authID string, cats []string, mode string, pq *PredicateQu
 // decode → Validate() → the checks and the access on the ledger → the
 // encrypted delivery.
 func (s *Server) providerDeliver(w http.ResponseWriter, r *http.Request) error {
-	p, err := s.providerAPI()
+	p, caller, err := s.peerCaller(r)
 	if err != nil {
 		return err
-	}
-	caller, err := p.cfg.CallerMSP(r)
-	if err != nil || !model.ValidMSPID(caller) {
-		return apiErr(http.StatusUnauthorized, CodeClientCertRequired, "a verified client certificate of a member organisation is required")
-	}
-	if ri, ok := r.Context().Value(reqInfoKey{}).(*reqInfo); ok {
-		ri.client = caller
 	}
 	var q DeliveryRequest
 	if err := decodeJSON(r, &q); err != nil {

@@ -131,16 +131,8 @@ type pseudonymResponse struct {
 // caller is the organisation of its verified client certificate; neither
 // the ID number nor the ref is logged.
 func (s *Server) pseudonymRef(w http.ResponseWriter, r *http.Request) error {
-	p, err := s.providerAPI()
-	if err != nil {
+	if _, _, err := s.peerCaller(r); err != nil {
 		return err
-	}
-	caller, err := p.cfg.CallerMSP(r)
-	if err != nil || !model.ValidMSPID(caller) {
-		return apiErr(http.StatusUnauthorized, CodeClientCertRequired, "a verified client certificate of a member organisation is required")
-	}
-	if ri, ok := r.Context().Value(reqInfoKey{}).(*reqInfo); ok {
-		ri.client = caller
 	}
 	var q pseudonymRequest
 	if err := decodeJSON(r, &q); err != nil {
