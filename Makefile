@@ -3,7 +3,7 @@ GO      ?= go
 NET     := $(GO) run ./network/cmd/quanchain-net
 PKGS    := ./...
 
-.PHONY: bench-ledger deps all build up down clean status test test-unit test-integration fuzz cover vet fmt
+.PHONY: bench-gateway bench-ledger deps all build up down clean status test test-unit test-integration fuzz cover vet fmt
 
 all: build
 
@@ -56,6 +56,10 @@ fuzz:
 ## bench-ledger: submit and evaluate latency (p50/p99) on the real network
 bench-ledger:
 	$(GO) test -count=1 -run='^$$' -bench=LedgerLatency -benchtime=200x ./integration/
+
+## bench-gateway: the gateway's overhead next to the direct Fabric client (p50/p99, ops/s)
+bench-gateway:
+	$(GO) test -count=1 -run='^$$' -bench=GatewayOverhead -benchtime=48x ./integration/
 
 vet:
 	$(GO) vet ./...

@@ -26,7 +26,7 @@ const (
 
 // httpClient talks to one gateway with an optional bearer token.
 type httpClient struct {
-	t     *testing.T
+	t     testing.TB
 	base  string
 	token string
 }
@@ -89,7 +89,7 @@ func errorCode(raw []byte) string {
 }
 
 // institution logs a member's demo API client in (client credentials).
-func institution(t *testing.T, base, member string) *httpClient {
+func institution(t testing.TB, base, member string) *httpClient {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(testNet.StateDir(), "gateway", member, "demo-clients.json"))
 	if err != nil {
@@ -119,7 +119,7 @@ type demoCitizen struct {
 	Phone    string `json:"phone"`
 }
 
-func demoCitizens(t *testing.T) []demoCitizen {
+func demoCitizens(t testing.TB) []demoCitizen {
 	t.Helper()
 	f, err := os.Open(filepath.Join(testNet.StateDir(), "gateway", "bureau", "demo-citizens.jsonl"))
 	if err != nil {
@@ -141,7 +141,7 @@ func demoCitizens(t *testing.T) []demoCitizen {
 // citizenLogin logs a citizen in through the development identity provider:
 // the one-time code is read from the operator gateway's log, as a developer
 // would.
-func citizenLogin(t *testing.T, c demoCitizen) *httpClient {
+func citizenLogin(t testing.TB, c demoCitizen) *httpClient {
 	t.Helper()
 	cl := &httpClient{t: t, base: operatorURL}
 	var ch struct {
@@ -166,7 +166,7 @@ func citizenLogin(t *testing.T, c demoCitizen) *httpClient {
 	return cl
 }
 
-func devCode(t *testing.T, challenge string) string {
+func devCode(t testing.TB, challenge string) string {
 	b, err := os.ReadFile(filepath.Join(testNet.StateDir(), "logs", "gateway.bureau.log"))
 	if err != nil {
 		t.Fatal(err)
@@ -186,7 +186,7 @@ func devCode(t *testing.T, challenge string) string {
 
 // decideHTTP asks the operator for the bytes to sign, signs them on the
 // device and submits the decision.
-func decideHTTP(t *testing.T, citizen *httpClient, d *device, authID string, action model.Action) (int, []byte) {
+func decideHTTP(t testing.TB, citizen *httpClient, d *device, authID string, action model.Action) (int, []byte) {
 	t.Helper()
 	var p struct {
 		Payload     string `json:"payload"`
@@ -199,7 +199,7 @@ func decideHTTP(t *testing.T, citizen *httpClient, d *device, authID string, act
 	}
 	return citizen.call("POST", "/citizen/v1/authorizations/"+authID+"/decision",
 		map[string]string{"payload": p.Payload, "signature": d.sign(t, raw), "key_id": d.kid}, nil,
-		"Idempotency-Key", id("decide-"+string(action)))
+		"Idempotency-Key", id("decide-"+authID+"-"+string(action)))
 }
 
 // TestLendingFlowHTTP is the lending flow through the gateways' HTTP APIs

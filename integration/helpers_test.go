@@ -56,7 +56,7 @@ type device struct {
 	kid string
 }
 
-func newDevice(t *testing.T) *device {
+func newDevice(t testing.TB) *device {
 	t.Helper()
 	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -71,7 +71,7 @@ func newDevice(t *testing.T) *device {
 }
 
 // sign signs msg as WebCrypto does (raw r‖s) and returns it base64.
-func (d *device) sign(t *testing.T, msg []byte) string {
+func (d *device) sign(t testing.TB, msg []byte) string {
 	t.Helper()
 	sum := sha256.Sum256(msg)
 	r, s, err := ecdsa.Sign(rand.Reader, d.key, sum[:])
@@ -186,7 +186,7 @@ func mustJSON(v any) string {
 	return string(b)
 }
 
-func decode[T any](t *testing.T, b []byte) T {
+func decode[T any](t testing.TB, b []byte) T {
 	t.Helper()
 	var v T
 	if err := json.Unmarshal(b, &v); err != nil {

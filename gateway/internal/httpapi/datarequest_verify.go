@@ -11,6 +11,7 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+	"time"
 
 	"github.com/quanchain/quanchain/chaincode/model"
 	"github.com/quanchain/quanchain/gateway/internal/envelope"
@@ -57,7 +58,7 @@ func (d *DataRequestAPI) verify(ctx context.Context, msp string, a *model.Author
 	if digest != resp.Digest {
 		return nil, unverified(checkDigest, "the decrypted bytes do not give the digest the provider stated")
 	}
-	acc, err := d.cfg.Ledger.GetAccess(ctx, req.AccessID)
+	acc, err := accessOnOwnPeer(ctx, d.cfg.Ledger, req.AccessID)
 	if ledger.CodeOf(err) == model.CodeAccessNotFound {
 		return nil, unverified(checkAccess, "access %s is not on this gateway's peer", req.AccessID)
 	}
@@ -189,4 +190,31 @@ func deliveryProblem(err error) string {
 		return string(rest)
 	}
 	return msg
+}
+
+// accessCommitWait bounds how long the requester waits for the provider's
+// access transaction to reach its own peer.
+const accessCommitWait = 5 * time.Second
+
+// accessOnOwnPeer reads the access record from this gateway's own peer. The
+// provider's submit returns once the operator's peer has committed the
+// block; every peer commits it on its own, a few milliseconds apart, so a
+// not-yet-committed access is asked for again until accessCommitWait.
+func accessOnOwnPeer(ctx context.Context, l DataRequestLedger, accessID string) (*model.Access, error) {
+	deadline := time.Now().Add(accessCommitWait)
+	wait := 20 * time.Millisecond
+	for {
+		acc, err := l.GetAccess(ctx, accessID)
+		if ledger.CodeOf(err) != model.CodeAccessNotFound || time.Now().After(deadline) {
+			return acc, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(wait):
+		}
+		if wait < 500*time.Millisecond {
+			wait *= 2
+		}
+	}
 }
