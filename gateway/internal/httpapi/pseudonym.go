@@ -13,8 +13,10 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/quanchain/quanchain/chaincode/model"
+	"github.com/quanchain/quanchain/gateway/internal/synth"
 )
 
 // Pseudonymiser turns a citizen's ID number into their citizenRef, the
@@ -152,37 +154,13 @@ func (s *Server) pseudonymRef(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// NormaliseIDNumber trims and upper-cases an ID number (the check
-// character may be written x or X).
-func NormaliseIDNumber(s string) string { return strings.ToUpper(strings.TrimSpace(s)) }
+// NormaliseIDNumber trims an ID number and upper-cases its check character,
+// as the operator's pseudonymiser does before hashing it.
+func NormaliseIDNumber(s string) string { return strings.ToUpper(synth.NormaliseIDNumber(s)) }
 
 // ValidIDNumber reports whether s is an 18-character resident identity
-// number (GB 11643-1999) with a correct ISO 7064 MOD 11-2 check character
-// and a plausible birth date. s must already be normalised.
+// number (GB 11643-1999): region, a real birth date not in the future and
+// the ISO 7064 MOD 11-2 check character. s must already be normalised.
 func ValidIDNumber(s string) bool {
-	if len(s) != 18 {
-		return false
-	}
-	weights := [17]int{7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}
-	sum := 0
-	for i := 0; i < 17; i++ {
-		c := s[i]
-		if c < '0' || c > '9' {
-			return false
-		}
-		sum += int(c-'0') * weights[i]
-	}
-	if s[0] == '0' || !plausibleDate(s[6:14]) {
-		return false
-	}
-	return s[17] == "10X98765432"[sum%11]
-}
-
-// plausibleDate checks a YYYYMMDD birth date loosely (1900–2099, month
-// 1–12, day 1–31); the ledger never sees it.
-func plausibleDate(d string) bool {
-	y := (int(d[0]-'0')*10+int(d[1]-'0'))*100 + int(d[2]-'0')*10 + int(d[3]-'0')
-	m := int(d[4]-'0')*10 + int(d[5]-'0')
-	day := int(d[6]-'0')*10 + int(d[7]-'0')
-	return y >= 1900 && y <= 2099 && m >= 1 && m <= 12 && day >= 1 && day <= 31
+	return s == NormaliseIDNumber(s) && synth.ValidIDNumber(s, time.Now()) == nil
 }
