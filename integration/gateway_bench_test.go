@@ -2,7 +2,6 @@ package integration
 
 import (
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"sort"
@@ -31,13 +30,7 @@ const usesPerAuth = 12
 func BenchmarkGatewayOverhead(b *testing.B) {
 	people := demoCitizens(b)
 	citizen := citizenLogin(b, people[len(people)-1])
-	phone := newDevice(b)
-	var key struct {
-		KeyID string `json:"key_id"`
-	}
-	citizen.must("POST", "/citizen/v1/keys", map[string]json.RawMessage{"jwk": json.RawMessage(phone.jwk)}, &key, 201,
-		"Idempotency-Key", id("bench-key"))
-	phone.kid = key.KeyID
+	phone := freshDevice(b, citizen)
 	bankAPI := institution(b, bankURL, "bank")
 
 	// grantedViaGateway creates and grants an authorisation through the
@@ -51,6 +44,7 @@ func BenchmarkGatewayOverhead(b *testing.B) {
 			"valid_until": time.Now().Add(48 * time.Hour).UTC().Format(time.RFC3339), "max_uses": usesPerAuth,
 			"reference": fmt.Sprintf("BENCH-%s-%d", runID, benchSeq),
 		}, &a, 201, "Idempotency-Key", id(fmt.Sprintf("bench-auth-%d", benchSeq)))
+		waitPending(b, citizen, a.ID)
 		if code, raw := decideHTTP(citizen.t, citizen, phone, a.ID, model.ActionGrant); code != 200 {
 			b.Fatalf("grant: %d %s", code, raw)
 		}

@@ -1,7 +1,6 @@
 package integration
 
 import (
-	"encoding/json"
 	"net/http"
 	"testing"
 	"time"
@@ -16,13 +15,7 @@ func TestExpiryAndCrossUseHTTP(t *testing.T) {
 	people := demoCitizens(t)
 	person := people[len(people)-2]
 	citizen := citizenLogin(t, person)
-	phone := newDevice(t)
-	var key struct {
-		KeyID string `json:"key_id"`
-	}
-	citizen.must("POST", "/citizen/v1/keys", map[string]json.RawMessage{"jwk": json.RawMessage(phone.jwk)}, &key, 201,
-		"Idempotency-Key", id("expiry-key"))
-	phone.kid = key.KeyID
+	phone := freshDevice(t, citizen)
 
 	// The insurer's claim authorisation, granted: the bank cannot use it.
 	insurerAPI := institution(t, insurerURL, "insurer")
@@ -33,6 +26,7 @@ func TestExpiryAndCrossUseHTTP(t *testing.T) {
 		"valid_until": time.Now().Add(24 * time.Hour).UTC().Format(time.RFC3339), "max_uses": 1,
 		"reference": "CLAIM-X-" + runID,
 	}, &claim, http.StatusCreated, "Idempotency-Key", id("xclaim"))
+	waitPending(t, citizen, claim.ID)
 	if code, raw := decideHTTP(t, citizen, phone, claim.ID, model.ActionGrant); code != 200 {
 		t.Fatalf("grant claim: %d %s", code, raw)
 	}
@@ -51,6 +45,7 @@ func TestExpiryAndCrossUseHTTP(t *testing.T) {
 		"valid_until": time.Now().Add(6 * time.Second).UTC().Format(time.RFC3339Nano), "max_uses": 3,
 		"reference": "LOAN-X-" + runID,
 	}, &loan, http.StatusCreated, "Idempotency-Key", id("xloan"))
+	waitPending(t, citizen, loan.ID)
 	if code, raw := decideHTTP(t, citizen, phone, loan.ID, model.ActionGrant); code != 200 {
 		t.Fatalf("grant loan: %d %s", code, raw)
 	}

@@ -184,6 +184,54 @@ func devCode(t testing.TB, challenge string) string {
 	return ""
 }
 
+// freshDevice enrols a new device key for the logged-in citizen, first
+// revoking the keys earlier runs left on the same ledger (a citizen may
+// hold at most eight).
+func freshDevice(t testing.TB, citizen *httpClient) *device {
+	t.Helper()
+	var keys struct {
+		Keys []model.DeviceKey `json:"keys"`
+	}
+	if code, _ := citizen.call("GET", "/citizen/v1/keys", nil, &keys); code == http.StatusOK {
+		for _, k := range keys.Keys {
+			if k.Status == model.StatusActive {
+				citizen.must("DELETE", "/citizen/v1/keys/"+k.KeyID, nil, nil, http.StatusNoContent)
+			}
+		}
+	}
+	d := newDevice(t)
+	var key struct {
+		KeyID string `json:"key_id"`
+	}
+	citizen.must("POST", "/citizen/v1/keys", map[string]json.RawMessage{"jwk": json.RawMessage(d.jwk)}, &key, 201,
+		"Idempotency-Key", id("key-"+d.jwk[len(d.jwk)-12:len(d.jwk)-2]))
+	d.kid = key.KeyID
+	return d
+}
+
+// waitPending waits until the operator's peer has committed a request the
+// citizen must see: each organisation's peer commits a block on its own.
+func waitPending(t testing.TB, citizen *httpClient, authID string) {
+	t.Helper()
+	for deadline := time.Now().Add(15 * time.Second); ; {
+		var pending struct {
+			Items []struct {
+				ID string `json:"id"`
+			} `json:"items"`
+		}
+		citizen.must("GET", "/citizen/v1/authorizations?status=PENDING", nil, &pending, 200)
+		for _, it := range pending.Items {
+			if it.ID == authID {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the citizen does not see request %s", authID)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
 // decideHTTP asks the operator for the bytes to sign, signs them on the
 // device and submits the decision.
 func decideHTTP(t testing.TB, citizen *httpClient, d *device, authID string, action model.Action) (int, []byte) {
@@ -211,13 +259,7 @@ func TestLendingFlowHTTP(t *testing.T) {
 	people := demoCitizens(t)
 	applicant := people[0]
 	citizen := citizenLogin(t, applicant)
-	phone := newDevice(t)
-	var key struct {
-		KeyID string `json:"key_id"`
-	}
-	citizen.must("POST", "/citizen/v1/keys", map[string]json.RawMessage{"jwk": json.RawMessage(phone.jwk)}, &key, 201,
-		"Idempotency-Key", id("key"))
-	phone.kid = key.KeyID
+	phone := freshDevice(t, citizen)
 
 	bank := institution(t, bankURL, "bank")
 	var auth model.Authorization
@@ -231,19 +273,7 @@ func TestLendingFlowHTTP(t *testing.T) {
 		t.Fatalf("created %+v", auth)
 	}
 
-	var pending struct {
-		Items []struct {
-			ID string `json:"id"`
-		} `json:"items"`
-	}
-	citizen.must("GET", "/citizen/v1/authorizations?status=PENDING", nil, &pending, 200)
-	found := false
-	for _, it := range pending.Items {
-		found = found || it.ID == auth.ID
-	}
-	if !found {
-		t.Fatalf("the citizen does not see request %s: %+v", auth.ID, pending.Items)
-	}
+	waitPending(t, citizen, auth.ID)
 	if code, raw := decideHTTP(t, citizen, phone, auth.ID, model.ActionGrant); code != 200 {
 		t.Fatalf("grant: %d %s", code, raw)
 	}

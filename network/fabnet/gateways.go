@@ -68,8 +68,10 @@ func (l Layout) gatewayEnv(g GatewaySpec) []string {
 		"QC_DEV=true",
 	)
 	if strings.Contains(g.Roles, "provider") {
+		// Every demo citizen logs in from 127.0.0.1 here, so the local
+		// network allows more logins per address than a deployment's 5.
 		env = append(env, "QC_PSEUDONYM_KEY_FILE="+filepath.Join(data, "pseudonym.key"),
-			"QC_PEER_LISTEN="+OperatorPeerListen)
+			"QC_PEER_LISTEN="+OperatorPeerListen, "QC_LOGIN_PER_MINUTE=120")
 	} else {
 		env = append(env, "QC_OPERATOR_URL=https://"+OperatorPeerListen)
 	}

@@ -50,7 +50,8 @@ func buildExchange(ctx context.Context, cfg *config.Config, channel, msp string,
 	v := vault.New(st)
 	if cfg.HasRole(config.RoleProvider) {
 		x.broker = httpapi.NewEventBroker(l, log)
-		if x.citizen, err = httpapi.NewCitizenAPI(httpapi.CitizenConfig{Ledger: l, Store: st, Channel: channel, Events: x.broker}); err != nil {
+		if x.citizen, err = httpapi.NewCitizenAPI(httpapi.CitizenConfig{Ledger: l, Store: st, Channel: channel, Events: x.broker,
+			LoginRate: float64(cfg.LoginPerMinute) / 60, LoginBurst: cfg.LoginPerMinute}); err != nil {
 			return nil, err
 		}
 		if x.provider, err = httpapi.NewProviderAPI(httpapi.ProviderConfig{Ledger: l, Store: st, Builder: v, CallerMSP: link.RequestMSP}); err != nil {

@@ -68,6 +68,8 @@ type Config struct {
 	// PeerListen is the provider's mutual-TLS listener for other member
 	// gateways (deliveries, pseudonyms); empty serves none.
 	PeerListen string
+	// LoginPerMinute bounds citizen login attempts per remote address.
+	LoginPerMinute int
 
 	// BodyLimit is the largest request body accepted, in bytes.
 	BodyLimit int64
@@ -111,6 +113,7 @@ func Defaults() Config {
 		TokenTTL:          5 * time.Minute,
 		BodyLimit:         1 << 20,
 		ImportLimit:       32 << 20,
+		LoginPerMinute:    5,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -149,6 +152,7 @@ func Load(args, env []string, usage io.Writer) (*Config, error) {
 	fs.StringVar(&c.PseudonymKeyFile, "pseudonym-key-file", "", "citizenRef HMAC key file (provider)")
 	fs.StringVar(&c.OperatorURL, "operator-url", "", "operator gateway mutual-TLS base URL: pseudonyms and data deliveries (requester)")
 	fs.StringVar(&c.PeerListen, "peer-listen", "", "mutual-TLS listen address for other member gateways (provider)")
+	fs.IntVar(&c.LoginPerMinute, "login-per-minute", c.LoginPerMinute, "citizen login attempts allowed per remote address and minute (provider)")
 	fs.Int64Var(&c.BodyLimit, "body-limit", c.BodyLimit, "largest request body in bytes")
 	fs.Int64Var(&c.ImportLimit, "import-limit", c.ImportLimit, "largest dataset import body in bytes (provider admin API)")
 	fs.DurationVar(&c.ReadHeaderTimeout, "read-header-timeout", c.ReadHeaderTimeout, "HTTP read-header timeout")
@@ -297,6 +301,9 @@ func (c *Config) Validate() error {
 	}
 	if c.BodyLimit < 1024 || c.BodyLimit > 64<<20 {
 		bad("body-limit: %d is outside 1 KiB–64 MiB", c.BodyLimit)
+	}
+	if c.LoginPerMinute < 1 || c.LoginPerMinute > 600 {
+		bad("login-per-minute: %d is outside 1–600", c.LoginPerMinute)
 	}
 	if c.ImportLimit < 1024 || c.ImportLimit > 1<<30 {
 		bad("import-limit: %d is outside 1 KiB–1 GiB", c.ImportLimit)
