@@ -60,7 +60,8 @@ func (l Layout) buildBinary(ctx context.Context, source, target string) (string,
 	if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
 		return "", fmt.Errorf("create %s: %w", filepath.Dir(target), err)
 	}
-	cmd := exec.CommandContext(ctx, goBin, "build", "-o", target, "./"+filepath.ToSlash(filepath.Clean(source)))
+	// -trimpath: the same source gives the same binary in any checkout.
+	cmd := exec.CommandContext(ctx, goBin, "build", "-trimpath", "-o", target, "./"+filepath.ToSlash(filepath.Clean(source)))
 	cmd.Dir = l.RepoRoot
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("go build %s: %w\n%s", source, err, tail(string(out), 30))
