@@ -30,9 +30,10 @@ status:
 ## test: unit tests (with fuzz seed corpora) and integration tests on a real network
 test: deps vet test-unit test-integration
 
-## deps: the services the tests need (PostgreSQL for the store tests)
+## deps: what the tests need: PostgreSQL (store tests), Chromium (consent app tests)
 deps:
 	@scripts/ensure-postgres.sh
+	@scripts/ensure-chromium.sh
 
 test-unit:
 	$(GO) test -count=1 -race $(shell $(GO) list ./... | grep -v /integration)

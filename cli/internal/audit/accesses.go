@@ -20,7 +20,11 @@ type AccessesOptions struct {
 	Output cmdutil.OutputFlags
 	Ctx    context.Context
 
-	Institution     string
+	Institution string
+	// Citizen is --citizen as given; CitizenRef is its ref once resolved
+	// (Pseudonym turns an ID number into one).
+	Citizen         cmdutil.Citizen
+	Pseudonym       func(ctx context.Context, idNumber string) (string, error)
 	CitizenRef      string
 	AuthorizationID string
 	Period          cmdutil.TimeRange
@@ -28,10 +32,10 @@ type AccessesOptions struct {
 
 // NewCmdAccesses returns `qc audit accesses`.
 func NewCmdAccesses(f *cmdutil.Factory, runF func(*AccessesOptions) error) *cobra.Command {
-	opts := &AccessesOptions{IO: f.IOStreams, Ledger: f.Ledger}
+	opts := &AccessesOptions{IO: f.IOStreams, Ledger: f.Ledger, Pseudonym: f.Pseudonym}
 	var citizen, since, until string
 	cmd := &cobra.Command{
-		Use:   "accesses (--institution <msp> | --citizen <ref> | --authorization <id>) [--since T] [--until T]",
+		Use:   "accesses (--institution <msp> | --citizen <ref|id> | --authorization <id>) [--since T] [--until T]",
 		Short: "List deliveries of data to an institution, of a citizen, or under an authorisation",
 		Long: `List every recorded delivery of data (access:ListAccessesByRequester,
 ListAccessesByCitizen or ListAccessesByAuthorization), oldest first: when,
@@ -49,9 +53,10 @@ delivery time, inclusive.`,
 			var err error
 			switch {
 			case citizen != "":
-				if opts.CitizenRef, err = cmdutil.ParseCitizenRef("--citizen", citizen); err != nil {
+				if opts.Citizen, err = cmdutil.ParseCitizen("--citizen", citizen); err != nil {
 					return err
 				}
+				opts.CitizenRef = opts.Citizen.Ref
 			case opts.AuthorizationID != "":
 				if !model.ValidID(opts.AuthorizationID) {
 					return cmdutil.UsageErrorf("--authorization %q is not a valid authorisation id", opts.AuthorizationID)
@@ -72,7 +77,8 @@ delivery time, inclusive.`,
 		},
 	}
 	cmd.Flags().StringVar(&opts.Institution, "institution", "", "the receiving institution's MSP ID")
-	cmd.Flags().StringVar(&citizen, "citizen", "", "the citizen's citizenRef (64 hex characters; never an ID number)")
+	cmd.Flags().StringVar(&citizen, "citizen", "", "the citizen: a citizenRef (64 hex characters), or an ID number that the operator's gateway turns into one")
+	cmdutil.AddOperatorFlag(cmd, f)
 	cmd.Flags().StringVar(&opts.AuthorizationID, "authorization", "", "an authorisation id")
 	cmd.Flags().StringVar(&since, "since", "", "delivered at or after this time")
 	cmd.Flags().StringVar(&until, "until", "", "delivered at or before this time")
@@ -84,6 +90,11 @@ func accessesRun(opts *AccessesOptions) error {
 	format, err := opts.Output.Resolve()
 	if err != nil {
 		return err
+	}
+	if opts.Citizen.IDNumber != "" {
+		if opts.CitizenRef, err = cmdutil.ResolveCitizen(opts.Ctx, opts.Citizen, opts.Pseudonym); err != nil {
+			return err
+		}
 	}
 	lc, err := opts.Ledger(opts.Ctx)
 	if err != nil {

@@ -21,8 +21,12 @@ authorisation a citizen gave or was asked for, every delivery of data to an
 institution, the full history of any ledger object, and a report that checks
 every delivery against the authorisation it was made under.
 
-Citizens appear only as citizenRefs (64 hex characters, a keyed hash of the
-ID number that only the operator can compute): qc refuses ID numbers.`)
+Citizens appear on the ledger only as citizenRefs (64 hex characters, a
+keyed hash of the ID number that only the operator can compute). --citizen
+takes a citizenRef, or an ID number that qc sends, over mutual TLS with your
+organisation's TLS client identity, to the operator's gateway to be turned
+into the citizenRef (--operator): qc never holds the key, and never prints
+or logs the ID number.`)
 	cmd.AddCommand(NewCmdAuthorizations(f, nil), NewCmdAccesses(f, nil), NewCmdHistory(f, nil), NewCmdReport(f, nil))
 	return cmd
 }

@@ -321,3 +321,68 @@ func TestReport(t *testing.T) {
 		t.Fatalf("%v\n%s", err, out)
 	}
 }
+
+// An ID number given to --citizen is turned into the ref by the operator's
+// pseudonym service, and appears nowhere in the output.
+func TestCitizenIDNumber(t *testing.T) {
+	const idNumber = "37011520010603615X"
+	fake := ledgertest.NewFake(nil)
+	fake.On("consent:ListAuthorizationsByCitizen", func(args []string) (any, error) {
+		if args[0] != refA {
+			return nil, errors.New("unexpected citizen")
+		}
+		return model.Page[model.Authorization]{Items: []model.Authorization{auth("loan-1", refA, "GRANTED", "2026-11-02T09:00:00.000Z")}}, nil
+	})
+	fake.On("access:ListAccessesByCitizen", func(args []string) (any, error) {
+		if args[0] != refA {
+			return nil, errors.New("unexpected citizen")
+		}
+		return model.Page[model.Access]{Items: []model.Access{{ID: "acc-1", AuthorizationID: "loan-1", CitizenRef: refA,
+			Requester: "BankMSP", Provider: "BureauMSP", AccessedAt: "2026-11-02T10:00:00.000Z"}}}, nil
+	})
+	f, out, errOut := ledgertest.NewFactory(fake)
+	var asked []string
+	pseudonym := func(_ context.Context, id string) (string, error) {
+		asked = append(asked, id)
+		return refA, nil
+	}
+
+	var ao *AuthorizationsOptions
+	if err := execute(NewCmdAuthorizations(f, func(o *AuthorizationsOptions) error { ao = o; return nil }),
+		"--citizen", strings.ToLower(idNumber), "--json"); err != nil {
+		t.Fatal(err)
+	}
+	if ao.Citizen.IDNumber != idNumber || ao.CitizenRef != "" {
+		t.Fatalf("options %+v", ao)
+	}
+	ao.Pseudonym = pseudonym
+	if err := authorizationsRun(ao); err != nil {
+		t.Fatal(err)
+	}
+	var list []model.Authorization
+	if err := json.Unmarshal(out.Bytes(), &list); err != nil || len(list) != 1 || list[0].ID != "loan-1" {
+		t.Fatalf("json %s: %v", out, err)
+	}
+
+	var co *AccessesOptions
+	if err := execute(NewCmdAccesses(f, func(o *AccessesOptions) error { co = o; return nil }), "--citizen", idNumber); err != nil {
+		t.Fatal(err)
+	}
+	co.Pseudonym = pseudonym
+	out.Reset()
+	if err := accessesRun(co); err != nil || !strings.Contains(out.String(), "acc-1") {
+		t.Fatalf("accesses %v:\n%s", err, out)
+	}
+	if len(asked) != 2 || asked[0] != idNumber || strings.Contains(out.String()+errOut.String(), idNumber) {
+		t.Fatalf("asked %q; output:\n%s%s", asked, out, errOut)
+	}
+
+	// The operator unreachable: the error says so, without the ID number.
+	co.Pseudonym = func(context.Context, string) (string, error) {
+		return "", errors.New("operator gateway unreachable at https://127.0.0.1:7090")
+	}
+	co.CitizenRef = ""
+	if err := accessesRun(co); err == nil || !strings.Contains(err.Error(), "unreachable") || strings.Contains(err.Error(), idNumber) {
+		t.Fatalf("err %v", err)
+	}
+}

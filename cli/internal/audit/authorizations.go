@@ -20,6 +20,10 @@ type AuthorizationsOptions struct {
 	Output cmdutil.OutputFlags
 	Ctx    context.Context
 
+	// Citizen is --citizen as given; CitizenRef is its ref once resolved
+	// (Pseudonym turns an ID number into one).
+	Citizen     cmdutil.Citizen
+	Pseudonym   func(ctx context.Context, idNumber string) (string, error)
 	CitizenRef  string
 	Institution string
 	Status      model.AuthStatus
@@ -28,18 +32,20 @@ type AuthorizationsOptions struct {
 
 // NewCmdAuthorizations returns `qc audit authorizations`.
 func NewCmdAuthorizations(f *cmdutil.Factory, runF func(*AuthorizationsOptions) error) *cobra.Command {
-	opts := &AuthorizationsOptions{IO: f.IOStreams, Ledger: f.Ledger}
+	opts := &AuthorizationsOptions{IO: f.IOStreams, Ledger: f.Ledger, Pseudonym: f.Pseudonym}
 	var citizen, status, since, until string
 	cmd := &cobra.Command{
-		Use:   "authorizations (--citizen <ref> | --institution <msp>) [--status S] [--since T] [--until T]",
+		Use:   "authorizations (--citizen <ref|id> | --institution <msp>) [--status S] [--since T] [--until T]",
 		Short: "List a citizen's or an institution's authorisations",
 		Long: `List every authorisation of one citizen (consent:ListAuthorizationsByCitizen)
 or every authorisation one institution requested
 (consent:ListAuthorizationsByRequester), following the ledger's bookmarks to
-the end. --status keeps one status as of now (EXPIRED is derived from
+the end. --citizen takes a citizenRef, or an ID number that the operator's
+gateway turns into the citizenRef. --status keeps one status as of now (EXPIRED is derived from
 valid_until); --since and --until bound the request time, inclusive (RFC 3339
 times, or dates meaning whole UTC days).`,
 		Example: `  qc audit authorizations --citizen <citizenRef> --status GRANTED
+  qc audit authorizations --citizen <18-character ID number> --json
   qc audit authorizations --institution BankMSP --since 2026-11-01 --until 2026-11-30 --format csv`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -48,9 +54,10 @@ times, or dates meaning whole UTC days).`,
 			}
 			var err error
 			if citizen != "" {
-				if opts.CitizenRef, err = cmdutil.ParseCitizenRef("--citizen", citizen); err != nil {
+				if opts.Citizen, err = cmdutil.ParseCitizen("--citizen", citizen); err != nil {
 					return err
 				}
+				opts.CitizenRef = opts.Citizen.Ref
 			} else if opts.Institution, err = parseMSP(opts.Institution); err != nil {
 				return err
 			}
@@ -67,7 +74,8 @@ times, or dates meaning whole UTC days).`,
 			return authorizationsRun(opts)
 		},
 	}
-	cmd.Flags().StringVar(&citizen, "citizen", "", "the citizen's citizenRef (64 hex characters; never an ID number)")
+	cmd.Flags().StringVar(&citizen, "citizen", "", "the citizen: a citizenRef (64 hex characters), or an ID number that the operator's gateway turns into one")
+	cmdutil.AddOperatorFlag(cmd, f)
 	cmd.Flags().StringVar(&opts.Institution, "institution", "", "the requesting institution's MSP ID")
 	cmd.Flags().StringVar(&status, "status", "", "only this status: PENDING, GRANTED, DENIED, PAUSED, REVOKED, WITHDRAWN, EXPIRED, EXHAUSTED")
 	cmd.Flags().StringVar(&since, "since", "", "requested at or after this time")
@@ -80,6 +88,11 @@ func authorizationsRun(opts *AuthorizationsOptions) error {
 	format, err := opts.Output.Resolve()
 	if err != nil {
 		return err
+	}
+	if opts.Citizen.IDNumber != "" {
+		if opts.CitizenRef, err = cmdutil.ResolveCitizen(opts.Ctx, opts.Citizen, opts.Pseudonym); err != nil {
+			return err
+		}
 	}
 	lc, err := opts.Ledger(opts.Ctx)
 	if err != nil {

@@ -1,6 +1,8 @@
 package cmdutil
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -53,24 +55,74 @@ func NewGroup(use, short, long string) *cobra.Command {
 }
 
 var (
-	idNumberPattern = regexp.MustCompile(`^([0-9]{17}[0-9Xx]|[0-9]{15})$`)
+	idNumberPattern = regexp.MustCompile(`^[0-9]{17}[0-9Xx]$`)
+	oldIDPattern    = regexp.MustCompile(`^[0-9]{15}$`)
 	hexPattern      = regexp.MustCompile(`^[0-9a-fA-F]{64}$`)
 )
 
-// ParseCitizenRef checks a --citizen value: a citizenRef is 64 hex
-// characters (a keyed hash). An ID number is refused, and never echoed.
-func ParseCitizenRef(flag, s string) (string, error) {
+// Citizen is a --citizen value: a citizenRef, or a citizen ID number that
+// the operator's gateway turns into one. Its String never shows the ID
+// number.
+type Citizen struct {
+	Ref      string // the citizenRef, 64 lower-case hex characters
+	IDNumber string // or the ID number (normalised), to be resolved
+}
+
+// String describes the value without the ID number.
+func (c Citizen) String() string {
+	if c.IDNumber != "" {
+		return "an ID number"
+	}
+	return c.Ref
+}
+
+// idWeights are the ISO 7064 MOD 11-2 weights of the first 17 digits.
+var idWeights = [17]int{7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}
+
+// idCheckChars maps the weighted sum mod 11 to the check character.
+const idCheckChars = "10X98765432"
+
+// IDCheckChar returns the ISO 7064 MOD 11-2 check character of the first 17
+// digits of an ID number (GB 11643).
+func IDCheckChar(first17 string) byte {
+	sum := 0
+	for i := 0; i < 17; i++ {
+		sum += int(first17[i]-'0') * idWeights[i]
+	}
+	return idCheckChars[sum%11]
+}
+
+// ParseCitizen checks a --citizen value: a citizenRef (64 hex characters),
+// or an 18-character ID number with a valid check character. The ID number
+// is never echoed in an error.
+func ParseCitizen(flag, s string) (Citizen, error) {
 	s = strings.TrimSpace(s)
 	switch {
 	case hexPattern.MatchString(s):
-		return strings.ToLower(s), nil
+		return Citizen{Ref: strings.ToLower(s)}, nil
 	case idNumberPattern.MatchString(s):
-		return "", UsageErrorf("%s takes a citizenRef (64 hex characters), not an ID number: "+
-			"the ledger never sees ID numbers; the operator's gateway turns one into a citizenRef with the operator's secret key "+
-			"(that gateway is not built yet; ask the operator for the ref)", flag)
+		s = strings.ToUpper(s)
+		if IDCheckChar(s) != s[17] {
+			return Citizen{}, UsageErrorf("%s: not an ID number: the check character is wrong (ISO 7064 MOD 11-2); check the number, or give the citizenRef", flag)
+		}
+		return Citizen{IDNumber: s}, nil
+	case oldIDPattern.MatchString(s):
+		return Citizen{}, UsageErrorf("%s: a 15-digit ID number is not accepted: give the 18-character number or the citizenRef", flag)
 	default:
-		return "", UsageErrorf("%s takes a citizenRef: 64 hex characters", flag)
+		return Citizen{}, UsageErrorf("%s takes a citizenRef (64 hex characters) or an 18-character ID number", flag)
 	}
+}
+
+// ResolveCitizen returns the citizenRef of c: c.Ref, or the ref the
+// operator's pseudonym service gives for c.IDNumber.
+func ResolveCitizen(ctx context.Context, c Citizen, pseudonym func(context.Context, string) (string, error)) (string, error) {
+	if c.IDNumber == "" {
+		return c.Ref, nil
+	}
+	if pseudonym == nil {
+		return "", errors.New("no pseudonym service to turn the ID number into a citizenRef: give the citizenRef")
+	}
+	return pseudonym(ctx, c.IDNumber)
 }
 
 // ParseHash checks a hex SHA-256 digest argument and returns it lower-case.

@@ -2,7 +2,10 @@ package cmdutil
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -47,23 +50,92 @@ func TestOutputFlags(t *testing.T) {
 	}
 }
 
-func TestParseCitizenRef(t *testing.T) {
+func TestParseCitizen(t *testing.T) {
 	ref := strings.Repeat("ab", 32)
-	if got, err := ParseCitizenRef("--citizen", strings.ToUpper(ref)); err != nil || got != ref {
-		t.Fatalf("hex ref: %q %v", got, err)
+	if got, err := ParseCitizen("--citizen", strings.ToUpper(ref)); err != nil || got.Ref != ref || got.IDNumber != "" {
+		t.Fatalf("hex ref: %+v %v", got, err)
 	}
-	for _, id := range []string{"370102199003071234", "37010219851224002X", "370102900307123"} {
-		_, err := ParseCitizenRef("--citizen", id)
+	for in, want := range map[string]string{"37011520010603615X": "37011520010603615X", " 37011520010603615x ": "37011520010603615X",
+		"370114196910259164": "370114196910259164"} {
+		got, err := ParseCitizen("--citizen", in)
+		if err != nil || got.IDNumber != want || got.Ref != "" || strings.Contains(got.String(), want) {
+			t.Fatalf("%q: %+v %v", in, got, err)
+		}
+	}
+	for id, msg := range map[string]string{
+		"370115200106036151": "check character is wrong",
+		"370102900307123":    "15-digit",
+		"zhang":              "64 hex",
+		"37011520010603615":  "18-character ID number",
+	} {
+		_, err := ParseCitizen("--citizen", id)
 		var ue *UsageError
-		if !errors.As(err, &ue) || !strings.Contains(err.Error(), "not an ID number") || !strings.Contains(err.Error(), "gateway") {
-			t.Fatalf("%s: %v", id, err)
+		if !errors.As(err, &ue) || !strings.Contains(err.Error(), msg) {
+			t.Fatalf("%s: %v, want a usage error with %q", id, err, msg)
 		}
 		if strings.Contains(err.Error(), id) {
 			t.Fatalf("the ID number is echoed: %v", err)
 		}
 	}
-	if _, err := ParseCitizenRef("--citizen", "zhang"); err == nil || !strings.Contains(err.Error(), "64 hex") {
-		t.Fatalf("err %v", err)
+}
+
+func TestResolveCitizen(t *testing.T) {
+	ctx := context.Background()
+	ref := strings.Repeat("cd", 32)
+	called := false
+	pseudonym := func(_ context.Context, id string) (string, error) {
+		called = true
+		if id != "37011520010603615X" {
+			return "", errors.New("unexpected ID number")
+		}
+		return ref, nil
+	}
+	if got, err := ResolveCitizen(ctx, Citizen{Ref: ref}, pseudonym); err != nil || got != ref || called {
+		t.Fatalf("a ref is not resolved: %q %v %v", got, err, called)
+	}
+	if got, err := ResolveCitizen(ctx, Citizen{IDNumber: "37011520010603615X"}, pseudonym); err != nil || got != ref {
+		t.Fatalf("%q %v", got, err)
+	}
+	if _, err := ResolveCitizen(ctx, Citizen{IDNumber: "37011520010603615X"}, nil); err == nil {
+		t.Fatal("no pseudonym service, no error")
+	}
+}
+
+func TestAdminCredentials(t *testing.T) {
+	ios, _, _, _ := Test()
+	f := NewFactory(ios)
+	f.StateDir = t.TempDir()
+	t.Setenv(EnvClientID, "")
+	t.Setenv(EnvClientSecret, "")
+	var ue *UsageError
+	if _, err := f.AdminClient(AdminFlags{}); !errors.As(err, &ue) || !strings.Contains(err.Error(), "--client-id") {
+		t.Fatalf("no credentials: %v", err)
+	}
+	if _, err := f.AdminClient(AdminFlags{ClientID: "x"}); !errors.As(err, &ue) || !strings.Contains(err.Error(), "both") {
+		t.Fatalf("half the credentials: %v", err)
+	}
+	if _, err := f.AdminClient(AdminFlags{Gateway: "ftp://x", ClientID: "a", ClientSecret: "b"}); !errors.As(err, &ue) {
+		t.Fatalf("bad gateway: %v", err)
+	}
+	dir := filepath.Join(f.StateDir, "gateway", "bureau")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	demo := `[{"client_id":"inst","client_secret":"i","scopes":["institution"]},{"client_id":"adm","client_secret":"a","scopes":["institution","admin"]}]`
+	if err := os.WriteFile(filepath.Join(dir, "demo-clients.json"), []byte(demo), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a, err := f.AdminClient(AdminFlags{})
+	if err != nil || a.ClientID != "adm" || a.ClientSecret != "a" || a.URL != DefaultGatewayURL() {
+		t.Fatalf("demo admin: %+v %v", a, err)
+	}
+	t.Setenv(EnvClientID, "env-id")
+	t.Setenv(EnvClientSecret, "env-secret")
+	if a, err = f.AdminClient(AdminFlags{Gateway: "http://gw:1/"}); err != nil || a.ClientID != "env-id" || a.URL != "http://gw:1" {
+		t.Fatalf("env: %+v %v", a, err)
+	}
+	if a, err = f.AdminClient(AdminFlags{ClientID: "flag-id", ClientSecret: "flag-secret"}); err != nil || a.ClientID != "flag-id" {
+		t.Fatalf("flags: %+v %v", a, err)
 	}
 }
 

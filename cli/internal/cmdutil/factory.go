@@ -27,6 +27,9 @@ type Factory struct {
 	// StateDir and Profile are the global --state-dir and --profile flags.
 	StateDir string
 	Profile  string
+	// OperatorURL is --operator: the operator gateway's mutual-TLS address
+	// (empty: the local network's).
+	OperatorURL string
 
 	// NetworkProfile returns the network's connection profile and the
 	// organisation selected by --profile.

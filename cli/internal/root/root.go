@@ -12,9 +12,11 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/quanchain/quanchain/cli/internal/admin"
 	"github.com/quanchain/quanchain/cli/internal/audit"
 	"github.com/quanchain/quanchain/cli/internal/cmdutil"
 	"github.com/quanchain/quanchain/cli/internal/config"
+	"github.com/quanchain/quanchain/cli/internal/data"
 	"github.com/quanchain/quanchain/cli/internal/docs"
 	"github.com/quanchain/quanchain/cli/internal/ledger"
 	"github.com/quanchain/quanchain/cli/internal/verify"
@@ -36,7 +38,8 @@ func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
 with your organisation's own identity, never through any gateway: blocks and
 transactions, authorisations and data accesses, key histories, integrity of
 the block chain across the peers of every organisation, and verification of
-records and documents against their anchors.
+records and documents against their anchors. The admin and data commands
+are the exception: they call a gateway's admin API.
 
 It finds the network in the state directory the network tool writes
 (--state-dir, else $QUANCHAIN_HOME, else <repository>/.quanchain) and
@@ -58,6 +61,8 @@ findings present, 4 not found.`)
 		ledger.NewCmdLedger(f),
 		audit.NewCmdAudit(f),
 		verify.NewCmdVerify(f),
+		admin.NewCmdAdmin(f),
+		data.NewCmdData(f),
 		docs.NewCmdDocs(f, nil),
 	)
 	return cmd

@@ -20,6 +20,7 @@ import (
 
 	"github.com/quanchain/quanchain/gateway/internal/auth"
 	"github.com/quanchain/quanchain/gateway/internal/config"
+	"github.com/quanchain/quanchain/gateway/internal/consentapp"
 	"github.com/quanchain/quanchain/gateway/internal/httpapi"
 	"github.com/quanchain/quanchain/gateway/internal/ledger"
 	"github.com/quanchain/quanchain/gateway/internal/store"
@@ -97,6 +98,7 @@ func run(ctx context.Context, args, env []string, stdout io.Writer) error {
 		Clients: storeAdapter{st}, Idempotency: storeAdapter{st}, Pseudonyms: pseudonyms, Log: log,
 		Notify: notifications, Admin: admin,
 		Citizen: x.citizen, Provider: x.provider, DataRequests: x.dataRequests, Verifications: x.verifications,
+		App: consentapp.Handler(), // routed on the provider role only
 	})
 	if err != nil {
 		return err

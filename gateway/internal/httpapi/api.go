@@ -79,6 +79,9 @@ type Deps struct {
 	// Admin is the operator's admin API (provider role, NewAdminAPI);
 	// without it those routes answer 503.
 	Admin *AdminAPI
+	// App is the citizens' consent app, served under /app/ (provider
+	// role, consentapp.Handler); without it those routes answer 404.
+	App http.Handler
 }
 
 // Server is the gateway's HTTP API.
@@ -115,6 +118,7 @@ var routes = concatRoutes(
 	providerRoutes,
 	notifyRoutes,
 	adminRoutes,
+	appRoutes,
 )
 
 func concatRoutes(first []route, rest ...[]route) []route {

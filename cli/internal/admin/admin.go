@@ -1,0 +1,123 @@
+// Package admin holds `qc admin`: administration of a gateway through its
+// admin API, as an API client with the admin scope.
+package admin
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/quanchain/quanchain/chaincode/model"
+	"github.com/quanchain/quanchain/cli/internal/cmdutil"
+	"github.com/quanchain/quanchain/cli/internal/operator"
+)
+
+// NewCmdAdmin returns `qc admin` and its subcommands.
+func NewCmdAdmin(f *cmdutil.Factory) *cobra.Command {
+	cmd := cmdutil.NewGroup("admin <command>", "Administer a gateway: API clients",
+		`Administer a member's gateway through its admin API (not the ledger): qc
+authenticates as an API client with the admin scope (OAuth2 client
+credentials) from --client-id and --client-secret, else $QC_CLIENT_ID and
+$QC_CLIENT_SECRET, else, on the local demo network, the operator's demo admin
+client in the state directory.`)
+	clients := cmdutil.NewGroup("clients <command>", "API clients of the gateway's organisation",
+		`Register API clients of the gateway's organisation: institutions' back
+offices call the gateway with them.`)
+	clients.AddCommand(NewCmdClientsCreate(f, nil))
+	cmd.AddCommand(clients)
+	return cmd
+}
+
+// scopes an API client can have.
+var knownScopes = []string{"institution", "admin"}
+
+// ClientsCreateOptions are the inputs of `qc admin clients create`.
+type ClientsCreateOptions struct {
+	IO     *cmdutil.IOStreams
+	Admin  func(cmdutil.AdminFlags) (*operator.Admin, error)
+	Output cmdutil.OutputFlags
+	Ctx    context.Context
+
+	Flags  cmdutil.AdminFlags
+	Org    string
+	Scopes []string
+}
+
+// NewCmdClientsCreate returns `qc admin clients create`.
+func NewCmdClientsCreate(f *cmdutil.Factory, runF func(*ClientsCreateOptions) error) *cobra.Command {
+	opts := &ClientsCreateOptions{IO: f.IOStreams, Admin: f.AdminClient}
+	cmd := &cobra.Command{
+		Use:   "create --org <msp> --scope institution [--scope admin]",
+		Short: "Register an API client and show its secret once",
+		Long: `Register an API client of the gateway's organisation with the given scopes
+(institution: the institution API; admin: the admin API). The secret is
+shown in this answer only: the gateway keeps only a hash of it.`,
+		Example: `  qc admin clients create --org BureauMSP --scope institution
+  qc admin clients create --org BureauMSP --scope institution --scope admin --json`,
+		Args: cmdutil.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !model.ValidMSPID(opts.Org) {
+				return cmdutil.UsageErrorf("--org %q: want an MSP ID such as BureauMSP", opts.Org)
+			}
+			if len(opts.Scopes) == 0 {
+				return cmdutil.UsageErrorf("--scope is required: %s", strings.Join(knownScopes, " or "))
+			}
+			var scopes []string
+			for _, s := range opts.Scopes {
+				s = strings.ToLower(strings.TrimSpace(s))
+				if !slices.Contains(knownScopes, s) {
+					return cmdutil.UsageErrorf("--scope %q: want %s", s, strings.Join(knownScopes, " or "))
+				}
+				if !slices.Contains(scopes, s) {
+					scopes = append(scopes, s)
+				}
+			}
+			opts.Scopes = scopes
+			if _, err := opts.Output.Resolve(); err != nil {
+				return err
+			}
+			opts.Ctx = cmd.Context()
+			if runF != nil {
+				return runF(opts)
+			}
+			return clientsCreateRun(opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.Org, "org", "", "the client's organisation (MSP ID; the gateway's own)")
+	cmd.Flags().StringSliceVar(&opts.Scopes, "scope", nil, "a scope of the client: institution or admin (repeatable)")
+	cmdutil.AddAdminFlags(cmd, &opts.Flags)
+	cmdutil.AddJSONFlag(cmd, &opts.Output)
+	return cmd
+}
+
+func clientsCreateRun(opts *ClientsCreateOptions) error {
+	format, err := opts.Output.Resolve()
+	if err != nil {
+		return err
+	}
+	a, err := opts.Admin(opts.Flags)
+	if err != nil {
+		return err
+	}
+	c, err := a.CreateClient(opts.Ctx, opts.Org, opts.Scopes)
+	if err != nil {
+		return err
+	}
+	if format == cmdutil.FormatJSON {
+		return cmdutil.WriteJSON(opts.IO.Out, c)
+	}
+	t := cmdutil.NewTable(opts.IO.Out)
+	t.Row("client_id", c.ClientID)
+	t.Row("client_secret", c.ClientSecret)
+	t.Row("org_msp", c.OrgMSP)
+	t.Row("scopes", strings.Join(c.Scopes, ","))
+	t.Row("created_at", c.CreatedAt)
+	if err := t.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(opts.IO.ErrOut, "The secret is shown this once: store it now.")
+	return nil
+}
