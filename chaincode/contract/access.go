@@ -29,7 +29,8 @@ func (c *AccessContract) GetEvaluateTransactions() []string {
 // The authorisation's key is written, so a concurrent revocation and a
 // delivery conflict and exactly one of them commits.
 func (c *AccessContract) RecordAccess(ctx contractapi.TransactionContextInterface, accessJSON string) (string, error) {
-	if _, err := requireActiveCaller(ctx); err != nil {
+	inst, err := requireActiveCaller(ctx)
+	if err != nil {
 		return "", err
 	}
 	var req model.AccessRequest
@@ -40,10 +41,10 @@ func (c *AccessContract) RecordAccess(ctx contractapi.TransactionContextInterfac
 	if err != nil {
 		return "", err
 	}
-	provider, err := requireProviderOf(ctx, cats...)
-	if err != nil {
+	if err := checkProviderOf(ctx, inst, cats...); err != nil {
 		return "", err
 	}
+	provider := inst.MSPID
 	if err := validateAccessRequest(&req); err != nil {
 		return "", err
 	}

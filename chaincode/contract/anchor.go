@@ -59,17 +59,18 @@ func (c *AnchorContract) AnchorRecord(ctx contractapi.TransactionContextInterfac
 // AnchorBatch anchors the RFC 6962 tree head of a batch of records of one
 // category. The category's provider only.
 func (c *AnchorContract) AnchorBatch(ctx contractapi.TransactionContextInterface, batchJSON string) (string, error) {
-	if _, err := requireActiveCaller(ctx); err != nil {
+	inst, err := requireActiveCaller(ctx)
+	if err != nil {
 		return "", err
 	}
 	var req model.BatchAnchorRequest
 	if err := decodeStrict(batchJSON, &req); err != nil {
 		return "", err
 	}
-	provider, err := requireProviderOf(ctx, req.Category)
-	if err != nil {
+	if err := checkProviderOf(ctx, inst, req.Category); err != nil {
 		return "", err
 	}
+	provider := inst.MSPID
 	if !model.ValidID(req.BatchID) {
 		return "", model.Errf(model.CodeInvalidArgument, "batch_id must be 3-64 letters, digits, '_', '.' or '-'")
 	}

@@ -113,14 +113,20 @@ func requireProviderOf(ctx contractapi.TransactionContextInterface, categories .
 	if err != nil {
 		return "", err
 	}
+	return inst.MSPID, checkProviderOf(ctx, inst, categories...)
+}
+
+// checkProviderOf checks that inst, the caller's active institution, is
+// the provider of every given category.
+func checkProviderOf(ctx contractapi.TransactionContextInterface, inst *model.Institution, categories ...string) error {
 	for _, code := range categories {
 		cat, err := loadCategory(ctx, code)
 		if err != nil {
-			return "", err
+			return err
 		}
 		if cat.ProviderMSP != inst.MSPID {
-			return "", model.Errf(model.CodeForbiddenMSP, "%s is not the provider of category %s", inst.MSPID, code)
+			return model.Errf(model.CodeForbiddenMSP, "%s is not the provider of category %s", inst.MSPID, code)
 		}
 	}
-	return inst.MSPID, nil
+	return nil
 }

@@ -31,7 +31,7 @@ type exchangeParts struct {
 	provider      *httpapi.ProviderAPI
 	dataRequests  *httpapi.DataRequestAPI
 	verifications *httpapi.VerificationAPI
-	pseudonyms    httpapi.Pseudonymiser // the requester's remote pseudonymiser, if any
+	pseudonyms    httpapi.Pseudonymiser // the requester's: the operator's pseudonym service
 	peerTLS       *tls.Config           // the provider's mutual-TLS listener
 }
 
@@ -72,15 +72,14 @@ func buildExchange(ctx context.Context, cfg *config.Config, channel, msp string,
 			return nil, err
 		}
 		var pc httpapi.ProviderClient
+		remote := &httpapi.RemotePseudonymiser{BaseURL: cfg.OperatorURL}
 		if cfg.OperatorURL != "" {
 			if pc, err = httpapi.NewHTTPProviderClient(cfg.OperatorURL, tlsCfg); err != nil {
 				return nil, err
 			}
-			if cfg.PseudonymKeyFile == "" {
-				x.pseudonyms = &httpapi.RemotePseudonymiser{BaseURL: cfg.OperatorURL,
-					Client: &http.Client{Transport: &http.Transport{TLSClientConfig: tlsCfg}}}
-			}
+			remote.Client = &http.Client{Transport: &http.Transport{TLSClientConfig: tlsCfg}}
 		}
+		x.pseudonyms = remote
 		if x.dataRequests, err = httpapi.NewDataRequestAPI(httpapi.DataRequestConfig{Ledger: l, Provider: pc, Key: key}); err != nil {
 			return nil, err
 		}

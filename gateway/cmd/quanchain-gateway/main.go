@@ -24,6 +24,7 @@ import (
 	"github.com/quanchain/quanchain/gateway/internal/httpapi"
 	"github.com/quanchain/quanchain/gateway/internal/ledger"
 	"github.com/quanchain/quanchain/gateway/internal/store"
+	"github.com/quanchain/quanchain/gateway/internal/vault"
 	"github.com/quanchain/quanchain/network/fabclient"
 )
 
@@ -72,7 +73,7 @@ func run(ctx context.Context, args, env []string, stdout io.Writer) error {
 	}
 	defer st.Close()
 
-	pseudonyms, err := pseudonymiser(cfg)
+	operator, err := operatorPseudonymiser(cfg)
 	if err != nil {
 		return err
 	}
@@ -82,7 +83,7 @@ func run(ctx context.Context, args, env []string, stdout io.Writer) error {
 		return err
 	}
 	defer stopNotifications() // before the store closes
-	admin, err := adminAPI(cfg, st, l)
+	admin, err := adminAPI(cfg, st, l, operator)
 	if err != nil {
 		return err
 	}
@@ -90,8 +91,9 @@ func run(ctx context.Context, args, env []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if x.pseudonyms != nil {
-		pseudonyms = x.pseudonyms
+	pseudonyms := x.pseudonyms
+	if operator != nil {
+		pseudonyms = httpapi.OperatorPseudonymiser(operator)
 	}
 	api, err := httpapi.New(httpapi.Deps{
 		Config: cfg, MSPID: conn.Org.MSPID, Ledger: l, Tokens: tokens,
@@ -149,17 +151,17 @@ func loadKeys(cfg *config.Config) (*auth.KeySet, error) {
 	return auth.NewKeySet(sk, verify...)
 }
 
-// pseudonymiser computes citizenRefs in process when this gateway holds
-// the pseudonym key (the operator), else asks the operator's gateway.
-func pseudonymiser(cfg *config.Config) (httpapi.Pseudonymiser, error) {
-	if cfg.PseudonymKeyFile != "" {
-		key, err := httpapi.LoadPseudonymKey(cfg.PseudonymKeyFile)
-		if err != nil {
-			return nil, err
-		}
-		return httpapi.NewHMACPseudonymiser(key)
+// operatorPseudonymiser loads the operator's pseudonym key, if this
+// gateway holds it; other gateways ask the operator's (buildExchange).
+func operatorPseudonymiser(cfg *config.Config) (*vault.Pseudonymiser, error) {
+	if cfg.PseudonymKeyFile == "" {
+		return nil, nil
 	}
-	return &httpapi.RemotePseudonymiser{BaseURL: cfg.OperatorURL}, nil
+	key, err := httpapi.LoadPseudonymKey(cfg.PseudonymKeyFile)
+	if err != nil {
+		return nil, err
+	}
+	return vault.NewPseudonymiser(key)
 }
 
 // serve runs the HTTP server until ctx ends, then drains it within the

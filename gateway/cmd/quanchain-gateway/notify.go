@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 
@@ -47,17 +48,12 @@ func startNotifications(ctx context.Context, cfg *config.Config, st *store.Store
 // adminAPI is the operator's admin API (provider role): API clients, and
 // dataset imports into the digital safe anchored with the gateway's own
 // Fabric identity. Other gateways get nil.
-func adminAPI(cfg *config.Config, st *store.Store, l *ledger.Ledger) (*httpapi.AdminAPI, error) {
+func adminAPI(cfg *config.Config, st *store.Store, l *ledger.Ledger, ps *vault.Pseudonymiser) (*httpapi.AdminAPI, error) {
 	if !cfg.HasRole(config.RoleProvider) {
 		return nil, nil
 	}
-	key, err := httpapi.LoadPseudonymKey(cfg.PseudonymKeyFile)
-	if err != nil {
-		return nil, err
-	}
-	ps, err := vault.NewPseudonymiser(key)
-	if err != nil {
-		return nil, err
+	if ps == nil {
+		return nil, errors.New("the provider role needs the pseudonym key")
 	}
 	im := &vault.Importer{Store: st, Pseudonymiser: ps, Anchorer: httpapi.ReportingAnchorer(ledger.BatchAnchorer{Ledger: l})}
 	return httpapi.NewAdminAPI(httpapi.AdminConfig{Clients: st, Datasets: im})

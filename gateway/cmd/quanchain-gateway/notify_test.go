@@ -106,18 +106,25 @@ func TestAdminAPIWiring(t *testing.T) {
 	}
 	defer st.Close()
 	cfg := config.Defaults()
-	if a, err := adminAPI(&cfg, st, nil); a != nil || err != nil {
+	if a, err := adminAPI(&cfg, st, nil, nil); a != nil || err != nil {
 		t.Fatalf("requester gateway: %v %v", a, err)
 	}
 	cfg.Roles = []config.Role{config.RoleProvider}
 	cfg.PseudonymKeyFile = filepath.Join(t.TempDir(), "pseudonym.key")
-	if _, err := adminAPI(&cfg, st, nil); err == nil {
+	if _, err := operatorPseudonymiser(&cfg); err == nil {
+		t.Fatal("provider gateway without its pseudonym key file")
+	}
+	if _, err := adminAPI(&cfg, st, nil, nil); err == nil {
 		t.Fatal("provider gateway without its pseudonym key")
 	}
 	if err := os.WriteFile(cfg.PseudonymKeyFile, make([]byte, 32), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if a, err := adminAPI(&cfg, st, nil); a == nil || err != nil {
+	ps, err := operatorPseudonymiser(&cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, err := adminAPI(&cfg, st, nil, ps); a == nil || err != nil {
 		t.Fatalf("provider gateway: %v %v", a, err)
 	}
 }

@@ -17,7 +17,6 @@ import (
 
 	"github.com/quanchain/quanchain/gateway/internal/auth"
 	"github.com/quanchain/quanchain/gateway/internal/config"
-	"github.com/quanchain/quanchain/gateway/internal/httpapi"
 	"github.com/quanchain/quanchain/gateway/internal/ledger"
 	"github.com/quanchain/quanchain/gateway/internal/store"
 	"github.com/quanchain/quanchain/gateway/internal/synth"
@@ -140,11 +139,7 @@ func ensureDemoClients(ctx context.Context, st *store.Store, cfg *config.Config,
 // an interrupted run left.
 func seedSafe(ctx context.Context, st *store.Store, cfg *config.Config, l *ledger.Ledger, n int, seed int64) (vault.ImportResult, error) {
 	var total vault.ImportResult
-	key, err := httpapi.LoadPseudonymKey(cfg.PseudonymKeyFile)
-	if err != nil {
-		return total, err
-	}
-	ps, err := vault.NewPseudonymiser(key)
+	ps, err := operatorPseudonymiser(cfg)
 	if err != nil {
 		return total, err
 	}

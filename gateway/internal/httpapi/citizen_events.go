@@ -3,7 +3,6 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -220,53 +219,14 @@ func (s *Server) citizenEvents(w http.ResponseWriter, r *http.Request) error {
 		return apiErr(http.StatusBadRequest, CodeInvalidArgument, "the event stream takes no query parameters")
 	}
 	last := r.Header.Get("Last-Event-ID")
-	if len(last) > 160 {
+	if len(last) > maxLastEventIDLength {
 		last = "-" // cannot be a kept id: resume is impossible, so reset
 	}
 	sub, replay, reset := c.cfg.Events.Subscribe(ref, last)
 	defer c.cfg.Events.Unsubscribe(sub)
 
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
-	rc := http.NewResponseController(w)
-	send := func(format string, args ...any) bool {
-		if _, err := fmt.Fprintf(w, format, args...); err != nil {
-			return false
-		}
-		return rc.Flush() == nil
-	}
-	if !send("retry: 3000\n\n") {
-		return nil
-	}
-	if reset && !send("event: reset\ndata: {}\n\n") {
-		return nil
-	}
-	for _, e := range replay {
-		if !send("id: %s\nevent: %s\ndata: %s\n\n", e.id, e.name, e.data) {
-			return nil
-		}
-	}
-	tick := time.NewTicker(c.cfg.Heartbeat)
-	defer tick.Stop()
-	for {
-		select {
-		case <-r.Context().Done():
-			return nil
-		case e, ok := <-sub.ch:
-			if !ok {
-				return nil // dropped as too slow; the client resumes
-			}
-			if !send("id: %s\nevent: %s\ndata: %s\n\n", e.id, e.name, e.data) {
-				return nil
-			}
-		case <-tick.C:
-			if !send(": heartbeat\n\n") {
-				return nil
-			}
-		}
-	}
+	streamSSE(w, r, reset, replay, sub.ch, c.cfg.Heartbeat, func(e citizenEvent) (string, string, []byte) {
+		return e.id, e.name, e.data
+	})
+	return nil
 }

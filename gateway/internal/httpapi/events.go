@@ -1,9 +1,7 @@
 package httpapi
 
 import (
-	"fmt"
 	"net/http"
-	"time"
 
 	"github.com/quanchain/quanchain/gateway/internal/notify"
 )
@@ -36,47 +34,8 @@ func (s *Server) institutionEvents(w http.ResponseWriter, r *http.Request) error
 	sub, replay, missed := n.cfg.Events.Subscribe(last)
 	defer n.cfg.Events.Unsubscribe(sub)
 
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
-	rc := http.NewResponseController(w)
-	send := func(format string, args ...any) bool {
-		if _, err := fmt.Fprintf(w, format, args...); err != nil {
-			return false
-		}
-		return rc.Flush() == nil
-	}
-	event := func(e notify.Event) bool {
-		return send("id: %s\nevent: %s\ndata: %s\n\n", e.ID, e.Name, e.Data)
-	}
-	if !send("retry: %d\n\n", institutionEventsRetryMS) {
-		return nil
-	}
-	if missed && !send("event: reset\ndata: {}\n\n") {
-		return nil
-	}
-	for _, e := range replay {
-		if !event(e) {
-			return nil
-		}
-	}
-	tick := time.NewTicker(n.cfg.Heartbeat)
-	defer tick.Stop()
-	for {
-		select {
-		case <-r.Context().Done():
-			return nil
-		case e, ok := <-sub.Events():
-			if !ok || !event(e) {
-				return nil // dropped as too slow, or gone: the client resumes
-			}
-		case <-tick.C:
-			if !send(": heartbeat\n\n") {
-				return nil
-			}
-		}
-	}
+	streamSSE(w, r, missed, replay, sub.Events(), n.cfg.Heartbeat, func(e notify.Event) (string, string, []byte) {
+		return e.ID, e.Name, e.Data
+	})
+	return nil
 }

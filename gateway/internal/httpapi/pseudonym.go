@@ -3,9 +3,6 @@ package httpapi
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,6 +14,7 @@ import (
 
 	"github.com/quanchain/quanchain/chaincode/model"
 	"github.com/quanchain/quanchain/gateway/internal/synth"
+	"github.com/quanchain/quanchain/gateway/internal/vault"
 )
 
 // Pseudonymiser turns a citizen's ID number into their citizenRef, the
@@ -37,19 +35,26 @@ type Pseudonymiser interface {
 // request is answered 503 PSEUDONYM_UNAVAILABLE.
 var ErrPseudonymUnavailable = errors.New("pseudonym service unavailable")
 
-// HMACPseudonymiser computes citizenRef = hex(HMAC-SHA-256(key, ID number))
-// over the normalised (trimmed, upper-case) ID number.
-type HMACPseudonymiser struct{ key []byte }
+// HMACPseudonymiser computes citizenRefs in process, with the operator's
+// key: it is the digital safe's own vault.Pseudonymiser, so the API and the
+// safe can never disagree on a citizen's ref.
+type HMACPseudonymiser struct{ p *vault.Pseudonymiser }
 
 // MinPseudonymKeyLength is the shortest pseudonym key accepted (256 bits).
-const MinPseudonymKeyLength = 32
+const MinPseudonymKeyLength = vault.MinPseudonymKeyLength
 
 // NewHMACPseudonymiser returns a pseudonymiser with key.
 func NewHMACPseudonymiser(key []byte) (*HMACPseudonymiser, error) {
-	if len(key) < MinPseudonymKeyLength {
-		return nil, fmt.Errorf("pseudonym key must be at least %d bytes", MinPseudonymKeyLength)
+	p, err := vault.NewPseudonymiser(key)
+	if err != nil {
+		return nil, err
 	}
-	return &HMACPseudonymiser{key: append([]byte(nil), key...)}, nil
+	return OperatorPseudonymiser(p), nil
+}
+
+// OperatorPseudonymiser serves citizenRefs from the safe's pseudonymiser.
+func OperatorPseudonymiser(p *vault.Pseudonymiser) *HMACPseudonymiser {
+	return &HMACPseudonymiser{p: p}
 }
 
 // LoadPseudonymKey reads the pseudonym key file (raw bytes).
@@ -66,9 +71,7 @@ func LoadPseudonymKey(path string) ([]byte, error) {
 
 // Ref implements Pseudonymiser.
 func (h *HMACPseudonymiser) Ref(_ context.Context, idNumber string) (string, error) {
-	m := hmac.New(sha256.New, h.key)
-	m.Write([]byte(NormaliseIDNumber(idNumber)))
-	return hex.EncodeToString(m.Sum(nil)), nil
+	return h.p.Ref(idNumber)
 }
 
 // RemotePseudonymiser asks the operator's gateway for citizenRefs: POST

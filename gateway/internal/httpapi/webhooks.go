@@ -39,11 +39,10 @@ const (
 )
 
 const (
-	defaultMaxWebhooks       = 10
-	defaultEventsHeartbeat   = 15 * time.Second
-	webhookSecretPrefix      = "whsec_"
-	maxLastEventIDLength     = 160
-	institutionEventsRetryMS = 3000
+	defaultMaxWebhooks     = 10
+	defaultEventsHeartbeat = 15 * time.Second
+	webhookSecretPrefix    = "whsec_"
+	maxLastEventIDLength   = 160
 )
 
 // WebhookStore keeps the organisation's webhooks; *store.Store implements
