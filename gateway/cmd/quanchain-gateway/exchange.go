@@ -33,6 +33,7 @@ type exchangeParts struct {
 	verifications *httpapi.VerificationAPI
 	pseudonyms    httpapi.Pseudonymiser // the requester's: the operator's pseudonym service
 	peerTLS       *tls.Config           // the provider's mutual-TLS listener
+	ready         []httpapi.ReadyCheck  // the requester's: the operator's gateway answers
 }
 
 // buildExchange wires the exchange for cfg's roles: the provider gets the
@@ -67,17 +68,30 @@ func buildExchange(ctx context.Context, cfg *config.Config, channel, msp string,
 		if _, err := httpapi.RegisterEncryptionKey(ctx, l, msp, key); err != nil {
 			return nil, fmt.Errorf("register the data-encryption key: %w", err)
 		}
-		tlsCfg, err := link.ClientConfig(operatorMSP)
-		if err != nil {
-			return nil, err
-		}
 		var pc httpapi.ProviderClient
 		remote := &httpapi.RemotePseudonymiser{BaseURL: cfg.OperatorURL}
 		if cfg.OperatorURL != "" {
-			if pc, err = httpapi.NewHTTPProviderClient(cfg.OperatorURL, tlsCfg); err != nil {
+			// Each client gets a TLS configuration of its own: none may
+			// see another's protocol negotiation.
+			provCfg, err := link.ClientConfig(operatorMSP)
+			if err != nil {
 				return nil, err
 			}
-			remote.Client = &http.Client{Transport: &http.Transport{TLSClientConfig: tlsCfg}}
+			hpc, err := httpapi.NewHTTPProviderClient(cfg.OperatorURL, provCfg)
+			if err != nil {
+				return nil, err
+			}
+			pseudoCfg, err := link.ClientConfig(operatorMSP)
+			if err != nil {
+				return nil, err
+			}
+			if remote, err = httpapi.NewRemotePseudonymiser(cfg.OperatorURL, pseudoCfg); err != nil {
+				return nil, err
+			}
+			pc = hpc
+			x.ready = append(x.ready,
+				httpapi.ReadyCheck{Name: "the operator's provider API", Code: httpapi.CodeProviderUnavailable, Check: hpc.Ping},
+				httpapi.ReadyCheck{Name: "the operator's pseudonym service", Code: httpapi.CodePseudonymUnavailable, Check: remote.Ping})
 		}
 		x.pseudonyms = remote
 		if x.dataRequests, err = httpapi.NewDataRequestAPI(httpapi.DataRequestConfig{Ledger: l, Provider: pc, Key: key}); err != nil {

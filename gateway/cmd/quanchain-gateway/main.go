@@ -100,7 +100,8 @@ func run(ctx context.Context, args, env []string, stdout io.Writer) error {
 		Clients: storeAdapter{st}, Idempotency: storeAdapter{st}, Pseudonyms: pseudonyms, Log: log,
 		Notify: notifications, Admin: admin,
 		Citizen: x.citizen, Provider: x.provider, DataRequests: x.dataRequests, Verifications: x.verifications,
-		App: consentapp.Handler(), // routed on the provider role only
+		App:         consentapp.Handler(), // routed on the provider role only
+		ReadyChecks: x.ready,
 	})
 	if err != nil {
 		return err

@@ -82,6 +82,17 @@ type Deps struct {
 	// App is the citizens' consent app, served under /app/ (provider
 	// role, consentapp.Handler); without it those routes answer 404.
 	App http.Handler
+	// ReadyChecks are what /readyz checks besides the ledger: a
+	// requester's checks reach the operator's gateway.
+	ReadyChecks []ReadyCheck
+}
+
+// ReadyCheck is one dependency /readyz checks. Code is the error code
+// /readyz answers while Check fails.
+type ReadyCheck struct {
+	Name  string
+	Code  string
+	Check func(ctx context.Context) error
 }
 
 // Server is the gateway's HTTP API.
@@ -222,7 +233,10 @@ func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) error {
 	return nil
 }
 
-// readyz reports ready when the ledger answers (registry:GetConfig).
+// readyz reports ready when the ledger answers (registry:GetConfig) and
+// every ReadyCheck passes: a requester gateway that cannot reach the
+// operator's gateway is not ready, since it can neither name a citizen
+// nor fetch data.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 	defer cancel()
@@ -230,8 +244,14 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 		if errors.Is(err, ledger.ErrUnavailable) {
 			return err
 		}
-		s.log.WarnContext(ctx, "readiness check failed", slog.String("error", err.Error()))
+		s.log.WarnContext(ctx, "readiness check failed", slog.String("check", "ledger"), slog.String("error", err.Error()))
 		return apiErr(http.StatusServiceUnavailable, string(ledger.CodeUnavailable), "the ledger is not ready")
+	}
+	for _, c := range s.ReadyChecks {
+		if err := c.Check(ctx); err != nil {
+			s.log.WarnContext(ctx, "readiness check failed", slog.String("check", c.Name), slog.String("error", err.Error()))
+			return apiErr(http.StatusServiceUnavailable, c.Code, "%s is not reachable", c.Name)
+		}
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	return nil

@@ -45,6 +45,7 @@ const DefaultMaxDeliveryBytes = 64 << 20
 // HTTPProviderClient calls the provider API at a base URL over mutual TLS.
 type HTTPProviderClient struct {
 	endpoint string
+	health   string
 	hc       *http.Client
 	// MaxBytes bounds the answer read; DefaultMaxDeliveryBytes if 0.
 	MaxBytes int64
@@ -62,19 +63,54 @@ func NewHTTPProviderClient(baseURL string, tlsConfig *tls.Config) (*HTTPProvider
 	if tlsConfig == nil || len(tlsConfig.Certificates) == 0 {
 		return nil, errors.New("httpapi: the provider client needs a TLS configuration with this gateway's certificate")
 	}
+	base := strings.TrimSuffix(u.String(), "/")
+	return &HTTPProviderClient{
+		endpoint: base + providerDeliveriesPattern,
+		health:   base + "/healthz",
+		hc:       peerHTTPClient(tlsConfig),
+	}, nil
+}
+
+// peerHTTPClient is an HTTP/2-capable client of another member's gateway.
+// Its transport owns a copy of tlsConfig: the HTTP/2 transport adds "h2"
+// to its configuration's NextProtos in place, and a configuration shared
+// with an HTTP/1.1-only transport would make that one negotiate h2 on its
+// next new connection and then speak HTTP/1.1 over it.
+func peerHTTPClient(tlsConfig *tls.Config) *http.Client {
 	tr := &http.Transport{
-		TLSClientConfig:     tlsConfig,
+		TLSClientConfig:     tlsConfig.Clone(),
 		ForceAttemptHTTP2:   true,
 		MaxIdleConnsPerHost: 16,
 		IdleConnTimeout:     90 * time.Second,
 		TLSHandshakeTimeout: 10 * time.Second,
 	}
-	return &HTTPProviderClient{
-		endpoint: strings.TrimSuffix(u.String(), "/") + providerDeliveriesPattern,
-		hc: &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error {
-			return http.ErrUseLastResponse
-		}},
-	}, nil
+	return &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse
+	}}
+}
+
+// Ping checks that the provider's mutual-TLS listener answers (its
+// /healthz), for the requester's readiness.
+func (c *HTTPProviderClient) Ping(ctx context.Context) error {
+	return pingPeer(ctx, c.hc, c.health)
+}
+
+// pingPeer GETs a member gateway's /healthz over hc.
+func pingPeer(ctx context.Context, hc *http.Client, url string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s answered %s", url, resp.Status)
+	}
+	return nil
 }
 
 // Close releases idle connections.

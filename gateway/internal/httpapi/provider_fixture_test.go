@@ -171,6 +171,7 @@ func newExchange(t *testing.T) *exchange {
 	}
 	x.peer = httptest.NewUnstartedServer(x.provider.PeerHandler())
 	x.peer.TLS = bureau.ServerConfig()
+	x.peer.EnableHTTP2 = true                           // as the gateway's own peer listener (http.Server.ServeTLS)
 	x.peer.Config.ErrorLog = log.New(io.Discard, "", 0) // refused handshakes are expected
 	x.peer.StartTLS()
 	t.Cleanup(x.peer.Close)

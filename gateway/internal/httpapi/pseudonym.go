@@ -3,11 +3,13 @@ package httpapi
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -80,6 +82,36 @@ func (h *HMACPseudonymiser) Ref(_ context.Context, idNumber string) (string, err
 type RemotePseudonymiser struct {
 	BaseURL string
 	Client  *http.Client
+}
+
+// NewRemotePseudonymiser returns the pseudonym service client of the
+// operator's gateway at baseURL, over mutual TLS with tlsConfig (normally
+// (*peerlink.Link).ClientConfig(operatorMSP)), which it copies.
+func NewRemotePseudonymiser(baseURL string, tlsConfig *tls.Config) (*RemotePseudonymiser, error) {
+	u, err := url.Parse(baseURL)
+	if err != nil || u.Scheme != "https" || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("httpapi: operator URL %q must be https://host[:port][/path]", baseURL)
+	}
+	if tlsConfig == nil || len(tlsConfig.Certificates) == 0 {
+		return nil, errors.New("httpapi: the pseudonym client needs a TLS configuration with this gateway's certificate")
+	}
+	return &RemotePseudonymiser{BaseURL: baseURL, Client: peerHTTPClient(tlsConfig)}, nil
+}
+
+// Ping checks that the operator's mutual-TLS listener answers, for the
+// requester's readiness.
+func (p *RemotePseudonymiser) Ping(ctx context.Context) error {
+	if p.Client == nil || p.BaseURL == "" {
+		return errors.New("no operator gateway is configured")
+	}
+	return pingPeer(ctx, p.Client, strings.TrimSuffix(p.BaseURL, "/")+"/healthz")
+}
+
+// CloseIdleConnections closes the client's idle connections.
+func (p *RemotePseudonymiser) CloseIdleConnections() {
+	if p.Client != nil {
+		p.Client.CloseIdleConnections()
+	}
 }
 
 // Ref implements Pseudonymiser.
