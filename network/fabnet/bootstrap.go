@@ -142,7 +142,7 @@ func ensureEntry(ctx context.Context, registry *client.Contract, e registryEntry
 	if code, ok := chaincodeCode(err); !ok || code != e.notFound {
 		return false, fmt.Errorf("query %s: %w", e.what, err)
 	}
-	if _, err := registry.SubmitWithContext(ctx, e.submit, client.WithArguments(string(e.arg))); err != nil {
+	if _, err := fabclient.Submit(ctx, registry, e.submit, string(e.arg)); err != nil {
 		if code, ok := chaincodeCode(err); ok && (code == model.CodeAlreadyExists || code == model.CodeAlreadyBootstrapped) {
 			return false, nil // written concurrently by someone else
 		}

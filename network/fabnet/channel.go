@@ -74,7 +74,10 @@ func (l Layout) waitRaftLeader(ctx context.Context, t Topology) (Node, error) {
 		}
 		return fmt.Errorf("no orderer reports consensus_etcdraft_is_leader=1")
 	})
-	return leader, err
+	if err != nil {
+		return leader, fmt.Errorf("%w\n%s", err, ordererAdvice)
+	}
+	return leader, nil
 }
 
 // peerEnv is the clean environment of a peer CLI command run as the

@@ -122,6 +122,10 @@ func Up(ctx context.Context, l Layout, opts Options) error {
 		return err
 	}
 	step("raft", "leader %s", leader.Name())
+	if err := l.waitOrderersInStep(ctx, ordererCatchUpTimeout); err != nil {
+		return err
+	}
+	step("raft", "every orderer follows the leader at its height")
 	if joined, err = countTrue(t.Peers, func(p Node) (bool, error) { return l.joinPeer(ctx, p) }); err != nil {
 		return err
 	}

@@ -177,3 +177,26 @@ func (l Layout) stop(p proc) (stopped bool, err error) {
 	}
 	return true, nil
 }
+
+// Kill sends sig to the process group of the named process (for example
+// "orderer0.orderer") without waiting and without removing its pid file:
+// a crash, as fault tests make one. `up` starts it again.
+func Kill(l Layout, name string, sig syscall.Signal) error {
+	for _, p := range l.allProcs(DefaultTopology()) {
+		if p.Name != name {
+			continue
+		}
+		pid := l.pid(p)
+		if pid == 0 {
+			return fmt.Errorf("kill %s: not running", name)
+		}
+		if err := syscall.Kill(-pid, sig); err != nil {
+			return fmt.Errorf("kill %s (pid %d): %w", name, pid, err)
+		}
+		for i := 0; i < 100 && alive(pid) && sig == syscall.SIGKILL; i++ {
+			time.Sleep(50 * time.Millisecond)
+		}
+		return nil
+	}
+	return fmt.Errorf("kill %s: no such process", name)
+}

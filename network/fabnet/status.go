@@ -37,7 +37,11 @@ type PeerHeight struct {
 type Report struct {
 	StateDir  string
 	Processes []ProcessStatus
-	Heights   []PeerHeight // empty if the network has no profile yet
+	Heights   []PeerHeight   // empty if the network has no profile yet
+	Orderers  []OrdererState // empty if no orderer runs
+	// OrderersErr says why the orderers do not follow one Raft leader at
+	// its height, or is nil.
+	OrderersErr error
 }
 
 // Healthy reports whether every process runs and answers its health check
@@ -53,7 +57,7 @@ func (r *Report) Healthy() bool {
 			return false
 		}
 	}
-	return len(r.Processes) > 0
+	return len(r.Processes) > 0 && r.OrderersErr == nil
 }
 
 // Status inspects every process (pid, health) and asks every running peer
@@ -89,12 +93,15 @@ func Status(ctx context.Context, l Layout) (*Report, error) {
 		}
 		rep.Processes = append(rep.Processes, ps)
 	}
-	if !exists(l.ProfileFile()) {
-		return rep, nil
-	}
 	running := map[string]bool{}
 	for _, p := range rep.Processes {
 		running[p.Name] = p.Running
+	}
+	if running[t.Orderers[0].Name()] || running[t.Orderers[1].Name()] || running[t.Orderers[2].Name()] {
+		rep.Orderers, rep.OrderersErr = orderersSettled(ctx, l)
+	}
+	if !exists(l.ProfileFile()) {
+		return rep, nil
 	}
 	rep.Heights = make([]PeerHeight, len(t.Peers))
 	err := parallel(indexes(len(t.Peers)), func(i int) error {
@@ -137,6 +144,22 @@ func indexes(n int) []int {
 	return idx
 }
 
+// orderersSettled reads the orderers' states; under traffic a follower may
+// trail the leader by the blocks in flight, so a gap is read again after a
+// second before it counts.
+func orderersSettled(ctx context.Context, l Layout) ([]OrdererState, error) {
+	states := OrdererStates(ctx, l)
+	if err := orderersInStep(states, 0); err == nil {
+		return states, nil
+	}
+	select {
+	case <-ctx.Done():
+	case <-time.After(time.Second):
+	}
+	states = OrdererStates(ctx, l)
+	return states, orderersInStep(states, 2)
+}
+
 // Print writes the report as tables.
 func (r *Report) Print(w io.Writer) {
 	fmt.Fprintf(w, "state directory:    %s\n", r.StateDir)
@@ -156,6 +179,26 @@ func (r *Report) Print(w io.Writer) {
 			dash(p.Admin), dash(p.Ops), firstLine(p.Health), log)
 	}
 	tw.Flush()
+	if len(r.Orderers) > 0 {
+		fmt.Fprintf(w, "\norderers on channel %s:\n", ChannelName)
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "ORDERER\tRELATION\tSTATUS\tHEIGHT\tRAFT")
+		for _, o := range r.Orderers {
+			if o.Err != nil {
+				fmt.Fprintf(tw, "%s\tunavailable: %s\n", o.Name, firstLine(o.Err.Error()))
+				continue
+			}
+			role := "follower"
+			if o.Leader {
+				role = "leader"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", o.Name, o.Relation, o.Status, o.Height, role)
+		}
+		tw.Flush()
+		if r.OrderersErr != nil {
+			fmt.Fprintf(w, "NOT IN STEP: %s\n%s\n", strings.ReplaceAll(r.OrderersErr.Error(), "\n", "; "), ordererAdvice)
+		}
+	}
 	if len(r.Heights) > 0 {
 		fmt.Fprintf(w, "\nchannel %s:\n", ChannelName)
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)

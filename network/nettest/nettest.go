@@ -99,6 +99,28 @@ func Start(ctx context.Context) (*Network, error) {
 	return n, nil
 }
 
+// Kill crashes one process of the network (SIGKILL to its process group).
+func (n *Network) Kill(name string) error {
+	return fabnet.Kill(n.layout, name, syscall.SIGKILL)
+}
+
+// Up starts whatever is not running (after Kill, say) and waits until the
+// network serves again: every orderer at the Raft leader's height and
+// every organisation able to get endorsements.
+func (n *Network) Up(ctx context.Context) error {
+	var log bytes.Buffer
+	if err := fabnet.Up(ctx, n.layout, fabnet.Options{Out: &log}); err != nil {
+		return fmt.Errorf("%w\n%s", err, lastLines(log.String(), 40))
+	}
+	return nil
+}
+
+// Orderers reports every orderer's channel membership, height and Raft
+// leadership.
+func (n *Network) Orderers(ctx context.Context) []fabnet.OrdererState {
+	return fabnet.OrdererStates(ctx, n.layout)
+}
+
 // StateDir is the network's state directory.
 func (n *Network) StateDir() string { return n.layout.StateDir }
 

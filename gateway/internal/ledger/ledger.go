@@ -2,7 +2,7 @@
 // method per transaction the gateway uses, taking and returning the types of
 // chaincode/model, so handlers never touch transaction names, strings or raw
 // bytes. Every call takes the request's context (EvaluateWithContext,
-// SubmitWithContext) and every failure is an *Error carrying the
+// fabclient.Submit) and every failure is an *Error carrying the
 // chaincode's stable code and the transaction id.
 package ledger
 
@@ -16,6 +16,7 @@ import (
 	"github.com/hyperledger/fabric-gateway/pkg/client"
 
 	"github.com/quanchain/quanchain/chaincode/model"
+	"github.com/quanchain/quanchain/network/fabclient"
 )
 
 // transactor runs one transaction with string arguments. The production
@@ -33,8 +34,11 @@ func (t contractTransactor) evaluate(ctx context.Context, name string, args ...s
 	return t.c.EvaluateWithContext(ctx, name, client.WithArguments(args...))
 }
 
+// submit hands the transaction to the ordering service again if it does
+// not commit in time (fabclient.Submit): an orderer that crashed with it,
+// or that has dropped out of the cluster, does not hold it up.
 func (t contractTransactor) submit(ctx context.Context, name string, args ...string) ([]byte, error) {
-	return t.c.SubmitWithContext(ctx, name, client.WithArguments(args...))
+	return fabclient.Submit(ctx, t.c, name, args...)
 }
 
 // EventSource is the part of *client.Network the event subscription uses.

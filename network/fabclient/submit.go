@@ -1,0 +1,123 @@
+package fabclient
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hyperledger/fabric-gateway/pkg/client"
+	"github.com/hyperledger/fabric-protos-go-apiv2/peer"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// Resubmission of a transaction that does not commit in time.
+//
+// The peer's gateway hands an endorsed transaction to one orderer. If that
+// orderer crashes before the transaction reaches the Raft log, or if it has
+// dropped out of the cluster and forwards nothing, the transaction is never
+// ordered and the client would wait for its commit status until its
+// deadline. Submit instead hands the same signed transaction to the
+// ordering service again when its commit has not been seen within
+// CommitWait. This is safe: a transaction id commits at most once (the
+// peers mark a second copy invalid, DUPLICATE_TXID, and the commit status
+// of the id stays that of the first), so a resubmission can never apply a
+// write twice.
+const (
+	// CommitWait is how long Submit waits for a commit before it hands the
+	// transaction to the ordering service again. A commit normally takes
+	// 0.1–2 s here; a Raft leader election about 3 s.
+	CommitWait = 8 * time.Second
+	// maxSubmits bounds the hand-overs of one transaction.
+	maxSubmits = 4
+	// submitRetryDelay is the pause after the ordering service refused a
+	// hand-over (no orderer reachable, no Raft leader yet).
+	submitRetryDelay = time.Second
+)
+
+// Submit endorses and submits a transaction and waits for it to commit,
+// handing it to the ordering service again if it does not commit within
+// CommitWait (see above). It returns the transaction's result, or the
+// fabric-gateway client's errors: *client.EndorseError,
+// *client.SubmitError, *client.CommitStatusError or *client.CommitError.
+func Submit(ctx context.Context, c *client.Contract, name string, args ...string) ([]byte, error) {
+	prop, err := c.NewProposal(name, client.WithArguments(args...))
+	if err != nil {
+		return nil, err
+	}
+	txn, err := prop.EndorseWithContext(ctx)
+	if err != nil {
+		return nil, err
+	}
+	result := txn.Result()
+	var last error
+	for attempt := 1; attempt <= maxSubmits; attempt++ {
+		commit, err := txn.SubmitWithContext(ctx)
+		if err != nil {
+			last = err
+			if ctx.Err() != nil || !retryableSubmit(err) {
+				return nil, err
+			}
+			if !sleep(ctx, submitRetryDelay) {
+				return nil, err
+			}
+			continue
+		}
+		wctx, cancel := context.WithTimeout(ctx, CommitWait)
+		st, err := commit.StatusWithContext(wctx)
+		cancel()
+		if err == nil {
+			if !st.Successful {
+				return nil, &commitFailure{id: st.TransactionID, code: st.Code}
+			}
+			return result, nil
+		}
+		last = err
+		if ctx.Err() != nil || !commitNotSeen(err) {
+			return nil, err
+		}
+	}
+	return nil, fmt.Errorf("transaction %s not committed after %d hand-overs to the ordering service: %w",
+		txn.TransactionID(), maxSubmits, last)
+}
+
+// retryableSubmit reports a hand-over the ordering service did not take.
+func retryableSubmit(err error) bool {
+	switch status.Code(err) {
+	case codes.Unavailable, codes.DeadlineExceeded, codes.Aborted, codes.ResourceExhausted:
+		return true
+	}
+	return false
+}
+
+// commitNotSeen reports a commit-status wait that ended without an answer.
+func commitNotSeen(err error) bool {
+	return errors.Is(err, context.DeadlineExceeded) || status.Code(err) == codes.DeadlineExceeded
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// commitFailure is a transaction that committed invalid. It unwraps to the
+// client's *client.CommitError, whose message the client keeps private.
+type commitFailure struct {
+	id   string
+	code peer.TxValidationCode
+}
+
+func (e *commitFailure) Error() string {
+	return fmt.Sprintf("transaction %s failed to commit with status code %d (%s)", e.id, int32(e.code), e.code)
+}
+
+func (e *commitFailure) Unwrap() error {
+	return &client.CommitError{TransactionID: e.id, Code: e.code}
+}
