@@ -116,7 +116,10 @@ func buildFabric(ctx context.Context, l Layout) (err error) {
 	if err := os.RemoveAll(filepath.Join(src, "vendor")); err != nil {
 		return fmt.Errorf("remove vendor directory: %w", err)
 	}
-	stage := filepath.Join(tmp, "fabric-"+FabricVersion)
+	if err := patchFabric(src); err != nil {
+		return err
+	}
+	stage := filepath.Join(tmp, "fabric-"+FabricBuild)
 	args := []string{"build", "-ldflags", "-X github.com/hyperledger/fabric/common/metadata.Version=" + FabricVersion,
 		"-o", filepath.Join(stage, "bin") + string(filepath.Separator)}
 	for _, b := range fabricBinaries() {

@@ -12,7 +12,7 @@ const (
 	// EnvHome overrides the runtime state directory (default <repo>/.quanchain).
 	EnvHome = "QUANCHAIN_HOME"
 	// EnvCache overrides the base cache directory (default $XDG_CACHE_HOME
-	// or ~/.cache); binaries go to <base>/quanchain/fabric-2.5.0/bin.
+	// or ~/.cache); binaries go to <base>/quanchain/fabric-<FabricBuild>/bin.
 	EnvCache = "QUANCHAIN_CACHE"
 )
 
@@ -77,7 +77,7 @@ func FindRepoRoot(dir string) (string, error) {
 }
 
 // FabricDir is the cached Fabric build: bin/ and config/ (Fabric's sampleconfig).
-func (l Layout) FabricDir() string { return filepath.Join(l.CacheDir, "fabric-"+FabricVersion) }
+func (l Layout) FabricDir() string { return filepath.Join(l.CacheDir, "fabric-"+FabricBuild) }
 
 // Bin is the path of a Fabric binary.
 func (l Layout) Bin(name string) string { return filepath.Join(l.FabricDir(), "bin", name) }

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"regexp"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -19,8 +21,17 @@ type OrdererState struct {
 	Status   string // active, onboarding, …
 	Height   uint64
 	Leader   bool // it reports that it leads the channel's Raft cluster
-	Err      error
+	// SeenLeader reports that its chain has taken in a Raft leader since
+	// the process started (consensus_etcdraft_leader_changes > 0). A chain
+	// stuck while it replays its log never does, even when its ledger
+	// happens to be at the leader's height.
+	SeenLeader bool
+	Err        error
 }
+
+// leaderChangesMetric matches the count of leader changes the chain has
+// taken in.
+var leaderChangesMetric = regexp.MustCompile(`(?m)^consensus_etcdraft_leader_changes\{channel="` + ChannelName + `"\} ([0-9.e+]+)$`)
 
 // ordererState asks one orderer for its channel membership, height and
 // leadership.
@@ -63,6 +74,10 @@ func (l Layout) ordererState(ctx context.Context, o Node) OrdererState {
 	st.Relation, st.Status, st.Height = info.ConsensusRelation, info.Status, info.Height
 	if metrics, err := l.opsGet(ctx, o, "/metrics"); err == nil {
 		st.Leader = isLeaderMetric.MatchString(metrics)
+		if m := leaderChangesMetric.FindStringSubmatch(metrics); m != nil {
+			n, _ := strconv.ParseFloat(m[1], 64)
+			st.SeenLeader = n > 0
+		}
 	}
 	return st
 }
@@ -92,6 +107,9 @@ func orderersInStep(states []OrdererState, slack uint64) error {
 		}
 		if s.Relation != "consenter" || s.Status != "active" {
 			errs = append(errs, fmt.Errorf("%s is a %s, %s (want an active consenter)", s.Name, s.Relation, s.Status))
+		}
+		if !s.SeenLeader {
+			errs = append(errs, fmt.Errorf("%s has not taken in a Raft leader since it started", s.Name))
 		}
 		if s.Leader {
 			if leader != nil {

@@ -35,29 +35,51 @@ type proc struct {
 }
 
 // pid returns the recorded pid of p if that process is alive and still
-// runs p's executable, or 0.
+// runs p's executable (or the same program of an earlier Fabric build in
+// the cache, see stale), or 0.
 func (l Layout) pid(p proc) int {
-	b, err := os.ReadFile(l.PidFile(p.Name))
-	if err != nil {
-		return 0
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil || pid <= 0 {
-		return 0
-	}
-	if !alive(pid) {
+	pid, argv0 := l.recorded(p)
+	if pid == 0 {
 		return 0
 	}
 	// Guard against pid reuse: the process must run our executable.
-	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-	if err != nil {
-		return 0
-	}
-	argv0, _, _ := bytes.Cut(cmdline, []byte{0})
-	if string(argv0) != p.Bin {
+	if argv0 != p.Bin && !sameProgram(argv0, p.Bin) {
 		return 0
 	}
 	return pid
+}
+
+// recorded returns the recorded pid of p and its executable, if that
+// process is alive.
+func (l Layout) recorded(p proc) (int, string) {
+	b, err := os.ReadFile(l.PidFile(p.Name))
+	if err != nil {
+		return 0, ""
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || pid <= 0 || !alive(pid) {
+		return 0, ""
+	}
+	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil {
+		return 0, ""
+	}
+	argv0, _, _ := bytes.Cut(cmdline, []byte{0})
+	return pid, string(argv0)
+}
+
+// sameProgram reports whether a and b are the same Fabric program of two
+// builds in one cache: <cache>/fabric-<build>/bin/<program>.
+func sameProgram(a, b string) bool {
+	cache := func(p string) string { return filepath.Dir(filepath.Dir(filepath.Dir(p))) }
+	build := filepath.Base(filepath.Dir(filepath.Dir(a)))
+	return filepath.Base(a) == filepath.Base(b) && cache(a) == cache(b) && strings.HasPrefix(build, "fabric-")
+}
+
+// stale reports whether p runs, but from an earlier build than p.Bin.
+func (l Layout) stale(p proc) bool {
+	pid, argv0 := l.recorded(p)
+	return pid != 0 && argv0 != p.Bin && sameProgram(argv0, p.Bin)
 }
 
 // alive reports whether pid exists and is not a zombie.
@@ -81,6 +103,12 @@ func alive(pid int) bool {
 // appended to its log and its pid recorded; then it waits for p.Health.
 // If the process is already running it is left alone.
 func (l Layout) start(ctx context.Context, p proc) (started bool, err error) {
+	if l.stale(p) {
+		// A new Fabric build (a patch changed): restart on it.
+		if _, err := l.stop(p); err != nil {
+			return false, err
+		}
+	}
 	if pid := l.pid(p); pid != 0 {
 		return false, l.waitHealthy(ctx, p, nil)
 	}
