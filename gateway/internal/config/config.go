@@ -88,6 +88,14 @@ type Config struct {
 	RateLimit float64
 	RateBurst int
 
+	// WebhookMaxAttempts is how many times a webhook delivery is tried
+	// before it is parked (held, with its webhook's later events, until an
+	// administrator retries it). WebhookBaseDelay is the wait after the
+	// first failure; it doubles with every further failure up to
+	// WebhookMaxDelay.
+	WebhookMaxAttempts                int
+	WebhookBaseDelay, WebhookMaxDelay time.Duration
+
 	// Dev enables development conveniences (one-time codes in the log);
 	// never in production.
 	Dev bool
@@ -122,6 +130,10 @@ func Defaults() Config {
 		ShutdownTimeout:   20 * time.Second,
 		RateLimit:         50,
 		RateBurst:         100,
+		// The webhook sender's own defaults (notify.Default…).
+		WebhookMaxAttempts: 20,
+		WebhookBaseDelay:   5 * time.Second,
+		WebhookMaxDelay:    10 * time.Minute,
 	}
 }
 
@@ -163,6 +175,9 @@ func Load(args, env []string, usage io.Writer) (*Config, error) {
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "graceful shutdown timeout")
 	fs.Float64Var(&c.RateLimit, "rate-limit", c.RateLimit, "requests per second per client")
 	fs.IntVar(&c.RateBurst, "rate-burst", c.RateBurst, "burst per client")
+	fs.IntVar(&c.WebhookMaxAttempts, "webhook-max-attempts", c.WebhookMaxAttempts, "attempts at a webhook delivery before it is parked (requester)")
+	fs.DurationVar(&c.WebhookBaseDelay, "webhook-base-delay", c.WebhookBaseDelay, "wait after a webhook delivery's first failure; doubles with each failure (requester)")
+	fs.DurationVar(&c.WebhookMaxDelay, "webhook-max-delay", c.WebhookMaxDelay, "longest wait between attempts at a webhook delivery (requester)")
 	fs.BoolVar(&c.Dev, "dev", false, "development mode")
 
 	// Environment first, as if given before the real flags, so flags win.
@@ -325,6 +340,15 @@ func (c *Config) Validate() error {
 	}
 	if c.RateLimit <= 0 || c.RateBurst < 1 {
 		bad("rate-limit and rate-burst: must be positive")
+	}
+	if c.WebhookMaxAttempts < 1 || c.WebhookMaxAttempts > 100 {
+		bad("webhook-max-attempts: %d is outside 1–100", c.WebhookMaxAttempts)
+	}
+	if c.WebhookBaseDelay < 10*time.Millisecond || c.WebhookBaseDelay > time.Hour {
+		bad("webhook-base-delay: %s is outside 10ms–1h", c.WebhookBaseDelay)
+	}
+	if c.WebhookMaxDelay < c.WebhookBaseDelay || c.WebhookMaxDelay > 24*time.Hour {
+		bad("webhook-max-delay: %s must be at least webhook-base-delay (%s) and at most 24h", c.WebhookMaxDelay, c.WebhookBaseDelay)
 	}
 	if len(errs) == 0 {
 		return nil

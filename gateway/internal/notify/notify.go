@@ -23,11 +23,28 @@
 //	Quanchain-Timestamp: <unix seconds>
 //	Quanchain-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>
 //
-// The secret is the one shown once when the webhook was created. An answer
-// other than 2xx (redirects included: they are not followed) or no answer
-// within the timeout is retried with exponential backoff and jitter, capped
-// at ten minutes between attempts; after MaxAttempts the item is parked and
-// no longer tried.
+// The secret is the one shown once when the webhook was created; each
+// attempt is signed afresh, so a late delivery carries a current timestamp.
+// An answer other than 2xx (redirects included: they are not followed) or
+// no answer within the timeout is retried with exponential backoff and
+// jitter (SenderConfig's BaseDelay doubling up to MaxDelay, ten minutes by
+// default); after MaxAttempts the item is parked and no longer tried.
+//
+// # Order
+//
+// A webhook receives its events one at a time, in the order the Pump
+// enqueued them (the ledger's order): the next event is sent only once the
+// previous one was answered 2xx. A failed event therefore holds its
+// webhook's later events back while it is retried, and a parked one holds
+// them back until an administrator retries it (the gateway's admin API,
+// POST /admin/v1/webhooks/{id}/retry or …/deliveries/{id}/retry; qc admin
+// webhooks retry). Nothing is sent past a parked event and nothing is
+// dropped: however long a receiver was down, after the retry it receives
+// every event, in order. A retry makes the item due at once with its
+// attempts counted from zero, in its original place. Other webhooks are
+// not held back. Together with at-least-once delivery this means a
+// receiver may see an event again (a lost 2xx answer), but never an event
+// before one that precedes it.
 //
 // # Verifying a delivery
 //

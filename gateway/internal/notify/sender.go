@@ -24,6 +24,7 @@ type SenderStore interface {
 	GetWebhook(ctx context.Context, id string) (store.Webhook, error)
 	MarkDelivered(ctx context.Context, id int64, at time.Time) error
 	MarkFailed(ctx context.Context, id int64, nextAttemptAt time.Time, errText string) error
+	MarkParked(ctx context.Context, id int64, at time.Time, errText string) error
 }
 
 // Defaults of the Sender.
@@ -37,16 +38,13 @@ const (
 	DefaultBatch        = 16
 )
 
-// ParkedUntil is the next-attempt time of a parked item: it is never due
-// again. A parked item is recognised by its attempts (at least MaxAttempts)
-// and its last error, which starts with "parked".
-var ParkedUntil = time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
-
 // SenderConfig are the Sender's settings; zero values mean the defaults.
 type SenderConfig struct {
 	// Dev allows http:// webhook URLs to the loopback interface.
 	Dev bool
-	// MaxAttempts is how many times an item is tried before it is parked.
+	// MaxAttempts is how many times an item is tried before it is parked:
+	// not tried again, its webhook's later items held back behind it, until
+	// an administrator retries it.
 	MaxAttempts int
 	// BaseDelay is the wait after the first failure; it doubles with every
 	// further failure up to MaxDelay, and each wait is drawn at random from
@@ -70,10 +68,13 @@ type SenderConfig struct {
 }
 
 // Sender delivers the webhook outbox: it claims due items, POSTs each to
-// its webhook, signed, and marks it delivered on a 2xx answer or failed
-// (due again after a backoff) otherwise. Any number of Senders — in this
-// process or in other gateways sharing a PostgreSQL store — may run at
-// once: a claimed item is leased to one of them.
+// its webhook, signed, and marks it delivered on a 2xx answer, failed (due
+// again after a backoff) otherwise, or parked once its attempts are used
+// up. A webhook's items go out one at a time, in order (see
+// store.Store.ClaimDue); different webhooks are served concurrently. Any
+// number of Senders — in this process or in other gateways sharing a
+// PostgreSQL store — may run at once: a claimed item is leased to one of
+// them.
 type Sender struct {
 	st   SenderStore
 	cfg  SenderConfig
@@ -150,8 +151,10 @@ func (s *Sender) Run(ctx context.Context) error {
 		if err != nil {
 			s.log.WarnContext(ctx, "webhook outbox", slog.String("error", err.Error()))
 		}
-		if err == nil && n == s.cfg.Batch {
-			continue // more may be due
+		if err == nil && n > 0 {
+			// More may be due: the items that waited behind the ones
+			// just delivered, or more than a batch.
+			continue
 		}
 		t := time.NewTimer(s.cfg.PollInterval)
 		select {
@@ -278,19 +281,22 @@ func describe(err error) error {
 // fail records a failed attempt: due again after a backoff, or parked once
 // the attempts are used up. errText is never a response body.
 func (s *Sender) fail(ctx context.Context, log *slog.Logger, it store.OutboxItem, errText string) {
-	next := s.cfg.Now().Add(s.backoff(it.Attempts))
-	if it.Attempts >= s.cfg.MaxAttempts {
-		next = ParkedUntil
-		errText = fmt.Sprintf("parked after %d attempts: %s", it.Attempts, errText)
-	}
+	now := s.cfg.Now()
 	mctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	if err := s.st.MarkFailed(mctx, it.ID, next, errText); err != nil && !errors.Is(err, store.ErrNotFound) {
-		log.WarnContext(ctx, "webhook failure not recorded; retried when the lease ends", slog.String("error", err.Error()))
+	if it.Attempts >= s.cfg.MaxAttempts {
+		errText = fmt.Sprintf("parked after %d attempts: %s", it.Attempts, errText)
+		if err := s.st.MarkParked(mctx, it.ID, now, errText); err != nil && !errors.Is(err, store.ErrNotFound) {
+			log.WarnContext(ctx, "webhook failure not recorded; retried when the lease ends", slog.String("error", err.Error()))
+			return
+		}
+		log.WarnContext(ctx, "webhook delivery parked; the webhook's later events wait until it is retried",
+			slog.String("last_error", errText))
 		return
 	}
-	if next.Equal(ParkedUntil) {
-		log.WarnContext(ctx, "webhook delivery parked", slog.String("last_error", errText))
+	next := now.Add(s.backoff(it.Attempts))
+	if err := s.st.MarkFailed(mctx, it.ID, next, errText); err != nil && !errors.Is(err, store.ErrNotFound) {
+		log.WarnContext(ctx, "webhook failure not recorded; retried when the lease ends", slog.String("error", err.Error()))
 		return
 	}
 	log.InfoContext(ctx, "webhook delivery failed; will retry", slog.String("error", errText), slog.Time("next_attempt", next))

@@ -226,7 +226,8 @@ func TestSenderParksAfterMaxAttempts(t *testing.T) {
 		clock = clock.Add(DefaultMaxDelay) // due again, unless parked
 	}
 	it := item(t, st, id)
-	if !it.NextAttemptAt.Equal(ParkedUntil) || it.LastError != "parked after 3 attempts: HTTP 500" {
+	if it.State() != store.OutboxParked || !it.ParkedAt.Equal(clock.Add(-DefaultMaxDelay)) ||
+		it.LastError != "parked after 3 attempts: HTTP 500" {
 		t.Fatalf("item %+v", it)
 	}
 	clock = clock.AddDate(50, 0, 0)
@@ -242,13 +243,14 @@ func TestSenderAfterRestart(t *testing.T) {
 	rc := newReceiver(t, false, http.StatusServiceUnavailable, http.StatusOK)
 	path := filepath.Join(t.TempDir(), "gateway.db")
 	st := openStore(t, path)
-	addWebhook(t, st, "BankMSP", "wh-1", rc.srv.URL, "k")
+	addWebhook(t, st, "BankMSP", "wh-1", rc.srv.URL+"/1", "k")
+	addWebhook(t, st, "BankMSP", "wh-2", rc.srv.URL+"/2", "k")
 	t0 := time.Now()
 	failed := enqueue(t, st, "wh-1", "5:t4", t0)
-	leased := enqueue(t, st, "wh-1", "7:t7", t0.Add(time.Millisecond))
+	leased := enqueue(t, st, "wh-2", "7:t7", t0.Add(time.Millisecond))
 
-	// The first process fails the first item and dies while holding the
-	// lease on the second (claimed, never marked).
+	// The first process fails the first webhook's item and dies while
+	// holding the lease on the second's (claimed, never marked).
 	first := NewSender(st, SenderConfig{Dev: true, Batch: 1})
 	if n, _ := first.RunOnce(ctx); n != 1 {
 		t.Fatal("first process claimed nothing")

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
@@ -274,102 +273,6 @@ func TestCursor(t *testing.T) {
 			assert.Equal(t, b, got)
 		}
 		require.ErrorIs(t, s.SetCursor(ctx, "events", 1<<63), ErrInvalidArgument)
-	})
-}
-
-func TestOutbox(t *testing.T) {
-	eachBackendDSN(t, func(t *testing.T, dsn string) {
-		s := openTest(t, dsn)
-		_, err := s.CreateClient(ctx, Client{ID: "bank-app", OrgMSP: "BankMSP"}, "0123456789abcdef")
-		require.NoError(t, err)
-		for _, id := range []string{"wh-1", "wh-off"} {
-			_, err = s.CreateWebhook(ctx, Webhook{ID: id, ClientID: "bank-app", URL: "https://bank.example/hook", Secret: "s3cret"})
-			require.NoError(t, err)
-		}
-		_, err = s.CreateWebhook(ctx, Webhook{ID: "wh-1", ClientID: "bank-app", URL: "u", Secret: "s"})
-		require.ErrorIs(t, err, ErrExists)
-		require.NoError(t, s.SetWebhookDisabled(ctx, "wh-off", true))
-		hooks, err := s.WebhooksForOrg(ctx, "BankMSP")
-		require.NoError(t, err)
-		require.Len(t, hooks, 1)
-		assert.Equal(t, "wh-1", hooks[0].ID)
-
-		now := time.Now().UTC()
-		const total = 60
-		for i := range total {
-			ok, err := s.EnqueueEvent(ctx, "wh-1", fmt.Sprintf("ev-%03d", i), []byte(`{}`), now)
-			require.NoError(t, err)
-			require.True(t, ok)
-		}
-		ok, err := s.EnqueueEvent(ctx, "wh-1", "ev-000", []byte(`{}`), now)
-		require.NoError(t, err)
-		require.False(t, ok, "an event is enqueued once per webhook")
-		_, err = s.EnqueueEvent(ctx, "wh-off", "ev-000", []byte(`{}`), now)
-		require.NoError(t, err)
-
-		// Concurrent claimers share the due items without overlap, and
-		// the disabled webhook's item is not claimed.
-		var mu sync.Mutex
-		claimed := map[int64]int{}
-		var wg sync.WaitGroup
-		for range 8 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for {
-					items, err := s.ClaimDue(ctx, now, 3)
-					if !assert.NoError(t, err) || len(items) == 0 {
-						return
-					}
-					mu.Lock()
-					for _, it := range items {
-						claimed[it.ID]++
-						assert.Equal(t, 1, it.Attempts)
-						assert.Equal(t, "wh-1", it.WebhookID)
-					}
-					mu.Unlock()
-				}
-			}()
-		}
-		wg.Wait()
-		require.Len(t, claimed, total)
-		for id, n := range claimed {
-			require.Equal(t, 1, n, "item %d claimed %d times", id, n)
-		}
-
-		// Leased items come back only when the lease runs out.
-		items, err := s.ClaimDue(ctx, now.Add(ClaimLease-time.Second), 100)
-		require.NoError(t, err)
-		require.Empty(t, items)
-		items, err = s.ClaimDue(ctx, now.Add(ClaimLease), 100)
-		require.NoError(t, err)
-		require.Len(t, items, total)
-		assert.Equal(t, 2, items[0].Attempts)
-
-		later := now.Add(ClaimLease + time.Minute)
-		require.NoError(t, s.MarkDelivered(ctx, items[0].ID, later))
-		require.ErrorIs(t, s.MarkDelivered(ctx, items[0].ID, later), ErrNotFound)
-		require.NoError(t, s.MarkFailed(ctx, items[1].ID, later.Add(time.Hour), "HTTP 503"))
-
-		// Deliveries survive a restart: it is a table.
-		require.NoError(t, s.Close())
-		s = openTest(t, dsn)
-		due, err := s.ClaimDue(ctx, now.Add(2*ClaimLease), 100)
-		require.NoError(t, err)
-		require.Equal(t, total-2, len(due), "the delivered and the postponed items are not due")
-		for _, it := range due {
-			require.NoError(t, s.MarkDelivered(ctx, it.ID, later))
-		}
-		due, err = s.ClaimDue(ctx, later.Add(time.Hour), 100)
-		require.NoError(t, err)
-		require.Len(t, due, 1)
-		assert.Equal(t, items[1].ID, due[0].ID)
-		assert.Equal(t, "HTTP 503", due[0].LastError)
-		assert.Equal(t, 3, due[0].Attempts)
-
-		got, err := s.GetOutboxItem(ctx, items[0].ID)
-		require.NoError(t, err)
-		assert.True(t, got.DeliveredAt.Equal(later.Truncate(time.Microsecond)))
 	})
 }
 

@@ -8,6 +8,7 @@ import (
 	"math"
 	"sort"
 	"time"
+	"unicode/utf8"
 )
 
 // Webhook is an endpoint a client registered to be told of events.
@@ -30,7 +31,38 @@ type OutboxItem struct {
 	CreatedAt     time.Time
 	NextAttemptAt time.Time
 	DeliveredAt   time.Time // zero until delivered
-	LastError     string
+	// ParkedAt is when the item used up its attempts; zero unless parked.
+	// A parked item is not tried again, and its webhook's later items wait
+	// behind it, until a retry releases it.
+	ParkedAt time.Time
+	// RetriedAt is when a retry last released the item; zero if never.
+	RetriedAt time.Time
+	LastError string
+}
+
+// OutboxState is where an outbox item stands.
+type OutboxState string
+
+// Outbox states.
+const (
+	// OutboxPending items are due, waiting for a backoff to end, or
+	// waiting behind an earlier item of their webhook.
+	OutboxPending OutboxState = "pending"
+	// OutboxParked items used up their attempts and wait for a retry.
+	OutboxParked OutboxState = "parked"
+	// OutboxDelivered items were answered 2xx.
+	OutboxDelivered OutboxState = "delivered"
+)
+
+// State returns where it stands.
+func (it OutboxItem) State() OutboxState {
+	switch {
+	case !it.DeliveredAt.IsZero():
+		return OutboxDelivered
+	case !it.ParkedAt.IsZero():
+		return OutboxParked
+	}
+	return OutboxPending
 }
 
 // ClaimLease is how long a claimed outbox item stays reserved for the
@@ -140,11 +172,19 @@ func (s *Store) EnqueueEvent(ctx context.Context, webhookID, eventID string, pay
 
 // ClaimDue reserves up to limit undelivered items of enabled webhooks that
 // are due at now and not leased, for ClaimLease, and counts the attempt.
-// Items are returned oldest due first. Concurrent claimers — goroutines or
-// gateways sharing a PostgreSQL database — never receive the same item
-// while its lease runs: on PostgreSQL the candidate rows are locked with
-// FOR UPDATE SKIP LOCKED; on SQLite the single UPDATE … RETURNING runs
-// under the database's only write lock.
+//
+// A webhook's items are delivered in order, one at a time: only the oldest
+// undelivered item of a webhook (the lowest id, which is the order the
+// events were enqueued in) can be claimed. Its successors become claimable
+// when it is delivered — not when it fails, is leased or is parked — so a
+// receiver never sees an event before the events enqueued ahead of it, and
+// a parked item holds its webhook's later items back until it is retried.
+//
+// Items are returned oldest due first, at most one per webhook. Concurrent
+// claimers — goroutines or gateways sharing a PostgreSQL database — never
+// receive the same item while its lease runs: on PostgreSQL the candidate
+// rows are locked with FOR UPDATE SKIP LOCKED; on SQLite the single
+// UPDATE … RETURNING runs under the database's only write lock.
 func (s *Store) ClaimDue(ctx context.Context, now time.Time, limit int) ([]OutboxItem, error) {
 	if limit <= 0 {
 		return nil, nil
@@ -152,11 +192,13 @@ func (s *Store) ClaimDue(ctx context.Context, now time.Time, limit int) ([]Outbo
 	rows, err := s.db.QueryContext(ctx, `UPDATE outbox SET attempts = attempts + 1, lease_until = $3
 		WHERE id IN (
 			SELECT o.id FROM outbox o JOIN webhooks w ON w.id = o.webhook_id
-			WHERE o.delivered_at IS NULL AND o.next_attempt_at <= $1
+			WHERE o.delivered_at IS NULL AND o.parked_at IS NULL AND o.next_attempt_at <= $1
 			  AND (o.lease_until IS NULL OR o.lease_until <= $1) AND NOT w.disabled
+			  AND NOT EXISTS (SELECT 1 FROM outbox e
+			                  WHERE e.webhook_id = o.webhook_id AND e.delivered_at IS NULL AND e.id < o.id)
 			ORDER BY o.next_attempt_at, o.id
 			LIMIT $2`+s.d.lockSkipLocked("o")+`)
-		RETURNING id, webhook_id, event_id, payload, attempts, created_at, next_attempt_at, last_error`,
+		RETURNING `+outboxColumns,
 		s.d.ts(now), limit, s.d.ts(now.Add(ClaimLease)))
 	if err != nil {
 		return nil, fmt.Errorf("store: claim outbox items: %w", err)
@@ -164,13 +206,10 @@ func (s *Store) ClaimDue(ctx context.Context, now time.Time, limit int) ([]Outbo
 	defer rows.Close()
 	var items []OutboxItem
 	for rows.Next() {
-		var it OutboxItem
-		var lastErr sql.NullString
-		if err := rows.Scan(&it.ID, &it.WebhookID, &it.EventID, &it.Payload, &it.Attempts,
-			scanTime(&it.CreatedAt), scanTime(&it.NextAttemptAt), &lastErr); err != nil {
+		it, err := scanOutboxItem(rows)
+		if err != nil {
 			return nil, fmt.Errorf("store: claim outbox items: %w", err)
 		}
-		it.LastError = lastErr.String
 		items = append(items, it)
 	}
 	if err := rows.Err(); err != nil {
@@ -183,6 +222,18 @@ func (s *Store) ClaimDue(ctx context.Context, now time.Time, limit int) ([]Outbo
 		return items[i].ID < items[j].ID
 	})
 	return items, nil
+}
+
+const outboxColumns = `id, webhook_id, event_id, payload, attempts, created_at, next_attempt_at, delivered_at,
+	parked_at, retried_at, last_error`
+
+func scanOutboxItem(row interface{ Scan(...any) error }) (OutboxItem, error) {
+	var it OutboxItem
+	var lastErr sql.NullString
+	err := row.Scan(&it.ID, &it.WebhookID, &it.EventID, &it.Payload, &it.Attempts, scanTime(&it.CreatedAt),
+		scanTime(&it.NextAttemptAt), scanTime(&it.DeliveredAt), scanTime(&it.ParkedAt), scanTime(&it.RetriedAt), &lastErr)
+	it.LastError = lastErr.String
+	return it, err
 }
 
 // MarkDelivered records that item id was delivered at the given time; it
@@ -203,11 +254,8 @@ func (s *Store) MarkDelivered(ctx context.Context, id int64, at time.Time) error
 // nextAttemptAt. errText is stored, cut to 500 bytes: pass a description
 // such as "HTTP 503" or "timeout", never a response body.
 func (s *Store) MarkFailed(ctx context.Context, id int64, nextAttemptAt time.Time, errText string) error {
-	if len(errText) > maxErrorLength {
-		errText = errText[:maxErrorLength]
-	}
 	res, err := s.db.ExecContext(ctx, `UPDATE outbox SET next_attempt_at = $2, lease_until = NULL, last_error = $3
-		WHERE id = $1 AND delivered_at IS NULL`, id, s.d.ts(nextAttemptAt), errText)
+		WHERE id = $1 AND delivered_at IS NULL`, id, s.d.ts(nextAttemptAt), cutError(errText))
 	if err := affectedOne(res, err); err != nil {
 		if errors.Is(err, ErrNotFound) {
 			return err
@@ -217,20 +265,43 @@ func (s *Store) MarkFailed(ctx context.Context, id int64, nextAttemptAt time.Tim
 	return nil
 }
 
+// MarkParked records the last failed attempt at item id, at the given time:
+// the item is not claimed again, and its webhook's later items wait behind
+// it, until RetryOutboxItem or RetryParked releases it. errText is stored as
+// by MarkFailed.
+func (s *Store) MarkParked(ctx context.Context, id int64, at time.Time, errText string) error {
+	res, err := s.db.ExecContext(ctx, `UPDATE outbox SET parked_at = $2, next_attempt_at = $2, lease_until = NULL, last_error = $3
+		WHERE id = $1 AND delivered_at IS NULL`, id, s.d.ts(at), cutError(errText))
+	if err := affectedOne(res, err); err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return err
+		}
+		return fmt.Errorf("store: mark parked: %w", err)
+	}
+	return nil
+}
+
+// cutError cuts errText to maxErrorLength bytes, at a character boundary.
+func cutError(errText string) string {
+	if len(errText) <= maxErrorLength {
+		return errText
+	}
+	cut := maxErrorLength
+	for cut > 0 && !utf8.RuneStart(errText[cut]) {
+		cut--
+	}
+	return errText[:cut]
+}
+
 // GetOutboxItem returns one outbox item, or ErrNotFound.
 func (s *Store) GetOutboxItem(ctx context.Context, id int64) (OutboxItem, error) {
-	var it OutboxItem
-	var lastErr sql.NullString
-	err := s.db.QueryRowContext(ctx, `SELECT id, webhook_id, event_id, payload, attempts, created_at, next_attempt_at, delivered_at, last_error
-		FROM outbox WHERE id = $1`, id).Scan(&it.ID, &it.WebhookID, &it.EventID, &it.Payload, &it.Attempts,
-		scanTime(&it.CreatedAt), scanTime(&it.NextAttemptAt), scanTime(&it.DeliveredAt), &lastErr)
+	it, err := scanOutboxItem(s.db.QueryRowContext(ctx, `SELECT `+outboxColumns+` FROM outbox WHERE id = $1`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return OutboxItem{}, ErrNotFound
 	}
 	if err != nil {
 		return OutboxItem{}, fmt.Errorf("store: get outbox item: %w", err)
 	}
-	it.LastError = lastErr.String
 	return it, nil
 }
 
