@@ -3,7 +3,7 @@ GO      ?= go
 NET     := $(GO) run ./network/cmd/quanchain-net
 PKGS    := ./...
 
-.PHONY: bench-gateway bench-ledger deps all build up down clean status test test-unit test-integration fuzz cover vet fmt
+.PHONY: bench-gateway bench-ledger deps all build up down clean status test test-unit test-integration test-faults soak fuzz cover vet fmt
 
 all: build
 
@@ -38,8 +38,21 @@ deps:
 test-unit:
 	$(GO) test -count=1 -race $(shell $(GO) list ./... | grep -v /integration)
 
+# The integration packages share one network and restart parts of it (the
+# fault tests kill orderers, the short soak restarts the gateways with
+# shortened timeouts): they run one package at a time.
 test-integration:
-	$(GO) test -count=1 -timeout 30m ./integration/...
+	$(GO) test -p 1 -count=1 -timeout 40m ./integration/...
+
+## test-faults: crash orderers under traffic for QUANCHAIN_FAULT_CYCLES cycles (default 30)
+QUANCHAIN_FAULT_CYCLES ?= 30
+test-faults:
+	QUANCHAIN_FAULT_CYCLES=$(QUANCHAIN_FAULT_CYCLES) $(GO) test -count=1 -v -timeout 90m ./integration/faults/
+
+## soak: lending, claims, pauses and revocations with idle gaps past every timeout, for SOAK (default 10m)
+SOAK ?= 10m
+soak:
+	SOAK=$(SOAK) $(GO) test -count=1 -v -run '^TestSoak$$' -timeout 0 ./integration/
 
 ## cover: contract coverage report
 cover:

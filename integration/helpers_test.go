@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,6 +22,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/quanchain/quanchain/chaincode/model"
+	"github.com/quanchain/quanchain/network/fabclient"
 )
 
 // runID makes the ids of one test run unique on a ledger that outlives it.
@@ -106,8 +108,47 @@ func ctxFor(t testing.TB) context.Context {
 	return ctx
 }
 
+// submit submits as l's organisation. The commit it waits for is its own
+// peer's; the block number is kept, so that reads on other organisations'
+// peers wait until they have it too (evaluate).
 func (l *ledger) submit(fn string, args ...string) ([]byte, error) {
-	return l.contract.SubmitWithContext(ctxFor(l.t), fn, client.WithArguments(args...))
+	out, block, err := fabclient.SubmitAt(ctxFor(l.t), l.contract, fn, args...)
+	if block > 0 || err == nil {
+		noteCommitted(block)
+	}
+	return out, err
+}
+
+// lastBlock is the highest block that holds a transaction these tests
+// submitted (committed valid or not).
+var lastBlock atomic.Uint64
+
+func noteCommitted(block uint64) {
+	for {
+		have := lastBlock.Load()
+		if block <= have || lastBlock.CompareAndSwap(have, block) {
+			return
+		}
+	}
+}
+
+// awaitCommitted waits until org's peer holds every block that holds a
+// transaction these tests submitted: a write committed on one
+// organisation's peer reaches the others a little later.
+func awaitCommitted(ctx context.Context, t testing.TB, org string) {
+	t.Helper()
+	want := lastBlock.Load() + 1
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		h, err := testNet.Height(ctx, org)
+		if err == nil && h >= want {
+			return
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			t.Fatalf("the peer of %s is at height %d (%v), want %d", org, h, err, want)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 func (l *ledger) mustSubmit(fn string, args ...string) []byte {
@@ -120,7 +161,9 @@ func (l *ledger) mustSubmit(fn string, args ...string) []byte {
 }
 
 func (l *ledger) evaluate(fn string, args ...string) ([]byte, error) {
-	return l.contract.EvaluateWithContext(ctxFor(l.t), fn, client.WithArguments(args...))
+	ctx := ctxFor(l.t)
+	awaitCommitted(ctx, l.t, l.org)
+	return l.contract.EvaluateWithContext(ctx, fn, client.WithArguments(args...))
 }
 
 func (l *ledger) mustEvaluate(fn string, args ...string) []byte {

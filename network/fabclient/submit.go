@@ -42,13 +42,22 @@ const (
 // fabric-gateway client's errors: *client.EndorseError,
 // *client.SubmitError, *client.CommitStatusError or *client.CommitError.
 func Submit(ctx context.Context, c *client.Contract, name string, args ...string) ([]byte, error) {
+	out, _, err := SubmitAt(ctx, c, name, args...)
+	return out, err
+}
+
+// SubmitAt is Submit that also returns the number of the block the
+// transaction committed in, as the connected peer saw it: a read on
+// another organisation's peer that must see the write waits for that
+// peer's height to pass it.
+func SubmitAt(ctx context.Context, c *client.Contract, name string, args ...string) ([]byte, uint64, error) {
 	prop, err := c.NewProposal(name, client.WithArguments(args...))
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	txn, err := prop.EndorseWithContext(ctx)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	result := txn.Result()
 	var last error
@@ -57,10 +66,10 @@ func Submit(ctx context.Context, c *client.Contract, name string, args ...string
 		if err != nil {
 			last = err
 			if ctx.Err() != nil || !retryableSubmit(err) {
-				return nil, err
+				return nil, 0, err
 			}
 			if !sleep(ctx, submitRetryDelay) {
-				return nil, err
+				return nil, 0, err
 			}
 			continue
 		}
@@ -69,16 +78,16 @@ func Submit(ctx context.Context, c *client.Contract, name string, args ...string
 		cancel()
 		if err == nil {
 			if !st.Successful {
-				return nil, &commitFailure{id: st.TransactionID, code: st.Code}
+				return nil, st.BlockNumber, &commitFailure{id: st.TransactionID, code: st.Code}
 			}
-			return result, nil
+			return result, st.BlockNumber, nil
 		}
 		last = err
 		if ctx.Err() != nil || !commitNotSeen(err) {
-			return nil, err
+			return nil, 0, err
 		}
 	}
-	return nil, fmt.Errorf("transaction %s not committed after %d hand-overs to the ordering service: %w",
+	return nil, 0, fmt.Errorf("transaction %s not committed after %d hand-overs to the ordering service: %w",
 		txn.TransactionID(), maxSubmits, last)
 }
 

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 )
@@ -119,20 +120,26 @@ func (l Layout) gatewayProcs() []proc {
 
 // ensureGateways prepares each gateway's data directory (keys, demo API
 // clients and, for the operator, the synthetic digital safe anchored on the
-// ledger) and starts the gateways, restarting them if their binary changed.
+// ledger) and starts the gateways with extraEnv added to their
+// configuration, restarting them if their binary or extraEnv changed.
 // It returns how many it started.
-func (l Layout) ensureGateways(ctx context.Context, binHash string) (int, error) {
-	var have struct{ BinarySHA256 string }
+func (l Layout) ensureGateways(ctx context.Context, binHash string, extraEnv []string) (int, error) {
+	type deployment struct {
+		BinarySHA256 string
+		Env          []string `json:",omitempty"`
+	}
+	var have deployment
 	if b, err := os.ReadFile(l.gatewayDeploymentFile()); err == nil {
 		_ = json.Unmarshal(b, &have)
 	}
-	changed := have.BinarySHA256 != binHash
+	changed := have.BinarySHA256 != binHash || !slices.Equal(have.Env, extraEnv)
 	started := 0
 	for _, g := range Gateways() {
 		if err := l.setupGateway(ctx, g); err != nil {
 			return started, err
 		}
 		p := l.gatewayProc(g)
+		p.Env = append(p.Env, extraEnv...)
 		if changed {
 			if _, err := l.stop(p); err != nil {
 				return started, err
@@ -146,7 +153,7 @@ func (l Layout) ensureGateways(ctx context.Context, binHash string) (int, error)
 			started++
 		}
 	}
-	b, err := json.Marshal(map[string]string{"BinarySHA256": binHash})
+	b, err := json.Marshal(deployment{BinarySHA256: binHash, Env: extraEnv})
 	if err != nil {
 		return started, err
 	}

@@ -27,6 +27,10 @@ type Options struct {
 	SkipBootstrap bool
 	// SkipGateways starts the network without the members' gateways.
 	SkipGateways bool
+	// GatewayEnv are extra QC_… settings for every gateway (a test's
+	// shortened timeouts, say). Gateways running with other settings are
+	// restarted; a later Up without them restores the defaults.
+	GatewayEnv []string
 }
 
 // Up brings the network to its running state from wherever it is: nothing,
@@ -171,7 +175,7 @@ func Up(ctx context.Context, l Layout, opts Options) error {
 		if gb.err != nil {
 			return gb.err
 		}
-		started, err := l.ensureGateways(ctx, gb.hash)
+		started, err := l.ensureGateways(ctx, gb.hash, opts.GatewayEnv)
 		if err != nil {
 			return err
 		}

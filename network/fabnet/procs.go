@@ -37,10 +37,13 @@ func (l Layout) nodeProc(n Node) proc {
 	return p
 }
 
+// ChaincodeServiceName is the chaincode service's process name.
+const ChaincodeServiceName = "quanchain-cc"
+
 // chaincodeProc describes the chaincode service for the given package id.
 func (l Layout) chaincodeProc(t Topology, packageID string) proc {
 	return proc{
-		Name:     "quanchain-cc",
+		Name:     ChaincodeServiceName,
 		Kind:     KindChaincode,
 		Bin:      l.ChaincodeBinary(),
 		Dir:      l.ChaincodeDir(),

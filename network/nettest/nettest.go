@@ -107,12 +107,28 @@ func (n *Network) Kill(name string) error {
 // Up starts whatever is not running (after Kill, say) and waits until the
 // network serves again: every orderer at the Raft leader's height and
 // every organisation able to get endorsements.
-func (n *Network) Up(ctx context.Context) error {
+func (n *Network) Up(ctx context.Context) error { return n.UpWith(ctx, nil) }
+
+// UpWith is Up with extra QC_… settings for every gateway (restarting the
+// gateways if their settings change); Up restores the defaults.
+func (n *Network) UpWith(ctx context.Context, gatewayEnv []string) error {
 	var log bytes.Buffer
-	if err := fabnet.Up(ctx, n.layout, fabnet.Options{Out: &log}); err != nil {
+	if err := fabnet.Up(ctx, n.layout, fabnet.Options{Out: &log, GatewayEnv: gatewayEnv}); err != nil {
 		return fmt.Errorf("%w\n%s", err, lastLines(log.String(), 40))
 	}
 	return nil
+}
+
+// Down stops every process of the network, keeping its state (`make
+// down`); connections opened through the harness are closed first.
+func (n *Network) Down(ctx context.Context) error {
+	n.mu.Lock()
+	for k, c := range n.conns {
+		_ = c.Close()
+		delete(n.conns, k)
+	}
+	n.mu.Unlock()
+	return fabnet.Down(ctx, n.layout, nil)
 }
 
 // Orderers reports every orderer's channel membership, height and Raft

@@ -2,8 +2,12 @@ package ledgerclient
 
 import (
 	"context"
+	"strings"
+	"time"
 
 	"github.com/hyperledger/fabric-gateway/pkg/client"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/quanchain/quanchain/network/fabclient"
 )
@@ -30,5 +34,29 @@ func (g gatewayTransport) Evaluate(ctx context.Context, req Request) ([]byte, er
 	if err != nil {
 		return nil, err
 	}
-	return p.EvaluateWithContext(ctx)
+	// Right after a peer starts, its gateway may not yet have discovered
+	// the named organisation's peer ("no peers available to evaluate"):
+	// that settles within seconds, so the request waits for it.
+	deadline := time.Now().Add(discoveryWait)
+	for {
+		out, err := p.EvaluateWithContext(ctx)
+		if err == nil || !noPeersYet(err) || time.Now().After(deadline) {
+			return out, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+// discoveryWait bounds the wait for a peer's gateway to discover the peer
+// a request names.
+const discoveryWait = 30 * time.Second
+
+// noPeersYet reports the gateway's answer while discovery has not found
+// the peers a request needs.
+func noPeersYet(err error) bool {
+	return status.Code(err) == codes.Unavailable && strings.Contains(status.Convert(err).Message(), "no peers available")
 }
