@@ -26,11 +26,12 @@ func startNotifications(ctx context.Context, cfg *config.Config, st *store.Store
 		return nil, func() {}, nil
 	}
 	broker := notify.NewBroker(0, 0)
-	api, err = httpapi.NewNotifyAPI(httpapi.NotifyConfig{Webhooks: st, Events: broker})
+	sender := notify.NewSender(st, notify.SenderConfig{Dev: cfg.Dev, MaxAttempts: cfg.WebhookMaxAttempts,
+		BaseDelay: cfg.WebhookBaseDelay, MaxDelay: cfg.WebhookMaxDelay, Log: log.With(slog.String("component", "webhooks"))})
+	api, err = httpapi.NewNotifyAPI(httpapi.NotifyConfig{Webhooks: st, Events: broker, Deliveries: st, Wake: sender.Wake})
 	if err != nil {
 		return nil, nil, err
 	}
-	sender := notify.NewSender(st, notify.SenderConfig{Dev: cfg.Dev, Log: log.With(slog.String("component", "webhooks"))})
 	pump := &notify.Pump{Source: l, Store: st, Broker: broker, OrgMSP: msp, OnEnqueue: sender.Wake,
 		Log: log.With(slog.String("component", "events"))}
 	wctx, cancel := context.WithCancel(ctx)

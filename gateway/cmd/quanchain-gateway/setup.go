@@ -110,9 +110,9 @@ func ensureDemoClients(ctx context.Context, st *store.Store, cfg *config.Config,
 	if cfg.HasRole(config.RoleRequester) {
 		want = append(want, DemoClient{ClientID: short + "-app", Org: msp, Scopes: []string{"institution"}})
 	}
-	if cfg.HasRole(config.RoleProvider) {
-		want = append(want, DemoClient{ClientID: short + "-admin", Org: msp, Scopes: []string{"institution", "admin"}})
-	}
+	// Every gateway has an admin API: the operator's registers clients and
+	// imports datasets, a requester's retries its webhook deliveries.
+	want = append(want, DemoClient{ClientID: short + "-admin", Org: msp, Scopes: []string{"institution", "admin"}})
 	for i := range want {
 		secret := make([]byte, 24)
 		if _, err := rand.Read(secret); err != nil {

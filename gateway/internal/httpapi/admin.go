@@ -18,14 +18,20 @@ import (
 	"github.com/quanchain/quanchain/gateway/internal/vault"
 )
 
-// adminRoutes are the operator's admin API (provider role). Its callers
-// are API clients of the operator holding the admin scope, with
-// institution tokens from POST /admin/v1/oauth/token.
+// adminRoutes are the admin API. Its callers are API clients of the
+// gateway's organisation holding the admin scope, with institution tokens
+// from POST /admin/v1/oauth/token (served by every gateway). The operator's
+// gateway (provider role) registers API clients and imports datasets; a
+// requester gateway administers its webhook deliveries
+// (webhook_deliveries.go).
 var adminRoutes = []route{
-	{method: "POST", pattern: "/admin/v1/oauth/token", role: config.RoleProvider, handle: (*Server).adminToken},
+	{method: "POST", pattern: "/admin/v1/oauth/token", handle: (*Server).adminToken},
 	{method: "POST", pattern: "/admin/v1/clients", role: config.RoleProvider, auth: auth.KindInstitution, handle: (*Server).adminCreateClient},
 	{method: "POST", pattern: "/admin/v1/datasets/{category}/import", role: config.RoleProvider, auth: auth.KindInstitution,
 		bodyLimit: importLimit, handle: (*Server).adminImportDataset},
+	{method: "GET", pattern: "/admin/v1/webhooks/deliveries", role: config.RoleRequester, auth: auth.KindInstitution, handle: (*Server).adminListDeliveries},
+	{method: "POST", pattern: "/admin/v1/webhooks/deliveries/{id}/retry", role: config.RoleRequester, auth: auth.KindInstitution, handle: (*Server).adminRetryDelivery},
+	{method: "POST", pattern: "/admin/v1/webhooks/{id}/retry", role: config.RoleRequester, auth: auth.KindInstitution, handle: (*Server).adminRetryWebhook},
 }
 
 // Error codes of the admin API.
@@ -85,9 +91,9 @@ func NewAdminAPI(c AdminConfig) (*AdminAPI, error) {
 	return &AdminAPI{cfg: c, importing: make(chan struct{}, 1)}, nil
 }
 
-// adminToken is the token endpoint of the operator's gateway, which does
-// not play the requester role and so has no /v1/oauth/token: the same
-// client-credentials grant, for API clients of the operator.
+// adminToken is the admin API's token endpoint: the client-credentials
+// grant of /v1/oauth/token, on every gateway (the operator's plays no
+// requester role and so has no /v1/oauth/token).
 func (s *Server) adminToken(w http.ResponseWriter, r *http.Request) error {
 	if s.Clients == nil || s.MSPID == "" {
 		return apiErr(http.StatusServiceUnavailable, codeAdminUnavailable, "API clients are not configured on this gateway")
@@ -95,15 +101,25 @@ func (s *Server) adminToken(w http.ResponseWriter, r *http.Request) error {
 	return s.issueToken(w, r, s.Clients)
 }
 
-// adminCaller returns the admin API after checking that the caller is an
-// API client of this gateway's organisation with the admin scope.
-func (s *Server) adminCaller(r *http.Request) (*AdminAPI, *auth.Principal, error) {
+// adminPrincipal returns the caller after checking that it is an API
+// client of this gateway's organisation with the admin scope.
+func (s *Server) adminPrincipal(r *http.Request) (*auth.Principal, error) {
 	p, ok := auth.FromContext(r.Context())
 	if !ok || p.Kind != auth.KindInstitution {
-		return nil, nil, &auth.Error{Code: auth.CodeInvalidToken, Reason: errors.New("admin route without an institution principal")}
+		return nil, &auth.Error{Code: auth.CodeInvalidToken, Reason: errors.New("admin route without an institution principal")}
 	}
 	if p.MSPID != s.MSPID || !p.HasScope(auth.ScopeAdmin) {
-		return nil, nil, apiErr(http.StatusForbidden, CodeInsufficientScope, "the admin API requires a client of %s with the %s scope", s.MSPID, auth.ScopeAdmin)
+		return nil, apiErr(http.StatusForbidden, CodeInsufficientScope, "the admin API requires a client of %s with the %s scope", s.MSPID, auth.ScopeAdmin)
+	}
+	return p, nil
+}
+
+// adminCaller returns the operator's admin API and the caller, an admin
+// client of this gateway's organisation.
+func (s *Server) adminCaller(r *http.Request) (*AdminAPI, *auth.Principal, error) {
+	p, err := s.adminPrincipal(r)
+	if err != nil {
+		return nil, nil, err
 	}
 	if s.Admin == nil {
 		return nil, nil, apiErr(http.StatusServiceUnavailable, codeAdminUnavailable, "the admin API is not configured on this gateway")

@@ -72,10 +72,23 @@ type NotifyConfig struct {
 	Heartbeat time.Duration
 	// MaxWebhooks bounds an organisation's active webhooks; 0 means 10.
 	MaxWebhooks int
+	// Deliveries lists and retries the webhook outbox for the admin API;
+	// nil answers those routes 503 ADMIN_API_UNAVAILABLE.
+	Deliveries DeliveryStore
+	// Wake tells the webhook sender that a retry made deliveries due
+	// (notify.Sender.Wake); nil leaves them to its next look at the
+	// outbox.
+	Wake func()
 }
 
 // NotifyAPI serves the notification routes.
 type NotifyAPI struct{ cfg NotifyConfig }
+
+func (n *NotifyAPI) wake() {
+	if n.cfg.Wake != nil {
+		n.cfg.Wake()
+	}
+}
 
 // NewNotifyAPI checks c and returns the notification routes' state.
 func NewNotifyAPI(c NotifyConfig) (*NotifyAPI, error) {
