@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -34,6 +35,9 @@ type traffic struct {
 
 var runID = strconv36(time.Now().UnixNano())
 
+// trafficRuns numbers the traffic of one test process.
+var trafficRuns atomic.Int64
+
 func strconv36(n int64) string { return fmt.Sprintf("%x", n) }
 
 func sha(s string) string {
@@ -51,12 +55,13 @@ func startTraffic(t *testing.T, clients int) *traffic {
 	contract := conn.Contract("")
 	ctx, cancel := context.WithCancel(context.Background())
 	tr := &traffic{t: t, cancel: cancel, failed: map[string]error{}}
+	run := trafficRuns.Add(1)
 	for c := range clients {
 		tr.wg.Add(1)
 		go func() {
 			defer tr.wg.Done()
 			for i := 0; ctx.Err() == nil; i++ {
-				id := fmt.Sprintf("fault-%s-%d-%d", runID, c, i)
+				id := fmt.Sprintf("fault-%s-%d-%d-%d", runID, run, c, i)
 				tr.submit(ctx, contract, id)
 			}
 		}()
