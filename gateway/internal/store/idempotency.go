@@ -34,9 +34,10 @@ const (
 
 // IdemRecord is the stored state of one idempotency key.
 //
-// ResponseBody is replayed verbatim and must not hold personal data: for a
-// response that carries records, store a reference (such as the access id)
-// and rebuild the response from it.
+// ResponseBody must not hold personal data in the clear. A response that
+// carries it is kept in another form (ReplayWith names the replayer that
+// rebuilds the response from it): for a data request, the provider's
+// delivery as it arrived, sealed to the gateway's key.
 type IdemRecord struct {
 	ClientID       string // the principal: an API client id or a citizenRef
 	Key            string
@@ -44,8 +45,11 @@ type IdemRecord struct {
 	Status         string // IdemPending or IdemDone
 	ResponseStatus int
 	ResponseBody   []byte
-	CreatedAt      time.Time
-	CompletedAt    time.Time // zero while pending
+	// ReplayWith is "" for a response replayed byte for byte, or the name
+	// of the replayer that rebuilds the response from ResponseBody.
+	ReplayWith  string
+	CreatedAt   time.Time
+	CompletedAt time.Time // zero while pending
 }
 
 // MaxIdempotencyKeyLength bounds client-chosen keys.
@@ -112,9 +116,11 @@ func (s *Store) BeginIdempotent(ctx context.Context, clientID, key, requestHash 
 func (s *Store) getIdempotent(ctx context.Context, clientID, key string) (*IdemRecord, error) {
 	rec := &IdemRecord{ClientID: clientID, Key: key}
 	var status sql.NullInt64
-	err := s.db.QueryRowContext(ctx, `SELECT request_hash, status, response_status, response_body, created_at, completed_at
+	err := s.db.QueryRowContext(ctx, `SELECT request_hash, status, response_status, response_body, replay_with,
+		created_at, completed_at
 		FROM idempotency WHERE client_id = $1 AND idem_key = $2`, clientID, key).
-		Scan(&rec.RequestHash, &rec.Status, &status, &rec.ResponseBody, scanTime(&rec.CreatedAt), scanTime(&rec.CompletedAt))
+		Scan(&rec.RequestHash, &rec.Status, &status, &rec.ResponseBody, &rec.ReplayWith,
+			scanTime(&rec.CreatedAt), scanTime(&rec.CompletedAt))
 	if errors.Is(err, sql.ErrNoRows) {
 		// Released between our INSERT and this read.
 		return nil, ErrIdempotencyInFlight
@@ -127,16 +133,23 @@ func (s *Store) getIdempotent(ctx context.Context, clientID, key string) (*IdemR
 }
 
 // CompleteIdempotent stores the response of a started request; later
-// BeginIdempotent calls with the same key replay it. It returns ErrNotFound
-// if the key is not pending.
+// BeginIdempotent calls with the same key replay it byte for byte. It
+// returns ErrNotFound if the key is not pending.
 func (s *Store) CompleteIdempotent(ctx context.Context, clientID, key string, status int, body []byte) error {
+	return s.CompleteIdempotentWith(ctx, clientID, key, status, body, "")
+}
+
+// CompleteIdempotentWith is CompleteIdempotent for a response kept in
+// another form: body is what replayWith, a replayer of the caller's,
+// rebuilds the response from ("" replays body byte for byte).
+func (s *Store) CompleteIdempotentWith(ctx context.Context, clientID, key string, status int, body []byte, replayWith string) error {
 	if body == nil {
 		body = []byte{}
 	}
 	res, err := s.db.ExecContext(ctx, `UPDATE idempotency
-		SET status = 'done', response_status = $3, response_body = $4, completed_at = $5
+		SET status = 'done', response_status = $3, response_body = $4, replay_with = $5, completed_at = $6
 		WHERE client_id = $1 AND idem_key = $2 AND status = 'pending'`,
-		clientID, key, status, body, s.d.ts(s.now()))
+		clientID, key, status, body, replayWith, s.d.ts(s.now()))
 	if err := affectedOne(res, err); err != nil {
 		if errors.Is(err, ErrNotFound) {
 			return err
@@ -157,9 +170,13 @@ func (s *Store) ReleaseIdempotent(ctx context.Context, clientID, key string) err
 	return nil
 }
 
-// PurgeIdempotency deletes keys created before t and returns how many.
+// PurgeIdempotency deletes the keys created before t, and so ends their
+// replays, and returns how many it deleted. A key whose current attempt
+// began at t or later is kept until that attempt is over, so that its
+// response is not lost. Gateways call it with now minus the keys'
+// lifetime, every few minutes.
 func (s *Store) PurgeIdempotency(ctx context.Context, before time.Time) (int64, error) {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM idempotency WHERE created_at < $1`, s.d.ts(before))
+	res, err := s.db.ExecContext(ctx, `DELETE FROM idempotency WHERE created_at < $1 AND started_at < $1`, s.d.ts(before))
 	if err != nil {
 		return 0, fmt.Errorf("store: purge idempotency keys: %w", err)
 	}
