@@ -137,33 +137,22 @@ func validateAccessRequest(req *model.AccessRequest) error {
 	return nil
 }
 
-// checkUsable checks that auth may be used for this delivery now.
+// checkUsable checks that auth may be used for this delivery now, by the
+// model's rule (Authorization.Usable), which the gateways apply too.
 func checkUsable(ctx contractapi.TransactionContextInterface, auth *model.Authorization,
 	req *model.AccessRequest, cats []string, now time.Time) error {
 	if auth.Requester != req.Requester {
 		return model.Errf(model.CodeRequesterMismatch, "authorisation %s was not granted to %s", auth.ID, req.Requester)
 	}
-	switch s := auth.EffectiveStatus(now); s {
-	case model.AuthGranted:
-	case model.AuthPending:
-		return model.Errf(model.CodeAuthNotGranted, "the citizen has not granted authorisation %s", auth.ID)
-	case model.AuthPaused:
-		return model.Errf(model.CodeAuthPaused, "the citizen paused authorisation %s", auth.ID)
-	default:
-		return terminalError(s)
-	}
-	if auth.Uses >= auth.MaxUses {
-		return terminalError(model.AuthExhausted)
-	}
-	if !auth.Covers(cats) {
-		return model.Errf(model.CodeCategoryOutOfScope, "authorisation %s does not cover every requested category", auth.ID)
-	}
 	requester, err := loadInstitution(ctx, auth.Requester)
 	if err != nil {
 		return err
 	}
-	if requester.Status != model.StatusActive {
-		return model.Errf(model.CodeInstitutionInactive, "institution %s is %s", requester.MSPID, requester.Status)
+	if err := auth.Usable(requester, now); err != nil {
+		return err
+	}
+	if !auth.Covers(cats) {
+		return model.Errf(model.CodeCategoryOutOfScope, "authorisation %s does not cover every requested category", auth.ID)
 	}
 	return nil
 }

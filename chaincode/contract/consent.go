@@ -262,27 +262,10 @@ func transition(from model.AuthStatus, action model.Action) (model.AuthStatus, e
 	case action == model.ActionRevoke && (from == model.AuthGranted || from == model.AuthPaused):
 		return model.AuthRevoked, nil
 	}
-	if err := terminalError(from); err != nil {
+	if err := from.Err(); err != nil {
 		return "", err
 	}
 	return "", model.Errf(model.CodeInvalidTransition, "cannot %s an authorisation that is %s", action, from)
-}
-
-// terminalError returns the error for an authorisation that has ended.
-func terminalError(s model.AuthStatus) error {
-	switch s {
-	case model.AuthDenied:
-		return model.Errf(model.CodeAuthDenied, "the citizen denied this authorisation")
-	case model.AuthRevoked:
-		return model.Errf(model.CodeAuthRevoked, "the citizen revoked this authorisation")
-	case model.AuthWithdrawn:
-		return model.Errf(model.CodeAuthWithdrawn, "the requester withdrew this authorisation")
-	case model.AuthExpired:
-		return model.Errf(model.CodeAuthExpired, "this authorisation has expired")
-	case model.AuthExhausted:
-		return model.Errf(model.CodeAuthExhausted, "every use of this authorisation has been used")
-	}
-	return nil
 }
 
 // Withdraw lets the requester withdraw its own request or authorisation
@@ -306,7 +289,7 @@ func (c *ConsentContract) Withdraw(ctx contractapi.TransactionContextInterface, 
 	switch s := auth.EffectiveStatus(now); s {
 	case model.AuthPending, model.AuthGranted, model.AuthPaused:
 	default:
-		return "", terminalError(s)
+		return "", s.Err()
 	}
 	auth.Status = model.AuthWithdrawn
 	auth.Seq++

@@ -93,6 +93,60 @@ func (a *Authorization) EffectiveStatus(now time.Time) AuthStatus {
 	return a.Status
 }
 
+// Err returns the error an operation meets on an authorisation that has
+// ended in state s (DENIED, REVOKED, WITHDRAWN, EXPIRED, EXHAUSTED), or nil
+// if s is not an end state.
+func (s AuthStatus) Err() error {
+	switch s {
+	case AuthDenied:
+		return Errf(CodeAuthDenied, "the citizen denied this authorisation")
+	case AuthRevoked:
+		return Errf(CodeAuthRevoked, "the citizen revoked this authorisation")
+	case AuthWithdrawn:
+		return Errf(CodeAuthWithdrawn, "the requester withdrew this authorisation")
+	case AuthExpired:
+		return Errf(CodeAuthExpired, "this authorisation has expired")
+	case AuthExhausted:
+		return Errf(CodeAuthExhausted, "every use of this authorisation has been used")
+	}
+	return nil
+}
+
+// Usable returns nil if data may be delivered under a at time now to its
+// requester, whose institution record is requester: a is GRANTED, within
+// its validity, with a use left, and the requester is ACTIVE. Otherwise it
+// returns the *Error the delivery is refused with.
+//
+// It is the one rule for using an authorisation: the chaincode applies it
+// when it records an access, and the gateways before they deliver and again
+// before they hand out an answered delivery a second time, so that nothing
+// is delivered after a revocation, a pause, the end of the validity, the
+// last use or the suspension of the requester.
+func (a *Authorization) Usable(requester *Institution, now time.Time) error {
+	switch s := a.EffectiveStatus(now); s {
+	case AuthGranted:
+	case AuthPending:
+		return Errf(CodeAuthNotGranted, "the citizen has not granted authorisation %s", a.ID)
+	case AuthPaused:
+		return Errf(CodeAuthPaused, "the citizen paused authorisation %s", a.ID)
+	default:
+		if err := s.Err(); err != nil {
+			return err
+		}
+		return Errf(CodeAuthNotGranted, "authorisation %s is %q", a.ID, s)
+	}
+	if a.Uses >= a.MaxUses {
+		return AuthExhausted.Err()
+	}
+	if requester == nil || requester.MSPID != a.Requester {
+		return Errf(CodeRequesterMismatch, "authorisation %s was not granted to this institution", a.ID)
+	}
+	if requester.Status != StatusActive {
+		return Errf(CodeInstitutionInactive, "institution %s is %s", requester.MSPID, requester.Status)
+	}
+	return nil
+}
+
 // Covers reports whether every category in cats is within the authorisation.
 func (a *Authorization) Covers(cats []string) bool {
 	for _, c := range cats {

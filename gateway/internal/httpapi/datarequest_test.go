@@ -131,17 +131,15 @@ func TestDataRequestPredicates(t *testing.T) {
 }
 
 // TestDataRequestRetryRecordsOneAccess: a retried access id is answered
-// from the first delivery, even once that delivery used the last use.
+// from the first delivery and records no second access; once that delivery
+// has used the last use, the retry is refused like any new delivery.
 func TestDataRequestRetryRecordsOneAccess(t *testing.T) {
 	x := newExchange(t)
-	x.chain.setAuth(authBank, func(a *model.Authorization) { a.MaxUses = 1 })
+	x.chain.setAuth(authBank, func(a *model.Authorization) { a.MaxUses = 2 })
 	body := recordsRequest(authBank, synth.HousingFund)
 	first := x.bank.do(t, "POST", "/v1/data-requests", body, "Idempotency-Key", "loan-42")
 	if first.Code != 200 {
 		t.Fatalf("first: %d %s", first.Code, first.Body)
-	}
-	if a := x.chain.auth(authBank); a.Status != model.AuthExhausted {
-		t.Fatalf("status %s after the only use", a.Status)
 	}
 	// As if the first response had been lost before the idempotency store
 	// kept it: the retry reaches the provider again.
@@ -160,10 +158,27 @@ func TestDataRequestRetryRecordsOneAccess(t *testing.T) {
 	if got := x.chain.accessSubmits(); !slices.Equal(got, []string{"RecordAccess:" + a.AccessID}) {
 		t.Fatalf("submitted %v, want one RecordAccess", got)
 	}
-	// A new key is a new access, which the exhausted authorisation refuses.
+
+	// The second key uses the last use; its lost answer is not delivered
+	// again, and no third access is recorded.
+	if w := x.bank.do(t, "POST", "/v1/data-requests", body, "Idempotency-Key", "loan-43"); w.Code != 200 {
+		t.Fatalf("second key: %d %s", w.Code, w.Body)
+	}
+	if a := x.chain.auth(authBank); a.Status != model.AuthExhausted {
+		t.Fatalf("status %s after the last use", a.Status)
+	}
+	x.bank.idem.recs = nil
 	w := x.bank.do(t, "POST", "/v1/data-requests", body, "Idempotency-Key", "loan-43")
+	if w.Code != 409 || errCode(t, w) != string(model.CodeAuthExhausted) || strings.Contains(w.Body.String(), "record_hash") {
+		t.Fatalf("retry after the last use: %d %s", w.Code, w.Body)
+	}
+	// A new key is a new access, which the exhausted authorisation refuses.
+	w = x.bank.do(t, "POST", "/v1/data-requests", body, "Idempotency-Key", "loan-44")
 	if w.Code != 409 || errCode(t, w) != string(model.CodeAuthExhausted) {
 		t.Fatalf("new key: %d %s", w.Code, w.Body)
+	}
+	if n := x.chain.accessCount(); n != 2 {
+		t.Fatalf("%d accesses recorded, want 2", n)
 	}
 }
 
@@ -209,6 +224,26 @@ func TestProviderAccessIDRetry(t *testing.T) {
 	}
 	if x.chain.accessCount() != 1 {
 		t.Fatalf("%d accesses", x.chain.accessCount())
+	}
+}
+
+// TestProviderRedeliveryAfterRevocation: the provider hands a committed
+// access out again only while its authorisation is usable.
+func TestProviderRedeliveryAfterRevocation(t *testing.T) {
+	x := newExchange(t)
+	ctx := context.Background()
+	req := DeliveryRequest{AccessID: "acc-again-1", AuthorizationID: authBank, Categories: []string{synth.Tax}, Mode: "records"}
+	if _, err := x.bank.client.Deliver(ctx, req); err != nil {
+		t.Fatal(err)
+	}
+	x.chain.setAuth(authBank, func(a *model.Authorization) { a.Status = model.AuthRevoked })
+	resp, err := x.bank.client.Deliver(ctx, req)
+	var pe *ProviderError
+	if !asProviderError(err, &pe) || pe.Status != 409 || pe.Code != string(model.CodeAuthRevoked) || resp != nil {
+		t.Fatalf("re-delivery after revocation: %+v, %v", resp, err)
+	}
+	if n := len(x.chain.accessSubmits()); n != 1 {
+		t.Fatalf("RecordAccess submitted %d times", n)
 	}
 }
 

@@ -257,7 +257,10 @@ func (s *Server) providerDeliver(w http.ResponseWriter, r *http.Request) error {
 // The receipt is stored before the access is submitted, so a retry of an
 // access id finds it: if the access committed, the retry is answered with
 // the same bytes (the delivery is a deterministic function of the stored
-// records) and the same transaction, and nothing is submitted again.
+// records) and the same transaction, and nothing is submitted again. A
+// retry is served only while the authorisation is usable, as a new
+// delivery is: after a revocation, a pause, the end of the validity, the
+// last use or the requester's suspension, it is refused with the same code.
 func (p *ProviderAPI) deliver(ctx context.Context, log *slog.Logger, caller string, q DeliveryRequest,
 	cats []string, pred *predicate, now time.Time) (*DeliveryResponse, error) {
 	l := p.cfg.Ledger
@@ -282,19 +285,22 @@ func (p *ProviderAPI) deliver(ctx context.Context, log *slog.Logger, caller stri
 			return nil, err
 		}
 	}
-	if txID == "" {
-		// Not delivered yet: check what the chaincode will check, so a
-		// doomed delivery is neither built nor submitted.
-		if err := checkUsable(a, cats, now); err != nil {
-			return nil, err
-		}
+	requester, err := l.GetInstitution(ctx, caller)
+	if err != nil {
+		return nil, err
+	}
+	// What the chaincode checks when it records the access: a doomed
+	// delivery is neither built nor submitted, and a delivered one is not
+	// handed out again once the authorisation is no longer usable.
+	if err := checkUsable(a, requester, cats, now); err != nil {
+		return nil, err
 	}
 	if pred != nil {
 		if err := pred.within(a); err != nil {
 			return nil, err
 		}
 	}
-	pub, err := p.requesterKey(ctx, caller)
+	pub, err := encryptionKey(requester)
 	if err != nil {
 		return nil, err
 	}
@@ -383,18 +389,14 @@ func sameAccess(acc *model.Access, requester, authID, digest string) bool {
 	return acc.Requester == requester && acc.AuthorizationID == authID && acc.Digest == digest
 }
 
-// requesterKey returns the requester's registered data-encryption key.
-func (p *ProviderAPI) requesterKey(ctx context.Context, msp string) (*ecdh.PublicKey, error) {
-	inst, err := p.cfg.Ledger.GetInstitution(ctx, msp)
-	if err != nil {
-		return nil, err
-	}
+// encryptionKey returns the requester's registered data-encryption key.
+func encryptionKey(inst *model.Institution) (*ecdh.PublicKey, error) {
 	if inst.EncryptionKey == "" {
-		return nil, apiErr(http.StatusConflict, CodeEncryptionKeyMissing, "institution %s has not registered a data-encryption key", msp)
+		return nil, apiErr(http.StatusConflict, CodeEncryptionKeyMissing, "institution %s has not registered a data-encryption key", inst.MSPID)
 	}
 	pub, err := envelope.ParsePublicKey(inst.EncryptionKey)
 	if err != nil {
-		return nil, apiErr(http.StatusConflict, CodeEncryptionKeyMissing, "the data-encryption key registered by %s is not usable", msp)
+		return nil, apiErr(http.StatusConflict, CodeEncryptionKeyMissing, "the data-encryption key registered by %s is not usable", inst.MSPID)
 	}
 	return pub, nil
 }
@@ -423,29 +425,17 @@ func (p *ProviderAPI) build(ctx context.Context, a *model.Authorization, q Deliv
 	return d, err
 }
 
-// checkUsable refuses an authorisation the chaincode would refuse a
-// delivery under (the chaincode checks again when the access is recorded,
-// and its answer is the one that counts).
-func checkUsable(a *model.Authorization, cats []string, now time.Time) error {
-	switch s := a.EffectiveStatus(now); s {
-	case model.AuthGranted:
-	case model.AuthPending:
-		return codeErr(model.CodeAuthNotGranted, "the citizen has not granted authorisation %s", a.ID)
-	case model.AuthPaused:
-		return codeErr(model.CodeAuthPaused, "the citizen paused authorisation %s", a.ID)
-	case model.AuthDenied:
-		return codeErr(model.CodeAuthDenied, "authorisation %s was denied", a.ID)
-	case model.AuthRevoked:
-		return codeErr(model.CodeAuthRevoked, "authorisation %s was revoked", a.ID)
-	case model.AuthWithdrawn:
-		return codeErr(model.CodeAuthWithdrawn, "authorisation %s was withdrawn", a.ID)
-	case model.AuthExpired:
-		return codeErr(model.CodeAuthExpired, "authorisation %s has expired", a.ID)
-	default:
-		return codeErr(model.CodeAuthExhausted, "authorisation %s has no uses left", a.ID)
-	}
-	if a.Uses >= a.MaxUses {
-		return codeErr(model.CodeAuthExhausted, "authorisation %s has no uses left", a.ID)
+// checkUsable refuses a delivery the chaincode would refuse, by the
+// chaincode's own rule (model.Authorization.Usable) and scope; the
+// chaincode checks again when the access is recorded, and its answer is
+// the one that counts.
+func checkUsable(a *model.Authorization, requester *model.Institution, cats []string, now time.Time) error {
+	if err := a.Usable(requester, now); err != nil {
+		var me *model.Error
+		if errors.As(err, &me) {
+			return codeErr(me.Code, "%s", me.Message)
+		}
+		return err
 	}
 	if !a.Covers(cats) {
 		return codeErr(model.CodeCategoryOutOfScope, "authorisation %s does not cover every requested category", a.ID)

@@ -158,15 +158,18 @@ func (v xview) RecordAccess(_ context.Context, req model.AccessRequest) (*model.
 	if !ok {
 		return nil, ledgerErr(model.CodeAuthNotFound, "authorisation not found")
 	}
-	if err := checkUsable(a, req.Categories, c.now); err != nil {
-		var ae *Error
-		if errors.As(err, &ae) {
-			return nil, ledgerErr(model.Code(ae.Code), "%s", ae.Message)
+	if a.Requester != req.Requester {
+		return nil, ledgerErr(model.CodeRequesterMismatch, "not granted to %s", req.Requester)
+	}
+	if err := a.Usable(c.institutions[a.Requester], c.now); err != nil {
+		var me *model.Error
+		if errors.As(err, &me) {
+			return nil, ledgerErr(me.Code, "%s", me.Message)
 		}
 		return nil, err
 	}
-	if a.Requester != req.Requester {
-		return nil, ledgerErr(model.CodeRequesterMismatch, "not granted to %s", req.Requester)
+	if !a.Covers(req.Categories) {
+		return nil, ledgerErr(model.CodeCategoryOutOfScope, "authorisation %s does not cover every requested category", a.ID)
 	}
 	a.Uses++
 	if a.Uses >= a.MaxUses {
