@@ -108,8 +108,9 @@ func run(ctx context.Context, args, env []string, stdout io.Writer) error {
 	}
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
-	errc := make(chan error, 2)
-	running := 0
+	errc := make(chan error, 3)
+	running := 1 // the idempotency purge, on every gateway
+	go func() { errc <- purgeIdempotencyKeys(ctx, st, cfg.IdempotencyTTL, log) }()
 	if x.broker != nil {
 		running++
 		go func() { errc <- ignoreCanceled(x.broker.Run(ctx)) }()

@@ -82,6 +82,10 @@ type Config struct {
 	ReadHeaderTimeout, ReadTimeout, WriteTimeout, IdleTimeout time.Duration
 	RequestTimeout, ShutdownTimeout                           time.Duration
 
+	// IdempotencyTTL is how long an Idempotency-Key is kept: its retries
+	// are replayed within it, and the key is deleted after it.
+	IdempotencyTTL time.Duration
+
 	// RateLimit is the sustained requests per second allowed per client
 	// (API client id, or remote address before authentication); RateBurst
 	// the burst above it.
@@ -128,6 +132,7 @@ func Defaults() Config {
 		IdleTimeout:       2 * time.Minute,
 		RequestTimeout:    45 * time.Second,
 		ShutdownTimeout:   20 * time.Second,
+		IdempotencyTTL:    24 * time.Hour,
 		RateLimit:         50,
 		RateBurst:         100,
 		// The webhook sender's own defaults (notify.Default…).
@@ -173,6 +178,7 @@ func Load(args, env []string, usage io.Writer) (*Config, error) {
 	fs.DurationVar(&c.IdleTimeout, "idle-timeout", c.IdleTimeout, "HTTP idle timeout")
 	fs.DurationVar(&c.RequestTimeout, "request-timeout", c.RequestTimeout, "per-request handler timeout")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "graceful shutdown timeout")
+	fs.DurationVar(&c.IdempotencyTTL, "idempotency-ttl", c.IdempotencyTTL, "how long idempotency keys are kept and replayed")
 	fs.Float64Var(&c.RateLimit, "rate-limit", c.RateLimit, "requests per second per client")
 	fs.IntVar(&c.RateBurst, "rate-burst", c.RateBurst, "burst per client")
 	fs.IntVar(&c.WebhookMaxAttempts, "webhook-max-attempts", c.WebhookMaxAttempts, "attempts at a webhook delivery before it is parked (requester)")
@@ -337,6 +343,9 @@ func (c *Config) Validate() error {
 	}
 	if c.RequestTimeout > 0 && c.WriteTimeout > 0 && c.RequestTimeout >= c.WriteTimeout {
 		bad("request-timeout (%s) must be shorter than write-timeout (%s), so timeouts are answered", c.RequestTimeout, c.WriteTimeout)
+	}
+	if c.IdempotencyTTL < 10*time.Minute || c.IdempotencyTTL > 30*24*time.Hour {
+		bad("idempotency-ttl: %s is outside 10m–720h", c.IdempotencyTTL)
 	}
 	if c.RateLimit <= 0 || c.RateBurst < 1 {
 		bad("rate-limit and rate-burst: must be positive")
