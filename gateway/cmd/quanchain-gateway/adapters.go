@@ -37,12 +37,12 @@ func (a storeAdapter) Begin(ctx context.Context, principal, key, hash string) (*
 	case started:
 		return nil, true, nil
 	}
-	return &httpapi.StoredResponse{Status: rec.ResponseStatus, Body: rec.ResponseBody}, false, nil
+	return &httpapi.StoredResponse{Status: rec.ResponseStatus, Body: rec.ResponseBody, ReplayWith: rec.ReplayWith}, false, nil
 }
 
 // Complete implements httpapi.IdempotencyStore.
-func (a storeAdapter) Complete(ctx context.Context, principal, key string, status int, body []byte) error {
-	return a.s.CompleteIdempotent(ctx, principal, key, status, body)
+func (a storeAdapter) Complete(ctx context.Context, principal, key string, resp httpapi.StoredResponse) error {
+	return a.s.CompleteIdempotentWith(ctx, principal, key, resp.Status, resp.Body, resp.ReplayWith)
 }
 
 // Release implements httpapi.IdempotencyStore.

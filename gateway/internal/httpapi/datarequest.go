@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ecdh"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -17,6 +18,7 @@ import (
 // from this gateway's own peer; *ledger.Ledger implements it.
 type DataRequestLedger interface {
 	GetAuthorization(ctx context.Context, id string) (*model.Authorization, error)
+	GetInstitution(ctx context.Context, mspID string) (*model.Institution, error)
 	GetAccess(ctx context.Context, id string) (*model.Access, error)
 	GetBatch(ctx context.Context, batchID string) (*model.BatchAnchor, error)
 	VerifyProof(ctx context.Context, proof model.ProofRequest) (*model.Verification, error)
@@ -94,7 +96,9 @@ type dataRequestResult struct {
 // authorisations from the provider, verifies the delivery against this
 // gateway's own peer and returns it. Under an Idempotency-Key, the access
 // id derives from the key, so a retry is answered from the provider's
-// first delivery and never records a second access.
+// first delivery and never records a second access; the answer is kept
+// for replays as the sealed delivery, never as the records
+// (replayDataRequest).
 func (s *Server) createDataRequest(w http.ResponseWriter, r *http.Request) error {
 	d, err := s.dataRequestAPI()
 	if err != nil {
@@ -114,8 +118,9 @@ func (s *Server) createDataRequest(w http.ResponseWriter, r *http.Request) error
 		return err
 	}
 	// What never changes is checked here; the state (granted, paused, uses
-	// left) is the provider's and the chaincode's to check, so that a
-	// retry of a delivery that used the last use still gets its answer.
+	// left, the institution active) is the provider's and the chaincode's
+	// to check when they deliver: this gateway's peer may not have
+	// committed the latest decision yet.
 	if a.Requester != s.MSPID {
 		return codeErr(model.CodeRequesterMismatch, "authorisation %s was not granted to %s", a.ID, s.MSPID)
 	}
@@ -143,6 +148,11 @@ func (s *Server) createDataRequest(w http.ResponseWriter, r *http.Request) error
 		}
 		return err
 	}
+	form, err := json.Marshal(dataRequestReplay{Request: req, Delivery: resp})
+	if err != nil {
+		return err
+	}
+	keepForReplay(ctx, replayDataRequest, form)
 	writeJSON(w, http.StatusOK, out)
 	return nil
 }

@@ -153,11 +153,12 @@ func (m *memIdempotency) Begin(_ context.Context, principal, key, hash string) (
 	return &resp, false, nil
 }
 
-func (m *memIdempotency) Complete(_ context.Context, principal, key string, status int, body []byte) error {
+func (m *memIdempotency) Complete(_ context.Context, principal, key string, resp StoredResponse) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	r := m.recs[principal+"\x00"+key]
-	r.done, r.resp = true, StoredResponse{Status: status, Body: slices.Clone(body)}
+	resp.Body = slices.Clone(resp.Body)
+	r.done, r.resp = true, resp
 	return nil
 }
 

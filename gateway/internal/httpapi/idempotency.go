@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -21,38 +22,79 @@ var (
 	ErrIdempotencyInFlight = errors.New("idempotency key in flight")
 )
 
-// StoredResponse is a response kept for an idempotency key.
+// StoredResponse is a response kept for an idempotency key: replayed byte
+// for byte, or, if ReplayWith names a replayer, rebuilt by it from Body.
 type StoredResponse struct {
 	Status int
 	Body   []byte
+	// ReplayWith is "" or the replayer (see replay) of a response that is
+	// not kept as sent, because it carries personal data.
+	ReplayWith string
 }
 
 // IdempotencyStore keeps the first response to each (principal, key).
 // Begin claims the key (started), or returns the stored response of the
 // same request (replay), or ErrIdempotencyKeyReused / ErrIdempotencyInFlight;
 // Complete stores the response of a started request; Release forgets a
-// started request that failed without effect, so it may be retried.
+// started request that failed without effect, so it may be retried. The
+// store deletes keys after their lifetime (config.Config.IdempotencyTTL).
 type IdempotencyStore interface {
 	Begin(ctx context.Context, principal, key, requestHash string) (replay *StoredResponse, started bool, err error)
-	Complete(ctx context.Context, principal, key string, status int, body []byte) error
+	Complete(ctx context.Context, principal, key string, resp StoredResponse) error
 	Release(ctx context.Context, principal, key string) error
 }
 
-// idemKey is the request's validated Idempotency-Key, in its context, so
+// Replayers of responses that are not kept as sent.
+const (
+	// replayDataRequest: an answered data request, kept as the provider's
+	// delivery, still sealed to this gateway's key (replayDataRequest).
+	replayDataRequest = "data-request"
+)
+
+// replay answers a retry from a response kept for a replayer.
+func (s *Server) replay(w http.ResponseWriter, r *http.Request, stored *StoredResponse) error {
+	switch stored.ReplayWith {
+	case replayDataRequest:
+		return s.replayDataRequest(w, r, stored)
+	}
+	return fmt.Errorf("httpapi: a stored response names the unknown replayer %q", stored.ReplayWith)
+}
+
+// idemSlot is the request's validated Idempotency-Key, in its context, so
 // a handler can derive ids from it (a retry then names the same ledger
-// object instead of creating a second one).
-type idemKeyCtx struct{}
+// object instead of creating a second one), and what the handler asks to
+// keep in place of its response.
+type idemSlot struct {
+	key        string
+	replayWith string
+	form       []byte
+}
+
+type idemSlotCtx struct{}
 
 func idempotencyKeyFrom(ctx context.Context) string {
-	k, _ := ctx.Value(idemKeyCtx{}).(string)
-	return k
+	if slot, ok := ctx.Value(idemSlotCtx{}).(*idemSlot); ok {
+		return slot.key
+	}
+	return ""
+}
+
+// keepForReplay makes an idempotent handler's successful response be kept
+// as form, which the replayer replayWith rebuilds the response from, not as
+// sent. A response that carries personal data must be kept so. Without an
+// Idempotency-Key it does nothing.
+func keepForReplay(ctx context.Context, replayWith string, form []byte) {
+	if slot, ok := ctx.Value(idemSlotCtx{}).(*idemSlot); ok {
+		slot.replayWith, slot.form = replayWith, form
+	}
 }
 
 // idempotent makes a writing POST replayable under an Idempotency-Key
-// header: the first response (2xx or 4xx) is stored and replayed
-// byte-for-byte to retries of the same request; the same key with a
-// different body is 422 IDEMPOTENCY_KEY_REUSED; a 5xx is not stored, so
-// the client may retry. Without the header the request runs as is.
+// header: the first response (2xx or 4xx) is stored and replayed to retries
+// of the same request, byte for byte or, for a response kept for a replayer
+// (keepForReplay), rebuilt by it; the same key with a different body is
+// 422 IDEMPOTENCY_KEY_REUSED; a 5xx is not stored, so the client may retry.
+// Without the header the request runs as is.
 func (s *Server) idempotent(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		key := r.Header.Get("Idempotency-Key")
@@ -93,18 +135,28 @@ func (s *Server) idempotent(next http.Handler) http.Handler {
 		case !started && replay != nil:
 			w.Header().Set("Content-Type", "application/json")
 			w.Header().Set("Idempotent-Replayed", "true")
+			if replay.ReplayWith != "" {
+				if err := s.replay(w, r, replay); err != nil {
+					s.renderError(w, r, err)
+				}
+				return
+			}
 			w.WriteHeader(replay.Status)
 			_, _ = w.Write(replay.Body)
 			return
 		}
+		slot := &idemSlot{key: key}
 		rec := &recorder{ResponseWriter: w}
-		next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), idemKeyCtx{}, key)))
+		next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), idemSlotCtx{}, slot)))
 		// Store even if the client has gone: its retry must find the result.
 		ctx := context.WithoutCancel(r.Context())
-		if rec.status >= 500 {
+		switch {
+		case rec.status >= 500:
 			err = s.Idempotency.Release(ctx, principal, key)
-		} else {
-			err = s.Idempotency.Complete(ctx, principal, key, rec.status, rec.body.Bytes())
+		case slot.replayWith != "" && rec.status < 300:
+			err = s.Idempotency.Complete(ctx, principal, key, StoredResponse{Status: rec.status, Body: slot.form, ReplayWith: slot.replayWith})
+		default:
+			err = s.Idempotency.Complete(ctx, principal, key, StoredResponse{Status: rec.status, Body: rec.body.Bytes()})
 		}
 		if err != nil {
 			s.log.ErrorContext(ctx, "idempotency store", slog.String("request_id", requestIDFrom(ctx)), slog.String("error", err.Error()))
