@@ -17,17 +17,18 @@ import (
 
 // NewCmdAdmin returns `qc admin` and its subcommands.
 func NewCmdAdmin(f *cmdutil.Factory) *cobra.Command {
-	cmd := cmdutil.NewGroup("admin <command>", "Administer a gateway: API clients",
+	cmd := cmdutil.NewGroup("admin <command>", "Administer a gateway: API clients, webhook deliveries",
 		`Administer a member's gateway through its admin API (not the ledger): qc
 authenticates as an API client with the admin scope (OAuth2 client
 credentials) from --client-id and --client-secret, else $QC_CLIENT_ID and
-$QC_CLIENT_SECRET, else, on the local demo network, the operator's demo admin
-client in the state directory.`)
+$QC_CLIENT_SECRET, else, on the local demo network, the demo admin client of
+the gateway --gateway names (the operator's by default) in the state
+directory.`)
 	clients := cmdutil.NewGroup("clients <command>", "API clients of the gateway's organisation",
 		`Register API clients of the gateway's organisation: institutions' back
 offices call the gateway with them.`)
 	clients.AddCommand(NewCmdClientsCreate(f, nil))
-	cmd.AddCommand(clients)
+	cmd.AddCommand(clients, newCmdWebhooks(f))
 	return cmd
 }
 

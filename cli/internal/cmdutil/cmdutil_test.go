@@ -129,6 +129,18 @@ func TestAdminCredentials(t *testing.T) {
 	if err != nil || a.ClientID != "adm" || a.ClientSecret != "a" || a.URL != DefaultGatewayURL() {
 		t.Fatalf("demo admin: %+v %v", a, err)
 	}
+	// The demo admin of the gateway --gateway names.
+	bank := filepath.Join(f.StateDir, "gateway", "bank")
+	if err := os.MkdirAll(bank, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	demo = `[{"client_id":"bank-app","client_secret":"i","scopes":["institution"]},{"client_id":"bank-admin","client_secret":"b","scopes":["institution","admin"]}]`
+	if err := os.WriteFile(filepath.Join(bank, "demo-clients.json"), []byte(demo), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if a, err = f.AdminClient(AdminFlags{Gateway: "http://127.0.0.1:7081/"}); err != nil || a.ClientID != "bank-admin" || a.ClientSecret != "b" {
+		t.Fatalf("bank demo admin: %+v %v", a, err)
+	}
 	t.Setenv(EnvClientID, "env-id")
 	t.Setenv(EnvClientSecret, "env-secret")
 	if a, err = f.AdminClient(AdminFlags{Gateway: "http://gw:1/"}); err != nil || a.ClientID != "env-id" || a.URL != "http://gw:1" {

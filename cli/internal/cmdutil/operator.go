@@ -110,8 +110,8 @@ func AddAdminFlags(cmd *cobra.Command, a *AdminFlags) {
 
 // AdminClient returns the admin API client the flags describe. Credentials
 // come from the flags, else from QC_CLIENT_ID and QC_CLIENT_SECRET, else,
-// for the local demo network, from the operator gateway's demo-clients.json
-// in the state directory.
+// for the local demo network, from the demo-clients.json of the gateway at
+// that address (the operator's by default) in the state directory.
 func (f *Factory) AdminClient(a AdminFlags) (*operator.Admin, error) {
 	url := a.Gateway
 	if url == "" {
@@ -131,7 +131,7 @@ func (f *Factory) AdminClient(a AdminFlags) (*operator.Admin, error) {
 	case id != "" && secret != "":
 	case id == "" && secret == "":
 		var err error
-		if id, secret, err = f.demoAdmin(); err != nil {
+		if id, secret, err = f.demoAdmin(url); err != nil {
 			return nil, err
 		}
 	default:
@@ -140,12 +140,20 @@ func (f *Factory) AdminClient(a AdminFlags) (*operator.Admin, error) {
 	return operator.NewAdmin(url, id, secret), nil
 }
 
-func (f *Factory) demoAdmin() (string, string, error) {
+// demoAdmin returns the demo admin client of the local gateway at url, or
+// of the operator's gateway if no local gateway listens there.
+func (f *Factory) demoAdmin(url string) (string, string, error) {
 	dir, err := ResolveStateDir(f.StateDir)
 	if err != nil {
 		return "", "", err
 	}
-	path := filepath.Join(fabnet.Layout{StateDir: dir}.GatewayDataDir(operatorGateway()), "demo-clients.json")
+	gw := operatorGateway()
+	for _, g := range fabnet.Gateways() {
+		if strings.TrimRight(url, "/") == "http://"+g.Listen {
+			gw = g
+		}
+	}
+	path := filepath.Join(fabnet.Layout{StateDir: dir}.GatewayDataDir(gw), "demo-clients.json")
 	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return "", "", UsageErrorf("no admin credentials: pass --client-id and --client-secret, or set %s and %s (the local demo's %s is missing: run `make up`)",

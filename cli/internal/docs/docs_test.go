@@ -31,7 +31,7 @@ func TestMarkdownCoversEveryCommand(t *testing.T) {
 		"### qc audit authorizations", "### qc audit accesses", "### qc audit history", "### qc audit report",
 		"### qc verify record", "### qc verify document", "### qc docs",
 		"- [`qc ledger verify`](#qc-ledger-verify)", "--block-store string", "--profile string",
-		"### qc admin clients create", "### qc data import", "--citizen <18-character ID number>",
+		"### qc admin clients create", "### qc admin webhooks deliveries", "### qc admin webhooks retry", "### qc data import", "--citizen <18-character ID number>",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("documentation lacks %q", want)
@@ -64,7 +64,7 @@ func TestJSONTree(t *testing.T) {
 		}
 	}
 	walk(tree)
-	if len(paths) != 21 {
+	if len(paths) != 24 {
 		t.Errorf("%d commands in the tree", len(paths))
 	}
 	found := false

@@ -64,6 +64,8 @@ func TestRunUsageErrors(t *testing.T) {
 		{[]string{"admin", "clients", "create", "--org", "BureauMSP"}, "--scope is required"},
 		{[]string{"admin", "clients", "create", "--org", "BureauMSP", "--scope", "root"}, `--scope "root"`},
 		{[]string{"admin", "client"}, `did you mean "clients"?`},
+		{[]string{"admin", "webhooks", "retry"}, "exactly one of a delivery id, --subscription or --all-parked"},
+		{[]string{"admin", "webhooks", "deliveries", "--state", "lost"}, `--state "lost"`},
 		{[]string{"data", "import", "--category", "Tax", "--file", "x"}, "--category"},
 		{[]string{"data", "import", "--category", "tax"}, "--file is required"},
 		{[]string{"audit", "authorizations", "--institution", "BankMSP", "--status", "happy"}, "--status"},
