@@ -147,6 +147,22 @@ func (a *Authorization) Usable(requester *Institution, now time.Time) error {
 	return nil
 }
 
+// Redeliverable reports whether a delivery already recorded under the
+// authorisation may be handed out again, to a retry whose answer was lost:
+// as Usable, except that the uses already counted, the delivery's own
+// included, do not stand against it. So the answer of the request that
+// used the last use can still be fetched again, while a revocation, a
+// pause, the end of the validity or the institution's suspension stops
+// every retry.
+func (a *Authorization) Redeliverable(requester *Institution, now time.Time) error {
+	b := *a
+	if b.Status == AuthExhausted {
+		b.Status = AuthGranted
+	}
+	b.Uses = 0
+	return b.Usable(requester, now)
+}
+
 // Covers reports whether every category in cats is within the authorisation.
 func (a *Authorization) Covers(cats []string) bool {
 	for _, c := range cats {

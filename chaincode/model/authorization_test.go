@@ -62,3 +62,43 @@ func TestAuthStatusErr(t *testing.T) {
 		}
 	}
 }
+
+// TestAuthorizationRedeliverable: a delivery already made is handed out
+// again however many uses are counted, and never after a revocation, a
+// pause, the end of the validity or the institution's suspension.
+func TestAuthorizationRedeliverable(t *testing.T) {
+	active := &model.Institution{MSPID: "BankMSP", Kind: model.KindBank, Status: model.StatusActive}
+	for _, tc := range []struct {
+		name      string
+		edit      func(a *model.Authorization)
+		requester *model.Institution
+		now       time.Time
+		want      model.Code
+	}{
+		{"granted", nil, active, issued, ""},
+		{"exhausted by this delivery", func(a *model.Authorization) { a.Status = model.AuthExhausted; a.Uses = 2 }, active, issued, ""},
+		{"every use counted, still granted", func(a *model.Authorization) { a.Uses = 2 }, active, issued, ""},
+		{"exhausted, then past its validity", func(a *model.Authorization) { a.Status = model.AuthExhausted; a.Uses = 2 }, active, issued.Add(8 * 24 * time.Hour), model.CodeAuthExpired},
+		{"revoked", func(a *model.Authorization) { a.Status = model.AuthRevoked }, active, issued, model.CodeAuthRevoked},
+		{"paused", func(a *model.Authorization) { a.Status = model.AuthPaused }, active, issued, model.CodeAuthPaused},
+		{"withdrawn", func(a *model.Authorization) { a.Status = model.AuthWithdrawn }, active, issued, model.CodeAuthWithdrawn},
+		{"requester suspended", nil, &model.Institution{MSPID: "BankMSP", Status: model.StatusSuspended}, issued, model.CodeInstitutionInactive},
+		{"another institution", nil, &model.Institution{MSPID: "InsurerMSP", Status: model.StatusActive}, issued, model.CodeRequesterMismatch},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := sampleAuth()
+			a.Status = model.AuthGranted
+			if tc.edit != nil {
+				tc.edit(a)
+			}
+			before := *a
+			err := a.Redeliverable(tc.requester, tc.now)
+			if got := model.CodeOf(err); got != tc.want {
+				t.Fatalf("Redeliverable: %v (code %q), want %q", err, got, tc.want)
+			}
+			if a.Status != before.Status || a.Uses != before.Uses {
+				t.Fatal("Redeliverable changed the authorisation")
+			}
+		})
+	}
+}

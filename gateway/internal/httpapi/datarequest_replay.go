@@ -20,9 +20,10 @@ type dataRequestReplay struct {
 // replayDataRequest answers a retry of an answered data request.
 //
 // The data is handed out again only while the authorisation is usable, by
-// the rule the chaincode records accesses by (model.Authorization.Usable),
-// read now from this gateway's own peer. After a revocation, a pause, the
-// end of the validity, the last use or the suspension of this institution,
+// the rule the chaincode records accesses by, the uses already counted
+// aside (model.Authorization.Redeliverable), read now from this gateway's
+// own peer. After a revocation, a pause, the end of the validity or the
+// suspension of this institution,
 // the retry is refused with the code a new request would get (409
 // AUTH_REVOKED, …; 403 INSTITUTION_INACTIVE), and the message names the
 // access that answered the key. Otherwise the kept delivery is opened and
@@ -49,7 +50,7 @@ func (s *Server) replayDataRequest(w http.ResponseWriter, r *http.Request, store
 	if err != nil {
 		return err
 	}
-	if err := a.Usable(inst, s.Now()); err != nil {
+	if err := a.Redeliverable(inst, s.Now()); err != nil {
 		var me *model.Error
 		if !errors.As(err, &me) {
 			return err

@@ -291,8 +291,10 @@ func (p *ProviderAPI) deliver(ctx context.Context, log *slog.Logger, caller stri
 	}
 	// What the chaincode checks when it records the access: a doomed
 	// delivery is neither built nor submitted, and a delivered one is not
-	// handed out again once the authorisation is no longer usable.
-	if err := checkUsable(a, requester, cats, now); err != nil {
+	// handed out again once the authorisation is no longer usable (the
+	// uses it counted aside: the retry of the request that used the last
+	// use is still answered).
+	if err := checkUsable(a, requester, cats, now, found); err != nil {
 		return nil, err
 	}
 	if pred != nil {
@@ -426,11 +428,16 @@ func (p *ProviderAPI) build(ctx context.Context, a *model.Authorization, q Deliv
 }
 
 // checkUsable refuses a delivery the chaincode would refuse, by the
-// chaincode's own rule (model.Authorization.Usable) and scope; the
+// chaincode's own rule (model.Authorization.Usable, or Redeliverable for a
+// delivery already made) and scope; the
 // chaincode checks again when the access is recorded, and its answer is
 // the one that counts.
-func checkUsable(a *model.Authorization, requester *model.Institution, cats []string, now time.Time) error {
-	if err := a.Usable(requester, now); err != nil {
+func checkUsable(a *model.Authorization, requester *model.Institution, cats []string, now time.Time, redelivery bool) error {
+	usable := a.Usable
+	if redelivery {
+		usable = a.Redeliverable
+	}
+	if err := usable(requester, now); err != nil {
 		var me *model.Error
 		if errors.As(err, &me) {
 			return codeErr(me.Code, "%s", me.Message)
