@@ -28,7 +28,7 @@ const (
 	// CommitWait is how long Submit waits for a commit before it hands the
 	// transaction to the ordering service again. A commit normally takes
 	// 0.1–2 s here; a Raft leader election about 3 s.
-	CommitWait = 8 * time.Second
+	CommitWait = 5 * time.Second
 	// maxSubmits bounds the hand-overs of one transaction.
 	maxSubmits = 4
 	// submitRetryDelay is the pause after the ordering service refused a

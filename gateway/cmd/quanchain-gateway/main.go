@@ -101,7 +101,7 @@ func run(ctx context.Context, args, env []string, stdout io.Writer) error {
 		Notify: notifications, Admin: admin,
 		Citizen: x.citizen, Provider: x.provider, DataRequests: x.dataRequests, Verifications: x.verifications,
 		App:         consentapp.Handler(), // routed on the provider role only
-		ReadyChecks: x.ready,
+		ReadyChecks: append([]httpapi.ReadyCheck{{Name: "the store", Code: httpapi.CodeStoreUnavailable, Check: st.Ping}}, x.ready...),
 	})
 	if err != nil {
 		return err

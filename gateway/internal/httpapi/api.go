@@ -87,6 +87,10 @@ type Deps struct {
 	ReadyChecks []ReadyCheck
 }
 
+// CodeStoreUnavailable is /readyz's answer while the gateway's store does
+// not answer.
+const CodeStoreUnavailable = "STORE_UNAVAILABLE"
+
 // ReadyCheck is one dependency /readyz checks. Code is the error code
 // /readyz answers while Check fails.
 type ReadyCheck struct {
