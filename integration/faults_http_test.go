@@ -91,6 +91,17 @@ func jsonBody(v any) io.Reader {
 	return bytes.NewReader(b)
 }
 
+// monitoringGrant is a granted LOAN_MONITORING authorisation of the bank,
+// the purpose that allows the most uses (12).
+func monitoringGrant(t *testing.T, person demoCitizen, maxUses int, tag string) (*httpClient, *consent, model.Authorization) {
+	t.Helper()
+	citizen := citizenWithDevice(t, person, tag)
+	bank := institution(t, bankURL, "bank")
+	a := request(t, bank, person, "LOAN_MONITORING", []string{"housing_fund", "tax"}, "2025-11-01", "2026-10-31", maxUses, tag)
+	citizen.decide(a.ID, model.ActionGrant, "grant")
+	return bank, citizen, a
+}
+
 // TestFaultOperatorGatewayDown: while the operator's gateway is down, the
 // bank's gateway is not ready and answers a new request 503 with a stable
 // code and Retry-After; once the operator's gateway is back, the bank's
@@ -137,7 +148,7 @@ func TestFaultOperatorGatewayDown(t *testing.T) {
 // one access per key.
 func TestFaultRequesterKilledMidRequest(t *testing.T) {
 	people := demoCitizens(t)
-	bank, citizen, a := lendingGrant(t, people[31], 10, "fault-kill")
+	bank, citizen, a := monitoringGrant(t, people[31], 6, "fault-kill")
 	keys := []string{"fault-kill-0", "fault-kill-1", "fault-kill-2", "fault-kill-3"}
 	var wg sync.WaitGroup
 	for i, k := range keys {
@@ -239,7 +250,7 @@ func TestFaultChaincodeRestart(t *testing.T) {
 	}
 	killed := time.Now()
 	t.Cleanup(func() { restart(t) })
-	code, raw := bank.call("GET", "/v1/authorizations?page_size=1", nil, nil)
+	code, raw := bank.call("GET", "/v1/authorizations?limit=1", nil, nil)
 	if code != http.StatusServiceUnavailable || errorCode(raw) == "" {
 		t.Fatalf("listing with the chaincode down: %d %s", code, raw)
 	}
@@ -255,8 +266,8 @@ func TestFaultChaincodeRestart(t *testing.T) {
 // nothing is delivered after it.
 func TestFaultRevocationRace(t *testing.T) {
 	people := demoCitizens(t)
-	bank, citizen, a := lendingGrant(t, people[34], 50, "fault-race")
-	const n = 8
+	bank, citizen, a := monitoringGrant(t, people[34], 12, "fault-race")
+	const n = 10
 	var (
 		wg       sync.WaitGroup
 		mu       sync.Mutex

@@ -64,10 +64,11 @@ func TestFaultPostgresRestart(t *testing.T) {
 	}
 	bank := institutionAt(t, base, data)
 	people := demoCitizens(t)
+	validUntil := time.Now().Add(72 * time.Hour).UTC().Format(time.RFC3339)
 	body := func(n int) map[string]any {
 		return map[string]any{"citizen_id": people[35].IDNumber, "purpose": "CREDIT_ASSESSMENT", "categories": []string{"tax"},
 			"data_from": "2025-11-01", "data_to": "2026-10-31", "max_uses": 1, "reference": fmt.Sprintf("FAULT-PG-%d-%s", n, runID),
-			"valid_until": time.Now().Add(72 * time.Hour).UTC().Format(time.RFC3339)}
+			"valid_until": validUntil}
 	}
 	var first model.Authorization
 	bank.must("POST", "/v1/authorizations", body(0), &first, http.StatusCreated, "Idempotency-Key", id("fault-pg-0"))

@@ -31,7 +31,7 @@ import (
 func TestSoak(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Hour)
 	defer cancel()
-	duration, gap := 75*time.Second, 14*time.Second
+	duration, gap := 60*time.Second, 35*time.Second
 	if s := os.Getenv("SOAK"); s != "" {
 		d, err := time.ParseDuration(s)
 		if err != nil || d <= 0 {
@@ -39,7 +39,7 @@ func TestSoak(t *testing.T) {
 		}
 		duration, gap = d, 150*time.Second
 	} else {
-		short := []string{"QC_IDLE_TIMEOUT=4s", "QC_TOKEN_TTL=10s", "QC_REQUEST_TIMEOUT=10s"}
+		short := []string{"QC_IDLE_TIMEOUT=4s", "QC_TOKEN_TTL=30s", "QC_REQUEST_TIMEOUT=10s"}
 		if err := testNet.UpWith(ctx, short); err != nil {
 			t.Fatal(err)
 		}
@@ -154,7 +154,7 @@ type renewing struct {
 // expired; any other answer fails the test.
 func (r *renewing) renew(t *testing.T) {
 	t.Helper()
-	code, raw := r.call("GET", "/v1/authorizations?page_size=1", nil, nil)
+	code, raw := r.call("GET", "/v1/authorizations?limit=1", nil, nil)
 	switch {
 	case code == 200:
 	case code == http.StatusUnauthorized && errorCode(raw) == "INVALID_TOKEN":
