@@ -131,12 +131,14 @@ func TestSoak(t *testing.T) {
 		bank.renewals+insurer.renewals, stream.connections(), stream.events())
 }
 
-// mustFetch fetches records and checks they were verified.
+// mustFetch fetches records and checks that the delivery was verified
+// (a citizen may hold no records in a category: an empty, verified
+// delivery is an answer too).
 func mustFetch(t *testing.T, inst *httpClient, authID string, cats []string, key string) dataResult {
 	t.Helper()
 	code, raw := fetch(inst, authID, cats, key)
 	var d dataResult
-	if code != 200 || json.Unmarshal(raw, &d) != nil || !d.Verified || d.AccessID == "" || len(d.Records) == 0 {
+	if code != 200 || json.Unmarshal(raw, &d) != nil || !d.Verified || d.AccessID == "" {
 		t.Fatalf("fetch %v under %s: %d %s", cats, authID, code, raw)
 	}
 	return d

@@ -127,6 +127,9 @@ func (s *Server) idempotent(next http.Handler) http.Handler {
 			s.renderError(w, r, apiErr(http.StatusUnprocessableEntity, CodeIdempotencyReused, "this Idempotency-Key was used with a different request"))
 			return
 		case errors.Is(err, ErrIdempotencyInFlight):
+			// The first attempt may have died with its gateway: a retry
+			// takes the key over once that attempt's time is up.
+			w.Header().Set("Retry-After", "2")
 			s.renderError(w, r, apiErr(http.StatusConflict, CodeIdempotencyInFlight, "a request with this Idempotency-Key is still being processed; retry later"))
 			return
 		case err != nil:

@@ -11,7 +11,9 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"strconv"
+	"time"
 
 	"github.com/hyperledger/fabric-gateway/pkg/client"
 
@@ -92,6 +94,33 @@ func submit[T any](ctx context.Context, l *Ledger, name string, args ...string) 
 	return decode[T](name, out)
 }
 
+// conflictRetries bounds how often submitAgainOnConflict endorses a
+// transaction anew after it lost a write conflict.
+const conflictRetries = 6
+
+// submitAgainOnConflict is submit for a transaction that is safe to
+// endorse again when a concurrent transaction changed what it read
+// (TX_CONFLICT, MVCC_READ_CONFLICT): the new endorsement reads the new
+// state, and the chaincode decides again. A citizen's decision and a
+// delivery of data race on their authorisation; so one of them commits
+// and the other gets the chaincode's answer against the state the winner
+// left (a delivery after a revocation: AUTH_REVOKED), not a bare conflict.
+func submitAgainOnConflict[T any](ctx context.Context, l *Ledger, name string, args ...string) (*T, error) {
+	for attempt := 1; ; attempt++ {
+		v, err := submit[T](ctx, l, name, args...)
+		if CodeOf(err) != CodeTxConflict || attempt == conflictRetries {
+			return v, err
+		}
+		// A short, growing pause that differs between racers.
+		pause := time.Duration(attempt*20+rand.IntN(40)) * time.Millisecond
+		select {
+		case <-ctx.Done():
+			return v, err
+		case <-time.After(pause):
+		}
+	}
+}
+
 func decode[T any](name string, out []byte) (*T, error) {
 	v := new(T)
 	if err := json.Unmarshal(out, v); err != nil {
@@ -159,7 +188,9 @@ func (l *Ledger) Withdraw(ctx context.Context, id string) (*model.Authorization,
 // device signed (sent base64-encoded, unchanged), signatureB64 the
 // signature as the device produced it, keyID the enrolled device key.
 func (l *Ledger) Decide(ctx context.Context, id string, payload []byte, signatureB64, keyID string) (*model.Authorization, error) {
-	return submit[model.Authorization](ctx, l, "consent:Decide",
+	// The signed payload names the authorisation's seq, which only
+	// decisions change: after a conflict with a delivery it is still good.
+	return submitAgainOnConflict[model.Authorization](ctx, l, "consent:Decide",
 		id, base64.StdEncoding.EncodeToString(payload), signatureB64, keyID)
 }
 
@@ -233,7 +264,7 @@ func (l *Ledger) RecordAccess(ctx context.Context, access model.AccessRequest) (
 	if err != nil {
 		return nil, err
 	}
-	return submit[model.Access](ctx, l, "access:RecordAccess", arg)
+	return submitAgainOnConflict[model.Access](ctx, l, "access:RecordAccess", arg)
 }
 
 // GetAccess returns one access record.

@@ -19,12 +19,23 @@ var (
 )
 
 // PendingTimeout is how long a started request may stay pending before a
-// retry with the same key and request takes it over. It covers a gateway
-// that crashed between BeginIdempotent and CompleteIdempotent: the handler
-// must therefore be safe to run again for the same key — for a data
-// delivery, the access id is derived from the key, so the ledger refuses a
-// second access with the same id.
+// retry with the same key and request takes it over, unless
+// SetPendingTimeout says otherwise. It covers a gateway that crashed
+// between BeginIdempotent and CompleteIdempotent: the handler must
+// therefore be safe to run again for the same key — for a data delivery,
+// the access id is derived from the key, so the ledger refuses a second
+// access with the same id.
 const PendingTimeout = 2 * time.Minute
+
+// SetPendingTimeout sets how long a started request may stay pending
+// before a retry takes its key over: a little longer than the longest a
+// handler may run (the gateway's request timeout), after which the first
+// attempt has either finished or been cancelled.
+func (s *Store) SetPendingTimeout(d time.Duration) {
+	if d > 0 {
+		s.pendingTimeout = d
+	}
+}
 
 // Idempotency statuses.
 const (
@@ -64,7 +75,7 @@ const MaxIdempotencyKeyLength = 255
 //   - the record, started = false, nil error if the key is done with the
 //     same request hash: replay the stored response;
 //   - the record and ErrIdempotencyInFlight if the same request is still
-//     pending (less than PendingTimeout ago);
+//     pending (less than the pending timeout ago);
 //   - ErrIdempotencyMismatch if the key was used for another request.
 //
 // The claim is a single INSERT … ON CONFLICT DO NOTHING (or, for a stale
@@ -103,7 +114,7 @@ func (s *Store) BeginIdempotent(ctx context.Context, clientID, key, requestHash 
 	// the UPDATE a compare-and-swap, so only one retry wins.
 	res, err = s.db.ExecContext(ctx, `UPDATE idempotency SET started_at = $3
 		WHERE client_id = $1 AND idem_key = $2 AND status = 'pending' AND started_at <= $4`,
-		clientID, key, s.d.ts(now), s.d.ts(now.Add(-PendingTimeout)))
+		clientID, key, s.d.ts(now), s.d.ts(now.Add(-s.pendingTimeout)))
 	if err != nil {
 		return nil, false, fmt.Errorf("store: take over idempotent request: %w", err)
 	}

@@ -141,6 +141,9 @@ type Store struct {
 	// now is the clock for the times the store writes itself; tests
 	// replace it.
 	now func() time.Time
+	// pendingTimeout is when a pending idempotency key may be taken over
+	// (SetPendingTimeout).
+	pendingTimeout time.Duration
 }
 
 // Open connects to the database named by dsn and applies any pending
@@ -178,7 +181,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		db.SetMaxIdleConns(10)
 		db.SetConnMaxIdleTime(5 * time.Minute)
 	}
-	s := &Store{db: db, d: d, now: time.Now}
+	s := &Store{db: db, d: d, now: time.Now, pendingTimeout: PendingTimeout}
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store: connect to %s: %w", d, err)

@@ -251,9 +251,24 @@ func TestIdempotency(t *testing.T) {
 		require.ErrorIs(t, err, ErrIdempotencyInFlight)
 		require.False(t, ok)
 
+		// With a shorter pending timeout (a gateway's request timeout and
+		// a margin), a key is taken over sooner, but not before it.
+		s.SetPendingTimeout(50 * time.Second)
+		_, ok, err = s.BeginIdempotent(ctx, "c2", "key-2", "h2")
+		require.NoError(t, err)
+		require.True(t, ok)
+		s.now = func() time.Time { return base.Add(PendingTimeout + 49*time.Second) }
+		_, _, err = s.BeginIdempotent(ctx, "c2", "key-2", "h2")
+		require.ErrorIs(t, err, ErrIdempotencyInFlight, "taken over before its pending timeout")
+		s.now = func() time.Time { return base.Add(PendingTimeout + 52*time.Second) }
+		_, ok, err = s.BeginIdempotent(ctx, "c2", "key-2", "h2")
+		require.NoError(t, err)
+		require.True(t, ok, "pending key past the shorter timeout is taken over")
+		s.now = func() time.Time { return base.Add(PendingTimeout + time.Second) }
+
 		n2, err := s.PurgeIdempotency(ctx, base.Add(time.Hour))
 		require.NoError(t, err)
-		assert.EqualValues(t, 2, n2)
+		assert.EqualValues(t, 3, n2)
 
 		_, _, err = s.BeginIdempotent(ctx, "c1", "", "h")
 		require.ErrorIs(t, err, ErrInvalidArgument)
