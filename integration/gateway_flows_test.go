@@ -116,7 +116,16 @@ func citizenWithDevice(t *testing.T, c demoCitizen, tag string) *consent {
 	cl.must("POST", "/citizen/v1/keys", map[string]json.RawMessage{"jwk": json.RawMessage(phone.jwk)}, &key, 201,
 		"Idempotency-Key", id(tag+"-key"))
 	phone.kid = key.KeyID
-	t.Cleanup(func() { cl.must("DELETE", "/citizen/v1/keys/"+key.KeyID, nil, nil, 204) })
+	t.Cleanup(func() {
+		code, raw := cl.call("DELETE", "/citizen/v1/keys/"+key.KeyID, nil, nil)
+		if code == http.StatusUnauthorized { // the session ended: log in again
+			loginFromOwnAddress(t, c).must("DELETE", "/citizen/v1/keys/"+key.KeyID, nil, nil, 204)
+			return
+		}
+		if code != 204 {
+			t.Errorf("DELETE /citizen/v1/keys/%s: %d %s", key.KeyID, code, raw)
+		}
+	})
 	return &consent{t: t, client: cl, phone: phone, tag: tag}
 }
 

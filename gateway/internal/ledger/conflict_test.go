@@ -51,6 +51,8 @@ func TestConflictsEndorsedAgain(t *testing.T) {
 			func(l *Ledger) error { _, err := l.RecordAccess(ctx, access); return err }, 3, ""},
 		{"decision after a conflict", &conflicting{failures: 1, err: mvcc, out: `{"id":"auth-1"}`},
 			func(l *Ledger) error { _, err := l.Decide(ctx, "auth-1", []byte("{}"), "sig", "kid"); return err }, 2, ""},
+		{"decision behind a burst of deliveries", &conflicting{failures: 20, err: mvcc, out: `{"id":"auth-1"}`},
+			func(l *Ledger) error { _, err := l.Decide(ctx, "auth-1", []byte("{}"), "sig", "kid"); return err }, 21, ""},
 		{"delivery that always conflicts", &conflicting{failures: 100, err: mvcc},
 			func(l *Ledger) error { _, err := l.RecordAccess(ctx, access); return err }, conflictRetries, CodeTxConflict},
 		{"delivery refused otherwise", &conflicting{failures: 100, err: refused},

@@ -94,9 +94,15 @@ func submit[T any](ctx context.Context, l *Ledger, name string, args ...string) 
 	return decode[T](name, out)
 }
 
-// conflictRetries bounds how often submitAgainOnConflict endorses a
-// transaction anew after it lost a write conflict.
-const conflictRetries = 6
+// How often submitAgainOnConflict endorses a transaction anew after it
+// lost a write conflict: a delivery a few times (it may lose to another
+// delivery, and then its requester may retry), a citizen's decision until
+// it commits or its request ends, so that a burst of deliveries cannot
+// hold off a revocation.
+const (
+	conflictRetries         = 6
+	decisionConflictRetries = 60
+)
 
 // submitAgainOnConflict is submit for a transaction that is safe to
 // endorse again when a concurrent transaction changed what it read
@@ -105,14 +111,15 @@ const conflictRetries = 6
 // delivery of data race on their authorisation; so one of them commits
 // and the other gets the chaincode's answer against the state the winner
 // left (a delivery after a revocation: AUTH_REVOKED), not a bare conflict.
-func submitAgainOnConflict[T any](ctx context.Context, l *Ledger, name string, args ...string) (*T, error) {
+func submitAgainOnConflict[T any](ctx context.Context, l *Ledger, attempts int, name string, args ...string) (*T, error) {
 	for attempt := 1; ; attempt++ {
 		v, err := submit[T](ctx, l, name, args...)
-		if CodeOf(err) != CodeTxConflict || attempt == conflictRetries {
+		if CodeOf(err) != CodeTxConflict || attempt == attempts {
 			return v, err
 		}
-		// A short, growing pause that differs between racers.
-		pause := time.Duration(attempt*20+rand.IntN(40)) * time.Millisecond
+		// A short pause, growing to a block's time, that differs between
+		// racers.
+		pause := time.Duration(min(attempt, 5)*20+rand.IntN(40)) * time.Millisecond
 		select {
 		case <-ctx.Done():
 			return v, err
@@ -190,7 +197,7 @@ func (l *Ledger) Withdraw(ctx context.Context, id string) (*model.Authorization,
 func (l *Ledger) Decide(ctx context.Context, id string, payload []byte, signatureB64, keyID string) (*model.Authorization, error) {
 	// The signed payload names the authorisation's seq, which only
 	// decisions change: after a conflict with a delivery it is still good.
-	return submitAgainOnConflict[model.Authorization](ctx, l, "consent:Decide",
+	return submitAgainOnConflict[model.Authorization](ctx, l, decisionConflictRetries, "consent:Decide",
 		id, base64.StdEncoding.EncodeToString(payload), signatureB64, keyID)
 }
 
@@ -264,7 +271,7 @@ func (l *Ledger) RecordAccess(ctx context.Context, access model.AccessRequest) (
 	if err != nil {
 		return nil, err
 	}
-	return submitAgainOnConflict[model.Access](ctx, l, "access:RecordAccess", arg)
+	return submitAgainOnConflict[model.Access](ctx, l, conflictRetries, "access:RecordAccess", arg)
 }
 
 // GetAccess returns one access record.
