@@ -95,12 +95,12 @@ func submit[T any](ctx context.Context, l *Ledger, name string, args ...string) 
 }
 
 // How often submitAgainOnConflict endorses a transaction anew after it
-// lost a write conflict: a delivery a few times (it may lose to another
-// delivery, and then its requester may retry), a citizen's decision until
-// it commits or its request ends, so that a burst of deliveries cannot
-// hold off a revocation.
+// lost a write conflict. Deliveries under one authorisation commit one per
+// block (each counts a use), so a burst of them takes a block each; a
+// citizen's decision is tried longer still, so that no burst of
+// deliveries can hold off a revocation.
 const (
-	conflictRetries         = 6
+	conflictRetries         = 30
 	decisionConflictRetries = 60
 )
 
