@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -156,18 +157,26 @@ func (c *consent) decide(authID string, action model.Action, step string) {
 		"Idempotency-Key", id(c.tag+"-decide-"+step))
 }
 
-// accessesOf counts the citizen's recorded uses under authID.
+// accessesOf counts the citizen's recorded uses under authID, over every
+// page of their history (earlier runs on the same ledger leave theirs).
 func (c *consent) accessesOf(authID string) int {
 	c.t.Helper()
-	var uses struct {
-		Items []model.Access `json:"items"`
-	}
-	c.client.must("GET", "/citizen/v1/accesses", nil, &uses, 200)
-	n := 0
-	for _, a := range uses.Items {
-		if a.AuthorizationID == authID {
-			n++
+	n, cursor := 0, ""
+	for page := 0; page < 100; page++ {
+		var uses struct {
+			Items      []model.Access `json:"items"`
+			NextCursor string         `json:"next_cursor"`
 		}
+		c.client.must("GET", "/citizen/v1/accesses?limit=100&cursor="+url.QueryEscape(cursor), nil, &uses, 200)
+		for _, a := range uses.Items {
+			if a.AuthorizationID == authID {
+				n++
+			}
+		}
+		if uses.NextCursor == "" || len(uses.Items) == 0 {
+			break
+		}
+		cursor = uses.NextCursor
 	}
 	return n
 }
