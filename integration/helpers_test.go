@@ -22,7 +22,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/quanchain/quanchain/chaincode/model"
-	"github.com/quanchain/quanchain/network/fabclient"
+	"github.com/quanchain/quanchain/ledger/fabconn"
 )
 
 // runID makes the ids of one test run unique on a ledger that outlives it.
@@ -112,7 +112,7 @@ func ctxFor(t testing.TB) context.Context {
 // peer's; the block number is kept, so that reads on other organisations'
 // peers wait until they have it too (evaluate).
 func (l *ledger) submit(fn string, args ...string) ([]byte, error) {
-	out, block, err := fabclient.SubmitAt(ctxFor(l.t), l.contract, fn, args...)
+	out, block, err := fabconn.SubmitAt(ctxFor(l.t), l.contract, fn, args...)
 	if block > 0 || err == nil {
 		noteCommitted(block)
 	}

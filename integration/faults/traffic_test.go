@@ -15,11 +15,11 @@ import (
 	"github.com/hyperledger/fabric-gateway/pkg/client"
 
 	"github.com/quanchain/quanchain/chaincode/model"
-	"github.com/quanchain/quanchain/network/fabclient"
+	"github.com/quanchain/quanchain/ledger/fabconn"
 )
 
 // traffic submits authorisation requests from several clients, as the
-// gateways do (fabclient.Submit), until stopped, and records every
+// gateways do (fabconn.Submit), until stopped, and records every
 // outcome.
 type traffic struct {
 	t      *testing.T
@@ -80,7 +80,7 @@ func (tr *traffic) submit(ctx context.Context, contract *client.Contract, id str
 	// a hang shows as its latency rather than as a cut-off error.
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 	defer cancel()
-	_, err := fabclient.Submit(sctx, contract, "consent:RequestAuthorization", string(body))
+	_, err := fabconn.Submit(sctx, contract, "consent:RequestAuthorization", string(body))
 	took := time.Since(start)
 	tr.mu.Lock()
 	defer tr.mu.Unlock()

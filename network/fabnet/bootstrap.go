@@ -13,7 +13,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/quanchain/quanchain/chaincode/model"
-	"github.com/quanchain/quanchain/network/fabclient"
+	"github.com/quanchain/quanchain/ledger/fabconn"
 )
 
 // demoRegistry is the registry written by Bootstrap: the operator, the
@@ -61,7 +61,7 @@ func Bootstrap(ctx context.Context, stateDir string, out io.Writer) (int, error)
 	if err != nil {
 		return 0, err
 	}
-	conn, err := fabclient.Connect(ctx, stateDir, "BureauMSP")
+	conn, err := fabconn.Connect(ctx, stateDir, "BureauMSP")
 	if err != nil {
 		return 0, err
 	}
@@ -142,7 +142,7 @@ func ensureEntry(ctx context.Context, registry *client.Contract, e registryEntry
 	if code, ok := chaincodeCode(err); !ok || code != e.notFound {
 		return false, fmt.Errorf("query %s: %w", e.what, err)
 	}
-	if _, err := fabclient.Submit(ctx, registry, e.submit, string(e.arg)); err != nil {
+	if _, err := fabconn.Submit(ctx, registry, e.submit, string(e.arg)); err != nil {
 		if code, ok := chaincodeCode(err); ok && (code == model.CodeAlreadyExists || code == model.CodeAlreadyBootstrapped) {
 			return false, nil // written concurrently by someone else
 		}

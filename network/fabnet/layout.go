@@ -116,7 +116,7 @@ func (l Layout) GenesisBlock() string {
 // ChaincodeDir holds the chaincode package and binary.
 func (l Layout) ChaincodeDir() string { return filepath.Join(l.StateDir, "chaincode") }
 
-// ProfileFile is the connection profile the clients read (see package fabclient).
+// ProfileFile is the connection profile the clients read (see package ledger/fabconn).
 func (l Layout) ProfileFile() string { return filepath.Join(l.StateDir, "network.json") }
 
 // OrgDir is an organisation's cryptogen directory.

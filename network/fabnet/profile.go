@@ -5,14 +5,14 @@ import (
 	"fmt"
 	"path/filepath"
 
-	"github.com/quanchain/quanchain/network/fabclient"
+	"github.com/quanchain/quanchain/ledger/fabconn"
 )
 
 // writeProfile writes the clients' view of the network (see package
-// fabclient) to <state>/network.json, with paths relative to the state
+// ledger/fabconn) to <state>/network.json, with paths relative to the state
 // directory.
 func writeProfile(l Layout, t Topology) error {
-	prof := fabclient.Profile{Channel: ChannelName, Chaincode: ChaincodeName}
+	prof := fabconn.Profile{Channel: ChannelName, Chaincode: ChaincodeName}
 	rel := func(p string) (string, error) {
 		r, err := filepath.Rel(l.StateDir, p)
 		if err != nil {
@@ -21,12 +21,12 @@ func writeProfile(l Layout, t Topology) error {
 		return r, nil
 	}
 	for _, p := range t.Peers {
-		op := fabclient.OrgProfile{
+		op := fabconn.OrgProfile{
 			Name:         p.Org.Name,
 			MSPID:        p.Org.MSPID,
 			PeerEndpoint: p.Address(),
 			PeerHostname: p.FQDN(),
-			Users:        map[string]fabclient.User{},
+			Users:        map[string]fabconn.User{},
 		}
 		var err error
 		if op.TLSRootCert, err = rel(l.TLSCA(p.Org)); err != nil {
@@ -38,7 +38,7 @@ func writeProfile(l Layout, t Topology) error {
 			if len(keys) != 1 {
 				return fmt.Errorf("expected one private key in %s, found %d", filepath.Join(msp, "keystore"), len(keys))
 			}
-			var user fabclient.User
+			var user fabconn.User
 			if user.Cert, err = rel(filepath.Join(msp, "signcerts", u+"@"+p.Org.Domain+"-cert.pem")); err != nil {
 				return err
 			}

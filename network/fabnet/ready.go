@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/quanchain/quanchain/network/fabclient"
+	"github.com/quanchain/quanchain/ledger/fabconn"
 )
 
 // readyTimeout bounds the wait for cross-organisation endorsement after
@@ -26,7 +26,7 @@ func waitEndorsable(ctx context.Context, l Layout, t Topology) error {
 
 // endorseProbe retries an endorsement as org until it succeeds.
 func endorseProbe(ctx context.Context, stateDir, org string) error {
-	conn, err := fabclient.Connect(ctx, stateDir, org)
+	conn, err := fabconn.Connect(ctx, stateDir, org)
 	if err != nil {
 		return err
 	}

@@ -9,7 +9,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/quanchain/quanchain/network/fabclient"
+	"github.com/quanchain/quanchain/ledger/fabconn"
 )
 
 // ProcessStatus is the state of one supervised process.
@@ -121,7 +121,7 @@ func peerHeight(ctx context.Context, l Layout, p Node) PeerHeight {
 	h := PeerHeight{MSPID: p.Org.MSPID}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	conn, err := fabclient.Connect(ctx, l.StateDir, p.Org.MSPID)
+	conn, err := fabconn.Connect(ctx, l.StateDir, p.Org.MSPID)
 	if err != nil {
 		h.Err = err
 		return h

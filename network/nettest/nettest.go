@@ -41,7 +41,7 @@ import (
 
 	"github.com/hyperledger/fabric-gateway/pkg/client"
 
-	"github.com/quanchain/quanchain/network/fabclient"
+	"github.com/quanchain/quanchain/ledger/fabconn"
 	"github.com/quanchain/quanchain/network/fabnet"
 )
 
@@ -51,7 +51,7 @@ type Network struct {
 	lease  string
 
 	mu    sync.Mutex
-	conns map[string]*fabclient.Connection
+	conns map[string]*fabconn.Connection
 }
 
 // Orgs returns the MSP IDs of the peer organisations.
@@ -68,7 +68,7 @@ func Start(ctx context.Context) (*Network, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := &Network{layout: l, conns: map[string]*fabclient.Connection{}}
+	n := &Network{layout: l, conns: map[string]*fabconn.Connection{}}
 	unlock, err := n.lockLeases(ctx)
 	if err != nil {
 		return nil, err
@@ -145,14 +145,14 @@ func (n *Network) Layout() fabnet.Layout { return n.layout }
 
 // Connection returns a gateway connection as the organisation's User1,
 // opened on first use and closed by Stop.
-func (n *Network) Connection(ctx context.Context, org string) (*fabclient.Connection, error) {
+func (n *Network) Connection(ctx context.Context, org string) (*fabconn.Connection, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	key := strings.ToLower(org)
 	if c, ok := n.conns[key]; ok {
 		return c, nil
 	}
-	c, err := fabclient.Connect(ctx, n.layout.StateDir, org)
+	c, err := fabconn.Connect(ctx, n.layout.StateDir, org)
 	if err != nil {
 		return nil, err
 	}

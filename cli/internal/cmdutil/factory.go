@@ -10,7 +10,7 @@ import (
 	"sync"
 
 	"github.com/quanchain/quanchain/cli/internal/ledgerclient"
-	"github.com/quanchain/quanchain/network/fabclient"
+	"github.com/quanchain/quanchain/ledger/fabconn"
 	"github.com/quanchain/quanchain/network/fabnet"
 )
 
@@ -33,7 +33,7 @@ type Factory struct {
 
 	// NetworkProfile returns the network's connection profile and the
 	// organisation selected by --profile.
-	NetworkProfile func() (*fabclient.Profile, *fabclient.OrgProfile, error)
+	NetworkProfile func() (*fabconn.Profile, *fabconn.OrgProfile, error)
 	// Ledger returns the ledger client of the selected organisation.
 	Ledger func(ctx context.Context) (*ledgerclient.Client, error)
 
@@ -48,11 +48,11 @@ func NewFactory(ios *IOStreams) *Factory {
 	f := &Factory{IOStreams: ios, Profile: DefaultProfile}
 	var (
 		profOnce sync.Once
-		prof     *fabclient.Profile
-		org      *fabclient.OrgProfile
+		prof     *fabconn.Profile
+		org      *fabconn.OrgProfile
 		profErr  error
 	)
-	f.NetworkProfile = func() (*fabclient.Profile, *fabclient.OrgProfile, error) {
+	f.NetworkProfile = func() (*fabconn.Profile, *fabconn.OrgProfile, error) {
 		profOnce.Do(func() { prof, org, profErr = loadProfile(f.StateDir, f.Profile) })
 		return prof, org, profErr
 	}
@@ -74,7 +74,7 @@ func NewFactory(ios *IOStreams) *Factory {
 		if err != nil {
 			return nil, err
 		}
-		conn, err := fabclient.Connect(ctx, dir, org.MSPID)
+		conn, err := fabconn.Connect(ctx, dir, org.MSPID)
 		if err != nil {
 			return nil, fmt.Errorf("%w\n(is the network running? `make up` starts it)", err)
 		}
@@ -123,16 +123,16 @@ func ResolveStateDir(flag string) (string, error) {
 	return filepath.Abs(dir)
 }
 
-func loadProfile(stateFlag, name string) (*fabclient.Profile, *fabclient.OrgProfile, error) {
+func loadProfile(stateFlag, name string) (*fabconn.Profile, *fabconn.OrgProfile, error) {
 	dir, err := ResolveStateDir(stateFlag)
 	if err != nil {
 		return nil, nil, err
 	}
-	if _, err := os.Stat(filepath.Join(dir, fabclient.ProfileFile)); errors.Is(err, fs.ErrNotExist) {
+	if _, err := os.Stat(filepath.Join(dir, fabconn.ProfileFile)); errors.Is(err, fs.ErrNotExist) {
 		return nil, nil, fmt.Errorf("no network profile found in %s: run `make up` first, or point --state-dir (or %s) at the network's state directory",
 			dir, fabnet.EnvHome)
 	}
-	prof, err := fabclient.LoadProfile(dir)
+	prof, err := fabconn.LoadProfile(dir)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -143,7 +143,7 @@ func loadProfile(stateFlag, name string) (*fabclient.Profile, *fabclient.OrgProf
 	return prof, org, nil
 }
 
-func orgNames(p *fabclient.Profile) string {
+func orgNames(p *fabconn.Profile) string {
 	s := ""
 	for i, o := range p.Orgs {
 		if i > 0 {

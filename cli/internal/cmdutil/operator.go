@@ -13,7 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/quanchain/quanchain/cli/internal/operator"
-	"github.com/quanchain/quanchain/network/fabclient"
+	"github.com/quanchain/quanchain/ledger/fabconn"
 	"github.com/quanchain/quanchain/network/fabnet"
 )
 
@@ -61,7 +61,7 @@ func (f *Factory) pseudonymClient() (*operator.Pseudonyms, error) {
 		return nil, err
 	}
 	opMSP := operatorGateway().Org
-	i := slices.IndexFunc(prof.Orgs, func(o fabclient.OrgProfile) bool { return o.MSPID == opMSP })
+	i := slices.IndexFunc(prof.Orgs, func(o fabconn.OrgProfile) bool { return o.MSPID == opMSP })
 	if i < 0 {
 		return nil, fmt.Errorf("the network profile has no operator organisation %s", opMSP)
 	}

@@ -11,13 +11,13 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/quanchain/quanchain/cli/internal/cmdutil"
-	"github.com/quanchain/quanchain/network/fabclient"
+	"github.com/quanchain/quanchain/ledger/fabconn"
 )
 
 // Options are the inputs of `qc config`.
 type Options struct {
 	IO             *cmdutil.IOStreams
-	NetworkProfile func() (*fabclient.Profile, *fabclient.OrgProfile, error)
+	NetworkProfile func() (*fabconn.Profile, *fabconn.OrgProfile, error)
 	StateDir       func() (string, error)
 	Output         cmdutil.OutputFlags
 }

@@ -13,14 +13,14 @@ import (
 	"github.com/quanchain/quanchain/cli/internal/chain"
 	"github.com/quanchain/quanchain/cli/internal/cmdutil"
 	"github.com/quanchain/quanchain/cli/internal/ledgerclient"
-	"github.com/quanchain/quanchain/network/fabclient"
+	"github.com/quanchain/quanchain/ledger/fabconn"
 )
 
 // VerifyOptions are the inputs of `qc ledger verify`.
 type VerifyOptions struct {
 	IO             *cmdutil.IOStreams
 	Ledger         func(context.Context) (*ledgerclient.Client, error)
-	NetworkProfile func() (*fabclient.Profile, *fabclient.OrgProfile, error)
+	NetworkProfile func() (*fabconn.Profile, *fabconn.OrgProfile, error)
 	Output         cmdutil.OutputFlags
 	Ctx            context.Context
 
@@ -236,7 +236,7 @@ func peerSources(opts *VerifyOptions) ([]chain.Source, chain.Options, []string, 
 
 // resolvePeers turns --peers into MSP IDs, in order, without duplicates;
 // empty means the own organisation, then every other in profile order.
-func resolvePeers(prof *fabclient.Profile, own *fabclient.OrgProfile, names []string) ([]string, error) {
+func resolvePeers(prof *fabconn.Profile, own *fabconn.OrgProfile, names []string) ([]string, error) {
 	if len(names) == 0 {
 		out := []string{own.MSPID}
 		for _, o := range prof.Orgs {

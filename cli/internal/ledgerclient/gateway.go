@@ -9,19 +9,19 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/quanchain/quanchain/network/fabclient"
+	"github.com/quanchain/quanchain/ledger/fabconn"
 )
 
 // GatewayTransport evaluates requests through a Fabric Gateway connection
-// (see network/fabclient). A request without Org is evaluated by the
+// (see ledger/fabconn). A request without Org is evaluated by the
 // connected organisation's own peer, never by another organisation's; with
 // Org, by that organisation's peer only.
-func GatewayTransport(conn *fabclient.Connection) Transport {
+func GatewayTransport(conn *fabconn.Connection) Transport {
 	return gatewayTransport{conn: conn}
 }
 
 type gatewayTransport struct {
-	conn *fabclient.Connection
+	conn *fabconn.Connection
 }
 
 func (g gatewayTransport) Evaluate(ctx context.Context, req Request) ([]byte, error) {

@@ -13,10 +13,10 @@ import (
 	"github.com/quanchain/quanchain/gateway/internal/config"
 	"github.com/quanchain/quanchain/gateway/internal/envelope"
 	"github.com/quanchain/quanchain/gateway/internal/httpapi"
-	"github.com/quanchain/quanchain/gateway/internal/ledger"
 	"github.com/quanchain/quanchain/gateway/internal/peerlink"
 	"github.com/quanchain/quanchain/gateway/internal/store"
 	"github.com/quanchain/quanchain/gateway/internal/vault"
+	"github.com/quanchain/quanchain/ledger"
 )
 
 // operatorMSP is the organisation whose gateway serves data and pseudonyms

@@ -22,10 +22,10 @@ import (
 	"github.com/quanchain/quanchain/gateway/internal/config"
 	"github.com/quanchain/quanchain/gateway/internal/consentapp"
 	"github.com/quanchain/quanchain/gateway/internal/httpapi"
-	"github.com/quanchain/quanchain/gateway/internal/ledger"
 	"github.com/quanchain/quanchain/gateway/internal/store"
 	"github.com/quanchain/quanchain/gateway/internal/vault"
-	"github.com/quanchain/quanchain/network/fabclient"
+	"github.com/quanchain/quanchain/ledger"
+	"github.com/quanchain/quanchain/ledger/fabconn"
 )
 
 func main() {
@@ -60,7 +60,7 @@ func run(ctx context.Context, args, env []string, stdout io.Writer) error {
 	tokens := auth.NewTokens(keys, cfg.Issuer, cfg.Audience, cfg.TokenTTL, nil)
 
 	connectCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	conn, err := fabclient.Connect(connectCtx, cfg.StateDir, cfg.Org)
+	conn, err := fabconn.Connect(connectCtx, cfg.StateDir, cfg.Org)
 	cancel()
 	if err != nil {
 		return fmt.Errorf("connect to the ledger: %w", err)

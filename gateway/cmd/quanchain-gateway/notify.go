@@ -8,10 +8,10 @@ import (
 
 	"github.com/quanchain/quanchain/gateway/internal/config"
 	"github.com/quanchain/quanchain/gateway/internal/httpapi"
-	"github.com/quanchain/quanchain/gateway/internal/ledger"
 	"github.com/quanchain/quanchain/gateway/internal/notify"
 	"github.com/quanchain/quanchain/gateway/internal/store"
 	"github.com/quanchain/quanchain/gateway/internal/vault"
+	"github.com/quanchain/quanchain/ledger"
 )
 
 // startNotifications starts, on a requester gateway, the chaincode event

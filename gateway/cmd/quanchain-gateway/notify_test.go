@@ -16,9 +16,9 @@ import (
 
 	"github.com/quanchain/quanchain/chaincode/model"
 	"github.com/quanchain/quanchain/gateway/internal/config"
-	"github.com/quanchain/quanchain/gateway/internal/ledger"
 	"github.com/quanchain/quanchain/gateway/internal/notify"
 	"github.com/quanchain/quanchain/gateway/internal/store"
+	"github.com/quanchain/quanchain/ledger"
 )
 
 // oneEvent is a Fabric network whose chaincode event stream holds one

@@ -17,11 +17,11 @@ import (
 
 	"github.com/quanchain/quanchain/gateway/internal/auth"
 	"github.com/quanchain/quanchain/gateway/internal/config"
-	"github.com/quanchain/quanchain/gateway/internal/ledger"
 	"github.com/quanchain/quanchain/gateway/internal/store"
 	"github.com/quanchain/quanchain/gateway/internal/synth"
 	"github.com/quanchain/quanchain/gateway/internal/vault"
-	"github.com/quanchain/quanchain/network/fabclient"
+	"github.com/quanchain/quanchain/ledger"
+	"github.com/quanchain/quanchain/ledger/fabconn"
 )
 
 // DemoClient is an API client that setup creates for the demo; its secret
@@ -73,7 +73,7 @@ func runSetup(ctx context.Context, args, env []string, stdout io.Writer) error {
 	}
 	defer st.Close()
 
-	conn, err := fabclient.Connect(ctx, cfg.StateDir, cfg.Org)
+	conn, err := fabconn.Connect(ctx, cfg.StateDir, cfg.Org)
 	if err != nil {
 		return fmt.Errorf("connect to the ledger: %w", err)
 	}

@@ -18,7 +18,7 @@ import (
 	"github.com/quanchain/quanchain/chaincode/model"
 	"github.com/quanchain/quanchain/gateway/internal/auth"
 	"github.com/quanchain/quanchain/gateway/internal/config"
-	"github.com/quanchain/quanchain/gateway/internal/ledger"
+	"github.com/quanchain/quanchain/ledger"
 )
 
 // Ledger is what the handlers need from the chaincode; *ledger.Ledger

@@ -14,7 +14,7 @@ import (
 
 	"github.com/quanchain/quanchain/chaincode/model"
 	"github.com/quanchain/quanchain/gateway/internal/auth"
-	"github.com/quanchain/quanchain/gateway/internal/ledger"
+	"github.com/quanchain/quanchain/ledger"
 )
 
 // createAuthorizationRequest is the body of POST /v1/authorizations.

@@ -12,7 +12,7 @@ import (
 
 	"github.com/quanchain/quanchain/chaincode/model"
 	"github.com/quanchain/quanchain/gateway/internal/auth"
-	"github.com/quanchain/quanchain/gateway/internal/ledger"
+	"github.com/quanchain/quanchain/ledger"
 )
 
 // withCheck appends the GB 11643 check character to 17 digits.

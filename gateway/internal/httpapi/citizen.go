@@ -10,8 +10,8 @@ import (
 	"github.com/quanchain/quanchain/chaincode/model"
 	"github.com/quanchain/quanchain/gateway/internal/auth"
 	"github.com/quanchain/quanchain/gateway/internal/config"
-	"github.com/quanchain/quanchain/gateway/internal/ledger"
 	"github.com/quanchain/quanchain/gateway/internal/store"
+	"github.com/quanchain/quanchain/ledger"
 )
 
 // citizenRoutes are the citizen API behind the consent app, served by the

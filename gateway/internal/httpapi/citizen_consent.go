@@ -12,7 +12,7 @@ import (
 
 	"github.com/quanchain/quanchain/chaincode/model"
 	"github.com/quanchain/quanchain/chaincode/sig"
-	"github.com/quanchain/quanchain/gateway/internal/ledger"
+	"github.com/quanchain/quanchain/ledger"
 )
 
 // keyIDPattern is an RFC 7638 thumbprint: unpadded base64url of SHA-256.

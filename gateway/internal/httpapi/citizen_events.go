@@ -13,7 +13,7 @@ import (
 	"github.com/hyperledger/fabric-gateway/pkg/client"
 
 	"github.com/quanchain/quanchain/chaincode/model"
-	"github.com/quanchain/quanchain/gateway/internal/ledger"
+	"github.com/quanchain/quanchain/ledger"
 )
 
 // EventSubscriber is the ledger's chaincode event stream; *ledger.Ledger

@@ -28,8 +28,8 @@ import (
 	"github.com/quanchain/quanchain/chaincode/sig"
 	"github.com/quanchain/quanchain/gateway/internal/auth"
 	"github.com/quanchain/quanchain/gateway/internal/config"
-	"github.com/quanchain/quanchain/gateway/internal/ledger"
 	"github.com/quanchain/quanchain/gateway/internal/store"
+	"github.com/quanchain/quanchain/ledger"
 )
 
 // citizenTestChannel is the channel the fake chaincode checks payloads against.

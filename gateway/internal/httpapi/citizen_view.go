@@ -4,7 +4,7 @@ import (
 	"context"
 
 	"github.com/quanchain/quanchain/chaincode/model"
-	"github.com/quanchain/quanchain/gateway/internal/ledger"
+	"github.com/quanchain/quanchain/ledger"
 )
 
 // institutionView is who asks: the requester's registered name and

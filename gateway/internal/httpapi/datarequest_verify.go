@@ -15,8 +15,8 @@ import (
 
 	"github.com/quanchain/quanchain/chaincode/model"
 	"github.com/quanchain/quanchain/gateway/internal/envelope"
-	"github.com/quanchain/quanchain/gateway/internal/ledger"
 	"github.com/quanchain/quanchain/gateway/internal/vault"
+	"github.com/quanchain/quanchain/ledger"
 )
 
 // The checks a delivery must pass before this gateway hands it on; a

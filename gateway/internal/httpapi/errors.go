@@ -8,7 +8,7 @@ import (
 
 	"github.com/quanchain/quanchain/chaincode/model"
 	"github.com/quanchain/quanchain/gateway/internal/auth"
-	"github.com/quanchain/quanchain/gateway/internal/ledger"
+	"github.com/quanchain/quanchain/ledger"
 )
 
 // Error is an API error decided by the gateway itself: an HTTP status, a

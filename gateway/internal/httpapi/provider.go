@@ -16,9 +16,9 @@ import (
 	"github.com/quanchain/quanchain/gateway/internal/auth"
 	"github.com/quanchain/quanchain/gateway/internal/config"
 	"github.com/quanchain/quanchain/gateway/internal/envelope"
-	"github.com/quanchain/quanchain/gateway/internal/ledger"
 	"github.com/quanchain/quanchain/gateway/internal/store"
 	"github.com/quanchain/quanchain/gateway/internal/vault"
+	"github.com/quanchain/quanchain/ledger"
 )
 
 // providerRoutes are the data-exchange routes: the provider API that other

@@ -12,7 +12,7 @@ import (
 	"github.com/quanchain/quanchain/chaincode/merkle"
 	"github.com/quanchain/quanchain/chaincode/model"
 	"github.com/quanchain/quanchain/gateway/internal/envelope"
-	"github.com/quanchain/quanchain/gateway/internal/ledger"
+	"github.com/quanchain/quanchain/ledger"
 )
 
 // xchain is the ledger's state, shared by every organisation's view.

@@ -11,9 +11,9 @@ import (
 
 	"github.com/quanchain/quanchain/chaincode/merkle"
 	"github.com/quanchain/quanchain/chaincode/model"
-	"github.com/quanchain/quanchain/gateway/internal/ledger"
 	"github.com/quanchain/quanchain/gateway/internal/store"
 	"github.com/quanchain/quanchain/gateway/internal/vault"
+	"github.com/quanchain/quanchain/ledger"
 )
 
 // VerificationLedger is what verifications need from the chaincode, read

@@ -10,8 +10,8 @@ import (
 
 	"github.com/hyperledger/fabric-gateway/pkg/client"
 
-	"github.com/quanchain/quanchain/gateway/internal/ledger"
 	"github.com/quanchain/quanchain/gateway/internal/store"
+	"github.com/quanchain/quanchain/ledger"
 )
 
 // EventSource is the ledger's chaincode event stream, resumable from a

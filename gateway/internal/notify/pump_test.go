@@ -11,8 +11,8 @@ import (
 	"github.com/hyperledger/fabric-gateway/pkg/client"
 
 	"github.com/quanchain/quanchain/chaincode/model"
-	"github.com/quanchain/quanchain/gateway/internal/ledger"
 	"github.com/quanchain/quanchain/gateway/internal/store"
+	"github.com/quanchain/quanchain/ledger"
 )
 
 // fakeSource replays a fixed chain of events with the Fabric client's

@@ -8,7 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/quanchain/quanchain/network/fabclient"
+	"github.com/quanchain/quanchain/ledger/fabconn"
 )
 
 // DefaultUser is the cryptogen identity whose TLS certificate a gateway
@@ -25,7 +25,7 @@ const DefaultUser = "User1"
 //	users/User1@<domain>/tls/client.crt
 //	users/User1@<domain>/tls/client.key
 func Load(stateDir, org string) (*Link, error) {
-	prof, err := fabclient.LoadProfile(stateDir)
+	prof, err := fabconn.LoadProfile(stateDir)
 	if err != nil {
 		return nil, fmt.Errorf("peerlink: %w", err)
 	}

@@ -15,7 +15,7 @@ import (
 
 	"github.com/quanchain/quanchain/cli/internal/cmdutil"
 	"github.com/quanchain/quanchain/cli/internal/ledgerclient"
-	"github.com/quanchain/quanchain/network/fabclient"
+	"github.com/quanchain/quanchain/ledger/fabconn"
 )
 
 // The fake network's names.
@@ -150,10 +150,10 @@ func (f *Fake) qscc(req ledgerclient.Request) ([]byte, error) {
 }
 
 // Profile is the fake network's connection profile.
-func Profile() *fabclient.Profile {
-	p := &fabclient.Profile{Channel: Channel, Chaincode: Chaincode}
+func Profile() *fabconn.Profile {
+	p := &fabconn.Profile{Channel: Channel, Chaincode: Chaincode}
 	for _, o := range [][2]string{{"bureau", "BureauMSP"}, {"bank", "BankMSP"}, {"insurer", "InsurerMSP"}, {"audit", "AuditMSP"}} {
-		p.Orgs = append(p.Orgs, fabclient.OrgProfile{Name: o[0], MSPID: o[1], PeerEndpoint: "127.0.0.1:7051",
+		p.Orgs = append(p.Orgs, fabconn.OrgProfile{Name: o[0], MSPID: o[1], PeerEndpoint: "127.0.0.1:7051",
 			PeerHostname: "peer0." + o[0] + ".quanchain.local"})
 	}
 	return p
@@ -166,7 +166,7 @@ func NewFactory(f *Fake) (*cmdutil.Factory, *bytes.Buffer, *bytes.Buffer) {
 	fac := cmdutil.NewFactory(ios)
 	prof := Profile()
 	own, _ := prof.Org(OwnMSP)
-	fac.NetworkProfile = func() (*fabclient.Profile, *fabclient.OrgProfile, error) { return prof, own, nil }
+	fac.NetworkProfile = func() (*fabconn.Profile, *fabconn.OrgProfile, error) { return prof, own, nil }
 	fac.Ledger = func(context.Context) (*ledgerclient.Client, error) { return f.Client(), nil }
 	return fac, out, errOut
 }

@@ -1,4 +1,4 @@
-// Package fabclient connects Fabric Gateway clients to the local quanchain
+// Package fabconn connects Fabric Gateway clients to the local quanchain
 // network as one of its organisations, from the network's state directory.
 //
 // `quanchain-net up` writes <state>/network.json (a Profile): for every peer
@@ -6,11 +6,11 @@
 // identities (User1, Admin) of its users. Connect reads it and returns a
 // ready fabric-gateway connection:
 //
-//	conn, err := fabclient.Connect(ctx, stateDir, "BankMSP")
+//	conn, err := fabconn.Connect(ctx, stateDir, "BankMSP")
 //	if err != nil { … }
 //	defer conn.Close()
 //	out, err := conn.Contract("registry").EvaluateWithContext(ctx, "GetInstitution", client.WithArguments("BankMSP"))
-package fabclient
+package fabconn
 
 import (
 	"encoding/json"

@@ -1,8 +1,8 @@
-// Package ledger is the gateway's typed view of the quanchain chaincode: one
-// method per transaction the gateway uses, taking and returning the types of
-// chaincode/model, so handlers never touch transaction names, strings or raw
-// bytes. Every call takes the request's context (EvaluateWithContext,
-// fabclient.Submit) and every failure is an *Error carrying the
+// Package ledger is the typed view of the quanchain chaincode that its
+// clients share (the gateway, qc, the network tool): one method per
+// transaction, taking and returning the types of chaincode/model, so
+// callers never touch transaction names, strings or raw bytes. Every call takes the request's context (EvaluateWithContext,
+// fabconn.Submit) and every failure is an *Error carrying the
 // chaincode's stable code and the transaction id.
 package ledger
 
@@ -18,7 +18,7 @@ import (
 	"github.com/hyperledger/fabric-gateway/pkg/client"
 
 	"github.com/quanchain/quanchain/chaincode/model"
-	"github.com/quanchain/quanchain/network/fabclient"
+	"github.com/quanchain/quanchain/ledger/fabconn"
 )
 
 // transactor runs one transaction with string arguments. The production
@@ -37,10 +37,10 @@ func (t contractTransactor) evaluate(ctx context.Context, name string, args ...s
 }
 
 // submit hands the transaction to the ordering service again if it does
-// not commit in time (fabclient.Submit): an orderer that crashed with it,
+// not commit in time (fabconn.Submit): an orderer that crashed with it,
 // or that has dropped out of the cluster, does not hold it up.
 func (t contractTransactor) submit(ctx context.Context, name string, args ...string) ([]byte, error) {
-	return fabclient.Submit(ctx, t.c, name, args...)
+	return fabconn.Submit(ctx, t.c, name, args...)
 }
 
 // EventSource is the part of *client.Network the event subscription uses.

@@ -1,4 +1,4 @@
-package fabclient
+package fabconn
 
 import (
 	"context"

@@ -8,12 +8,12 @@ import (
 	"github.com/hyperledger/fabric-gateway/pkg/client"
 
 	"github.com/quanchain/quanchain/chaincode/model"
-	"github.com/quanchain/quanchain/network/fabclient"
+	"github.com/quanchain/quanchain/ledger/fabconn"
 )
 
-// FromConnection wraps the quanchain chaincode of an open fabclient
+// FromConnection wraps the quanchain chaincode of an open fabconn
 // connection.
-func FromConnection(conn *fabclient.Connection) *Ledger {
+func FromConnection(conn *fabconn.Connection) *Ledger {
 	return New(conn.Contract(""), conn.Network(), conn.Chaincode)
 }
 
