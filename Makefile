@@ -75,8 +75,10 @@ bench-ledger:
 bench-gateway:
 	$(GO) test -count=1 -run='^$$' -bench=GatewayOverhead -benchtime=48x ./integration/
 
+## vet: go vet, a tidy go.mod/go.sum, gofmt
 vet:
 	$(GO) vet ./...
+	$(GO) mod tidy -diff
 	@test -z "$$(gofmt -l .)" || (gofmt -l .; echo "gofmt needed"; exit 1)
 
 fmt:
