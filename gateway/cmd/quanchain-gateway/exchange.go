@@ -12,6 +12,7 @@ import (
 
 	"github.com/quanchain/quanchain/gateway/internal/config"
 	"github.com/quanchain/quanchain/gateway/internal/envelope"
+	"github.com/quanchain/quanchain/gateway/internal/exchange"
 	"github.com/quanchain/quanchain/gateway/internal/httpapi"
 	"github.com/quanchain/quanchain/gateway/internal/peerlink"
 	"github.com/quanchain/quanchain/gateway/internal/store"
@@ -19,17 +20,14 @@ import (
 	"github.com/quanchain/quanchain/ledger"
 )
 
-// operatorMSP is the organisation whose gateway serves data and pseudonyms
-// to the others.
-const operatorMSP = "BureauMSP"
-
 // exchangeParts are the data-exchange and citizen parts of the API that the
 // gateway's roles call for, with what must run beside them.
 type exchangeParts struct {
 	citizen       *httpapi.CitizenAPI
 	broker        *httpapi.EventBroker
-	provider      *httpapi.ProviderAPI
-	dataRequests  *httpapi.DataRequestAPI
+	provider      *exchange.Provider
+	peerMSP       func(*http.Request) (string, error) // the provider's: the calling member gateway
+	dataRequests  *exchange.Requester
 	verifications *httpapi.VerificationAPI
 	pseudonyms    httpapi.Pseudonymiser // the requester's: the operator's pseudonym service
 	peerTLS       *tls.Config           // the provider's mutual-TLS listener
@@ -49,15 +47,17 @@ func buildExchange(ctx context.Context, cfg *config.Config, channel, msp string,
 	}
 	x := &exchangeParts{}
 	v := vault.New(st)
+	xlog := httpapi.WithRequestIDs(log)
 	if cfg.HasRole(config.RoleProvider) {
 		x.broker = httpapi.NewEventBroker(l, log)
 		if x.citizen, err = httpapi.NewCitizenAPI(httpapi.CitizenConfig{Ledger: l, Store: st, Channel: channel, Events: x.broker,
 			LoginRate: float64(cfg.LoginPerMinute) / 60, LoginBurst: cfg.LoginPerMinute}); err != nil {
 			return nil, err
 		}
-		if x.provider, err = httpapi.NewProviderAPI(httpapi.ProviderConfig{Ledger: l, Store: st, Builder: v, CallerMSP: link.RequestMSP}); err != nil {
+		if x.provider, err = exchange.NewProvider(exchange.ProviderConfig{Ledger: l, Store: st, Builder: v, Log: xlog}); err != nil {
 			return nil, err
 		}
+		x.peerMSP = link.RequestMSP
 		x.peerTLS = link.ServerConfig()
 	}
 	if cfg.HasRole(config.RoleRequester) {
@@ -65,27 +65,34 @@ func buildExchange(ctx context.Context, cfg *config.Config, channel, msp string,
 		if err != nil {
 			return nil, err
 		}
-		if _, err := httpapi.RegisterEncryptionKey(ctx, l, msp, key); err != nil {
+		if _, err := envelope.RegisterKey(ctx, l, msp, key); err != nil {
 			return nil, fmt.Errorf("register the data-encryption key: %w", err)
 		}
-		var pc httpapi.ProviderClient
-		remote := &httpapi.RemotePseudonymiser{BaseURL: cfg.OperatorURL}
+		var pc exchange.ProviderClient
+		remote := &peerlink.RemotePseudonymiser{BaseURL: cfg.OperatorURL}
 		if cfg.OperatorURL != "" {
+			// The operator is the organisation the ledger names; its
+			// gateway must present that organisation's TLS identity.
+			conf, err := l.GetConfig(ctx)
+			if err != nil {
+				return nil, fmt.Errorf("read the operator from the ledger: %w", err)
+			}
 			// Each client gets a TLS configuration of its own: none may
 			// see another's protocol negotiation.
-			provCfg, err := link.ClientConfig(operatorMSP)
+			provCfg, err := link.ClientConfig(conf.OperatorMSP)
 			if err != nil {
 				return nil, err
 			}
-			hpc, err := httpapi.NewHTTPProviderClient(cfg.OperatorURL, provCfg)
+			hpc, err := peerlink.NewProviderClient(cfg.OperatorURL, provCfg)
 			if err != nil {
 				return nil, err
 			}
-			pseudoCfg, err := link.ClientConfig(operatorMSP)
+			hpc.RequestID = httpapi.RequestIDFrom
+			pseudoCfg, err := link.ClientConfig(conf.OperatorMSP)
 			if err != nil {
 				return nil, err
 			}
-			if remote, err = httpapi.NewRemotePseudonymiser(cfg.OperatorURL, pseudoCfg); err != nil {
+			if remote, err = peerlink.NewRemotePseudonymiser(cfg.OperatorURL, pseudoCfg); err != nil {
 				return nil, err
 			}
 			pc = hpc
@@ -94,7 +101,7 @@ func buildExchange(ctx context.Context, cfg *config.Config, channel, msp string,
 				httpapi.ReadyCheck{Name: "the operator's pseudonym service", Code: httpapi.CodePseudonymUnavailable, Check: remote.Ping})
 		}
 		x.pseudonyms = remote
-		if x.dataRequests, err = httpapi.NewDataRequestAPI(httpapi.DataRequestConfig{Ledger: l, Provider: pc, Key: key}); err != nil {
+		if x.dataRequests, err = exchange.NewRequester(exchange.RequesterConfig{MSPID: msp, Ledger: l, Provider: pc, Key: key, Log: xlog}); err != nil {
 			return nil, err
 		}
 		if x.verifications, err = httpapi.NewVerificationAPI(httpapi.VerificationConfig{Ledger: l}); err != nil {

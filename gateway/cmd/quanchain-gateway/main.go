@@ -102,7 +102,7 @@ func run(ctx context.Context, args, env []string, stdout io.Writer) error {
 		Config: cfg, MSPID: conn.Org.MSPID, Ledger: l, Tokens: tokens,
 		Clients: storeAdapter{st}, Idempotency: storeAdapter{st}, Pseudonyms: pseudonyms, Log: log,
 		Notify: notifications, Admin: admin,
-		Citizen: x.citizen, Provider: x.provider, DataRequests: x.dataRequests, Verifications: x.verifications,
+		Citizen: x.citizen, Provider: x.provider, PeerMSP: x.peerMSP, DataRequests: x.dataRequests, Verifications: x.verifications,
 		App:         consentapp.Handler(), // routed on the provider role only
 		ReadyChecks: append([]httpapi.ReadyCheck{{Name: "the store", Code: httpapi.CodeStoreUnavailable, Check: st.Ping}}, x.ready...),
 	})
@@ -162,11 +162,7 @@ func operatorPseudonymiser(cfg *config.Config) (*vault.Pseudonymiser, error) {
 	if cfg.PseudonymKeyFile == "" {
 		return nil, nil
 	}
-	key, err := httpapi.LoadPseudonymKey(cfg.PseudonymKeyFile)
-	if err != nil {
-		return nil, err
-	}
-	return vault.NewPseudonymiser(key)
+	return vault.LoadPseudonymiser(cfg.PseudonymKeyFile)
 }
 
 // serve runs the HTTP server until ctx ends, then drains it within the

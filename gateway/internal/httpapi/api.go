@@ -18,6 +18,7 @@ import (
 	"github.com/quanchain/quanchain/chaincode/model"
 	"github.com/quanchain/quanchain/gateway/internal/auth"
 	"github.com/quanchain/quanchain/gateway/internal/config"
+	"github.com/quanchain/quanchain/gateway/internal/exchange"
 	"github.com/quanchain/quanchain/ledger"
 )
 
@@ -70,8 +71,12 @@ type Deps struct {
 	// the institution API's data requests and verifications (requester
 	// role, NewDataRequestAPI, NewVerificationAPI). Without them those
 	// routes answer 503.
-	Provider      *ProviderAPI
-	DataRequests  *DataRequestAPI
+	Provider *exchange.Provider
+	// PeerMSP returns the organisation of the member gateway that sent a
+	// provider request, from its verified client certificate — never from
+	// a header: (*peerlink.Link).RequestMSP.
+	PeerMSP       func(*http.Request) (string, error)
+	DataRequests  *exchange.Requester
 	Verifications *VerificationAPI
 	// Notify serves the institution's webhooks and event stream
 	// (requester role, NewNotifyAPI); without it those routes answer 503.

@@ -25,7 +25,7 @@ func (g *requesterGateway) kept() []StoredResponse {
 }
 
 // plaintext reports whether b holds any imported record, or a part of one.
-func (x *exchange) plaintext(b []byte) bool {
+func (x *xnet) plaintext(b []byte) bool {
 	for _, rec := range x.imported {
 		if bytes.Contains(b, rec) {
 			return true
@@ -39,7 +39,7 @@ func (x *exchange) plaintext(b []byte) bool {
 // sealed, and a replay while the authorisation is usable rebuilds the
 // same answer from it.
 func TestDataRequestReplayKeepsNoRecords(t *testing.T) {
-	x := newExchange(t)
+	x := newXnet(t)
 	for i, body := range []string{
 		recordsRequest(authBank, synth.HousingFund, synth.Tax),
 		predicateRequest(authBank, synth.HousingFund, vault.PredicateHousingFundEachMonth,
@@ -76,12 +76,12 @@ func TestDataRequestReplayKeepsNoRecords(t *testing.T) {
 // longer usable, a replay is refused with its code and hands out nothing;
 // paused and then resumed, it is served again.
 func TestDataRequestReplayAfterStateChange(t *testing.T) {
-	setAuth := func(edit func(a *model.Authorization)) func(x *exchange) {
-		return func(x *exchange) { x.chain.setAuth(authBank, edit) }
+	setAuth := func(edit func(a *model.Authorization)) func(x *xnet) {
+		return func(x *xnet) { x.chain.setAuth(authBank, edit) }
 	}
 	for _, tc := range []struct {
 		name   string
-		change func(x *exchange)
+		change func(x *xnet)
 		status int
 		code   string
 	}{
@@ -89,18 +89,18 @@ func TestDataRequestReplayAfterStateChange(t *testing.T) {
 		{"paused", setAuth(func(a *model.Authorization) { a.Status = model.AuthPaused }), 409, string(model.CodeAuthPaused)},
 		{"withdrawn", setAuth(func(a *model.Authorization) { a.Status = model.AuthWithdrawn }), 409, string(model.CodeAuthWithdrawn)},
 		{"expired", setAuth(func(a *model.Authorization) { a.ValidUntil = "2026-11-01T00:00:00.000Z" }), 409, string(model.CodeAuthExpired)},
-		{"used up by another request (the replay is of a use already counted)", func(x *exchange) {
+		{"used up by another request (the replay is of a use already counted)", func(x *xnet) {
 			x.chain.setAuth(authBank, func(a *model.Authorization) { a.MaxUses = 2 })
 			if w := x.bank.do(t, "POST", "/v1/data-requests", recordsRequest(authBank, synth.Tax), "Idempotency-Key", "other"); w.Code != 200 {
 				t.Fatalf("second request: %d %s", w.Code, w.Body)
 			}
 		}, 200, ""},
-		{"institution suspended", func(x *exchange) {
+		{"institution suspended", func(x *xnet) {
 			x.chain.mu.Lock()
 			x.chain.institutions["BankMSP"].Status = model.StatusSuspended
 			x.chain.mu.Unlock()
 		}, 403, string(model.CodeInstitutionInactive)},
-		{"record revoked", func(x *exchange) {
+		{"record revoked", func(x *xnet) {
 			for h, body := range x.imported {
 				if bytes.Contains(body, []byte(`"month":"2026-02"`)) {
 					x.chain.revoke(h, synth.HousingFund)
@@ -109,7 +109,7 @@ func TestDataRequestReplayAfterStateChange(t *testing.T) {
 		}, 502, CodeDeliveryUnverified},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			x := newExchange(t)
+			x := newXnet(t)
 			body := recordsRequest(authBank, synth.HousingFund)
 			first := x.bank.do(t, "POST", "/v1/data-requests", body, "Idempotency-Key", "loan-7")
 			if first.Code != 200 {
@@ -139,7 +139,7 @@ func TestDataRequestReplayAfterStateChange(t *testing.T) {
 	}
 
 	t.Run("resumed", func(t *testing.T) {
-		x := newExchange(t)
+		x := newXnet(t)
 		body := recordsRequest(authBank, synth.Tax)
 		first := x.bank.do(t, "POST", "/v1/data-requests", body, "Idempotency-Key", "loan-8")
 		x.chain.setAuth(authBank, func(a *model.Authorization) { a.Status = model.AuthPaused })

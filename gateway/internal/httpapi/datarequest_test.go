@@ -13,6 +13,7 @@ import (
 	"github.com/quanchain/quanchain/chaincode/merkle"
 	"github.com/quanchain/quanchain/chaincode/model"
 	"github.com/quanchain/quanchain/gateway/internal/envelope"
+	"github.com/quanchain/quanchain/gateway/internal/exchange"
 	"github.com/quanchain/quanchain/gateway/internal/store"
 	"github.com/quanchain/quanchain/gateway/internal/synth"
 	"github.com/quanchain/quanchain/gateway/internal/vault"
@@ -20,16 +21,16 @@ import (
 
 // dataResult is the decoded answer of POST /v1/data-requests.
 type dataResult struct {
-	AccessID   string          `json:"access_id"`
-	TxID       string          `json:"tx_id"`
-	Mode       string          `json:"mode"`
-	Categories []string        `json:"categories"`
-	Digest     string          `json:"digest"`
-	UseNumber  int             `json:"use_number"`
-	Records    []recordOut     `json:"records"`
-	Predicate  *PredicateQuery `json:"predicate"`
-	Answer     *bool           `json:"answer"`
-	Verified   bool            `json:"verified"`
+	AccessID   string                   `json:"access_id"`
+	TxID       string                   `json:"tx_id"`
+	Mode       string                   `json:"mode"`
+	Categories []string                 `json:"categories"`
+	Digest     string                   `json:"digest"`
+	UseNumber  int                      `json:"use_number"`
+	Records    []recordOut              `json:"records"`
+	Predicate  *exchange.PredicateQuery `json:"predicate"`
+	Answer     *bool                    `json:"answer"`
+	Verified   bool                     `json:"verified"`
 }
 
 type recordOut struct {
@@ -52,7 +53,7 @@ func predicateRequest(auth, cat, code string, params map[string]string) string {
 }
 
 func TestDataRequestEndToEnd(t *testing.T) {
-	x := newExchange(t)
+	x := newXnet(t)
 	w := x.bank.do(t, "POST", "/v1/data-requests", recordsRequest(authBank, synth.Tax, synth.HousingFund))
 	if w.Code != 200 {
 		t.Fatalf("data request: %d %s", w.Code, w.Body)
@@ -95,7 +96,7 @@ func TestDataRequestEndToEnd(t *testing.T) {
 }
 
 func TestDataRequestPredicates(t *testing.T) {
-	x := newExchange(t)
+	x := newXnet(t)
 	hf := func(min string) map[string]string {
 		return map[string]string{"months": "12", "as_of": "2026-11-02", "min_amount": min}
 	}
@@ -134,7 +135,7 @@ func TestDataRequestPredicates(t *testing.T) {
 // from the first delivery and records no second access; once that delivery
 // has used the last use, the retry is refused like any new delivery.
 func TestDataRequestRetryRecordsOneAccess(t *testing.T) {
-	x := newExchange(t)
+	x := newXnet(t)
 	x.chain.setAuth(authBank, func(a *model.Authorization) { a.MaxUses = 2 })
 	body := recordsRequest(authBank, synth.HousingFund)
 	first := x.bank.do(t, "POST", "/v1/data-requests", body, "Idempotency-Key", "loan-42")
@@ -186,9 +187,9 @@ func TestDataRequestRetryRecordsOneAccess(t *testing.T) {
 // access id twice is one access; the same id for another delivery is
 // refused.
 func TestProviderAccessIDRetry(t *testing.T) {
-	x := newExchange(t)
+	x := newXnet(t)
 	ctx := context.Background()
-	req := DeliveryRequest{AccessID: "acc-retry-1", AuthorizationID: authBank, Categories: []string{synth.HousingFund}, Mode: "records"}
+	req := exchange.DeliveryRequest{AccessID: "acc-retry-1", AuthorizationID: authBank, Categories: []string{synth.HousingFund}, Mode: "records"}
 	r1, err := x.bank.client.Deliver(ctx, req)
 	if err != nil {
 		t.Fatal(err)
@@ -212,14 +213,14 @@ func TestProviderAccessIDRetry(t *testing.T) {
 	other := req
 	other.Categories = []string{synth.HousingFund, synth.Tax}
 	_, err = x.bank.client.Deliver(ctx, other)
-	var pe *ProviderError
-	if !asProviderError(err, &pe) || pe.Status != 409 || pe.Code != CodeAccessIDReused {
+	var pe *exchange.ProviderError
+	if !asProviderError(err, &pe) || pe.Status != 409 || pe.Code != exchange.CodeAccessIDReused {
 		t.Fatalf("reused access id: %v", err)
 	}
 	// The insurer cannot take over the bank's access id either.
-	_, err = x.insurer.client.Deliver(ctx, DeliveryRequest{AccessID: "acc-retry-1", AuthorizationID: authInsurer,
+	_, err = x.insurer.client.Deliver(ctx, exchange.DeliveryRequest{AccessID: "acc-retry-1", AuthorizationID: authInsurer,
 		Categories: []string{synth.MedicalSettlement}, Mode: "records"})
-	if !asProviderError(err, &pe) || pe.Status != 409 || pe.Code != CodeAccessIDReused {
+	if !asProviderError(err, &pe) || pe.Status != 409 || pe.Code != exchange.CodeAccessIDReused {
 		t.Fatalf("another requester's access id: %v", err)
 	}
 	if x.chain.accessCount() != 1 {
@@ -230,15 +231,15 @@ func TestProviderAccessIDRetry(t *testing.T) {
 // TestProviderRedeliveryAfterRevocation: the provider hands a committed
 // access out again only while its authorisation is usable.
 func TestProviderRedeliveryAfterRevocation(t *testing.T) {
-	x := newExchange(t)
+	x := newXnet(t)
 	ctx := context.Background()
-	req := DeliveryRequest{AccessID: "acc-again-1", AuthorizationID: authBank, Categories: []string{synth.Tax}, Mode: "records"}
+	req := exchange.DeliveryRequest{AccessID: "acc-again-1", AuthorizationID: authBank, Categories: []string{synth.Tax}, Mode: "records"}
 	if _, err := x.bank.client.Deliver(ctx, req); err != nil {
 		t.Fatal(err)
 	}
 	x.chain.setAuth(authBank, func(a *model.Authorization) { a.Status = model.AuthRevoked })
 	resp, err := x.bank.client.Deliver(ctx, req)
-	var pe *ProviderError
+	var pe *exchange.ProviderError
 	if !asProviderError(err, &pe) || pe.Status != 409 || pe.Code != string(model.CodeAuthRevoked) || resp != nil {
 		t.Fatalf("re-delivery after revocation: %+v, %v", resp, err)
 	}
@@ -251,10 +252,10 @@ func TestProviderRedeliveryAfterRevocation(t *testing.T) {
 // commits, but the receipt never learns its transaction (the store failed
 // just then); the retry asks the ledger and submits nothing.
 func TestProviderRetryAfterLostCommit(t *testing.T) {
-	x := newExchange(t)
+	x := newXnet(t)
 	ctx := context.Background()
 	x.safe.failSetTx(true)
-	req := DeliveryRequest{AccessID: "acc-lost-1", AuthorizationID: authBank, Categories: []string{synth.Tax}, Mode: "records"}
+	req := exchange.DeliveryRequest{AccessID: "acc-lost-1", AuthorizationID: authBank, Categories: []string{synth.Tax}, Mode: "records"}
 	first, err := x.bank.client.Deliver(ctx, req)
 	if err != nil {
 		t.Fatal(err)
@@ -275,8 +276,8 @@ func TestProviderRetryAfterLostCommit(t *testing.T) {
 	}
 }
 
-func asProviderError(err error, target **ProviderError) bool {
-	pe, ok := err.(*ProviderError)
+func asProviderError(err error, target **exchange.ProviderError) bool {
+	pe, ok := err.(*exchange.ProviderError)
 	if ok {
 		*target = pe
 	}
@@ -302,43 +303,43 @@ func TestDeliveryUnverified(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name  string
-		setup func(x *exchange)
+		setup func(x *xnet)
 		check string
 	}{
-		{"tampered record", func(x *exchange) { x.builder.set(tamperRecord) }, checkRecords},
-		{"wrong digest", func(x *exchange) { x.builder.set(wrongDigest) }, checkDigest},
-		{"record count", func(x *exchange) { x.builder.set(dropRecord) }, checkAccess},
-		{"revoked record", func(x *exchange) {
+		{"tampered record", func(x *xnet) { x.builder.set(tamperRecord) }, exchange.CheckRecords},
+		{"wrong digest", func(x *xnet) { x.builder.set(wrongDigest) }, exchange.CheckDigest},
+		{"record count", func(x *xnet) { x.builder.set(dropRecord) }, exchange.CheckAccess},
+		{"revoked record", func(x *xnet) {
 			for h, body := range x.imported {
 				if bytes.Contains(body, []byte(`"month":"2026-02"`)) {
 					x.chain.revoke(h, synth.HousingFund)
 				}
 			}
-		}, checkRevoked},
-		{"batch root rewritten on the ledger", func(x *exchange) {
+		}, exchange.CheckRevoked},
+		{"batch root rewritten on the ledger", func(x *xnet) {
 			x.chain.mu.Lock()
 			for _, b := range x.chain.batches {
 				b.Root = merkle.Hash(sha256.Sum256([]byte(b.Root))).String()
 			}
 			x.chain.mu.Unlock()
-		}, checkRecords},
-		{"batch anchored by another transaction", func(x *exchange) {
+		}, exchange.CheckRecords},
+		{"batch anchored by another transaction", func(x *xnet) {
 			x.chain.mu.Lock()
 			for _, b := range x.chain.batches {
 				b.TxID = "tx-forged"
 			}
 			x.chain.mu.Unlock()
-		}, checkAnchor},
-		{"encrypted to another key", func(x *exchange) {
+		}, exchange.CheckAnchor},
+		{"encrypted to another key", func(x *xnet) {
 			k, _ := envelope.GenerateKey()
 			pub, _ := envelope.EncodePublicKey(k.PublicKey())
 			x.chain.mu.Lock()
 			x.chain.institutions["BankMSP"].EncryptionKey = pub
 			x.chain.mu.Unlock()
-		}, checkEnvelope},
+		}, exchange.CheckEnvelope},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			x := newExchange(t)
+			x := newXnet(t)
 			tc.setup(x)
 			w := x.bank.do(t, "POST", "/v1/data-requests", recordsRequest(authBank, synth.HousingFund))
 			if w.Code != 502 || errCode(t, w) != CodeDeliveryUnverified {
@@ -357,14 +358,14 @@ func TestDeliveryUnverified(t *testing.T) {
 // TestDataRequestWrongRequester: the bank cannot fetch under the insurer's
 // authorisation, neither through its gateway nor by calling the provider.
 func TestDataRequestWrongRequester(t *testing.T) {
-	x := newExchange(t)
+	x := newXnet(t)
 	w := x.bank.do(t, "POST", "/v1/data-requests", recordsRequest(authInsurer, synth.MedicalSettlement))
 	if w.Code != 403 || errCode(t, w) != string(model.CodeRequesterMismatch) {
 		t.Fatalf("through the gateway: %d %s", w.Code, w.Body)
 	}
-	_, err := x.bank.client.Deliver(context.Background(), DeliveryRequest{AccessID: "acc-steal-1",
+	_, err := x.bank.client.Deliver(context.Background(), exchange.DeliveryRequest{AccessID: "acc-steal-1",
 		AuthorizationID: authInsurer, Categories: []string{synth.MedicalSettlement}, Mode: "records"})
-	var pe *ProviderError
+	var pe *exchange.ProviderError
 	if !asProviderError(err, &pe) || pe.Status != 403 || pe.Code != string(model.CodeRequesterMismatch) {
 		t.Fatalf("at the provider: %v", err)
 	}
@@ -381,35 +382,35 @@ func TestDataRequestWrongRequester(t *testing.T) {
 func TestDataRequestStateRefusals(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
-		setup  func(x *exchange)
+		setup  func(x *xnet)
 		body   string
 		status int
 		code   string
 	}{
-		{"paused", func(x *exchange) {
+		{"paused", func(x *xnet) {
 			x.chain.setAuth(authBank, func(a *model.Authorization) { a.Status = model.AuthPaused })
 		}, recordsRequest(authBank, synth.Tax), 409, string(model.CodeAuthPaused)},
-		{"revoked", func(x *exchange) {
+		{"revoked", func(x *xnet) {
 			x.chain.setAuth(authBank, func(a *model.Authorization) { a.Status = model.AuthRevoked })
 		}, recordsRequest(authBank, synth.Tax), 409, string(model.CodeAuthRevoked)},
-		{"expired", func(x *exchange) {
+		{"expired", func(x *xnet) {
 			x.chain.setAuth(authBank, func(a *model.Authorization) { a.ValidUntil = "2026-11-01T00:00:00.000Z" })
 		}, recordsRequest(authBank, synth.Tax), 409, string(model.CodeAuthExpired)},
 		{"category not authorised", nil, recordsRequest(authBank, synth.SocialSecurity), 403, string(model.CodeCategoryOutOfScope)},
 		{"unknown authorisation", nil, recordsRequest("auth-nope", synth.Tax), 404, string(model.CodeAuthNotFound)},
-		{"no encryption key registered", func(x *exchange) {
+		{"no encryption key registered", func(x *xnet) {
 			x.chain.mu.Lock()
 			x.chain.institutions["BankMSP"].EncryptionKey = ""
 			x.chain.mu.Unlock()
-		}, recordsRequest(authBank, synth.Tax), 409, CodeEncryptionKeyMissing},
+		}, recordsRequest(authBank, synth.Tax), 409, exchange.CodeEncryptionKeyMissing},
 		{"monthly window outside the data range", nil, predicateRequest(authBank, synth.HousingFund, vault.PredicateHousingFundEachMonth,
-			map[string]string{"months": "24", "as_of": "2026-11-02", "min_amount": "1"}), 422, CodePredicateOutOfRange},
-		{"records not anchored yet", func(x *exchange) {
+			map[string]string{"months": "24", "as_of": "2026-11-02", "min_amount": "1"}), 422, exchange.CodePredicateOutOfRange},
+		{"records not anchored yet", func(x *xnet) {
 			x.builder.inner = notAnchoredBuilder{}
-		}, recordsRequest(authBank, synth.Tax), 503, CodeDataNotReady},
+		}, recordsRequest(authBank, synth.Tax), 503, exchange.CodeDataNotReady},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			x := newExchange(t)
+			x := newXnet(t)
 			if tc.setup != nil {
 				tc.setup(x)
 			}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/quanchain/quanchain/chaincode/model"
 	"github.com/quanchain/quanchain/gateway/internal/auth"
+	"github.com/quanchain/quanchain/gateway/internal/exchange"
 	"github.com/quanchain/quanchain/ledger"
 )
 
@@ -100,6 +101,33 @@ var ledgerStatus = map[model.Code]int{
 	model.CodeInternal:             http.StatusInternalServerError,
 }
 
+// exchangeStatus is the HTTP status of the data exchange's own codes; its
+// other codes are the chaincode's (ledgerStatus).
+var exchangeStatus = map[string]int{
+	exchange.CodeEncryptionKeyMissing: http.StatusConflict,
+	exchange.CodeAccessIDReused:       http.StatusConflict,
+	exchange.CodeDataNotReady:         http.StatusServiceUnavailable,
+	exchange.CodePredicateOutOfRange:  http.StatusUnprocessableEntity,
+	exchange.CodeDeliveryUnverified:   http.StatusBadGateway,
+	exchange.CodeProviderUnavailable:  http.StatusServiceUnavailable,
+	exchange.CodeProviderError:        http.StatusBadGateway,
+}
+
+// statusOfExchange is the status of an exchange error: the provider's own
+// for a refusal passed on, else by its code.
+func statusOfExchange(e *exchange.Error) int {
+	if e.Status != 0 {
+		return e.Status
+	}
+	if st, ok := exchangeStatus[e.Code]; ok {
+		return st
+	}
+	if st, ok := ledgerStatus[model.Code(e.Code)]; ok {
+		return st
+	}
+	return http.StatusBadRequest
+}
+
 // errorBody is the JSON body of every error response.
 type errorBody struct {
 	Error errorDetail `json:"error"`
@@ -116,12 +144,17 @@ type errorDetail struct {
 // reports whether it is the gateway's fault (and so must be logged).
 func classify(err error) (status int, d errorDetail, internal bool) {
 	var ae *Error
+	var xe *exchange.Error
 	var le *ledger.Error
 	var authErr *auth.Error
 	var mbe *http.MaxBytesError
 	switch {
 	case errors.As(err, &ae):
 		return ae.Status, errorDetail{Code: ae.Code, Message: ae.Message}, ae.Status >= 500
+	case errors.As(err, &xe):
+		st := statusOfExchange(xe)
+		return st, errorDetail{Code: xe.Code, Message: xe.Message}, st >= 500 && xe.Code != exchange.CodeProviderUnavailable &&
+			xe.Code != exchange.CodeDataNotReady && xe.Code != exchange.CodeDeliveryUnverified && xe.Code != exchange.CodeProviderError
 	case errors.As(err, &authErr):
 		// Never the library's text: it would tell an attacker which check failed.
 		return http.StatusUnauthorized, errorDetail{Code: authErr.Code, Message: "a valid bearer token is required"}, false

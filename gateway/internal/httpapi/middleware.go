@@ -36,6 +36,34 @@ func requestIDFrom(ctx context.Context) string {
 	return ""
 }
 
+// RequestIDFrom returns the id of the request ctx serves, or "": what an
+// outgoing call to another member gateway carries as X-Request-Id.
+func RequestIDFrom(ctx context.Context) string { return requestIDFrom(ctx) }
+
+// WithRequestIDs returns a logger that adds the request id of the context
+// it is given (…Context methods) to every record, for packages that log
+// while serving a request without knowing about HTTP.
+func WithRequestIDs(log *slog.Logger) *slog.Logger {
+	return slog.New(requestIDHandler{log.Handler()})
+}
+
+type requestIDHandler struct{ slog.Handler }
+
+func (h requestIDHandler) Handle(ctx context.Context, r slog.Record) error {
+	if id := requestIDFrom(ctx); id != "" {
+		r.AddAttrs(slog.String("request_id", id))
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h requestIDHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return requestIDHandler{h.Handler.WithAttrs(attrs)}
+}
+
+func (h requestIDHandler) WithGroup(name string) slog.Handler {
+	return requestIDHandler{h.Handler.WithGroup(name)}
+}
+
 var validRequestID = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 
 // requestID takes a well-formed X-Request-Id from the client or makes one,

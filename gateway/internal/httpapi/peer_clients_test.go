@@ -3,6 +3,8 @@ package httpapi
 import (
 	"bytes"
 	"context"
+	"github.com/quanchain/quanchain/gateway/internal/exchange"
+	"github.com/quanchain/quanchain/gateway/internal/peerlink"
 	"net/http/httptest"
 	"slices"
 	"strings"
@@ -16,7 +18,7 @@ import (
 // negotiated h2 on its next new connection and then spoke HTTP/1.1 into
 // it, and every lookup failed from then on.
 func TestPeerClientsKeepTheirOwnTLS(t *testing.T) {
-	x := newExchange(t)
+	x := newXnet(t)
 	operator, err := NewHMACPseudonymiser(bytes.Repeat([]byte{9}, 32))
 	if err != nil {
 		t.Fatal(err)
@@ -27,12 +29,12 @@ func TestPeerClientsKeepTheirOwnTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := slices.Clone(shared.NextProtos)
-	pc, err := NewHTTPProviderClient(x.peer.URL, shared)
+	pc, err := peerlink.NewProviderClient(x.peer.URL, shared)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer pc.Close()
-	remote, err := NewRemotePseudonymiser(x.peer.URL, shared)
+	remote, err := peerlink.NewRemotePseudonymiser(x.peer.URL, shared)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +46,7 @@ func TestPeerClientsKeepTheirOwnTLS(t *testing.T) {
 		if err := pc.Ping(ctx); err != nil {
 			t.Fatalf("round %d: provider ping: %v", round, err)
 		}
-		if _, err := pc.Deliver(ctx, DeliveryRequest{}); err == nil {
+		if _, err := pc.Deliver(ctx, exchange.DeliveryRequest{}); err == nil {
 			t.Fatalf("round %d: an empty delivery request was accepted", round)
 		}
 		if _, err := remote.Ref(ctx, id); err != nil {
@@ -65,12 +67,12 @@ func TestPeerClientsKeepTheirOwnTLS(t *testing.T) {
 // TestReadyzFollowsTheOperator: a requester gateway is ready only while the
 // operator's gateway answers over mutual TLS, and says which is missing.
 func TestReadyzFollowsTheOperator(t *testing.T) {
-	x := newExchange(t)
+	x := newXnet(t)
 	cfg, err := x.pki.Link("BankMSP").ClientConfig("BureauMSP")
 	if err != nil {
 		t.Fatal(err)
 	}
-	remote, err := NewRemotePseudonymiser(x.peer.URL, cfg)
+	remote, err := peerlink.NewRemotePseudonymiser(x.peer.URL, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,6 +26,8 @@ import (
 	"github.com/quanchain/quanchain/gateway/internal/auth"
 	"github.com/quanchain/quanchain/gateway/internal/config"
 	"github.com/quanchain/quanchain/gateway/internal/envelope"
+	"github.com/quanchain/quanchain/gateway/internal/exchange"
+	"github.com/quanchain/quanchain/gateway/internal/peerlink"
 	"github.com/quanchain/quanchain/gateway/internal/peerlink/peerlinktest"
 	"github.com/quanchain/quanchain/gateway/internal/store"
 	"github.com/quanchain/quanchain/gateway/internal/synth"
@@ -41,7 +43,7 @@ import (
 // switchBuilder is the provider's delivery builder with a hook that lets a
 // test play a dishonest or broken provider.
 type switchBuilder struct {
-	inner  DeliveryBuilder
+	inner  exchange.DeliveryBuilder
 	mu     sync.Mutex
 	mutate func(vault.Delivery) vault.Delivery
 }
@@ -65,7 +67,7 @@ func (b *switchBuilder) set(f func(vault.Delivery) vault.Delivery) {
 // flakySafe is the provider's store, able to fail to record a committed
 // access's transaction id (as a crash at that moment would leave it).
 type flakySafe struct {
-	SafeStore
+	exchange.SafeStore
 	mu   sync.Mutex
 	fail bool
 }
@@ -89,7 +91,7 @@ func (f *flakySafe) SetDeliveryTxID(ctx context.Context, accessID, txID string) 
 // exchange is the whole set-up: the ledger, the provider's safe and
 // gateway (serving its peer listener over mutual TLS), and the bank's and
 // the insurer's gateways.
-type exchange struct {
+type xnet struct {
 	t        *testing.T
 	chain    *xchain
 	store    *store.Store
@@ -111,7 +113,7 @@ type requesterGateway struct {
 	srv    *Server
 	key    *ecdh.PrivateKey
 	token  string
-	client *HTTPProviderClient
+	client *peerlink.ProviderClient
 	idem   *memIdempotency
 }
 
@@ -122,9 +124,9 @@ const (
 	claimantIdx  = 1
 )
 
-func newExchange(t *testing.T) *exchange {
+func newXnet(t *testing.T) *xnet {
 	t.Helper()
-	x := &exchange{t: t, chain: newXChain(), imported: map[string][]byte{}}
+	x := &xnet{t: t, chain: newXChain(), imported: map[string][]byte{}}
 	clock := func() time.Time { return now }
 
 	st, err := store.Open(context.Background(), "sqlite://"+filepath.Join(t.TempDir(), "safe.db"))
@@ -159,13 +161,12 @@ func newExchange(t *testing.T) *exchange {
 	bureau := x.pki.Link("BureauMSP")
 	x.builder = &switchBuilder{inner: x.vault}
 	x.safe = &flakySafe{SafeStore: st}
-	prov, err := NewProviderAPI(ProviderConfig{Ledger: xview{x.chain, "BureauMSP"}, Store: x.safe, Builder: x.builder,
-		CallerMSP: bureau.RequestMSP})
+	prov, err := exchange.NewProvider(exchange.ProviderConfig{Ledger: xview{x.chain, "BureauMSP"}, Store: x.safe, Builder: x.builder})
 	if err != nil {
 		t.Fatal(err)
 	}
 	x.provider, err = New(Deps{Config: base(config.RoleProvider), MSPID: "BureauMSP", Ledger: xview{x.chain, "BureauMSP"},
-		Tokens: tokens, Idempotency: &memIdempotency{}, Now: clock, Provider: prov})
+		Tokens: tokens, Idempotency: &memIdempotency{}, Now: clock, Provider: prov, PeerMSP: bureau.RequestMSP})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +195,7 @@ func testTokens(t *testing.T, clock func() time.Time) *auth.Tokens {
 
 // newRequester starts an institution's gateway: its key registered on the
 // ledger, its provider client over mutual TLS pinned to the operator.
-func (x *exchange) newRequester(msp, client string, tokens *auth.Tokens, clock func() time.Time) *requesterGateway {
+func (x *xnet) newRequester(msp, client string, tokens *auth.Tokens, clock func() time.Time) *requesterGateway {
 	t := x.t
 	t.Helper()
 	key, err := envelope.GenerateKey()
@@ -202,19 +203,19 @@ func (x *exchange) newRequester(msp, client string, tokens *auth.Tokens, clock f
 		t.Fatal(err)
 	}
 	view := xview{x.chain, msp}
-	if _, err := RegisterEncryptionKey(context.Background(), view, msp, key); err != nil {
+	if _, err := envelope.RegisterKey(context.Background(), view, msp, key); err != nil {
 		t.Fatal(err)
 	}
 	tlsCfg, err := x.pki.Link(msp).ClientConfig("BureauMSP")
 	if err != nil {
 		t.Fatal(err)
 	}
-	pc, err := NewHTTPProviderClient(x.peer.URL, tlsCfg)
+	pc, err := peerlink.NewProviderClient(x.peer.URL, tlsCfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(pc.Close)
-	dr, err := NewDataRequestAPI(DataRequestConfig{Ledger: view, Provider: pc, Key: key})
+	dr, err := exchange.NewRequester(exchange.RequesterConfig{MSPID: msp, Ledger: view, Provider: pc, Key: key})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -259,7 +260,7 @@ func (g *requesterGateway) do(t *testing.T, method, path, body string, headers .
 
 // importData imports the two citizens' records through the vault's
 // importer, anchoring the batches on the shared ledger.
-func (x *exchange) importData() {
+func (x *xnet) importData() {
 	t := x.t
 	t.Helper()
 	key := bytes.Repeat([]byte{9}, 32)
@@ -317,7 +318,7 @@ func jsonBody(t *testing.T, v any) string {
 }
 
 // receipt returns the provider's stored receipt of an access id.
-func (x *exchange) receipt(accessID string) (store.Delivery, bool) {
+func (x *xnet) receipt(accessID string) (store.Delivery, bool) {
 	d, err := x.store.DeliveryByAccessID(context.Background(), accessID)
 	return d, err == nil
 }

@@ -13,6 +13,8 @@ import (
 
 	"github.com/quanchain/quanchain/gateway/internal/config"
 	"github.com/quanchain/quanchain/gateway/internal/envelope"
+	"github.com/quanchain/quanchain/gateway/internal/exchange"
+	"github.com/quanchain/quanchain/gateway/internal/peerlink"
 	"github.com/quanchain/quanchain/gateway/internal/peerlink/peerlinktest"
 	"github.com/quanchain/quanchain/gateway/internal/synth"
 )
@@ -21,8 +23,8 @@ import (
 // a member organisation's TLS certificate reaches the provider API; the
 // main listener, without client certificates, refuses the route.
 func TestProviderRefusesCallersWithoutCertificate(t *testing.T) {
-	x := newExchange(t)
-	body := jsonBody(t, DeliveryRequest{AccessID: "acc-nocert-1", AuthorizationID: authBank,
+	x := newXnet(t)
+	body := jsonBody(t, exchange.DeliveryRequest{AccessID: "acc-nocert-1", AuthorizationID: authBank,
 		Categories: []string{synth.Tax}, Mode: "records"})
 
 	// Plain HTTP to the provider's main handler: no certificate to read.
@@ -53,12 +55,15 @@ func TestProviderRefusesCallersWithoutCertificate(t *testing.T) {
 		})
 	}
 	// The same through a requester gateway whose client has no identity.
-	pc, err := NewHTTPProviderClient(x.peer.URL, rogueCfg)
+	pc, err := peerlink.NewProviderClient(x.peer.URL, rogueCfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer pc.Close()
-	x.bank.srv.DataRequests.cfg.Provider = pc
+	if x.bank.srv.DataRequests, err = exchange.NewRequester(exchange.RequesterConfig{MSPID: "BankMSP",
+		Ledger: xview{x.chain, "BankMSP"}, Provider: pc, Key: x.bank.key}); err != nil {
+		t.Fatal(err)
+	}
 	if w := x.bank.do(t, "POST", "/v1/data-requests", recordsRequest(authBank, synth.Tax)); w.Code != 503 || errCode(t, w) != CodeProviderUnavailable {
 		t.Fatalf("data request with a refused certificate: %d %s", w.Code, w.Body)
 	}
@@ -70,7 +75,7 @@ func TestProviderRefusesCallersWithoutCertificate(t *testing.T) {
 // TestPeerHandlerServesOnlyTheProviderAPI: the mutual-TLS listener exposes
 // the provider route and /healthz, nothing else.
 func TestPeerHandlerServesOnlyTheProviderAPI(t *testing.T) {
-	x := newExchange(t)
+	x := newXnet(t)
 	bankCfg, _ := x.pki.Link("BankMSP").ClientConfig("BureauMSP")
 	c := peerClient(bankCfg)
 	defer c.CloseIdleConnections()
@@ -98,7 +103,7 @@ func TestPeerHandlerServesOnlyTheProviderAPI(t *testing.T) {
 // endpoint is a 4xx with a stable code, and nothing reaches the ledger or
 // the provider's receipts.
 func TestExchangeBadInput(t *testing.T) {
-	x := newExchange(t)
+	x := newXnet(t)
 	bankCfg, _ := x.pki.Link("BankMSP").ClientConfig("BureauMSP")
 	peer := peerClient(bankCfg)
 	defer peer.CloseIdleConnections()
@@ -286,13 +291,13 @@ func TestRegisterEncryptionKey(t *testing.T) {
 	ctx := context.Background()
 	k1, _ := envelope.GenerateKey()
 	for i, want := range []bool{true, false} {
-		changed, err := RegisterEncryptionKey(ctx, v, "BankMSP", k1)
+		changed, err := envelope.RegisterKey(ctx, v, "BankMSP", k1)
 		if err != nil || changed != want {
 			t.Fatalf("call %d: %v %v", i, changed, err)
 		}
 	}
 	k2, _ := envelope.GenerateKey()
-	if changed, err := RegisterEncryptionKey(ctx, v, "BankMSP", k2); err != nil || !changed {
+	if changed, err := envelope.RegisterKey(ctx, v, "BankMSP", k2); err != nil || !changed {
 		t.Fatalf("rotation: %v %v", changed, err)
 	}
 	inst, _ := v.GetInstitution(ctx, "BankMSP")
@@ -302,7 +307,7 @@ func TestRegisterEncryptionKey(t *testing.T) {
 	if got := c.writes(); len(got) != 2 {
 		t.Fatalf("submitted %v, want two SetEncryptionKey", got)
 	}
-	if _, err := RegisterEncryptionKey(ctx, v, "NobodyMSP", k1); err == nil {
+	if _, err := envelope.RegisterKey(ctx, v, "NobodyMSP", k1); err == nil {
 		t.Fatal("unknown institution accepted")
 	}
 }
@@ -324,7 +329,7 @@ func TestProviderClientAnswers(t *testing.T) {
 		return srv.URL
 	}
 	cfg, _ := pki.Link("BankMSP").ClientConfig("BureauMSP")
-	req := DeliveryRequest{AccessID: "acc-1", AuthorizationID: "auth-1", Categories: []string{"tax"}, Mode: "records"}
+	req := exchange.DeliveryRequest{AccessID: "acc-1", AuthorizationID: "auth-1", Categories: []string{"tax"}, Mode: "records"}
 	for _, tc := range []struct {
 		name   string
 		status int
@@ -332,22 +337,22 @@ func TestProviderClientAnswers(t *testing.T) {
 		check  func(error) bool
 	}{
 		{"refusal", 409, `{"error":{"code":"AUTH_REVOKED","message":"revoked"}}`, func(err error) bool {
-			pe, ok := err.(*ProviderError)
+			pe, ok := err.(*exchange.ProviderError)
 			return ok && pe.Status == 409 && pe.Code == "AUTH_REVOKED"
 		}},
 		{"error body not the API's", 500, `<html>oops</html>`, func(err error) bool {
-			pe, ok := err.(*ProviderError)
-			return ok && pe.Status == 500 && pe.Code == CodeProviderError
+			pe, ok := err.(*exchange.ProviderError)
+			return ok && pe.Status == 500 && pe.Code == exchange.CodeProviderError
 		}},
 		{"answer not a delivery", 200, `{"access_id":"acc-1","surprise":true}`, func(err error) bool {
-			return err != nil && strings.Contains(err.Error(), errProviderResponse.Error())
+			return err != nil && strings.Contains(err.Error(), exchange.ErrProviderResponse.Error())
 		}},
 		{"answer without payload", 200, `{"access_id":"acc-1","tx_id":"tx","digest":"` + strings.Repeat("0", 64) + `","mode":"records","record_count":0}`, func(err error) bool {
-			return err != nil && strings.Contains(err.Error(), errProviderResponse.Error())
+			return err != nil && strings.Contains(err.Error(), exchange.ErrProviderResponse.Error())
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c, err := NewHTTPProviderClient(serve(tc.status, tc.body), cfg)
+			c, err := peerlink.NewProviderClient(serve(tc.status, tc.body), cfg)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -359,11 +364,11 @@ func TestProviderClientAnswers(t *testing.T) {
 		})
 	}
 	for _, bad := range []string{"http://bureau:8443", "https://", "bureau:8443", "https://bureau:8443/?x=1"} {
-		if _, err := NewHTTPProviderClient(bad, cfg); err == nil {
+		if _, err := peerlink.NewProviderClient(bad, cfg); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
 	}
-	if _, err := NewHTTPProviderClient("https://bureau:8443", &tls.Config{}); err == nil {
+	if _, err := peerlink.NewProviderClient("https://bureau:8443", &tls.Config{}); err == nil {
 		t.Error("a client without a certificate accepted")
 	}
 }

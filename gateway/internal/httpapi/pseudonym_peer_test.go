@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"github.com/quanchain/quanchain/gateway/internal/peerlink"
 	"net/http"
 	"testing"
 )
@@ -13,7 +14,7 @@ import (
 // operator's gateway over mutual TLS, equal to the one the operator
 // computes itself; callers without a member certificate are refused.
 func TestRemotePseudonyms(t *testing.T) {
-	x := newExchange(t)
+	x := newXnet(t)
 	operator, err := NewHMACPseudonymiser(bytes.Repeat([]byte{9}, 32))
 	if err != nil {
 		t.Fatal(err)
@@ -23,7 +24,7 @@ func TestRemotePseudonyms(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	remote := &RemotePseudonymiser{BaseURL: x.peer.URL, Client: &http.Client{Transport: &http.Transport{TLSClientConfig: tlsCfg}}}
+	remote := &peerlink.RemotePseudonymiser{BaseURL: x.peer.URL, Client: &http.Client{Transport: &http.Transport{TLSClientConfig: tlsCfg}}}
 	const id = "11010519491231002X"
 	want, _ := operator.Ref(context.Background(), id)
 	got, err := remote.Ref(context.Background(), "11010519491231002x")
@@ -38,12 +39,12 @@ func TestRemotePseudonyms(t *testing.T) {
 	if !errors.Is(err, ErrPseudonymUnavailable) {
 		t.Fatalf("invalid ID number: %v", err)
 	}
-	anonymous := &RemotePseudonymiser{BaseURL: x.peer.URL, Client: &http.Client{Transport: &http.Transport{
+	anonymous := &peerlink.RemotePseudonymiser{BaseURL: x.peer.URL, Client: &http.Client{Transport: &http.Transport{
 		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}} // #nosec G402 -- the test's point is the missing client certificate
 	if _, err := anonymous.Ref(context.Background(), id); !errors.Is(err, ErrPseudonymUnavailable) {
 		t.Fatalf("caller without a client certificate: %v", err)
 	}
-	if _, err := (&RemotePseudonymiser{}).Ref(context.Background(), id); !errors.Is(err, ErrPseudonymUnavailable) {
+	if _, err := (&peerlink.RemotePseudonymiser{}).Ref(context.Background(), id); !errors.Is(err, ErrPseudonymUnavailable) {
 		t.Fatalf("unconfigured: %v", err)
 	}
 }

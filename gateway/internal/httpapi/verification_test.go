@@ -29,7 +29,7 @@ type verificationOut struct {
 }
 
 func TestVerifications(t *testing.T) {
-	x := newExchange(t)
+	x := newXnet(t)
 	// The bank received records with proofs.
 	w := x.bank.do(t, "POST", "/v1/data-requests", recordsRequest(authBank, synth.HousingFund))
 	if w.Code != 200 {

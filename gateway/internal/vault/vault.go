@@ -18,6 +18,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/quanchain/quanchain/chaincode/merkle"
@@ -61,6 +62,19 @@ func NewPseudonymiser(key []byte) (*Pseudonymiser, error) {
 		return nil, fmt.Errorf("vault: pseudonymisation key must be at least %d bytes, got %d", MinPseudonymKeyLength, len(key))
 	}
 	return &Pseudonymiser{key: append([]byte(nil), key...)}, nil
+}
+
+// LoadPseudonymiser reads the operator's pseudonym key file (raw bytes, at
+// least MinPseudonymKeyLength) and returns its Pseudonymiser.
+func LoadPseudonymiser(path string) (*Pseudonymiser, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read pseudonym key: %w", err)
+	}
+	if len(b) < MinPseudonymKeyLength {
+		return nil, fmt.Errorf("pseudonym key %s is shorter than %d bytes", path, MinPseudonymKeyLength)
+	}
+	return NewPseudonymiser(b)
 }
 
 // Ref returns the citizenRef of an ID number. The number is normalised

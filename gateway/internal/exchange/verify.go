@@ -1,4 +1,4 @@
-package httpapi
+package exchange
 
 import (
 	"bytes"
@@ -8,8 +8,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
-	"net/http"
 	"slices"
 	"time"
 
@@ -22,63 +22,76 @@ import (
 // The checks a delivery must pass before this gateway hands it on; a
 // failure names the check in the DELIVERY_UNVERIFIED message.
 const (
-	checkResponse  = "response"  // the provider's answer is for this request
-	checkEnvelope  = "envelope"  // it opens with this institution's key, for this access id
-	checkDigest    = "digest"    // SHA-256 of the decrypted bytes = the digest the ledger recorded
-	checkAccess    = "access"    // the access transaction is on this peer, for this requester, authorisation and terms
-	checkBody      = "body"      // the bytes are a delivery of exactly what was asked
-	checkRecords   = "records"   // every record's bytes give its hash, within the authorised categories and dates
-	checkAnchor    = "anchor"    // every proof's batch is anchored on the ledger, with that root and size
-	checkProof     = "proof"     // every proof verifies, locally and by the chaincode
-	checkRevoked   = "revoked"   // no record is revoked
-	checkPredicate = "predicate" // a predicate answer answers the question asked
+	CheckResponse  = "response"  // the provider's answer is for this request
+	CheckEnvelope  = "envelope"  // it opens with this institution's key, for this access id
+	CheckDigest    = "digest"    // SHA-256 of the decrypted bytes = the digest the ledger recorded
+	CheckAccess    = "access"    // the access transaction is on this peer, for this requester, authorisation and terms
+	CheckBody      = "body"      // the bytes are a delivery of exactly what was asked
+	CheckRecords   = "records"   // every record's bytes give its hash, within the authorised categories and dates
+	CheckAnchor    = "anchor"    // every proof's batch is anchored on the ledger, with that root and size
+	CheckProof     = "proof"     // every proof verifies, locally and by the chaincode
+	CheckRevoked   = "revoked"   // no record is revoked
+	CheckPredicate = "predicate" // a predicate answer answers the question asked
 )
 
 func unverified(check, format string, args ...any) error {
-	return apiErr(http.StatusBadGateway, CodeDeliveryUnverified, "the delivery failed the %s check: %s", check, fmt.Sprintf(format, args...))
+	return refuse(CodeDeliveryUnverified, "the delivery failed the %s check: %s", check, fmt.Sprintf(format, args...))
 }
 
 // verify checks a delivery against this gateway's own peer and returns the
-// answer for the institution. Failing checks are 502 DELIVERY_UNVERIFIED;
-// a ledger that cannot be read is its own error (503), not a verdict.
-func (d *DataRequestAPI) verify(ctx context.Context, msp string, a *model.Authorization, req DeliveryRequest,
-	pred *predicate, resp *DeliveryResponse) (*dataRequestResult, error) {
-	if resp.AccessID != req.AccessID || resp.Mode != req.Mode || !model.ValidHash(resp.Digest) || resp.Payload == nil {
-		return nil, unverified(checkResponse, "the provider answered for another access or mode")
+// answer for the institution. A failing check is DELIVERY_UNVERIFIED,
+// logged; a ledger that cannot be read is its own error, not a verdict.
+func (r *Requester) verify(ctx context.Context, a *model.Authorization, req DeliveryRequest,
+	terms Terms, resp *DeliveryResponse) (*Result, error) {
+	out, err := r.check(ctx, a, req, terms, resp)
+	var xe *Error
+	if errors.As(err, &xe) && xe.Code == CodeDeliveryUnverified {
+		r.cfg.Log.WarnContext(ctx, "delivery failed verification",
+			slog.String("access_id", req.AccessID), slog.String("error", xe.Message))
 	}
-	plain, err := envelope.Open(d.cfg.Key, resp.Payload)
+	return out, err
+}
+
+// check runs verify's checks.
+func (r *Requester) check(ctx context.Context, a *model.Authorization, req DeliveryRequest,
+	terms Terms, resp *DeliveryResponse) (*Result, error) {
+	msp, pred := r.cfg.MSPID, terms.predicate
+	if resp.AccessID != req.AccessID || resp.Mode != req.Mode || !model.ValidHash(resp.Digest) || resp.Payload == nil {
+		return nil, unverified(CheckResponse, "the provider answered for another access or mode")
+	}
+	plain, err := envelope.Open(r.cfg.Key, resp.Payload)
 	if err != nil {
-		return nil, unverified(checkEnvelope, "the payload does not decrypt with this institution's key")
+		return nil, unverified(CheckEnvelope, "the payload does not decrypt with this institution's key")
 	}
 	if aad, err := resp.Payload.AdditionalData(); err != nil || string(aad) != req.AccessID {
-		return nil, unverified(checkEnvelope, "the payload was sealed for another access")
+		return nil, unverified(CheckEnvelope, "the payload was sealed for another access")
 	}
 	sum := sha256.Sum256(plain)
 	digest := hex.EncodeToString(sum[:])
 	if digest != resp.Digest {
-		return nil, unverified(checkDigest, "the decrypted bytes do not give the digest the provider stated")
+		return nil, unverified(CheckDigest, "the decrypted bytes do not give the digest the provider stated")
 	}
-	acc, err := accessOnOwnPeer(ctx, d.cfg.Ledger, req.AccessID)
+	acc, err := accessOnOwnPeer(ctx, r.cfg.Ledger, req.AccessID)
 	if ledger.CodeOf(err) == model.CodeAccessNotFound {
-		return nil, unverified(checkAccess, "access %s is not on this gateway's peer", req.AccessID)
+		return nil, unverified(CheckAccess, "access %s is not on this gateway's peer", req.AccessID)
 	}
 	if err != nil {
 		return nil, err
 	}
 	if acc.Digest != digest {
-		return nil, unverified(checkDigest, "the ledger records another digest for access %s", acc.ID)
+		return nil, unverified(CheckDigest, "the ledger records another digest for access %s", acc.ID)
 	}
 	switch {
 	case acc.TxID != resp.TxID:
-		return nil, unverified(checkAccess, "the access was recorded by another transaction than the provider stated")
+		return nil, unverified(CheckAccess, "the access was recorded by another transaction than the provider stated")
 	case acc.Requester != msp || acc.AuthorizationID != a.ID:
-		return nil, unverified(checkAccess, "the access was recorded for another requester or authorisation")
+		return nil, unverified(CheckAccess, "the access was recorded for another requester or authorisation")
 	case acc.Mode != req.Mode || acc.Predicate != pred.codeOrEmpty() || !slices.Equal(acc.Categories, req.Categories):
-		return nil, unverified(checkAccess, "the access was recorded with other terms than requested")
+		return nil, unverified(CheckAccess, "the access was recorded with other terms than requested")
 	case acc.RecordCount != resp.RecordCount:
-		return nil, unverified(checkAccess, "the access records %d records, the provider stated %d", acc.RecordCount, resp.RecordCount)
+		return nil, unverified(CheckAccess, "the access records %d records, the provider stated %d", acc.RecordCount, resp.RecordCount)
 	}
-	out := &dataRequestResult{
+	out := &Result{
 		AccessID: acc.ID, TxID: acc.TxID, AuthorizationID: a.ID, Mode: acc.Mode, Categories: acc.Categories,
 		DataFrom: a.DataFrom, DataTo: a.DataTo, Digest: digest, UseNumber: acc.UseNumber, AccessedAt: acc.AccessedAt,
 	}
@@ -89,7 +102,7 @@ func (d *DataRequestAPI) verify(ctx context.Context, msp string, a *model.Author
 		}
 		out.Predicate, out.Answer = &PredicateQuery{Code: pred.code, Params: pred.params}, &answer
 	} else {
-		records, err := d.verifyRecords(ctx, plain, msp, a, req, acc)
+		records, err := r.verifyRecords(ctx, plain, msp, a, req, acc)
 		if err != nil {
 			return nil, err
 		}
@@ -105,13 +118,13 @@ func verifyPredicate(plain []byte, msp string, a *model.Authorization, req Deliv
 	dec := json.NewDecoder(bytes.NewReader(plain))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&ans); err != nil || dec.More() || ans.Type != vault.PredicateType {
-		return false, unverified(checkBody, "the payload is not a predicate answer")
+		return false, unverified(CheckBody, "the payload is not a predicate answer")
 	}
 	switch {
 	case ans.AccessID != req.AccessID || ans.AuthorizationID != a.ID || ans.Requester != msp:
-		return false, unverified(checkBody, "the answer names another access, authorisation or requester")
+		return false, unverified(CheckBody, "the answer names another access, authorisation or requester")
 	case ans.Predicate != pred.code || !maps.Equal(ans.Params, pred.params):
-		return false, unverified(checkPredicate, "the answer is to another question than asked")
+		return false, unverified(CheckPredicate, "the answer is to another question than asked")
 	}
 	return ans.Answer, nil
 }
@@ -120,9 +133,9 @@ func verifyPredicate(plain []byte, msp string, a *model.Authorization, req Deliv
 // bytes against its hash, every proof against the batch root anchored on
 // this gateway's peer (locally with chaincode/merkle, then by the
 // chaincode's VerifyProof, which also reports revocation).
-func (d *DataRequestAPI) verifyRecords(ctx context.Context, plain []byte, msp string, a *model.Authorization,
+func (r *Requester) verifyRecords(ctx context.Context, plain []byte, msp string, a *model.Authorization,
 	req DeliveryRequest, acc *model.Access) ([]vault.DeliveredRecord, error) {
-	l := d.cfg.Ledger
+	l := r.cfg.Ledger
 	batches := map[string]*model.BatchAnchor{}
 	var ledgerErr error
 	lookup := func(ctx context.Context, id string) (string, int, error) {
@@ -141,40 +154,40 @@ func (d *DataRequestAPI) verifyRecords(ctx context.Context, plain []byte, msp st
 	case ledgerErr != nil:
 		return nil, ledgerErr
 	case errors.Is(err, vault.ErrDeliveryInvalid):
-		return nil, unverified(checkRecords, "%s", deliveryProblem(err))
+		return nil, unverified(CheckRecords, "%s", deliveryProblem(err))
 	case err != nil:
-		return nil, unverified(checkRecords, "the payload is not a delivery")
+		return nil, unverified(CheckRecords, "the payload is not a delivery")
 	}
 	switch {
 	case body.AccessID != req.AccessID || body.AuthorizationID != a.ID || body.Requester != msp:
-		return nil, unverified(checkBody, "the delivery names another access, authorisation or requester")
+		return nil, unverified(CheckBody, "the delivery names another access, authorisation or requester")
 	case !slices.Equal(body.Categories, req.Categories) || body.DataFrom != a.DataFrom || body.DataTo != a.DataTo:
-		return nil, unverified(checkBody, "the delivery is for other categories or dates than authorised")
+		return nil, unverified(CheckBody, "the delivery is for other categories or dates than authorised")
 	case len(body.Records) != acc.RecordCount:
-		return nil, unverified(checkAccess, "the delivery has %d records, the access records %d", len(body.Records), acc.RecordCount)
+		return nil, unverified(CheckAccess, "the delivery has %d records, the access records %d", len(body.Records), acc.RecordCount)
 	}
-	for i, r := range body.Records {
-		b := batches[r.Proof.BatchID]
-		if b == nil || b.Category != r.Category || r.Proof.AnchorTxID != b.TxID {
-			return nil, unverified(checkAnchor, "record %d: its batch is not anchored for its category by the stated transaction", i)
+	for i, rec := range body.Records {
+		b := batches[rec.Proof.BatchID]
+		if b == nil || b.Category != rec.Category || rec.Proof.AnchorTxID != b.TxID {
+			return nil, unverified(CheckAnchor, "record %d: its batch is not anchored for its category by the stated transaction", i)
 		}
-		if r.Revoked {
-			return nil, unverified(checkRevoked, "record %d is marked revoked by the provider", i)
+		if rec.Revoked {
+			return nil, unverified(CheckRevoked, "record %d is marked revoked by the provider", i)
 		}
-		path := make([]string, len(r.Proof.Path))
-		for j, h := range r.Proof.Path {
+		path := make([]string, len(rec.Proof.Path))
+		for j, h := range rec.Proof.Path {
 			path[j] = h.String()
 		}
-		v, err := l.VerifyProof(ctx, model.ProofRequest{BatchID: r.Proof.BatchID, RecordHash: r.RecordHash,
-			LeafIndex: r.Proof.LeafIndex, Proof: path})
+		v, err := l.VerifyProof(ctx, model.ProofRequest{BatchID: rec.Proof.BatchID, RecordHash: rec.RecordHash,
+			LeafIndex: rec.Proof.LeafIndex, Proof: path})
 		if err != nil {
 			return nil, err
 		}
 		switch {
 		case v.Revoked:
-			return nil, unverified(checkRevoked, "record %d is revoked on the ledger", i)
+			return nil, unverified(CheckRevoked, "record %d is revoked on the ledger", i)
 		case !v.Valid:
-			return nil, unverified(checkProof, "record %d: the chaincode does not verify its proof (%s)", i, v.Reason)
+			return nil, unverified(CheckProof, "record %d: the chaincode does not verify its proof (%s)", i, v.Reason)
 		}
 	}
 	if body.Records == nil {
@@ -200,7 +213,7 @@ const accessCommitWait = 5 * time.Second
 // provider's submit returns once the operator's peer has committed the
 // block; every peer commits it on its own, a few milliseconds apart, so a
 // not-yet-committed access is asked for again until accessCommitWait.
-func accessOnOwnPeer(ctx context.Context, l DataRequestLedger, accessID string) (*model.Access, error) {
+func accessOnOwnPeer(ctx context.Context, l RequesterLedger, accessID string) (*model.Access, error) {
 	deadline := time.Now().Add(accessCommitWait)
 	wait := 20 * time.Millisecond
 	for {

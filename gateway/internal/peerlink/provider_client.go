@@ -1,4 +1,4 @@
-package httpapi
+package peerlink
 
 import (
 	"bytes"
@@ -13,59 +13,41 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/quanchain/quanchain/gateway/internal/exchange"
 )
 
-// ProviderClient calls the operator's provider API; HTTPProviderClient is
-// the production one (mutual TLS), tests may fake it.
-type ProviderClient interface {
-	Deliver(ctx context.Context, req DeliveryRequest) (*DeliveryResponse, error)
-}
-
-// ProviderError is the provider's refusal, as it answered: the HTTP status
-// and the error body's code and message.
-type ProviderError struct {
-	Status  int
-	Code    string
-	Message string
-	TxID    string
-}
-
-func (e *ProviderError) Error() string {
-	return fmt.Sprintf("provider answered %d %s: %s", e.Status, e.Code, e.Message)
-}
-
-// errProviderResponse reports an answer of the provider that is not the
-// API's (a body that does not decode, a redirect, …).
-var errProviderResponse = errors.New("provider: unexpected response")
-
-// DefaultMaxDeliveryBytes bounds the provider's answer HTTPProviderClient
+// DefaultMaxDeliveryBytes bounds the provider's answer ProviderClient
 // reads.
 const DefaultMaxDeliveryBytes = 64 << 20
 
-// HTTPProviderClient calls the provider API at a base URL over mutual TLS.
-type HTTPProviderClient struct {
+// ProviderClient calls the operator's provider API at a base URL over
+// mutual TLS; it implements exchange.ProviderClient.
+type ProviderClient struct {
 	endpoint string
 	health   string
+	// RequestID returns the id of the request being served, if any.
+	RequestID func(context.Context) string
 	hc       *http.Client
 	// MaxBytes bounds the answer read; DefaultMaxDeliveryBytes if 0.
 	MaxBytes int64
 }
 
-// NewHTTPProviderClient returns a client of the provider API at baseURL
+// NewProviderClient returns a client of the provider API at baseURL
 // (https://host:port), presenting this gateway's TLS identity and
 // accepting only the provider's: tlsConfig is normally
 // (*peerlink.Link).ClientConfig(operatorMSP).
-func NewHTTPProviderClient(baseURL string, tlsConfig *tls.Config) (*HTTPProviderClient, error) {
+func NewProviderClient(baseURL string, tlsConfig *tls.Config) (*ProviderClient, error) {
 	u, err := url.Parse(baseURL)
 	if err != nil || u.Scheme != "https" || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("httpapi: provider URL %q must be https://host[:port][/path]", baseURL)
+		return nil, fmt.Errorf("peerlink: provider URL %q must be https://host[:port][/path]", baseURL)
 	}
 	if tlsConfig == nil || len(tlsConfig.Certificates) == 0 {
-		return nil, errors.New("httpapi: the provider client needs a TLS configuration with this gateway's certificate")
+		return nil, errors.New("peerlink: the provider client needs a TLS configuration with this gateway's certificate")
 	}
 	base := strings.TrimSuffix(u.String(), "/")
-	return &HTTPProviderClient{
-		endpoint: base + providerDeliveriesPattern,
+	return &ProviderClient{
+		endpoint: base + DeliveriesPath,
 		health:   base + "/healthz",
 		hc:       peerHTTPClient(tlsConfig),
 	}, nil
@@ -91,7 +73,7 @@ func peerHTTPClient(tlsConfig *tls.Config) *http.Client {
 
 // Ping checks that the provider's mutual-TLS listener answers (its
 // /healthz), for the requester's readiness.
-func (c *HTTPProviderClient) Ping(ctx context.Context) error {
+func (c *ProviderClient) Ping(ctx context.Context) error {
 	return pingPeer(ctx, c.hc, c.health)
 }
 
@@ -114,13 +96,39 @@ func pingPeer(ctx context.Context, hc *http.Client, url string) error {
 }
 
 // Close releases idle connections.
-func (c *HTTPProviderClient) Close() { c.hc.CloseIdleConnections() }
+func (c *ProviderClient) Close() { c.hc.CloseIdleConnections() }
 
 var safeCode = regexp.MustCompile(`^[A-Z][A-Z0-9_]{1,63}$`)
 
+// The member gateways' mutual-TLS routes.
+const (
+	// DeliveriesPath is the provider API's one route.
+	DeliveriesPath = "/provider/v1/deliveries"
+	// PseudonymsPath is the operator's pseudonym service.
+	PseudonymsPath = "/internal/v1/pseudonyms"
+)
+
+// peerErrorBody is a member gateway's error answer.
+type peerErrorBody struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+		TxID    string `json:"tx_id"`
+	} `json:"error"`
+}
+
+// requestID is the id of the request being served, which the call carries
+// as X-Request-Id so both gateways' logs name it; "" if none.
+func (c *ProviderClient) requestID(ctx context.Context) string {
+	if c.RequestID == nil {
+		return ""
+	}
+	return c.RequestID(ctx)
+}
+
 // Deliver asks the provider for a delivery. A refusal is a *ProviderError;
 // a failure to reach the provider is returned as the transport's error.
-func (c *HTTPProviderClient) Deliver(ctx context.Context, req DeliveryRequest) (*DeliveryResponse, error) {
+func (c *ProviderClient) Deliver(ctx context.Context, req exchange.DeliveryRequest) (*exchange.DeliveryResponse, error) {
 	body, err := json.Marshal(req)
 	if err != nil {
 		return nil, err
@@ -131,7 +139,7 @@ func (c *HTTPProviderClient) Deliver(ctx context.Context, req DeliveryRequest) (
 	}
 	hr.Header.Set("Content-Type", "application/json")
 	hr.Header.Set("Accept", "application/json")
-	if id := requestIDFrom(ctx); id != "" {
+	if id := c.requestID(ctx); id != "" {
 		hr.Header.Set("X-Request-Id", id)
 	}
 	resp, err := c.hc.Do(hr)
@@ -148,24 +156,24 @@ func (c *HTTPProviderClient) Deliver(ctx context.Context, req DeliveryRequest) (
 		return nil, fmt.Errorf("provider: read answer: %w", err)
 	}
 	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("%w: answer over %d bytes", errProviderResponse, limit)
+		return nil, fmt.Errorf("%w: answer over %d bytes", exchange.ErrProviderResponse, limit)
 	}
 	if resp.StatusCode != http.StatusOK {
-		var eb errorBody
+		var eb peerErrorBody
 		if json.Unmarshal(b, &eb) != nil || !safeCode.MatchString(eb.Error.Code) {
-			return nil, &ProviderError{Status: resp.StatusCode, Code: CodeProviderError, Message: "the provider's error does not decode"}
+			return nil, &exchange.ProviderError{Status: resp.StatusCode, Code: exchange.CodeProviderError, Message: "the provider's error does not decode"}
 		}
 		msg := eb.Error.Message
 		if len(msg) > 512 {
 			msg = msg[:512]
 		}
-		return nil, &ProviderError{Status: resp.StatusCode, Code: eb.Error.Code, Message: msg, TxID: eb.Error.TxID}
+		return nil, &exchange.ProviderError{Status: resp.StatusCode, Code: eb.Error.Code, Message: msg, TxID: eb.Error.TxID}
 	}
-	var out DeliveryResponse
+	var out exchange.DeliveryResponse
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&out); err != nil || dec.More() || out.Payload == nil {
-		return nil, fmt.Errorf("%w: the delivery does not decode", errProviderResponse)
+		return nil, fmt.Errorf("%w: the delivery does not decode", exchange.ErrProviderResponse)
 	}
 	return &out, nil
 }

@@ -1,8 +1,7 @@
-package httpapi
+package exchange
 
 import (
 	"maps"
-	"net/http"
 	"regexp"
 	"slices"
 	"strconv"
@@ -51,7 +50,7 @@ var predicateParams = map[string][]string{
 // parsePredicate validates a predicate query.
 func parsePredicate(q *PredicateQuery) (*predicate, error) {
 	bad := func(format string, args ...any) error {
-		return apiErr(http.StatusBadRequest, CodeInvalidArgument, format, args...)
+		return refuse(CodeInvalidArgument, format, args...)
 	}
 	want, ok := predicateParams[q.Code]
 	if !ok {
@@ -110,8 +109,7 @@ func (p *predicate) within(a *model.Authorization) error {
 	case vault.PredicateDeceasedBefore:
 		end, err := time.Parse(time.DateOnly, to)
 		if err == nil && p.date.After(end.AddDate(0, 0, 1)) {
-			return apiErr(http.StatusUnprocessableEntity, CodePredicateOutOfRange,
-				"predicate date is after the day following the authorised data range")
+			return refuse(CodePredicateOutOfRange, "predicate date is after the day following the authorised data range")
 		}
 		return nil
 	}
@@ -119,7 +117,7 @@ func (p *predicate) within(a *model.Authorization) error {
 	start := first.AddDate(0, -p.months, 0).Format(time.DateOnly)
 	end := first.AddDate(0, 0, -1).Format(time.DateOnly)
 	if start < from || end > to {
-		return apiErr(http.StatusUnprocessableEntity, CodePredicateOutOfRange,
+		return refuse(CodePredicateOutOfRange,
 			"the months %s to %s are not all within the authorised data range %s to %s", start, end, from, to)
 	}
 	return nil
