@@ -28,7 +28,7 @@ type ProviderClient struct {
 	health   string
 	// RequestID returns the id of the request being served, if any.
 	RequestID func(context.Context) string
-	hc       *http.Client
+	hc        *http.Client
 	// MaxBytes bounds the answer read; DefaultMaxDeliveryBytes if 0.
 	MaxBytes int64
 }

@@ -95,4 +95,3 @@ func (p *RemotePseudonymiser) Ref(ctx context.Context, idNumber string) (string,
 	}
 	return out.CitizenRef, nil
 }
-
