@@ -237,7 +237,9 @@ func publicKeyBytes(pub *ecdsa.PublicKey) ([]byte, error) {
 		return nil, fmt.Errorf("%w: the key is not on the P-256 curve", ErrInvalidKey)
 	}
 	// crypto/ecdsa dereferences the coordinates without checking them; a
-	// zero PublicKey would make it panic.
+	// zero PublicKey would make it panic. Reading the deprecated fields is
+	// the only way to tell.
+	//lint:ignore SA1019 checked for nil only, so that pub.Bytes cannot panic
 	if pub.X == nil || pub.Y == nil {
 		return nil, fmt.Errorf("%w: the key has no coordinates", ErrInvalidKey)
 	}

@@ -260,6 +260,8 @@ func TestInvalidPublicKeys(t *testing.T) {
 	}
 	valid := rfcPrivateKey(t).PublicKey
 	offCurve := valid
+	// Only the raw coordinates can describe a point off the curve.
+	//lint:ignore SA1019 builds an invalid key on purpose
 	offCurve.Y = new(big.Int).Add(valid.Y, big.NewInt(1))
 	for name, pub := range map[string]*ecdsa.PublicKey{
 		"nil":                nil,

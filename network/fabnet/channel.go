@@ -129,16 +129,3 @@ func (l Layout) joinPeer(ctx context.Context, p Node) (bool, error) {
 	}
 	return true, nil
 }
-
-// peerHeight returns a peer's block height on the channel.
-func (l Layout) peerHeight(ctx context.Context, p Node) (uint64, error) {
-	out, err := l.peerCLI(ctx, p, "channel", "getinfo", "-c", ChannelName)
-	if err != nil {
-		return 0, err
-	}
-	m := regexp.MustCompile(`"height":(\d+)`).FindStringSubmatch(out)
-	if m == nil {
-		return 0, fmt.Errorf("peer channel getinfo on %s: no height in %q", p.Name(), out)
-	}
-	return strconv.ParseUint(m[1], 10, 64)
-}

@@ -83,14 +83,6 @@ func (d dialect) ts(t time.Time) any {
 	return t.Format(sqliteTimeLayout)
 }
 
-// nullTS is ts for a nullable column: the zero time is bound as NULL.
-func (d dialect) nullTS(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return d.ts(t)
-}
-
 // lockSkipLocked ends a SELECT whose rows are about to be claimed. On
 // PostgreSQL it locks them and skips rows other transactions hold, so
 // concurrent claimers never take the same row. SQLite has a single writer:
