@@ -11,13 +11,13 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"math/rand/v2"
 	"strconv"
 	"time"
 
 	"github.com/hyperledger/fabric-gateway/pkg/client"
 
 	"github.com/quanchain/quanchain/chaincode/model"
+	"github.com/quanchain/quanchain/internal/backoff"
 	"github.com/quanchain/quanchain/ledger/fabconn"
 )
 
@@ -76,11 +76,34 @@ type ListQuery struct {
 
 func (q ListQuery) size() string { return strconv.FormatInt(int64(q.PageSize), 10) }
 
+// All follows a listing's bookmarks from q's to the end and returns every
+// item. list is one of the Ledger's listings with its other arguments
+// bound; q's filters and page size apply to every page.
+func All[T any](ctx context.Context, q ListQuery, list func(context.Context, ListQuery) (*model.Page[T], error)) ([]T, error) {
+	items := []T{}
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		p, err := list(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		items = append(items, p.Items...)
+		// A filtered listing may return an empty page with a bookmark;
+		// the same bookmark twice would go round for ever.
+		if p.Bookmark == "" || p.Bookmark == q.Bookmark {
+			return items, nil
+		}
+		q.Bookmark = p.Bookmark
+	}
+}
+
 // evaluate runs a read-only transaction and decodes its JSON result.
 func evaluate[T any](ctx context.Context, l *Ledger, name string, args ...string) (*T, error) {
 	out, err := l.tx.evaluate(ctx, name, args...)
 	if err != nil {
-		return nil, mapError(name, err)
+		return nil, MapError(name, err)
 	}
 	return decode[T](name, out)
 }
@@ -89,7 +112,7 @@ func evaluate[T any](ctx context.Context, l *Ledger, name string, args ...string
 func submit[T any](ctx context.Context, l *Ledger, name string, args ...string) (*T, error) {
 	out, err := l.tx.submit(ctx, name, args...)
 	if err != nil {
-		return nil, mapError(name, err)
+		return nil, MapError(name, err)
 	}
 	return decode[T](name, out)
 }
@@ -112,18 +135,13 @@ const (
 // and the other gets the chaincode's answer against the state the winner
 // left (a delivery after a revocation: AUTH_REVOKED), not a bare conflict.
 func submitAgainOnConflict[T any](ctx context.Context, l *Ledger, attempts int, name string, args ...string) (*T, error) {
+	// A short pause, growing to about a block's time, that differs
+	// between racers.
+	pause := backoff.Backoff{Base: 20 * time.Millisecond, Max: 120 * time.Millisecond, Jitter: 1}
 	for attempt := 1; ; attempt++ {
 		v, err := submit[T](ctx, l, name, args...)
-		if CodeOf(err) != CodeTxConflict || attempt == attempts {
+		if CodeOf(err) != CodeTxConflict || attempt == attempts || !pause.Wait(ctx) {
 			return v, err
-		}
-		// A short pause, growing to a block's time, that differs between
-		// racers.
-		pause := time.Duration(min(attempt, 5)*20+rand.IntN(40)) * time.Millisecond
-		select {
-		case <-ctx.Done():
-			return v, err
-		case <-time.After(pause):
 		}
 	}
 }
@@ -206,7 +224,7 @@ func (l *Ledger) Decide(ctx context.Context, id string, payload []byte, signatur
 func (l *Ledger) AddCitizenKey(ctx context.Context, citizenRef, jwk string) (string, error) {
 	out, err := l.tx.submit(ctx, "registry:AddCitizenKey", citizenRef, jwk)
 	if err != nil {
-		return "", mapError("registry:AddCitizenKey", err)
+		return "", MapError("registry:AddCitizenKey", err)
 	}
 	return string(out), nil
 }
@@ -214,7 +232,24 @@ func (l *Ledger) AddCitizenKey(ctx context.Context, citizenRef, jwk string) (str
 // RevokeCitizenKey revokes a citizen's device key.
 func (l *Ledger) RevokeCitizenKey(ctx context.Context, citizenRef, keyID string) error {
 	_, err := l.tx.submit(ctx, "registry:RevokeCitizenKey", citizenRef, keyID)
-	return mapError("registry:RevokeCitizenKey", err)
+	return MapError("registry:RevokeCitizenKey", err)
+}
+
+// ListInstitutions returns a page of the registered institutions (only
+// PageSize and Bookmark are used).
+func (l *Ledger) ListInstitutions(ctx context.Context, q ListQuery) (*model.Page[model.Institution], error) {
+	return evaluate[model.Page[model.Institution]](ctx, l, "registry:ListInstitutions", q.size(), q.Bookmark)
+}
+
+// History returns every committed version of one ledger object, newest
+// first: objectType is one of the chaincode's key types ("auth",
+// "institution", …), id its key ("" for "config").
+func (l *Ledger) History(ctx context.Context, objectType, id string) ([]model.HistoryEntry, error) {
+	h, err := evaluate[[]model.HistoryEntry](ctx, l, "registry:History", objectType, id)
+	if err != nil {
+		return nil, err
+	}
+	return *h, nil
 }
 
 // GetCitizen returns a citizen's enrolled device keys.
@@ -284,4 +319,18 @@ func (l *Ledger) GetAccess(ctx context.Context, id string) (*model.Access, error
 func (l *Ledger) ListAccessesByCitizen(ctx context.Context, citizenRef string, q ListQuery) (*model.Page[model.Access], error) {
 	return evaluate[model.Page[model.Access]](ctx, l, "access:ListAccessesByCitizen",
 		citizenRef, q.Since, q.Until, q.size(), q.Bookmark)
+}
+
+// ListAccessesByRequester returns a page of the deliveries to an
+// institution, oldest first (Status is not used).
+func (l *Ledger) ListAccessesByRequester(ctx context.Context, mspID string, q ListQuery) (*model.Page[model.Access], error) {
+	return evaluate[model.Page[model.Access]](ctx, l, "access:ListAccessesByRequester",
+		mspID, q.Since, q.Until, q.size(), q.Bookmark)
+}
+
+// ListAccessesByAuthorization returns a page of the deliveries under one
+// authorisation, oldest first (only PageSize and Bookmark are used).
+func (l *Ledger) ListAccessesByAuthorization(ctx context.Context, authorizationID string, q ListQuery) (*model.Page[model.Access], error) {
+	return evaluate[model.Page[model.Access]](ctx, l, "access:ListAccessesByAuthorization",
+		authorizationID, q.size(), q.Bookmark)
 }

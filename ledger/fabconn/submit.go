@@ -10,6 +10,8 @@ import (
 	"github.com/hyperledger/fabric-protos-go-apiv2/peer"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/quanchain/quanchain/internal/backoff"
 )
 
 // Resubmission of a transaction that does not commit in time.
@@ -60,6 +62,7 @@ func SubmitAt(ctx context.Context, c *client.Contract, name string, args ...stri
 		return nil, 0, err
 	}
 	result := txn.Result()
+	pause := backoff.Backoff{Base: submitRetryDelay}
 	var last error
 	for attempt := 1; attempt <= maxSubmits; attempt++ {
 		commit, err := txn.SubmitWithContext(ctx)
@@ -68,7 +71,7 @@ func SubmitAt(ctx context.Context, c *client.Contract, name string, args ...stri
 			if ctx.Err() != nil || !retryableSubmit(err) {
 				return nil, 0, err
 			}
-			if !sleep(ctx, submitRetryDelay) {
+			if !pause.Wait(ctx) {
 				return nil, 0, err
 			}
 			continue
@@ -103,17 +106,6 @@ func retryableSubmit(err error) bool {
 // commitNotSeen reports a commit-status wait that ended without an answer.
 func commitNotSeen(err error) bool {
 	return errors.Is(err, context.DeadlineExceeded) || status.Code(err) == codes.DeadlineExceeded
-}
-
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }
 
 // commitFailure is a transaction that committed invalid. It unwraps to the

@@ -14,17 +14,22 @@ import (
 	"github.com/quanchain/quanchain/gateway/internal/envelope"
 	"github.com/quanchain/quanchain/gateway/internal/exchange"
 	"github.com/quanchain/quanchain/gateway/internal/httpapi"
+	"github.com/quanchain/quanchain/gateway/internal/notify"
 	"github.com/quanchain/quanchain/gateway/internal/peerlink"
 	"github.com/quanchain/quanchain/gateway/internal/store"
 	"github.com/quanchain/quanchain/gateway/internal/vault"
 	"github.com/quanchain/quanchain/ledger"
 )
 
+// citizenEventsKept is how many citizens' events the operator's gateway
+// keeps for streams that resume after a break.
+const citizenEventsKept = 4096
+
 // exchangeParts are the data-exchange and citizen parts of the API that the
 // gateway's roles call for, with what must run beside them.
 type exchangeParts struct {
 	citizen       *httpapi.CitizenAPI
-	broker        *httpapi.EventBroker
+	citizenFeed   *notify.Feed // the provider's: the citizens' event streams
 	provider      *exchange.Provider
 	peerMSP       func(*http.Request) (string, error) // the provider's: the calling member gateway
 	dataRequests  *exchange.Requester
@@ -49,8 +54,9 @@ func buildExchange(ctx context.Context, cfg *config.Config, channel, msp string,
 	v := vault.New(st)
 	xlog := httpapi.WithRequestIDs(log)
 	if cfg.HasRole(config.RoleProvider) {
-		x.broker = httpapi.NewEventBroker(l, log)
-		if x.citizen, err = httpapi.NewCitizenAPI(httpapi.CitizenConfig{Ledger: l, Store: st, Channel: channel, Events: x.broker,
+		citizens := notify.NewBroker(0, citizenEventsKept)
+		x.citizenFeed = &notify.Feed{Source: l, Broker: citizens, Filter: notify.CitizenEvents, Log: log}
+		if x.citizen, err = httpapi.NewCitizenAPI(httpapi.CitizenConfig{Ledger: l, Store: st, Channel: channel, Events: citizens,
 			LoginRate: float64(cfg.LoginPerMinute) / 60, LoginBurst: cfg.LoginPerMinute}); err != nil {
 			return nil, err
 		}

@@ -114,9 +114,9 @@ func run(ctx context.Context, args, env []string, stdout io.Writer) error {
 	errc := make(chan error, 3)
 	running := 1 // the idempotency purge, on every gateway
 	go func() { errc <- purgeIdempotencyKeys(ctx, st, cfg.IdempotencyTTL, log) }()
-	if x.broker != nil {
+	if x.citizenFeed != nil {
 		running++
-		go func() { errc <- ignoreCanceled(x.broker.Run(ctx)) }()
+		go func() { errc <- ignoreCanceled(x.citizenFeed.Run(ctx)) }()
 	}
 	if x.peerTLS != nil && cfg.PeerListen != "" {
 		running++

@@ -16,6 +16,7 @@ import (
 	"github.com/quanchain/quanchain/chaincode/model"
 	"github.com/quanchain/quanchain/gateway/internal/envelope"
 	"github.com/quanchain/quanchain/gateway/internal/vault"
+	"github.com/quanchain/quanchain/internal/backoff"
 	"github.com/quanchain/quanchain/ledger"
 )
 
@@ -215,19 +216,11 @@ const accessCommitWait = 5 * time.Second
 // not-yet-committed access is asked for again until accessCommitWait.
 func accessOnOwnPeer(ctx context.Context, l RequesterLedger, accessID string) (*model.Access, error) {
 	deadline := time.Now().Add(accessCommitWait)
-	wait := 20 * time.Millisecond
+	wait := backoff.Backoff{Base: 20 * time.Millisecond, Max: 500 * time.Millisecond}
 	for {
 		acc, err := l.GetAccess(ctx, accessID)
-		if ledger.CodeOf(err) != model.CodeAccessNotFound || time.Now().After(deadline) {
+		if ledger.CodeOf(err) != model.CodeAccessNotFound || time.Now().After(deadline) || !wait.Wait(ctx) {
 			return acc, err
-		}
-		select {
-		case <-ctx.Done():
-			return nil, err
-		case <-time.After(wait):
-		}
-		if wait < 500*time.Millisecond {
-			wait *= 2
 		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/quanchain/quanchain/chaincode/model"
 	"github.com/quanchain/quanchain/gateway/internal/auth"
 	"github.com/quanchain/quanchain/gateway/internal/config"
+	"github.com/quanchain/quanchain/gateway/internal/notify"
 	"github.com/quanchain/quanchain/gateway/internal/store"
 	"github.com/quanchain/quanchain/ledger"
 )
@@ -64,15 +65,22 @@ type CitizenStore interface {
 
 // The production implementations.
 var (
-	_ CitizenLedger   = (*ledger.Ledger)(nil)
-	_ EventSubscriber = (*ledger.Ledger)(nil)
-	_ CitizenStore    = (*store.Store)(nil)
+	_ CitizenLedger      = (*ledger.Ledger)(nil)
+	_ CitizenStore       = (*store.Store)(nil)
+	_ CitizenEventStream = (*notify.Broker)(nil)
 )
 
 // LoginCodeSender delivers a one-time login code to the phone number the
 // real-name register holds for the citizen (an SMS gateway in production).
 type LoginCodeSender interface {
 	SendLoginCode(ctx context.Context, phone, code string) error
+}
+
+// CitizenEventStream is the citizens' live events, each under its
+// citizenRef; *notify.Broker implements it.
+type CitizenEventStream interface {
+	SubscribeKey(key, lastEventID string) (s *notify.Subscription, replay []notify.Event, missed bool)
+	Unsubscribe(s *notify.Subscription)
 }
 
 // CitizenConfig are the citizen API's collaborators and settings.
@@ -82,10 +90,11 @@ type CitizenConfig struct {
 	Store  CitizenStore
 	// Channel is the Fabric channel named in decision payloads.
 	Channel string
-	// Events fans the chaincode events out to /citizen/v1/events; nil
-	// answers that route 503 EVENTS_UNAVAILABLE. Its Run must be started
-	// by the caller.
-	Events *EventBroker
+	// Events holds the citizens' events for /citizen/v1/events, keyed by
+	// citizenRef (a notify.Broker fed by a notify.Feed with
+	// notify.CitizenEvents, which the caller runs); nil answers that route
+	// 503 EVENTS_UNAVAILABLE.
+	Events CitizenEventStream
 	// Codes delivers login codes. Without it, login works in development
 	// mode only (the code goes to the log) and is 503 otherwise.
 	Codes LoginCodeSender

@@ -22,12 +22,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hyperledger/fabric-gateway/pkg/client"
-
 	"github.com/quanchain/quanchain/chaincode/model"
 	"github.com/quanchain/quanchain/chaincode/sig"
 	"github.com/quanchain/quanchain/gateway/internal/auth"
 	"github.com/quanchain/quanchain/gateway/internal/config"
+	"github.com/quanchain/quanchain/gateway/internal/notify"
 	"github.com/quanchain/quanchain/gateway/internal/store"
 	"github.com/quanchain/quanchain/ledger"
 )
@@ -255,8 +254,7 @@ type citizenHarness struct {
 	cl     *fakeCitizenLedger
 	st     *store.Store
 	logs   *citizenLogBuffer
-	events *EventBroker
-	src    *citizenFakeEvents
+	events *notify.Broker
 }
 
 const (
@@ -284,8 +282,7 @@ func newCitizenHarness(t *testing.T, mods ...func(*config.Config, *CitizenConfig
 	}
 	t.Cleanup(func() { st.Close() })
 	cl := newFakeCitizenLedger()
-	src := newCitizenFakeEvents()
-	broker := NewEventBroker(src, nil)
+	broker := notify.NewBroker(0, 0)
 	cc := CitizenConfig{Ledger: cl, Store: st, Channel: citizenTestChannel, Events: broker, LoginBurst: 1000, LoginRate: 1000}
 	for _, m := range mods {
 		m(&cfg, &cc)
@@ -306,7 +303,7 @@ func newCitizenHarness(t *testing.T, mods ...func(*config.Config, *CitizenConfig
 		t.Fatal(err)
 	}
 	return &citizenHarness{harness: &harness{t: t, srv: srv, ledger: cl.fakeLedger, tokens: tokens, key: sk, token: inst},
-		cl: cl, st: st, logs: logs, events: broker, src: src}
+		cl: cl, st: st, logs: logs, events: broker}
 }
 
 // refOf is the citizenRef the harness's pseudonymiser gives an ID number.
@@ -412,36 +409,5 @@ func (d deviceKey) signRaw(t *testing.T, msg []byte) []byte {
 }
 
 // citizenFakeEvents is the chaincode event stream: each Events call hands the
-// test, on subs, the channel it will read the call's events from.
-type citizenFakeEvents struct {
-	mu    sync.Mutex
-	calls []citizenFakeSubscription
-	subs  chan chan ledger.ChainEvent
-}
-
-// citizenFakeSubscription is the checkpoint a subscription started from.
-type citizenFakeSubscription struct {
-	block uint64
-	tx    string
-}
-
-func newCitizenFakeEvents() *citizenFakeEvents {
-	return &citizenFakeEvents{subs: make(chan chan ledger.ChainEvent, 8)}
-}
-
-func (f *citizenFakeEvents) Events(_ context.Context, cp client.Checkpoint) (<-chan ledger.ChainEvent, error) {
-	ch := make(chan ledger.ChainEvent)
-	f.mu.Lock()
-	f.calls = append(f.calls, citizenFakeSubscription{cp.BlockNumber(), cp.TransactionID()})
-	f.mu.Unlock()
-	f.subs <- ch
-	return ch, nil
-}
-
-func (f *citizenFakeEvents) subscriptions() []citizenFakeSubscription {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return slices.Clone(f.calls)
-}
 
 func citizenLogger(w io.Writer) *slog.Logger { return slog.New(slog.NewJSONHandler(w, nil)) }

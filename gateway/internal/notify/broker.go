@@ -23,10 +23,15 @@ type Broker struct {
 	keep int
 }
 
-// Subscription is one subscriber's stream of events.
+// Subscription is one subscriber's stream of events: every event, or
+// those of one key (SubscribeKey).
 type Subscription struct {
-	ch chan Event
+	key string
+	ch  chan Event
 }
+
+// wants reports whether the subscription takes e.
+func (s *Subscription) wants(e Event) bool { return s.key == "" || s.key == e.Key }
 
 // Events returns the subscription's channel. It is closed when the
 // subscriber unsubscribes or is dropped for being too slow.
@@ -56,6 +61,9 @@ func (b *Broker) Publish(e Event) {
 	}
 	b.ring = append(b.ring, e)
 	for s := range b.subs {
+		if !s.wants(e) {
+			continue
+		}
 		select {
 		case s.ch <- e:
 		default:
@@ -65,20 +73,31 @@ func (b *Broker) Publish(e Event) {
 	}
 }
 
-// Subscribe starts a subscription. With a lastEventID it also returns the
-// kept events published after that one (replay), to send before the
-// subscription's own; missed reports that lastEventID is not kept (too old
-// or unknown), so events may have been missed.
+// Subscribe starts a subscription to every event. With a lastEventID it
+// also returns the kept events published after that one (replay), to send
+// before the subscription's own; missed reports that lastEventID is not
+// kept (too old or unknown), so events may have been missed.
 func (b *Broker) Subscribe(lastEventID string) (s *Subscription, replay []Event, missed bool) {
-	s = &Subscription{ch: make(chan Event, b.buffer)}
+	return b.SubscribeKey("", lastEventID)
+}
+
+// SubscribeKey is Subscribe to the events of one key only (a citizen's
+// stream: the events that concern their citizenRef); "" is every event. A
+// lastEventID must be an event of that key.
+func (b *Broker) SubscribeKey(key, lastEventID string) (s *Subscription, replay []Event, missed bool) {
+	s = &Subscription{key: key, ch: make(chan Event, b.buffer)}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if lastEventID != "" {
 		missed = true
 		for i := len(b.ring) - 1; i >= 0; i-- {
-			if b.ring[i].ID == lastEventID {
+			if b.ring[i].ID == lastEventID && s.wants(b.ring[i]) {
 				missed = false
-				replay = append(replay, b.ring[i+1:]...)
+				for _, e := range b.ring[i+1:] {
+					if s.wants(e) {
+						replay = append(replay, e)
+					}
+				}
 				break
 			}
 		}

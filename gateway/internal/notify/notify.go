@@ -84,6 +84,9 @@ type Event struct {
 	// Data is the model.Event as JSON: the webhook's body and the
 	// server-sent event's data.
 	Data []byte
+	// Key is whose event it is on a Broker that serves many subscribers'
+	// streams (a citizen's citizenRef); "" on an organisation's own.
+	Key string
 }
 
 // EventID is the id of the event of transaction txID in block block.

@@ -11,6 +11,7 @@ import (
 	"github.com/hyperledger/fabric-gateway/pkg/client"
 
 	"github.com/quanchain/quanchain/gateway/internal/store"
+	"github.com/quanchain/quanchain/internal/backoff"
 	"github.com/quanchain/quanchain/ledger"
 )
 
@@ -90,14 +91,13 @@ func (p *Pump) Run(ctx context.Context) error {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	base, maxWait := p.RetryBase, p.RetryMax
-	if base <= 0 {
-		base = time.Second
+	wait := backoff.Backoff{Base: p.RetryBase, Max: p.RetryMax}
+	if wait.Base <= 0 {
+		wait.Base = time.Second
 	}
-	if maxWait < base {
-		maxWait = max(base, 30*time.Second)
+	if wait.Max < wait.Base {
+		wait.Max = max(wait.Base, 30*time.Second)
 	}
-	wait := base
 	var cp *checkpoint
 	for {
 		var err error
@@ -112,16 +112,12 @@ func (p *Pump) Run(ctx context.Context) error {
 			return ctx.Err()
 		}
 		if progressed {
-			wait = base
+			wait.Reset()
 		}
-		log.WarnContext(ctx, "chaincode event pump interrupted; resubscribing", slog.String("error", err.Error()),
-			slog.Duration("retry_in", wait))
-		select {
-		case <-ctx.Done():
+		log.WarnContext(ctx, "chaincode event pump interrupted; resubscribing", slog.String("error", err.Error()))
+		if !wait.Wait(ctx) {
 			return ctx.Err()
-		case <-time.After(wait):
 		}
-		wait = min(2*wait, maxWait)
 	}
 }
 
