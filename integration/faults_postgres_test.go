@@ -39,6 +39,7 @@ func TestFaultPostgresRestart(t *testing.T) {
 		"QC_STORE_DSN=postgres://postgres@127.0.0.1:5432/"+db+"?sslmode=disable",
 		"QC_OPERATOR_URL=https://"+fabnet.OperatorPeerListen)
 	bin := testNet.Layout().GatewayBinary()
+	useBankKey(t, data)
 	setup := exec.CommandContext(ctx, bin, "setup", "--citizens=0")
 	setup.Env, setup.Dir = env, data
 	if out, err := setup.CombinedOutput(); err != nil {
@@ -115,6 +116,25 @@ func TestFaultPostgresRestart(t *testing.T) {
 	sort.Strings(codes)
 	t.Logf("PostgreSQL restarted under the gateway: answers %v; serving again %s after the restart began",
 		codes, time.Since(start).Round(100*time.Millisecond))
+}
+
+// useBankKey gives a second gateway of the bank the bank's
+// data-encryption key: the ledger holds one key per organisation, which
+// every gateway of the organisation must share (a gateway registers its
+// key at start, so one with a key of its own would take the deliveries
+// away from the others).
+func useBankKey(t *testing.T, dataDir string) {
+	t.Helper()
+	key, err := os.ReadFile(filepath.Join(testNet.StateDir(), "gateway", "bank", "encryption-key.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dataDir, "encryption-key.pem"), key, 0o600); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // postgresVersion is the version of the local PostgreSQL cluster.

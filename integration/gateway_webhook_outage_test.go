@@ -101,6 +101,7 @@ func startBankGateway(t *testing.T, settings ...string) *ownGateway {
 		"QC_DATA_DIR="+g.dataDir, "QC_DEV=true", "QC_OPERATOR_URL=https://"+fabnet.OperatorPeerListen)
 	env = append(env, settings...)
 
+	useBankKey(t, g.dataDir)
 	setup := exec.CommandContext(ctx, bin, "setup", "--citizens=0")
 	setup.Env = env
 	if out, err := setup.CombinedOutput(); err != nil {
