@@ -103,6 +103,8 @@ func buildExchange(ctx context.Context, cfg *config.Config, channel, msp string,
 			}
 			pc = hpc
 			x.ready = append(x.ready,
+				httpapi.ReadyCheck{Name: "this gateway's data-encryption key on the ledger", Code: httpapi.CodeEncryptionKeyNotRegistered,
+					Check: func(ctx context.Context) error { return envelope.CheckRegistered(ctx, l, msp, key) }},
 				httpapi.ReadyCheck{Name: "the operator's provider API", Code: httpapi.CodeProviderUnavailable, Check: hpc.Ping},
 				httpapi.ReadyCheck{Name: "the operator's pseudonym service", Code: httpapi.CodePseudonymUnavailable, Check: remote.Ping})
 		}

@@ -3,6 +3,7 @@ package envelope
 import (
 	"context"
 	"crypto/ecdh"
+	"errors"
 	"fmt"
 
 	"github.com/quanchain/quanchain/chaincode/model"
@@ -42,4 +43,23 @@ func RegisterKey(ctx context.Context, reg KeyRegistry, mspID string, key *ecdh.P
 		return false, fmt.Errorf("envelope: register encryption key of %s: %w", mspID, err)
 	}
 	return true, nil
+}
+
+// ErrKeyNotRegistered reports that the ledger holds another data-encryption
+// key for the organisation than this gateway's: deliveries are sealed to
+// that key and this gateway cannot open them.
+var ErrKeyNotRegistered = errors.New("envelope: the ledger holds another data-encryption key for this organisation")
+
+// CheckRegistered reports whether the ledger still holds key's public half
+// as institution mspID's data-encryption key (another gateway of the
+// organisation with a key of its own replaces it when it starts).
+func CheckRegistered(ctx context.Context, reg KeyRegistry, mspID string, key *ecdh.PrivateKey) error {
+	inst, err := reg.GetInstitution(ctx, mspID)
+	if err != nil {
+		return err
+	}
+	if have, err := ParsePublicKey(inst.EncryptionKey); err != nil || !have.Equal(key.PublicKey()) {
+		return ErrKeyNotRegistered
+	}
+	return nil
 }

@@ -96,6 +96,10 @@ type Deps struct {
 // not answer.
 const CodeStoreUnavailable = "STORE_UNAVAILABLE"
 
+// CodeEncryptionKeyNotRegistered is /readyz's answer while the ledger holds
+// another data-encryption key for the organisation than this gateway's.
+const CodeEncryptionKeyNotRegistered = "ENCRYPTION_KEY_NOT_REGISTERED"
+
 // ReadyCheck is one dependency /readyz checks. Code is the error code
 // /readyz answers while Check fails.
 type ReadyCheck struct {
