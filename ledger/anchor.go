@@ -39,5 +39,5 @@ func (a BatchAnchorer) AnchorBatch(ctx context.Context, batchID, category, root 
 // (base64 PKIX DER) on the ledger, where provider gateways find it.
 func (l *Ledger) SetEncryptionKey(ctx context.Context, encryptionKey string) error {
 	_, err := l.tx.submit(ctx, "registry:SetEncryptionKey", encryptionKey)
-	return mapError("registry:SetEncryptionKey", err)
+	return MapError("registry:SetEncryptionKey", err)
 }

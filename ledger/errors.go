@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/hyperledger/fabric-gateway/pkg/client"
 	"github.com/hyperledger/fabric-protos-go-apiv2/gateway"
@@ -27,6 +28,11 @@ const (
 	// CodeTxInvalid: the transaction was ordered but the peers marked it
 	// invalid for another reason (endorsement policy, bad signature, …).
 	CodeTxInvalid model.Code = "TX_INVALID"
+	// CodeBlockNotFound and CodeTxNotFound: the peer's query system
+	// chaincode holds no block of that number, or no transaction of that
+	// id, on the channel.
+	CodeBlockNotFound model.Code = "BLOCK_NOT_FOUND"
+	CodeTxNotFound    model.Code = "TX_NOT_FOUND"
 )
 
 // ErrUnavailable matches (errors.Is) every *Error whose code is
@@ -41,6 +47,10 @@ type Error struct {
 	Code    model.Code
 	Message string
 	TxID    string
+	// Details are the answering peers' own messages, "MSP (address):
+	// message", from the Fabric Gateway's error details. They can name
+	// hosts and internals: for operators and logs, not for API clients.
+	Details []string
 	Err     error
 }
 
@@ -54,6 +64,10 @@ func (e *Error) Error() string {
 
 // Unwrap returns the fabric-gateway error.
 func (e *Error) Unwrap() error { return e.Err }
+
+// NotFound reports whether the ledger answered that what was asked for
+// does not exist: an object (AUTH_NOT_FOUND, …), a block or a transaction.
+func (e *Error) NotFound() bool { return strings.HasSuffix(string(e.Code), "_NOT_FOUND") }
 
 // Is makes errors.Is(err, ErrUnavailable) true for unavailability and
 // errors.Is(err, &model.Error{Code: c}) true for chaincode code c.
@@ -77,17 +91,26 @@ func CodeOf(err error) model.Code {
 	return ""
 }
 
-// mapError turns an error from a fabric-gateway call into an *Error. The
+// MapError turns an error from a fabric-gateway call into an *Error; op
+// names the call ("consent:Decide", "qscc GetBlockByNumber"). The
 // chaincode's "CODE: message" is looked for in the error text first and
 // then in the per-peer details of the gRPC status; the transaction id
-// comes from the fabric-gateway error types.
-func mapError(op string, err error) error {
-	if err == nil {
-		return nil
+// comes from the fabric-gateway error types. It is the one reading of
+// ledger errors: the typed client and the query system chaincode's client
+// (package ledger/qscc) use it.
+func MapError(op string, err error) error {
+	var le *Error
+	if err == nil || errors.As(err, &le) {
+		return err
 	}
-	e := &Error{Err: err, TxID: txID(err)}
-	if me, ok := chaincodeError(err); ok {
+	msgs, details := peerMessages(err)
+	e := &Error{Err: err, TxID: txID(err), Details: details}
+	if me, ok := chaincodeError(msgs); ok {
 		e.Code, e.Message = me.Code, me.Message
+		return e
+	}
+	if code, what, ok := qsccNotFound(msgs); ok {
+		e.Code, e.Message = code, op+": the peer holds no such "+what
 		return e
 	}
 	var ce *client.CommitError
@@ -108,23 +131,47 @@ func mapError(op string, err error) error {
 	return e
 }
 
-// chaincodeError finds a chaincode error code in err's text or in the
-// gateway.ErrorDetail messages of its gRPC status.
-func chaincodeError(err error) (*model.Error, bool) {
-	if me, ok := model.ParseError(err.Error()); ok {
-		return me, true
-	}
+// peerMessages returns the texts a Fabric Gateway error carries: its own
+// text, then the message of every gateway.ErrorDetail of its gRPC status;
+// and those details as "MSP (address): message".
+func peerMessages(err error) (msgs, details []string) {
+	msgs = []string{err.Error()}
 	var se interface{ GRPCStatus() *status.Status }
 	if errors.As(err, &se) {
 		for _, d := range se.GRPCStatus().Details() {
 			if ed, ok := d.(*gateway.ErrorDetail); ok {
-				if me, ok := model.ParseError(ed.GetMessage()); ok {
-					return me, true
-				}
+				msgs = append(msgs, ed.GetMessage())
+				details = append(details, fmt.Sprintf("%s (%s): %s", ed.GetMspId(), ed.GetAddress(), ed.GetMessage()))
 			}
 		}
 	}
+	return msgs, details
+}
+
+// chaincodeError finds a chaincode error code in the texts of an error.
+func chaincodeError(msgs []string) (*model.Error, bool) {
+	for _, m := range msgs {
+		if me, ok := model.ParseError(m); ok {
+			return me, true
+		}
+	}
 	return nil, false
+}
+
+// qsccNotFound recognises the query system chaincode's answer (Fabric
+// 2.5) for a block number or transaction id the peer does not hold:
+// "… error no such block number [N] in index", "… error no such
+// transaction ID [id] in index".
+func qsccNotFound(msgs []string) (code model.Code, what string, ok bool) {
+	for _, m := range msgs {
+		switch {
+		case strings.Contains(m, "no such block number"):
+			return CodeBlockNotFound, "block", true
+		case strings.Contains(m, "no such transaction ID"):
+			return CodeTxNotFound, "transaction", true
+		}
+	}
+	return "", "", false
 }
 
 // txID returns the transaction id carried by a fabric-gateway error.

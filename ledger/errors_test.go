@@ -80,10 +80,16 @@ func TestMapError(t *testing.T) {
 		{name: "anything else", err: errors.New("boom"), code: model.CodeInternal},
 		{name: "permission denied status without code", err: statusErr(t, codes.PermissionDenied, "access denied"),
 			code: model.CodeInternal},
+		{name: "qscc unknown block, in another peer's detail",
+			err:  statusErr(t, codes.Unknown, "evaluate call to endorser returned error", "chaincode response 500, Failed to get block number 9, error no such block number [9] in index"),
+			code: CodeBlockNotFound, msg: "consent:Test: the peer holds no such block"},
+		{name: "qscc unknown transaction, in the text",
+			err:  errors.New("chaincode response 500, Failed to get transaction with id x, error no such transaction ID [x] in index"),
+			code: CodeTxNotFound, msg: "consent:Test: the peer holds no such transaction"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := mapError("consent:Test", tt.err)
+			err := MapError("consent:Test", tt.err)
 			var le *Error
 			if !errors.As(err, &le) {
 				t.Fatalf("not a *ledger.Error: %T", err)
@@ -108,8 +114,29 @@ func TestMapError(t *testing.T) {
 			}
 		})
 	}
-	if mapError("x", nil) != nil {
+	if MapError("x", nil) != nil {
 		t.Error("nil must map to nil")
+	}
+}
+
+func TestErrorDetailsAndNotFound(t *testing.T) {
+	err := MapError("qscc GetChainInfo on BankMSP's peer",
+		statusErr(t, codes.Unknown, "evaluate call to endorser returned error", "access denied: channel [quanchain] creator org unknown"))
+	var le *Error
+	if !errors.As(err, &le) || le.Code != model.CodeInternal || le.NotFound() {
+		t.Fatalf("err %v", err)
+	}
+	if len(le.Details) != 1 || le.Details[0] != "BankMSP (peer0.bank:7051): access denied: channel [quanchain] creator org unknown" {
+		t.Errorf("details %q", le.Details)
+	}
+	if MapError("again", err) != err {
+		t.Error("an *Error must map to itself")
+	}
+	for code, want := range map[model.Code]bool{model.CodeAuthNotFound: true, CodeBlockNotFound: true, CodeTxNotFound: true,
+		model.CodeAuthRevoked: false, CodeUnavailable: false} {
+		if got := (&Error{Code: code}).NotFound(); got != want {
+			t.Errorf("%s: NotFound %v", code, got)
+		}
 	}
 }
 

@@ -45,7 +45,7 @@ func (l *Ledger) Events(ctx context.Context, checkpoint client.Checkpoint) (<-ch
 	}
 	in, err := l.events.ChaincodeEvents(ctx, l.chaincode, opts...)
 	if err != nil {
-		return nil, mapError("chaincode events", err)
+		return nil, MapError("chaincode events", err)
 	}
 	out := make(chan ChainEvent)
 	go func() {

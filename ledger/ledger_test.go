@@ -3,6 +3,8 @@ package ledger
 import (
 	"context"
 	"encoding/base64"
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -106,6 +108,46 @@ func TestTransactionsAndArguments(t *testing.T) {
 				_, err := l.ListAccessesByCitizen(ctx, ref, ListQuery{Since: "2026-01-01T00:00:00Z"})
 				return err
 			}},
+		{"evaluate|registry:ListInstitutions|100|bm", `{"items":[]}`,
+			func(l *Ledger) error {
+				_, err := l.ListInstitutions(ctx, ListQuery{PageSize: 100, Bookmark: "bm"})
+				return err
+			}},
+		{"evaluate|registry:History|auth|auth-1", `[{"tx_id":"t1"}]`,
+			func(l *Ledger) error {
+				h, err := l.History(ctx, "auth", "auth-1")
+				if err == nil && (len(h) != 1 || h[0].TxID != "t1") {
+					t.Errorf("history %+v", h)
+				}
+				return err
+			}},
+		{"evaluate|access:ListAccessesByRequester|BankMSP|2026-11-01T00:00:00.000Z||100|", `{"items":[]}`,
+			func(l *Ledger) error {
+				_, err := l.ListAccessesByRequester(ctx, "BankMSP", ListQuery{Since: "2026-11-01T00:00:00.000Z", PageSize: 100})
+				return err
+			}},
+		{"evaluate|access:ListAccessesByAuthorization|auth-1|100|bm", `{"items":[]}`,
+			func(l *Ledger) error {
+				_, err := l.ListAccessesByAuthorization(ctx, "auth-1", ListQuery{PageSize: 100, Bookmark: "bm"})
+				return err
+			}},
+		{`submit|registry:Bootstrap|{"msp_id":"BureauMSP","name":"Bureau","kind":"provider","licence":"L1","status":"","registered_at":"","updated_at":""}`, "",
+			func(l *Ledger) error {
+				return l.Bootstrap(ctx, model.Institution{MSPID: "BureauMSP", Name: "Bureau", Kind: model.KindProvider, Licence: "L1"})
+			}},
+		{`submit|registry:RegisterInstitution|{"msp_id":"BankMSP","name":"Bank","kind":"bank","licence":"L2","status":"","registered_at":"","updated_at":""}`, "",
+			func(l *Ledger) error {
+				return l.RegisterInstitution(ctx, model.Institution{MSPID: "BankMSP", Name: "Bank", Kind: model.KindBank, Licence: "L2"})
+			}},
+		{`submit|registry:RegisterCategory|{"code":"tax","name_zh":"纳税信息","name_en":"Tax","provider_msp":"BureauMSP","sensitive":true,"status":"","registered_at":""}`, "",
+			func(l *Ledger) error {
+				return l.RegisterCategory(ctx, model.Category{Code: "tax", NameZH: "纳税信息", NameEN: "Tax", ProviderMSP: "BureauMSP", Sensitive: true})
+			}},
+		{`submit|registry:RegisterPurpose|{"code":"CREDIT","name_zh":"","name_en":"Credit","requester_kinds":["bank"],"allowed_categories":["tax"],"max_validity_days":30,"max_uses":3,"max_data_range_days":365,"may_store":false,"data_life_days":0,"registered_at":""}`, "",
+			func(l *Ledger) error {
+				return l.RegisterPurpose(ctx, model.Purpose{Code: "CREDIT", NameEN: "Credit", RequesterKinds: []model.InstitutionKind{model.KindBank},
+					AllowedCategories: []string{"tax"}, MaxValidityDays: 30, MaxUses: 3, MaxDataRangeDays: 365})
+			}},
 	}
 	for _, tt := range tests {
 		name, _, _ := strings.Cut(strings.TrimPrefix(strings.TrimPrefix(tt.want, "evaluate|"), "submit|"), "|")
@@ -127,5 +169,72 @@ func TestUndecodableAnswer(t *testing.T) {
 	_, err := l.GetAuthorization(context.Background(), "auth-1")
 	if CodeOf(err) != model.CodeInternal {
 		t.Fatalf("err = %v, want INTERNAL", err)
+	}
+}
+
+// pages answers a listing from a list of pages, each naming the bookmark
+// it expects.
+type pages struct {
+	want  []string // the bookmark each call must carry
+	pages []string // the answers
+	calls int
+}
+
+func (p *pages) evaluate(_ context.Context, _ string, args ...string) ([]byte, error) {
+	i := p.calls
+	p.calls++
+	if i >= len(p.pages) || args[len(args)-1] != p.want[i] {
+		return nil, fmt.Errorf("call %d with args %q", i, args)
+	}
+	return []byte(p.pages[i]), nil
+}
+
+func (p *pages) submit(context.Context, string, ...string) ([]byte, error) {
+	return nil, errors.New("no submits")
+}
+
+func TestAllFollowsBookmarks(t *testing.T) {
+	p := &pages{want: []string{"", "b1", "b2"}, pages: []string{
+		`{"items":[{"id":"a1"},{"id":"a2"}],"bookmark":"b1"}`,
+		`{"items":[],"bookmark":"b2"}`,            // a filtered listing may return an empty page with a bookmark
+		`{"items":[{"id":"a3"}],"bookmark":"b2"}`, // the same bookmark again: the end
+	}}
+	l := &Ledger{tx: p}
+	got, err := All(context.Background(), ListQuery{PageSize: 100}, func(ctx context.Context, q ListQuery) (*model.Page[model.Access], error) {
+		return l.ListAccessesByRequester(ctx, "BankMSP", q)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 || got[2].ID != "a3" || p.calls != 3 {
+		t.Fatalf("items %+v after %d calls", got, p.calls)
+	}
+	cctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := All(cctx, ListQuery{}, l.ListInstitutions); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled: %v", err)
+	}
+}
+
+// evaluations records Evaluator calls.
+type evaluations struct{ calls []string }
+
+func (e *evaluations) Evaluate(_ context.Context, org, chaincode, name string, args ...string) ([]byte, error) {
+	e.calls = append(e.calls, strings.Join(append([]string{org, chaincode, name}, args...), "|"))
+	return []byte(`{"id":"auth-1"}`), nil
+}
+
+func TestReaderEvaluatesOnItsOwnPeerOnly(t *testing.T) {
+	ev := &evaluations{}
+	l := NewReader(ev, "quanchain")
+	ctx := context.Background()
+	if _, err := l.GetAuthorization(ctx, "auth-1"); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(ev.calls, ",") != "|quanchain|consent:GetAuthorization|auth-1" {
+		t.Fatalf("calls %q", ev.calls)
+	}
+	if _, err := l.Withdraw(ctx, "auth-1"); CodeOf(err) != model.CodeInternal || len(ev.calls) != 1 {
+		t.Fatalf("a reader submitted: %v, calls %q", err, ev.calls)
 	}
 }

@@ -3,8 +3,9 @@
 //
 // `quanchain-net up` writes <state>/network.json (a Profile): for every peer
 // organisation its peer endpoint, TLS root certificate and the cryptogen
-// identities (User1, Admin) of its users. Connect reads it and returns a
-// ready fabric-gateway connection:
+// identities (User1, Admin) of its users, and the addresses of the
+// members' HTTP gateways it runs. StateDir finds the state directory;
+// Connect reads the profile and returns a ready fabric-gateway connection:
 //
 //	conn, err := fabconn.Connect(ctx, stateDir, "BankMSP")
 //	if err != nil { … }
@@ -14,9 +15,11 @@ package fabconn
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -29,6 +32,9 @@ type Profile struct {
 	Channel   string       `json:"channel"`
 	Chaincode string       `json:"chaincode"`
 	Orgs      []OrgProfile `json:"orgs"`
+	// Gateways are the members' HTTP gateways the network tool runs
+	// (none in a profile written before it listed them).
+	Gateways []GatewayProfile `json:"gateways,omitempty"`
 }
 
 // OrgProfile is what a client of one organisation needs.
@@ -40,6 +46,24 @@ type OrgProfile struct {
 	TLSRootCert  string          `json:"tls_root_cert"` // the organisation's TLS CA certificate (PEM)
 	Users        map[string]User `json:"users"`         // "User1", "Admin"
 }
+
+// GatewayProfile is one member organisation's HTTP gateway.
+type GatewayProfile struct {
+	MSPID string   `json:"msp_id"` // the organisation it serves
+	Roles []string `json:"roles"`  // "provider", "requester"
+	// API is its HTTP API, "http://127.0.0.1:7080".
+	API string `json:"api"`
+	// PeerAPI is a provider's mutual-TLS listener, where the other
+	// members' gateways and qc turn ID numbers into citizenRefs and fetch
+	// authorised data, "https://127.0.0.1:7090"; empty for a requester.
+	PeerAPI string `json:"peer_api,omitempty"`
+	// DataDir is its own state (store, keys, demo-clients.json), relative
+	// to the state directory like every path of the profile.
+	DataDir string `json:"data_dir"`
+}
+
+// HasRole reports whether the gateway has a role.
+func (g GatewayProfile) HasRole(role string) bool { return slices.Contains(g.Roles, role) }
 
 // User is one enrolled identity: an X.509 certificate and its private key
 // (PEM files).
@@ -72,6 +96,17 @@ func (p *Profile) Org(name string) (*OrgProfile, error) {
 		}
 	}
 	return nil, fmt.Errorf("organisation %q is not in the network profile", name)
+}
+
+// Provider returns the gateway with the provider role: the operator's,
+// which serves the other members' gateways on its PeerAPI.
+func (p *Profile) Provider() (*GatewayProfile, error) {
+	for i := range p.Gateways {
+		if p.Gateways[i].HasRole("provider") {
+			return &p.Gateways[i], nil
+		}
+	}
+	return nil, errors.New("the network profile names no provider gateway (`make up` writes the current profile)")
 }
 
 // MSPIDs returns every organisation's MSP ID in profile order.
