@@ -103,7 +103,7 @@ func All[T any](ctx context.Context, q ListQuery, list func(context.Context, Lis
 func evaluate[T any](ctx context.Context, l *Ledger, name string, args ...string) (*T, error) {
 	out, err := l.tx.evaluate(ctx, name, args...)
 	if err != nil {
-		return nil, mapError(name, err)
+		return nil, MapError(name, err)
 	}
 	return decode[T](name, out)
 }
@@ -112,7 +112,7 @@ func evaluate[T any](ctx context.Context, l *Ledger, name string, args ...string
 func submit[T any](ctx context.Context, l *Ledger, name string, args ...string) (*T, error) {
 	out, err := l.tx.submit(ctx, name, args...)
 	if err != nil {
-		return nil, mapError(name, err)
+		return nil, MapError(name, err)
 	}
 	return decode[T](name, out)
 }
@@ -224,7 +224,7 @@ func (l *Ledger) Decide(ctx context.Context, id string, payload []byte, signatur
 func (l *Ledger) AddCitizenKey(ctx context.Context, citizenRef, jwk string) (string, error) {
 	out, err := l.tx.submit(ctx, "registry:AddCitizenKey", citizenRef, jwk)
 	if err != nil {
-		return "", mapError("registry:AddCitizenKey", err)
+		return "", MapError("registry:AddCitizenKey", err)
 	}
 	return string(out), nil
 }
@@ -232,7 +232,7 @@ func (l *Ledger) AddCitizenKey(ctx context.Context, citizenRef, jwk string) (str
 // RevokeCitizenKey revokes a citizen's device key.
 func (l *Ledger) RevokeCitizenKey(ctx context.Context, citizenRef, keyID string) error {
 	_, err := l.tx.submit(ctx, "registry:RevokeCitizenKey", citizenRef, keyID)
-	return mapError("registry:RevokeCitizenKey", err)
+	return MapError("registry:RevokeCitizenKey", err)
 }
 
 // ListInstitutions returns a page of the registered institutions (only
