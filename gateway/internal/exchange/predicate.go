@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/quanchain/quanchain/chaincode/model"
-	"github.com/quanchain/quanchain/gateway/internal/synth"
 	"github.com/quanchain/quanchain/gateway/internal/vault"
 )
 
@@ -70,19 +69,19 @@ func parsePredicate(q *PredicateQuery) (*predicate, error) {
 	var err error
 	switch q.Code {
 	case vault.PredicateDeceasedBefore:
-		p.category = synth.DeathRegistration
+		p.category = model.CategoryDeathRegistration
 		if p.date, err = date("date"); err != nil {
 			return nil, err
 		}
 		return p, nil
 	case vault.PredicateHousingFundEachMonth:
-		p.category = synth.HousingFund
+		p.category = model.CategoryHousingFund
 		if !amountPattern.MatchString(q.Params["min_amount"]) {
 			return nil, bad("predicate param min_amount must be a whole number of fen")
 		}
 		p.minFen, _ = strconv.ParseInt(q.Params["min_amount"], 10, 64)
 	case vault.PredicateSocialSecurityContinuous:
-		p.category = synth.SocialSecurity
+		p.category = model.CategorySocialSecurity
 		p.ins = q.Params["insurance"]
 		if p.ins != "pension" && p.ins != "medical" {
 			return nil, bad("predicate param insurance must be pension or medical")

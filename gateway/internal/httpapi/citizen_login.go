@@ -16,7 +16,7 @@ import (
 
 	"github.com/quanchain/quanchain/gateway/internal/auth"
 	"github.com/quanchain/quanchain/gateway/internal/store"
-	"github.com/quanchain/quanchain/gateway/internal/synth"
+	"github.com/quanchain/quanchain/internal/resident"
 )
 
 // loginCodeTTL is how long a one-time login code is valid.
@@ -34,8 +34,8 @@ type loginRequest struct {
 // Validate checks the request's form and normalises it; no message
 // repeats what was sent.
 func (q *loginRequest) Validate(now time.Time) error {
-	q.IDNumber = synth.NormaliseIDNumber(q.IDNumber)
-	if synth.ValidIDNumber(q.IDNumber, now) != nil {
+	q.IDNumber = resident.Normalise(q.IDNumber)
+	if resident.Valid(q.IDNumber, now) != nil {
 		return apiErr(http.StatusBadRequest, CodeInvalidIDNumber, "id_number is not a valid 18-character resident ID number")
 	}
 	q.Name = strings.TrimSpace(q.Name)

@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/quanchain/quanchain/gateway/internal/peerlink"
-	"github.com/quanchain/quanchain/gateway/internal/synth"
 	"github.com/quanchain/quanchain/gateway/internal/vault"
+	"github.com/quanchain/quanchain/internal/resident"
 )
 
 // Pseudonymiser turns a citizen's ID number into their citizenRef, the
@@ -100,11 +100,11 @@ func (s *Server) pseudonymRef(w http.ResponseWriter, r *http.Request) error {
 
 // NormaliseIDNumber trims an ID number and upper-cases its check character,
 // as the operator's pseudonymiser does before hashing it.
-func NormaliseIDNumber(s string) string { return strings.ToUpper(synth.NormaliseIDNumber(s)) }
+func NormaliseIDNumber(s string) string { return strings.ToUpper(resident.Normalise(s)) }
 
 // ValidIDNumber reports whether s is an 18-character resident identity
 // number (GB 11643-1999): region, a real birth date not in the future and
 // the ISO 7064 MOD 11-2 check character. s must already be normalised.
 func ValidIDNumber(s string) bool {
-	return s == NormaliseIDNumber(s) && synth.ValidIDNumber(s, time.Now()) == nil
+	return s == NormaliseIDNumber(s) && resident.Valid(s, time.Now()) == nil
 }

@@ -19,6 +19,8 @@ import (
 	"hash/fnv"
 	"math/rand/v2"
 	"time"
+
+	"github.com/quanchain/quanchain/internal/resident"
 )
 
 // Citizen is a synthetic resident of Jinan.
@@ -104,7 +106,7 @@ func Citizens(seed int64, n int) []Citizen {
 			seq = 2 + rng.IntN(499)*2
 		}
 		body := fmt.Sprintf("%s%s%03d", d.Code, birth.Format("20060102"), seq)
-		check, _ := IDCheckChar(body) // body is 17 digits by construction
+		check, _ := resident.CheckChar(body) // body is 17 digits by construction
 		id := body + string(check)
 		phone := fmt.Sprintf("1%d%09d", 3+rng.IntN(7), rng.IntN(1_000_000_000))
 		given := maleGiven

@@ -7,27 +7,28 @@ import (
 	"math/rand/v2"
 	"slices"
 	"time"
+
+	"github.com/quanchain/quanchain/chaincode/model"
+	"github.com/quanchain/quanchain/internal/resident"
 )
 
-// Data categories, as registered on the ledger.
+// Data categories, as registered on the ledger (the standard catalogue's,
+// model.Category…).
 const (
-	HousingFund         = "housing_fund"
-	SocialSecurity      = "social_security"
-	Tax                 = "tax"
-	RealEstate          = "real_estate"
-	MedicalSettlement   = "medical_settlement"
-	VehicleRegistration = "vehicle_registration"
-	TrafficCredit       = "traffic_credit"
-	DeathRegistration   = "death_registration"
-	ELicence            = "e_licence"
+	HousingFund         = model.CategoryHousingFund
+	SocialSecurity      = model.CategorySocialSecurity
+	Tax                 = model.CategoryTax
+	RealEstate          = model.CategoryRealEstate
+	MedicalSettlement   = model.CategoryMedicalSettlement
+	VehicleRegistration = model.CategoryVehicleRegistration
+	TrafficCredit       = model.CategoryTrafficCredit
+	DeathRegistration   = model.CategoryDeathRegistration
+	ELicence            = model.CategoryELicence
 )
 
 // Categories returns every category the generator produces, in a fixed
-// order.
-func Categories() []string {
-	return []string{HousingFund, SocialSecurity, Tax, RealEstate, MedicalSettlement,
-		VehicleRegistration, TrafficCredit, DeathRegistration, ELicence}
-}
+// order: the standard catalogue's.
+func Categories() []string { return model.StandardCategories() }
 
 // Record is one generated record.
 //
@@ -146,7 +147,7 @@ type vehicle struct {
 
 func newProfile(seed int64, c Citizen, w window) *profile {
 	rng := newRand(seed, "profile", c.IDNumber)
-	p := &profile{c: c, female: IDFemale(c.IDNumber), gaps: map[string]bool{}}
+	p := &profile{c: c, female: resident.Female(c.IDNumber), gaps: map[string]bool{}}
 	p.birth, _ = time.Parse(time.DateOnly, c.BirthDate)
 	p.district = JinanDistricts()[0]
 	for _, d := range JinanDistricts() {

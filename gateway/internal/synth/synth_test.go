@@ -12,6 +12,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/quanchain/quanchain/internal/resident"
 )
 
 var (
@@ -37,9 +39,9 @@ func TestCitizens(t *testing.T) {
 	ids, phones := map[string]bool{}, map[string]bool{}
 	now := time.Now()
 	for _, c := range cs {
-		require.NoError(t, ValidIDNumber(c.IDNumber, now))
+		require.NoError(t, resident.Valid(c.IDNumber, now))
 		assert.True(t, jinan[c.IDNumber[:6]], "region %s is in Jinan", c.IDNumber[:6])
-		assert.Equal(t, c.BirthDate, IDBirthDate(c.IDNumber))
+		assert.Equal(t, c.BirthDate, resident.BirthDate(c.IDNumber))
 		assert.Regexp(t, phone, c.Phone)
 		assert.GreaterOrEqual(t, len([]rune(c.Name)), 2)
 		ids[c.IDNumber], phones[c.Phone] = true, true

@@ -14,8 +14,9 @@ import (
 	"time"
 
 	"github.com/quanchain/quanchain/chaincode/merkle"
+	"github.com/quanchain/quanchain/chaincode/model"
 	"github.com/quanchain/quanchain/gateway/internal/store"
-	"github.com/quanchain/quanchain/gateway/internal/synth"
+	"github.com/quanchain/quanchain/internal/resident"
 )
 
 // Anchorer anchors a Merkle batch on the ledger (anchor:AnchorBatch) and
@@ -78,7 +79,7 @@ type Importer struct {
 	// Anchorer anchors the batches; if nil, batches are created but left
 	// for a later AnchorPending.
 	Anchorer Anchorer
-	// Categories the provider serves; empty means synth.Categories().
+	// Categories the provider serves; empty means model.StandardCategories().
 	Categories []string
 	// BatchSize is the number of leaves per batch (DefaultBatchSize if 0).
 	BatchSize int
@@ -187,7 +188,7 @@ func (im *Importer) categories() []string {
 	if len(im.Categories) > 0 {
 		return im.Categories
 	}
-	return synth.Categories()
+	return model.StandardCategories()
 }
 
 // parseLine validates one line and returns the record to store.
@@ -212,8 +213,8 @@ func (im *Importer) parseLine(body []byte, category string, ref time.Time) (stor
 	if d, err := time.Parse(time.DateOnly, date); err != nil || d.Format(time.DateOnly) != date {
 		return store.Record{}, ErrBadDate
 	}
-	id := synth.NormaliseIDNumber(citizen)
-	if err := synth.ValidIDNumber(id, ref); err != nil {
+	id := resident.Normalise(citizen)
+	if err := resident.Valid(id, ref); err != nil {
 		return store.Record{}, fmt.Errorf("%w (%w)", ErrBadCitizenID, err)
 	}
 	citizenRef := im.Pseudonymiser.ref(id)

@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/quanchain/quanchain/chaincode/model"
 	"github.com/quanchain/quanchain/gateway/internal/store"
-	"github.com/quanchain/quanchain/gateway/internal/synth"
 )
 
 // Minimal answers (最少必要): where a yes/no suffices, the provider answers a
@@ -57,7 +57,7 @@ func DecodeFacts(records []store.Record) ([]Fact, error) {
 func DeceasedBefore(facts []Fact, date time.Time) bool {
 	limit := date.Format(time.DateOnly)
 	for _, f := range facts {
-		if f.Category == synth.DeathRegistration && f.DeathDate != "" && f.DeathDate < limit {
+		if f.Category == model.CategoryDeathRegistration && f.DeathDate != "" && f.DeathDate < limit {
 			return true
 		}
 	}
@@ -90,7 +90,7 @@ func HousingFundContributedEachMonth(facts []Fact, months int, asOf time.Time, m
 	}
 	paid := map[string]int64{}
 	for _, f := range facts {
-		if f.Category == synth.HousingFund {
+		if f.Category == model.CategoryHousingFund {
 			paid[f.Month] += f.AmountFen
 		}
 	}
@@ -113,7 +113,7 @@ func SocialSecurityContinuous(facts []Fact, insurance string, months int, asOf t
 	}
 	paid := map[string]bool{}
 	for _, f := range facts {
-		if f.Category == synth.SocialSecurity && f.Insurance == insurance && f.Status == "paid" {
+		if f.Category == model.CategorySocialSecurity && f.Insurance == insurance && f.Status == "paid" {
 			paid[f.Month] = true
 		}
 	}

@@ -23,7 +23,7 @@ import (
 
 	"github.com/quanchain/quanchain/chaincode/merkle"
 	"github.com/quanchain/quanchain/gateway/internal/store"
-	"github.com/quanchain/quanchain/gateway/internal/synth"
+	"github.com/quanchain/quanchain/internal/resident"
 )
 
 // Errors of the vault. Compare with [errors.Is].
@@ -80,11 +80,11 @@ func LoadPseudonymiser(path string) (*Pseudonymiser, error) {
 // Ref returns the citizenRef of an ID number. The number is normalised
 // first (white space trimmed, a final x upper-cased), so every spelling of
 // one number gives one citizenRef. It returns an error, wrapping one of
-// synth's ErrID… values and never quoting the number, if the number is not
+// resident's ErrID… values and never quoting the number, if the number is not
 // a valid GB 11643 ID number.
 func (p *Pseudonymiser) Ref(idNumber string) (string, error) {
-	id := synth.NormaliseIDNumber(idNumber)
-	if err := synth.ValidIDNumber(id, time.Now()); err != nil {
+	id := resident.Normalise(idNumber)
+	if err := resident.Valid(id, time.Now()); err != nil {
 		return "", fmt.Errorf("vault: citizen ID: %w", err)
 	}
 	return p.ref(id), nil

@@ -17,6 +17,7 @@ import (
 
 	"github.com/quanchain/quanchain/gateway/internal/store"
 	"github.com/quanchain/quanchain/gateway/internal/synth"
+	"github.com/quanchain/quanchain/internal/resident"
 )
 
 var (
@@ -137,8 +138,8 @@ func TestPseudonymiser(t *testing.T) {
 		{"lower-case x", "11010519491231002x", true, nil},
 		{"white space", "  11010519491231002X\t", true, nil},
 		{"another number", "370102199003071238", false, nil},
-		{"bad check character", "110105194912310021", false, synth.ErrIDChecksum},
-		{"too short", "1101051949", false, synth.ErrIDLength},
+		{"bad check character", "110105194912310021", false, resident.ErrIDChecksum},
+		{"too short", "1101051949", false, resident.ErrIDLength},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
