@@ -1,4 +1,7 @@
-package synth
+// Package resident checks resident identity numbers (公民身份号码, GB
+// 11643-1999), the only personal identifier the gateways accept: they
+// turn it into a citizenRef and never store, log or send it on.
+package resident
 
 import (
 	"errors"
@@ -16,14 +19,14 @@ import (
 // digit is odd for men and even for women, and a check character computed
 // with ISO 7064 MOD 11-2 over the first 17 digits: 0–9, or X for 10.
 
-// Errors of ValidIDNumber, wrapped with a description that never repeats
+// Errors of Valid, wrapped with a description that never repeats
 // the number itself. Compare with [errors.Is].
 var (
-	ErrIDLength   = errors.New("synth: ID number must be 18 characters")
-	ErrIDSyntax   = errors.New("synth: ID number must be 17 digits and a digit or X")
-	ErrIDRegion   = errors.New("synth: ID number has an unknown province code")
-	ErrIDDate     = errors.New("synth: ID number has an invalid date of birth")
-	ErrIDChecksum = errors.New("synth: ID number check character is wrong")
+	ErrIDLength   = errors.New("resident: ID number must be 18 characters")
+	ErrIDSyntax   = errors.New("resident: ID number must be 17 digits and a digit or X")
+	ErrIDRegion   = errors.New("resident: ID number has an unknown province code")
+	ErrIDDate     = errors.New("resident: ID number has an invalid date of birth")
+	ErrIDChecksum = errors.New("resident: ID number check character is wrong")
 )
 
 // idWeights are the ISO 7064 MOD 11-2 weights 2^(17−i) mod 11 of the first
@@ -49,9 +52,9 @@ var provinces = map[string]bool{
 // earliestBirth is the earliest date of birth accepted.
 var earliestBirth = time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)
 
-// NormaliseIDNumber returns s without surrounding white space and with a
+// Normalise returns s without surrounding white space and with a
 // lower-case check character x written X. It does not validate s.
-func NormaliseIDNumber(s string) string {
+func Normalise(s string) string {
 	s = strings.TrimSpace(s)
 	if strings.HasSuffix(s, "x") {
 		s = s[:len(s)-1] + "X"
@@ -61,7 +64,7 @@ func NormaliseIDNumber(s string) string {
 
 // IDCheckChar returns the GB 11643 check character of the first 17 digits
 // of an ID number. It returns an error if body is not 17 ASCII digits.
-func IDCheckChar(body string) (byte, error) {
+func CheckChar(body string) (byte, error) {
 	if len(body) != 17 {
 		return 0, ErrIDLength
 	}
@@ -76,16 +79,16 @@ func IDCheckChar(body string) (byte, error) {
 	return idCheckChars[sum%11], nil
 }
 
-// ValidIDNumber checks an ID number after [NormaliseIDNumber]: its length,
+// Valid checks an ID number after [Normalise]: its length,
 // its characters, the province of its region code, its date of birth (a real
 // calendar date, from 1900 and not after ref) and its check character. The
 // error wraps one of the ErrID… values and never quotes the number.
-func ValidIDNumber(s string, ref time.Time) error {
-	s = NormaliseIDNumber(s)
+func Valid(s string, ref time.Time) error {
+	s = Normalise(s)
 	if len(s) != 18 {
 		return fmt.Errorf("%w: got %d bytes", ErrIDLength, len(s))
 	}
-	check, err := IDCheckChar(s[:17])
+	check, err := CheckChar(s[:17])
 	if err != nil {
 		return fmt.Errorf("%w: a character in the first 17 is not a digit", ErrIDSyntax)
 	}
@@ -114,8 +117,8 @@ func ValidIDNumber(s string, ref time.Time) error {
 
 // IDBirthDate returns the date of birth of a valid ID number as
 // YYYY-MM-DD.
-func IDBirthDate(idNumber string) string {
-	s := NormaliseIDNumber(idNumber)
+func BirthDate(idNumber string) string {
+	s := Normalise(idNumber)
 	if len(s) != 18 {
 		return ""
 	}
@@ -124,7 +127,7 @@ func IDBirthDate(idNumber string) string {
 
 // IDFemale reports whether a valid ID number is a woman's: the last digit
 // of the sequence number is even.
-func IDFemale(idNumber string) bool {
-	s := NormaliseIDNumber(idNumber)
+func Female(idNumber string) bool {
+	s := Normalise(idNumber)
 	return len(s) == 18 && (s[16]-'0')%2 == 0
 }

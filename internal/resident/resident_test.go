@@ -1,4 +1,4 @@
-package synth
+package resident
 
 import (
 	"errors"
@@ -13,7 +13,7 @@ import (
 // withCheck completes 17 digits with their check character.
 func withCheck(t *testing.T, body string) string {
 	t.Helper()
-	c, err := IDCheckChar(body)
+	c, err := CheckChar(body)
 	require.NoError(t, err)
 	return body + string(c)
 }
@@ -29,13 +29,13 @@ func TestIDCheckChar(t *testing.T) {
 		{"00000000000000000", '1'}, // sum 0 → 1
 	}
 	for _, tt := range tests {
-		got, err := IDCheckChar(tt.body)
+		got, err := CheckChar(tt.body)
 		require.NoError(t, err, tt.body)
 		assert.Equal(t, string(tt.want), string(got), tt.body)
 	}
-	_, err := IDCheckChar("1101051949123100")
+	_, err := CheckChar("1101051949123100")
 	assert.ErrorIs(t, err, ErrIDLength)
-	_, err = IDCheckChar("1101051949123100A")
+	_, err = CheckChar("1101051949123100A")
 	assert.ErrorIs(t, err, ErrIDSyntax)
 }
 
@@ -70,7 +70,7 @@ func TestValidIDNumber(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := ValidIDNumber(tt.id, ref)
+			err := Valid(tt.id, ref)
 			if tt.want == nil {
 				require.NoError(t, err)
 				return
@@ -85,10 +85,10 @@ func TestValidIDNumber(t *testing.T) {
 }
 
 func TestNormaliseIDNumber(t *testing.T) {
-	assert.Equal(t, "11010519491231002X", NormaliseIDNumber(" 11010519491231002x "))
-	assert.Equal(t, "370102199003071238", NormaliseIDNumber("370102199003071238"))
-	assert.Equal(t, "1949-12-31", IDBirthDate("11010519491231002X"))
-	assert.True(t, IDFemale("11010519491231002X"))  // sequence 002: even
-	assert.False(t, IDFemale("370102199003071238")) // sequence 123: odd
-	assert.False(t, errors.Is(ValidIDNumber(NormaliseIDNumber("11010519491231002x"), time.Now()), ErrIDChecksum))
+	assert.Equal(t, "11010519491231002X", Normalise(" 11010519491231002x "))
+	assert.Equal(t, "370102199003071238", Normalise("370102199003071238"))
+	assert.Equal(t, "1949-12-31", BirthDate("11010519491231002X"))
+	assert.True(t, Female("11010519491231002X"))  // sequence 002: even
+	assert.False(t, Female("370102199003071238")) // sequence 123: odd
+	assert.False(t, errors.Is(Valid(Normalise("11010519491231002x"), time.Now()), ErrIDChecksum))
 }
