@@ -6,6 +6,7 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/hyperledger/fabric-gateway/pkg/client"
@@ -99,18 +100,22 @@ func chain() []ledger.ChainEvent {
 	}
 }
 
-// runPump runs p until all of src's events are handed over and the cursor
-// reaches block, then stops it.
+// runPump runs p for a minute of a synctest bubble's clock, longer than
+// any retry in these tests, checks that all of src's events were handed
+// over and the cursor reached block, then stops it.
 func runPump(t *testing.T, p *Pump, src *fakeSource, wantSent int, block uint64) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- p.Run(ctx) }()
-	waitFor(t, "the pump", func() bool {
-		_, sent := src.counts()
-		cur, ok, err := p.Store.GetCursor(context.Background(), DefaultCursor)
-		return sent >= wantSent && err == nil && ok && cur == block
-	})
+	time.Sleep(time.Minute)
+	synctest.Wait()
+	_, sent := src.counts()
+	cur, ok, err := p.Store.GetCursor(context.Background(), DefaultCursor)
+	if sent < wantSent || err != nil || !ok || cur != block {
+		t.Fatalf("after a minute: %d events handed over, cursor %d %v %v; want %d events, cursor %d",
+			sent, cur, ok, err, wantSent, block)
+	}
 	cancel()
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Fatalf("Run: %v", err)
@@ -118,124 +123,131 @@ func runPump(t *testing.T, p *Pump, src *fakeSource, wantSent int, block uint64)
 }
 
 func TestPumpEnqueuesOnceAcrossReplays(t *testing.T) {
-	st := openStore(t, "")
-	addWebhook(t, st, "BankMSP", "wh-all", "https://bank.example/all", "k1")
-	addWebhook(t, st, "BankMSP", "wh-access", "https://bank.example/access", "k2", model.EventAccessRecorded)
-	addWebhook(t, st, "InsurerMSP", "wh-ins", "https://ins.example/", "k3")
-	broker := NewBroker(0, 0)
-	sub, _, _ := broker.Subscribe("")
-	woken := 0
-	src := &fakeSource{events: chain()}
-	p := &Pump{Source: src, Store: st, Broker: broker, OrgMSP: "BankMSP", OnEnqueue: func() { woken++ }}
-	runPump(t, p, src, len(chain()), 7)
+	synctest.Test(t, func(t *testing.T) {
+		st := openStore(t, "")
+		addWebhook(t, st, "BankMSP", "wh-all", "https://bank.example/all", "k1")
+		addWebhook(t, st, "BankMSP", "wh-access", "https://bank.example/access", "k2", model.EventAccessRecorded)
+		addWebhook(t, st, "InsurerMSP", "wh-ins", "https://ins.example/", "k3")
+		broker := NewBroker(0, 0)
+		sub, _, _ := broker.Subscribe("")
+		woken := 0
+		src := &fakeSource{events: chain()}
+		p := &Pump{Source: src, Store: st, Broker: broker, OrgMSP: "BankMSP", OnEnqueue: func() { woken++ }}
+		runPump(t, p, src, len(chain()), 7)
 
-	want := map[string][]string{ // webhook → event ids
-		"wh-all":    {"3:t1", "5:t4", "5:t5", "7:t7"},
-		"wh-access": {"5:t5"},
-	}
-	check := func(stage string) {
-		t.Helper()
-		got := map[string][]string{}
-		for _, it := range outbox(t, st) {
-			got[it.WebhookID] = append(got[it.WebhookID], it.EventID)
-			var e model.Event
-			if err := json.Unmarshal(it.Payload, &e); err != nil || e.Requester != "BankMSP" || e.TxID == "" {
-				t.Errorf("%s: payload %s", stage, it.Payload)
+		want := map[string][]string{ // webhook → event ids
+			"wh-all":    {"3:t1", "5:t4", "5:t5", "7:t7"},
+			"wh-access": {"5:t5"},
+		}
+		check := func(stage string) {
+			t.Helper()
+			got := map[string][]string{}
+			for _, it := range outbox(t, st) {
+				got[it.WebhookID] = append(got[it.WebhookID], it.EventID)
+				var e model.Event
+				if err := json.Unmarshal(it.Payload, &e); err != nil || e.Requester != "BankMSP" || e.TxID == "" {
+					t.Errorf("%s: payload %s", stage, it.Payload)
+				}
 			}
-		}
-		if len(got) != len(want) || len(got["wh-all"]) != 4 || len(got["wh-access"]) != 1 {
-			t.Fatalf("%s: outbox %v, want %v", stage, got, want)
-		}
-		for wh, ids := range want {
-			for i, id := range ids {
-				if got[wh][i] != id {
-					t.Fatalf("%s: outbox %v, want %v", stage, got, want)
+			if len(got) != len(want) || len(got["wh-all"]) != 4 || len(got["wh-access"]) != 1 {
+				t.Fatalf("%s: outbox %v, want %v", stage, got, want)
+			}
+			for wh, ids := range want {
+				for i, id := range ids {
+					if got[wh][i] != id {
+						t.Fatalf("%s: outbox %v, want %v", stage, got, want)
+					}
 				}
 			}
 		}
-	}
-	check("first run")
-	if woken != 4 {
-		t.Errorf("OnEnqueue called %d times, want 4", woken)
-	}
-	var published []string
-	for range 4 {
-		e := <-sub.Events()
-		published = append(published, e.ID+" "+e.Name)
-	}
-	if published[0] != "3:t1 AuthorizationRequested" || published[3] != "7:t7 AuthorizationRevoked" {
-		t.Errorf("published %v", published)
-	}
-	if subs, _ := src.counts(); len(subs) != 1 || subs[0] != (checkpoint{block: 1}) {
-		t.Errorf("first subscription %v, want from block 1", subs)
-	}
+		check("first run")
+		if woken != 4 {
+			t.Errorf("OnEnqueue called %d times, want 4", woken)
+		}
+		var published []string
+		for range 4 {
+			e := <-sub.Events()
+			published = append(published, e.ID+" "+e.Name)
+		}
+		if published[0] != "3:t1 AuthorizationRequested" || published[3] != "7:t7 AuthorizationRevoked" {
+			t.Errorf("published %v", published)
+		}
+		if subs, _ := src.counts(); len(subs) != 1 || subs[0] != (checkpoint{block: 1}) {
+			t.Errorf("first subscription %v, want from block 1", subs)
+		}
 
-	// A restart resumes from the stored cursor and replays its block: no
-	// second outbox row.
-	src2 := &fakeSource{events: chain()}
-	p2 := &Pump{Source: src2, Store: st, OrgMSP: "BankMSP"}
-	runPump(t, p2, src2, 1, 7)
-	if subs, _ := src2.counts(); subs[0] != (checkpoint{block: 7}) {
-		t.Errorf("restart subscribed at %v, want block 7", subs[0])
-	}
-	check("restart")
+		// A restart resumes from the stored cursor and replays its block: no
+		// second outbox row.
+		src2 := &fakeSource{events: chain()}
+		p2 := &Pump{Source: src2, Store: st, OrgMSP: "BankMSP"}
+		runPump(t, p2, src2, 1, 7)
+		if subs, _ := src2.counts(); subs[0] != (checkpoint{block: 7}) {
+			t.Errorf("restart subscribed at %v, want block 7", subs[0])
+		}
+		check("restart")
 
-	// Replaying the whole chain from an older cursor enqueues nothing new.
-	if err := st.SetCursor(ctx, DefaultCursor, 1); err != nil {
-		t.Fatal(err)
-	}
-	src3 := &fakeSource{events: chain()}
-	runPump(t, &Pump{Source: src3, Store: st, OrgMSP: "BankMSP"}, src3, len(chain()), 7)
-	check("replay")
+		// Replaying the whole chain from an older cursor enqueues nothing new.
+		if err := st.SetCursor(ctx, DefaultCursor, 1); err != nil {
+			t.Fatal(err)
+		}
+		src3 := &fakeSource{events: chain()}
+		runPump(t, &Pump{Source: src3, Store: st, OrgMSP: "BankMSP"}, src3, len(chain()), 7)
+		check("replay")
+	})
 }
 
 func TestPumpResubscribesAfterTheLastEvent(t *testing.T) {
-	st := openStore(t, "")
-	addWebhook(t, st, "BankMSP", "wh-all", "https://bank.example/all", "k1")
-	// Every subscription breaks after two events, and the first two
-	// attempts to subscribe fail.
-	src := &fakeSource{events: chain(), breakAfter: 2, fail: 2}
-	p := &Pump{Source: src, Store: st, OrgMSP: "BankMSP", RetryBase: time.Millisecond, RetryMax: 4 * time.Millisecond}
-	runPump(t, p, src, len(chain()), 7)
-	subs, sent := src.counts()
-	if sent != len(chain()) {
-		t.Errorf("sent %d events, want each once (%d)", sent, len(chain()))
-	}
-	want := []checkpoint{{1, ""}, {3, "t2"}, {5, "t4"}, {6, "t6"}}
-	if len(subs) < len(want) {
-		t.Fatalf("subscriptions %v, want %v", subs, want)
-	}
-	for i, cp := range want {
-		if subs[i] != cp {
+	synctest.Test(t, func(t *testing.T) {
+		st := openStore(t, "")
+		addWebhook(t, st, "BankMSP", "wh-all", "https://bank.example/all", "k1")
+		// Every subscription breaks after two events, and the first two
+		// attempts to subscribe fail.
+		src := &fakeSource{events: chain(), breakAfter: 2, fail: 2}
+		p := &Pump{Source: src, Store: st, OrgMSP: "BankMSP", RetryBase: time.Millisecond, RetryMax: 4 * time.Millisecond}
+		runPump(t, p, src, len(chain()), 7)
+		subs, sent := src.counts()
+		if sent != len(chain()) {
+			t.Errorf("sent %d events, want each once (%d)", sent, len(chain()))
+		}
+		want := []checkpoint{{1, ""}, {3, "t2"}, {5, "t4"}, {6, "t6"}}
+		if len(subs) < len(want) {
 			t.Fatalf("subscriptions %v, want %v", subs, want)
 		}
-	}
-	if n := len(outbox(t, st)); n != 4 {
-		t.Errorf("outbox has %d items, want 4", n)
-	}
+		for i, cp := range want {
+			if subs[i] != cp {
+				t.Fatalf("subscriptions %v, want %v", subs, want)
+			}
+		}
+		if n := len(outbox(t, st)); n != 4 {
+			t.Errorf("outbox has %d items, want 4", n)
+		}
+	})
 }
 
 func TestPumpDoesNotAdvanceWhenEnqueueFails(t *testing.T) {
-	st := openStore(t, "")
-	addWebhook(t, st, "BankMSP", "wh-all", "https://bank.example/all", "k1")
-	failing := &failingStore{Store: st, failures: 3}
-	src := &fakeSource{events: chain()}
-	p := &Pump{Source: src, Store: failing, OrgMSP: "BankMSP", RetryBase: time.Millisecond, RetryMax: time.Millisecond}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- p.Run(ctx) }()
-	waitFor(t, "the pump", func() bool {
-		cur, ok, _ := st.GetCursor(context.Background(), DefaultCursor)
-		return ok && cur == 7
+	synctest.Test(t, func(t *testing.T) {
+		st := openStore(t, "")
+		addWebhook(t, st, "BankMSP", "wh-all", "https://bank.example/all", "k1")
+		failing := &failingStore{Store: st, failures: 3}
+		src := &fakeSource{events: chain()}
+		p := &Pump{Source: src, Store: failing, OrgMSP: "BankMSP", RetryBase: time.Millisecond, RetryMax: time.Millisecond}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- p.Run(ctx) }()
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		if cur, ok, err := st.GetCursor(context.Background(), DefaultCursor); !ok || cur != 7 || err != nil {
+			t.Fatalf("cursor after a minute: %d %v %v, want 7", cur, ok, err)
+		}
+		cancel()
+		<-done
+		if n := len(outbox(t, st)); n != 4 {
+			t.Errorf("outbox has %d items, want 4", n)
+		}
+		if failing.cursorBeforeFailures {
+			t.Error("the cursor moved past an event whose enqueue failed")
+		}
 	})
-	cancel()
-	<-done
-	if n := len(outbox(t, st)); n != 4 {
-		t.Errorf("outbox has %d items, want 4", n)
-	}
-	if failing.cursorBeforeFailures {
-		t.Error("the cursor moved past an event whose enqueue failed")
-	}
 }
 
 // failingStore fails the first enqueues and records whether the cursor

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/quanchain/quanchain/gateway/internal/store"
@@ -34,28 +35,44 @@ type delivery struct {
 func newReceiver(t *testing.T, tls bool, statuses ...int) *receiver {
 	t.Helper()
 	rc := &receiver{statuses: statuses}
-	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		rc.mu.Lock()
-		status := rc.statuses[0]
-		if len(rc.statuses) > 1 {
-			rc.statuses = rc.statuses[1:]
-		}
-		rc.got = append(rc.got, delivery{header: r.Header.Clone(), body: body, status: status})
-		rc.mu.Unlock()
-		if status == http.StatusFound {
-			w.Header().Set("Location", "/elsewhere")
-		}
-		w.WriteHeader(status)
-		_, _ = io.WriteString(w, "RECEIVER-BODY-NEVER-STORED")
-	})
 	if tls {
-		rc.srv = httptest.NewTLSServer(h)
+		rc.srv = httptest.NewTLSServer(rc)
 	} else {
-		rc.srv = httptest.NewServer(h)
+		rc.srv = httptest.NewServer(rc)
 	}
 	t.Cleanup(rc.srv.Close)
 	return rc
+}
+
+func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	rc.mu.Lock()
+	status := rc.statuses[0]
+	if len(rc.statuses) > 1 {
+		rc.statuses = rc.statuses[1:]
+	}
+	rc.got = append(rc.got, delivery{header: r.Header.Clone(), body: body, status: status})
+	rc.mu.Unlock()
+	if status == http.StatusFound {
+		w.Header().Set("Location", "/elsewhere")
+	}
+	w.WriteHeader(status)
+	_, _ = io.WriteString(w, "RECEIVER-BODY-NEVER-STORED")
+}
+
+// inMemory serves a Sender's requests with a handler, without a network,
+// so that the Sender can run inside a synctest bubble.
+type inMemory struct{ http.Handler }
+
+func (m inMemory) RoundTrip(r *http.Request) (*http.Response, error) {
+	rec := httptest.NewRecorder()
+	m.ServeHTTP(rec, r)
+	if r.Body != nil {
+		r.Body.Close()
+	}
+	resp := rec.Result()
+	resp.Request = r
+	return resp, nil
 }
 
 func (rc *receiver) deliveries() []delivery {
@@ -138,28 +155,43 @@ func TestSenderDeliversSigned(t *testing.T) {
 	}
 }
 
+// TestSenderRetriesThenDeliversOnce runs on a fake clock: the first attempt
+// fails, the retry follows within a base delay and a poll, and in the ten
+// minutes after it nothing more is sent.
 func TestSenderRetriesThenDeliversOnce(t *testing.T) {
-	rc := newReceiver(t, false, http.StatusInternalServerError, http.StatusOK)
-	st := openStore(t, "")
-	addWebhook(t, st, "BankMSP", "wh-1", rc.srv.URL, "k")
-	id := enqueue(t, st, "wh-1", "5:t4", time.Now())
+	synctest.Test(t, func(t *testing.T) {
+		rc := &receiver{statuses: []int{http.StatusInternalServerError, http.StatusOK}}
+		st := openStore(t, "")
+		addWebhook(t, st, "BankMSP", "wh-1", "http://127.0.0.1/hook", "k")
+		id := enqueue(t, st, "wh-1", "5:t4", time.Now())
 
-	s := NewSender(st, SenderConfig{Dev: true, BaseDelay: 20 * time.Millisecond, PollInterval: 5 * time.Millisecond})
-	stop := run(s)
-	waitFor(t, "delivery", func() bool { return !item(t, st, id).DeliveredAt.IsZero() })
-	time.Sleep(100 * time.Millisecond) // nothing more is sent
-	stop()
+		s := NewSender(st, SenderConfig{Dev: true, BaseDelay: time.Minute, PollInterval: 10 * time.Second,
+			Client: &http.Client{Transport: inMemory{rc}}})
+		stop := run(s)
+		defer stop()
+		synctest.Wait()
+		if it := item(t, st, id); it.Attempts != 1 || !it.DeliveredAt.IsZero() || it.LastError != "HTTP 500" {
+			t.Fatalf("after the first attempt: item %+v", it)
+		}
+		time.Sleep(time.Minute + 10*time.Second)
+		synctest.Wait()
+		if it := item(t, st, id); it.DeliveredAt.IsZero() {
+			t.Fatalf("not delivered a base delay and a poll after the first attempt: item %+v", it)
+		}
+		time.Sleep(10 * time.Minute) // nothing more is sent
+		stop()
 
-	got := rc.deliveries()
-	if len(got) != 2 || got[0].status != 500 || got[1].status != 200 {
-		t.Fatalf("deliveries %v", got)
-	}
-	if got[0].header.Get(HeaderEventID) != got[1].header.Get(HeaderEventID) {
-		t.Fatal("a retry changed the event id")
-	}
-	if it := item(t, st, id); it.Attempts != 2 || it.LastError != "" {
-		t.Fatalf("item %+v", it)
-	}
+		got := rc.deliveries()
+		if len(got) != 2 || got[0].status != 500 || got[1].status != 200 {
+			t.Fatalf("deliveries %v", got)
+		}
+		if got[0].header.Get(HeaderEventID) != got[1].header.Get(HeaderEventID) {
+			t.Fatal("a retry changed the event id")
+		}
+		if it := item(t, st, id); it.Attempts != 2 || it.LastError != "" {
+			t.Fatalf("item %+v", it)
+		}
+	})
 }
 
 func TestSenderRecordsFailuresWithoutBodies(t *testing.T) {
@@ -283,33 +315,33 @@ func TestSenderAfterRestart(t *testing.T) {
 }
 
 func TestSenderShutdownFinishesDeliveries(t *testing.T) {
-	release := make(chan struct{})
-	var calls sync.WaitGroup
-	calls.Add(1)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		calls.Done()
-		<-release
-		w.WriteHeader(http.StatusOK)
-	}))
-	defer srv.Close()
-	st := openStore(t, "")
-	addWebhook(t, st, "BankMSP", "wh-1", srv.URL, "k")
-	id := enqueue(t, st, "wh-1", "5:t4", time.Now())
-	s := NewSender(st, SenderConfig{Dev: true})
-	stop := run(s)
-	calls.Wait() // the delivery is under way
-	stopped := make(chan struct{})
-	go func() { stop(); close(stopped) }()
-	select {
-	case <-stopped:
-		t.Fatal("Run returned with a delivery under way")
-	case <-time.After(50 * time.Millisecond):
-	}
-	close(release)
-	<-stopped
-	if item(t, st, id).DeliveredAt.IsZero() {
-		t.Fatal("the delivery under way at shutdown was not recorded")
-	}
+	synctest.Test(t, func(t *testing.T) {
+		underWay, release := make(chan struct{}), make(chan struct{})
+		h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			close(underWay)
+			<-release
+			w.WriteHeader(http.StatusOK)
+		})
+		st := openStore(t, "")
+		addWebhook(t, st, "BankMSP", "wh-1", "http://127.0.0.1/hook", "k")
+		id := enqueue(t, st, "wh-1", "5:t4", time.Now())
+		s := NewSender(st, SenderConfig{Dev: true, Client: &http.Client{Transport: inMemory{h}}})
+		stop := run(s)
+		<-underWay
+		stopped := make(chan struct{})
+		go func() { stop(); close(stopped) }()
+		synctest.Wait()
+		select {
+		case <-stopped:
+			t.Fatal("Run returned with a delivery under way")
+		default:
+		}
+		close(release)
+		<-stopped
+		if item(t, st, id).DeliveredAt.IsZero() {
+			t.Fatal("the delivery under way at shutdown was not recorded")
+		}
+	})
 }
 
 func TestBackoff(t *testing.T) {
