@@ -8,11 +8,8 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/hyperledger/fabric-gateway/pkg/client"
-	"github.com/hyperledger/fabric-protos-go-apiv2/gateway"
-	"google.golang.org/grpc/status"
-
 	"github.com/quanchain/quanchain/chaincode/model"
+	"github.com/quanchain/quanchain/ledger"
 	"github.com/quanchain/quanchain/ledger/fabconn"
 )
 
@@ -22,8 +19,9 @@ import (
 //go:embed demo/registry.json
 var demoRegistry []byte
 
-// registryData is demo/registry.json. Entries are kept as raw JSON and
-// sent exactly as written; they are decoded only to read their keys.
+// registryData is demo/registry.json. Entries are decoded into the
+// model's types strictly, so a field the model does not know fails here
+// instead of being dropped on its way to the chaincode.
 type registryData struct {
 	Operator     json.RawMessage   `json:"operator"`
 	Institutions []json.RawMessage `json:"institutions"`
@@ -35,11 +33,9 @@ type registryData struct {
 // exists, the error code that says it does not, and the transaction.
 type registryEntry struct {
 	what     string
-	query    string
-	key      string
+	query    func(context.Context, *ledger.Ledger) error
 	notFound model.Code
-	submit   string
-	arg      json.RawMessage
+	register func(context.Context, *ledger.Ledger) error
 }
 
 // Bootstrap writes the demo registry through the operator's (BureauMSP)
@@ -66,7 +62,7 @@ func Bootstrap(ctx context.Context, stateDir string, out io.Writer) (int, error)
 		return 0, err
 	}
 	defer conn.Close()
-	registry := conn.Contract("registry")
+	l := ledger.FromConnection(conn)
 	submitted := 0
 	// Entries of one tier are independent (distinct keys) and go in
 	// parallel; a tier depends on the previous one (a category names its
@@ -75,7 +71,7 @@ func Bootstrap(ctx context.Context, stateDir string, out io.Writer) (int, error)
 		done := make([]bool, len(tier))
 		err := parallel(indexes(len(tier)), func(i int) error {
 			var err error
-			done[i], err = ensureEntry(ctx, registry, tier[i])
+			done[i], err = ensureEntry(ctx, l, tier[i])
 			return err
 		})
 		for i, d := range done {
@@ -94,79 +90,69 @@ func Bootstrap(ctx context.Context, stateDir string, out io.Writer) (int, error)
 // tiers orders the registry writes by dependency.
 func (d registryData) tiers() ([][]registryEntry, error) {
 	var op model.Institution
-	if err := json.Unmarshal(d.Operator, &op); err != nil {
+	if err := decodeEntry(d.Operator, &op); err != nil {
 		return nil, fmt.Errorf("demo registry operator: %w", err)
 	}
 	tiers := [][]registryEntry{{{
-		what: "operator " + op.MSPID, query: "GetConfig", notFound: model.CodeNotBootstrapped,
-		submit: "Bootstrap", arg: d.Operator,
+		what: "operator " + op.MSPID, notFound: model.CodeNotBootstrapped,
+		query:    func(ctx context.Context, l *ledger.Ledger) error { _, err := l.GetConfig(ctx); return err },
+		register: func(ctx context.Context, l *ledger.Ledger) error { return l.Bootstrap(ctx, op) },
 	}}, nil, nil, nil}
 	for _, raw := range d.Institutions {
 		var inst model.Institution
-		if err := json.Unmarshal(raw, &inst); err != nil {
+		if err := decodeEntry(raw, &inst); err != nil {
 			return nil, fmt.Errorf("demo registry institution: %w", err)
 		}
-		tiers[1] = append(tiers[1], registryEntry{what: "institution " + inst.MSPID, query: "GetInstitution",
-			key: inst.MSPID, notFound: model.CodeInstitutionNotFound, submit: "RegisterInstitution", arg: raw})
+		tiers[1] = append(tiers[1], registryEntry{what: "institution " + inst.MSPID, notFound: model.CodeInstitutionNotFound,
+			query: func(ctx context.Context, l *ledger.Ledger) error {
+				_, err := l.GetInstitution(ctx, inst.MSPID)
+				return err
+			},
+			register: func(ctx context.Context, l *ledger.Ledger) error { return l.RegisterInstitution(ctx, inst) }})
 	}
 	for _, raw := range d.Categories {
 		var cat model.Category
-		if err := json.Unmarshal(raw, &cat); err != nil {
+		if err := decodeEntry(raw, &cat); err != nil {
 			return nil, fmt.Errorf("demo registry category: %w", err)
 		}
-		tiers[2] = append(tiers[2], registryEntry{what: "category " + cat.Code, query: "GetCategory",
-			key: cat.Code, notFound: model.CodeCategoryNotFound, submit: "RegisterCategory", arg: raw})
+		tiers[2] = append(tiers[2], registryEntry{what: "category " + cat.Code, notFound: model.CodeCategoryNotFound,
+			query:    func(ctx context.Context, l *ledger.Ledger) error { _, err := l.GetCategory(ctx, cat.Code); return err },
+			register: func(ctx context.Context, l *ledger.Ledger) error { return l.RegisterCategory(ctx, cat) }})
 	}
 	for _, raw := range d.Purposes {
 		var p model.Purpose
-		if err := json.Unmarshal(raw, &p); err != nil {
+		if err := decodeEntry(raw, &p); err != nil {
 			return nil, fmt.Errorf("demo registry purpose: %w", err)
 		}
-		tiers[3] = append(tiers[3], registryEntry{what: "purpose " + p.Code, query: "GetPurpose",
-			key: p.Code, notFound: model.CodePurposeNotFound, submit: "RegisterPurpose", arg: raw})
+		tiers[3] = append(tiers[3], registryEntry{what: "purpose " + p.Code, notFound: model.CodePurposeNotFound,
+			query:    func(ctx context.Context, l *ledger.Ledger) error { _, err := l.GetPurpose(ctx, p.Code); return err },
+			register: func(ctx context.Context, l *ledger.Ledger) error { return l.RegisterPurpose(ctx, p) }})
 	}
 	return tiers, nil
 }
 
+// decodeEntry decodes one registry entry, refusing unknown fields.
+func decodeEntry(raw json.RawMessage, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	return dec.Decode(v)
+}
+
 // ensureEntry submits e unless its query finds it; it reports whether it
 // submitted.
-func ensureEntry(ctx context.Context, registry *client.Contract, e registryEntry) (bool, error) {
-	var args []string
-	if e.key != "" {
-		args = []string{e.key}
-	}
-	_, err := registry.EvaluateWithContext(ctx, e.query, client.WithArguments(args...))
+func ensureEntry(ctx context.Context, l *ledger.Ledger, e registryEntry) (bool, error) {
+	err := e.query(ctx, l)
 	if err == nil {
 		return false, nil
 	}
-	if code, ok := chaincodeCode(err); !ok || code != e.notFound {
+	if ledger.CodeOf(err) != e.notFound {
 		return false, fmt.Errorf("query %s: %w", e.what, err)
 	}
-	if _, err := fabconn.Submit(ctx, registry, e.submit, string(e.arg)); err != nil {
-		if code, ok := chaincodeCode(err); ok && (code == model.CodeAlreadyExists || code == model.CodeAlreadyBootstrapped) {
+	if err := e.register(ctx, l); err != nil {
+		if code := ledger.CodeOf(err); code == model.CodeAlreadyExists || code == model.CodeAlreadyBootstrapped {
 			return false, nil // written concurrently by someone else
 		}
 		return false, fmt.Errorf("register %s: %w", e.what, err)
 	}
 	return true, nil
-}
-
-// chaincodeCode extracts the chaincode's stable error code from a gateway
-// error: from its text or from the endorsers' error details.
-func chaincodeCode(err error) (model.Code, bool) {
-	if e, ok := model.ParseError(err.Error()); ok {
-		return e.Code, true
-	}
-	st, ok := status.FromError(err)
-	if !ok {
-		return "", false
-	}
-	for _, d := range st.Details() {
-		if detail, ok := d.(*gateway.ErrorDetail); ok {
-			if e, ok := model.ParseError(detail.GetMessage()); ok {
-				return e.Code, true
-			}
-		}
-	}
-	return "", false
 }
