@@ -4,13 +4,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"strings"
 
 	"github.com/quanchain/quanchain/ledger/fabconn"
 )
 
 // writeProfile writes the clients' view of the network (see package
 // ledger/fabconn) to <state>/network.json, with paths relative to the state
-// directory.
+// directory: the peer organisations and the gateways `up` runs, so that
+// clients such as qc find them without knowing this package's layout.
 func writeProfile(l Layout, t Topology) error {
 	prof := fabconn.Profile{Channel: ChannelName, Chaincode: ChaincodeName}
 	rel := func(p string) (string, error) {
@@ -48,6 +50,17 @@ func writeProfile(l Layout, t Topology) error {
 			op.Users[u] = user
 		}
 		prof.Orgs = append(prof.Orgs, op)
+	}
+	for _, g := range Gateways() {
+		gp := fabconn.GatewayProfile{MSPID: g.Org, Roles: strings.Split(g.Roles, ","), API: "http://" + g.Listen}
+		if gp.HasRole("provider") {
+			gp.PeerAPI = "https://" + OperatorPeerListen
+		}
+		var err error
+		if gp.DataDir, err = rel(l.GatewayDataDir(g)); err != nil {
+			return err
+		}
+		prof.Gateways = append(prof.Gateways, gp)
 	}
 	b, err := json.MarshalIndent(prof, "", "  ")
 	if err != nil {
