@@ -13,7 +13,7 @@ import (
 
 	"github.com/quanchain/quanchain/cli/internal/cmdutil"
 	"github.com/quanchain/quanchain/cli/internal/operator"
-	"github.com/quanchain/quanchain/network/fabnet"
+	"github.com/quanchain/quanchain/ledger/fabconn"
 )
 
 // newCmdWebhooks returns `qc admin webhooks` and its subcommands.
@@ -40,6 +40,9 @@ type WebhooksDeliveriesOptions struct {
 	Admin  func(cmdutil.AdminFlags) (*operator.Admin, error)
 	Output cmdutil.OutputFlags
 	Ctx    context.Context
+	// NetworkProfile names the local network's requester gateways when
+	// --gateway names one without webhooks.
+	NetworkProfile func() (*fabconn.Profile, *fabconn.OrgProfile, error)
 
 	Flags   cmdutil.AdminFlags
 	State   string
@@ -49,7 +52,7 @@ type WebhooksDeliveriesOptions struct {
 
 // NewCmdWebhooksDeliveries returns `qc admin webhooks deliveries`.
 func NewCmdWebhooksDeliveries(f *cmdutil.Factory, runF func(*WebhooksDeliveriesOptions) error) *cobra.Command {
-	opts := &WebhooksDeliveriesOptions{IO: f.IOStreams, Admin: f.AdminClient}
+	opts := &WebhooksDeliveriesOptions{IO: f.IOStreams, Admin: f.AdminClient, NetworkProfile: f.NetworkProfile}
 	cmd := &cobra.Command{
 		Use:   "deliveries [--state parked|pending] [--webhook <id>]",
 		Short: "List the undelivered webhook deliveries, oldest first",
@@ -97,7 +100,7 @@ func webhooksDeliveriesRun(opts *WebhooksDeliveriesOptions) error {
 	}
 	list, more, err := listDeliveries(opts.Ctx, a, operator.DeliveryQuery{State: opts.State, WebhookID: opts.Webhook}, opts.Limit)
 	if err != nil {
-		return webhooksHint(err)
+		return webhooksHint(err, opts.NetworkProfile)
 	}
 	if more {
 		fmt.Fprintf(opts.IO.ErrOut, "More deliveries are undelivered than the %d shown: raise --limit.\n", opts.Limit)
@@ -151,6 +154,9 @@ type WebhooksRetryOptions struct {
 	Admin  func(cmdutil.AdminFlags) (*operator.Admin, error)
 	Output cmdutil.OutputFlags
 	Ctx    context.Context
+	// NetworkProfile names the local network's requester gateways when
+	// --gateway names one without webhooks.
+	NetworkProfile func() (*fabconn.Profile, *fabconn.OrgProfile, error)
 
 	Flags        cmdutil.AdminFlags
 	DeliveryID   int64
@@ -160,7 +166,7 @@ type WebhooksRetryOptions struct {
 
 // NewCmdWebhooksRetry returns `qc admin webhooks retry`.
 func NewCmdWebhooksRetry(f *cmdutil.Factory, runF func(*WebhooksRetryOptions) error) *cobra.Command {
-	opts := &WebhooksRetryOptions{IO: f.IOStreams, Admin: f.AdminClient}
+	opts := &WebhooksRetryOptions{IO: f.IOStreams, Admin: f.AdminClient, NetworkProfile: f.NetworkProfile}
 	cmd := &cobra.Command{
 		Use:   "retry (<delivery-id> | --subscription <webhook-id> | --all-parked)",
 		Short: "Send parked webhook deliveries again, in their original order",
@@ -234,7 +240,7 @@ func webhooksRetryRun(opts *WebhooksRetryOptions) error {
 	case opts.DeliveryID != 0:
 		d, err := a.RetryDelivery(opts.Ctx, opts.DeliveryID)
 		if err != nil {
-			return webhooksHint(err)
+			return webhooksHint(err, opts.NetworkProfile)
 		}
 		if format == cmdutil.FormatJSON {
 			return cmdutil.WriteJSON(opts.IO.Out, d)
@@ -249,7 +255,7 @@ func webhooksRetryRun(opts *WebhooksRetryOptions) error {
 	case opts.Subscription != "":
 		r, err := a.RetryWebhook(opts.Ctx, opts.Subscription)
 		if err != nil {
-			return webhooksHint(err)
+			return webhooksHint(err, opts.NetworkProfile)
 		}
 		if format == cmdutil.FormatJSON {
 			return cmdutil.WriteJSON(opts.IO.Out, r)
@@ -259,7 +265,7 @@ func webhooksRetryRun(opts *WebhooksRetryOptions) error {
 	}
 	parked, _, err := listDeliveries(opts.Ctx, a, operator.DeliveryQuery{State: "parked"}, 1<<30)
 	if err != nil {
-		return webhooksHint(err)
+		return webhooksHint(err, opts.NetworkProfile)
 	}
 	out := allParkedRetry{Webhooks: []operator.WebhookRetry{}}
 	var hooks []string
@@ -288,17 +294,23 @@ func webhooksRetryRun(opts *WebhooksRetryOptions) error {
 }
 
 // webhooksHint explains a gateway that has no webhook deliveries at all:
-// not a requester gateway.
-func webhooksHint(err error) error {
+// not a requester gateway. It names the local network's requester gateways
+// if its profile lists them.
+func webhooksHint(err error, profile func() (*fabconn.Profile, *fabconn.OrgProfile, error)) error {
 	var ae *operator.APIError
 	if !errors.As(err, &ae) || ae.Status != http.StatusNotFound || ae.Code != "NOT_FOUND" {
 		return err
 	}
 	var requesters []string
-	for _, g := range fabnet.Gateways() {
-		if slices.Contains(strings.Split(g.Roles, ","), "requester") {
-			requesters = append(requesters, fmt.Sprintf("http://%s (%s)", g.Listen, g.Org))
+	if prof, _, perr := profile(); perr == nil {
+		for _, g := range prof.Gateways {
+			if g.HasRole("requester") {
+				requesters = append(requesters, fmt.Sprintf("%s (%s)", g.API, g.MSPID))
+			}
 		}
+	}
+	if len(requesters) == 0 {
+		return fmt.Errorf("%w\n(webhook deliveries are a requester gateway's: name one with --gateway)", err)
 	}
 	return fmt.Errorf("%w\n(webhook deliveries are a requester gateway's: on the local network --gateway %s)",
 		err, strings.Join(requesters, " or "))

@@ -17,6 +17,7 @@ import (
 
 	"github.com/quanchain/quanchain/cli/internal/cmdutil"
 	"github.com/quanchain/quanchain/cli/internal/operator"
+	"github.com/quanchain/quanchain/ledger/fabconn"
 )
 
 // webhookGateway is a requester gateway's admin API behind a RoundTripper:
@@ -120,11 +121,22 @@ func (g *webhookGateway) RoundTrip(r *http.Request) (*http.Response, error) {
 	return apiErr(404, "NOT_FOUND")
 }
 
+// localNetwork is the profile of the local network's gateways.
+func localNetwork() (*fabconn.Profile, *fabconn.OrgProfile, error) {
+	p := &fabconn.Profile{Orgs: []fabconn.OrgProfile{{Name: "audit", MSPID: "AuditMSP"}}, Gateways: []fabconn.GatewayProfile{
+		{MSPID: "BureauMSP", Roles: []string{"provider"}, API: "http://127.0.0.1:7080", PeerAPI: "https://127.0.0.1:7090"},
+		{MSPID: "BankMSP", Roles: []string{"requester"}, API: "http://127.0.0.1:7081"},
+		{MSPID: "InsurerMSP", Roles: []string{"requester"}, API: "http://127.0.0.1:7082"},
+	}}
+	return p, &p.Orgs[0], nil
+}
+
 // runWebhooks runs a `qc admin webhooks` command against g.
 func runWebhooks(t *testing.T, g *webhookGateway, args ...string) (string, string, error) {
 	t.Helper()
 	ios, _, out, errOut := cmdutil.Test()
 	f := cmdutil.NewFactory(ios)
+	f.NetworkProfile = localNetwork
 	fake := func(cmdutil.AdminFlags) (*operator.Admin, error) {
 		a := operator.NewAdmin("http://gateway.test", "bank-admin", "s")
 		a.HTTP = &http.Client{Transport: g}
@@ -245,8 +257,15 @@ func TestWebhooksOnAGatewayWithout(t *testing.T) {
 	g := newWebhookGateway()
 	g.noWebhooks = true
 	_, _, err := runWebhooks(t, g, "deliveries")
-	if err == nil || !strings.Contains(err.Error(), "requester gateway") || !strings.Contains(err.Error(), "http://127.0.0.1:7081 (BankMSP)") {
+	if err == nil || !strings.Contains(err.Error(), "requester gateway") ||
+		!strings.Contains(err.Error(), "--gateway http://127.0.0.1:7081 (BankMSP) or http://127.0.0.1:7082 (InsurerMSP)") {
 		t.Fatalf("err %v", err)
+	}
+	noProfile := func() (*fabconn.Profile, *fabconn.OrgProfile, error) {
+		return nil, nil, errors.New("no network profile")
+	}
+	if err := webhooksHint(err, noProfile); !strings.Contains(err.Error(), "name one with --gateway") {
+		t.Fatalf("without a profile: %v", err)
 	}
 }
 

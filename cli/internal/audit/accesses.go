@@ -10,13 +10,13 @@ import (
 
 	"github.com/quanchain/quanchain/chaincode/model"
 	"github.com/quanchain/quanchain/cli/internal/cmdutil"
-	"github.com/quanchain/quanchain/cli/internal/ledgerclient"
+	"github.com/quanchain/quanchain/ledger"
 )
 
 // AccessesOptions are the inputs of `qc audit accesses`.
 type AccessesOptions struct {
 	IO     *cmdutil.IOStreams
-	Ledger func(context.Context) (*ledgerclient.Client, error)
+	Ledger func(context.Context) (*cmdutil.Ledger, error)
 	Output cmdutil.OutputFlags
 	Ctx    context.Context
 
@@ -100,10 +100,13 @@ func accessesRun(opts *AccessesOptions) error {
 	if err != nil {
 		return err
 	}
+	q := ledger.ListQuery{Since: opts.Period.SinceArg(), Until: opts.Period.UntilArg(), PageSize: cmdutil.PageSize}
 	var list []model.Access
 	switch {
 	case opts.CitizenRef != "":
-		list, err = lc.AccessesByCitizen(opts.Ctx, opts.CitizenRef, opts.Period.SinceArg(), opts.Period.UntilArg())
+		list, err = ledger.All(opts.Ctx, q, func(ctx context.Context, q ledger.ListQuery) (*model.Page[model.Access], error) {
+			return lc.ListAccessesByCitizen(ctx, opts.CitizenRef, q)
+		})
 	case opts.AuthorizationID != "":
 		if _, err := lc.GetAuthorization(opts.Ctx, opts.AuthorizationID); err != nil {
 			if cmdutil.IsNotFound(err) {
@@ -112,7 +115,10 @@ func accessesRun(opts *AccessesOptions) error {
 			return err
 		}
 		var all []model.Access
-		if all, err = lc.AccessesByAuthorization(opts.Ctx, opts.AuthorizationID); err == nil {
+		all, err = ledger.All(opts.Ctx, q, func(ctx context.Context, q ledger.ListQuery) (*model.Page[model.Access], error) {
+			return lc.ListAccessesByAuthorization(ctx, opts.AuthorizationID, q)
+		})
+		if err == nil {
 			list = []model.Access{}
 			for _, a := range all { // this listing has no time bounds on the ledger
 				if opts.Period.Contains(a.AccessedAt) {
@@ -121,7 +127,9 @@ func accessesRun(opts *AccessesOptions) error {
 			}
 		}
 	default:
-		list, err = lc.AccessesByRequester(opts.Ctx, opts.Institution, opts.Period.SinceArg(), opts.Period.UntilArg())
+		list, err = ledger.All(opts.Ctx, q, func(ctx context.Context, q ledger.ListQuery) (*model.Page[model.Access], error) {
+			return lc.ListAccessesByRequester(ctx, opts.Institution, q)
+		})
 	}
 	if err != nil {
 		return err

@@ -10,13 +10,13 @@ import (
 
 	"github.com/quanchain/quanchain/chaincode/model"
 	"github.com/quanchain/quanchain/cli/internal/cmdutil"
-	"github.com/quanchain/quanchain/cli/internal/ledgerclient"
+	"github.com/quanchain/quanchain/ledger"
 )
 
 // AuthorizationsOptions are the inputs of `qc audit authorizations`.
 type AuthorizationsOptions struct {
 	IO     *cmdutil.IOStreams
-	Ledger func(context.Context) (*ledgerclient.Client, error)
+	Ledger func(context.Context) (*cmdutil.Ledger, error)
 	Output cmdutil.OutputFlags
 	Ctx    context.Context
 
@@ -98,9 +98,12 @@ func authorizationsRun(opts *AuthorizationsOptions) error {
 	if err != nil {
 		return err
 	}
+	q := ledger.ListQuery{Status: opts.Status, PageSize: cmdutil.PageSize}
 	var list []model.Authorization
 	if opts.CitizenRef != "" {
-		all, err := lc.AuthorizationsByCitizen(opts.Ctx, opts.CitizenRef, opts.Status)
+		all, err := ledger.All(opts.Ctx, q, func(ctx context.Context, q ledger.ListQuery) (*model.Page[model.Authorization], error) {
+			return lc.ListAuthorizationsByCitizen(ctx, opts.CitizenRef, q)
+		})
 		if err != nil {
 			return err
 		}
@@ -111,9 +114,14 @@ func authorizationsRun(opts *AuthorizationsOptions) error {
 				list = append(list, a)
 			}
 		}
-	} else if list, err = lc.AuthorizationsByRequester(opts.Ctx, opts.Institution, opts.Status,
-		opts.Period.SinceArg(), opts.Period.UntilArg()); err != nil {
-		return err
+	} else {
+		q.Since, q.Until = opts.Period.SinceArg(), opts.Period.UntilArg()
+		list, err = ledger.All(opts.Ctx, q, func(ctx context.Context, q ledger.ListQuery) (*model.Page[model.Authorization], error) {
+			return lc.ListAuthorizationsByRequester(ctx, opts.Institution, q)
+		})
+		if err != nil {
+			return err
+		}
 	}
 	return writeAuthorizations(opts.IO, format, list)
 }

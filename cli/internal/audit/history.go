@@ -13,7 +13,6 @@ import (
 
 	"github.com/quanchain/quanchain/chaincode/model"
 	"github.com/quanchain/quanchain/cli/internal/cmdutil"
-	"github.com/quanchain/quanchain/cli/internal/ledgerclient"
 )
 
 // ObjectTypes are the ledger object types whose history can be read.
@@ -25,7 +24,7 @@ var typeAliases = map[string]string{"authorization": "auth", "authorisation": "a
 // HistoryOptions are the inputs of `qc audit history`.
 type HistoryOptions struct {
 	IO     *cmdutil.IOStreams
-	Ledger func(context.Context) (*ledgerclient.Client, error)
+	Ledger func(context.Context) (*cmdutil.Ledger, error)
 	Output cmdutil.OutputFlags
 	Ctx    context.Context
 

@@ -11,13 +11,13 @@ import (
 
 	"github.com/quanchain/quanchain/chaincode/model"
 	"github.com/quanchain/quanchain/cli/internal/cmdutil"
-	"github.com/quanchain/quanchain/cli/internal/ledgerclient"
+	"github.com/quanchain/quanchain/ledger"
 )
 
 // ReportOptions are the inputs of `qc audit report`.
 type ReportOptions struct {
 	IO     *cmdutil.IOStreams
-	Ledger func(context.Context) (*ledgerclient.Client, error)
+	Ledger func(context.Context) (*cmdutil.Ledger, error)
 	Output cmdutil.OutputFlags
 	Ctx    context.Context
 
@@ -122,20 +122,23 @@ func reportRun(opts *ReportOptions) error {
 
 // BuildReport reads the period's accesses of every institution and checks
 // each against its authorisation.
-func BuildReport(ctx context.Context, lc *ledgerclient.Client, period cmdutil.TimeRange) (*Report, error) {
-	insts, err := lc.ListInstitutions(ctx)
+func BuildReport(ctx context.Context, lc *cmdutil.Ledger, period cmdutil.TimeRange) (*Report, error) {
+	insts, err := ledger.All(ctx, ledger.ListQuery{PageSize: cmdutil.PageSize}, lc.ListInstitutions)
 	if err != nil {
 		return nil, err
 	}
 	sort.Slice(insts, func(i, j int) bool { return insts[i].MSPID < insts[j].MSPID })
-	rep := &Report{Since: period.SinceArg(), Until: period.UntilArg(), Peer: lc.MSPID(),
+	rep := &Report{Since: period.SinceArg(), Until: period.UntilArg(), Peer: lc.MSPID,
 		Institutions: len(insts), Summary: []SummaryRow{}, Findings: []Finding{}}
 	histories := map[string][]model.HistoryEntry{}
 	type key struct{ inst, purpose, category string }
 	counts := map[key]*SummaryRow{}
 	citizens := map[key]map[string]bool{}
 	for _, inst := range insts {
-		accs, err := lc.AccessesByRequester(ctx, inst.MSPID, period.SinceArg(), period.UntilArg())
+		q := ledger.ListQuery{Since: period.SinceArg(), Until: period.UntilArg(), PageSize: cmdutil.PageSize}
+		accs, err := ledger.All(ctx, q, func(ctx context.Context, q ledger.ListQuery) (*model.Page[model.Access], error) {
+			return lc.ListAccessesByRequester(ctx, inst.MSPID, q)
+		})
 		if err != nil {
 			return nil, err
 		}

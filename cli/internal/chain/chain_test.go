@@ -17,7 +17,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/quanchain/quanchain/cli/internal/chain"
-	"github.com/quanchain/quanchain/cli/internal/ledgerclient/ledgertest"
+	"github.com/quanchain/quanchain/cli/internal/ledgertest"
 )
 
 // realStore holds blocks 0 to 3 of the channel as a Fabric 2.5 peer

@@ -4,12 +4,16 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/spf13/cobra"
+
+	"github.com/quanchain/quanchain/chaincode/model"
+	"github.com/quanchain/quanchain/ledger"
 )
 
 func TestOutputFlags(t *testing.T) {
@@ -101,6 +105,15 @@ func TestResolveCitizen(t *testing.T) {
 	}
 }
 
+// localProfile is the network.json `make up` writes, reduced to what the
+// admin and operator clients read: the auditor's organisation and the
+// gateways.
+const localProfile = `{"channel":"quanchain","chaincode":"quanchain",
+ "orgs":[{"name":"audit","msp_id":"AuditMSP"}],
+ "gateways":[
+  {"msp_id":"BureauMSP","roles":["provider"],"api":"http://127.0.0.1:7080","peer_api":"https://127.0.0.1:7090","data_dir":"gateway/bureau"},
+  {"msp_id":"BankMSP","roles":["requester"],"api":"http://127.0.0.1:7081","data_dir":"gateway/bank"}]}`
+
 func TestAdminCredentials(t *testing.T) {
 	ios, _, _, _ := Test()
 	f := NewFactory(ios)
@@ -108,6 +121,15 @@ func TestAdminCredentials(t *testing.T) {
 	t.Setenv(EnvClientID, "")
 	t.Setenv(EnvClientSecret, "")
 	var ue *UsageError
+	bare := NewFactory(ios)
+	bare.StateDir = t.TempDir()
+	if _, err := bare.AdminClient(AdminFlags{}); err == nil || !strings.Contains(err.Error(), "no network profile") ||
+		!strings.Contains(err.Error(), "--gateway") {
+		t.Fatalf("no profile, no --gateway: %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(f.StateDir, "network.json"), []byte(localProfile), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := f.AdminClient(AdminFlags{}); !errors.As(err, &ue) || !strings.Contains(err.Error(), "--client-id") {
 		t.Fatalf("no credentials: %v", err)
 	}
@@ -126,7 +148,7 @@ func TestAdminCredentials(t *testing.T) {
 		t.Fatal(err)
 	}
 	a, err := f.AdminClient(AdminFlags{})
-	if err != nil || a.ClientID != "adm" || a.ClientSecret != "a" || a.URL != DefaultGatewayURL() {
+	if err != nil || a.ClientID != "adm" || a.ClientSecret != "a" || a.URL != "http://127.0.0.1:7080" {
 		t.Fatalf("demo admin: %+v %v", a, err)
 	}
 	// The demo admin of the gateway --gateway names.
@@ -208,6 +230,25 @@ func TestIsNotFound(t *testing.T) {
 	}
 	if !IsNotFound(errors.Join(errors.New("wrapped"), notFoundMarker{})) {
 		t.Fatal("NotFound() marker not recognised")
+	}
+}
+
+func TestPeerDetails(t *testing.T) {
+	details := []string{"BankMSP (127.0.0.1:9051): access denied"}
+	tests := []struct {
+		name string
+		err  error
+		want int
+	}{
+		{"no chaincode answer", fmt.Errorf("x: %w", &ledger.Error{Code: model.CodeInternal, Details: details}), 1},
+		{"peer unreachable", &ledger.Error{Code: ledger.CodeUnavailable, Details: details}, 1},
+		{"the chaincode's refusal says it all", &ledger.Error{Code: model.CodeAuthNotFound, Details: details}, 0},
+		{"not a ledger error", errors.New("x"), 0},
+	}
+	for _, tt := range tests {
+		if got := PeerDetails(tt.err); len(got) != tt.want {
+			t.Errorf("%s: %q", tt.name, got)
+		}
 	}
 }
 

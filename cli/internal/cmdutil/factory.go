@@ -9,9 +9,7 @@ import (
 	"path/filepath"
 	"sync"
 
-	"github.com/quanchain/quanchain/cli/internal/ledgerclient"
 	"github.com/quanchain/quanchain/ledger/fabconn"
-	"github.com/quanchain/quanchain/network/fabnet"
 )
 
 // DefaultProfile is the organisation qc connects as unless --profile says
@@ -34,8 +32,9 @@ type Factory struct {
 	// NetworkProfile returns the network's connection profile and the
 	// organisation selected by --profile.
 	NetworkProfile func() (*fabconn.Profile, *fabconn.OrgProfile, error)
-	// Ledger returns the ledger client of the selected organisation.
-	Ledger func(ctx context.Context) (*ledgerclient.Client, error)
+	// Ledger returns the ledger as the selected organisation's peer
+	// answers it.
+	Ledger func(ctx context.Context) (*Ledger, error)
 
 	mu      sync.Mutex
 	closers []func() error
@@ -58,9 +57,9 @@ func NewFactory(ios *IOStreams) *Factory {
 	}
 	var (
 		connMu sync.Mutex
-		lc     *ledgerclient.Client
+		lc     *Ledger
 	)
-	f.Ledger = func(ctx context.Context) (*ledgerclient.Client, error) {
+	f.Ledger = func(ctx context.Context) (*Ledger, error) {
 		connMu.Lock()
 		defer connMu.Unlock()
 		if lc != nil {
@@ -79,7 +78,7 @@ func NewFactory(ios *IOStreams) *Factory {
 			return nil, fmt.Errorf("%w\n(is the network running? `make up` starts it)", err)
 		}
 		f.AddCloser(conn.Close)
-		lc = ledgerclient.New(ledgerclient.GatewayTransport(conn), conn.Channel, conn.Chaincode, conn.Org.MSPID)
+		lc = NewLedger(conn, conn.Channel, conn.Chaincode, conn.Org.MSPID)
 		return lc, nil
 	}
 	return f
@@ -105,22 +104,14 @@ func (f *Factory) Close() error {
 }
 
 // ResolveStateDir returns the network's state directory: the flag's value,
-// else $QUANCHAIN_HOME, else <repository>/.quanchain as the network tool
-// lays it out.
+// else $QUANCHAIN_HOME, else <repository>/.quanchain, where the network
+// tool keeps it (fabconn.StateDir).
 func ResolveStateDir(flag string) (string, error) {
-	dir := flag
-	if dir == "" {
-		dir = os.Getenv(fabnet.EnvHome)
+	dir, err := fabconn.StateDir(flag)
+	if err != nil {
+		return "", fmt.Errorf("%w, or pass --state-dir", err)
 	}
-	if dir == "" {
-		l, err := fabnet.DefaultLayout()
-		if err != nil {
-			return "", fmt.Errorf("cannot find the network's state directory (%w): pass --state-dir or set %s",
-				err, fabnet.EnvHome)
-		}
-		dir = l.StateDir
-	}
-	return filepath.Abs(dir)
+	return dir, nil
 }
 
 func loadProfile(stateFlag, name string) (*fabconn.Profile, *fabconn.OrgProfile, error) {
@@ -130,7 +121,7 @@ func loadProfile(stateFlag, name string) (*fabconn.Profile, *fabconn.OrgProfile,
 	}
 	if _, err := os.Stat(filepath.Join(dir, fabconn.ProfileFile)); errors.Is(err, fs.ErrNotExist) {
 		return nil, nil, fmt.Errorf("no network profile found in %s: run `make up` first, or point --state-dir (or %s) at the network's state directory",
-			dir, fabnet.EnvHome)
+			dir, fabconn.EnvHome)
 	}
 	prof, err := fabconn.LoadProfile(dir)
 	if err != nil {

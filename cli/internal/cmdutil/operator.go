@@ -14,7 +14,6 @@ import (
 
 	"github.com/quanchain/quanchain/cli/internal/operator"
 	"github.com/quanchain/quanchain/ledger/fabconn"
-	"github.com/quanchain/quanchain/network/fabnet"
 )
 
 // Environment variables of the admin client's credentials.
@@ -23,29 +22,20 @@ const (
 	EnvClientSecret = "QC_CLIENT_SECRET"
 )
 
-// DefaultOperatorURL is the operator gateway's mutual-TLS listener of the
-// local network.
-func DefaultOperatorURL() string { return "https://" + fabnet.OperatorPeerListen }
-
-// operatorGateway is the operator's gateway of the local network: the one
-// with the provider role.
-func operatorGateway() fabnet.GatewaySpec {
-	gws := fabnet.Gateways()
-	for _, g := range gws {
-		if slices.Contains(strings.Split(g.Roles, ","), "provider") {
-			return g
-		}
+// provider returns the local network's provider gateway, the operator's,
+// as the network profile in the state directory names it.
+func (f *Factory) provider() (*fabconn.GatewayProfile, error) {
+	prof, _, err := f.NetworkProfile()
+	if err != nil {
+		return nil, err
 	}
-	return gws[0]
+	return prof.Provider()
 }
-
-// DefaultGatewayURL is the operator gateway's HTTP API of the local network.
-func DefaultGatewayURL() string { return "http://" + operatorGateway().Listen }
 
 // AddOperatorFlag adds --operator, the pseudonym service's address.
 func AddOperatorFlag(cmd *cobra.Command, f *Factory) {
 	cmd.Flags().StringVar(&f.OperatorURL, "operator", "",
-		"the operator gateway's mutual-TLS address, which turns ID numbers into citizenRefs (default "+DefaultOperatorURL()+")")
+		"the operator gateway's mutual-TLS address, which turns ID numbers into citizenRefs (default: the local network's, from its profile)")
 }
 
 // pseudonymClient builds the client of the operator's pseudonym service:
@@ -60,10 +50,13 @@ func (f *Factory) pseudonymClient() (*operator.Pseudonyms, error) {
 	if err != nil {
 		return nil, err
 	}
-	opMSP := operatorGateway().Org
-	i := slices.IndexFunc(prof.Orgs, func(o fabconn.OrgProfile) bool { return o.MSPID == opMSP })
+	op, err := prof.Provider()
+	if err != nil {
+		return nil, err
+	}
+	i := slices.IndexFunc(prof.Orgs, func(o fabconn.OrgProfile) bool { return o.MSPID == op.MSPID })
 	if i < 0 {
-		return nil, fmt.Errorf("the network profile has no operator organisation %s", opMSP)
+		return nil, fmt.Errorf("the network profile has no operator organisation %s", op.MSPID)
 	}
 	user, ok := org.Users["User1"]
 	if !ok {
@@ -78,7 +71,7 @@ func (f *Factory) pseudonymClient() (*operator.Pseudonyms, error) {
 	}
 	url := f.OperatorURL
 	if url == "" {
-		url = DefaultOperatorURL()
+		url = op.PeerAPI
 	}
 	if !strings.HasPrefix(url, "https://") {
 		return nil, UsageErrorf("--operator %q: want an https:// address (the pseudonym service speaks mutual TLS only)", url)
@@ -102,20 +95,25 @@ type AdminFlags struct {
 
 // AddAdminFlags adds --gateway, --client-id and --client-secret.
 func AddAdminFlags(cmd *cobra.Command, a *AdminFlags) {
-	cmd.Flags().StringVar(&a.Gateway, "gateway", "", "the gateway's HTTP API (default "+DefaultGatewayURL()+")")
+	cmd.Flags().StringVar(&a.Gateway, "gateway", "", "the gateway's HTTP API (default: the local network's operator gateway, from its profile)")
 	cmd.Flags().StringVar(&a.ClientID, "client-id", "",
 		"an API client with the admin scope (default $"+EnvClientID+", else the local demo's admin client)")
 	cmd.Flags().StringVar(&a.ClientSecret, "client-secret", "", "its secret (default $"+EnvClientSecret+")")
 }
 
-// AdminClient returns the admin API client the flags describe. Credentials
+// AdminClient returns the admin API client the flags describe. The gateway
+// is --gateway, else the local network's operator gateway. Credentials
 // come from the flags, else from QC_CLIENT_ID and QC_CLIENT_SECRET, else,
 // for the local demo network, from the demo-clients.json of the gateway at
 // that address (the operator's by default) in the state directory.
 func (f *Factory) AdminClient(a AdminFlags) (*operator.Admin, error) {
 	url := a.Gateway
 	if url == "" {
-		url = DefaultGatewayURL()
+		op, err := f.provider()
+		if err != nil {
+			return nil, fmt.Errorf("%w\n(or name the gateway with --gateway)", err)
+		}
+		url = op.API
 	}
 	if !strings.HasPrefix(url, "http://") && !strings.HasPrefix(url, "https://") {
 		return nil, UsageErrorf("--gateway %q: want an http:// or https:// address", url)
@@ -147,13 +145,20 @@ func (f *Factory) demoAdmin(url string) (string, string, error) {
 	if err != nil {
 		return "", "", err
 	}
-	gw := operatorGateway()
-	for _, g := range fabnet.Gateways() {
-		if strings.TrimRight(url, "/") == "http://"+g.Listen {
-			gw = g
+	prof, _, err := f.NetworkProfile()
+	if err != nil {
+		return "", "", err
+	}
+	gw, err := prof.Provider()
+	if err != nil {
+		return "", "", err
+	}
+	for i, g := range prof.Gateways {
+		if strings.TrimRight(url, "/") == strings.TrimRight(g.API, "/") {
+			gw = &prof.Gateways[i]
 		}
 	}
-	path := filepath.Join(fabnet.Layout{StateDir: dir}.GatewayDataDir(gw), "demo-clients.json")
+	path := filepath.Join(abs(dir, gw.DataDir), "demo-clients.json")
 	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return "", "", UsageErrorf("no admin credentials: pass --client-id and --client-secret, or set %s and %s (the local demo's %s is missing: run `make up`)",

@@ -9,13 +9,12 @@ import (
 
 	"github.com/quanchain/quanchain/cli/internal/chain"
 	"github.com/quanchain/quanchain/cli/internal/cmdutil"
-	"github.com/quanchain/quanchain/cli/internal/ledgerclient"
 )
 
 // BlockOptions are the inputs of `qc ledger block`.
 type BlockOptions struct {
 	IO     *cmdutil.IOStreams
-	Ledger func(context.Context) (*ledgerclient.Client, error)
+	Ledger func(context.Context) (*cmdutil.Ledger, error)
 	Output cmdutil.OutputFlags
 	Ctx    context.Context
 
@@ -60,19 +59,19 @@ func blockRun(opts *BlockOptions) error {
 	if err != nil {
 		return err
 	}
-	ci, err := lc.ChainInfo(opts.Ctx, "")
+	ci, err := lc.Blocks.ChainInfo(opts.Ctx, "")
 	if err != nil {
 		return err
 	}
 	if opts.Number >= ci.GetHeight() {
 		return cmdutil.NotFoundf("block %d not found: the channel's height on %s's peer is %d (blocks 0 to %d)",
-			opts.Number, lc.MSPID(), ci.GetHeight(), ci.GetHeight()-1)
+			opts.Number, lc.MSPID, ci.GetHeight(), ci.GetHeight()-1)
 	}
-	b, err := lc.Block(opts.Ctx, "", opts.Number)
+	b, err := lc.Blocks.Block(opts.Ctx, "", opts.Number)
 	if err != nil {
 		return err
 	}
-	blk := chain.DecodeBlock(b, lc.Chaincode())
+	blk := chain.DecodeBlock(b, lc.Chaincode)
 	if format == cmdutil.FormatJSON {
 		return cmdutil.WriteJSON(opts.IO.Out, blk)
 	}

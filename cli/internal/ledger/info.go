@@ -8,13 +8,12 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/quanchain/quanchain/cli/internal/cmdutil"
-	"github.com/quanchain/quanchain/cli/internal/ledgerclient"
 )
 
 // InfoOptions are the inputs of `qc ledger info`.
 type InfoOptions struct {
 	IO     *cmdutil.IOStreams
-	Ledger func(context.Context) (*ledgerclient.Client, error)
+	Ledger func(context.Context) (*cmdutil.Ledger, error)
 	Output cmdutil.OutputFlags
 	Ctx    context.Context
 }
@@ -60,11 +59,11 @@ func infoRun(opts *InfoOptions) error {
 	if err != nil {
 		return err
 	}
-	ci, err := lc.ChainInfo(opts.Ctx, "")
+	ci, err := lc.Blocks.ChainInfo(opts.Ctx, "")
 	if err != nil {
 		return err
 	}
-	info := Info{Channel: lc.Channel(), Peer: lc.MSPID(), Height: ci.GetHeight(),
+	info := Info{Channel: lc.Channel, Peer: lc.MSPID, Height: ci.GetHeight(),
 		CurrentBlockHash: hex.EncodeToString(ci.GetCurrentBlockHash()), PreviousBlockHash: hex.EncodeToString(ci.GetPreviousBlockHash())}
 	if format == cmdutil.FormatJSON {
 		return cmdutil.WriteJSON(opts.IO.Out, info)

@@ -16,7 +16,7 @@ import (
 
 	"github.com/quanchain/quanchain/cli/internal/chain"
 	"github.com/quanchain/quanchain/cli/internal/cmdutil"
-	"github.com/quanchain/quanchain/cli/internal/ledgerclient/ledgertest"
+	"github.com/quanchain/quanchain/cli/internal/ledgertest"
 )
 
 // execute runs cmd with args and returns its error.

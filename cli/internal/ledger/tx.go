@@ -10,13 +10,12 @@ import (
 
 	"github.com/quanchain/quanchain/cli/internal/chain"
 	"github.com/quanchain/quanchain/cli/internal/cmdutil"
-	"github.com/quanchain/quanchain/cli/internal/ledgerclient"
 )
 
 // TxOptions are the inputs of `qc ledger tx`.
 type TxOptions struct {
 	IO     *cmdutil.IOStreams
-	Ledger func(context.Context) (*ledgerclient.Client, error)
+	Ledger func(context.Context) (*cmdutil.Ledger, error)
 	Output cmdutil.OutputFlags
 	Ctx    context.Context
 
@@ -67,20 +66,20 @@ func txRun(opts *TxOptions) error {
 	if err != nil {
 		return err
 	}
-	pt, err := lc.Transaction(opts.Ctx, opts.TxID)
+	pt, err := lc.Blocks.Transaction(opts.Ctx, "", opts.TxID)
 	if err != nil {
 		if cmdutil.IsNotFound(err) {
-			return cmdutil.NotFoundf("transaction %s not found on %s's peer", opts.TxID, lc.MSPID())
+			return cmdutil.NotFoundf("transaction %s not found on %s's peer", opts.TxID, lc.MSPID)
 		}
 		return err
 	}
-	res := TxResult{Transaction: chain.DecodeTransaction(pt, lc.Chaincode())}
-	b, err := lc.BlockByTxID(opts.Ctx, opts.TxID)
+	res := TxResult{Transaction: chain.DecodeTransaction(pt, lc.Chaincode)}
+	b, err := lc.Blocks.BlockByTxID(opts.Ctx, "", opts.TxID)
 	if err != nil {
 		return err
 	}
 	res.Block = b.GetHeader().GetNumber()
-	for _, t := range chain.DecodeBlock(b, lc.Chaincode()).Transactions {
+	for _, t := range chain.DecodeBlock(b, lc.Chaincode).Transactions {
 		if t.TxID == opts.TxID {
 			res.Index = t.Index
 			break

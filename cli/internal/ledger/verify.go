@@ -12,14 +12,13 @@ import (
 
 	"github.com/quanchain/quanchain/cli/internal/chain"
 	"github.com/quanchain/quanchain/cli/internal/cmdutil"
-	"github.com/quanchain/quanchain/cli/internal/ledgerclient"
 	"github.com/quanchain/quanchain/ledger/fabconn"
 )
 
 // VerifyOptions are the inputs of `qc ledger verify`.
 type VerifyOptions struct {
 	IO             *cmdutil.IOStreams
-	Ledger         func(context.Context) (*ledgerclient.Client, error)
+	Ledger         func(context.Context) (*cmdutil.Ledger, error)
 	NetworkProfile func() (*fabconn.Profile, *fabconn.OrgProfile, error)
 	Output         cmdutil.OutputFlags
 	Ctx            context.Context
@@ -167,14 +166,14 @@ func storeSources(opts *VerifyOptions) ([]chain.Source, chain.Options, []string,
 
 // peerSource reads blocks from one organisation's peer.
 type peerSource struct {
-	lc  *ledgerclient.Client
+	lc  *cmdutil.Ledger
 	org string
 }
 
 func (p peerSource) Name() string { return p.org }
 
 func (p peerSource) Block(ctx context.Context, n uint64) (*common.Block, error) {
-	return p.lc.Block(ctx, p.org, n)
+	return p.lc.Blocks.Block(ctx, p.org, n)
 }
 
 func peerSources(opts *VerifyOptions) ([]chain.Source, chain.Options, []string, error) {
@@ -199,7 +198,7 @@ func peerSources(opts *VerifyOptions) ([]chain.Source, chain.Options, []string, 
 		heights []string
 	)
 	for i, org := range orgs {
-		ci, err := lc.ChainInfo(opts.Ctx, org)
+		ci, err := lc.Blocks.ChainInfo(opts.Ctx, org)
 		if err != nil {
 			return nil, chain.Options{}, nil, err
 		}

@@ -91,6 +91,9 @@ func Run(ctx context.Context, ios *cmdutil.IOStreams, args []string) int {
 	code := ExitCode(err)
 	if err != nil {
 		fmt.Fprintln(ios.ErrOut, "qc:", err)
+		for _, d := range cmdutil.PeerDetails(err) {
+			fmt.Fprintln(ios.ErrOut, "  "+d)
+		}
 	}
 	return code
 }

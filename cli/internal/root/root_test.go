@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/quanchain/quanchain/cli/internal/cmdutil"
-	"github.com/quanchain/quanchain/cli/internal/ledgerclient"
+	"github.com/quanchain/quanchain/ledger"
 )
 
 func TestExitCode(t *testing.T) {
@@ -26,8 +26,10 @@ func TestExitCode(t *testing.T) {
 		{"wrapped usage", fmt.Errorf("ctx: %w", cmdutil.UsageErrorf("bad flag")), ExitUsage},
 		{"failed check", cmdutil.FailedCheckf("verification failed"), ExitFailedCheck},
 		{"not found", cmdutil.NotFoundf("block 9"), ExitNotFound},
-		{"ledger says not found", fmt.Errorf("x: %w", &ledgerclient.Error{Op: "consent:GetAuthorization", Code: "AUTH_NOT_FOUND"}), ExitNotFound},
-		{"ledger error", &ledgerclient.Error{Op: "consent:GetAuthorization", Code: "INVALID_ARGUMENT"}, ExitError},
+		{"ledger says not found", fmt.Errorf("x: %w", &ledger.Error{Code: "AUTH_NOT_FOUND"}), ExitNotFound},
+		{"peer holds no such block", &ledger.Error{Code: ledger.CodeBlockNotFound}, ExitNotFound},
+		{"ledger error", &ledger.Error{Code: "INVALID_ARGUMENT"}, ExitError},
+		{"ledger unavailable", &ledger.Error{Code: ledger.CodeUnavailable}, ExitError},
 		{"cancelled", context.Canceled, ExitError},
 	}
 	for _, tc := range tests {

@@ -15,13 +15,12 @@ import (
 	"github.com/quanchain/quanchain/chaincode/merkle"
 	"github.com/quanchain/quanchain/chaincode/model"
 	"github.com/quanchain/quanchain/cli/internal/cmdutil"
-	"github.com/quanchain/quanchain/cli/internal/ledgerclient"
 )
 
 // RecordOptions are the inputs of `qc verify record`.
 type RecordOptions struct {
 	IO     *cmdutil.IOStreams
-	Ledger func(context.Context) (*ledgerclient.Client, error)
+	Ledger func(context.Context) (*cmdutil.Ledger, error)
 	Output cmdutil.OutputFlags
 	Ctx    context.Context
 
@@ -153,7 +152,7 @@ func recordRun(opts *RecordOptions) error {
 	return nil
 }
 
-func verifyInBatch(opts *RecordOptions, lc *ledgerclient.Client, res *RecordResult, sum [32]byte, proof []merkle.Hash, proofHex []string) error {
+func verifyInBatch(opts *RecordOptions, lc *cmdutil.Ledger, res *RecordResult, sum [32]byte, proof []merkle.Hash, proofHex []string) error {
 	batch, err := lc.GetBatch(opts.Ctx, opts.BatchID)
 	if err != nil {
 		if cmdutil.IsNotFound(err) {

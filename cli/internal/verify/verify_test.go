@@ -18,7 +18,7 @@ import (
 	"github.com/quanchain/quanchain/chaincode/merkle"
 	"github.com/quanchain/quanchain/chaincode/model"
 	"github.com/quanchain/quanchain/cli/internal/cmdutil"
-	"github.com/quanchain/quanchain/cli/internal/ledgerclient/ledgertest"
+	"github.com/quanchain/quanchain/cli/internal/ledgertest"
 )
 
 func execute(cmd *cobra.Command, args ...string) error {

@@ -14,8 +14,8 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/quanchain/quanchain/cli/internal/cmdutil"
-	"github.com/quanchain/quanchain/cli/internal/ledgerclient"
 	"github.com/quanchain/quanchain/ledger/fabconn"
+	"github.com/quanchain/quanchain/ledger/qscc"
 )
 
 // The fake network's names.
@@ -29,13 +29,22 @@ const (
 // JSON (a string is returned as is).
 type Handler func(args []string) (any, error)
 
-// Fake is a Transport over in-memory blocks (one chain per organisation)
-// and chaincode handlers. It records every request.
+// Call is one evaluation the fake answered.
+type Call struct {
+	Org         string // the organisation whose peer was named ("": the connected one)
+	Chaincode   string // qscc or the network's chaincode
+	Transaction string
+	Args        []string
+}
+
+// Fake is a ledger.Evaluator over in-memory blocks (one chain per
+// organisation) and chaincode handlers: the seam where the real client
+// evaluates through the Fabric Gateway. It records every call.
 type Fake struct {
 	mu       sync.Mutex
 	blocks   map[string][]*common.Block
 	handlers map[string]Handler
-	calls    []ledgerclient.Request
+	calls    []Call
 }
 
 // NewFake returns a fake whose peers all hold blocks.
@@ -61,24 +70,26 @@ func (f *Fake) On(transaction string, h Handler) {
 	f.handlers[transaction] = h
 }
 
-// Calls returns the requests made so far.
-func (f *Fake) Calls() []ledgerclient.Request {
+// Calls returns the calls made so far.
+func (f *Fake) Calls() []Call {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return append([]ledgerclient.Request(nil), f.calls...)
+	return append([]Call(nil), f.calls...)
 }
 
-// Client returns a ledger client over the fake, connected as AuditMSP.
-func (f *Fake) Client() *ledgerclient.Client {
-	return ledgerclient.New(f, Channel, Chaincode, OwnMSP)
+// Client returns qc's view of the ledger over the fake, connected as
+// AuditMSP.
+func (f *Fake) Client() *cmdutil.Ledger {
+	return cmdutil.NewLedger(f, Channel, Chaincode, OwnMSP)
 }
 
-// Evaluate implements ledgerclient.Transport.
-func (f *Fake) Evaluate(_ context.Context, req ledgerclient.Request) ([]byte, error) {
+// Evaluate implements ledger.Evaluator.
+func (f *Fake) Evaluate(_ context.Context, org, chaincode, name string, args ...string) ([]byte, error) {
+	req := Call{Org: org, Chaincode: chaincode, Transaction: name, Args: args}
 	f.mu.Lock()
 	f.calls = append(f.calls, req)
 	f.mu.Unlock()
-	if req.Chaincode == ledgerclient.QSCC {
+	if req.Chaincode == qscc.Chaincode {
 		return f.qscc(req)
 	}
 	f.mu.Lock()
@@ -97,7 +108,7 @@ func (f *Fake) Evaluate(_ context.Context, req ledgerclient.Request) ([]byte, er
 	return json.Marshal(v)
 }
 
-func (f *Fake) qscc(req ledgerclient.Request) ([]byte, error) {
+func (f *Fake) qscc(req Call) ([]byte, error) {
 	org := req.Org
 	if org == "" {
 		org = OwnMSP
@@ -167,6 +178,6 @@ func NewFactory(f *Fake) (*cmdutil.Factory, *bytes.Buffer, *bytes.Buffer) {
 	prof := Profile()
 	own, _ := prof.Org(OwnMSP)
 	fac.NetworkProfile = func() (*fabconn.Profile, *fabconn.OrgProfile, error) { return prof, own, nil }
-	fac.Ledger = func(context.Context) (*ledgerclient.Client, error) { return f.Client(), nil }
+	fac.Ledger = func(context.Context) (*cmdutil.Ledger, error) { return f.Client(), nil }
 	return fac, out, errOut
 }

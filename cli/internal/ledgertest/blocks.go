@@ -1,4 +1,4 @@
-// Package ledgertest builds Fabric blocks and a fake ledger Transport for
+// Package ledgertest builds Fabric blocks and a fake ledger.Evaluator for
 // qc's unit tests. Hashes are computed here with code of its own (the ASN.1
 // DER of a block header is written byte by byte), so the tests cross-check
 // package chain rather than repeat it.
