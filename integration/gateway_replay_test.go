@@ -16,7 +16,8 @@ import (
 // hands out no record, and no second access is recorded.
 func TestReplayAfterRevocationHTTP(t *testing.T) {
 	people := demoCitizens(t)
-	bank, citizen, a := lendingGrant(t, people[9], 3, "replay")
+	// people[0] holds housing-fund and tax records (TestLendingFlowHTTP).
+	bank, citizen, a := lendingGrant(t, people[0], 3, "replay")
 
 	body := map[string]any{"authorization_id": a.ID, "categories": []string{"housing_fund", "tax"}}
 	var first, again dataResult

@@ -113,6 +113,13 @@ func MapError(op string, err error) error {
 		e.Code, e.Message = code, op+": the peer holds no such "+what
 		return e
 	}
+	if endorsersDisagree(msgs) {
+		// The endorsing peers answered from different states: one had
+		// committed a concurrent transaction's block, the other not yet.
+		// Endorsed again, they agree.
+		e.Code, e.Message = CodeTxConflict, op+": the endorsing peers read different states while a concurrent transaction committed; retry"
+		return e
+	}
 	var ce *client.CommitError
 	if errors.As(err, &ce) {
 		switch ce.Code {
@@ -129,6 +136,17 @@ func MapError(op string, err error) error {
 	}
 	e.Code, e.Message = model.CodeInternal, op+": the ledger call failed"
 	return e
+}
+
+// endorsersDisagree reports the Fabric Gateway's refusal of endorsements
+// whose results differ ("ProposalResponsePayloads do not match").
+func endorsersDisagree(msgs []string) bool {
+	for _, m := range msgs {
+		if strings.Contains(m, "ProposalResponsePayloads do not match") {
+			return true
+		}
+	}
+	return false
 }
 
 // peerMessages returns the texts a Fabric Gateway error carries: its own
