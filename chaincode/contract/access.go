@@ -48,18 +48,11 @@ func (c *AccessContract) RecordAccess(ctx contractapi.TransactionContextInterfac
 	if err := validateAccessRequest(&req); err != nil {
 		return "", err
 	}
-	k, err := key(ctx, keyAccess, req.ID)
+	k, err := accesses.newKey(ctx, req.ID)
 	if err != nil {
 		return "", err
 	}
-	dup, err := exists(ctx, k)
-	if err != nil {
-		return "", err
-	}
-	if dup {
-		return "", model.Errf(model.CodeAlreadyExists, "access %s is already recorded", req.ID)
-	}
-	auth, err := loadAuthorization(ctx, req.AuthorizationID)
+	auth, err := authorizations.load(ctx, req.AuthorizationID)
 	if err != nil {
 		return "", err
 	}
@@ -85,7 +78,7 @@ func (c *AccessContract) RecordAccess(ctx contractapi.TransactionContextInterfac
 	if err := putJSON(ctx, k, acc); err != nil {
 		return "", err
 	}
-	if err := storeAuthorization(ctx, auth); err != nil {
+	if err := authorizations.put(ctx, auth.ID, auth); err != nil {
 		return "", err
 	}
 	for _, idx := range [][2]string{{keyAccessByCitizen, acc.CitizenRef}, {keyAccessByReq, acc.Requester}, {keyAccessByAuth, acc.AuthorizationID}} {
@@ -144,7 +137,7 @@ func checkUsable(ctx contractapi.TransactionContextInterface, auth *model.Author
 	if auth.Requester != req.Requester {
 		return model.Errf(model.CodeRequesterMismatch, "authorisation %s was not granted to %s", auth.ID, req.Requester)
 	}
-	requester, err := loadInstitution(ctx, auth.Requester)
+	requester, err := institutions.load(ctx, auth.Requester)
 	if err != nil {
 		return err
 	}
@@ -159,7 +152,7 @@ func checkUsable(ctx contractapi.TransactionContextInterface, auth *model.Author
 
 // GetAccess returns one access record.
 func (c *AccessContract) GetAccess(ctx contractapi.TransactionContextInterface, accessID string) (string, error) {
-	acc, err := loadAccess(ctx, accessID)
+	acc, err := accesses.load(ctx, accessID)
 	if err != nil {
 		return "", err
 	}
@@ -170,8 +163,8 @@ func (c *AccessContract) GetAccess(ctx contractapi.TransactionContextInterface, 
 // within [since, until] (RFC 3339, each optional), oldest first.
 func (c *AccessContract) ListAccessesByCitizen(ctx contractapi.TransactionContextInterface,
 	citizenRef string, since string, until string, pageSize int32, bookmark string) (string, error) {
-	if !model.ValidHash(citizenRef) {
-		return "", model.Errf(model.CodeInvalidArgument, "citizen_ref must be a pseudonym (64 lower-case hex characters)")
+	if err := citizens.checkID(citizenRef); err != nil {
+		return "", err
 	}
 	return listAccesses(ctx, indexQuery{index: keyAccessByCitizen, owner: citizenRef, pageSize: pageSize, bookmark: bookmark}, since, until)
 }
@@ -180,8 +173,8 @@ func (c *AccessContract) ListAccessesByCitizen(ctx contractapi.TransactionContex
 // within [since, until] (RFC 3339, each optional), oldest first.
 func (c *AccessContract) ListAccessesByRequester(ctx contractapi.TransactionContextInterface,
 	mspID string, since string, until string, pageSize int32, bookmark string) (string, error) {
-	if !model.ValidMSPID(mspID) {
-		return "", model.Errf(model.CodeInvalidArgument, "MSP ID %q is not valid", mspID)
+	if err := institutions.checkID(mspID); err != nil {
+		return "", err
 	}
 	return listAccesses(ctx, indexQuery{index: keyAccessByReq, owner: mspID, pageSize: pageSize, bookmark: bookmark}, since, until)
 }
@@ -190,8 +183,8 @@ func (c *AccessContract) ListAccessesByRequester(ctx contractapi.TransactionCont
 // authorisation, oldest first.
 func (c *AccessContract) ListAccessesByAuthorization(ctx contractapi.TransactionContextInterface,
 	authorizationID string, pageSize int32, bookmark string) (string, error) {
-	if !model.ValidID(authorizationID) {
-		return "", model.Errf(model.CodeInvalidArgument, "authorisation id %q is not valid", authorizationID)
+	if err := authorizations.checkID(authorizationID); err != nil {
+		return "", err
 	}
 	return listAccesses(ctx, indexQuery{index: keyAccessByAuth, owner: authorizationID, pageSize: pageSize, bookmark: bookmark}, "", "")
 }
@@ -201,28 +194,9 @@ func listAccesses(ctx contractapi.TransactionContextInterface, q indexQuery, sin
 	if q.since, q.until, err = timeBounds(since, until); err != nil {
 		return "", err
 	}
-	page, err := listIndex(ctx, q, func(id string) (*model.Access, error) { return loadAccess(ctx, id) }, nil)
+	page, err := listIndex(ctx, q, func(id string) (*model.Access, error) { return accesses.load(ctx, id) }, nil)
 	if err != nil {
 		return "", err
 	}
 	return marshalString(page)
-}
-
-func loadAccess(ctx contractapi.TransactionContextInterface, id string) (*model.Access, error) {
-	if !model.ValidID(id) {
-		return nil, model.Errf(model.CodeInvalidArgument, "access id %q is not valid", id)
-	}
-	k, err := key(ctx, keyAccess, id)
-	if err != nil {
-		return nil, err
-	}
-	var a model.Access
-	found, err := getJSON(ctx, k, &a)
-	if err != nil {
-		return nil, err
-	}
-	if !found {
-		return nil, model.Errf(model.CodeAccessNotFound, "access %s does not exist", id)
-	}
-	return &a, nil
 }

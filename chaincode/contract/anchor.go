@@ -30,16 +30,9 @@ func (c *AnchorContract) AnchorRecord(ctx contractapi.TransactionContextInterfac
 	if err != nil {
 		return "", err
 	}
-	k, err := key(ctx, keyAnchor, h)
+	k, err := anchors.newKey(ctx, h)
 	if err != nil {
 		return "", err
-	}
-	dup, err := exists(ctx, k)
-	if err != nil {
-		return "", err
-	}
-	if dup {
-		return "", model.Errf(model.CodeAlreadyExists, "record %s is already anchored", h)
 	}
 	now, err := txTime(ctx)
 	if err != nil {
@@ -81,16 +74,9 @@ func (c *AnchorContract) AnchorBatch(ctx contractapi.TransactionContextInterface
 	if req.LeafCount < 1 || req.LeafCount > maxLeafCount {
 		return "", model.Errf(model.CodeInvalidArgument, "leaf_count must be between 1 and %d", maxLeafCount)
 	}
-	k, err := key(ctx, keyBatch, req.BatchID)
+	k, err := batches.newKey(ctx, req.BatchID)
 	if err != nil {
 		return "", err
-	}
-	dup, err := exists(ctx, k)
-	if err != nil {
-		return "", err
-	}
-	if dup {
-		return "", model.Errf(model.CodeAlreadyExists, "batch %s is already anchored", req.BatchID)
 	}
 	now, err := txTime(ctx)
 	if err != nil {
@@ -122,16 +108,9 @@ func (c *AnchorContract) RevokeRecord(ctx contractapi.TransactionContextInterfac
 	if !model.ValidPurposeCode(reason) {
 		return "", model.Errf(model.CodeInvalidArgument, "reason must be a code such as SUPERSEDED or WITHDRAWN")
 	}
-	k, err := key(ctx, keyRevocation, h)
+	k, err := revocations.newKey(ctx, h)
 	if err != nil {
 		return "", err
-	}
-	dup, err := exists(ctx, k)
-	if err != nil {
-		return "", err
-	}
-	if dup {
-		return "", model.Errf(model.CodeRecordRevoked, "record %s is already revoked", h)
 	}
 	now, err := txTime(ctx)
 	if err != nil {
@@ -156,16 +135,8 @@ func (c *AnchorContract) VerifyRecord(ctx contractapi.TransactionContextInterfac
 		return "", err
 	}
 	v := model.Verification{}
-	k, err := key(ctx, keyAnchor, h)
-	if err != nil {
+	if v.Anchor, v.Anchored, err = anchors.get(ctx, h); err != nil {
 		return "", err
-	}
-	var a model.RecordAnchor
-	if v.Anchored, err = getJSON(ctx, k, &a); err != nil {
-		return "", err
-	}
-	if v.Anchored {
-		v.Anchor = &a
 	}
 	if err := checkRevoked(ctx, h, &v); err != nil {
 		return "", err
@@ -183,7 +154,7 @@ func (c *AnchorContract) VerifyRecord(ctx contractapi.TransactionContextInterfac
 
 // GetBatch returns one batch anchor.
 func (c *AnchorContract) GetBatch(ctx contractapi.TransactionContextInterface, batchID string) (string, error) {
-	b, err := loadBatch(ctx, batchID)
+	b, err := batches.load(ctx, batchID)
 	if err != nil {
 		return "", err
 	}
@@ -210,7 +181,7 @@ func (c *AnchorContract) VerifyProof(ctx contractapi.TransactionContextInterface
 			return "", model.Errf(model.CodeInvalidArgument, "proof node %d is not a hex SHA-256 digest", i)
 		}
 	}
-	b, err := loadBatch(ctx, req.BatchID)
+	b, err := batches.load(ctx, req.BatchID)
 	if err != nil {
 		return "", err
 	}
@@ -236,35 +207,7 @@ func (c *AnchorContract) VerifyProof(ctx contractapi.TransactionContextInterface
 }
 
 func checkRevoked(ctx contractapi.TransactionContextInterface, h string, v *model.Verification) error {
-	k, err := key(ctx, keyRevocation, h)
-	if err != nil {
-		return err
-	}
-	var r model.Revocation
-	if v.Revoked, err = getJSON(ctx, k, &r); err != nil {
-		return err
-	}
-	if v.Revoked {
-		v.Revocation = &r
-	}
-	return nil
-}
-
-func loadBatch(ctx contractapi.TransactionContextInterface, id string) (*model.BatchAnchor, error) {
-	if !model.ValidID(id) {
-		return nil, model.Errf(model.CodeInvalidArgument, "batch id %q is not valid", id)
-	}
-	k, err := key(ctx, keyBatch, id)
-	if err != nil {
-		return nil, err
-	}
-	var b model.BatchAnchor
-	found, err := getJSON(ctx, k, &b)
-	if err != nil {
-		return nil, err
-	}
-	if !found {
-		return nil, model.Errf(model.CodeBatchNotFound, "batch %s is not anchored", id)
-	}
-	return &b, nil
+	var err error
+	v.Revocation, v.Revoked, err = revocations.get(ctx, h)
+	return err
 }

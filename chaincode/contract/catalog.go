@@ -18,8 +18,8 @@ func (c *RegistryContract) RegisterCategory(ctx contractapi.TransactionContextIn
 	if err := decodeStrict(categoryJSON, &cat); err != nil {
 		return err
 	}
-	if !model.ValidCategoryCode(cat.Code) {
-		return model.Errf(model.CodeInvalidArgument, "category code %q is not valid", cat.Code)
+	if err := categories.checkID(cat.Code); err != nil {
+		return err
 	}
 	if err := checkName("name_zh", cat.NameZH); err != nil {
 		return err
@@ -34,23 +34,16 @@ func (c *RegistryContract) RegisterCategory(ctx contractapi.TransactionContextIn
 		}
 		cat.SchemaHash = h
 	}
-	provider, err := loadInstitution(ctx, cat.ProviderMSP)
+	provider, err := institutions.load(ctx, cat.ProviderMSP)
 	if err != nil {
 		return err
 	}
 	if provider.Kind != model.KindProvider || provider.Status != model.StatusActive {
 		return model.Errf(model.CodeInvalidArgument, "%s is not an active provider institution", cat.ProviderMSP)
 	}
-	k, err := key(ctx, keyCategory, cat.Code)
+	k, err := categories.newKey(ctx, cat.Code)
 	if err != nil {
 		return err
-	}
-	dup, err := exists(ctx, k)
-	if err != nil {
-		return err
-	}
-	if dup {
-		return model.Errf(model.CodeAlreadyExists, "category %s is already registered", cat.Code)
 	}
 	now, err := txTime(ctx)
 	if err != nil {
@@ -66,7 +59,7 @@ func (c *RegistryContract) RegisterCategory(ctx contractapi.TransactionContextIn
 
 // GetCategory returns one data category.
 func (c *RegistryContract) GetCategory(ctx contractapi.TransactionContextInterface, code string) (string, error) {
-	cat, err := loadCategory(ctx, code)
+	cat, err := categories.load(ctx, code)
 	if err != nil {
 		return "", err
 	}
@@ -75,7 +68,7 @@ func (c *RegistryContract) GetCategory(ctx contractapi.TransactionContextInterfa
 
 // ListCategories returns a page of data categories in code order.
 func (c *RegistryContract) ListCategories(ctx contractapi.TransactionContextInterface, pageSize int32, bookmark string) (string, error) {
-	return listObjects[model.Category](ctx, keyCategory, pageSize, bookmark)
+	return categories.list(ctx, pageSize, bookmark)
 }
 
 // RegisterPurpose registers a purpose template with its ceilings (最少必要).
@@ -91,16 +84,9 @@ func (c *RegistryContract) RegisterPurpose(ctx contractapi.TransactionContextInt
 	if err := validatePurpose(ctx, &p); err != nil {
 		return err
 	}
-	k, err := key(ctx, keyPurpose, p.Code)
+	k, err := purposes.newKey(ctx, p.Code)
 	if err != nil {
 		return err
-	}
-	dup, err := exists(ctx, k)
-	if err != nil {
-		return err
-	}
-	if dup {
-		return model.Errf(model.CodeAlreadyExists, "purpose %s is already registered", p.Code)
 	}
 	now, err := txTime(ctx)
 	if err != nil {
@@ -115,7 +101,7 @@ func (c *RegistryContract) RegisterPurpose(ctx contractapi.TransactionContextInt
 
 // GetPurpose returns one purpose template.
 func (c *RegistryContract) GetPurpose(ctx contractapi.TransactionContextInterface, code string) (string, error) {
-	p, err := loadPurpose(ctx, code)
+	p, err := purposes.load(ctx, code)
 	if err != nil {
 		return "", err
 	}
@@ -124,12 +110,12 @@ func (c *RegistryContract) GetPurpose(ctx contractapi.TransactionContextInterfac
 
 // ListPurposes returns a page of purpose templates in code order.
 func (c *RegistryContract) ListPurposes(ctx contractapi.TransactionContextInterface, pageSize int32, bookmark string) (string, error) {
-	return listObjects[model.Purpose](ctx, keyPurpose, pageSize, bookmark)
+	return purposes.list(ctx, pageSize, bookmark)
 }
 
 func validatePurpose(ctx contractapi.TransactionContextInterface, p *model.Purpose) error {
-	if !model.ValidPurposeCode(p.Code) {
-		return model.Errf(model.CodeInvalidArgument, "purpose code %q is not valid", p.Code)
+	if err := purposes.checkID(p.Code); err != nil {
+		return err
 	}
 	if err := checkName("name_zh", p.NameZH); err != nil {
 		return err
@@ -154,7 +140,7 @@ func validatePurpose(ctx contractapi.TransactionContextInterface, p *model.Purpo
 		return err
 	}
 	for _, code := range cats {
-		if _, err := loadCategory(ctx, code); err != nil {
+		if _, err := categories.load(ctx, code); err != nil {
 			return err
 		}
 	}
@@ -172,23 +158,4 @@ func validatePurpose(ctx contractapi.TransactionContextInterface, p *model.Purpo
 		return model.Errf(model.CodeInvalidArgument, "data_life_days must be 0 when may_store is false")
 	}
 	return nil
-}
-
-func loadPurpose(ctx contractapi.TransactionContextInterface, code string) (*model.Purpose, error) {
-	if !model.ValidPurposeCode(code) {
-		return nil, model.Errf(model.CodeInvalidArgument, "purpose code %q is not valid", code)
-	}
-	k, err := key(ctx, keyPurpose, code)
-	if err != nil {
-		return nil, err
-	}
-	var p model.Purpose
-	found, err := getJSON(ctx, k, &p)
-	if err != nil {
-		return nil, err
-	}
-	if !found {
-		return nil, model.Errf(model.CodePurposeNotFound, "purpose %s is not registered", code)
-	}
-	return &p, nil
 }

@@ -17,8 +17,8 @@ func (c *RegistryContract) AddCitizenKey(ctx contractapi.TransactionContextInter
 	if _, err := requireOperator(ctx); err != nil {
 		return "", err
 	}
-	if !model.ValidHash(citizenRef) {
-		return "", model.Errf(model.CodeInvalidArgument, "citizen_ref must be a pseudonym (64 lower-case hex characters)")
+	if err := citizens.checkID(citizenRef); err != nil {
+		return "", err
 	}
 	pub, err := sig.ParseJWK([]byte(jwk))
 	if err != nil {
@@ -29,17 +29,12 @@ func (c *RegistryContract) AddCitizenKey(ctx contractapi.TransactionContextInter
 	if err != nil {
 		return "", err
 	}
-	k, err := key(ctx, keyCitizen, citizenRef)
-	if err != nil {
-		return "", err
-	}
-	var cz model.Citizen
-	found, err := getJSON(ctx, k, &cz)
+	cz, found, err := citizens.get(ctx, citizenRef)
 	if err != nil {
 		return "", err
 	}
 	if !found {
-		cz = model.Citizen{Ref: citizenRef, Keys: []model.DeviceKey{}, RegisteredAt: model.FormatTime(now)}
+		cz = &model.Citizen{Ref: citizenRef, Keys: []model.DeviceKey{}, RegisteredAt: model.FormatTime(now)}
 	}
 	active := 0
 	for _, dk := range cz.Keys {
@@ -63,7 +58,7 @@ func (c *RegistryContract) AddCitizenKey(ctx contractapi.TransactionContextInter
 		AddedAt: model.FormatTime(now),
 	})
 	cz.UpdatedAt = model.FormatTime(now)
-	if err := putJSON(ctx, k, cz); err != nil {
+	if err := citizens.put(ctx, citizenRef, cz); err != nil {
 		return "", err
 	}
 	if err := emit(ctx, model.Event{Name: model.EventCitizenKeyAdded, CitizenRef: citizenRef, KeyID: kid}); err != nil {
@@ -78,7 +73,7 @@ func (c *RegistryContract) RevokeCitizenKey(ctx contractapi.TransactionContextIn
 	if _, err := requireOperator(ctx); err != nil {
 		return err
 	}
-	cz, err := loadCitizen(ctx, citizenRef)
+	cz, err := citizens.load(ctx, citizenRef)
 	if err != nil {
 		return err
 	}
@@ -101,11 +96,7 @@ func (c *RegistryContract) RevokeCitizenKey(ctx contractapi.TransactionContextIn
 	cz.Keys[idx].Status = model.StatusRevoked
 	cz.Keys[idx].RevokedAt = model.FormatTime(now)
 	cz.UpdatedAt = model.FormatTime(now)
-	k, err := key(ctx, keyCitizen, citizenRef)
-	if err != nil {
-		return err
-	}
-	if err := putJSON(ctx, k, cz); err != nil {
+	if err := citizens.put(ctx, citizenRef, cz); err != nil {
 		return err
 	}
 	return emit(ctx, model.Event{Name: model.EventCitizenKeyRevoked, CitizenRef: citizenRef, KeyID: keyID})
@@ -113,28 +104,9 @@ func (c *RegistryContract) RevokeCitizenKey(ctx contractapi.TransactionContextIn
 
 // GetCitizen returns a citizen's enrolled device keys.
 func (c *RegistryContract) GetCitizen(ctx contractapi.TransactionContextInterface, citizenRef string) (string, error) {
-	cz, err := loadCitizen(ctx, citizenRef)
+	cz, err := citizens.load(ctx, citizenRef)
 	if err != nil {
 		return "", err
 	}
 	return marshalString(cz)
-}
-
-func loadCitizen(ctx contractapi.TransactionContextInterface, citizenRef string) (*model.Citizen, error) {
-	if !model.ValidHash(citizenRef) {
-		return nil, model.Errf(model.CodeInvalidArgument, "citizen_ref must be a pseudonym (64 lower-case hex characters)")
-	}
-	k, err := key(ctx, keyCitizen, citizenRef)
-	if err != nil {
-		return nil, err
-	}
-	var cz model.Citizen
-	found, err := getJSON(ctx, k, &cz)
-	if err != nil {
-		return nil, err
-	}
-	if !found {
-		return nil, model.Errf(model.CodeCitizenNotFound, "no device key is enrolled for this citizen")
-	}
-	return &cz, nil
 }

@@ -44,16 +44,9 @@ func (c *ConsentContract) RequestAuthorization(ctx contractapi.TransactionContex
 	if err != nil {
 		return "", err
 	}
-	k, err := key(ctx, keyAuth, auth.ID)
+	k, err := authorizations.newKey(ctx, auth.ID)
 	if err != nil {
 		return "", err
-	}
-	dup, err := exists(ctx, k)
-	if err != nil {
-		return "", err
-	}
-	if dup {
-		return "", model.Errf(model.CodeAlreadyExists, "authorisation %s already exists", auth.ID)
 	}
 	if err := putJSON(ctx, k, auth); err != nil {
 		return "", err
@@ -77,14 +70,14 @@ func newAuthorization(ctx contractapi.TransactionContextInterface, inst *model.I
 	if !model.ValidID(req.ID) {
 		return nil, model.Errf(model.CodeInvalidArgument, "id must be 3-64 letters, digits, '_', '.' or '-'")
 	}
-	if !model.ValidHash(req.CitizenRef) {
-		return nil, model.Errf(model.CodeInvalidArgument, "citizen_ref must be a pseudonym (64 lower-case hex characters)")
+	if err := citizens.checkID(req.CitizenRef); err != nil {
+		return nil, err
 	}
 	ref, err := normaliseHash("reference_hash", req.ReferenceHash)
 	if err != nil {
 		return nil, err
 	}
-	purpose, err := loadPurpose(ctx, req.Purpose)
+	purpose, err := purposes.load(ctx, req.Purpose)
 	if err != nil {
 		return nil, err
 	}
@@ -100,7 +93,7 @@ func newAuthorization(ctx contractapi.TransactionContextInterface, inst *model.I
 		return nil, err
 	}
 	for _, code := range cats {
-		cat, err := loadCategory(ctx, code)
+		cat, err := categories.load(ctx, code)
 		if err != nil {
 			return nil, err
 		}
@@ -160,7 +153,7 @@ func (c *ConsentContract) Decide(ctx contractapi.TransactionContextInterface, au
 	if _, err := requireOperator(ctx); err != nil {
 		return "", err
 	}
-	auth, err := loadAuthorization(ctx, authorizationID)
+	auth, err := authorizations.load(ctx, authorizationID)
 	if err != nil {
 		return "", err
 	}
@@ -200,7 +193,7 @@ func (c *ConsentContract) Decide(ctx contractapi.TransactionContextInterface, au
 	}
 	auth.LastDecision = &model.Decision{Action: p.Action, KeyID: keyID, Payload: payload,
 		Signature: signature, At: ts, TxID: txID}
-	if err := storeAuthorization(ctx, auth); err != nil {
+	if err := authorizations.put(ctx, auth.ID, auth); err != nil {
 		return "", err
 	}
 	if err := emit(ctx, authEvent(decisionEvents[p.Action], auth)); err != nil {
@@ -220,7 +213,7 @@ var decisionEvents = map[model.Action]string{
 // verifyCitizenSignature checks an ES256 signature by an enrolled, unrevoked
 // device key of the citizen.
 func verifyCitizenSignature(ctx contractapi.TransactionContextInterface, citizenRef, keyID string, msg []byte, signature string) error {
-	cz, err := loadCitizen(ctx, citizenRef)
+	cz, err := citizens.load(ctx, citizenRef)
 	if model.CodeOf(err) == model.CodeCitizenNotFound {
 		return model.Errf(model.CodeKeyNotFound, "the citizen has no enrolled device key")
 	}
@@ -275,7 +268,7 @@ func (c *ConsentContract) Withdraw(ctx contractapi.TransactionContextInterface, 
 	if err != nil {
 		return "", err
 	}
-	auth, err := loadAuthorization(ctx, authorizationID)
+	auth, err := authorizations.load(ctx, authorizationID)
 	if err != nil {
 		return "", err
 	}
@@ -295,7 +288,7 @@ func (c *ConsentContract) Withdraw(ctx contractapi.TransactionContextInterface, 
 	auth.Seq++
 	auth.UpdatedAt = model.FormatTime(now)
 	auth.LastTxID = ctx.GetStub().GetTxID()
-	if err := storeAuthorization(ctx, auth); err != nil {
+	if err := authorizations.put(ctx, auth.ID, auth); err != nil {
 		return "", err
 	}
 	if err := emit(ctx, authEvent(model.EventAuthorizationWithdrawn, auth)); err != nil {
@@ -307,7 +300,7 @@ func (c *ConsentContract) Withdraw(ctx contractapi.TransactionContextInterface, 
 // GetAuthorization returns one authorisation, its status as of the
 // transaction time (EXPIRED once past its validity).
 func (c *ConsentContract) GetAuthorization(ctx contractapi.TransactionContextInterface, authorizationID string) (string, error) {
-	auth, err := loadAuthorization(ctx, authorizationID)
+	auth, err := authorizations.load(ctx, authorizationID)
 	if err != nil {
 		return "", err
 	}
@@ -323,8 +316,8 @@ func (c *ConsentContract) GetAuthorization(ctx contractapi.TransactionContextInt
 // request order, optionally only those with the given (effective) status.
 func (c *ConsentContract) ListAuthorizationsByCitizen(ctx contractapi.TransactionContextInterface,
 	citizenRef string, status string, pageSize int32, bookmark string) (string, error) {
-	if !model.ValidHash(citizenRef) {
-		return "", model.Errf(model.CodeInvalidArgument, "citizen_ref must be a pseudonym (64 lower-case hex characters)")
+	if err := citizens.checkID(citizenRef); err != nil {
+		return "", err
 	}
 	return listAuthorizations(ctx, indexQuery{index: keyAuthByCitizen, owner: citizenRef,
 		pageSize: pageSize, bookmark: bookmark}, status)
@@ -335,8 +328,8 @@ func (c *ConsentContract) ListAuthorizationsByCitizen(ctx contractapi.Transactio
 // optionally only those with the given (effective) status.
 func (c *ConsentContract) ListAuthorizationsByRequester(ctx contractapi.TransactionContextInterface,
 	mspID string, status string, since string, until string, pageSize int32, bookmark string) (string, error) {
-	if !model.ValidMSPID(mspID) {
-		return "", model.Errf(model.CodeInvalidArgument, "MSP ID %q is not valid", mspID)
+	if err := institutions.checkID(mspID); err != nil {
+		return "", err
 	}
 	q := indexQuery{index: keyAuthByRequester, owner: mspID, pageSize: pageSize, bookmark: bookmark}
 	var err error
@@ -356,7 +349,7 @@ func listAuthorizations(ctx contractapi.TransactionContextInterface, q indexQuer
 		return "", err
 	}
 	load := func(id string) (*model.Authorization, error) {
-		a, err := loadAuthorization(ctx, id)
+		a, err := authorizations.load(ctx, id)
 		if err != nil {
 			return nil, err
 		}
@@ -369,33 +362,6 @@ func listAuthorizations(ctx contractapi.TransactionContextInterface, q indexQuer
 		return "", err
 	}
 	return marshalString(page)
-}
-
-func loadAuthorization(ctx contractapi.TransactionContextInterface, id string) (*model.Authorization, error) {
-	if !model.ValidID(id) {
-		return nil, model.Errf(model.CodeInvalidArgument, "authorisation id %q is not valid", id)
-	}
-	k, err := key(ctx, keyAuth, id)
-	if err != nil {
-		return nil, err
-	}
-	var a model.Authorization
-	found, err := getJSON(ctx, k, &a)
-	if err != nil {
-		return nil, err
-	}
-	if !found {
-		return nil, model.Errf(model.CodeAuthNotFound, "authorisation %s does not exist", id)
-	}
-	return &a, nil
-}
-
-func storeAuthorization(ctx contractapi.TransactionContextInterface, a *model.Authorization) error {
-	k, err := key(ctx, keyAuth, a.ID)
-	if err != nil {
-		return err
-	}
-	return putJSON(ctx, k, a)
 }
 
 func authEvent(name string, a *model.Authorization) model.Event {

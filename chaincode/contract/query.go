@@ -93,8 +93,9 @@ func decodeBookmark(bookmark, prefix string) (string, error) {
 	return string(b), nil
 }
 
-// listObjects pages through the primary objects of one type, in key order.
-func listObjects[T any](ctx contractapi.TransactionContextInterface, objectType string, pageSize int32, bookmark string) (string, error) {
+// list pages through the table's objects in key order.
+func (t table[T]) list(ctx contractapi.TransactionContextInterface, pageSize int32, bookmark string) (string, error) {
+	objectType := t.objectType
 	size, err := pageSizeOf(pageSize)
 	if err != nil {
 		return "", err

@@ -33,16 +33,9 @@ func (c *RegistryContract) Bootstrap(ctx contractapi.TransactionContextInterface
 	if err != nil {
 		return err
 	}
-	cfgKey, err := key(ctx, keyConfig)
+	cfgKey, err := config.newKey(ctx, "")
 	if err != nil {
 		return err
-	}
-	done, err := exists(ctx, cfgKey)
-	if err != nil {
-		return err
-	}
-	if done {
-		return model.Errf(model.CodeAlreadyBootstrapped, "the registry is already bootstrapped")
 	}
 	var inst model.Institution
 	if err := decodeStrict(institutionJSON, &inst); err != nil {
@@ -83,16 +76,8 @@ func (c *RegistryContract) RegisterInstitution(ctx contractapi.TransactionContex
 	if err := validateInstitution(&inst); err != nil {
 		return err
 	}
-	k, err := key(ctx, keyInstitution, inst.MSPID)
-	if err != nil {
+	if _, err := institutions.newKey(ctx, inst.MSPID); err != nil {
 		return err
-	}
-	dup, err := exists(ctx, k)
-	if err != nil {
-		return err
-	}
-	if dup {
-		return model.Errf(model.CodeAlreadyExists, "institution %s is already registered", inst.MSPID)
 	}
 	now, err := txTime(ctx)
 	if err != nil {
@@ -119,7 +104,7 @@ func (c *RegistryContract) SetInstitutionStatus(ctx contractapi.TransactionConte
 	if mspID == op {
 		return model.Errf(model.CodeInvalidArgument, "the operator cannot change its own status")
 	}
-	inst, err := loadInstitution(ctx, mspID)
+	inst, err := institutions.load(ctx, mspID)
 	if err != nil {
 		return err
 	}
@@ -132,11 +117,7 @@ func (c *RegistryContract) SetInstitutionStatus(ctx contractapi.TransactionConte
 	}
 	inst.Status = status
 	inst.UpdatedAt = model.FormatTime(now)
-	k, err := key(ctx, keyInstitution, mspID)
-	if err != nil {
-		return err
-	}
-	if err := putJSON(ctx, k, inst); err != nil {
+	if err := institutions.put(ctx, mspID, inst); err != nil {
 		return err
 	}
 	return emit(ctx, model.Event{Name: model.EventInstitutionUpdated, MSPID: mspID})
@@ -158,11 +139,7 @@ func (c *RegistryContract) SetEncryptionKey(ctx contractapi.TransactionContextIn
 	}
 	inst.EncryptionKey = encryptionKey
 	inst.UpdatedAt = model.FormatTime(now)
-	k, err := key(ctx, keyInstitution, inst.MSPID)
-	if err != nil {
-		return err
-	}
-	if err := putJSON(ctx, k, inst); err != nil {
+	if err := institutions.put(ctx, inst.MSPID, inst); err != nil {
 		return err
 	}
 	return emit(ctx, model.Event{Name: model.EventInstitutionUpdated, MSPID: inst.MSPID})
@@ -170,7 +147,7 @@ func (c *RegistryContract) SetEncryptionKey(ctx contractapi.TransactionContextIn
 
 // GetConfig returns the bootstrap configuration.
 func (c *RegistryContract) GetConfig(ctx contractapi.TransactionContextInterface) (string, error) {
-	cfg, err := loadConfig(ctx)
+	cfg, err := config.load(ctx, "")
 	if err != nil {
 		return "", err
 	}
@@ -179,7 +156,7 @@ func (c *RegistryContract) GetConfig(ctx contractapi.TransactionContextInterface
 
 // GetInstitution returns one institution.
 func (c *RegistryContract) GetInstitution(ctx contractapi.TransactionContextInterface, mspID string) (string, error) {
-	inst, err := loadInstitution(ctx, mspID)
+	inst, err := institutions.load(ctx, mspID)
 	if err != nil {
 		return "", err
 	}
@@ -188,7 +165,7 @@ func (c *RegistryContract) GetInstitution(ctx contractapi.TransactionContextInte
 
 // ListInstitutions returns a page of institutions in MSP ID order.
 func (c *RegistryContract) ListInstitutions(ctx contractapi.TransactionContextInterface, pageSize int32, bookmark string) (string, error) {
-	return listObjects[model.Institution](ctx, keyInstitution, pageSize, bookmark)
+	return institutions.list(ctx, pageSize, bookmark)
 }
 
 // putInstitution stores a newly registered institution as ACTIVE.
@@ -196,11 +173,7 @@ func putInstitution(ctx contractapi.TransactionContextInterface, inst *model.Ins
 	inst.Status = model.StatusActive
 	inst.RegisteredAt = model.FormatTime(now)
 	inst.UpdatedAt = inst.RegisteredAt
-	k, err := key(ctx, keyInstitution, inst.MSPID)
-	if err != nil {
-		return err
-	}
-	return putJSON(ctx, k, inst)
+	return institutions.put(ctx, inst.MSPID, inst)
 }
 
 // validateInstitution checks an institution's fields; server-set fields are
