@@ -5,7 +5,6 @@ package integration
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"os"
 	"testing"
 	"time"
@@ -17,27 +16,8 @@ import (
 // testNet is the network every test of this package uses.
 var testNet *nettest.Network
 
-func TestMain(m *testing.M) { os.Exit(runTests(m)) }
-
-// runTests starts (or reuses) the network, runs the tests and stops what it
-// started.
-func runTests(m *testing.M) int {
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
-	defer cancel()
-	n, err := nettest.Start(ctx)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "integration:", err)
-		return 1
-	}
-	testNet = n
-	code := m.Run()
-	if err := n.Stop(context.Background()); err != nil {
-		fmt.Fprintln(os.Stderr, "integration: stop network:", err)
-		if code == 0 {
-			code = 1
-		}
-	}
-	return code
+func TestMain(m *testing.M) {
+	os.Exit(nettest.Main(m, "integration", func(n *nettest.Network) { testNet = n }))
 }
 
 // TestNetworkSmoke checks that every process is healthy, every peer has

@@ -5,12 +5,9 @@
 package faults
 
 import (
-	"context"
-	"fmt"
 	"os"
 	"strconv"
 	"testing"
-	"time"
 
 	"github.com/quanchain/quanchain/network/nettest"
 )
@@ -18,25 +15,8 @@ import (
 // testNet is the network every test of this package uses.
 var testNet *nettest.Network
 
-func TestMain(m *testing.M) { os.Exit(runTests(m)) }
-
-func runTests(m *testing.M) int {
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
-	defer cancel()
-	n, err := nettest.Start(ctx)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "faults:", err)
-		return 1
-	}
-	testNet = n
-	code := m.Run()
-	if err := n.Stop(context.Background()); err != nil {
-		fmt.Fprintln(os.Stderr, "faults: stop network:", err)
-		if code == 0 {
-			code = 1
-		}
-	}
-	return code
+func TestMain(m *testing.M) {
+	os.Exit(nettest.Main(m, "faults", func(n *nettest.Network) { testNet = n }))
 }
 
 // cycles is how many times a fault test repeats its fault.

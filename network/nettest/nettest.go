@@ -8,22 +8,8 @@
 //
 //	var testNet *nettest.Network
 //
-//	func TestMain(m *testing.M) { os.Exit(runTests(m)) }
-//
-//	func runTests(m *testing.M) int {
-//		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-//		defer cancel()
-//		n, err := nettest.Start(ctx)
-//		if err != nil {
-//			fmt.Fprintln(os.Stderr, err)
-//			return 1
-//		}
-//		testNet = n
-//		code := m.Run()
-//		if err := n.Stop(context.Background()); err != nil {
-//			fmt.Fprintln(os.Stderr, err)
-//		}
-//		return code
+//	func TestMain(m *testing.M) {
+//		os.Exit(nettest.Main(m, "integration", func(n *nettest.Network) { testNet = n }))
 //	}
 package nettest
 
@@ -38,6 +24,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/hyperledger/fabric-gateway/pkg/client"
 
@@ -135,6 +122,30 @@ func (n *Network) Down(ctx context.Context) error {
 // leadership.
 func (n *Network) Orderers(ctx context.Context) []fabnet.OrdererState {
 	return fabnet.OrdererStates(ctx, n.layout)
+}
+
+// Main is an integration test package's TestMain body: it starts (or
+// reuses) the network, hands it to the package through use, runs the tests
+// and stops what it started. name prefixes its messages.
+//
+//	func TestMain(m *testing.M) { os.Exit(nettest.Main(m, "integration", func(n *nettest.Network) { testNet = n })) }
+func Main(m interface{ Run() int }, name string, use func(*Network)) int {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	n, err := Start(ctx)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, name+":", err)
+		return 1
+	}
+	use(n)
+	code := m.Run()
+	if err := n.Stop(context.Background()); err != nil {
+		fmt.Fprintln(os.Stderr, name+": stop network:", err)
+		if code == 0 {
+			code = 1
+		}
+	}
+	return code
 }
 
 // StateDir is the network's state directory.
