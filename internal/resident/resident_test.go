@@ -5,16 +5,15 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 )
 
 // withCheck completes 17 digits with their check character.
 func withCheck(t *testing.T, body string) string {
 	t.Helper()
 	c, err := CheckChar(body)
-	require.NoError(t, err)
+	if err != nil {
+		t.Fatalf("CheckChar: %v", err)
+	}
 	return body + string(c)
 }
 
@@ -30,13 +29,21 @@ func TestIDCheckChar(t *testing.T) {
 	}
 	for _, tt := range tests {
 		got, err := CheckChar(tt.body)
-		require.NoError(t, err, tt.body)
-		assert.Equal(t, string(tt.want), string(got), tt.body)
+		if err != nil {
+			t.Fatalf("CheckChar(%s): %v", tt.body, err)
+		}
+		if got != tt.want {
+			t.Errorf("CheckChar(%s) = %c, want %c", tt.body, got, tt.want)
+		}
 	}
 	_, err := CheckChar("1101051949123100")
-	assert.ErrorIs(t, err, ErrIDLength)
+	if !errors.Is(err, ErrIDLength) {
+		t.Errorf("CheckChar: %v, want %v", err, ErrIDLength)
+	}
 	_, err = CheckChar("1101051949123100A")
-	assert.ErrorIs(t, err, ErrIDSyntax)
+	if !errors.Is(err, ErrIDSyntax) {
+		t.Errorf("CheckChar: %v, want %v", err, ErrIDSyntax)
+	}
 }
 
 func TestValidIDNumber(t *testing.T) {
@@ -72,23 +79,41 @@ func TestValidIDNumber(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			err := Valid(tt.id, ref)
 			if tt.want == nil {
-				require.NoError(t, err)
+				if err != nil {
+					t.Fatalf("Valid: %v", err)
+				}
 				return
 			}
-			require.ErrorIs(t, err, tt.want)
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("Valid: %v, want %v", err, tt.want)
+			}
 			// Errors never quote the number.
 			if digits := strings.TrimSpace(tt.id); len(digits) >= 6 {
-				assert.NotContains(t, err.Error(), digits[:6])
+				if strings.Contains(err.Error(), digits[:6]) {
+					t.Errorf("the error quotes the number: %v", err)
+				}
 			}
 		})
 	}
 }
 
 func TestNormaliseIDNumber(t *testing.T) {
-	assert.Equal(t, "11010519491231002X", Normalise(" 11010519491231002x "))
-	assert.Equal(t, "370102199003071238", Normalise("370102199003071238"))
-	assert.Equal(t, "1949-12-31", BirthDate("11010519491231002X"))
-	assert.True(t, Female("11010519491231002X"))  // sequence 002: even
-	assert.False(t, Female("370102199003071238")) // sequence 123: odd
-	assert.False(t, errors.Is(Valid(Normalise("11010519491231002x"), time.Now()), ErrIDChecksum))
+	if got := Normalise(" 11010519491231002x "); got != "11010519491231002X" {
+		t.Errorf(`Normalise(" 11010519491231002x ") = %q, want %q`, got, "11010519491231002X")
+	}
+	if got := Normalise("370102199003071238"); got != "370102199003071238" {
+		t.Errorf(`Normalise("370102199003071238") = %q, want %q`, got, "370102199003071238")
+	}
+	if got := BirthDate("11010519491231002X"); got != "1949-12-31" {
+		t.Errorf(`BirthDate("11010519491231002X") = %q, want %q`, got, "1949-12-31")
+	}
+	if !Female("11010519491231002X") { // sequence 002: even
+		t.Error("sequence 002 is not female")
+	}
+	if Female("370102199003071238") { // sequence 123: odd
+		t.Error("sequence 123 is female")
+	}
+	if err := Valid(Normalise("11010519491231002x"), time.Now()); errors.Is(err, ErrIDChecksum) {
+		t.Errorf("a normalised lower-case x: %v", err)
+	}
 }

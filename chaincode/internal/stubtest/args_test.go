@@ -2,10 +2,10 @@ package stubtest_test
 
 import (
 	"bytes"
+	"errors"
+	"reflect"
+	"slices"
 	"testing"
-
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 
 	"github.com/quanchain/quanchain/chaincode/internal/stubtest"
 )
@@ -28,19 +28,37 @@ func TestArgsAndHeaders(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			fn, params := tc.stub.GetFunctionAndParameters()
-			assert.Equal(t, tc.wantFn, fn)
-			assert.Equal(t, tc.wantArgs, params)
-			assert.Equal(t, tc.wantRaw, tc.stub.GetArgs())
+			if fn != tc.wantFn {
+				t.Errorf("fn = %v, want %v", fn, tc.wantFn)
+			}
+			if !slices.Equal(params, tc.wantArgs) {
+				t.Errorf("params = %v, want %v", params, tc.wantArgs)
+			}
+			if got := tc.stub.GetArgs(); !reflect.DeepEqual(got, tc.wantRaw) {
+				t.Errorf("tc.stub.GetArgs() = %+v, want %+v", got, tc.wantRaw)
+			}
 			slice, err := tc.stub.GetArgsSlice()
-			require.NoError(t, err)
-			assert.Equal(t, bytes.Join(tc.wantRaw, nil), slice)
-			assert.Equal(t, "mychannel", tc.stub.GetChannelID())
-			assert.Equal(t, "mychannel", l.ChannelID())
+			if err != nil {
+				t.Fatalf("GetArgsSlice: %v", err)
+			}
+			if got, want := slice, bytes.Join(tc.wantRaw, nil); !bytes.Equal(got, want) {
+				t.Errorf("slice = %q, want %q", got, want)
+			}
+			if got := tc.stub.GetChannelID(); got != "mychannel" {
+				t.Errorf("tc.stub.GetChannelID() = %q, want %q", got, "mychannel")
+			}
+			if got := l.ChannelID(); got != "mychannel" {
+				t.Errorf("l.ChannelID() = %q, want %q", got, "mychannel")
+			}
 		})
 	}
 	s := l.NewTx("txd", t0, nil, "Fn").WithDecorations(map[string][]byte{"d": []byte("1")})
-	assert.Equal(t, "txd", s.GetTxID())
-	assert.Equal(t, []byte("1"), s.GetDecorations()["d"])
+	if got := s.GetTxID(); got != "txd" {
+		t.Errorf("s.GetTxID() = %q, want %q", got, "txd")
+	}
+	if got := s.GetDecorations()["d"]; !bytes.Equal(got, []byte("1")) {
+		t.Errorf(`s.GetDecorations()["d"] = %q, want %q`, got, []byte("1"))
+	}
 }
 
 func TestPrivateDataRefused(t *testing.T) {
@@ -67,7 +85,9 @@ func TestPrivateDataRefused(t *testing.T) {
 	}
 	for name, call := range calls {
 		t.Run(name, func(t *testing.T) {
-			require.ErrorIs(t, call(), stubtest.ErrPrivateDataUnsupported)
+			if err := call(); !errors.Is(err, stubtest.ErrPrivateDataUnsupported) {
+				t.Fatalf("%v, want %v", err, stubtest.ErrPrivateDataUnsupported)
+			}
 		})
 	}
 }
@@ -86,18 +106,30 @@ func TestAllBytesCoversTheLedger(t *testing.T) {
 	}
 	for i, p := range places {
 		s := l.NewTx("tx-"+p.name, t0, creator, "Fn", "PII-arg-"+p.name)
-		require.NoError(t, p.setup(s))
-		require.NoError(t, s.Commit(), "tx %d", i)
+		if err := p.setup(s); err != nil {
+			t.Fatalf("setup: %v", err)
+		}
+		if err := s.Commit(); err != nil {
+			t.Fatalf("tx %d: %v", i, err)
+		}
 	}
 	del := l.NewTx("del", t0, creator, "Fn")
-	require.NoError(t, del.DelState("k2"))
-	require.NoError(t, del.Commit())
+	if err := del.DelState("k2"); err != nil {
+		t.Fatalf("DelState: %v", err)
+	}
+	if err := del.Commit(); err != nil {
+		t.Fatalf("Commit: %v", err)
+	}
 	// An invalid transaction's arguments stay in its block.
 	bad := l.NewTx("del", t0, creator, "Fn", "PII-invalid-arg")
-	require.ErrorIs(t, bad.Commit(), stubtest.ErrDuplicateTxID)
+	if err := bad.Commit(); !errors.Is(err, stubtest.ErrDuplicateTxID) {
+		t.Fatalf("Commit: %v, want %v", err, stubtest.ErrDuplicateTxID)
+	}
 
 	all := bytes.Join(l.AllBytes(), []byte{'|'})
 	for _, want := range []string{"PII-value", "PII-key", "PII-event", "PII-history", "PII-arg-value", "PII-invalid-arg", "teller1"} {
-		assert.True(t, bytes.Contains(all, []byte(want)), "AllBytes misses %q", want)
+		if !bytes.Contains(all, []byte(want)) {
+			t.Errorf("AllBytes misses %q", want)
+		}
 	}
 }

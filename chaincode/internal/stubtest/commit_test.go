@@ -1,86 +1,114 @@
 package stubtest_test
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"sync"
 	"testing"
 
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
-
 	"github.com/quanchain/quanchain/chaincode/internal/stubtest"
 )
 
 func TestMVCC(t *testing.T) {
+	get := func(key string) func(*testing.T, *stubtest.Stub) error {
+		return func(_ *testing.T, s *stubtest.Stub) error { _, err := s.GetState(key); return err }
+	}
+	put := func(key string) func(*testing.T, *stubtest.Stub) error {
+		return func(_ *testing.T, s *stubtest.Stub) error { return s.PutState(key, []byte("b")) }
+	}
 	tests := []struct {
 		name    string
-		readA   func(t *testing.T, s *stubtest.Stub)
-		writeB  func(t *testing.T, s *stubtest.Stub)
+		readA   func(t *testing.T, s *stubtest.Stub) error
+		writeB  func(t *testing.T, s *stubtest.Stub) error
 		wantErr error
 	}{
-		{name: "read key changed", wantErr: stubtest.ErrMVCCReadConflict,
-			readA:  func(t *testing.T, s *stubtest.Stub) { _, err := s.GetState("k"); require.NoError(t, err) },
-			writeB: func(t *testing.T, s *stubtest.Stub) { require.NoError(t, s.PutState("k", []byte("b"))) }},
-		{name: "read key deleted", wantErr: stubtest.ErrMVCCReadConflict,
-			readA:  func(t *testing.T, s *stubtest.Stub) { _, err := s.GetState("k"); require.NoError(t, err) },
-			writeB: func(t *testing.T, s *stubtest.Stub) { require.NoError(t, s.DelState("k")) }},
-		{name: "missing key created", wantErr: stubtest.ErrMVCCReadConflict,
-			readA:  func(t *testing.T, s *stubtest.Stub) { _, err := s.GetState("new"); require.NoError(t, err) },
-			writeB: func(t *testing.T, s *stubtest.Stub) { require.NoError(t, s.PutState("new", []byte("b"))) }},
+		{name: "read key changed", wantErr: stubtest.ErrMVCCReadConflict, readA: get("k"), writeB: put("k")},
+		{name: "read key deleted", wantErr: stubtest.ErrMVCCReadConflict, readA: get("k"),
+			writeB: func(_ *testing.T, s *stubtest.Stub) error { return s.DelState("k") }},
+		{name: "missing key created", wantErr: stubtest.ErrMVCCReadConflict, readA: get("new"), writeB: put("new")},
 		{name: "phantom in range", wantErr: stubtest.ErrPhantomReadConflict,
-			readA: func(t *testing.T, s *stubtest.Stub) {
+			readA: func(t *testing.T, s *stubtest.Stub) error {
 				it, err := s.GetStateByRange("a", "z")
-				require.NoError(t, err)
+				if err != nil {
+					return err
+				}
 				drain(t, it)
+				return nil
 			},
-			writeB: func(t *testing.T, s *stubtest.Stub) { require.NoError(t, s.PutState("m", []byte("b"))) }},
-		{name: "unrelated key", wantErr: nil,
-			readA:  func(t *testing.T, s *stubtest.Stub) { _, err := s.GetState("k"); require.NoError(t, err) },
-			writeB: func(t *testing.T, s *stubtest.Stub) { require.NoError(t, s.PutState("other", []byte("b"))) }},
+			writeB: put("m")},
+		{name: "unrelated key", wantErr: nil, readA: get("k"), writeB: put("other")},
 		{name: "blind writes", wantErr: nil,
-			readA:  func(t *testing.T, s *stubtest.Stub) {},
-			writeB: func(t *testing.T, s *stubtest.Stub) { require.NoError(t, s.PutState("k", []byte("b"))) }},
+			readA:  func(*testing.T, *stubtest.Stub) error { return nil },
+			writeB: put("k")},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			l := stubtest.NewLedger("ch")
-			commit(t, l, "seed", func(s *stubtest.Stub) { require.NoError(t, s.PutState("k", []byte("v"))) })
+			commit(t, l, "seed", func(s *stubtest.Stub) error { return s.PutState("k", []byte("v")) })
 			a := l.NewTx("A", t0, nil, "fn")
 			b := l.NewTx("B", t0, nil, "fn")
-			tc.readA(t, a)
-			tc.writeB(t, b)
-			require.NoError(t, a.PutState("k", []byte("a")))
-			require.NoError(t, b.Commit())
+			if err := tc.readA(t, a); err != nil {
+				t.Fatalf("A reads: %v", err)
+			}
+			if err := tc.writeB(t, b); err != nil {
+				t.Fatalf("B writes: %v", err)
+			}
+			if err := a.PutState("k", []byte("a")); err != nil {
+				t.Fatalf("PutState: %v", err)
+			}
+			if err := b.Commit(); err != nil {
+				t.Fatalf("Commit: %v", err)
+			}
 			err := a.Commit()
 			txs := l.Transactions()
 			last := txs[len(txs)-1]
 			if tc.wantErr == nil {
-				require.NoError(t, err)
-				assert.Equal(t, []byte("a"), l.Get("k"))
-				assert.Equal(t, "VALID", last.ValidationCode.String())
+				if err != nil {
+					t.Fatalf("Commit: %v", err)
+				}
+				if got := l.Get("k"); !bytes.Equal(got, []byte("a")) {
+					t.Errorf(`l.Get("k") = %q, want %q`, got, []byte("a"))
+				}
+				if got := last.ValidationCode.String(); got != "VALID" {
+					t.Errorf("last.ValidationCode.String() = %q, want %q", got, "VALID")
+				}
 				return
 			}
-			require.ErrorIs(t, err, tc.wantErr)
-			assert.Equal(t, tc.wantErr.Error(), last.ValidationCode.String())
-			assert.NotEqual(t, []byte("a"), l.Get("k"), "an invalid transaction must not write")
-			require.ErrorIs(t, a.Commit(), stubtest.ErrAlreadyCommitted)
+			if !errors.Is(err, tc.wantErr) {
+				t.Fatalf("Commit: %v, want %v", err, tc.wantErr)
+			}
+			if got, want := last.ValidationCode.String(), tc.wantErr.Error(); got != want {
+				t.Errorf("last.ValidationCode.String() = %v, want %v", got, want)
+			}
+			if got := l.Get("k"); bytes.Equal(got, []byte("a")) {
+				t.Errorf("an invalid transaction must not write: got %q, want anything else", got)
+			}
+			if err := a.Commit(); !errors.Is(err, stubtest.ErrAlreadyCommitted) {
+				t.Fatalf("Commit: %v, want %v", err, stubtest.ErrAlreadyCommitted)
+			}
 		})
 	}
 }
 
 func TestDuplicateTxID(t *testing.T) {
 	l := stubtest.NewLedger("ch")
-	commit(t, l, "same", func(s *stubtest.Stub) { require.NoError(t, s.PutState("k", []byte("1"))) })
+	commit(t, l, "same", func(s *stubtest.Stub) error { return s.PutState("k", []byte("1")) })
 	s := l.NewTx("same", t0, nil, "fn")
-	require.NoError(t, s.PutState("k", []byte("2")))
-	require.ErrorIs(t, s.Commit(), stubtest.ErrDuplicateTxID)
-	assert.Equal(t, []byte("1"), l.Get("k"))
+	if err := s.PutState("k", []byte("2")); err != nil {
+		t.Fatalf("PutState: %v", err)
+	}
+	if err := s.Commit(); !errors.Is(err, stubtest.ErrDuplicateTxID) {
+		t.Fatalf("Commit: %v, want %v", err, stubtest.ErrDuplicateTxID)
+	}
+	if got := l.Get("k"); !bytes.Equal(got, []byte("1")) {
+		t.Errorf(`l.Get("k") = %q, want %q`, got, []byte("1"))
+	}
 }
 
 func TestConcurrentCommits(t *testing.T) {
 	l := stubtest.NewLedger("ch")
-	commit(t, l, "seed", func(s *stubtest.Stub) { require.NoError(t, s.PutState("n", []byte{1})) })
+	commit(t, l, "seed", func(s *stubtest.Stub) error { return s.PutState("n", []byte{1}) })
 	const workers = 16
 	var wg sync.WaitGroup
 	results := make(chan error, workers)
@@ -109,9 +137,17 @@ func TestConcurrentCommits(t *testing.T) {
 			ok++
 			continue
 		}
-		require.True(t, errors.Is(err, stubtest.ErrMVCCReadConflict), "unexpected error: %v", err)
+		if !errors.Is(err, stubtest.ErrMVCCReadConflict) {
+			t.Fatalf("unexpected error: %v", err)
+		}
 	}
-	require.GreaterOrEqual(t, ok, 1)
-	assert.Equal(t, []byte{byte(1 + ok)}, l.Get("n"), "every successful increment counts exactly once")
-	assert.Equal(t, uint64(1+workers), l.Height())
+	if ok < 1 {
+		t.Fatal("no transaction committed")
+	}
+	if got := l.Get("n"); !bytes.Equal(got, []byte{byte(1 + ok)}) {
+		t.Errorf("every successful increment counts exactly once: got %q, want %q", got, []byte{byte(1 + ok)})
+	}
+	if got, want := l.Height(), uint64(1+workers); got != want {
+		t.Errorf("l.Height() = %v, want %v", got, want)
+	}
 }

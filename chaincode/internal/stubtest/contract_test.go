@@ -1,13 +1,12 @@
 package stubtest_test
 
 import (
+	"bytes"
 	"errors"
 	"strconv"
 	"testing"
 
 	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 
 	"github.com/quanchain/quanchain/chaincode/internal/stubtest"
 )
@@ -51,7 +50,9 @@ func TestContractAPIDispatch(t *testing.T) {
 	contract := new(counterContract)
 	contract.Name = "counter"
 	cc, err := contractapi.NewChaincode(contract)
-	require.NoError(t, err)
+	if err != nil {
+		t.Fatalf("NewChaincode: %v", err)
+	}
 
 	l := stubtest.NewLedger("ch")
 	bank := stubtest.MustIdentity("BankMSP", "teller1")
@@ -74,26 +75,50 @@ func TestContractAPIDispatch(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			stub := l.NewTx("tx"+strconv.Itoa(i), t0, bank.Creator(), tc.fn, tc.args...)
 			resp := cc.Invoke(stub)
-			require.Equal(t, tc.wantStatus, resp.Status, resp.Message)
+			if resp.Status != tc.wantStatus {
+				t.Fatalf("status %d (%s), want %d", resp.Status, resp.Message, tc.wantStatus)
+			}
 			if tc.wantStatus != 200 {
-				assert.Equal(t, tc.wantMsg, resp.Message)
-				assert.Empty(t, stub.WriteSet())
+				if resp.Message != tc.wantMsg {
+					t.Errorf("resp.Message = %v, want %v", resp.Message, tc.wantMsg)
+				}
+				if ws := stub.WriteSet(); len(ws) != 0 {
+					t.Errorf("a failed transaction wrote %v", ws)
+				}
 				return
 			}
-			assert.Equal(t, tc.wantBody, string(resp.Payload))
-			require.NoError(t, stub.Commit())
+			if got := string(resp.Payload); got != tc.wantBody {
+				t.Errorf("string(resp.Payload) = %v, want %v", got, tc.wantBody)
+			}
+			if err := stub.Commit(); err != nil {
+				t.Fatalf("Commit: %v", err)
+			}
 		})
 	}
-	assert.Equal(t, []byte("2"), l.Get("c"))
-	assert.Len(t, l.Events(), 2)
+	if got := l.Get("c"); !bytes.Equal(got, []byte("2")) {
+		t.Errorf(`l.Get("c") = %q, want %q`, got, []byte("2"))
+	}
+	if got := l.Events(); len(got) != 2 {
+		t.Errorf("l.Events(): %d items, want %d", len(got), 2)
+	}
 
 	// Calling a contract method directly through a transaction context.
 	stub := l.NewTx("direct", t0, bank.Creator(), "counter:Increment", "c")
 	ctx, err := l.Context(stub)
-	require.NoError(t, err)
+	if err != nil {
+		t.Fatalf("Context: %v", err)
+	}
 	n, err := contract.Increment(ctx, "c")
-	require.NoError(t, err)
-	assert.Equal(t, 3, n)
-	require.NoError(t, stub.Commit())
-	assert.Equal(t, []byte("3"), l.Get("c"))
+	if err != nil {
+		t.Fatalf("Increment: %v", err)
+	}
+	if n != 3 {
+		t.Errorf("n = %v, want %v", n, 3)
+	}
+	if err := stub.Commit(); err != nil {
+		t.Fatalf("Commit: %v", err)
+	}
+	if got := l.Get("c"); !bytes.Equal(got, []byte("3")) {
+		t.Errorf(`l.Get("c") = %q, want %q`, got, []byte("3"))
+	}
 }

@@ -3,13 +3,13 @@ package stubtest_test
 import (
 	"bytes"
 	"crypto/sha256"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/hyperledger/fabric-chaincode-go/v2/pkg/cid"
 	"github.com/hyperledger/fabric-protos-go-apiv2/common"
 	"github.com/hyperledger/fabric-protos-go-apiv2/peer"
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/quanchain/quanchain/chaincode/internal/stubtest"
@@ -34,27 +34,53 @@ func TestIdentityWithCID(t *testing.T) {
 			l := stubtest.NewLedger("ch")
 			s := l.NewTx("tx", t0, tc.id.Creator(), "fn")
 			msp, err := cid.GetMSPID(s)
-			require.NoError(t, err)
-			assert.Equal(t, tc.wantMSP, msp)
+			if err != nil {
+				t.Fatalf("GetMSPID: %v", err)
+			}
+			if msp != tc.wantMSP {
+				t.Errorf("msp = %v, want %v", msp, tc.wantMSP)
+			}
 			ok, err := cid.HasOUValue(s, tc.wantOU)
-			require.NoError(t, err)
-			assert.True(t, ok)
+			if err != nil {
+				t.Fatalf("HasOUValue: %v", err)
+			}
+			if !ok {
+				t.Error("HasOUValue: ok = false, want true")
+			}
 			cert, err := cid.GetX509Certificate(s)
-			require.NoError(t, err)
-			assert.Equal(t, tc.id.Cert.Subject.CommonName, cert.Subject.CommonName)
+			if err != nil {
+				t.Fatalf("GetX509Certificate: %v", err)
+			}
+			if cert.Subject.CommonName != tc.id.Cert.Subject.CommonName {
+				t.Errorf("cert.Subject.CommonName = %v, want %v", cert.Subject.CommonName, tc.id.Cert.Subject.CommonName)
+			}
 			if tc.attr != "" {
 				v, found, err := cid.GetAttributeValue(s, tc.attr)
-				require.NoError(t, err)
-				assert.True(t, found)
-				assert.Equal(t, tc.want, v)
+				if err != nil {
+					t.Fatalf("GetAttributeValue: %v", err)
+				}
+				if !found {
+					t.Error("GetAttributeValue: found = false, want true")
+				}
+				if v != tc.want {
+					t.Errorf("v = %v, want %v", v, tc.want)
+				}
 			}
 
 			ctx, err := l.Context(s)
-			require.NoError(t, err)
+			if err != nil {
+				t.Fatalf("Context: %v", err)
+			}
 			got, err := ctx.GetClientIdentity().GetMSPID()
-			require.NoError(t, err)
-			assert.Equal(t, tc.wantMSP, got)
-			assert.Same(t, s, ctx.GetStub())
+			if err != nil {
+				t.Fatalf("GetClientIdentity: %v", err)
+			}
+			if got != tc.wantMSP {
+				t.Errorf("got = %v, want %v", got, tc.wantMSP)
+			}
+			if ctx.GetStub() != s {
+				t.Error("the context holds another stub")
+			}
 		})
 	}
 }
@@ -62,11 +88,17 @@ func TestIdentityWithCID(t *testing.T) {
 func TestContextErrors(t *testing.T) {
 	l := stubtest.NewLedger("ch")
 	_, err := l.Context(l.NewTx("tx", t0, nil, "fn"))
-	require.ErrorContains(t, err, "client identity")
+	if err == nil || !strings.Contains(err.Error(), "client identity") {
+		t.Fatalf("Context: %v, want an error containing %q", err, "client identity")
+	}
 	_, err = l.Context(stubtest.NewLedger("other").NewTx("tx", t0, stubtest.MustIdentity("A", "a").Creator(), "fn"))
-	require.Error(t, err)
+	if err == nil {
+		t.Fatal("Context: got no error")
+	}
 	_, err = stubtest.NewIdentity("", "x")
-	require.Error(t, err)
+	if err == nil {
+		t.Fatal("NewIdentity: got no error")
+	}
 }
 
 func TestSignedProposal(t *testing.T) {
@@ -74,57 +106,107 @@ func TestSignedProposal(t *testing.T) {
 	s := stubtest.NewLedger("ch").NewTx("tx", t0, id.Creator(), "Fn", "a").
 		WithTransient(map[string][]byte{"secret": []byte("s")})
 	sp, err := s.GetSignedProposal()
-	require.NoError(t, err)
+	if err != nil {
+		t.Fatalf("GetSignedProposal: %v", err)
+	}
 	var prop peer.Proposal
-	require.NoError(t, proto.Unmarshal(sp.ProposalBytes, &prop))
+	if err := proto.Unmarshal(sp.ProposalBytes, &prop); err != nil {
+		t.Fatalf("Unmarshal: %v", err)
+	}
 	var hdr common.Header
-	require.NoError(t, proto.Unmarshal(prop.Header, &hdr))
+	if err := proto.Unmarshal(prop.Header, &hdr); err != nil {
+		t.Fatalf("Unmarshal: %v", err)
+	}
 	var chdr common.ChannelHeader
-	require.NoError(t, proto.Unmarshal(hdr.ChannelHeader, &chdr))
-	assert.Equal(t, "ch", chdr.ChannelId)
-	assert.Equal(t, "tx", chdr.TxId)
-	assert.True(t, chdr.Timestamp.AsTime().Equal(t0))
+	if err := proto.Unmarshal(hdr.ChannelHeader, &chdr); err != nil {
+		t.Fatalf("Unmarshal: %v", err)
+	}
+	if chdr.ChannelId != "ch" {
+		t.Errorf("chdr.ChannelId = %q, want %q", chdr.ChannelId, "ch")
+	}
+	if chdr.TxId != "tx" {
+		t.Errorf("chdr.TxId = %q, want %q", chdr.TxId, "tx")
+	}
+	if !chdr.Timestamp.AsTime().Equal(t0) {
+		t.Errorf("chdr.Timestamp.AsTime() = %v, want %v", chdr.Timestamp.AsTime(), t0)
+	}
 	var shdr common.SignatureHeader
-	require.NoError(t, proto.Unmarshal(hdr.SignatureHeader, &shdr))
-	assert.Equal(t, id.Creator(), shdr.Creator)
+	if err := proto.Unmarshal(hdr.SignatureHeader, &shdr); err != nil {
+		t.Fatalf("Unmarshal: %v", err)
+	}
+	if got, want := shdr.Creator, id.Creator(); !bytes.Equal(got, want) {
+		t.Errorf("shdr.Creator = %q, want %q", got, want)
+	}
 
 	binding, err := s.GetBinding()
-	require.NoError(t, err)
+	if err != nil {
+		t.Fatalf("GetBinding: %v", err)
+	}
 	want := sha256.Sum256(append(append(shdr.Nonce, shdr.Creator...), make([]byte, 8)...))
-	assert.Equal(t, want[:], binding)
+	if !bytes.Equal(binding, want[:]) {
+		t.Errorf("binding = %q, want %q", binding, want[:])
+	}
 
 	var payload peer.ChaincodeProposalPayload
-	require.NoError(t, proto.Unmarshal(prop.Payload, &payload))
-	assert.Equal(t, []byte("s"), payload.TransientMap["secret"])
+	if err := proto.Unmarshal(prop.Payload, &payload); err != nil {
+		t.Fatalf("Unmarshal: %v", err)
+	}
+	if !bytes.Equal(payload.TransientMap["secret"], []byte("s")) {
+		t.Errorf(`payload.TransientMap["secret"] = %q, want %q`, payload.TransientMap["secret"], []byte("s"))
+	}
 	tr, err := s.GetTransient()
-	require.NoError(t, err)
-	assert.Equal(t, []byte("s"), tr["secret"])
+	if err != nil {
+		t.Fatalf("GetTransient: %v", err)
+	}
+	if !bytes.Equal(tr["secret"], []byte("s")) {
+		t.Errorf(`tr["secret"] = %q, want %q`, tr["secret"], []byte("s"))
+	}
 }
 
 func TestTransientNeverOnLedger(t *testing.T) {
 	l := stubtest.NewLedger("ch")
 	s := l.NewTx("tx", t0, nil, "fn").WithTransient(map[string][]byte{"k": []byte("TRANSIENT-SECRET")})
-	require.NoError(t, s.PutState("k", []byte("v")))
-	require.NoError(t, s.Commit())
+	if err := s.PutState("k", []byte("v")); err != nil {
+		t.Fatalf("PutState: %v", err)
+	}
+	if err := s.Commit(); err != nil {
+		t.Fatalf("Commit: %v", err)
+	}
 	for _, b := range l.AllBytes() {
-		assert.False(t, bytes.Contains(b, []byte("TRANSIENT-SECRET")))
+		if bytes.Contains(b, []byte("TRANSIENT-SECRET")) {
+			t.Error("the ledger holds the transient data")
+		}
 	}
 }
 
 func TestStateValidationParameter(t *testing.T) {
 	l := stubtest.NewLedger("ch")
-	commit(t, l, "t1", func(s *stubtest.Stub) {
-		require.NoError(t, s.PutState("k", []byte("v")))
-		require.NoError(t, s.SetStateValidationParameter("k", []byte("policy")))
-		require.NoError(t, s.SetStateValidationParameter("missing", []byte("policy")))
+	commit(t, l, "t1", func(s *stubtest.Stub) error {
+		if err := s.PutState("k", []byte("v")); err != nil {
+			return err
+		}
+		if err := s.SetStateValidationParameter("k", []byte("policy")); err != nil {
+			return err
+		}
+		return s.SetStateValidationParameter("missing", []byte("policy"))
 	})
-	commit(t, l, "t2", func(s *stubtest.Stub) { require.NoError(t, s.PutState("k", []byte("v2"))) })
+	commit(t, l, "t2", func(s *stubtest.Stub) error { return s.PutState("k", []byte("v2")) })
 	s := l.NewTx("q", t0, nil, "fn")
 	ep, err := s.GetStateValidationParameter("k")
-	require.NoError(t, err)
-	assert.Equal(t, []byte("policy"), ep, "a value write keeps the key's policy")
+	if err != nil {
+		t.Fatalf("GetStateValidationParameter: %v", err)
+	}
+	if !bytes.Equal(ep, []byte("policy")) {
+		t.Errorf("a value write keeps the key's policy: got %q, want %q", ep, []byte("policy"))
+	}
 	ep, err = s.GetStateValidationParameter("missing")
-	require.NoError(t, err)
-	assert.Nil(t, ep, "a policy on a key without value is dropped")
-	assert.Equal(t, []string{"k"}, l.Keys())
+	if err != nil {
+		t.Fatalf("GetStateValidationParameter: %v", err)
+	}
+	if ep != nil {
+		t.Errorf("a policy on a key without value is dropped: ep = %v, want nil", ep)
+	}
+	if got := l.Keys(); !slices.Equal(got, []string{"k"}) {
+		t.Errorf("l.Keys() = %v, want %v", got, []string{"k"})
+	}
 }

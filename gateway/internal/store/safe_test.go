@@ -1,16 +1,17 @@
 package store
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"reflect"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 
 	"github.com/quanchain/quanchain/chaincode/merkle"
 )
@@ -52,13 +53,23 @@ func TestRecordsAndBatches(t *testing.T) {
 			recs = append(recs, testRecord(c, "tax", "2026-03-10"))
 		}
 		n, err := s.InsertRecords(ctx, recs)
-		require.NoError(t, err)
-		require.Equal(t, len(recs), n)
+		if err != nil {
+			t.Fatalf("InsertRecords: %v", err)
+		}
+		if got, want := n, len(recs); got != want {
+			t.Fatalf("n = %v, want %v", got, want)
+		}
 		n, err = s.InsertRecords(ctx, recs[:5]) // same hashes: skipped
-		require.NoError(t, err)
-		require.Zero(t, n)
+		if err != nil {
+			t.Fatalf("InsertRecords: %v", err)
+		}
+		if n != 0 {
+			t.Fatalf("%d records inserted again, want 0", n)
+		}
 		_, err = s.InsertRecords(ctx, []Record{{CitizenRef: ref(0), Category: "tax", RecordDate: "2026-02-30", Body: []byte("{}"), Hash: recs[0].Hash}})
-		require.ErrorIs(t, err, ErrInvalidArgument)
+		if !errors.Is(err, ErrInvalidArgument) {
+			t.Fatalf("InsertRecords: %v, want %v", err, ErrInvalidArgument)
+		}
 
 		// Queries by citizen, category and date range.
 		tests := []struct {
@@ -77,110 +88,218 @@ func TestRecordsAndBatches(t *testing.T) {
 		}
 		for _, tt := range tests {
 			got, err := s.RecordsFor(ctx, ref(1), tt.categories, tt.from, tt.to)
-			require.NoError(t, err, tt.name)
-			assert.Len(t, got, tt.want, tt.name)
+			if err != nil {
+				t.Fatalf("%s: RecordsFor: %v", tt.name, err)
+			}
+			if len(got) != tt.want {
+				t.Errorf("%s: %d records, want %d", tt.name, len(got), tt.want)
+			}
 			for _, r := range got {
-				assert.Equal(t, ref(1), r.CitizenRef, tt.name)
+				if r.CitizenRef != ref(1) {
+					t.Errorf("%s: a record of %v", tt.name, r.CitizenRef)
+				}
 			}
 		}
 		_, err = s.RecordsFor(ctx, ref(1), nil, "2026-13-01", "")
-		require.ErrorIs(t, err, ErrInvalidArgument)
+		if !errors.Is(err, ErrInvalidArgument) {
+			t.Fatalf("RecordsFor: %v, want %v", err, ErrInvalidArgument)
+		}
 
 		got, err := s.RecordByHash(ctx, recs[3].Hash)
-		require.NoError(t, err)
-		assert.Equal(t, recs[3].Body, got.Body)
-		assert.Equal(t, "", got.BatchID)
+		if err != nil {
+			t.Fatalf("RecordByHash: %v", err)
+		}
+		if !bytes.Equal(got.Body, recs[3].Body) {
+			t.Errorf("got.Body = %q, want %q", got.Body, recs[3].Body)
+		}
+		if got.BatchID != "" {
+			t.Errorf("got.BatchID = %q, want %q", got.BatchID, "")
+		}
 		_, err = s.RecordByHash(ctx, ref(99))
-		require.ErrorIs(t, err, ErrNotFound)
+		if !errors.Is(err, ErrNotFound) {
+			t.Fatalf("RecordByHash: %v, want %v", err, ErrNotFound)
+		}
 
 		// Batch the housing-fund records in two batches.
 		pending, err := s.UnanchoredRecords(ctx, "housing_fund", 10)
-		require.NoError(t, err)
-		require.Len(t, pending, 10)
+		if err != nil {
+			t.Fatalf("UnanchoredRecords: %v", err)
+		}
+		if len(pending) != 10 {
+			t.Fatalf("len(pending) = %d, want %d", len(pending), 10)
+		}
 		b1, hashes := batchOf(pending)
 		bad := b1
 		bad.Root = ref(42)
 		_, err = s.CreateBatch(ctx, bad, hashes)
-		require.ErrorIs(t, err, ErrInvalidArgument, "root must match the leaves")
+		if !errors.Is(err, ErrInvalidArgument) {
+			t.Fatalf("root must match the leaves: %v, want %v", err, ErrInvalidArgument)
+		}
 		b1, err = s.CreateBatch(ctx, b1, hashes)
-		require.NoError(t, err)
+		if err != nil {
+			t.Fatalf("CreateBatch: %v", err)
+		}
 		_, err = s.CreateBatch(ctx, b1, hashes)
-		require.ErrorIs(t, err, ErrExists)
+		if !errors.Is(err, ErrExists) {
+			t.Fatalf("CreateBatch: %v, want %v", err, ErrExists)
+		}
 		rest, err := s.UnanchoredRecords(ctx, "housing_fund", 10)
-		require.NoError(t, err)
-		require.Len(t, rest, 8)
+		if err != nil {
+			t.Fatalf("UnanchoredRecords: %v", err)
+		}
+		if len(rest) != 8 {
+			t.Fatalf("len(rest) = %d, want %d", len(rest), 8)
+		}
 		b2, hashes2 := batchOf(append(rest, pending[0])) // a record already batched
 		_, err = s.CreateBatch(ctx, b2, hashes2)
-		require.ErrorIs(t, err, ErrInvalidArgument)
+		if !errors.Is(err, ErrInvalidArgument) {
+			t.Fatalf("CreateBatch: %v, want %v", err, ErrInvalidArgument)
+		}
 		b2, hashes2 = batchOf(rest)
 		_, err = s.CreateBatch(ctx, b2, hashes2)
-		require.NoError(t, err)
+		if err != nil {
+			t.Fatalf("CreateBatch: %v", err)
+		}
 
 		// Leaves rebuild the tree; every record's proof verifies.
 		leaves, err := s.BatchLeaves(ctx, b1.ID)
-		require.NoError(t, err)
+		if err != nil {
+			t.Fatalf("BatchLeaves: %v", err)
+		}
 		tree := merkle.NewFromLeafHashes(leaves)
-		require.Equal(t, b1.Root, tree.Root().String())
+		if got := tree.Root().String(); got != b1.Root {
+			t.Fatalf("tree.Root().String() = %v, want %v", got, b1.Root)
+		}
 		for _, h := range hashes {
 			r, err := s.RecordByHash(ctx, h)
-			require.NoError(t, err)
-			require.Equal(t, b1.ID, r.BatchID)
+			if err != nil {
+				t.Fatalf("RecordByHash: %v", err)
+			}
+			if r.BatchID != b1.ID {
+				t.Fatalf("r.BatchID = %v, want %v", r.BatchID, b1.ID)
+			}
 			proof, err := tree.Proof(uint64(r.LeafIndex))
-			require.NoError(t, err)
+			if err != nil {
+				t.Fatalf("Proof: %v", err)
+			}
 			raw, _ := hex.DecodeString(r.Hash)
-			require.NoError(t, merkle.VerifyInclusion(raw, uint64(r.LeafIndex), tree.Size(), proof, tree.Root()))
+			if err := merkle.VerifyInclusion(raw, uint64(r.LeafIndex), tree.Size(), proof, tree.Root()); err != nil {
+				t.Fatalf("VerifyInclusion: %v", err)
+			}
 		}
 		_, err = s.BatchLeaves(ctx, "nope")
-		require.ErrorIs(t, err, ErrNotFound)
+		if !errors.Is(err, ErrNotFound) {
+			t.Fatalf("BatchLeaves: %v, want %v", err, ErrNotFound)
+		}
 
 		// Anchoring.
 		open, err := s.UnanchoredBatches(ctx, 10)
-		require.NoError(t, err)
-		require.Len(t, open, 2)
+		if err != nil {
+			t.Fatalf("UnanchoredBatches: %v", err)
+		}
+		if len(open) != 2 {
+			t.Fatalf("len(open) = %d, want %d", len(open), 2)
+		}
 		at := time.Date(2026, 11, 2, 9, 0, 0, 123456789, time.FixedZone("CST", 8*3600))
-		require.NoError(t, s.MarkBatchAnchored(ctx, b1.ID, "tx-1", at))
-		require.NoError(t, s.MarkBatchAnchored(ctx, b1.ID, "tx-1", at), "same tx: no-op")
-		require.ErrorIs(t, s.MarkBatchAnchored(ctx, b1.ID, "tx-2", at), ErrExists)
-		require.ErrorIs(t, s.MarkBatchAnchored(ctx, "nope", "tx-2", at), ErrNotFound)
+		if err := s.MarkBatchAnchored(ctx, b1.ID, "tx-1", at); err != nil {
+			t.Fatalf("MarkBatchAnchored: %v", err)
+		}
+		if err := s.MarkBatchAnchored(ctx, b1.ID, "tx-1", at); err != nil {
+			t.Fatalf("same tx: no-op: %v", err)
+		}
+		if err := s.MarkBatchAnchored(ctx, b1.ID, "tx-2", at); !errors.Is(err, ErrExists) {
+			t.Fatalf("MarkBatchAnchored: %v, want %v", err, ErrExists)
+		}
+		if err := s.MarkBatchAnchored(ctx, "nope", "tx-2", at); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("MarkBatchAnchored: %v, want %v", err, ErrNotFound)
+		}
 		gotB, err := s.GetBatch(ctx, b1.ID)
-		require.NoError(t, err)
-		assert.Equal(t, "tx-1", gotB.AnchoredTxID)
-		assert.Equal(t, at.UTC().Truncate(time.Microsecond), gotB.AnchoredAt)
+		if err != nil {
+			t.Fatalf("GetBatch: %v", err)
+		}
+		if gotB.AnchoredTxID != "tx-1" {
+			t.Errorf("gotB.AnchoredTxID = %q, want %q", gotB.AnchoredTxID, "tx-1")
+		}
+		if got, want := gotB.AnchoredAt, at.UTC().Truncate(time.Microsecond); got != want {
+			t.Errorf("gotB.AnchoredAt = %v, want %v", got, want)
+		}
 		open, err = s.UnanchoredBatches(ctx, 10)
-		require.NoError(t, err)
-		require.Len(t, open, 1)
-		assert.Equal(t, b2.ID, open[0].ID)
+		if err != nil {
+			t.Fatalf("UnanchoredBatches: %v", err)
+		}
+		if len(open) != 1 {
+			t.Fatalf("len(open) = %d, want %d", len(open), 1)
+		}
+		if open[0].ID != b2.ID {
+			t.Errorf("open[0].ID = %v, want %v", open[0].ID, b2.ID)
+		}
 
 		// Summary of citizen 1: six housing-fund records over two batches
 		// (one anchored), one unbatched tax record.
 		sum, err := s.SafeSummary(ctx, ref(1))
-		require.NoError(t, err)
-		require.Len(t, sum, 2)
+		if err != nil {
+			t.Fatalf("SafeSummary: %v", err)
+		}
+		if len(sum) != 2 {
+			t.Fatalf("len(sum) = %d, want %d", len(sum), 2)
+		}
 		hf, tax := sum[0], sum[1]
-		assert.Equal(t, "housing_fund", hf.Category)
-		assert.Equal(t, 6, hf.Count)
-		assert.Equal(t, "2026-01-15", hf.FirstDate)
-		assert.Equal(t, "2026-06-15", hf.LastDate)
-		assert.Zero(t, hf.Unbatched)
-		require.Len(t, hf.Batches, 2)
-		assert.Equal(t, 6, hf.Batches[0].Records+hf.Batches[1].Records)
+		if hf.Category != "housing_fund" {
+			t.Errorf("hf.Category = %q, want %q", hf.Category, "housing_fund")
+		}
+		if hf.Count != 6 {
+			t.Errorf("hf.Count = %v, want %v", hf.Count, 6)
+		}
+		if hf.FirstDate != "2026-01-15" {
+			t.Errorf("hf.FirstDate = %q, want %q", hf.FirstDate, "2026-01-15")
+		}
+		if hf.LastDate != "2026-06-15" {
+			t.Errorf("hf.LastDate = %q, want %q", hf.LastDate, "2026-06-15")
+		}
+		if hf.Unbatched != 0 {
+			t.Errorf("hf.Unbatched = %d, want 0", hf.Unbatched)
+		}
+		if len(hf.Batches) != 2 {
+			t.Fatalf("len(hf.Batches) = %d, want %d", len(hf.Batches), 2)
+		}
+		if hf.Batches[0].Records+hf.Batches[1].Records != 6 {
+			t.Errorf("hf.Batches[0].Records+hf.Batches[1].Records = %v, want %v", hf.Batches[0].Records+hf.Batches[1].Records, 6)
+		}
 		for _, b := range hf.Batches {
 			if b.ID == b1.ID {
-				assert.Equal(t, "tx-1", b.AnchoredTxID)
-				assert.Equal(t, b1.Root, b.Root)
+				if b.AnchoredTxID != "tx-1" {
+					t.Errorf("b.AnchoredTxID = %q, want %q", b.AnchoredTxID, "tx-1")
+				}
+				if b.Root != b1.Root {
+					t.Errorf("b.Root = %v, want %v", b.Root, b1.Root)
+				}
 			} else {
-				assert.Equal(t, "", b.AnchoredTxID)
+				if b.AnchoredTxID != "" {
+					t.Errorf("b.AnchoredTxID = %q, want %q", b.AnchoredTxID, "")
+				}
 			}
 		}
-		assert.Equal(t, CategorySummary{Category: "tax", Count: 1, FirstDate: "2026-03-10", LastDate: "2026-03-10", Unbatched: 1}, tax)
+		if !reflect.DeepEqual(tax, CategorySummary{Category: "tax", Count: 1, FirstDate: "2026-03-10", LastDate: "2026-03-10", Unbatched: 1}) {
+			t.Errorf("tax = %+v, want %+v", tax, CategorySummary{Category: "tax", Count: 1, FirstDate: "2026-03-10", LastDate: "2026-03-10", Unbatched: 1})
+		}
 		none, err := s.SafeSummary(ctx, ref(77))
-		require.NoError(t, err)
-		assert.Empty(t, none)
+		if err != nil {
+			t.Fatalf("SafeSummary: %v", err)
+		}
+		if len(none) != 0 {
+			t.Errorf("summary of a citizen with no records: %+v", none)
+		}
 
-		require.NoError(t, s.SetRecordRevoked(ctx, recs[0].Hash, true))
+		if err := s.SetRecordRevoked(ctx, recs[0].Hash, true); err != nil {
+			t.Fatalf("SetRecordRevoked: %v", err)
+		}
 		got, err = s.RecordByHash(ctx, recs[0].Hash)
-		require.NoError(t, err)
-		assert.True(t, got.Revoked)
+		if err != nil {
+			t.Fatalf("RecordByHash: %v", err)
+		}
+		if !got.Revoked {
+			t.Error("got.Revoked = false, want true")
+		}
 	})
 }
 
@@ -188,30 +307,60 @@ func TestDeliveries(t *testing.T) {
 	eachBackend(t, func(t *testing.T, s *Store) {
 		d := Delivery{AccessID: "acc-1", AuthorizationID: "auth-1", RequesterMSP: "BankMSP", Digest: ref(1)}
 		stored, created, err := s.RecordDelivery(ctx, d)
-		require.NoError(t, err)
-		require.True(t, created)
-		assert.Equal(t, "", stored.TxID)
+		if err != nil {
+			t.Fatalf("RecordDelivery: %v", err)
+		}
+		if !created {
+			t.Fatal("RecordDelivery: created = false, want true")
+		}
+		if stored.TxID != "" {
+			t.Errorf("stored.TxID = %q, want %q", stored.TxID, "")
+		}
 
 		// A retry gets the first receipt back, unchanged.
 		again := d
 		again.Digest = ref(2)
 		stored2, created, err := s.RecordDelivery(ctx, again)
-		require.NoError(t, err)
-		require.False(t, created)
-		assert.Equal(t, stored, stored2)
+		if err != nil {
+			t.Fatalf("RecordDelivery: %v", err)
+		}
+		if created {
+			t.Fatal("RecordDelivery: created = true, want false")
+		}
+		if stored2 != stored {
+			t.Errorf("stored2 = %v, want %v", stored2, stored)
+		}
 
-		require.NoError(t, s.SetDeliveryTxID(ctx, "acc-1", "tx-9"))
-		require.NoError(t, s.SetDeliveryTxID(ctx, "acc-1", "tx-9"))
-		require.ErrorIs(t, s.SetDeliveryTxID(ctx, "acc-1", "tx-10"), ErrExists)
-		require.ErrorIs(t, s.SetDeliveryTxID(ctx, "acc-2", "tx-10"), ErrNotFound)
+		if err := s.SetDeliveryTxID(ctx, "acc-1", "tx-9"); err != nil {
+			t.Fatalf("SetDeliveryTxID: %v", err)
+		}
+		if err := s.SetDeliveryTxID(ctx, "acc-1", "tx-9"); err != nil {
+			t.Fatalf("SetDeliveryTxID: %v", err)
+		}
+		if err := s.SetDeliveryTxID(ctx, "acc-1", "tx-10"); !errors.Is(err, ErrExists) {
+			t.Fatalf("SetDeliveryTxID: %v, want %v", err, ErrExists)
+		}
+		if err := s.SetDeliveryTxID(ctx, "acc-2", "tx-10"); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("SetDeliveryTxID: %v, want %v", err, ErrNotFound)
+		}
 		got, err := s.DeliveryByAccessID(ctx, "acc-1")
-		require.NoError(t, err)
-		assert.Equal(t, "tx-9", got.TxID)
-		assert.Equal(t, ref(1), got.Digest)
+		if err != nil {
+			t.Fatalf("DeliveryByAccessID: %v", err)
+		}
+		if got.TxID != "tx-9" {
+			t.Errorf("got.TxID = %q, want %q", got.TxID, "tx-9")
+		}
+		if got, want := got.Digest, ref(1); got != want {
+			t.Errorf("got.Digest = %v, want %v", got, want)
+		}
 		_, err = s.DeliveryByAccessID(ctx, "acc-2")
-		require.ErrorIs(t, err, ErrNotFound)
+		if !errors.Is(err, ErrNotFound) {
+			t.Fatalf("DeliveryByAccessID: %v, want %v", err, ErrNotFound)
+		}
 		_, _, err = s.RecordDelivery(ctx, Delivery{AccessID: "acc-3"})
-		require.ErrorIs(t, err, ErrInvalidArgument)
+		if !errors.Is(err, ErrInvalidArgument) {
+			t.Fatalf("RecordDelivery: %v, want %v", err, ErrInvalidArgument)
+		}
 	})
 }
 
@@ -219,31 +368,51 @@ func TestLoginChallenges(t *testing.T) {
 	eachBackend(t, func(t *testing.T, s *Store) {
 		now := time.Now()
 		id, err := s.CreateLoginChallenge(ctx, ref(1), "123456", now.Add(5*time.Minute))
-		require.NoError(t, err)
+		if err != nil {
+			t.Fatalf("CreateLoginChallenge: %v", err)
+		}
 
 		// Nothing but the citizenRef and the code's hash is stored.
 		var stored string
-		require.NoError(t, s.db.QueryRowContext(ctx, `SELECT code_hash FROM login_challenges WHERE id = $1`, id).Scan(&stored))
-		assert.NotContains(t, stored, "123456")
+		if err := s.db.QueryRowContext(ctx, `SELECT code_hash FROM login_challenges WHERE id = $1`, id).Scan(&stored); err != nil {
+			t.Fatalf("QueryRowContext: %v", err)
+		}
+		if strings.Contains(stored, "123456") {
+			t.Errorf("the code is stored in the clear: %q", stored)
+		}
 
 		_, err = s.VerifyLoginChallenge(ctx, id, "000000", now)
-		require.ErrorIs(t, err, ErrChallengeFailed)
+		if !errors.Is(err, ErrChallengeFailed) {
+			t.Fatalf("VerifyLoginChallenge: %v, want %v", err, ErrChallengeFailed)
+		}
 		got, err := s.VerifyLoginChallenge(ctx, id, "123456", now)
-		require.NoError(t, err)
-		assert.Equal(t, ref(1), got)
+		if err != nil {
+			t.Fatalf("VerifyLoginChallenge: %v", err)
+		}
+		if got, want := got, ref(1); got != want {
+			t.Errorf("got = %v, want %v", got, want)
+		}
 		_, err = s.VerifyLoginChallenge(ctx, id, "123456", now)
-		require.ErrorIs(t, err, ErrChallengeGone, "a code is good once")
+		if !errors.Is(err, ErrChallengeGone) {
+			t.Fatalf("a code is good once: %v, want %v", err, ErrChallengeGone)
+		}
 
 		// Expiry.
 		id, err = s.CreateLoginChallenge(ctx, ref(2), "654321", now.Add(time.Minute))
-		require.NoError(t, err)
+		if err != nil {
+			t.Fatalf("CreateLoginChallenge: %v", err)
+		}
 		_, err = s.VerifyLoginChallenge(ctx, id, "654321", now.Add(time.Minute))
-		require.ErrorIs(t, err, ErrChallengeGone)
+		if !errors.Is(err, ErrChallengeGone) {
+			t.Fatalf("VerifyLoginChallenge: %v, want %v", err, ErrChallengeGone)
+		}
 
 		// Concurrent guesses: at most MaxLoginAttempts are checked, and the
 		// right code after that is refused.
 		id, err = s.CreateLoginChallenge(ctx, ref(3), "111111", now.Add(time.Minute))
-		require.NoError(t, err)
+		if err != nil {
+			t.Fatalf("CreateLoginChallenge: %v", err)
+		}
 		var failed, gone atomic.Int32
 		var wg sync.WaitGroup
 		for i := range 3 * MaxLoginAttempts {
@@ -262,14 +431,24 @@ func TestLoginChallenges(t *testing.T) {
 			}()
 		}
 		wg.Wait()
-		assert.EqualValues(t, MaxLoginAttempts, failed.Load())
-		assert.EqualValues(t, 2*MaxLoginAttempts, gone.Load())
+		if got := failed.Load(); got != MaxLoginAttempts {
+			t.Errorf("failed.Load() = %v, want %v", got, MaxLoginAttempts)
+		}
+		if got := gone.Load(); got != 2*MaxLoginAttempts {
+			t.Errorf("gone.Load() = %v, want %v", got, 2*MaxLoginAttempts)
+		}
 		_, err = s.VerifyLoginChallenge(ctx, id, "111111", now)
-		require.ErrorIs(t, err, ErrChallengeGone)
+		if !errors.Is(err, ErrChallengeGone) {
+			t.Fatalf("VerifyLoginChallenge: %v, want %v", err, ErrChallengeGone)
+		}
 
 		n, err := s.PurgeLoginChallenges(ctx, now.Add(time.Hour))
-		require.NoError(t, err)
-		assert.EqualValues(t, 2, n)
+		if err != nil {
+			t.Fatalf("PurgeLoginChallenges: %v", err)
+		}
+		if n != 2 {
+			t.Errorf("n = %v, want %v", n, 2)
+		}
 	})
 }
 
@@ -282,22 +461,40 @@ func TestLargeBatch(t *testing.T) {
 			recs[i] = testRecord(i, "e_licence", "2026-05-01")
 		}
 		inserted, err := s.InsertRecords(ctx, recs)
-		require.NoError(t, err)
-		require.Equal(t, n, inserted)
+		if err != nil {
+			t.Fatalf("InsertRecords: %v", err)
+		}
+		if inserted != n {
+			t.Fatalf("inserted = %v, want %v", inserted, n)
+		}
 		pending, err := s.UnanchoredRecords(ctx, "e_licence", n)
-		require.NoError(t, err)
+		if err != nil {
+			t.Fatalf("UnanchoredRecords: %v", err)
+		}
 		b, hashes := batchOf(pending)
 		_, err = s.CreateBatch(ctx, b, hashes)
-		require.NoError(t, err)
+		if err != nil {
+			t.Fatalf("CreateBatch: %v", err)
+		}
 		leaves, err := s.BatchLeaves(ctx, b.ID)
-		require.NoError(t, err)
-		require.Len(t, leaves, n)
+		if err != nil {
+			t.Fatalf("BatchLeaves: %v", err)
+		}
+		if len(leaves) != n {
+			t.Fatalf("len(leaves) = %d, want %d", len(leaves), n)
+		}
 		for _, i := range []int{0, bulkRows - 1, bulkRows, n - 1} {
 			r, err := s.RecordByHash(ctx, hashes[i])
-			require.NoError(t, err)
-			assert.Equal(t, i, r.LeafIndex)
+			if err != nil {
+				t.Fatalf("RecordByHash: %v", err)
+			}
+			if r.LeafIndex != i {
+				t.Errorf("r.LeafIndex = %v, want %v", r.LeafIndex, i)
+			}
 			raw, _ := hex.DecodeString(hashes[i])
-			assert.Equal(t, merkle.LeafHash(raw), leaves[i])
+			if got, want := leaves[i], merkle.LeafHash(raw); got != want {
+				t.Errorf("leaves[i] = %v, want %v", got, want)
+			}
 		}
 	})
 }

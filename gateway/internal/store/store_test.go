@@ -5,13 +5,13 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 )
 
 // The suite: every test below (and in safe_test.go) runs on SQLite and on
@@ -41,16 +41,25 @@ func TestParseDSN(t *testing.T) {
 		t.Run(tt.dsn, func(t *testing.T) {
 			driver, source, _, err := parseDSN(tt.dsn)
 			if tt.wantErr {
-				require.ErrorIs(t, err, ErrInvalidArgument)
+				if !errors.Is(err, ErrInvalidArgument) {
+					t.Fatalf("parseDSN: %v, want %v", err, ErrInvalidArgument)
+				}
 				return
 			}
-			require.NoError(t, err)
-			assert.Equal(t, tt.driver, driver)
+			if err != nil {
+				t.Fatalf("parseDSN: %v", err)
+			}
+			if driver != tt.driver {
+				t.Errorf("driver = %v, want %v", driver, tt.driver)
+			}
 			if driver == "sqlite" {
-				assert.Contains(t, source, tt.wantPath+"?")
-				assert.Contains(t, source, "foreign_keys")
+				if !strings.Contains(source, tt.wantPath+"?") || !strings.Contains(source, "foreign_keys") {
+					t.Errorf("source %q, want %s? with foreign_keys", source, tt.wantPath)
+				}
 			} else {
-				assert.Equal(t, tt.wantPath, source)
+				if source != tt.wantPath {
+					t.Errorf("source = %v, want %v", source, tt.wantPath)
+				}
 			}
 		})
 	}
@@ -59,11 +68,17 @@ func TestParseDSN(t *testing.T) {
 func TestOpenMemory(t *testing.T) {
 	s := openTest(t, "sqlite://:memory:")
 	_, err := s.CreateClient(ctx, Client{ID: "c1", OrgMSP: "BankMSP"}, "0123456789abcdef")
-	require.NoError(t, err)
+	if err != nil {
+		t.Fatalf("CreateClient: %v", err)
+	}
 	// One connection: the in-memory database is the same on every call.
 	_, err = s.GetClient(ctx, "c1")
-	require.NoError(t, err)
-	assert.Equal(t, "sqlite", s.Backend())
+	if err != nil {
+		t.Fatalf("GetClient: %v", err)
+	}
+	if got := s.Backend(); got != "sqlite" {
+		t.Errorf("s.Backend() = %q, want %q", got, "sqlite")
+	}
 }
 
 func TestMigrationsIdempotent(t *testing.T) {
@@ -84,31 +99,53 @@ func TestMigrationsIdempotent(t *testing.T) {
 		}
 		wg.Wait()
 		for _, err := range errs {
-			require.NoError(t, err)
+			if err != nil {
+				t.Fatal(err)
+			}
 		}
 
 		s1 := openTest(t, dsn)
 		v1, err := s1.SchemaVersion(ctx)
-		require.NoError(t, err)
+		if err != nil {
+			t.Fatalf("SchemaVersion: %v", err)
+		}
 		want, err := migrations(s1.d)
-		require.NoError(t, err)
-		assert.Equal(t, want[len(want)-1].version, v1)
+		if err != nil {
+			t.Fatalf("migrations: %v", err)
+		}
+		if got, want := v1, want[len(want)-1].version; got != want {
+			t.Errorf("v1 = %v, want %v", got, want)
+		}
 		_, err = s1.CreateClient(ctx, Client{ID: "kept", OrgMSP: "BankMSP"}, "0123456789abcdef")
-		require.NoError(t, err)
-		require.NoError(t, s1.Close())
+		if err != nil {
+			t.Fatalf("CreateClient: %v", err)
+		}
+		if err := s1.Close(); err != nil {
+			t.Fatalf("Close: %v", err)
+		}
 
 		s2 := openTest(t, dsn) // again: nothing to apply, data kept
 		v2, err := s2.SchemaVersion(ctx)
-		require.NoError(t, err)
-		assert.Equal(t, v1, v2)
+		if err != nil {
+			t.Fatalf("SchemaVersion: %v", err)
+		}
+		if v2 != v1 {
+			t.Errorf("v2 = %v, want %v", v2, v1)
+		}
 		_, err = s2.GetClient(ctx, "kept")
-		require.NoError(t, err)
+		if err != nil {
+			t.Fatalf("GetClient: %v", err)
+		}
 
 		// A changed migration is refused.
 		_, err = s2.db.ExecContext(ctx, `UPDATE schema_migrations SET checksum = 'x' WHERE version = 1`)
-		require.NoError(t, err)
+		if err != nil {
+			t.Fatalf("ExecContext: %v", err)
+		}
 		_, err = Open(ctx, dsn)
-		require.ErrorContains(t, err, "changed after it was applied")
+		if err == nil || !strings.Contains(err.Error(), "changed after it was applied") {
+			t.Fatalf("Open: %v, want an error containing %q", err, "changed after it was applied")
+		}
 	})
 }
 
@@ -131,20 +168,35 @@ func TestMigrationNames(t *testing.T) {
 	for _, tt := range tests {
 		v, n, variant, err := parseMigrationName(tt.file)
 		if tt.wantErr {
-			assert.Error(t, err, tt.file)
+			if err == nil {
+				t.Errorf("parseMigrationName(%q): got no error", tt.file)
+			}
 			continue
 		}
-		require.NoError(t, err, tt.file)
-		assert.Equal(t, []any{tt.version, tt.name, tt.variant}, []any{v, n, variant}, tt.file)
+		if err != nil {
+			t.Fatalf("parseMigrationName(%q): %v", tt.file, err)
+		}
+		if v != tt.version || n != tt.name || variant != tt.variant {
+			t.Errorf("parseMigrationName(%q) = %d, %q, %q, want %d, %q, %q", tt.file, v, n, variant,
+				tt.version, tt.name, tt.variant)
+		}
 	}
 	// Every version has a shared file or a file for each dialect.
 	sq, err := migrations(sqliteDialect)
-	require.NoError(t, err)
+	if err != nil {
+		t.Fatalf("migrations: %v", err)
+	}
 	pgm, err := migrations(postgresDialect)
-	require.NoError(t, err)
-	require.Equal(t, len(sq), len(pgm))
+	if err != nil {
+		t.Fatalf("migrations: %v", err)
+	}
+	if got, want := len(pgm), len(sq); got != want {
+		t.Fatalf("len(pgm) = %v, want %v", got, want)
+	}
 	for i := range sq {
-		assert.Equal(t, sq[i].version, pgm[i].version)
+		if pgm[i].version != sq[i].version {
+			t.Errorf("pgm[i].version = %v, want %v", pgm[i].version, sq[i].version)
+		}
 	}
 }
 
@@ -152,16 +204,28 @@ func TestClients(t *testing.T) {
 	eachBackend(t, func(t *testing.T, s *Store) {
 		const secret = "correct horse battery staple"
 		c, err := s.CreateClient(ctx, Client{ID: "bank-app", OrgMSP: "BankMSP", Scopes: []string{"authorizations", "data"}}, secret)
-		require.NoError(t, err)
+		if err != nil {
+			t.Fatalf("CreateClient: %v", err)
+		}
 		_, err = s.CreateClient(ctx, Client{ID: "bank-app", OrgMSP: "BankMSP"}, secret)
-		require.ErrorIs(t, err, ErrExists)
+		if !errors.Is(err, ErrExists) {
+			t.Fatalf("CreateClient: %v, want %v", err, ErrExists)
+		}
 		_, err = s.CreateClient(ctx, Client{ID: "short", OrgMSP: "BankMSP"}, "short")
-		require.ErrorIs(t, err, ErrInvalidArgument)
+		if !errors.Is(err, ErrInvalidArgument) {
+			t.Fatalf("CreateClient: %v, want %v", err, ErrInvalidArgument)
+		}
 
 		got, err := s.GetClient(ctx, "bank-app")
-		require.NoError(t, err)
-		assert.Equal(t, c, got)
-		assert.Equal(t, time.UTC, got.CreatedAt.Location())
+		if err != nil {
+			t.Fatalf("GetClient: %v", err)
+		}
+		if !reflect.DeepEqual(got, c) {
+			t.Errorf("got = %+v, want %+v", got, c)
+		}
+		if got := got.CreatedAt.Location(); got != time.UTC {
+			t.Errorf("got.CreatedAt.Location() = %v, want %v", got, time.UTC)
+		}
 
 		tests := []struct {
 			name, id, secret string
@@ -175,19 +239,33 @@ func TestClients(t *testing.T) {
 		for _, tt := range tests {
 			got, err := s.VerifyClientSecret(ctx, tt.id, tt.secret)
 			if tt.wantErr != nil {
-				assert.ErrorIs(t, err, tt.wantErr, tt.name)
+				if !errors.Is(err, tt.wantErr) {
+					t.Errorf("%s: %v, want %v", tt.name, err, tt.wantErr)
+				}
 				continue
 			}
-			require.NoError(t, err, tt.name)
-			assert.Equal(t, []string{"authorizations", "data"}, got.Scopes)
+			if err != nil {
+				t.Fatalf("%s: %v", tt.name, err)
+			}
+			if !slices.Equal(got.Scopes, []string{"authorizations", "data"}) {
+				t.Errorf("got.Scopes = %v, want %v", got.Scopes, []string{"authorizations", "data"})
+			}
 		}
 
-		require.NoError(t, s.SetClientDisabled(ctx, "bank-app", true))
+		if err := s.SetClientDisabled(ctx, "bank-app", true); err != nil {
+			t.Fatalf("SetClientDisabled: %v", err)
+		}
 		_, err = s.VerifyClientSecret(ctx, "bank-app", secret)
-		assert.ErrorIs(t, err, ErrInvalidCredentials, "disabled client")
-		assert.ErrorIs(t, s.SetClientDisabled(ctx, "nobody", true), ErrNotFound)
+		if !errors.Is(err, ErrInvalidCredentials) {
+			t.Errorf("disabled client: %v, want %v", err, ErrInvalidCredentials)
+		}
+		if err := s.SetClientDisabled(ctx, "nobody", true); !errors.Is(err, ErrNotFound) {
+			t.Errorf("SetClientDisabled: %v, want %v", err, ErrNotFound)
+		}
 		_, err = s.GetClient(ctx, "nobody")
-		assert.ErrorIs(t, err, ErrNotFound)
+		if !errors.Is(err, ErrNotFound) {
+			t.Errorf("GetClient: %v, want %v", err, ErrNotFound)
+		}
 	})
 }
 
@@ -206,88 +284,160 @@ func TestIdempotency(t *testing.T) {
 				case ok:
 					started.Add(1)
 				case errors.Is(err, ErrIdempotencyInFlight):
-					assert.Equal(t, IdemPending, rec.Status)
+					if rec.Status != IdemPending {
+						t.Errorf("rec.Status = %v, want %v", rec.Status, IdemPending)
+					}
 				default:
 					t.Errorf("BeginIdempotent: rec %v, started %v, err %v", rec, ok, err)
 				}
 			}()
 		}
 		wg.Wait()
-		require.EqualValues(t, 1, started.Load())
+		if got := started.Load(); got != 1 {
+			t.Fatalf("started.Load() = %v, want %v", got, 1)
+		}
 
 		_, _, err := s.BeginIdempotent(ctx, "c1", "key-1", "other")
-		require.ErrorIs(t, err, ErrIdempotencyMismatch)
+		if !errors.Is(err, ErrIdempotencyMismatch) {
+			t.Fatalf("BeginIdempotent: %v, want %v", err, ErrIdempotencyMismatch)
+		}
 
-		require.NoError(t, s.CompleteIdempotent(ctx, "c1", "key-1", 201, []byte(`{"id":"a1"}`)))
-		require.ErrorIs(t, s.CompleteIdempotent(ctx, "c1", "key-1", 201, nil), ErrNotFound)
+		if err := s.CompleteIdempotent(ctx, "c1", "key-1", 201, []byte(`{"id":"a1"}`)); err != nil {
+			t.Fatalf("CompleteIdempotent: %v", err)
+		}
+		if err := s.CompleteIdempotent(ctx, "c1", "key-1", 201, nil); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("CompleteIdempotent: %v, want %v", err, ErrNotFound)
+		}
 		rec, ok, err := s.BeginIdempotent(ctx, "c1", "key-1", "h1")
-		require.NoError(t, err)
-		require.False(t, ok)
-		assert.Equal(t, IdemDone, rec.Status)
-		assert.Equal(t, 201, rec.ResponseStatus)
-		assert.Equal(t, `{"id":"a1"}`, string(rec.ResponseBody))
-		assert.False(t, rec.CompletedAt.IsZero())
+		if err != nil {
+			t.Fatalf("BeginIdempotent: %v", err)
+		}
+		if ok {
+			t.Fatal("BeginIdempotent: ok = true, want false")
+		}
+		if rec.Status != IdemDone {
+			t.Errorf("rec.Status = %v, want %v", rec.Status, IdemDone)
+		}
+		if rec.ResponseStatus != 201 {
+			t.Errorf("rec.ResponseStatus = %v, want %v", rec.ResponseStatus, 201)
+		}
+		if got := string(rec.ResponseBody); got != `{"id":"a1"}` {
+			t.Errorf("string(rec.ResponseBody) = %v, want %v", got, `{"id":"a1"}`)
+		}
+		if rec.CompletedAt.IsZero() {
+			t.Error("rec.CompletedAt.IsZero() = true, want false")
+		}
 		_, _, err = s.BeginIdempotent(ctx, "c1", "key-1", "other")
-		require.ErrorIs(t, err, ErrIdempotencyMismatch)
+		if !errors.Is(err, ErrIdempotencyMismatch) {
+			t.Fatalf("BeginIdempotent: %v, want %v", err, ErrIdempotencyMismatch)
+		}
 
 		// The same key of another principal is another key.
 		_, ok, err = s.BeginIdempotent(ctx, "c2", "key-1", "other")
-		require.NoError(t, err)
-		require.True(t, ok)
+		if err != nil {
+			t.Fatalf("BeginIdempotent: %v", err)
+		}
+		if !ok {
+			t.Fatal("BeginIdempotent: ok = false, want true")
+		}
 
 		// A released key can start again.
-		require.NoError(t, s.ReleaseIdempotent(ctx, "c2", "key-1"))
+		if err := s.ReleaseIdempotent(ctx, "c2", "key-1"); err != nil {
+			t.Fatalf("ReleaseIdempotent: %v", err)
+		}
 		_, ok, err = s.BeginIdempotent(ctx, "c2", "key-1", "h2")
-		require.NoError(t, err)
-		require.True(t, ok)
+		if err != nil {
+			t.Fatalf("BeginIdempotent: %v", err)
+		}
+		if !ok {
+			t.Fatal("BeginIdempotent: ok = false, want true")
+		}
 
 		// A pending key older than PendingTimeout is taken over once.
 		base := time.Now()
 		s.now = func() time.Time { return base.Add(PendingTimeout + time.Second) }
 		_, ok, err = s.BeginIdempotent(ctx, "c2", "key-1", "h2")
-		require.NoError(t, err)
-		require.True(t, ok, "stale pending key is taken over")
+		if err != nil {
+			t.Fatalf("BeginIdempotent: %v", err)
+		}
+		if !ok {
+			t.Fatal("a stale pending key was not taken over")
+		}
 		_, ok, err = s.BeginIdempotent(ctx, "c2", "key-1", "h2")
-		require.ErrorIs(t, err, ErrIdempotencyInFlight)
-		require.False(t, ok)
+		if !errors.Is(err, ErrIdempotencyInFlight) {
+			t.Fatalf("BeginIdempotent: %v, want %v", err, ErrIdempotencyInFlight)
+		}
+		if ok {
+			t.Fatal("BeginIdempotent: ok = true, want false")
+		}
 
 		// With a shorter pending timeout (a gateway's request timeout and
 		// a margin), a key is taken over sooner, but not before it.
 		s.SetPendingTimeout(50 * time.Second)
 		_, ok, err = s.BeginIdempotent(ctx, "c2", "key-2", "h2")
-		require.NoError(t, err)
-		require.True(t, ok)
+		if err != nil {
+			t.Fatalf("BeginIdempotent: %v", err)
+		}
+		if !ok {
+			t.Fatal("BeginIdempotent: ok = false, want true")
+		}
 		s.now = func() time.Time { return base.Add(PendingTimeout + 49*time.Second) }
 		_, _, err = s.BeginIdempotent(ctx, "c2", "key-2", "h2")
-		require.ErrorIs(t, err, ErrIdempotencyInFlight, "taken over before its pending timeout")
+		if !errors.Is(err, ErrIdempotencyInFlight) {
+			t.Fatalf("taken over before its pending timeout: %v, want %v", err, ErrIdempotencyInFlight)
+		}
 		s.now = func() time.Time { return base.Add(PendingTimeout + 52*time.Second) }
 		_, ok, err = s.BeginIdempotent(ctx, "c2", "key-2", "h2")
-		require.NoError(t, err)
-		require.True(t, ok, "pending key past the shorter timeout is taken over")
+		if err != nil {
+			t.Fatalf("BeginIdempotent: %v", err)
+		}
+		if !ok {
+			t.Fatal("a pending key past the shorter timeout was not taken over")
+		}
 		s.now = func() time.Time { return base.Add(PendingTimeout + time.Second) }
 
 		n2, err := s.PurgeIdempotency(ctx, base.Add(time.Hour))
-		require.NoError(t, err)
-		assert.EqualValues(t, 3, n2)
+		if err != nil {
+			t.Fatalf("PurgeIdempotency: %v", err)
+		}
+		if n2 != 3 {
+			t.Errorf("n2 = %v, want %v", n2, 3)
+		}
 
 		_, _, err = s.BeginIdempotent(ctx, "c1", "", "h")
-		require.ErrorIs(t, err, ErrInvalidArgument)
+		if !errors.Is(err, ErrInvalidArgument) {
+			t.Fatalf("BeginIdempotent: %v, want %v", err, ErrInvalidArgument)
+		}
 	})
 }
 
 func TestCursor(t *testing.T) {
 	eachBackend(t, func(t *testing.T, s *Store) {
 		_, ok, err := s.GetCursor(ctx, "events")
-		require.NoError(t, err)
-		require.False(t, ok)
-		for _, b := range []uint64{0, 7, 1 << 40} {
-			require.NoError(t, s.SetCursor(ctx, "events", b))
-			got, ok, err := s.GetCursor(ctx, "events")
-			require.NoError(t, err)
-			require.True(t, ok)
-			assert.Equal(t, b, got)
+		if err != nil {
+			t.Fatalf("GetCursor: %v", err)
 		}
-		require.ErrorIs(t, s.SetCursor(ctx, "events", 1<<63), ErrInvalidArgument)
+		if ok {
+			t.Fatal("GetCursor: ok = true, want false")
+		}
+		for _, b := range []uint64{0, 7, 1 << 40} {
+			if err := s.SetCursor(ctx, "events", b); err != nil {
+				t.Fatalf("SetCursor: %v", err)
+			}
+			got, ok, err := s.GetCursor(ctx, "events")
+			if err != nil {
+				t.Fatalf("GetCursor: %v", err)
+			}
+			if !ok {
+				t.Fatal("GetCursor: ok = false, want true")
+			}
+			if got != b {
+				t.Errorf("got = %v, want %v", got, b)
+			}
+		}
+		if err := s.SetCursor(ctx, "events", 1<<63); !errors.Is(err, ErrInvalidArgument) {
+			t.Fatalf("SetCursor: %v, want %v", err, ErrInvalidArgument)
+		}
 	})
 }
 
