@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/quanchain/quanchain/chaincode/model"
 	"github.com/quanchain/quanchain/gateway/internal/auth"
 	"github.com/quanchain/quanchain/gateway/internal/config"
+	"github.com/quanchain/quanchain/gateway/internal/expiring"
 	"github.com/quanchain/quanchain/gateway/internal/notify"
 	"github.com/quanchain/quanchain/gateway/internal/store"
 	"github.com/quanchain/quanchain/ledger"
@@ -192,40 +192,24 @@ func modelError(err error) error {
 // twenty authorisations from three banks costs three lookups. Only hits
 // are kept; at most ttlCacheMax entries, dropped all at once beyond that.
 type ttlCache[V any] struct {
-	mu   sync.Mutex
-	ttl  time.Duration
+	m    *expiring.Map[string, V]
 	load func(context.Context, string) (V, error)
-	m    map[string]ttlEntry[V]
-}
-
-type ttlEntry[V any] struct {
-	v   V
-	exp time.Time
 }
 
 const ttlCacheMax = 1024
 
 func newTTLCache[V any](ttl time.Duration, load func(context.Context, string) (V, error)) *ttlCache[V] {
-	return &ttlCache[V]{ttl: ttl, load: load, m: map[string]ttlEntry[V]{}}
+	return &ttlCache[V]{m: expiring.New[string, V](ttl, ttlCacheMax), load: load}
 }
 
 func (c *ttlCache[V]) get(ctx context.Context, key string) (V, error) {
-	now := time.Now()
-	c.mu.Lock()
-	e, ok := c.m[key]
-	c.mu.Unlock()
-	if ok && now.Before(e.exp) {
-		return e.v, nil
+	if v, ok := c.m.Get(key); ok {
+		return v, nil
 	}
 	v, err := c.load(ctx, key)
 	if err != nil {
 		return v, err
 	}
-	c.mu.Lock()
-	if len(c.m) >= ttlCacheMax {
-		clear(c.m)
-	}
-	c.m[key] = ttlEntry[V]{v: v, exp: now.Add(c.ttl)}
-	c.mu.Unlock()
+	c.m.Put(key, v)
 	return v, nil
 }

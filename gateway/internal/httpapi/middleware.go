@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"regexp"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -18,6 +17,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/quanchain/quanchain/gateway/internal/auth"
+	"github.com/quanchain/quanchain/gateway/internal/expiring"
 )
 
 // reqInfo is the per-request state the outer middleware shares with the
@@ -201,45 +201,24 @@ func bodyLimit(n int64) func(http.Handler) http.Handler {
 	}
 }
 
-// limiter keeps one token bucket per client.
+// limiter keeps one token bucket per client. Buckets idle for ten minutes
+// are dropped, so the map does not grow without bound.
 type limiter struct {
-	mu      sync.Mutex
 	rate    rate.Limit
 	burst   int
-	buckets map[string]*bucket
-	sweep   time.Time
+	buckets *expiring.Map[string, *rate.Limiter]
 }
 
-type bucket struct {
-	lim  *rate.Limiter
-	seen time.Time
-}
+const bucketIdle = 10 * time.Minute
 
 func newLimiter(perSecond float64, burst int) *limiter {
-	return &limiter{rate: rate.Limit(perSecond), burst: burst, buckets: map[string]*bucket{}}
+	return &limiter{rate: rate.Limit(perSecond), burst: burst, buckets: expiring.New[string, *rate.Limiter](bucketIdle, 0)}
 }
 
-// allow takes one token from key's bucket. Buckets idle for ten minutes
-// are dropped, so the map does not grow without bound.
+// allow takes one token from key's bucket.
 func (l *limiter) allow(key string) bool {
-	now := time.Now()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if now.Sub(l.sweep) > time.Minute {
-		for k, b := range l.buckets {
-			if now.Sub(b.seen) > 10*time.Minute {
-				delete(l.buckets, k)
-			}
-		}
-		l.sweep = now
-	}
-	b, ok := l.buckets[key]
-	if !ok {
-		b = &bucket{lim: rate.NewLimiter(l.rate, l.burst)}
-		l.buckets[key] = b
-	}
-	b.seen = now
-	return b.lim.AllowN(now, 1)
+	b := l.buckets.Touch(key, func() *rate.Limiter { return rate.NewLimiter(l.rate, l.burst) })
+	return b.Allow()
 }
 
 // rateLimit refuses a client over its rate with 429 RATE_LIMITED. The
