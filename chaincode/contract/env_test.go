@@ -16,8 +16,8 @@ import (
 	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
 
 	"github.com/quanchain/quanchain/chaincode/contract"
-	"github.com/quanchain/quanchain/chaincode/internal/stubtest"
 	"github.com/quanchain/quanchain/chaincode/model"
+	"github.com/quanchain/quanchain/chaincode/stubtest"
 )
 
 const (

@@ -13,8 +13,8 @@ import (
 	"github.com/hyperledger/fabric-protos-go-apiv2/peer"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/quanchain/quanchain/chaincode/internal/stubtest"
 	"github.com/quanchain/quanchain/chaincode/model"
+	"github.com/quanchain/quanchain/chaincode/stubtest"
 )
 
 // faultyStub makes one kind of stub call fail, as a peer does when its

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/quanchain/quanchain/chaincode/internal/stubtest"
+	"github.com/quanchain/quanchain/chaincode/stubtest"
 )
 
 // Two transactions read the same key; the first to commit wins and the other

@@ -1,5 +1,7 @@
 // Package stubtest is an in-memory fake of the Fabric chaincode stub
-// (shim.ChaincodeStubInterface) for the chaincode's unit tests.
+// (shim.ChaincodeStubInterface) for the chaincode's unit tests, and for
+// the tests of its clients, which run the real contracts over it through
+// ledger/ledgertest.
 //
 // It models what a peer with a LevelDB state database does to a transaction:
 //

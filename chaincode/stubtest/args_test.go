@@ -7,7 +7,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/quanchain/quanchain/chaincode/internal/stubtest"
+	"github.com/quanchain/quanchain/chaincode/stubtest"
 )
 
 func TestArgsAndHeaders(t *testing.T) {

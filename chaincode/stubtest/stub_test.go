@@ -12,7 +12,7 @@ import (
 
 	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
 
-	"github.com/quanchain/quanchain/chaincode/internal/stubtest"
+	"github.com/quanchain/quanchain/chaincode/stubtest"
 )
 
 var t0 = time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)

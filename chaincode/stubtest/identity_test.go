@@ -12,7 +12,7 @@ import (
 	"github.com/hyperledger/fabric-protos-go-apiv2/peer"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/quanchain/quanchain/chaincode/internal/stubtest"
+	"github.com/quanchain/quanchain/chaincode/stubtest"
 )
 
 func TestIdentityWithCID(t *testing.T) {

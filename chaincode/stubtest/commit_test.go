@@ -7,7 +7,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/quanchain/quanchain/chaincode/internal/stubtest"
+	"github.com/quanchain/quanchain/chaincode/stubtest"
 )
 
 func TestMVCC(t *testing.T) {
