@@ -62,7 +62,7 @@ func Normalise(s string) string {
 	return s
 }
 
-// IDCheckChar returns the GB 11643 check character of the first 17 digits
+// CheckChar returns the GB 11643 check character of the first 17 digits
 // of an ID number. It returns an error if body is not 17 ASCII digits.
 func CheckChar(body string) (byte, error) {
 	if len(body) != 17 {
@@ -115,7 +115,7 @@ func Valid(s string, ref time.Time) error {
 	return nil
 }
 
-// IDBirthDate returns the date of birth of a valid ID number as
+// BirthDate returns the date of birth of a valid ID number as
 // YYYY-MM-DD.
 func BirthDate(idNumber string) string {
 	s := Normalise(idNumber)
@@ -125,7 +125,7 @@ func BirthDate(idNumber string) string {
 	return s[6:10] + "-" + s[10:12] + "-" + s[12:14]
 }
 
-// IDFemale reports whether a valid ID number is a woman's: the last digit
+// Female reports whether a valid ID number is a woman's: the last digit
 // of the sequence number is even.
 func Female(idNumber string) bool {
 	s := Normalise(idNumber)
