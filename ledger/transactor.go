@@ -1,0 +1,40 @@
+package ledger
+
+import "context"
+
+// Transactor runs one transaction of the quanchain chaincode as one
+// organisation: name is qualified ("consent:Decide"), the arguments are
+// strings, and the result is the chaincode's answer as it returned it.
+// Evaluate reads and commits nothing; Submit commits, or fails.
+//
+// It is the seam under the typed methods, and the only one: a Ledger
+// turns arguments into strings and answers into chaincode/model types,
+// reads every error with MapError (so an error may be anything MapError
+// reads: a fabric-gateway error, a gRPC status carrying the peers'
+// messages, or an *Error, which is kept as it is), and endorses a
+// transaction again after a write conflict where that is safe. New wraps
+// a fabric-gateway contract; ledger/ledgertest runs the chaincode's own
+// contracts in process behind one, so the tests of the ledger's clients
+// meet the real chaincode rather than an imitation of it.
+type Transactor interface {
+	Evaluate(ctx context.Context, name string, args ...string) ([]byte, error)
+	Submit(ctx context.Context, name string, args ...string) ([]byte, error)
+}
+
+// NewWithTransactor returns a Ledger whose transactions tx runs. events
+// and chaincode are as for New: events may be nil if Events is never
+// called.
+func NewWithTransactor(tx Transactor, events EventSource, chaincode string) *Ledger {
+	return &Ledger{tx: exportedTransactor{tx}, events: events, chaincode: chaincode}
+}
+
+// exportedTransactor is a Transactor as the Ledger's transactor.
+type exportedTransactor struct{ t Transactor }
+
+func (e exportedTransactor) evaluate(ctx context.Context, name string, args ...string) ([]byte, error) {
+	return e.t.Evaluate(ctx, name, args...)
+}
+
+func (e exportedTransactor) submit(ctx context.Context, name string, args ...string) ([]byte, error) {
+	return e.t.Submit(ctx, name, args...)
+}
