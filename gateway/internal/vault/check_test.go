@@ -3,11 +3,9 @@ package vault
 import (
 	"bytes"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
-
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 
 	"github.com/quanchain/quanchain/gateway/internal/synth"
 )
@@ -32,32 +30,53 @@ func TestCheckAgreesWithImport(t *testing.T) {
 			im.MaxLineBytes = 200
 			n, checkErr := im.Check(ctx, synth.Tax, strings.NewReader(input))
 			open, err := st.UnanchoredRecords(ctx, synth.Tax, 10)
-			require.NoError(t, err)
-			require.Empty(t, open, "Check wrote records")
+			if err != nil {
+				t.Fatalf("UnanchoredRecords: %v", err)
+			}
+			if len(open) != 0 {
+				t.Fatalf("Check wrote %d records", len(open))
+			}
 
 			res, importErr := im.Import(ctx, synth.Tax, strings.NewReader(input))
 			var cle, ile *LineError
 			if errors.As(importErr, &ile) {
-				require.True(t, errors.As(checkErr, &cle), "Import stopped at line %d, Check passed", ile.Line)
-				assert.Equal(t, ile.Line, cle.Line)
-				assert.Equal(t, errors.Unwrap(ile), errors.Unwrap(cle))
+				if !errors.As(checkErr, &cle) {
+					t.Fatalf("Import stopped at line %d, Check: %v", ile.Line, checkErr)
+				}
+				if cle.Line != ile.Line {
+					t.Errorf("Check stopped at line %d, Import at line %d", cle.Line, ile.Line)
+				}
+				if got, want := errors.Unwrap(cle), errors.Unwrap(ile); !reflect.DeepEqual(got, want) {
+					t.Errorf("Check: %v, Import: %v", got, want)
+				}
 				return
 			}
-			require.NoError(t, importErr)
-			require.NoError(t, checkErr)
-			assert.Equal(t, res.Lines, n)
+			if importErr != nil {
+				t.Fatalf("Import: %v", importErr)
+			}
+			if checkErr != nil {
+				t.Fatalf("Check: %v", checkErr)
+			}
+			if n != res.Lines {
+				t.Errorf("Check counted %d lines, Import %d", n, res.Lines)
+			}
 		})
 	}
 
 	st := openStore(t, sqliteDSN(t))
 	im := newImporter(t, st, nil)
-	_, err := im.Check(ctx, "passport", strings.NewReader(good))
-	require.ErrorIs(t, err, ErrCategoryNotServed)
+	if _, err := im.Check(ctx, "passport", strings.NewReader(good)); !errors.Is(err, ErrCategoryNotServed) {
+		t.Fatalf("Check(passport): %v, want %v", err, ErrCategoryNotServed)
+	}
 
 	// A whole synthetic dataset checks.
 	citizens := synth.Citizens(3, 20)
 	data := dataset(t, 3, citizens, synth.HousingFund)
 	n, err := im.Check(ctx, synth.HousingFund, bytes.NewReader(data))
-	require.NoError(t, err)
-	assert.Equal(t, bytes.Count(data, []byte("\n")), n)
+	if err != nil {
+		t.Fatalf("Check: %v", err)
+	}
+	if want := bytes.Count(data, []byte("\n")); n != want {
+		t.Errorf("Check counted %d lines, want %d", n, want)
+	}
 }

@@ -5,11 +5,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"slices"
 	"strings"
 	"testing"
-
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 
 	"github.com/quanchain/quanchain/gateway/internal/store"
 	"github.com/quanchain/quanchain/gateway/internal/synth"
@@ -25,8 +24,9 @@ func deliveryFixture(t *testing.T) (*Vault, *fakeAnchorer, DeliveryHeader, []sto
 	citizens := synth.Citizens(21, 8)
 	cats := []string{synth.HousingFund, synth.Tax}
 	for _, cat := range cats {
-		_, err := im.Import(ctx, cat, bytes.NewReader(dataset(t, 21, citizens, cat)))
-		require.NoError(t, err)
+		if _, err := im.Import(ctx, cat, bytes.NewReader(dataset(t, 21, citizens, cat))); err != nil {
+			t.Fatalf("Import(%s): %v", cat, err)
+		}
 	}
 	h := DeliveryHeader{
 		AccessID: "acc-1", AuthorizationID: "auth-1", Requester: "BankMSP",
@@ -34,7 +34,9 @@ func deliveryFixture(t *testing.T) (*Vault, *fakeAnchorer, DeliveryHeader, []sto
 	}
 	for _, c := range citizens {
 		recs, err := st.RecordsFor(ctx, mustRef(t, im, c.IDNumber), cats, h.DataFrom, h.DataTo)
-		require.NoError(t, err)
+		if err != nil {
+			t.Fatalf("RecordsFor: %v", err)
+		}
 		if len(recs) > 10 {
 			return New(st), anchorer, h, recs
 		}
@@ -46,38 +48,71 @@ func deliveryFixture(t *testing.T) (*Vault, *fakeAnchorer, DeliveryHeader, []sto
 func TestDeliveryRoundTrip(t *testing.T) {
 	v, anchorer, h, recs := deliveryFixture(t)
 	d, err := v.BuildDelivery(ctx, h, recs)
-	require.NoError(t, err)
-	assert.Equal(t, sha256.Sum256(d.Body), d.Digest)
-	assert.Len(t, d.DigestHex(), 64)
-	assert.Equal(t, len(recs), d.RecordCount)
-	assert.True(t, json.Valid(d.Body))
+	if err != nil {
+		t.Fatalf("BuildDelivery: %v", err)
+	}
+	if d.Digest != sha256.Sum256(d.Body) {
+		t.Errorf("Digest is not the SHA-256 of the body")
+	}
+	if got := len(d.DigestHex()); got != 64 {
+		t.Errorf("len(DigestHex()) = %d, want 64", got)
+	}
+	if d.RecordCount != len(recs) {
+		t.Errorf("RecordCount = %d, want %d", d.RecordCount, len(recs))
+	}
+	if !json.Valid(d.Body) {
+		t.Errorf("the body is not JSON: %s", d.Body)
+	}
 
 	// Deterministic: a retry delivers the same bytes.
 	again, err := v.BuildDelivery(ctx, h, recs)
-	require.NoError(t, err)
-	assert.Equal(t, d.Body, again.Body)
+	if err != nil {
+		t.Fatalf("BuildDelivery again: %v", err)
+	}
+	if !bytes.Equal(again.Body, d.Body) {
+		t.Errorf("a retry delivers other bytes:\n%s\n%s", again.Body, d.Body)
+	}
 
 	got, err := VerifyDelivery(ctx, d.Body, anchorer.lookup)
-	require.NoError(t, err)
-	assert.Equal(t, "acc-1", got.AccessID)
-	assert.Equal(t, []string{synth.HousingFund, synth.Tax}, got.Categories, "sorted")
-	require.Len(t, got.Records, len(recs))
+	if err != nil {
+		t.Fatalf("VerifyDelivery: %v", err)
+	}
+	if got.AccessID != "acc-1" {
+		t.Errorf("AccessID = %q, want %q", got.AccessID, "acc-1")
+	}
+	if want := []string{synth.HousingFund, synth.Tax}; !slices.Equal(got.Categories, want) {
+		t.Errorf("Categories = %q, want %q (sorted)", got.Categories, want)
+	}
+	if len(got.Records) != len(recs) {
+		t.Fatalf("%d records delivered, want %d", len(got.Records), len(recs))
+	}
 	for i, r := range got.Records {
-		assert.Equal(t, recs[i].Body, []byte(r.Record), "bytes exactly as stored")
-		assert.NotEmpty(t, r.Proof.AnchorTxID)
+		if !bytes.Equal([]byte(r.Record), recs[i].Body) {
+			t.Errorf("record %d = %s, want the bytes exactly as stored: %s", i, r.Record, recs[i].Body)
+		}
+		if r.Proof.AnchorTxID == "" {
+			t.Errorf("record %d: no anchor transaction id", i)
+		}
 	}
 }
 
 func TestDeliveryTampering(t *testing.T) {
 	v, anchorer, h, recs := deliveryFixture(t)
 	d, err := v.BuildDelivery(ctx, h, recs)
-	require.NoError(t, err)
+	if err != nil {
+		t.Fatalf("BuildDelivery: %v", err)
+	}
 	reencode := func(t *testing.T, edit func(b *DeliveryBody)) []byte {
+		t.Helper()
 		var b DeliveryBody
-		require.NoError(t, json.Unmarshal(d.Body, &b))
+		if err := json.Unmarshal(d.Body, &b); err != nil {
+			t.Fatalf("decode the delivery: %v", err)
+		}
 		edit(&b)
 		out, err := json.Marshal(b)
-		require.NoError(t, err)
+		if err != nil {
+			t.Fatalf("encode the delivery: %v", err)
+		}
 		return out
 	}
 	tests := []struct {
@@ -104,9 +139,15 @@ func TestDeliveryTampering(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := VerifyDelivery(ctx, tt.body, anchorer.lookup)
-			require.ErrorIs(t, err, ErrDeliveryInvalid)
-			assert.Contains(t, err.Error(), tt.want)
-			assert.NotContains(t, err.Error(), "citizen_id")
+			if !errors.Is(err, ErrDeliveryInvalid) {
+				t.Fatalf("VerifyDelivery: %v, want %v", err, ErrDeliveryInvalid)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("VerifyDelivery: %q, want it to contain %q", err, tt.want)
+			}
+			if strings.Contains(err.Error(), "citizen_id") {
+				t.Errorf("VerifyDelivery: %q names a record's content", err)
+			}
 		})
 	}
 }
@@ -123,24 +164,42 @@ func TestDeliveryNeedsAnchors(t *testing.T) {
 	im := newImporter(t, st, nil) // batches made, not anchored
 	c := synth.Citizens(3, 1)[0]
 	line := `{"category":"tax","citizen_id":"` + c.IDNumber + `","record_date":"2026-01-25"}`
-	_, err := im.Import(ctx, synth.Tax, strings.NewReader(line))
-	require.NoError(t, err)
+	if _, err := im.Import(ctx, synth.Tax, strings.NewReader(line)); err != nil {
+		t.Fatalf("Import: %v", err)
+	}
 	recs, err := st.RecordsFor(ctx, mustRef(t, im, c.IDNumber), nil, "", "")
-	require.NoError(t, err)
-	require.Len(t, recs, 1)
+	if err != nil {
+		t.Fatalf("RecordsFor: %v", err)
+	}
+	if len(recs) != 1 {
+		t.Fatalf("%d records, want 1", len(recs))
+	}
 	_, err = New(st).BuildDelivery(ctx, DeliveryHeader{Categories: []string{synth.Tax}}, recs)
-	require.ErrorIs(t, err, ErrNotAnchored)
+	if !errors.Is(err, ErrNotAnchored) {
+		t.Fatalf("BuildDelivery before anchoring: %v, want %v", err, ErrNotAnchored)
+	}
 
 	recs[0].Body = []byte(`{"category":"tax"}`) // not the stored bytes
 	_, err = New(st).BuildDelivery(ctx, DeliveryHeader{}, recs)
-	require.ErrorIs(t, err, ErrCorrupt)
+	if !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("BuildDelivery of altered bytes: %v, want %v", err, ErrCorrupt)
+	}
 }
 
 func TestPredicateDelivery(t *testing.T) {
 	h := DeliveryHeader{AccessID: "acc-2", AuthorizationID: "auth-9", Requester: "InsurerMSP"}
 	d, err := BuildPredicateDelivery(h, PredicateDeceasedBefore, map[string]string{"date": "2026-06-01"}, true)
-	require.NoError(t, err)
-	assert.Equal(t, `{"type":"quanchain.predicate.v1","access_id":"acc-2","authorization_id":"auth-9","requester":"InsurerMSP","predicate":"DECEASED_BEFORE","params":{"date":"2026-06-01"},"answer":true}`, string(d.Body))
-	assert.Equal(t, sha256.Sum256(d.Body), d.Digest)
-	assert.Zero(t, d.RecordCount)
+	if err != nil {
+		t.Fatalf("BuildPredicateDelivery: %v", err)
+	}
+	const want = `{"type":"quanchain.predicate.v1","access_id":"acc-2","authorization_id":"auth-9","requester":"InsurerMSP","predicate":"DECEASED_BEFORE","params":{"date":"2026-06-01"},"answer":true}`
+	if string(d.Body) != want {
+		t.Errorf("body:\n got %s\nwant %s", d.Body, want)
+	}
+	if d.Digest != sha256.Sum256(d.Body) {
+		t.Errorf("Digest is not the SHA-256 of the body")
+	}
+	if d.RecordCount != 0 {
+		t.Errorf("RecordCount = %d, want 0", d.RecordCount)
+	}
 }

@@ -8,9 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
-
 	"github.com/quanchain/quanchain/chaincode/merkle"
 	"github.com/quanchain/quanchain/gateway/internal/store"
 	"github.com/quanchain/quanchain/gateway/internal/synth"
@@ -27,72 +24,118 @@ func TestImportSynthData(t *testing.T) {
 	for _, cat := range synth.Categories() {
 		datasets[cat] = dataset(t, 11, citizens, cat)
 		res, err := im.Import(ctx, cat, bytes.NewReader(datasets[cat]))
-		require.NoError(t, err, cat)
-		require.Positive(t, res.Lines, cat)
-		assert.Equal(t, res.Lines, res.Inserted, cat)
-		assert.Equal(t, len(res.Batches), res.Anchored, cat)
+		if err != nil {
+			t.Fatalf("Import(%s): %v", cat, err)
+		}
+		if res.Lines <= 0 {
+			t.Fatalf("Import(%s): %d lines", cat, res.Lines)
+		}
+		if res.Inserted != res.Lines {
+			t.Errorf("Import(%s): %d inserted of %d lines", cat, res.Inserted, res.Lines)
+		}
+		if res.Anchored != len(res.Batches) {
+			t.Errorf("Import(%s): %d anchored of %d batches", cat, res.Anchored, len(res.Batches))
+		}
 		lines += res.Lines
 	}
 	open, err := st.UnanchoredBatches(ctx, 10)
-	require.NoError(t, err)
-	assert.Empty(t, open, "every batch is anchored")
+	if err != nil {
+		t.Fatalf("UnanchoredBatches: %v", err)
+	}
+	if len(open) != 0 {
+		t.Errorf("%d batches not anchored, want every batch anchored", len(open))
+	}
 
 	// Every record of every citizen proves against its anchored batch.
 	v := New(st)
 	seen := 0
 	for _, c := range citizens {
-		ref, err := im.Pseudonymiser.Ref(c.IDNumber)
-		require.NoError(t, err)
-		recs, err := st.RecordsFor(ctx, ref, nil, "", "")
-		require.NoError(t, err)
+		recs, err := st.RecordsFor(ctx, mustRef(t, im, c.IDNumber), nil, "", "")
+		if err != nil {
+			t.Fatalf("RecordsFor: %v", err)
+		}
 		proofs, err := v.Proofs(ctx, recs)
-		require.NoError(t, err)
+		if err != nil {
+			t.Fatalf("Proofs: %v", err)
+		}
 		for i, r := range recs {
-			assert.Contains(t, string(r.Body), c.IDNumber, "the body is the provider's record")
+			if !bytes.Contains(r.Body, []byte(c.IDNumber)) {
+				t.Errorf("record %d: the body is not the provider's record: %s", r.ID, r.Body)
+			}
 			proof := proofs[i]
 			root, count, err := anchorer.lookup(ctx, proof.BatchID)
-			require.NoError(t, err)
-			require.Equal(t, root, proof.Root.String())
-			require.EqualValues(t, count, proof.LeafCount)
-			require.Equal(t, anchorer.batches[proof.BatchID].txID, proof.AnchorTxID)
-			require.NoError(t, proof.Verify(RecordHash(r.Body)))
+			if err != nil {
+				t.Fatalf("lookup(%s): %v", proof.BatchID, err)
+			}
+			if got := proof.Root.String(); got != root {
+				t.Fatalf("record %d: proof root %s, anchored %s", r.ID, got, root)
+			}
+			if proof.LeafCount != uint64(count) {
+				t.Fatalf("record %d: proof leaf count %d, anchored %d", r.ID, proof.LeafCount, count)
+			}
+			if want := anchorer.batches[proof.BatchID].txID; proof.AnchorTxID != want {
+				t.Fatalf("record %d: anchor transaction %q, want %q", r.ID, proof.AnchorTxID, want)
+			}
+			if err := proof.Verify(RecordHash(r.Body)); err != nil {
+				t.Fatalf("record %d: Verify: %v", r.ID, err)
+			}
 			seen++
 		}
 	}
-	assert.Equal(t, lines, seen)
+	if seen != lines {
+		t.Errorf("%d records proved, want %d", seen, lines)
+	}
 	t.Logf("%d records in %d batches", seen, len(anchorer.batches))
 
 	// A tampered record does not verify.
 	recs, err := st.RecordsFor(ctx, mustRef(t, im, citizens[0].IDNumber), []string{synth.HousingFund}, "", "")
-	require.NoError(t, err)
-	require.NotEmpty(t, recs)
+	if err != nil {
+		t.Fatalf("RecordsFor: %v", err)
+	}
+	if len(recs) == 0 {
+		t.Fatalf("no housing-fund records for the first citizen")
+	}
 	proof, err := v.Proof(ctx, recs[0].Hash)
-	require.NoError(t, err)
-	require.NoError(t, proof.Verify(RecordHash(recs[0].Body)))
+	if err != nil {
+		t.Fatalf("Proof: %v", err)
+	}
+	if err := proof.Verify(RecordHash(recs[0].Body)); err != nil {
+		t.Fatalf("Verify: %v", err)
+	}
 	tampered := bytes.Replace(recs[0].Body, []byte(`"amount_fen":`), []byte(`"amount_fen":9`), 1)
-	require.NotEqual(t, recs[0].Body, tampered)
-	require.ErrorIs(t, proof.Verify(RecordHash(tampered)), merkle.ErrRootMismatch)
+	if bytes.Equal(tampered, recs[0].Body) {
+		t.Fatalf("the record has no amount_fen to tamper with: %s", recs[0].Body)
+	}
+	if err := proof.Verify(RecordHash(tampered)); !errors.Is(err, merkle.ErrRootMismatch) {
+		t.Fatalf("Verify of a tampered record: %v, want %v", err, merkle.ErrRootMismatch)
+	}
 
 	// Importing again is a no-op.
 	calls := anchorer.calls
 	for _, cat := range synth.Categories() {
 		res, err := im.Import(ctx, cat, bytes.NewReader(datasets[cat]))
-		require.NoError(t, err)
-		assert.Zero(t, res.Inserted, cat)
-		assert.Equal(t, res.Lines, res.Duplicates, cat)
-		assert.Empty(t, res.Batches, cat)
-		assert.Zero(t, res.Anchored, cat)
+		if err != nil {
+			t.Fatalf("Import(%s) again: %v", cat, err)
+		}
+		if res.Inserted != 0 || res.Duplicates != res.Lines || len(res.Batches) != 0 || res.Anchored != 0 {
+			t.Errorf("Import(%s) again = %+v, want every line a duplicate and nothing batched or anchored", cat, res)
+		}
 	}
-	assert.Equal(t, calls, anchorer.calls, "nothing anchored twice")
+	if anchorer.calls != calls {
+		t.Errorf("%d anchor calls on the second import, want none", anchorer.calls-calls)
+	}
 
-	_, err = v.Proof(ctx, strings.Repeat("0", 64))
-	require.ErrorIs(t, err, store.ErrNotFound)
+	if _, err := v.Proof(ctx, strings.Repeat("0", 64)); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("Proof of an unknown hash: %v, want %v", err, store.ErrNotFound)
+	}
 }
 
 func mustRef(t *testing.T, im *Importer, id string) string {
 	t.Helper()
 	ref, err := im.Pseudonymiser.Ref(id)
-	require.NoError(t, err)
+	if err != nil {
+		t.Fatalf("Ref: %v", err)
+	}
 	return ref
 }
 
@@ -106,50 +149,88 @@ func TestImportRetriesFailedAnchor(t *testing.T) {
 	data := dataset(t, 5, synth.Citizens(5, 40), synth.SocialSecurity)
 
 	res, err := im.Import(ctx, synth.SocialSecurity, bytes.NewReader(data))
-	require.ErrorContains(t, err, "endorsement failed")
-	require.Greater(t, len(res.Batches), 4)
-	assert.Equal(t, 1, res.Anchored)
-	assert.Equal(t, res.Lines, res.Inserted, "records are stored even though anchoring failed")
+	if err == nil || !strings.Contains(err.Error(), "endorsement failed") {
+		t.Fatalf("Import: %v, want the endorsement failure", err)
+	}
+	if len(res.Batches) <= 4 {
+		t.Fatalf("%d batches, want more than 4", len(res.Batches))
+	}
+	if res.Anchored != 1 {
+		t.Errorf("%d batches anchored, want 1", res.Anchored)
+	}
+	if res.Inserted != res.Lines {
+		t.Errorf("%d records stored of %d lines: records are stored even though anchoring failed", res.Inserted, res.Lines)
+	}
 
 	// Restart: a new store handle and importer over the same database.
-	require.NoError(t, st.Close())
+	if err := st.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
 	st = openStore(t, dsn)
 	im = newImporter(t, st, anchorer)
-	_, err = im.AnchorPending(ctx)
-	require.ErrorContains(t, err, "deadline exceeded", "batch 3's answer is lost once")
+	if _, err := im.AnchorPending(ctx); err == nil || !strings.Contains(err.Error(), "deadline exceeded") {
+		t.Fatalf("AnchorPending: %v, want batch 3's answer lost once", err)
+	}
 	n, err := im.AnchorPending(ctx)
-	require.NoError(t, err)
-	assert.Equal(t, len(res.Batches)-1, n)
+	if err != nil {
+		t.Fatalf("AnchorPending: %v", err)
+	}
+	if want := len(res.Batches) - 1; n != want {
+		t.Errorf("AnchorPending anchored %d batches, want %d", n, want)
+	}
 	open, err := st.UnanchoredBatches(ctx, 100)
-	require.NoError(t, err)
-	assert.Empty(t, open)
-	assert.Len(t, anchorer.batches, len(res.Batches), "the lost batch was not anchored twice")
+	if err != nil {
+		t.Fatalf("UnanchoredBatches: %v", err)
+	}
+	if len(open) != 0 {
+		t.Errorf("%d batches not anchored, want none", len(open))
+	}
+	if len(anchorer.batches) != len(res.Batches) {
+		t.Errorf("%d batches on the ledger, want %d: the lost batch was not anchored twice", len(anchorer.batches), len(res.Batches))
+	}
 
 	// Every batch's stored anchor is the ledger's.
 	for _, b := range res.Batches {
 		got, err := st.GetBatch(ctx, b.ID)
-		require.NoError(t, err)
-		assert.Equal(t, anchorer.batches[b.ID].txID, got.AnchoredTxID)
+		if err != nil {
+			t.Fatalf("GetBatch(%s): %v", b.ID, err)
+		}
+		if want := anchorer.batches[b.ID].txID; got.AnchoredTxID != want {
+			t.Errorf("batch %s: stored anchor %q, the ledger's %q", b.ID, got.AnchoredTxID, want)
+		}
 	}
 
 	// Importing again finds nothing to do.
 	again, err := im.Import(ctx, synth.SocialSecurity, bytes.NewReader(data))
-	require.NoError(t, err)
-	assert.Zero(t, again.Inserted)
-	assert.Zero(t, again.Anchored)
+	if err != nil {
+		t.Fatalf("Import again: %v", err)
+	}
+	if again.Inserted != 0 || again.Anchored != 0 {
+		t.Errorf("Import again: %d inserted, %d anchored, want nothing", again.Inserted, again.Anchored)
+	}
 }
 
 func TestImportWithoutAnchorer(t *testing.T) {
 	st := openStore(t, sqliteDSN(t))
 	im := newImporter(t, st, nil)
 	res, err := im.Import(ctx, synth.Tax, bytes.NewReader(dataset(t, 2, synth.Citizens(2, 10), synth.Tax)))
-	require.NoError(t, err)
-	require.NotEmpty(t, res.Batches)
-	assert.Zero(t, res.Anchored)
+	if err != nil {
+		t.Fatalf("Import: %v", err)
+	}
+	if len(res.Batches) == 0 {
+		t.Fatalf("Import made no batches")
+	}
+	if res.Anchored != 0 {
+		t.Errorf("%d batches anchored without an anchorer", res.Anchored)
+	}
 	im.Anchorer = newFakeAnchorer()
 	n, err := im.AnchorPending(ctx)
-	require.NoError(t, err)
-	assert.Equal(t, len(res.Batches), n)
+	if err != nil {
+		t.Fatalf("AnchorPending: %v", err)
+	}
+	if n != len(res.Batches) {
+		t.Errorf("AnchorPending anchored %d batches, want %d", n, len(res.Batches))
+	}
 }
 
 func TestImportLineErrors(t *testing.T) {
@@ -181,33 +262,57 @@ func TestImportLineErrors(t *testing.T) {
 			im.MaxLineBytes = 200
 			_, err := im.Import(ctx, synth.Tax, strings.NewReader(tt.input))
 			var le *LineError
-			require.True(t, errors.As(err, &le), "got %v", err)
-			assert.Equal(t, tt.line, le.Line)
-			require.ErrorIs(t, err, tt.want)
-			assert.True(t, strings.HasPrefix(err.Error(), fmt.Sprintf("line %d: ", tt.line)), err.Error())
+			if !errors.As(err, &le) {
+				t.Fatalf("Import: %v, want a *LineError", err)
+			}
+			if le.Line != tt.line {
+				t.Errorf("line %d, want %d", le.Line, tt.line)
+			}
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("Import: %v, want %v", err, tt.want)
+			}
+			if prefix := fmt.Sprintf("line %d: ", tt.line); !strings.HasPrefix(err.Error(), prefix) {
+				t.Errorf("Import: %q, want it to start with %q", err, prefix)
+			}
 			// No content in the error: neither the ID number nor values.
-			assert.NotContains(t, err.Error(), "110105")
-			assert.NotContains(t, err.Error(), "2026-")
+			for _, content := range []string{"110105", "2026-"} {
+				if strings.Contains(err.Error(), content) {
+					t.Errorf("Import: %q contains %q from the line", err, content)
+				}
+			}
 			// Nothing of the failed chunk was stored.
 			open, err := st.UnanchoredRecords(ctx, synth.Tax, 10)
-			require.NoError(t, err)
-			assert.Empty(t, open)
+			if err != nil {
+				t.Fatalf("UnanchoredRecords: %v", err)
+			}
+			if len(open) != 0 {
+				t.Errorf("%d records of the failed chunk stored", len(open))
+			}
 		})
 	}
 
 	st := openStore(t, sqliteDSN(t))
 	im := newImporter(t, st, nil)
-	_, err := im.Import(ctx, "passport", strings.NewReader(good))
-	require.ErrorContains(t, err, "not served")
+	if _, err := im.Import(ctx, "passport", strings.NewReader(good)); err == nil || !strings.Contains(err.Error(), "not served") {
+		t.Fatalf("Import(passport): %v, want the category not served", err)
+	}
 
 	// White space inside a record is kept: the record is stored, hashed
 	// and later delivered byte for byte as given.
 	spaced := `{"category": "tax", "citizen_id": "` + id + `", "record_date": "2026-01-25"}`
 	res, err := im.Import(ctx, synth.Tax, strings.NewReader("  "+spaced+"\r\n"))
-	require.NoError(t, err)
-	require.Equal(t, 1, res.Inserted)
+	if err != nil {
+		t.Fatalf("Import: %v", err)
+	}
+	if res.Inserted != 1 {
+		t.Fatalf("%d records inserted, want 1", res.Inserted)
+	}
 	sum := RecordHash([]byte(spaced))
 	rec, err := st.RecordByHash(ctx, hex.EncodeToString(sum[:]))
-	require.NoError(t, err)
-	assert.Equal(t, spaced, string(rec.Body))
+	if err != nil {
+		t.Fatalf("RecordByHash: %v", err)
+	}
+	if string(rec.Body) != spaced {
+		t.Errorf("stored body %q, want %q", rec.Body, spaced)
+	}
 }

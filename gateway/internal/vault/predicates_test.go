@@ -1,12 +1,10 @@
 package vault
 
 import (
+	"errors"
 	"fmt"
 	"testing"
 	"time"
-
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 
 	"github.com/quanchain/quanchain/gateway/internal/store"
 	"github.com/quanchain/quanchain/gateway/internal/synth"
@@ -57,7 +55,9 @@ func TestDeceasedBefore(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			assert.Equal(t, tt.want, DeceasedBefore(tt.facts, date(tt.date)))
+			if got := DeceasedBefore(tt.facts, date(tt.date)); got != tt.want {
+				t.Errorf("DeceasedBefore(%s) = %v, want %v", tt.date, got, tt.want)
+			}
 		})
 	}
 }
@@ -87,7 +87,9 @@ func TestHousingFundContributedEachMonth(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			assert.Equal(t, tt.want, HousingFundContributedEachMonth(tt.facts, tt.months, date(asOf), tt.min))
+			if got := HousingFundContributedEachMonth(tt.facts, tt.months, date(asOf), tt.min); got != tt.want {
+				t.Errorf("HousingFundContributedEachMonth(%d months, min %d) = %v, want %v", tt.months, tt.min, got, tt.want)
+			}
 		})
 	}
 }
@@ -102,8 +104,9 @@ func TestSocialSecurityContinuous(t *testing.T) {
 		return fs
 	}
 	year := monthsBack(asOf, 12)
-	require.Equal(t, "2025-01", year[0])
-	require.Equal(t, "2025-12", year[11])
+	if year[0] != "2025-01" || year[11] != "2025-12" {
+		t.Fatalf("monthsBack(%s, 12) = %q, want 2025-01 … 2025-12", asOf, year)
+	}
 	tests := []struct {
 		name      string
 		facts     []Fact
@@ -120,7 +123,9 @@ func TestSocialSecurityContinuous(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			assert.Equal(t, tt.want, SocialSecurityContinuous(tt.facts, tt.insurance, tt.months, date(asOf)))
+			if got := SocialSecurityContinuous(tt.facts, tt.insurance, tt.months, date(asOf)); got != tt.want {
+				t.Errorf("SocialSecurityContinuous(%s, %d months) = %v, want %v", tt.insurance, tt.months, got, tt.want)
+			}
 		})
 	}
 }
@@ -132,22 +137,38 @@ func TestDecodeFacts(t *testing.T) {
 		{ID: 3, Body: []byte(`{"category":"housing_fund","month":"2026-01","amount_fen":100,"employer":"x"}`)},
 	}
 	facts, err := DecodeFacts(recs)
-	require.NoError(t, err)
-	require.Len(t, facts, 2, "the revoked record is left out")
-	assert.Equal(t, "2026-03-10", facts[0].DeathDate)
-	assert.EqualValues(t, 100, facts[1].AmountFen)
-	assert.False(t, DeceasedBefore(facts, date("2025-01-01")), "only the revoked registration was earlier")
+	if err != nil {
+		t.Fatalf("DecodeFacts: %v", err)
+	}
+	if len(facts) != 2 {
+		t.Fatalf("%d facts, want 2: the revoked record is left out", len(facts))
+	}
+	if got := facts[0].DeathDate; got != "2026-03-10" {
+		t.Errorf("DeathDate = %q, want %q", got, "2026-03-10")
+	}
+	if got := facts[1].AmountFen; got != 100 {
+		t.Errorf("AmountFen = %d, want 100", got)
+	}
+	if DeceasedBefore(facts, date("2025-01-01")) {
+		t.Errorf("DeceasedBefore(2025-01-01) = true, but only the revoked registration was earlier")
+	}
 
 	_, err = DecodeFacts([]store.Record{{ID: 7, Body: []byte(`{"amount_fen":"x"}`)}})
-	require.ErrorIs(t, err, ErrCorrupt)
-	assert.Equal(t, fmt.Sprintf("%v: record 7 does not decode", ErrCorrupt), err.Error())
+	if !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("DecodeFacts: %v, want %v", err, ErrCorrupt)
+	}
+	if want := fmt.Sprintf("%v: record 7 does not decode", ErrCorrupt); err.Error() != want {
+		t.Errorf("DecodeFacts: %q, want %q", err, want)
+	}
 }
 
 // The predicates answer questions over generated data as the data says.
 func TestPredicatesOverSynthData(t *testing.T) {
 	citizens := synth.Citizens(9, 200)
 	seq, err := synth.Records(9, citizens, []string{synth.DeathRegistration, synth.HousingFund}, dataFrom, dataTo)
-	require.NoError(t, err)
+	if err != nil {
+		t.Fatalf("synth.Records: %v", err)
+	}
 	byCitizen := map[string][]store.Record{}
 	for r := range seq {
 		byCitizen[r.CitizenID] = append(byCitizen[r.CitizenID], store.Record{Category: r.Category, Body: r.Body})
@@ -155,7 +176,9 @@ func TestPredicatesOverSynthData(t *testing.T) {
 	deceased, contributing := 0, 0
 	for _, c := range citizens {
 		facts, err := DecodeFacts(byCitizen[c.IDNumber])
-		require.NoError(t, err)
+		if err != nil {
+			t.Fatalf("DecodeFacts: %v", err)
+		}
 		if DeceasedBefore(facts, dataTo.AddDate(0, 0, 1)) {
 			deceased++
 			var death string
@@ -164,11 +187,15 @@ func TestPredicatesOverSynthData(t *testing.T) {
 					death = f.DeathDate
 				}
 			}
-			assert.True(t, DeceasedBefore(facts, date(death).AddDate(0, 0, 1)))
-			assert.False(t, DeceasedBefore(facts, date(death)))
+			if !DeceasedBefore(facts, date(death).AddDate(0, 0, 1)) {
+				t.Errorf("%s: not deceased before the day after the death on %s", c.IDNumber, death)
+			}
+			if DeceasedBefore(facts, date(death)) {
+				t.Errorf("%s: deceased before the day of the death, %s", c.IDNumber, death)
+			}
 			for _, f := range facts {
-				if f.Category == synth.HousingFund {
-					assert.Less(t, f.RecordDate, death, "no contribution after death")
+				if f.Category == synth.HousingFund && f.RecordDate >= death {
+					t.Errorf("%s: a contribution on %s, after the death on %s", c.IDNumber, f.RecordDate, death)
 				}
 			}
 		}
@@ -176,6 +203,10 @@ func TestPredicatesOverSynthData(t *testing.T) {
 			contributing++
 		}
 	}
-	assert.Positive(t, deceased)
-	assert.Positive(t, contributing)
+	if deceased == 0 {
+		t.Errorf("no citizen deceased in the generated data")
+	}
+	if contributing == 0 {
+		t.Errorf("no citizen contributing in the generated data")
+	}
 }

@@ -8,12 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 
 	"github.com/quanchain/quanchain/gateway/internal/store"
 	"github.com/quanchain/quanchain/gateway/internal/synth"
@@ -86,7 +85,9 @@ func sqliteDSN(t *testing.T) string { return "sqlite://" + filepath.Join(t.TempD
 func openStore(t *testing.T, dsn string) *store.Store {
 	t.Helper()
 	st, err := store.Open(ctx, dsn)
-	require.NoError(t, err)
+	if err != nil {
+		t.Fatalf("store.Open: %v", err)
+	}
 	t.Cleanup(func() { st.Close() })
 	return st
 }
@@ -94,7 +95,9 @@ func openStore(t *testing.T, dsn string) *store.Store {
 func newImporter(t *testing.T, st *store.Store, a Anchorer) *Importer {
 	t.Helper()
 	p, err := NewPseudonymiser(testKey)
-	require.NoError(t, err)
+	if err != nil {
+		t.Fatalf("NewPseudonymiser: %v", err)
+	}
 	return &Importer{Store: st, Pseudonymiser: p, Anchorer: a, BatchSize: 64}
 }
 
@@ -102,31 +105,46 @@ func newImporter(t *testing.T, st *store.Store, a Anchorer) *Importer {
 func dataset(t *testing.T, seed int64, citizens []synth.Citizen, category string) []byte {
 	t.Helper()
 	seq, err := synth.Records(seed, citizens, []string{category}, dataFrom, dataTo)
-	require.NoError(t, err)
+	if err != nil {
+		t.Fatalf("synth.Records: %v", err)
+	}
 	var buf bytes.Buffer
-	_, err = synth.WriteJSONL(&buf, seq)
-	require.NoError(t, err)
+	if _, err := synth.WriteJSONL(&buf, seq); err != nil {
+		t.Fatalf("synth.WriteJSONL: %v", err)
+	}
 	return buf.Bytes()
 }
 
 func TestRecordHash(t *testing.T) {
 	// FIPS 180-2 test vector.
 	sum := RecordHash([]byte("abc"))
-	assert.Equal(t, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", hex.EncodeToString(sum[:]))
+	const want = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+	if got := hex.EncodeToString(sum[:]); got != want {
+		t.Errorf("RecordHash(abc) = %s, want %s", got, want)
+	}
 }
 
 func TestPseudonymiser(t *testing.T) {
-	_, err := NewPseudonymiser(make([]byte, 31))
-	require.Error(t, err)
+	if _, err := NewPseudonymiser(make([]byte, 31)); err == nil {
+		t.Fatalf("NewPseudonymiser took a 31-byte key")
+	}
 	p, err := NewPseudonymiser(testKey)
-	require.NoError(t, err)
+	if err != nil {
+		t.Fatalf("NewPseudonymiser: %v", err)
+	}
 	other, err := NewPseudonymiser(bytes.Repeat([]byte{0x5b}, 32))
-	require.NoError(t, err)
+	if err != nil {
+		t.Fatalf("NewPseudonymiser: %v", err)
+	}
 
 	const id = "11010519491231002X"
 	want, err := p.Ref(id)
-	require.NoError(t, err)
-	assert.Regexp(t, `^[0-9a-f]{64}$`, want)
+	if err != nil {
+		t.Fatalf("Ref: %v", err)
+	}
+	if !regexp.MustCompile(`^[0-9a-f]{64}$`).MatchString(want) {
+		t.Errorf("Ref = %q, want 64 lower-case hex digits", want)
+	}
 
 	tests := []struct {
 		name    string
@@ -145,19 +163,32 @@ func TestPseudonymiser(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := p.Ref(tt.id)
 			if tt.wantErr != nil {
-				require.ErrorIs(t, err, tt.wantErr)
-				assert.NotContains(t, err.Error(), tt.id[:6])
+				if !errors.Is(err, tt.wantErr) {
+					t.Fatalf("Ref: %v, want %v", err, tt.wantErr)
+				}
+				if strings.Contains(err.Error(), tt.id[:6]) {
+					t.Errorf("Ref: %q names the ID number", err)
+				}
 				return
 			}
-			require.NoError(t, err)
-			assert.Equal(t, tt.same, got == want)
+			if err != nil {
+				t.Fatalf("Ref: %v", err)
+			}
+			if same := got == want; same != tt.same {
+				t.Errorf("Ref(%q) == Ref(%q) is %v, want %v", tt.id, id, same, tt.same)
+			}
 		})
 	}
 	// The key matters: the same number gives another ref under another key.
 	o, err := other.Ref(id)
-	require.NoError(t, err)
-	assert.NotEqual(t, want, o)
+	if err != nil {
+		t.Fatalf("Ref: %v", err)
+	}
+	if o == want {
+		t.Errorf("the same ref under two keys: %s", o)
+	}
 	// The ref is HMAC-SHA-256 and not a plain hash of the number.
-	plain := sha256.Sum256([]byte(id))
-	assert.NotEqual(t, hex.EncodeToString(plain[:]), want)
+	if plain := sha256.Sum256([]byte(id)); hex.EncodeToString(plain[:]) == want {
+		t.Errorf("the ref is the plain SHA-256 of the number")
+	}
 }
