@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,83 +15,58 @@ import (
 	"github.com/quanchain/quanchain/gateway/internal/synth"
 	"github.com/quanchain/quanchain/gateway/internal/vault"
 	"github.com/quanchain/quanchain/ledger"
+	"github.com/quanchain/quanchain/ledger/ledgertest"
 )
 
-// categoryLedger is the fake ledger with categories of known providers.
-type categoryLedger struct {
-	*fakeLedger
-	providers map[string]string // category → provider MSP
-}
-
-func (l categoryLedger) GetCategory(_ context.Context, code string) (*model.Category, error) {
-	if p, ok := l.providers[code]; ok {
-		return &model.Category{Code: code, ProviderMSP: p}, nil
-	}
-	return nil, notFound(model.CodeCategoryNotFound)
-}
-
-// fakeAnchors anchors batches as ledger.BatchAnchorer does: each batch id
-// once, a retry of the same batch answered with its first transaction.
-type fakeAnchors struct {
-	mu      sync.Mutex
-	batches map[string]model.BatchAnchor
-	calls   int
-	err     error
-}
-
-func (f *fakeAnchors) AnchorBatch(_ context.Context, id, category, root string, leafCount int) (string, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.calls++
-	if f.err != nil {
-		return "", f.err
-	}
-	if b, ok := f.batches[id]; ok {
-		if b.Root != root || b.LeafCount != leafCount {
-			return "", &ledger.Error{Code: model.CodeAlreadyExists, Message: "batch exists", TxID: "tx-refused"}
-		}
-		return b.TxID, nil
-	}
-	b := model.BatchAnchor{BatchID: id, Category: category, Root: root, LeafCount: leafCount,
-		Provider: "BankMSP", TxID: fmt.Sprintf("tx-anchor-%d", len(f.batches)+1)}
-	f.batches[id] = b
-	return b.TxID, nil
-}
-
-func (f *fakeAnchors) count() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.calls
-}
-
 type importFixture struct {
-	h       *harness
-	st      *store.Store
-	anchors *fakeAnchors
+	h        *harness
+	st       *store.Store
+	operator *ledger.Ledger
 }
 
-// newImportHarness is the admin harness with a real digital safe that
-// serves housing_fund and tax; the ledger also knows medical_settlement
-// (served by no importer here) and real_estate (another provider's).
+// newImportHarness is the admin harness as the operator's gateway
+// (BureauMSP) with a real digital safe that serves housing_fund and tax
+// and anchors its batches on the ledger (ledger.BatchAnchorer). The
+// ledger also knows medical_settlement (the operator's, served by no
+// importer here) and court_judgement (CourtMSP's, another provider's).
 func newImportHarness(t *testing.T, mod ...func(*config.Config)) *importFixture {
 	t.Helper()
-	h, cc := newAdminHarness(t, mod...)
-	h.srv.Ledger = categoryLedger{fakeLedger: h.ledger, providers: map[string]string{
-		synth.HousingFund: "BankMSP", synth.Tax: "BankMSP", synth.MedicalSettlement: "BankMSP", synth.RealEstate: "OtherMSP",
-	}}
+	h, cc := newAdminHarnessAs(t, "BureauMSP", mod...)
+	operator := h.net.Ledger("BureauMSP")
+	ctx := context.Background()
+	if err := operator.RegisterInstitution(ctx, model.Institution{MSPID: "CourtMSP", Name: "济南市中级人民法院 Jinan Intermediate People's Court",
+		Kind: model.KindProvider, Licence: "11370100004359000A"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := operator.RegisterCategory(ctx, model.Category{Code: "court_judgement", NameZH: "法院判决", NameEN: "Court judgements",
+		ProviderMSP: "CourtMSP"}); err != nil {
+		t.Fatal(err)
+	}
 	p, err := vault.NewPseudonymiser(bytes.Repeat([]byte{9}, 32))
 	if err != nil {
 		t.Fatal(err)
 	}
-	anchors := &fakeAnchors{batches: map[string]model.BatchAnchor{}}
-	im := &vault.Importer{Store: cc.Store, Pseudonymiser: p, Anchorer: ReportingAnchorer(anchors),
+	im := &vault.Importer{Store: cc.Store, Pseudonymiser: p, Anchorer: ReportingAnchorer(ledger.BatchAnchorer{Ledger: operator}),
 		Categories: []string{synth.HousingFund, synth.Tax}, BatchSize: 16}
 	a, err := NewAdminAPI(AdminConfig{Clients: cc, Datasets: im})
 	if err != nil {
 		t.Fatal(err)
 	}
 	h.srv.Admin = a
-	return &importFixture{h: h, st: cc.Store, anchors: anchors}
+	h.net.ClearCalls()
+	return &importFixture{h: h, st: cc.Store, operator: operator}
+}
+
+// anchorings counts the batch anchorings submitted, whatever became of
+// them.
+func (f *importFixture) anchorings() int {
+	n := 0
+	for _, name := range f.h.submitted() {
+		if name == "anchor:AnchorBatch" {
+			n++
+		}
+	}
+	return n
 }
 
 // housingFund is a synthetic dataset of a few citizens, far over the
@@ -123,7 +97,7 @@ func (f *importFixture) safeEmpty(t *testing.T) bool {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return len(recs) == 0 && len(batches) == 0 && f.anchors.count() == 0
+	return len(recs) == 0 && len(batches) == 0 && f.anchorings() == 0
 }
 
 func TestAdminImportDataset(t *testing.T) {
@@ -143,8 +117,9 @@ func TestAdminImportDataset(t *testing.T) {
 	ctx := context.Background()
 	for _, a := range res.Anchored {
 		b, err := f.st.GetBatch(ctx, a.BatchID)
-		if err != nil || b.AnchoredTxID != a.TxID || b.Root != a.Root || a.TxID != f.anchors.batches[a.BatchID].TxID {
-			t.Fatalf("anchored %+v, stored %+v (%v)", a, b, err)
+		onLedger, lerr := f.operator.GetBatch(ctx, a.BatchID)
+		if err != nil || lerr != nil || b.AnchoredTxID != a.TxID || b.Root != a.Root || a.TxID != onLedger.TxID || onLedger.Root != a.Root {
+			t.Fatalf("anchored %+v, stored %+v (%v), on the ledger %+v (%v)", a, b, err, onLedger, lerr)
 		}
 	}
 
@@ -183,7 +158,7 @@ func TestAdminImportIsAllOrNothing(t *testing.T) {
 		{"not ndjson", "housing_fund", data, []string{"Content-Type", "application/json"}, 415, CodeUnsupportedMedia, ""},
 		{"malformed category", "Housing-Fund", data, nil, 400, CodeInvalidArgument, ""},
 		{"unknown category", "passport", data, nil, 422, string(model.CodeCategoryNotFound), ""},
-		{"another provider's category", "real_estate", data, nil, 403, string(model.CodeForbiddenMSP), ""},
+		{"another provider's category", "court_judgement", data, nil, 403, string(model.CodeForbiddenMSP), ""},
 		{"category not in this safe", "medical_settlement", data, nil, 422, CodeCategoryNotServed, ""},
 		{"no token", "housing_fund", data, []string{"Authorization", ""}, 401, "MISSING_TOKEN", ""},
 	}
@@ -236,7 +211,7 @@ func TestAdminImportLimit(t *testing.T) {
 func TestAdminImportResumesAnchoring(t *testing.T) {
 	f := newImportHarness(t)
 	data := housingFund(t)
-	f.anchors.err = &ledger.Error{Code: ledger.CodeUnavailable, Message: "down", Err: ledger.ErrUnavailable}
+	failSubmits(f.h.net, ledgertest.ErrUnavailable)
 	w := f.h.do("POST", "/admin/v1/datasets/housing_fund/import", string(data), "Content-Type", "application/x-ndjson")
 	if w.Code != http.StatusServiceUnavailable || errCode(t, w) != string(ledger.CodeUnavailable) {
 		t.Fatalf("ledger down: %d %s", w.Code, w.Body)
@@ -246,16 +221,17 @@ func TestAdminImportResumesAnchoring(t *testing.T) {
 		t.Fatalf("pending batches %v, %v", pending, err)
 	}
 
-	// The ledger is back, and the first batch did commit before: its
-	// ALREADY_EXISTS with the same root is success.
-	f.anchors.mu.Lock()
-	f.anchors.err = nil
+	// The ledger is back, and the first batch did commit before (its
+	// answer was lost): its ALREADY_EXISTS with the same root is success.
+	failSubmits(f.h.net, nil)
 	b := pending[0]
-	f.anchors.batches[b.ID] = model.BatchAnchor{BatchID: b.ID, Category: b.Category, Root: b.Root, LeafCount: b.LeafCount, TxID: "tx-committed-earlier"}
-	f.anchors.mu.Unlock()
+	earlier, err := f.operator.AnchorBatch(context.Background(), model.BatchAnchorRequest{BatchID: b.ID, Category: b.Category, Root: b.Root, LeafCount: b.LeafCount})
+	if err != nil {
+		t.Fatal(err)
+	}
 	w = f.h.do("POST", "/admin/v1/datasets/housing_fund/import", string(data), "Content-Type", "application/x-ndjson")
 	res := decodeBody[importResult](t, w)
-	if w.Code != 200 || res.Inserted != 0 || res.Batches != 0 || len(res.Anchored) != len(pending) || res.Anchored[0].TxID != "tx-committed-earlier" {
+	if w.Code != 200 || res.Inserted != 0 || res.Batches != 0 || len(res.Anchored) != len(pending) || res.Anchored[0].TxID != earlier.TxID {
 		t.Fatalf("resumed: %d %+v", w.Code, res)
 	}
 }
@@ -263,15 +239,16 @@ func TestAdminImportResumesAnchoring(t *testing.T) {
 func TestAdminImportConflictingBatch(t *testing.T) {
 	f := newImportHarness(t)
 	data := housingFund(t)
-	f.anchors.err = &ledger.Error{Code: ledger.CodeUnavailable, Message: "down", Err: ledger.ErrUnavailable}
+	failSubmits(f.h.net, ledgertest.ErrUnavailable)
 	f.h.do("POST", "/admin/v1/datasets/housing_fund/import", string(data), "Content-Type", "application/x-ndjson")
 	pending, _ := f.st.UnanchoredBatches(context.Background(), 1)
 	// Another batch holds the id on the ledger: refused, never recorded
 	// as anchored.
-	f.anchors.mu.Lock()
-	f.anchors.err = nil
-	f.anchors.batches[pending[0].ID] = model.BatchAnchor{BatchID: pending[0].ID, Root: "00", LeafCount: 1, TxID: "tx-other"}
-	f.anchors.mu.Unlock()
+	failSubmits(f.h.net, nil)
+	if _, err := f.operator.AnchorBatch(context.Background(), model.BatchAnchorRequest{BatchID: pending[0].ID, Category: pending[0].Category,
+		Root: sha256Hex("another batch"), LeafCount: 1}); err != nil {
+		t.Fatal(err)
+	}
 	w := f.h.do("POST", "/admin/v1/datasets/housing_fund/import", string(data), "Content-Type", "application/x-ndjson")
 	if w.Code != http.StatusConflict || errCode(t, w) != string(model.CodeAlreadyExists) {
 		t.Fatalf("conflicting batch: %d %s", w.Code, w.Body)

@@ -43,12 +43,17 @@ func (c *countingClients) CreateClient(ctx context.Context, cl store.Client, sec
 	return c.Store.CreateClient(ctx, cl, secret)
 }
 
-// newAdminHarness is the harness as the operator's gateway (BankMSP plays
-// the operator here) with the admin API over a real store; its token is
-// an admin client's.
+// newAdminHarness is the harness with the admin API over a real store, as
+// BankMSP's gateway; its token is an admin client's.
 func newAdminHarness(t *testing.T, mod ...func(*config.Config)) (*harness, *countingClients) {
 	t.Helper()
-	h := newHarness(t, mod...)
+	return newAdminHarnessAs(t, "BankMSP", mod...)
+}
+
+// newAdminHarnessAs is newAdminHarness as the gateway of msp.
+func newAdminHarnessAs(t *testing.T, msp string, mod ...func(*config.Config)) (*harness, *countingClients) {
+	t.Helper()
+	h := newHarnessAs(t, msp, mod...)
 	st := webhookStore(t)
 	cc := &countingClients{Store: st}
 	a, err := NewAdminAPI(AdminConfig{Clients: cc})
@@ -63,7 +68,7 @@ func newAdminHarness(t *testing.T, mod ...func(*config.Config)) (*harness, *coun
 
 func adminToken(t *testing.T, h *harness, scopes ...string) string {
 	t.Helper()
-	tok, _, err := h.tokens.Issue(auth.Principal{Kind: auth.KindInstitution, Subject: "ops-admin", MSPID: "BankMSP", Scopes: scopes})
+	tok, _, err := h.tokens.Issue(auth.Principal{Kind: auth.KindInstitution, Subject: "ops-admin", MSPID: h.srv.MSPID, Scopes: scopes})
 	if err != nil {
 		t.Fatal(err)
 	}

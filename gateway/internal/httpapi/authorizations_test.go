@@ -115,7 +115,7 @@ func TestCreateAuthorizationRefusals(t *testing.T) {
 			if w.Code != tt.status || errCode(t, w) != tt.code {
 				t.Fatalf("got %d %s, want %d %s", w.Code, w.Body, tt.status, tt.code)
 			}
-			if got := h.ledger.writes(); len(got) != 0 {
+			if got := h.submitted(); len(got) != 0 {
 				t.Fatalf("submitted %v", got)
 			}
 			if strings.Contains(w.Body.String(), applicant[:17]) {
@@ -154,7 +154,7 @@ func TestTokensOnInstitutionRoutes(t *testing.T) {
 			})
 		}
 	}
-	if got := h.ledger.writes(); len(got) != 0 {
+	if got := h.submitted(); len(got) != 0 {
 		t.Fatalf("submitted %v", got)
 	}
 }
@@ -182,7 +182,7 @@ func TestGetListWithdraw(t *testing.T) {
 	if w := h.do("POST", "/v1/authorizations/auth-other/withdraw", ""); w.Code != 404 {
 		t.Errorf("withdraw another's: %d %s", w.Code, w.Body)
 	}
-	if got := h.ledger.writes(); len(got) != 0 {
+	if got := h.submitted(); len(got) != 0 {
 		t.Fatalf("submitted %v", got)
 	}
 	w = h.do("POST", "/v1/authorizations/auth-mine/withdraw", "")
@@ -207,7 +207,7 @@ func TestLedgerErrorsRendered(t *testing.T) {
 		{fmt.Errorf("raw failure with secret detail"), 500, "INTERNAL", ""},
 	} {
 		h := newHarness(t)
-		h.ledger.submitErr = tt.err
+		failSubmits(h.net, tt.err)
 		w := h.do("POST", "/v1/authorizations", validBody())
 		b := decodeBody[errorBody](t, w)
 		if w.Code != tt.status || b.Error.Code != tt.code || b.Error.TxID != tt.tx || strings.Contains(w.Body.String(), "secret") {

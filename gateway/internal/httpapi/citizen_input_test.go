@@ -125,7 +125,7 @@ func TestCitizenRefusals(t *testing.T) {
 			if w.Code != tt.status || errCode(t, w) != tt.code {
 				t.Fatalf("got %d %s, want %d %s", w.Code, w.Body, tt.status, tt.code)
 			}
-			if got := h.ledger.writes(); len(got) != 0 {
+			if got := h.submitted(); len(got) != 0 {
 				t.Fatalf("submitted %v", got)
 			}
 			if strings.Contains(h.logs.String(), "dev one-time code") {
@@ -191,7 +191,7 @@ func TestCitizenTokens(t *testing.T) {
 			})
 		}
 	}
-	if got := h.ledger.writes(); len(got) != 0 {
+	if got := h.submitted(); len(got) != 0 {
 		t.Fatalf("submitted %v", got)
 	}
 	// A citizen token on an institution route is refused too (the other

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bytes"
+	"context"
 	"crypto/ecdsa"
 	"crypto/rand"
 	"crypto/sha256"
@@ -18,18 +19,48 @@ import (
 	"github.com/quanchain/quanchain/gateway/internal/store"
 )
 
-// seedAuthorization puts a pending authorisation for ref in the fake ledger.
+// seedAuthorization has the bank ask the citizen ref for authorisation
+// id, through the chaincode, and returns it, pending.
 func (h *citizenHarness) seedAuthorization(id, ref string) *model.Authorization {
-	sum := sha256.Sum256([]byte("LOAN-2026-0001"))
-	a := &model.Authorization{ID: id, CitizenRef: ref, Requester: "BankMSP", Purpose: "CREDIT_ASSESSMENT",
-		Categories: []string{"housing_fund", "tax"}, DataFrom: "2025-11-01", DataTo: "2026-10-31",
-		ValidUntil: "2026-11-30T00:00:00.000Z", MaxUses: 2, Status: model.AuthPending,
-		ReferenceHash: hex.EncodeToString(sum[:]), RequestTxID: "tx-req-" + id}
-	h.ledger.mu.Lock()
-	h.ledger.auths[id] = a
-	h.ledger.mu.Unlock()
-	c := *a
-	return &c
+	h.t.Helper()
+	a, err := h.net.Ledger("BankMSP").RequestAuthorization(context.Background(), model.AuthorizationRequest{
+		ID: id, CitizenRef: ref, Purpose: "CREDIT_ASSESSMENT", Categories: []string{"housing_fund", "tax"},
+		DataFrom: "2025-11-01", DataTo: "2026-10-31", ValidUntil: "2026-11-30T00:00:00Z", MaxUses: 2,
+		ReferenceHash: sha256Hex("LOAN-2026-0001")})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.net.ClearCalls()
+	return a
+}
+
+// decisions returns the payloads of the decisions submitted since the
+// harness was set up, decoded: the bytes the ledger received.
+func (h *citizenHarness) decisions() [][]byte {
+	h.t.Helper()
+	var out [][]byte
+	for _, c := range h.net.Calls() {
+		if c.Submit && c.Name == "consent:Decide" {
+			p, err := base64.StdEncoding.DecodeString(c.Args[1])
+			if err != nil {
+				h.t.Fatal(err)
+			}
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// recordAccess has the operator record a delivery under a granted
+// authorisation, as its provider does.
+func (h *citizenHarness) recordAccess(id, authID string) *model.Access {
+	h.t.Helper()
+	acc, err := h.net.Ledger("BureauMSP").RecordAccess(context.Background(), model.AccessRequest{ID: id, AuthorizationID: authID,
+		Requester: "BankMSP", Categories: []string{"tax"}, Mode: model.ModeRecords, Digest: sha256Hex("delivery " + id), RecordCount: 2})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return acc
 }
 
 // TestCitizenFlow: login → enrol a device key → list the request → get the
@@ -38,10 +69,15 @@ func (h *citizenHarness) seedAuthorization(id, ref string) *model.Authorization 
 // uses of the data, the digital safe, and a lost device.
 func TestCitizenFlow(t *testing.T) {
 	h := newCitizenHarness(t)
+	ctx := t.Context()
 	ref := h.refOf(applicant)
 	other := h.refOf(withCheck("11010519491231003"))
 	h.seedAuthorization("auth-loan-1", ref)
 	h.seedAuthorization("auth-else", other)
+	operator := h.net.Ledger("BureauMSP")
+	bank, _ := operator.GetInstitution(ctx, "BankMSP")
+	purpose, _ := operator.GetPurpose(ctx, "CREDIT_ASSESSMENT")
+	housingFund, _ := operator.GetCategory(ctx, "housing_fund")
 
 	tok := h.login(applicant)
 	p, err := h.tokens.Verify(tok, auth.KindCitizen)
@@ -68,9 +104,10 @@ func TestCitizenFlow(t *testing.T) {
 		t.Fatalf("list: %d %s", w.Code, w.Body)
 	}
 	it := list.Items[0]
-	if it.RequesterInfo.Name != "济南农商银行" || it.RequesterInfo.Licence != "B0250H237010001" ||
-		it.PurposeInfo.NameZH != "信贷审批" || it.PurposeInfo.NameEN != "Credit assessment" || !it.PurposeInfo.MayStore ||
-		it.PurposeInfo.DataLifeDays != 90 || len(it.CategoryInfo) != 2 || it.CategoryInfo[0].NameZH != "住房公积金" {
+	// As the registry has them (the demo network's).
+	if it.RequesterInfo.Name != bank.Name || it.RequesterInfo.Licence != bank.Licence ||
+		it.PurposeInfo.NameZH != purpose.NameZH || it.PurposeInfo.NameEN != purpose.NameEN || !it.PurposeInfo.MayStore ||
+		it.PurposeInfo.DataLifeDays != purpose.DataLifeDays || len(it.CategoryInfo) != 2 || it.CategoryInfo[0].NameZH != housingFund.NameZH {
 		t.Errorf("enrichment: %s", w.Body)
 	}
 
@@ -84,7 +121,7 @@ func TestCitizenFlow(t *testing.T) {
 	if err != nil || pr.PayloadJSON != string(payload) {
 		t.Fatalf("payload encoding: %v %q", err, pr.PayloadJSON)
 	}
-	a, _ := h.ledger.GetAuthorization(t.Context(), "auth-loan-1")
+	a, _ := operator.GetAuthorization(ctx, "auth-loan-1")
 	if want := model.NewDecisionPayload(citizenTestChannel, a, model.ActionGrant, now).Bytes(); !bytes.Equal(payload, want) {
 		t.Fatalf("payload bytes\n got %s\nwant %s", payload, want)
 	}
@@ -100,10 +137,18 @@ func TestCitizenFlow(t *testing.T) {
 	if again.Code != 200 || again.Body.String() != w.Body.String() || again.Header().Get("Idempotent-Replayed") != "true" {
 		t.Fatalf("replay: %d %s", again.Code, again.Body)
 	}
-	got := h.cl.received()
+	got := h.decisions()
 	if len(got) != 1 || !bytes.Equal(got[0], payload) {
 		t.Fatalf("ledger received %q, want the signed bytes once", got)
 	}
+	if a, _ := operator.GetAuthorization(ctx, "auth-loan-1"); a.LastDecision == nil || a.LastDecision.Payload != pr.Payload {
+		t.Fatalf("the ledger keeps %+v, not the signed bytes", a.LastDecision)
+	}
+	// A delivery under the grant, and one of another citizen's data.
+	mine := h.recordAccess("acc-1", "auth-loan-1")
+	grant(t, h.net, other, "auth-else")
+	h.recordAccess("acc-2", "auth-else")
+	h.net.ClearCalls()
 
 	// Pause, sending the payload in the URL alphabet unpadded and an ASN.1
 	// DER signature: the ledger still gets the bytes exactly as signed.
@@ -121,7 +166,7 @@ func TestCitizenFlow(t *testing.T) {
 	if w.Code != 200 || decodeBody[model.Authorization](t, w).Status != model.AuthPaused {
 		t.Fatalf("pause: %d %s", w.Code, w.Body)
 	}
-	if got := h.cl.received(); len(got) != 2 || !bytes.Equal(got[1], payload) {
+	if got := h.decisions(); len(got) != 1 || !bytes.Equal(got[0], payload) {
 		t.Fatalf("ledger received %q", got)
 	}
 	// The same payload again is stale: the chaincode's code comes through.
@@ -130,15 +175,10 @@ func TestCitizenFlow(t *testing.T) {
 		t.Fatalf("stale payload: %d %s", w.Code, w.Body)
 	}
 
-	// Every use of my data.
-	h.cl.cmu.Lock()
-	h.cl.accesses = append(h.cl.accesses,
-		model.Access{ID: "acc-1", AuthorizationID: "auth-loan-1", CitizenRef: ref, Requester: "BankMSP", TxID: "tx-acc-1", UseNumber: 1},
-		model.Access{ID: "acc-2", AuthorizationID: "auth-else", CitizenRef: other, Requester: "BankMSP", TxID: "tx-acc-2"})
-	h.cl.cmu.Unlock()
+	// Every use of my data, and only of mine.
 	w = h.as(tok, "GET", "/citizen/v1/accesses", "")
 	acc := decodeBody[citizenAccessList](t, w)
-	if w.Code != 200 || len(acc.Items) != 1 || acc.Items[0].TxID != "tx-acc-1" || acc.Items[0].RequesterInfo.Name != "济南农商银行" {
+	if w.Code != 200 || len(acc.Items) != 1 || acc.Items[0].TxID != mine.TxID || acc.Items[0].RequesterInfo.Name != bank.Name {
 		t.Fatalf("accesses: %d %s", w.Code, w.Body)
 	}
 
@@ -231,9 +271,13 @@ func TestCitizenRegistryCache(t *testing.T) {
 			t.Fatalf("list: %d %s", w.Code, w.Body)
 		}
 	}
-	h.cl.cmu.Lock()
-	defer h.cl.cmu.Unlock()
-	if h.cl.instCalls != 1 {
-		t.Errorf("GetInstitution called %d times, want 1", h.cl.instCalls)
+	n := 0
+	for _, c := range h.net.Calls() {
+		if c.Name == "registry:GetInstitution" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("GetInstitution called %d times, want 1", n)
 	}
 }

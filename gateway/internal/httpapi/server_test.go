@@ -17,7 +17,7 @@ import (
 
 	"github.com/quanchain/quanchain/gateway/internal/auth"
 	"github.com/quanchain/quanchain/gateway/internal/config"
-	"github.com/quanchain/quanchain/ledger"
+	"github.com/quanchain/quanchain/ledger/ledgertest"
 )
 
 const time1m = time.Minute
@@ -58,23 +58,23 @@ func TestIdempotency(t *testing.T) {
 	if reused.Code != 422 || errCode(t, reused) != CodeIdempotencyReused {
 		t.Fatalf("reuse: %d %s", reused.Code, reused.Body)
 	}
-	if got := h.ledger.writes(); len(got) != 1 {
+	if got := h.submitted(); len(got) != 1 {
 		t.Fatalf("submitted %v, want one request", got)
 	}
 
 	// A failure without effect (5xx) is not stored: the retry runs again,
 	// names the same id, and finds the authorisation committed before.
 	h2 := newHarness(t)
-	h2.ledger.submitErr = &ledger.Error{Code: ledger.CodeUnavailable, Err: ledger.ErrUnavailable}
+	failSubmits(h2.net, ledgertest.ErrUnavailable)
 	if w := h2.do("POST", "/v1/authorizations", validBody(), "Idempotency-Key", "k2"); w.Code != 503 {
 		t.Fatalf("unavailable: %d %s", w.Code, w.Body)
 	}
-	h2.ledger.submitErr = nil
+	failSubmits(h2.net, nil)
 	w := h2.do("POST", "/v1/authorizations", validBody(), "Idempotency-Key", "k2")
 	if w.Code != 201 {
 		t.Fatalf("retry: %d %s", w.Code, w.Body)
 	}
-	h2.ledger.submitted = nil
+	h2.net.ClearCalls()
 	h2.srv.Idempotency = &memIdempotency{} // as if the response had been lost
 	w2 := h2.do("POST", "/v1/authorizations", validBody(), "Idempotency-Key", "k2")
 	if w2.Code != 201 || decodeBody[map[string]any](t, w2)["id"] != decodeBody[map[string]any](t, w)["id"] {
@@ -135,7 +135,12 @@ func TestOpsEndpoints(t *testing.T) {
 	if w := h.do("GET", "/readyz", ""); w.Code != 200 {
 		t.Fatalf("readyz %d", w.Code)
 	}
-	h.ledger.pingErr = &ledger.Error{Code: ledger.CodeUnavailable, Err: ledger.ErrUnavailable}
+	h.net.SetFault(func(c ledgertest.Call) error {
+		if c.Name == "registry:GetConfig" { // the readiness check's call
+			return ledgertest.ErrUnavailable
+		}
+		return nil
+	})
 	if w := h.do("GET", "/readyz", ""); w.Code != 503 || errCode(t, w) != "LEDGER_UNAVAILABLE" {
 		t.Fatalf("readyz down %d %s", w.Code, w.Body)
 	}
