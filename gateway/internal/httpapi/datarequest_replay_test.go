@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -58,7 +59,7 @@ func TestDataRequestReplayKeepsNoRecords(t *testing.T) {
 			t.Fatalf("the replay differs from the first answer:\n%s\n%s", first.Body, again.Body)
 		}
 	}
-	if n := x.chain.accessCount(); n != 2 {
+	if n := x.accessCount(); n != 2 {
 		t.Fatalf("%d accesses, want 2", n)
 	}
 	kept := x.bank.kept()
@@ -76,8 +77,8 @@ func TestDataRequestReplayKeepsNoRecords(t *testing.T) {
 // longer usable, a replay is refused with its code and hands out nothing;
 // paused and then resumed, it is served again.
 func TestDataRequestReplayAfterStateChange(t *testing.T) {
-	setAuth := func(edit func(a *model.Authorization)) func(x *xnet) {
-		return func(x *xnet) { x.chain.setAuth(authBank, edit) }
+	decide := func(action model.Action) func(x *xnet) {
+		return func(x *xnet) { x.decide(authBank, action) }
 	}
 	for _, tc := range []struct {
 		name   string
@@ -85,25 +86,31 @@ func TestDataRequestReplayAfterStateChange(t *testing.T) {
 		status int
 		code   string
 	}{
-		{"revoked", setAuth(func(a *model.Authorization) { a.Status = model.AuthRevoked }), 409, string(model.CodeAuthRevoked)},
-		{"paused", setAuth(func(a *model.Authorization) { a.Status = model.AuthPaused }), 409, string(model.CodeAuthPaused)},
-		{"withdrawn", setAuth(func(a *model.Authorization) { a.Status = model.AuthWithdrawn }), 409, string(model.CodeAuthWithdrawn)},
-		{"expired", setAuth(func(a *model.Authorization) { a.ValidUntil = "2026-11-01T00:00:00.000Z" }), 409, string(model.CodeAuthExpired)},
-		{"used up by another request (the replay is of a use already counted)", func(x *xnet) {
-			x.chain.setAuth(authBank, func(a *model.Authorization) { a.MaxUses = 2 })
-			if w := x.bank.do(t, "POST", "/v1/data-requests", recordsRequest(authBank, synth.Tax), "Idempotency-Key", "other"); w.Code != 200 {
-				t.Fatalf("second request: %d %s", w.Code, w.Body)
+		{"revoked", decide(model.ActionRevoke), 409, string(model.CodeAuthRevoked)},
+		{"paused", decide(model.ActionPause), 409, string(model.CodeAuthPaused)},
+		{"withdrawn", func(x *xnet) {
+			if _, err := x.bank.ledger.Withdraw(context.Background(), authBank); err != nil {
+				x.t.Fatal(err)
+			}
+		}, 409, string(model.CodeAuthWithdrawn)},
+		{"expired", func(x *xnet) { x.expire() }, 409, string(model.CodeAuthExpired)},
+		{"used up by other requests (the replay is of a use already counted)", func(x *xnet) {
+			for _, key := range []string{"other-1", "other-2"} {
+				if w := x.bank.do(x.t, "POST", "/v1/data-requests", recordsRequest(authBank, synth.Tax), "Idempotency-Key", key); w.Code != 200 {
+					x.t.Fatalf("request %s: %d %s", key, w.Code, w.Body)
+				}
+			}
+			if a := x.auth(authBank); a.Status != model.AuthExhausted {
+				x.t.Fatalf("status %s after every use", a.Status)
 			}
 		}, 200, ""},
 		{"institution suspended", func(x *xnet) {
-			x.chain.mu.Lock()
-			x.chain.institutions["BankMSP"].Status = model.StatusSuspended
-			x.chain.mu.Unlock()
+			x.submit("BureauMSP", "registry:SetInstitutionStatus", "BankMSP", model.StatusSuspended)
 		}, 403, string(model.CodeInstitutionInactive)},
 		{"record revoked", func(x *xnet) {
 			for h, body := range x.imported {
 				if bytes.Contains(body, []byte(`"month":"2026-02"`)) {
-					x.chain.revoke(h, synth.HousingFund)
+					x.revoke(h, synth.HousingFund)
 				}
 			}
 		}, 502, CodeDeliveryUnverified},
@@ -117,7 +124,7 @@ func TestDataRequestReplayAfterStateChange(t *testing.T) {
 			}
 			res := decodeBody[dataResult](t, first)
 			tc.change(x)
-			accesses := x.chain.accessCount()
+			accesses := x.accessCount()
 
 			w := x.bank.do(t, "POST", "/v1/data-requests", body, "Idempotency-Key", "loan-7")
 			if w.Code != tc.status || errCode(t, w) != tc.code {
@@ -132,7 +139,7 @@ func TestDataRequestReplayAfterStateChange(t *testing.T) {
 			if tc.status == 409 && !strings.Contains(w.Body.String(), res.AccessID) {
 				t.Fatalf("the refusal does not name access %s: %s", res.AccessID, w.Body)
 			}
-			if n := x.chain.accessCount(); n != accesses {
+			if n := x.accessCount(); n != accesses {
 				t.Fatalf("the replay recorded an access (%d, was %d)", n, accesses)
 			}
 		})
@@ -142,11 +149,11 @@ func TestDataRequestReplayAfterStateChange(t *testing.T) {
 		x := newXnet(t)
 		body := recordsRequest(authBank, synth.Tax)
 		first := x.bank.do(t, "POST", "/v1/data-requests", body, "Idempotency-Key", "loan-8")
-		x.chain.setAuth(authBank, func(a *model.Authorization) { a.Status = model.AuthPaused })
+		x.decide(authBank, model.ActionPause)
 		if w := x.bank.do(t, "POST", "/v1/data-requests", body, "Idempotency-Key", "loan-8"); w.Code != 409 {
 			t.Fatalf("replay while paused: %d %s", w.Code, w.Body)
 		}
-		x.chain.setAuth(authBank, func(a *model.Authorization) { a.Status = model.AuthGranted })
+		x.decide(authBank, model.ActionResume)
 		w := x.bank.do(t, "POST", "/v1/data-requests", body, "Idempotency-Key", "loan-8")
 		if w.Code != 200 || !bytes.Equal(w.Body.Bytes(), first.Body.Bytes()) {
 			t.Fatalf("replay once resumed: %d %s", w.Code, w.Body)

@@ -17,6 +17,7 @@ import (
 	"github.com/quanchain/quanchain/gateway/internal/store"
 	"github.com/quanchain/quanchain/gateway/internal/synth"
 	"github.com/quanchain/quanchain/gateway/internal/vault"
+	"github.com/quanchain/quanchain/ledger/ledgertest"
 )
 
 // dataResult is the decoded answer of POST /v1/data-requests.
@@ -77,18 +78,18 @@ func TestDataRequestEndToEnd(t *testing.T) {
 		}
 		// The bank can check the proof itself against the anchored root.
 		sum := sha256.Sum256(r.Record)
-		b, err := xview{x.chain, "BankMSP"}.GetBatch(context.Background(), r.Proof.BatchID)
+		b, err := x.bank.ledger.GetBatch(context.Background(), r.Proof.BatchID)
 		if err != nil || r.Proof.Root.String() != b.Root || r.Proof.Verify(sum) != nil || r.Proof.AnchorTxID != b.TxID {
 			t.Fatalf("record %d proof does not verify against the ledger's batch: %v", i, err)
 		}
 	}
 	// One access on the ledger, with the digest of what was delivered.
-	acc, err := xview{x.chain, "BankMSP"}.GetAccess(context.Background(), res.AccessID)
+	acc, err := x.bank.ledger.GetAccess(context.Background(), res.AccessID)
 	if err != nil || acc.TxID != res.TxID || acc.Digest != res.Digest || acc.RecordCount != 14 || acc.Mode != "records" {
 		t.Fatalf("access %+v, %v", acc, err)
 	}
-	if x.chain.accessCount() != 1 || x.chain.auth(authBank).Uses != 1 {
-		t.Fatalf("%d accesses, %d uses", x.chain.accessCount(), x.chain.auth(authBank).Uses)
+	if x.accessCount() != 1 || x.auth(authBank).Uses != 1 {
+		t.Fatalf("%d accesses, %d uses", x.accessCount(), x.auth(authBank).Uses)
 	}
 	if r, ok := x.receipt(res.AccessID); !ok || r.TxID != res.TxID || r.Digest != res.Digest || r.RequesterMSP != "BankMSP" {
 		t.Fatalf("provider receipt %+v", r)
@@ -123,7 +124,7 @@ func TestDataRequestPredicates(t *testing.T) {
 			if strings.Contains(w.Body.String(), "citizen_id") || strings.Contains(w.Body.String(), "amount_fen") {
 				t.Fatalf("a predicate answer carries record data: %s", w.Body)
 			}
-			acc, _ := xview{x.chain, "BureauMSP"}.GetAccess(context.Background(), res.AccessID)
+			acc, _ := x.net.Ledger("BureauMSP").GetAccess(context.Background(), res.AccessID)
 			if acc.Mode != model.ModePredicate || acc.Predicate != res.Predicate.Code || acc.RecordCount != 0 {
 				t.Fatalf("access %+v", acc)
 			}
@@ -136,8 +137,11 @@ func TestDataRequestPredicates(t *testing.T) {
 // has used the last use, the retry is refused like any new delivery.
 func TestDataRequestRetryRecordsOneAccess(t *testing.T) {
 	x := newXnet(t)
-	x.chain.setAuth(authBank, func(a *model.Authorization) { a.MaxUses = 2 })
-	body := recordsRequest(authBank, synth.HousingFund)
+	const twoUses = "auth-bank-2"
+	x.authorize("BankMSP", x.applicantRef, model.AuthorizationRequest{ID: twoUses, Purpose: "CREDIT_ASSESSMENT",
+		Categories: []string{synth.HousingFund}, MaxUses: 2})
+	x.net.ClearCalls()
+	body := recordsRequest(twoUses, synth.HousingFund)
 	first := x.bank.do(t, "POST", "/v1/data-requests", body, "Idempotency-Key", "loan-42")
 	if first.Code != 200 {
 		t.Fatalf("first: %d %s", first.Code, first.Body)
@@ -153,11 +157,11 @@ func TestDataRequestRetryRecordsOneAccess(t *testing.T) {
 	if a.AccessID != b.AccessID || a.TxID != b.TxID || a.Digest != b.Digest {
 		t.Fatalf("retry answered another delivery: %s vs %s", a.AccessID, b.AccessID)
 	}
-	if n := x.chain.accessCount(); n != 1 {
+	if n := x.accessCount(); n != 1 {
 		t.Fatalf("%d accesses recorded, want 1", n)
 	}
-	if got := x.chain.accessSubmits(); !slices.Equal(got, []string{"RecordAccess:" + a.AccessID}) {
-		t.Fatalf("submitted %v, want one RecordAccess", got)
+	if got := x.accessSubmits(); len(got) != 1 || !strings.Contains(got[0], `"id":"`+a.AccessID+`"`) {
+		t.Fatalf("submitted %v, want one RecordAccess of %s", got, a.AccessID)
 	}
 
 	// The second key uses the last use; its lost answer is delivered
@@ -165,7 +169,7 @@ func TestDataRequestRetryRecordsOneAccess(t *testing.T) {
 	if w := x.bank.do(t, "POST", "/v1/data-requests", body, "Idempotency-Key", "loan-43"); w.Code != 200 {
 		t.Fatalf("second key: %d %s", w.Code, w.Body)
 	}
-	if a := x.chain.auth(authBank); a.Status != model.AuthExhausted {
+	if a := x.auth(twoUses); a.Status != model.AuthExhausted {
 		t.Fatalf("status %s after the last use", a.Status)
 	}
 	x.bank.idem.recs = nil
@@ -178,7 +182,7 @@ func TestDataRequestRetryRecordsOneAccess(t *testing.T) {
 	if w.Code != 409 || errCode(t, w) != string(model.CodeAuthExhausted) {
 		t.Fatalf("new key: %d %s", w.Code, w.Body)
 	}
-	if n := x.chain.accessCount(); n != 2 {
+	if n := x.accessCount(); n != 2 {
 		t.Fatalf("%d accesses recorded, want 2", n)
 	}
 }
@@ -198,8 +202,8 @@ func TestProviderAccessIDRetry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r1.TxID != r2.TxID || r1.Digest != r2.Digest || x.chain.accessCount() != 1 {
-		t.Fatalf("retry: %s/%s, %d accesses", r1.TxID, r2.TxID, x.chain.accessCount())
+	if r1.TxID != r2.TxID || r1.Digest != r2.Digest || x.accessCount() != 1 {
+		t.Fatalf("retry: %s/%s, %d accesses", r1.TxID, r2.TxID, x.accessCount())
 	}
 	// Both envelopes open to the same bytes, with the access id as aad.
 	p1, err1 := envelope.Open(x.bank.key, r1.Payload)
@@ -223,8 +227,8 @@ func TestProviderAccessIDRetry(t *testing.T) {
 	if !asProviderError(err, &pe) || pe.Status != 409 || pe.Code != exchange.CodeAccessIDReused {
 		t.Fatalf("another requester's access id: %v", err)
 	}
-	if x.chain.accessCount() != 1 {
-		t.Fatalf("%d accesses", x.chain.accessCount())
+	if x.accessCount() != 1 {
+		t.Fatalf("%d accesses", x.accessCount())
 	}
 }
 
@@ -237,13 +241,13 @@ func TestProviderRedeliveryAfterRevocation(t *testing.T) {
 	if _, err := x.bank.client.Deliver(ctx, req); err != nil {
 		t.Fatal(err)
 	}
-	x.chain.setAuth(authBank, func(a *model.Authorization) { a.Status = model.AuthRevoked })
+	x.decide(authBank, model.ActionRevoke)
 	resp, err := x.bank.client.Deliver(ctx, req)
 	var pe *exchange.ProviderError
 	if !asProviderError(err, &pe) || pe.Status != 409 || pe.Code != string(model.CodeAuthRevoked) || resp != nil {
 		t.Fatalf("re-delivery after revocation: %+v, %v", resp, err)
 	}
-	if n := len(x.chain.accessSubmits()); n != 1 {
+	if n := len(x.accessSubmits()); n != 1 {
 		t.Fatalf("RecordAccess submitted %d times", n)
 	}
 }
@@ -268,7 +272,7 @@ func TestProviderRetryAfterLostCommit(t *testing.T) {
 	if err != nil || again.TxID != first.TxID || again.Digest != first.Digest {
 		t.Fatalf("retry: %v %+v", err, again)
 	}
-	if n := len(x.chain.accessSubmits()); n != 1 {
+	if n := len(x.accessSubmits()); n != 1 {
 		t.Fatalf("RecordAccess submitted %d times", n)
 	}
 	if r, _ := x.receipt("acc-lost-1"); r.TxID != first.TxID {
@@ -312,30 +316,25 @@ func TestDeliveryUnverified(t *testing.T) {
 		{"revoked record", func(x *xnet) {
 			for h, body := range x.imported {
 				if bytes.Contains(body, []byte(`"month":"2026-02"`)) {
-					x.chain.revoke(h, synth.HousingFund)
+					x.revoke(h, synth.HousingFund)
 				}
 			}
 		}, exchange.CheckRevoked},
+		// No transaction rewrites an anchored batch: these two states are
+		// written past the chaincode (ledgertest.Rewrite).
 		{"batch root rewritten on the ledger", func(x *xnet) {
-			x.chain.mu.Lock()
-			for _, b := range x.chain.batches {
-				b.Root = merkle.Hash(sha256.Sum256([]byte(b.Root))).String()
-			}
-			x.chain.mu.Unlock()
+			x.rewriteBatches(func(b *model.BatchAnchor) { b.Root = merkle.Hash(sha256.Sum256([]byte(b.Root))).String() })
 		}, exchange.CheckRecords},
 		{"batch anchored by another transaction", func(x *xnet) {
-			x.chain.mu.Lock()
-			for _, b := range x.chain.batches {
-				b.TxID = "tx-forged"
-			}
-			x.chain.mu.Unlock()
+			x.rewriteBatches(func(b *model.BatchAnchor) { b.TxID = sha256Hex("another transaction") })
 		}, exchange.CheckAnchor},
 		{"encrypted to another key", func(x *xnet) {
+			// The bank's key rotated on the ledger, not in its gateway.
 			k, _ := envelope.GenerateKey()
 			pub, _ := envelope.EncodePublicKey(k.PublicKey())
-			x.chain.mu.Lock()
-			x.chain.institutions["BankMSP"].EncryptionKey = pub
-			x.chain.mu.Unlock()
+			if err := x.bank.ledger.SetEncryptionKey(context.Background(), pub); err != nil {
+				x.t.Fatal(err)
+			}
 		}, exchange.CheckEnvelope},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -369,7 +368,7 @@ func TestDataRequestWrongRequester(t *testing.T) {
 	if !asProviderError(err, &pe) || pe.Status != 403 || pe.Code != string(model.CodeRequesterMismatch) {
 		t.Fatalf("at the provider: %v", err)
 	}
-	if got := x.chain.accessSubmits(); len(got) != 0 {
+	if got := x.accessSubmits(); len(got) != 0 {
 		t.Fatalf("submitted %v", got)
 	}
 	if _, ok := x.receipt("acc-steal-1"); ok {
@@ -387,21 +386,27 @@ func TestDataRequestStateRefusals(t *testing.T) {
 		status int
 		code   string
 	}{
-		{"paused", func(x *xnet) {
-			x.chain.setAuth(authBank, func(a *model.Authorization) { a.Status = model.AuthPaused })
-		}, recordsRequest(authBank, synth.Tax), 409, string(model.CodeAuthPaused)},
-		{"revoked", func(x *xnet) {
-			x.chain.setAuth(authBank, func(a *model.Authorization) { a.Status = model.AuthRevoked })
-		}, recordsRequest(authBank, synth.Tax), 409, string(model.CodeAuthRevoked)},
-		{"expired", func(x *xnet) {
-			x.chain.setAuth(authBank, func(a *model.Authorization) { a.ValidUntil = "2026-11-01T00:00:00.000Z" })
-		}, recordsRequest(authBank, synth.Tax), 409, string(model.CodeAuthExpired)},
+		{"paused", func(x *xnet) { x.decide(authBank, model.ActionPause) },
+			recordsRequest(authBank, synth.Tax), 409, string(model.CodeAuthPaused)},
+		{"revoked", func(x *xnet) { x.decide(authBank, model.ActionRevoke) },
+			recordsRequest(authBank, synth.Tax), 409, string(model.CodeAuthRevoked)},
+		{"withdrawn", func(x *xnet) {
+			if _, err := x.bank.ledger.Withdraw(context.Background(), authBank); err != nil {
+				x.t.Fatal(err)
+			}
+		}, recordsRequest(authBank, synth.Tax), 409, string(model.CodeAuthWithdrawn)},
+		{"expired", func(x *xnet) { x.expire() },
+			recordsRequest(authBank, synth.Tax), 409, string(model.CodeAuthExpired)},
+		{"requester suspended", func(x *xnet) {
+			x.submit("BureauMSP", "registry:SetInstitutionStatus", "BankMSP", model.StatusSuspended)
+		}, recordsRequest(authBank, synth.Tax), 403, string(model.CodeInstitutionInactive)},
 		{"category not authorised", nil, recordsRequest(authBank, synth.SocialSecurity), 403, string(model.CodeCategoryOutOfScope)},
 		{"unknown authorisation", nil, recordsRequest("auth-nope", synth.Tax), 404, string(model.CodeAuthNotFound)},
 		{"no encryption key registered", func(x *xnet) {
-			x.chain.mu.Lock()
-			x.chain.institutions["BankMSP"].EncryptionKey = ""
-			x.chain.mu.Unlock()
+			// No transaction removes a key: written past the chaincode.
+			if err := ledgertest.Rewrite(x.net, "institution", "BankMSP", func(i *model.Institution) { i.EncryptionKey = "" }); err != nil {
+				x.t.Fatal(err)
+			}
 		}, recordsRequest(authBank, synth.Tax), 409, exchange.CodeEncryptionKeyMissing},
 		{"monthly window outside the data range", nil, predicateRequest(authBank, synth.HousingFund, vault.PredicateHousingFundEachMonth,
 			map[string]string{"months": "24", "as_of": "2026-11-02", "min_amount": "1"}), 422, exchange.CodePredicateOutOfRange},
@@ -418,7 +423,7 @@ func TestDataRequestStateRefusals(t *testing.T) {
 			if w.Code != tc.status || errCode(t, w) != tc.code {
 				t.Fatalf("got %d %s", w.Code, w.Body)
 			}
-			if x.chain.accessCount() != 0 {
+			if x.accessCount() != 0 {
 				t.Fatal("an access was recorded")
 			}
 		})

@@ -32,13 +32,20 @@ import (
 	"github.com/quanchain/quanchain/gateway/internal/store"
 	"github.com/quanchain/quanchain/gateway/internal/synth"
 	"github.com/quanchain/quanchain/gateway/internal/vault"
+	"github.com/quanchain/quanchain/ledger"
+	"github.com/quanchain/quanchain/ledger/ledgertest"
 )
 
 // The data-exchange tests run the whole path in process: a requester
 // gateway (the bank's, the insurer's) calls the operator's provider API
 // over real mutual TLS with test CAs; the provider reads a real SQLite
-// digital safe; every gateway sees one fake ledger (xchain), so the access
-// the provider records is the one the requester reads back.
+// digital safe; every gateway is a client of one ledger with the real
+// chaincode (ledgertest), as its own organisation, so the access the
+// provider records is the one the requester reads back, and every state
+// an authorisation reaches is reached by the transactions that reach it
+// in production: the citizen's signed decisions, the requester's
+// withdrawal, the operator's suspension of an institution, the provider's
+// revocation of a record, the passing of time.
 
 // switchBuilder is the provider's delivery builder with a hook that lets a
 // test play a dishonest or broken provider.
@@ -88,12 +95,15 @@ func (f *flakySafe) SetDeliveryTxID(ctx context.Context, accessID, txID string) 
 	return f.SafeStore.SetDeliveryTxID(ctx, accessID, txID)
 }
 
-// exchange is the whole set-up: the ledger, the provider's safe and
-// gateway (serving its peer listener over mutual TLS), and the bank's and
-// the insurer's gateways.
+// xnet is the whole set-up: the ledger, the provider's safe and gateway
+// (serving its peer listener over mutual TLS), and the bank's and the
+// insurer's gateways. The gateways and the ledger share one clock, which
+// a test may move; tokens live on a clock of their own, so moving it past
+// an authorisation's validity does not expire them.
 type xnet struct {
 	t        *testing.T
-	chain    *xchain
+	net      *ledgertest.Network
+	clock    *testClock
 	store    *store.Store
 	vault    *vault.Vault
 	builder  *switchBuilder
@@ -104,9 +114,13 @@ type xnet struct {
 	bank     *requesterGateway
 	insurer  *requesterGateway
 	// records are what was imported, by citizen: the applicant's housing
-	// fund and tax, the claimant's death registration and medical records.
+	// fund and tax, the claimant's death registration and medical records,
+	// in the batches the import anchored.
 	applicantRef, claimantRef string
 	imported                  map[string][]byte // hash → body
+	batches                   []string
+	// devices are the citizens' enrolled devices, by citizenRef.
+	devices map[string]*ledgertest.Device
 }
 
 type requesterGateway struct {
@@ -115,6 +129,25 @@ type requesterGateway struct {
 	token  string
 	client *peerlink.ProviderClient
 	idem   *memIdempotency
+	ledger *ledger.Ledger // the ledger as its organisation sees it
+}
+
+// testClock is a clock a test can move.
+type testClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *testClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *testClock) set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = t
 }
 
 const (
@@ -122,12 +155,15 @@ const (
 	authInsurer  = "auth-insurer-1"
 	applicantIdx = 0
 	claimantIdx  = 1
+	// validUntil is the end of the validity of the fixture's
+	// authorisations.
+	validUntil = "2026-11-09T09:00:00Z"
 )
 
 func newXnet(t *testing.T) *xnet {
 	t.Helper()
-	x := &xnet{t: t, chain: newXChain(), imported: map[string][]byte{}}
-	clock := func() time.Time { return now }
+	x := &xnet{t: t, clock: &testClock{t: now}, imported: map[string][]byte{}, devices: map[string]*ledgertest.Device{}}
+	x.net = ledgertest.NewDemo(t, x.clock.now)
 
 	st, err := store.Open(context.Background(), "sqlite://"+filepath.Join(t.TempDir(), "safe.db"))
 	if err != nil {
@@ -137,20 +173,14 @@ func newXnet(t *testing.T) *xnet {
 	x.store, x.vault = st, vault.New(st)
 	x.importData()
 
-	// Authorisations, granted.
-	for id, a := range map[string]*model.Authorization{
-		authBank: {Requester: "BankMSP", CitizenRef: x.applicantRef, Purpose: "CREDIT_ASSESSMENT",
-			Categories: []string{synth.HousingFund, synth.Tax}},
-		authInsurer: {Requester: "InsurerMSP", CitizenRef: x.claimantRef, Purpose: "CLAIM_SETTLEMENT",
-			Categories: []string{synth.DeathRegistration, synth.MedicalSettlement}},
-	} {
-		a.ID, a.Status, a.DataFrom, a.DataTo = id, model.AuthGranted, "2025-11-01", "2026-10-31"
-		a.ValidUntil, a.MaxUses = "2026-11-09T09:00:00.000Z", 5
-		x.chain.auths[id] = a
-	}
+	// Authorisations, asked for and granted.
+	x.authorize("BankMSP", x.applicantRef, model.AuthorizationRequest{ID: authBank, Purpose: "CREDIT_ASSESSMENT",
+		Categories: []string{synth.HousingFund, synth.Tax}, MaxUses: 3})
+	x.authorize("InsurerMSP", x.claimantRef, model.AuthorizationRequest{ID: authInsurer, Purpose: "CLAIM_SETTLEMENT",
+		Categories: []string{synth.DeathRegistration, synth.MedicalSettlement}, MaxUses: 3})
 
 	x.pki = peerlinktest.New(t, "BureauMSP", "BankMSP", "InsurerMSP")
-	tokens := testTokens(t, clock)
+	tokens := testTokens(t, fixedClock)
 	base := func(roles ...config.Role) *config.Config {
 		cfg := config.Defaults()
 		cfg.Roles = roles
@@ -159,14 +189,15 @@ func newXnet(t *testing.T) *xnet {
 
 	// The provider.
 	bureau := x.pki.Link("BureauMSP")
+	operator := x.net.Ledger("BureauMSP")
 	x.builder = &switchBuilder{inner: x.vault}
 	x.safe = &flakySafe{SafeStore: st}
-	prov, err := exchange.NewProvider(exchange.ProviderConfig{Ledger: xview{x.chain, "BureauMSP"}, Store: x.safe, Builder: x.builder})
+	prov, err := exchange.NewProvider(exchange.ProviderConfig{Ledger: operator, Store: x.safe, Builder: x.builder})
 	if err != nil {
 		t.Fatal(err)
 	}
-	x.provider, err = New(Deps{Config: base(config.RoleProvider), MSPID: "BureauMSP", Ledger: xview{x.chain, "BureauMSP"},
-		Tokens: tokens, Idempotency: &memIdempotency{}, Now: clock, Provider: prov, PeerMSP: bureau.RequestMSP})
+	x.provider, err = New(Deps{Config: base(config.RoleProvider), MSPID: "BureauMSP", Ledger: operator,
+		Tokens: tokens, Idempotency: &memIdempotency{}, Now: x.clock.now, Provider: prov, PeerMSP: bureau.RequestMSP})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,9 +208,125 @@ func newXnet(t *testing.T) *xnet {
 	x.peer.StartTLS()
 	t.Cleanup(x.peer.Close)
 
-	x.bank = x.newRequester("BankMSP", "bank-loans", tokens, clock)
-	x.insurer = x.newRequester("InsurerMSP", "insurer-claims", tokens, clock)
+	x.bank = x.newRequester("BankMSP", "bank-loans", tokens)
+	x.insurer = x.newRequester("InsurerMSP", "insurer-claims", tokens)
+	x.net.ClearCalls()
 	return x
+}
+
+// authorize has requester ask the citizen ref for an authorisation (the
+// data range 2025-11-01 to 2026-10-31, valid until validUntil, unless req
+// says otherwise) and the citizen grant it with their device, enrolled on
+// first use.
+func (x *xnet) authorize(requester, ref string, req model.AuthorizationRequest) {
+	t := x.t
+	t.Helper()
+	ctx := context.Background()
+	req.CitizenRef = ref
+	if req.DataFrom == "" {
+		req.DataFrom, req.DataTo = "2025-11-01", "2026-10-31"
+	}
+	if req.ValidUntil == "" {
+		req.ValidUntil = validUntil
+	}
+	req.ReferenceHash = sha256Hex("reference of " + req.ID)
+	if _, err := x.net.Ledger(requester).RequestAuthorization(ctx, req); err != nil {
+		t.Fatal(err)
+	}
+	if x.devices[ref] == nil {
+		dev, err := x.net.Enrol(ctx, ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		x.devices[ref] = dev
+	}
+	x.decide(req.ID, model.ActionGrant)
+}
+
+// decide has the citizen of authorisation id sign action with their
+// device and the operator submit it.
+func (x *xnet) decide(id string, action model.Action) {
+	t := x.t
+	t.Helper()
+	a := x.auth(id)
+	if _, err := x.net.Decide(context.Background(), x.devices[a.CitizenRef], id, action); err != nil {
+		t.Fatalf("%s %s: %v", action, id, err)
+	}
+}
+
+// submit runs a transaction the typed client has no method for, as org.
+func (x *xnet) submit(org, name string, args ...string) {
+	x.t.Helper()
+	if _, err := x.net.Submit(context.Background(), org, name, args...); err != nil {
+		x.t.Fatalf("%s: %v", name, err)
+	}
+}
+
+// revoke has the operator revoke an anchored record (anchor:RevokeRecord).
+func (x *xnet) revoke(hash, category string) {
+	x.submit("BureauMSP", "anchor:RevokeRecord", category, hash, "WITHDRAWN")
+}
+
+// expire moves the clock of the ledger and the gateways past the validity
+// of the fixture's authorisations.
+func (x *xnet) expire() {
+	until, err := time.Parse(time.RFC3339, validUntil)
+	if err != nil {
+		x.t.Fatal(err)
+	}
+	x.clock.set(until.Add(time.Minute))
+}
+
+// rewriteBatches changes every batch the import anchored. No transaction
+// rewrites an anchored batch, so this is written past the chaincode
+// (ledgertest.Rewrite), for the requester's checks of a ledger that does
+// not hold what the provider anchored.
+func (x *xnet) rewriteBatches(edit func(*model.BatchAnchor)) {
+	for _, id := range x.batches {
+		if err := ledgertest.Rewrite(x.net, "batch", id, edit); err != nil {
+			x.t.Fatal(err)
+		}
+	}
+}
+
+// auth reads an authorisation from the ledger.
+func (x *xnet) auth(id string) model.Authorization {
+	x.t.Helper()
+	a, err := x.net.Ledger("AuditMSP").GetAuthorization(context.Background(), id)
+	if err != nil {
+		x.t.Fatal(err)
+	}
+	return *a
+}
+
+// accessCount is the number of accesses on the ledger.
+func (x *xnet) accessCount() int {
+	x.t.Helper()
+	ctx := context.Background()
+	auditor := x.net.Ledger("AuditMSP")
+	n := 0
+	for _, msp := range []string{"BankMSP", "InsurerMSP"} {
+		accs, err := ledger.All(ctx, ledger.ListQuery{PageSize: 100}, func(ctx context.Context, q ledger.ListQuery) (*model.Page[model.Access], error) {
+			return auditor.ListAccessesByRequester(ctx, msp, q)
+		})
+		if err != nil {
+			x.t.Fatal(err)
+		}
+		n += len(accs)
+	}
+	return n
+}
+
+// accessSubmits are the RecordAccess submissions since the set-up,
+// whatever became of them.
+func (x *xnet) accessSubmits() []string {
+	var out []string
+	for _, c := range x.net.Calls() {
+		if c.Submit && c.Name == "access:RecordAccess" {
+			out = append(out, c.Args[0])
+		}
+	}
+	return out
 }
 
 func testTokens(t *testing.T, clock func() time.Time) *auth.Tokens {
@@ -195,14 +342,14 @@ func testTokens(t *testing.T, clock func() time.Time) *auth.Tokens {
 
 // newRequester starts an institution's gateway: its key registered on the
 // ledger, its provider client over mutual TLS pinned to the operator.
-func (x *xnet) newRequester(msp, client string, tokens *auth.Tokens, clock func() time.Time) *requesterGateway {
+func (x *xnet) newRequester(msp, client string, tokens *auth.Tokens) *requesterGateway {
 	t := x.t
 	t.Helper()
 	key, err := envelope.GenerateKey()
 	if err != nil {
 		t.Fatal(err)
 	}
-	view := xview{x.chain, msp}
+	view := x.net.Ledger(msp)
 	if _, err := envelope.RegisterKey(context.Background(), view, msp, key); err != nil {
 		t.Fatal(err)
 	}
@@ -228,7 +375,7 @@ func (x *xnet) newRequester(msp, client string, tokens *auth.Tokens, clock func(
 	ps, _ := NewHMACPseudonymiser(bytes.Repeat([]byte{7}, 32))
 	idem := &memIdempotency{}
 	srv, err := New(Deps{Config: &cfg, MSPID: msp, Ledger: view, Tokens: tokens, Clients: fakeClients{},
-		Idempotency: idem, Pseudonyms: ps, Now: clock, DataRequests: dr, Verifications: vr})
+		Idempotency: idem, Pseudonyms: ps, Now: x.clock.now, DataRequests: dr, Verifications: vr})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,7 +383,7 @@ func (x *xnet) newRequester(msp, client string, tokens *auth.Tokens, clock func(
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &requesterGateway{srv: srv, key: key, token: tok, client: pc, idem: idem}
+	return &requesterGateway{srv: srv, key: key, token: tok, client: pc, idem: idem, ledger: view}
 }
 
 // do sends a request to a gateway with its institution token; headers are
@@ -259,7 +406,7 @@ func (g *requesterGateway) do(t *testing.T, method, path, body string, headers .
 }
 
 // importData imports the two citizens' records through the vault's
-// importer, anchoring the batches on the shared ledger.
+// importer, anchoring the batches on the ledger as the operator.
 func (x *xnet) importData() {
 	t := x.t
 	t.Helper()
@@ -272,8 +419,8 @@ func (x *xnet) importData() {
 	applicant, claimant := citizens[applicantIdx].IDNumber, citizens[claimantIdx].IDNumber
 	x.applicantRef, _ = ps.Ref(applicant)
 	x.claimantRef, _ = ps.Ref(claimant)
-	im := &vault.Importer{Store: x.store, Pseudonymiser: ps, BatchSize: 8, Now: func() time.Time { return now },
-		Anchorer: xview{x.chain, "BureauMSP"}}
+	im := &vault.Importer{Store: x.store, Pseudonymiser: ps, BatchSize: 8, Now: fixedClock,
+		Anchorer: ledger.BatchAnchorer{Ledger: x.net.Ledger("BureauMSP")}}
 	data := map[string][]string{}
 	// Fourteen months of housing fund, the first two before the
 	// authorised range; one month short (2026-03) of 100000 fen.
@@ -298,8 +445,12 @@ func (x *xnet) importData() {
 	}
 	for _, cat := range slices.Sorted(maps.Keys(data)) {
 		lines := data[cat]
-		if _, err := im.Import(context.Background(), cat, strings.NewReader(strings.Join(lines, "\n")+"\n")); err != nil {
+		res, err := im.Import(context.Background(), cat, strings.NewReader(strings.Join(lines, "\n")+"\n"))
+		if err != nil {
 			t.Fatal(err)
+		}
+		for _, b := range res.Batches {
+			x.batches = append(x.batches, b.ID)
 		}
 		for _, l := range lines {
 			x.imported[recordHashHex([]byte(l))] = []byte(l)

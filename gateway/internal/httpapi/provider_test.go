@@ -8,6 +8,7 @@ import (
 	"log"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/quanchain/quanchain/gateway/internal/peerlink"
 	"github.com/quanchain/quanchain/gateway/internal/peerlink/peerlinktest"
 	"github.com/quanchain/quanchain/gateway/internal/synth"
+	"github.com/quanchain/quanchain/ledger/ledgertest"
 )
 
 // TestProviderRefusesCallersWithoutCertificate: only a gateway presenting
@@ -61,13 +63,13 @@ func TestProviderRefusesCallersWithoutCertificate(t *testing.T) {
 	}
 	defer pc.Close()
 	if x.bank.srv.DataRequests, err = exchange.NewRequester(exchange.RequesterConfig{MSPID: "BankMSP",
-		Ledger: xview{x.chain, "BankMSP"}, Provider: pc, Key: x.bank.key}); err != nil {
+		Ledger: x.bank.ledger, Provider: pc, Key: x.bank.key}); err != nil {
 		t.Fatal(err)
 	}
 	if w := x.bank.do(t, "POST", "/v1/data-requests", recordsRequest(authBank, synth.Tax)); w.Code != 503 || errCode(t, w) != CodeProviderUnavailable {
 		t.Fatalf("data request with a refused certificate: %d %s", w.Code, w.Body)
 	}
-	if len(x.chain.accessSubmits()) != 0 {
+	if len(x.accessSubmits()) != 0 {
 		t.Fatal("an access was submitted")
 	}
 }
@@ -257,7 +259,7 @@ func TestExchangeBadInput(t *testing.T) {
 		}
 	})
 
-	if got := x.chain.accessSubmits(); len(got) != 0 {
+	if got := x.accessSubmits(); len(got) != 0 {
 		t.Fatalf("bad input reached the ledger: %v", got)
 	}
 	if _, ok := x.receipt("acc-bad-1"); ok {
@@ -286,8 +288,8 @@ func TestExchangeRoutesUnconfigured(t *testing.T) {
 }
 
 func TestRegisterEncryptionKey(t *testing.T) {
-	c := newXChain()
-	v := xview{c, "BankMSP"}
+	net := ledgertest.NewDemo(t, fixedClock)
+	v := net.Ledger("BankMSP")
 	ctx := context.Background()
 	k1, _ := envelope.GenerateKey()
 	for i, want := range []bool{true, false} {
@@ -304,7 +306,7 @@ func TestRegisterEncryptionKey(t *testing.T) {
 	if pub, err := envelope.ParsePublicKey(inst.EncryptionKey); err != nil || !pub.Equal(k2.PublicKey()) {
 		t.Fatal("ledger does not hold the new key")
 	}
-	if got := c.writes(); len(got) != 2 {
+	if got := submitted(net); !slices.Equal(got, []string{"registry:SetEncryptionKey", "registry:SetEncryptionKey"}) {
 		t.Fatalf("submitted %v, want two SetEncryptionKey", got)
 	}
 	if _, err := envelope.RegisterKey(ctx, v, "NobodyMSP", k1); err == nil {

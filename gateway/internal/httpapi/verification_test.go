@@ -53,11 +53,11 @@ func TestVerifications(t *testing.T) {
 	// A document anchored on its own, and a revoked one.
 	doc := sha256.Sum256([]byte("e-licence PDF"))
 	docHash := hex.EncodeToString(doc[:])
-	xview{x.chain, "BureauMSP"}.anchorRecord(docHash, synth.ELicence)
+	x.submit("BureauMSP", "anchor:AnchorRecord", synth.ELicence, docHash)
 	gone := sha256.Sum256([]byte("withdrawn licence"))
 	goneHash := hex.EncodeToString(gone[:])
-	xview{x.chain, "BureauMSP"}.anchorRecord(goneHash, synth.ELicence)
-	x.chain.revoke(goneHash, synth.ELicence)
+	x.submit("BureauMSP", "anchor:AnchorRecord", synth.ELicence, goneHash)
+	x.revoke(goneHash, synth.ELicence)
 	unknown := strings.Repeat("0", 64)
 
 	withProof := func(record []byte, batch string, index int, proof []byte) string {
@@ -99,7 +99,7 @@ func TestVerifications(t *testing.T) {
 	}
 
 	// A gateway holding the safe finds the proof of a batch member itself.
-	vr, err := NewVerificationAPI(VerificationConfig{Ledger: xview{x.chain, "BankMSP"}, Proofs: x.vault})
+	vr, err := NewVerificationAPI(VerificationConfig{Ledger: x.bank.ledger, Proofs: x.vault})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,13 +110,13 @@ func TestVerifications(t *testing.T) {
 		t.Fatalf("found proof: %d %s", w.Code, w.Body)
 	}
 	// Revoked on the ledger: anchored, not valid.
-	x.chain.revoke(rec.RecordHash, synth.HousingFund)
+	x.revoke(rec.RecordHash, synth.HousingFund)
 	w = x.bank.do(t, "POST", "/v1/verifications", `{"category":"housing_fund","record":`+string(rec.Record)+`}`)
 	v = decodeBody[verificationOut](t, w)
 	if w.Code != 200 || !v.Anchored || v.Valid || !v.Revoked || v.Reason != "RECORD_REVOKED" {
 		t.Fatalf("revoked: %d %s", w.Code, w.Body)
 	}
-	if got := x.chain.accessSubmits(); len(got) != 1 {
+	if got := x.accessSubmits(); len(got) != 1 {
 		t.Fatalf("verifications submitted %v", got)
 	}
 }
