@@ -81,6 +81,13 @@ func (m *Map[K, V]) Touch(k K, fresh func() V) V {
 	return e.v
 }
 
+// Delete removes the entry at k, if there is one.
+func (m *Map[K, V]) Delete(k K) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.m, k)
+}
+
 // Len returns the number of entries held, expired ones not yet swept
 // included.
 func (m *Map[K, V]) Len() int {

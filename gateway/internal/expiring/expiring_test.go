@@ -138,6 +138,28 @@ func TestBoundDropsEverythingForANewKey(t *testing.T) {
 	})
 }
 
+func TestDelete(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := New[string, int](time.Minute, 0)
+		m.Put("a", 1)
+		m.Put("b", 2)
+		m.Delete("a")
+		m.Delete("never")
+		if v, ok := m.Get("a"); ok {
+			t.Fatalf("Get(a) after Delete = %d, true; want none", v)
+		}
+		if n := m.Len(); n != 1 {
+			t.Fatalf("Len = %d, want 1", n)
+		}
+		if got := m.Touch("a", func() int { return 3 }); got != 3 {
+			t.Fatalf("Touch(a) after Delete = %d, want a fresh 3", got)
+		}
+		if v, ok := m.Get("b"); !ok || v != 2 {
+			t.Fatalf("Get(b) = %d, %v; want 2, true", v, ok)
+		}
+	})
+}
+
 func TestConcurrentUse(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		m := New[int, int](time.Second, 8)

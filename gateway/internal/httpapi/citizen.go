@@ -143,7 +143,7 @@ func NewCitizenAPI(c CitizenConfig) (*CitizenAPI, error) {
 	return &CitizenAPI{
 		cfg:          c,
 		loginLimit:   newLimiter(c.LoginRate, c.LoginBurst),
-		attempts:     &attemptCounter{m: map[string]attemptEntry{}},
+		attempts:     newAttemptCounter(),
 		institutions: newTTLCache(c.CacheTTL, l.GetInstitution),
 		purposes:     newTTLCache(c.CacheTTL, l.GetPurpose),
 		categories:   newTTLCache(c.CacheTTL, l.GetCategory),

@@ -9,12 +9,13 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"time"
 	"unicode"
 	"unicode/utf8"
 
 	"github.com/quanchain/quanchain/gateway/internal/auth"
+	"github.com/quanchain/quanchain/gateway/internal/expiring"
 	"github.com/quanchain/quanchain/gateway/internal/store"
 	"github.com/quanchain/quanchain/internal/resident"
 )
@@ -243,45 +244,30 @@ func (s *Server) citizenLoginVerify(w http.ResponseWriter, r *http.Request) erro
 // attemptCounter counts wrong codes per challenge, so that a challenge
 // out of attempts is answered 429 rather than 401. The store enforces the
 // limit itself (atomically, across gateway replicas); this only picks the
-// status. Entries outlive their challenge by a little and are swept.
+// status. A count lives attemptTTL after the challenge's last wrong code,
+// longer than the challenge itself.
 type attemptCounter struct {
-	mu    sync.Mutex
-	m     map[string]attemptEntry
-	sweep time.Time
+	m *expiring.Map[string, *atomic.Int32]
 }
 
-type attemptEntry struct {
-	n   int
-	exp time.Time
+const attemptTTL = 2 * loginCodeTTL
+
+func newAttemptCounter() *attemptCounter {
+	return &attemptCounter{m: expiring.New[string, *atomic.Int32](attemptTTL, 0)}
 }
 
+// fail counts a wrong code for the challenge id and returns its count.
 func (a *attemptCounter) fail(id string) int {
-	now := time.Now()
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if now.Sub(a.sweep) > time.Minute {
-		for k, e := range a.m {
-			if now.After(e.exp) {
-				delete(a.m, k)
-			}
-		}
-		a.sweep = now
-	}
-	e := a.m[id]
-	e.n++
-	e.exp = now.Add(2 * loginCodeTTL)
-	a.m[id] = e
-	return e.n
+	return int(a.m.Touch(id, func() *atomic.Int32 { return new(atomic.Int32) }).Add(1))
 }
 
+// count returns the challenge's wrong codes.
 func (a *attemptCounter) count(id string) int {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.m[id].n
+	if n, ok := a.m.Get(id); ok {
+		return int(n.Load())
+	}
+	return 0
 }
 
-func (a *attemptCounter) forget(id string) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	delete(a.m, id)
-}
+// forget drops the count of a challenge that has been answered.
+func (a *attemptCounter) forget(id string) { a.m.Delete(id) }

@@ -5,10 +5,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/quanchain/quanchain/gateway/internal/config"
+	"github.com/quanchain/quanchain/gateway/internal/store"
 )
 
 // citizenPersonalData are the spellings of the test citizen's ID number, name
@@ -142,6 +145,50 @@ func TestCitizenLoginAttempts(t *testing.T) {
 	if w := verify(id, code); w.Code != http.StatusUnauthorized || errCode(t, w) != CodeInvalidCode {
 		t.Fatalf("expired code: %d %s", w.Code, w.Body)
 	}
+}
+
+// TestAttemptCounter: a challenge's count of wrong codes lives attemptTTL
+// after the last wrong code, and an answered challenge's count is dropped.
+// The test runs in a synctest bubble, whose clock time.Sleep moves.
+func TestAttemptCounter(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := newAttemptCounter()
+		for want := 1; want <= store.MaxLoginAttempts; want++ {
+			if got := a.fail("c1"); got != want {
+				t.Fatalf("wrong code %d: fail = %d", want, got)
+			}
+			time.Sleep(attemptTTL - time.Nanosecond) // each wrong code keeps the count
+		}
+		if got := a.count("c1"); got != store.MaxLoginAttempts {
+			t.Fatalf("count = %d, want %d", got, store.MaxLoginAttempts)
+		}
+		if got := a.count("c2"); got != 0 {
+			t.Fatalf("count of another challenge = %d, want 0", got)
+		}
+		time.Sleep(time.Nanosecond)
+		if got := a.count("c1"); got != 0 {
+			t.Fatalf("count %v after the last wrong code = %d, want 0", attemptTTL, got)
+		}
+		if got := a.fail("c1"); got != 1 {
+			t.Fatalf("a wrong code after the count expired: fail = %d, want 1", got)
+		}
+
+		a.fail("c2")
+		a.forget("c2")
+		if got := a.count("c2"); got != 0 {
+			t.Fatalf("count after forget = %d, want 0", got)
+		}
+
+		// Concurrent wrong codes are each counted.
+		var wg sync.WaitGroup
+		for range 20 {
+			wg.Go(func() { a.fail("c3") })
+		}
+		wg.Wait()
+		if got := a.count("c3"); got != 20 {
+			t.Fatalf("count after 20 concurrent wrong codes = %d, want 20", got)
+		}
+	})
 }
 
 // TestCitizenLoginRateLimit: login and verification attempts are limited
