@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/quanchain/quanchain/chaincode/model"
+	"github.com/quanchain/quanchain/internal/resident"
 )
 
 // ExactArgs accepts exactly n positional arguments, named in the message
@@ -55,9 +56,8 @@ func NewGroup(use, short, long string) *cobra.Command {
 }
 
 var (
-	idNumberPattern = regexp.MustCompile(`^[0-9]{17}[0-9Xx]$`)
-	oldIDPattern    = regexp.MustCompile(`^[0-9]{15}$`)
-	hexPattern      = regexp.MustCompile(`^[0-9a-fA-F]{64}$`)
+	oldIDPattern = regexp.MustCompile(`^[0-9]{15}$`)
+	hexPattern   = regexp.MustCompile(`^[0-9a-fA-F]{64}$`)
 )
 
 // Citizen is a --citizen value: a citizenRef, or a citizen ID number that
@@ -76,41 +76,35 @@ func (c Citizen) String() string {
 	return c.Ref
 }
 
-// idWeights are the ISO 7064 MOD 11-2 weights of the first 17 digits.
-var idWeights = [17]int{7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}
-
-// idCheckChars maps the weighted sum mod 11 to the check character.
-const idCheckChars = "10X98765432"
-
-// IDCheckChar returns the ISO 7064 MOD 11-2 check character of the first 17
-// digits of an ID number (GB 11643).
-func IDCheckChar(first17 string) byte {
-	sum := 0
-	for i := 0; i < 17; i++ {
-		sum += int(first17[i]-'0') * idWeights[i]
-	}
-	return idCheckChars[sum%11]
-}
-
 // ParseCitizen checks a --citizen value: a citizenRef (64 hex characters),
-// or an 18-character ID number with a valid check character. The ID number
+// or an 18-character ID number that the operator's gateway would accept
+// (GB 11643: a known province, a date of birth from 1900 to today and the
+// ISO 7064 MOD 11-2 check character; see [resident.Valid]). The ID number
 // is never echoed in an error.
 func ParseCitizen(flag, s string) (Citizen, error) {
 	s = strings.TrimSpace(s)
 	switch {
 	case hexPattern.MatchString(s):
 		return Citizen{Ref: strings.ToLower(s)}, nil
-	case idNumberPattern.MatchString(s):
-		s = strings.ToUpper(s)
-		if IDCheckChar(s) != s[17] {
-			return Citizen{}, UsageErrorf("%s: not an ID number: the check character is wrong (ISO 7064 MOD 11-2); check the number, or give the citizenRef", flag)
-		}
-		return Citizen{IDNumber: s}, nil
 	case oldIDPattern.MatchString(s):
 		return Citizen{}, UsageErrorf("%s: a 15-digit ID number is not accepted: give the 18-character number or the citizenRef", flag)
-	default:
+	}
+	id := resident.Normalise(s)
+	err := resident.Valid(id, time.Now())
+	var reason string
+	switch {
+	case err == nil:
+		return Citizen{IDNumber: id}, nil
+	case errors.Is(err, resident.ErrIDChecksum):
+		reason = "the check character is wrong (ISO 7064 MOD 11-2)"
+	case errors.Is(err, resident.ErrIDRegion):
+		reason = "the region code is unknown"
+	case errors.Is(err, resident.ErrIDDate):
+		reason = "the date of birth is not a date from 1900 to today"
+	default: // not 17 digits and a digit or X
 		return Citizen{}, UsageErrorf("%s takes a citizenRef (64 hex characters) or an 18-character ID number", flag)
 	}
+	return Citizen{}, UsageErrorf("%s: not an ID number: %s; check the number, or give the citizenRef", flag, reason)
 }
 
 // ResolveCitizen returns the citizenRef of c: c.Ref, or the ref the

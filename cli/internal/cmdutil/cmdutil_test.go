@@ -71,6 +71,13 @@ func TestParseCitizen(t *testing.T) {
 		"370102900307123":    "15-digit",
 		"zhang":              "64 hex",
 		"37011520010603615":  "18-character ID number",
+		"3701152001060361Y5": "18-character ID number",
+		// The gateway's rules (internal/resident), with right check characters.
+		"990105194912310023": "region code is unknown", // no province 99
+		"37000019900307123X": "region code is unknown", // a province, no city
+		"370102199002301230": "date of birth",          // 30 February
+		"37010220990307123X": "date of birth",          // in the future
+		"440524188001010014": "date of birth",          // before 1900
 	} {
 		_, err := ParseCitizen("--citizen", id)
 		var ue *UsageError
