@@ -109,10 +109,11 @@ func (s *BlockStore) Name() string { return "block store " + s.dir }
 // Dir is the directory holding the block files.
 func (s *BlockStore) Dir() string { return s.dir }
 
-// First and Last are the numbers of the first and last block in the store.
+// First is the number of the first block in the store.
 func (s *BlockStore) First() uint64 { return s.base }
 
-// Last: see First. It is meaningful only when Len is not zero.
+// Last is the number of the last block in the store. It is meaningful only
+// when Len is not zero.
 func (s *BlockStore) Last() uint64 { return s.base + uint64(len(s.entries)) - 1 }
 
 // Len is the number of blocks found.

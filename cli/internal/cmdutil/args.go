@@ -168,11 +168,12 @@ func parseTime(flag, s string, endOfDay bool) (time.Time, error) {
 	return time.Time{}, UsageErrorf("%s %q: want an RFC 3339 time (2026-11-28T09:00:00Z) or a date (2026-11-28)", flag, s)
 }
 
-// SinceArg and UntilArg are the bounds as the chaincode takes them ("" for
-// an open bound).
+// SinceArg is the lower bound as the chaincode takes it ("" for an open
+// bound).
 func (r TimeRange) SinceArg() string { return formatBound(r.Since) }
 
-// UntilArg: see SinceArg.
+// UntilArg is the upper bound as the chaincode takes it ("" for an open
+// bound).
 func (r TimeRange) UntilArg() string { return formatBound(r.Until) }
 
 func formatBound(t time.Time) string {

@@ -1,3 +1,10 @@
+// Package cmdutil is what qc's commands share: the Factory that gives them
+// the streams, the global flags, the ledger (opened on first use) and the
+// clients of the operator's gateway; the errors that decide qc's exit
+// status (UsageError, NotFoundError, FailedCheckError), which package root
+// maps to codes in one place; --json and --format output, tables and CSV;
+// and the arguments several commands take: citizens, digests and time
+// ranges.
 package cmdutil
 
 import (
