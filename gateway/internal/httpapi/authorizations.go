@@ -127,13 +127,16 @@ func (s *Server) createAuthorization(w http.ResponseWriter, r *http.Request) err
 
 // checkPurpose refuses unknown purposes and categories, and categories
 // the purpose does not allow, before anything is submitted. The chaincode
-// checks again: this only spares the ledger a doomed transaction.
+// checks again: this only spares the ledger a doomed transaction. It
+// takes the categories in the chaincode's order (sorted), so that of a
+// category it does not know and one the purpose does not allow it names
+// the one the chaincode would, whatever the order of the request.
 func (s *Server) checkPurpose(r *http.Request, purpose string, cats []string) error {
 	pur, err := s.Ledger.GetPurpose(r.Context(), purpose)
 	if err != nil {
 		return err
 	}
-	for _, c := range cats {
+	for _, c := range slices.Sorted(slices.Values(cats)) {
 		if slices.Contains(pur.AllowedCategories, c) {
 			continue
 		}
