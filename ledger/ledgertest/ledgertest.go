@@ -86,6 +86,11 @@ type Call struct {
 	Err error
 }
 
+// chaincode is what every Network runs, built once: like a chaincode
+// process, it serves concurrent transactions and keeps no state between
+// them.
+var chaincode = sync.OnceValues(contract.New)
+
 // Network is one channel's ledger with the quanchain chaincode, in
 // process. It is safe for concurrent use.
 type Network struct {
@@ -104,7 +109,7 @@ type Network struct {
 // registry. clock gives every transaction's time; nil means time.Now.
 func New(tb testing.TB, clock func() time.Time) *Network {
 	tb.Helper()
-	cc, err := contract.New()
+	cc, err := chaincode()
 	if err != nil {
 		tb.Fatalf("ledgertest: %v", err)
 	}
