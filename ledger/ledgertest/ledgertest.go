@@ -58,8 +58,8 @@ import (
 
 	"github.com/quanchain/quanchain/chaincode/contract"
 	"github.com/quanchain/quanchain/chaincode/stubtest"
+	"github.com/quanchain/quanchain/internal/demo"
 	"github.com/quanchain/quanchain/ledger"
-	"github.com/quanchain/quanchain/network/fabnet/demo"
 )
 
 // Channel is the channel of every Network, the one decision payloads name.
@@ -120,7 +120,7 @@ func New(tb testing.TB, clock func() time.Time) *Network {
 }
 
 // NewDemo returns a Network whose registry is the demo network's
-// (network/fabnet/demo): BureauMSP the operator, BankMSP, InsurerMSP and
+// (internal/demo): BureauMSP the operator, BankMSP, InsurerMSP and
 // AuditMSP, its categories and purposes. The bootstrap's calls are not
 // kept (Calls starts empty).
 func NewDemo(tb testing.TB, clock func() time.Time) *Network {

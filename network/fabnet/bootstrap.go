@@ -6,9 +6,9 @@ import (
 	"io"
 
 	"github.com/quanchain/quanchain/chaincode/model"
+	"github.com/quanchain/quanchain/internal/demo"
 	"github.com/quanchain/quanchain/ledger"
 	"github.com/quanchain/quanchain/ledger/fabconn"
-	"github.com/quanchain/quanchain/network/fabnet/demo"
 )
 
 // registryEntry is one registry write: the query that tells whether it

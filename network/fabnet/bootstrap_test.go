@@ -3,7 +3,7 @@ package fabnet
 import (
 	"testing"
 
-	"github.com/quanchain/quanchain/network/fabnet/demo"
+	"github.com/quanchain/quanchain/internal/demo"
 )
 
 // TestRegistryTiers: the operator first, then the institutions, the
