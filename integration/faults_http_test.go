@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"strconv"
 	"sync"
@@ -62,33 +61,6 @@ func ready(base string, want int, timeout time.Duration) (int, time.Duration) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	return code, time.Since(start)
-}
-
-// callHeader is call that also returns the answer's headers.
-func (c *httpClient) callHeader(method, path string, body any, headers ...string) (int, http.Header, []byte) {
-	c.t.Helper()
-	req, err := http.NewRequest(method, c.base+path, jsonBody(body))
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		c.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, resp.Header, raw
-}
-
-// jsonBody encodes v as a request body.
-func jsonBody(v any) io.Reader {
-	b, _ := json.Marshal(v)
-	return bytes.NewReader(b)
 }
 
 // monitoringGrant is a granted LOAN_MONITORING authorisation of the bank,
@@ -156,7 +128,8 @@ func TestFaultRequesterKilledMidRequest(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			time.Sleep(time.Duration(i) * 40 * time.Millisecond)
-			req, _ := http.NewRequest("POST", bankURL+"/v1/data-requests", jsonBody(map[string]any{"authorization_id": a.ID, "categories": []string{"tax"}}))
+			body, _ := json.Marshal(map[string]any{"authorization_id": a.ID, "categories": []string{"tax"}})
+			req, _ := http.NewRequest("POST", bankURL+"/v1/data-requests", bytes.NewReader(body))
 			req.Header.Set("Authorization", "Bearer "+bank.token)
 			req.Header.Set("Content-Type", "application/json")
 			req.Header.Set("Idempotency-Key", id(k))

@@ -2,7 +2,6 @@ package integration
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -153,28 +152,4 @@ func psql(t *testing.T, sql string) {
 	if out, err := exec.Command("psql", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-c", sql).CombinedOutput(); err != nil {
 		t.Fatalf("psql %q: %v\n%s", sql, err, out)
 	}
-}
-
-// institutionAt logs in the demo client a gateway's setup wrote into data.
-func institutionAt(t *testing.T, base, data string) *httpClient {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(data, "demo-clients.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var clients []struct {
-		ClientID     string `json:"client_id"`
-		ClientSecret string `json:"client_secret"`
-	}
-	if err := json.Unmarshal(b, &clients); err != nil || len(clients) == 0 {
-		t.Fatalf("demo clients: %v", err)
-	}
-	c := &httpClient{t: t, base: base}
-	var tok struct {
-		AccessToken string `json:"access_token"`
-	}
-	c.must("POST", "/v1/oauth/token", map[string]string{"grant_type": "client_credentials",
-		"client_id": clients[0].ClientID, "client_secret": clients[0].ClientSecret}, &tok, 200)
-	c.token = tok.AccessToken
-	return c
 }

@@ -35,6 +35,19 @@ type httpClient struct {
 // it returns the status and the raw body.
 func (c *httpClient) call(method, path string, body any, out any, headers ...string) (int, []byte) {
 	c.t.Helper()
+	code, _, raw := c.callHeader(method, path, body, headers...)
+	if out != nil && code < 300 {
+		if err := json.Unmarshal(raw, out); err != nil {
+			c.t.Fatalf("%s %s: decoding %s: %v", method, path, raw, err)
+		}
+	}
+	return code, raw
+}
+
+// callHeader sends a JSON request and returns the answer's status,
+// headers and raw body.
+func (c *httpClient) callHeader(method, path string, body any, headers ...string) (int, http.Header, []byte) {
+	c.t.Helper()
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -62,12 +75,7 @@ func (c *httpClient) call(method, path string, body any, out any, headers ...str
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
-	if out != nil && resp.StatusCode < 300 {
-		if err := json.Unmarshal(raw, out); err != nil {
-			c.t.Fatalf("%s %s: decoding %s: %v", method, path, raw, err)
-		}
-	}
-	return resp.StatusCode, raw
+	return resp.StatusCode, resp.Header, raw
 }
 
 func (c *httpClient) must(method, path string, body, out any, want int, headers ...string) {
@@ -91,7 +99,14 @@ func errorCode(raw []byte) string {
 // institution logs a member's demo API client in (client credentials).
 func institution(t testing.TB, base, member string) *httpClient {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(testNet.StateDir(), "gateway", member, "demo-clients.json"))
+	return institutionAt(t, base, filepath.Join(testNet.StateDir(), "gateway", member))
+}
+
+// institutionAt logs in the first demo API client a gateway's setup wrote
+// into its data directory.
+func institutionAt(t testing.TB, base, data string) *httpClient {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(data, "demo-clients.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +115,7 @@ func institution(t testing.TB, base, member string) *httpClient {
 		ClientSecret string `json:"client_secret"`
 	}
 	if err := json.Unmarshal(b, &clients); err != nil || len(clients) == 0 {
-		t.Fatalf("demo clients of %s: %v", member, err)
+		t.Fatalf("demo clients in %s: %v", data, err)
 	}
 	c := &httpClient{t: t, base: base}
 	var tok struct {

@@ -24,7 +24,7 @@ func StateDir(dir string) (string, error) {
 		if err != nil {
 			return "", fmt.Errorf("working directory: %w", err)
 		}
-		root, err := repoRoot(wd)
+		root, err := RepoRoot(wd)
 		if err != nil {
 			return "", fmt.Errorf("cannot find the network's state directory (%w): set %s", err, EnvHome)
 		}
@@ -33,8 +33,13 @@ func StateDir(dir string) (string, error) {
 	return filepath.Abs(dir)
 }
 
-// repoRoot walks up from dir to the first directory holding go.mod.
-func repoRoot(dir string) (string, error) {
+// RepoRoot walks up from dir to the first directory holding go.mod: the
+// repository whose .quanchain holds the network's state by default.
+func RepoRoot(dir string) (string, error) {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return "", fmt.Errorf("resolve %s: %w", dir, err)
+	}
 	for {
 		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
 			return dir, nil
@@ -43,7 +48,7 @@ func repoRoot(dir string) (string, error) {
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			return "", errors.New("no go.mod above the working directory")
+			return "", errors.New("no go.mod found above the working directory: run from inside the repository")
 		}
 		dir = parent
 	}

@@ -1,16 +1,17 @@
 package fabnet
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/quanchain/quanchain/ledger/fabconn"
 )
 
 // Environment variables that move the network's directories.
 const (
 	// EnvHome overrides the runtime state directory (default <repo>/.quanchain).
-	EnvHome = "QUANCHAIN_HOME"
+	EnvHome = fabconn.EnvHome
 	// EnvCache overrides the base cache directory (default $XDG_CACHE_HOME
 	// or ~/.cache); binaries go to <base>/quanchain/fabric-<FabricBuild>/bin.
 	EnvCache = "QUANCHAIN_CACHE"
@@ -37,11 +38,10 @@ func DefaultLayout() (Layout, error) {
 	if err != nil {
 		return Layout{}, err
 	}
-	state := os.Getenv(EnvHome)
-	if state == "" {
-		state = filepath.Join(root, ".quanchain")
-	}
-	if state, err = filepath.Abs(state); err != nil {
+	// The clients' rule (fabconn.StateDir): $QUANCHAIN_HOME, else
+	// <repository>/.quanchain.
+	state, err := fabconn.StateDir("")
+	if err != nil {
 		return Layout{}, fmt.Errorf("state directory: %w", err)
 	}
 	cache := os.Getenv(EnvCache)
@@ -56,25 +56,9 @@ func DefaultLayout() (Layout, error) {
 	return Layout{RepoRoot: root, StateDir: state, CacheDir: filepath.Join(cache, "quanchain")}, nil
 }
 
-// FindRepoRoot walks up from dir to the first directory holding go.mod.
-func FindRepoRoot(dir string) (string, error) {
-	dir, err := filepath.Abs(dir)
-	if err != nil {
-		return "", fmt.Errorf("resolve %s: %w", dir, err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		} else if !errors.Is(err, os.ErrNotExist) {
-			return "", fmt.Errorf("look for go.mod: %w", err)
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod found above the working directory: run from inside the repository")
-		}
-		dir = parent
-	}
-}
+// FindRepoRoot walks up from dir to the first directory holding go.mod
+// (fabconn.RepoRoot, the clients' rule).
+func FindRepoRoot(dir string) (string, error) { return fabconn.RepoRoot(dir) }
 
 // FabricDir is the cached Fabric build: bin/ and config/ (Fabric's sampleconfig).
 func (l Layout) FabricDir() string { return filepath.Join(l.CacheDir, "fabric-"+FabricBuild) }
