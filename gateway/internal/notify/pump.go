@@ -172,6 +172,11 @@ func (p *Pump) stream(ctx context.Context, cp *checkpoint) (progressed bool, err
 	return progressed, errStreamEnded
 }
 
+// webhookSkew is how much older than a webhook an event's transaction may
+// be and still reach it: the skew endorsers allow between a proposal's
+// time and their clock.
+const webhookSkew = 5 * time.Minute
+
 // handle enqueues and publishes one event if it is the organisation's.
 func (p *Pump) handle(ctx context.Context, ev ledger.ChainEvent) error {
 	e := ev.Event
@@ -191,9 +196,13 @@ func (p *Pump) handle(ctx context.Context, ev ledger.ChainEvent) error {
 	if p.Now != nil {
 		now = p.Now
 	}
+	// A webhook receives the events of transactions from its creation on
+	// (less the clock skew endorsers allow a proposal), not the history a
+	// gateway reads when it starts on an old ledger.
+	evTime, terr := time.Parse(time.RFC3339Nano, e.Time)
 	enqueued := 0
 	for _, s := range subs {
-		if !s.Wants(e.Name) {
+		if !s.Wants(e.Name) || (terr == nil && evTime.Before(s.CreatedAt.Add(-webhookSkew))) {
 			continue
 		}
 		ok, err := p.Store.EnqueueEvent(ctx, s.ID, id, data, now())

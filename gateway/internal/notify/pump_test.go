@@ -277,3 +277,32 @@ func (f *failingStore) SetCursor(ctx context.Context, name string, block uint64)
 	f.mu.Unlock()
 	return f.Store.SetCursor(ctx, name, block)
 }
+
+// TestPumpSkipsEventsOlderThanTheWebhook: a gateway that starts on a long
+// ledger reads its whole history; a webhook gets only the events of
+// transactions from its creation on, not years of earlier ones.
+func TestPumpSkipsEventsOlderThanTheWebhook(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := openStore(t, "")
+		addWebhook(t, st, "BankMSP", "wh-new", "https://bank.example/new", "k1") // created now
+		at := func(ev ledger.ChainEvent, when time.Time) ledger.ChainEvent {
+			ev.Event.Time = model.FormatTime(when)
+			ev.Raw, _ = json.Marshal(ev.Event)
+			return ev
+		}
+		now := time.Now()
+		src := &fakeSource{events: []ledger.ChainEvent{
+			at(chainEvent(3, "old", model.EventAuthorizationRequested, "BankMSP"), now.Add(-24*time.Hour)),
+			at(chainEvent(4, "skewed", model.EventAuthorizationRequested, "BankMSP"), now.Add(-time.Minute)),
+			at(chainEvent(5, "new", model.EventAuthorizationGranted, "BankMSP"), now.Add(time.Second)),
+		}}
+		runPump(t, &Pump{Source: src, Store: st, OrgMSP: "BankMSP"}, src, 3, 5)
+		var got []string
+		for _, it := range outbox(t, st) {
+			got = append(got, it.EventID)
+		}
+		if len(got) != 2 || got[0] != "4:skewed" || got[1] != "5:new" {
+			t.Fatalf("outbox %v, want the events from the webhook's creation on (within the skew)", got)
+		}
+	})
+}
