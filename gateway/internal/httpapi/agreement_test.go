@@ -22,12 +22,11 @@ import (
 // process does not.
 //
 // Each request has one fault, or two the gateway must name in the
-// chaincode's order. Where the two orders differ on purpose the cases are
-// left out: a purpose not open to the caller's kind with a category it
-// does not allow (the gateway does not read its own kind), and a delivery
-// out of an authorisation's scope after its revocation (the requester
-// checks what never changes before the state its peer may not have
-// caught up with); either way the request is refused.
+// chaincode's order. Where the two orders differ on purpose the case is
+// left out: a delivery out of an authorisation's scope after its
+// revocation (the requester checks what never changes before the state
+// its peer may not have caught up with); either way the request is
+// refused.
 
 // TestAuthorizationChecksAgreeWithTheChaincode: for each request, the
 // gateway answers POST /v1/authorizations with the code the chaincode
@@ -47,6 +46,9 @@ func TestAuthorizationChecksAgreeWithTheChaincode(t *testing.T) {
 		{"unknown, then outside the purpose", func(m map[string]any) { m["categories"] = []string{"zodiac", "medical_settlement"} }},
 		{"a purpose not open to banks", func(m map[string]any) {
 			m["purpose"], m["categories"] = "CLAIM_SETTLEMENT", []string{"medical_settlement"}
+		}},
+		{"a purpose not open to banks, with a category it does not allow", func(m map[string]any) {
+			m["purpose"], m["categories"] = "CLAIM_SETTLEMENT", []string{"tax"}
 		}},
 		{"more uses than the purpose allows", func(m map[string]any) { m["max_uses"] = 4 }},
 		{"valid longer than the purpose allows", func(m map[string]any) { m["valid_until"] = "2026-12-31T00:00:00Z" }},

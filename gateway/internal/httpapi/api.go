@@ -27,6 +27,7 @@ import (
 type Ledger interface {
 	Ping(ctx context.Context) error
 	GetPurpose(ctx context.Context, code string) (*model.Purpose, error)
+	GetInstitution(ctx context.Context, mspID string) (*model.Institution, error)
 	GetCategory(ctx context.Context, code string) (*model.Category, error)
 	RequestAuthorization(ctx context.Context, req model.AuthorizationRequest) (*model.Authorization, error)
 	GetAuthorization(ctx context.Context, id string) (*model.Authorization, error)

@@ -136,6 +136,14 @@ func (s *Server) checkPurpose(r *http.Request, purpose string, cats []string) er
 	if err != nil {
 		return err
 	}
+	inst, err := s.Ledger.GetInstitution(r.Context(), s.MSPID)
+	if err != nil {
+		return err
+	}
+	if !slices.Contains(pur.RequesterKinds, inst.Kind) {
+		return apiErr(http.StatusForbidden, string(model.CodeForbiddenMSP),
+			"purpose %s is not open to institutions of kind %s", purpose, inst.Kind)
+	}
 	for _, c := range slices.Sorted(slices.Values(cats)) {
 		if slices.Contains(pur.AllowedCategories, c) {
 			continue
