@@ -117,6 +117,9 @@ type Server struct {
 	reg     *prometheus.Registry
 	limiter *limiter
 	mux     chi.Router
+	// institutions caches registry entries for the pre-checks that spare
+	// the ledger a doomed transaction (the chaincode checks again).
+	institutions *ttlCache[*model.Institution]
 }
 
 // route is one entry of the route table.
@@ -185,7 +188,8 @@ func New(d Deps) (*Server, error) {
 		d.Now = time.Now
 	}
 	s := &Server{Deps: d, log: d.Log, reg: prometheus.NewRegistry(),
-		limiter: newLimiter(d.Config.RateLimit, d.Config.RateBurst)}
+		limiter:      newLimiter(d.Config.RateLimit, d.Config.RateBurst),
+		institutions: newTTLCache(time.Minute, d.Ledger.GetInstitution)}
 	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.metrics = newMetrics(s.reg)
 

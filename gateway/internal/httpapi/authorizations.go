@@ -136,7 +136,7 @@ func (s *Server) checkPurpose(r *http.Request, purpose string, cats []string) er
 	if err != nil {
 		return err
 	}
-	inst, err := s.Ledger.GetInstitution(r.Context(), s.MSPID)
+	inst, err := s.institutions.get(r.Context(), s.MSPID)
 	if err != nil {
 		return err
 	}

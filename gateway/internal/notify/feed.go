@@ -11,7 +11,6 @@ import (
 	"github.com/hyperledger/fabric-gateway/pkg/client"
 
 	"github.com/quanchain/quanchain/chaincode/model"
-	"github.com/quanchain/quanchain/internal/backoff"
 	"github.com/quanchain/quanchain/ledger"
 )
 
@@ -44,13 +43,7 @@ func (f *Feed) Run(ctx context.Context) error {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	wait := backoff.Backoff{Base: f.RetryBase, Max: f.RetryMax}
-	if wait.Base <= 0 {
-		wait.Base = time.Second
-	}
-	if wait.Max <= 0 {
-		wait.Max = 30 * time.Second
-	}
+	wait := resubscribeBackoff(f.RetryBase, f.RetryMax)
 	var cp client.InMemoryCheckpointer
 	for {
 		events, err := f.Source.Events(ctx, &cp)

@@ -81,6 +81,19 @@ func (c checkpoint) TransactionID() string { return c.tx }
 
 var errStreamEnded = errors.New("notify: the chaincode event stream ended")
 
+// resubscribeBackoff is the wait before subscribing to the chaincode
+// events again: from base (1 s if zero) doubling up to maxWait (30 s if
+// zero or below base).
+func resubscribeBackoff(base, maxWait time.Duration) backoff.Backoff {
+	if base <= 0 {
+		base = time.Second
+	}
+	if maxWait < base {
+		maxWait = max(base, 30*time.Second)
+	}
+	return backoff.Backoff{Base: base, Max: maxWait}
+}
+
 // Run pumps events until ctx ends and returns ctx's error. A Pump runs
 // once at a time; run one per gateway and cursor.
 func (p *Pump) Run(ctx context.Context) error {
@@ -91,13 +104,7 @@ func (p *Pump) Run(ctx context.Context) error {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	wait := backoff.Backoff{Base: p.RetryBase, Max: p.RetryMax}
-	if wait.Base <= 0 {
-		wait.Base = time.Second
-	}
-	if wait.Max < wait.Base {
-		wait.Max = max(wait.Base, 30*time.Second)
-	}
+	wait := resubscribeBackoff(p.RetryBase, p.RetryMax)
 	var cp *checkpoint
 	for {
 		var err error

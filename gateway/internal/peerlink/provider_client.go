@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -38,19 +37,29 @@ type ProviderClient struct {
 // accepting only the provider's: tlsConfig is normally
 // (*peerlink.Link).ClientConfig(operatorMSP).
 func NewProviderClient(baseURL string, tlsConfig *tls.Config) (*ProviderClient, error) {
-	u, err := url.Parse(baseURL)
-	if err != nil || u.Scheme != "https" || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("peerlink: provider URL %q must be https://host[:port][/path]", baseURL)
+	base, err := peerBase("provider", baseURL, tlsConfig)
+	if err != nil {
+		return nil, err
 	}
-	if tlsConfig == nil || len(tlsConfig.Certificates) == 0 {
-		return nil, errors.New("peerlink: the provider client needs a TLS configuration with this gateway's certificate")
-	}
-	base := strings.TrimSuffix(u.String(), "/")
 	return &ProviderClient{
 		endpoint: base + DeliveriesPath,
 		health:   base + "/healthz",
 		hc:       peerHTTPClient(tlsConfig),
 	}, nil
+}
+
+// peerBase checks a member gateway's base URL (https://host[:port][/path])
+// and the TLS configuration a client of it presents, and returns the URL
+// without a trailing slash; what names the client in errors.
+func peerBase(what, baseURL string, tlsConfig *tls.Config) (string, error) {
+	u, err := url.Parse(baseURL)
+	if err != nil || u.Scheme != "https" || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return "", fmt.Errorf("peerlink: %s URL %q must be https://host[:port][/path]", what, baseURL)
+	}
+	if tlsConfig == nil || len(tlsConfig.Certificates) == 0 {
+		return "", fmt.Errorf("peerlink: the %s client needs a TLS configuration with this gateway's certificate", what)
+	}
+	return strings.TrimSuffix(u.String(), "/"), nil
 }
 
 // peerHTTPClient is an HTTP/2-capable client of another member's gateway.

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"strings"
 
 	"github.com/quanchain/quanchain/chaincode/model"
@@ -41,14 +40,11 @@ type RemotePseudonymiser struct {
 // operator's gateway at baseURL, over mutual TLS with tlsConfig (normally
 // (*peerlink.Link).ClientConfig(operatorMSP)), which it copies.
 func NewRemotePseudonymiser(baseURL string, tlsConfig *tls.Config) (*RemotePseudonymiser, error) {
-	u, err := url.Parse(baseURL)
-	if err != nil || u.Scheme != "https" || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("peerlink: operator URL %q must be https://host[:port][/path]", baseURL)
+	base, err := peerBase("pseudonym", baseURL, tlsConfig)
+	if err != nil {
+		return nil, err
 	}
-	if tlsConfig == nil || len(tlsConfig.Certificates) == 0 {
-		return nil, errors.New("peerlink: the pseudonym client needs a TLS configuration with this gateway's certificate")
-	}
-	return &RemotePseudonymiser{BaseURL: baseURL, Client: peerHTTPClient(tlsConfig)}, nil
+	return &RemotePseudonymiser{BaseURL: base, Client: peerHTTPClient(tlsConfig)}, nil
 }
 
 // Ping checks that the operator's mutual-TLS listener answers, for the
