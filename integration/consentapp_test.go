@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
@@ -152,9 +154,52 @@ func (b *browser) run(step string, actions ...chromedp.Action) {
 func (b *browser) attr(sel, name string) string {
 	b.t.Helper()
 	var v string
-	var ok bool
-	b.run("read "+sel+" "+name, chromedp.AttributeValue(sel, name, &v, &ok, chromedp.ByQuery))
+	b.run("read "+sel+" "+name, read(sel, "el.getAttribute("+jsString(name)+") || ''", &v))
 	return v
+}
+
+// read waits for a visible element matching sel and evaluates expr on it
+// (as el) in one step of the page's own script. The app re-renders views when
+// events arrive, so a node found by one protocol call may be gone by the next:
+// reading in the page cannot see half of two renders.
+func read(sel, expr string, out *string) chromedp.Action {
+	js := `(() => { const el = document.querySelector(` + jsString(sel) + `);
+		if (!el || !el.getClientRects().length) return null;
+		return [` + expr + `]; })()`
+	var got []string
+	return chromedp.ActionFunc(func(ctx context.Context) error {
+		if err := chromedp.Poll(js, &got).Do(ctx); err != nil {
+			return err
+		}
+		*out = got[0]
+		return nil
+	})
+}
+
+// click clicks the element matching sel as a finger would. When the app
+// re-renders between finding the node and pressing it, the node is gone before
+// any press was sent (the protocol answers -32000), so finding it again is safe.
+func click(sel string) chromedp.Action {
+	return chromedp.ActionFunc(func(ctx context.Context) error {
+		for attempt := 1; ; attempt++ {
+			err := chromedp.Click(sel, chromedp.ByQuery).Do(ctx)
+			var gone *cdproto.Error
+			if err == nil || attempt == 5 || !errors.As(err, &gone) || gone.Code != -32000 {
+				return err
+			}
+		}
+	})
+}
+
+// text reads the rendered text of the element matching sel; see read.
+func text(sel string, out *string) chromedp.Action { return read(sel, "el.innerText", out) }
+
+// textContent reads the text content of the element matching sel; see read.
+func textContent(sel string, out *string) chromedp.Action { return read(sel, "el.textContent", out) }
+
+func jsString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
 }
 
 func (b *browser) eval(step, js string, out any) {
@@ -177,7 +222,7 @@ func (b *browser) login(c demoCitizen) string {
 	if b.name == "phone" {
 		b.shot("01-login")
 	}
-	b.run("ask for a code", chromedp.Click("#login-submit", chromedp.ByQuery), chromedp.WaitVisible("#code-form", chromedp.ByQuery))
+	b.run("ask for a code", click("#login-submit"), chromedp.WaitVisible("#code-form", chromedp.ByQuery))
 	challenge := b.attr("#code-form", "data-challenge")
 	code := ""
 	for deadline := time.Now().Add(10 * time.Second); code == "" && time.Now().Before(deadline); {
@@ -190,9 +235,9 @@ func (b *browser) login(c demoCitizen) string {
 	}
 	b.run("verify the code",
 		chromedp.SendKeys("#code", code, chromedp.ByQuery),
-		chromedp.Click("#code-submit", chromedp.ByQuery),
+		click("#code-submit"),
 		chromedp.WaitVisible(`#view[data-screen="data"] h2`, chromedp.ByQuery))
-	b.run("open devices", chromedp.Click(`#tabs a[data-tab="devices"]`, chromedp.ByQuery),
+	b.run("open devices", click(`#tabs a[data-tab="devices"]`),
 		chromedp.WaitVisible(`#device-list li[data-mine="yes"]`, chromedp.ByQuery))
 	kid := b.attr(`#device-list li[data-mine="yes"]`, "data-key-id")
 	// The key pair kept in IndexedDB is a CryptoKeyPair whose private key
@@ -266,12 +311,12 @@ func TestConsentApp(t *testing.T) {
 	if st := keyStatus(t, api, kid1); st != model.StatusActive {
 		t.Fatalf("the app's key %s is %q on the ledger", kid1, st)
 	}
-	phone.run("open my data", chromedp.Click(`#tabs a[data-tab="data"]`, chromedp.ByQuery),
+	phone.run("open my data", click(`#tabs a[data-tab="data"]`),
 		chromedp.WaitVisible(`#view[data-screen="data"] section[data-category]`, chromedp.ByQuery))
 	phone.shot("02-data")
 
 	// The bank asks; the request appears on the open screen, with no reload.
-	phone.run("open requests waiting", chromedp.Click(`#tabs a[data-tab="pending"]`, chromedp.ByQuery),
+	phone.run("open requests waiting", click(`#tabs a[data-tab="pending"]`),
 		chromedp.WaitVisible(`#view[data-screen="pending"] .principles`, chromedp.ByQuery),
 		chromedp.Evaluate(`window.noReload = true`, nil))
 	bank := institution(t, bankURL, "bank")
@@ -287,7 +332,7 @@ func TestConsentApp(t *testing.T) {
 		t.Fatal("the page was reloaded")
 	}
 	var shown string
-	phone.run("read the request", chromedp.Text(card, &shown, chromedp.ByQuery))
+	phone.run("read the request", text(card, &shown))
 	for _, want := range []string{"公积金", "2025-11-01", "最多 2 次"} {
 		if !strings.Contains(shown, want) {
 			t.Errorf("the request card lacks %q: %s", want, shown)
@@ -296,21 +341,21 @@ func TestConsentApp(t *testing.T) {
 	phone.shot("03-pending")
 
 	// Grant: the screen shows the very bytes it signs.
-	phone.run("open the decision", chromedp.Click(card+` button[data-action="GRANT"]`, chromedp.ByQuery),
+	phone.run("open the decision", click(card+` button[data-action="GRANT"]`),
 		chromedp.WaitVisible(fmt.Sprintf(`#decision-payload[data-auth-id=%q][data-action="GRANT"]`, a.ID), chromedp.ByQuery))
 	var payloadText string
-	phone.run("read the payload", chromedp.TextContent("#payload-text", &payloadText, chromedp.ByQuery))
+	phone.run("read the payload", textContent("#payload-text", &payloadText))
 	var p model.DecisionPayload
 	if err := json.Unmarshal([]byte(payloadText), &p); err != nil || p.AuthorizationID != a.ID || p.Action != model.ActionGrant ||
 		p.Requester != "BankMSP" || strings.Join(p.Categories, ",") != "housing_fund,tax" {
 		t.Fatalf("decision screen shows %q (%v)", payloadText, err)
 	}
 	phone.shot("04-decision")
-	phone.run("sign and grant", chromedp.Click("#sign-button", chromedp.ByQuery),
+	phone.run("sign and grant", click("#sign-button"),
 		chromedp.WaitVisible(fmt.Sprintf(`#receipt[data-auth-id=%q] [data-status="GRANTED"]`, a.ID), chromedp.ByQuery))
 	grantTx := phone.attr("#receipt", "data-tx")
 	var receiptPayload string
-	phone.run("read the receipt", chromedp.TextContent("#receipt-payload", &receiptPayload, chromedp.ByQuery))
+	phone.run("read the receipt", textContent("#receipt-payload", &receiptPayload))
 	if !strings.Contains(receiptPayload, `"action":"GRANT"`) || grantTx == "" {
 		t.Fatalf("receipt: tx %q payload %q", grantTx, receiptPayload)
 	}
@@ -332,7 +377,7 @@ func TestConsentApp(t *testing.T) {
 	}
 
 	// The bank fetches; the use appears in the history, live.
-	phone.run("open the history", chromedp.Click(`#tabs a[data-tab="history"]`, chromedp.ByQuery),
+	phone.run("open the history", click(`#tabs a[data-tab="history"]`),
 		chromedp.WaitVisible(`#view[data-screen="history"] h2`, chromedp.ByQuery))
 	var data dataResult
 	code, raw := fetch(bank, a.ID, cats, "app-fetch-1")
@@ -343,7 +388,7 @@ func TestConsentApp(t *testing.T) {
 	phone.run("see the use live", chromedp.WaitVisible(use, chromedp.ByQuery),
 		chromedp.WaitVisible(`.toast[data-kind="used"]`, chromedp.ByQuery))
 	phone.shot("06-history")
-	phone.run("open the use's receipt", chromedp.Click(use+" button[data-receipt]", chromedp.ByQuery),
+	phone.run("open the use's receipt", click(use+" button[data-receipt]"),
 		chromedp.WaitVisible(fmt.Sprintf(`#receipt[data-kind="use"][data-access-id=%q]`, data.AccessID), chromedp.ByQuery))
 	if tx := phone.attr("#receipt", "data-tx"); tx != data.TxID {
 		t.Fatalf("use receipt tx %q, want %q", tx, data.TxID)
@@ -352,12 +397,12 @@ func TestConsentApp(t *testing.T) {
 
 	// Revoke from the active authorisations; the next fetch is refused.
 	active := fmt.Sprintf(`#view[data-screen="active"] [data-auth-id=%q][data-status="GRANTED"]`, a.ID)
-	phone.run("open active authorisations", chromedp.Click(`#tabs a[data-tab="active"]`, chromedp.ByQuery),
+	phone.run("open active authorisations", click(`#tabs a[data-tab="active"]`),
 		chromedp.WaitVisible(active, chromedp.ByQuery))
 	phone.shot("08-active")
-	phone.run("revoke", chromedp.Click(active+` button[data-action="REVOKE"]`, chromedp.ByQuery),
+	phone.run("revoke", click(active+` button[data-action="REVOKE"]`),
 		chromedp.WaitVisible(fmt.Sprintf(`#decision-payload[data-auth-id=%q][data-action="REVOKE"]`, a.ID), chromedp.ByQuery),
-		chromedp.Click("#sign-button", chromedp.ByQuery),
+		click("#sign-button"),
 		chromedp.WaitVisible(fmt.Sprintf(`#receipt[data-auth-id=%q] [data-status="REVOKED"]`, a.ID), chromedp.ByQuery))
 	code, raw = fetch(bank, a.ID, []string{"tax"}, "app-fetch-2")
 	if code < 400 || code >= 500 || errorCode(raw) != string(model.CodeAuthRevoked) {
@@ -367,7 +412,7 @@ func TestConsentApp(t *testing.T) {
 	// A decision on what is already decided is refused with a clear message.
 	var banner string
 	phone.run("decide again", chromedp.Evaluate(`location.hash = "#/decide/`+a.ID+`/GRANT"`, nil),
-		chromedp.WaitVisible("#error", chromedp.ByQuery), chromedp.Text("#error", &banner, chromedp.ByQuery))
+		chromedp.WaitVisible("#error", chromedp.ByQuery), text("#error", &banner))
 	if !strings.Contains(banner, "已经处理") {
 		t.Fatalf("error banner %q", banner)
 	}
@@ -376,15 +421,15 @@ func TestConsentApp(t *testing.T) {
 	var tab, principles string
 	phone.run("switch to English", chromedp.Evaluate(`location.hash = "#/pending"`, nil),
 		chromedp.WaitVisible(`#view[data-screen="pending"] .principles`, chromedp.ByQuery),
-		chromedp.Click("#lang", chromedp.ByQuery),
+		click("#lang"),
 		chromedp.WaitVisible(`html[lang="en"]`, chromedp.ByQuery),
-		chromedp.Text(`#tabs a[data-tab="pending"]`, &tab, chromedp.ByQuery),
-		chromedp.Text(`.principles`, &principles, chromedp.ByQuery))
+		text(`#tabs a[data-tab="pending"]`, &tab),
+		text(`#view[data-screen="pending"] .principles`, &principles))
 	if !strings.Contains(tab, "Waiting") || !strings.Contains(principles, "逐笔授权") || !strings.Contains(principles, "最少必要") {
 		t.Fatalf("English: tab %q, principles %q", tab, principles)
 	}
 	phone.shot("09-english")
-	phone.run("back to Chinese", chromedp.Click("#lang", chromedp.ByQuery), chromedp.WaitVisible(`html[lang="zh-CN"]`, chromedp.ByQuery))
+	phone.run("back to Chinese", click("#lang"), chromedp.WaitVisible(`html[lang="zh-CN"]`, chromedp.ByQuery))
 
 	// A second device registers its own key and revokes the first (lost) one.
 	tablet := newBrowser(t, "tablet", shots)
@@ -400,9 +445,9 @@ func TestConsentApp(t *testing.T) {
 	lost := fmt.Sprintf(`#device-list li[data-key-id=%q]`, kid1)
 	tablet.run("revoke the first device's key",
 		chromedp.WaitVisible(lost+`[data-status="ACTIVE"]`, chromedp.ByQuery),
-		chromedp.Click(lost+" button[data-revoke]", chromedp.ByQuery),
+		click(lost+" button[data-revoke]"),
 		chromedp.WaitVisible(lost+` button[data-armed="yes"]`, chromedp.ByQuery),
-		chromedp.Click(lost+" button[data-revoke]", chromedp.ByQuery),
+		click(lost+" button[data-revoke]"),
 		chromedp.WaitVisible(lost+`[data-status="REVOKED"]`, chromedp.ByQuery))
 	tablet.shot("10-devices")
 	if st := keyStatus(t, api, kid1); st != model.StatusRevoked {
