@@ -38,6 +38,6 @@ func (a BatchAnchorer) AnchorBatch(ctx context.Context, batchID, category, root 
 // SetEncryptionKey registers this organisation's data-encryption public key
 // (base64 PKIX DER) on the ledger, where provider gateways find it.
 func (l *Ledger) SetEncryptionKey(ctx context.Context, encryptionKey string) error {
-	_, err := l.tx.submit(ctx, "registry:SetEncryptionKey", encryptionKey)
+	_, err := l.tx.submit(ctx, call("registry:SetEncryptionKey", encryptionKey))
 	return MapError("registry:SetEncryptionKey", err)
 }

@@ -12,14 +12,14 @@ import (
 // anchor:GetBatch with the batch already anchored.
 type anchorChain struct{ existing string }
 
-func (a anchorChain) evaluate(_ context.Context, name string, args ...string) ([]byte, error) {
-	if name != "anchor:GetBatch" || args[0] != "tax-1" {
+func (a anchorChain) evaluate(_ context.Context, c Call) ([]byte, error) {
+	if c.Name != "anchor:GetBatch" || c.Args[0] != "tax-1" {
 		return nil, errors.New("BATCH_NOT_FOUND: no such batch")
 	}
 	return []byte(a.existing), nil
 }
 
-func (a anchorChain) submit(context.Context, string, ...string) ([]byte, error) {
+func (a anchorChain) submit(context.Context, Call) ([]byte, error) {
 	return nil, errors.New("ALREADY_EXISTS: batch tax-1 exists")
 }
 

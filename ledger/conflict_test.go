@@ -20,12 +20,15 @@ type conflicting struct {
 	submits  []string
 }
 
-func (c *conflicting) evaluate(context.Context, string, ...string) ([]byte, error) {
+func (c *conflicting) evaluate(_ context.Context, call Call) ([]byte, error) {
+	if call.Name == "consent:GetAuthorization" || call.Name == "access:GetAccess" {
+		return []byte(`{"id":"auth-1","requester":"BankMSP"}`), nil
+	}
 	return nil, errors.New("not used")
 }
 
-func (c *conflicting) submit(_ context.Context, name string, _ ...string) ([]byte, error) {
-	c.submits = append(c.submits, name)
+func (c *conflicting) submit(_ context.Context, call Call) ([]byte, error) {
+	c.submits = append(c.submits, call.Name)
 	if len(c.submits) <= c.failures {
 		return nil, c.err
 	}
@@ -64,7 +67,7 @@ func TestConflictsEndorsedAgain(t *testing.T) {
 			}, 1, CodeTxConflict},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := tc.call(&Ledger{tx: tc.tx})
+			err := tc.call(&Ledger{tx: tc.tx, msp: "BankMSP", operator: "BureauMSP"})
 			if got := CodeOf(err); got != tc.wantCode {
 				t.Fatalf("error %v (code %q), want code %q", err, got, tc.wantCode)
 			}

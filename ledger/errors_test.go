@@ -201,7 +201,7 @@ func dialFake(t *testing.T, f *fakeGateway) *Ledger {
 	}
 	t.Cleanup(func() { gw.Close() })
 	nw := gw.GetNetwork("quanchain")
-	return New(nw.GetContract("quanchain"), nw, "quanchain")
+	return New(nw.GetContract("quanchain"), nw, "quanchain", "BureauMSP")
 }
 
 func TestErrorsFromRealClient(t *testing.T) {

@@ -14,7 +14,7 @@ import (
 // FromConnection wraps the quanchain chaincode of an open fabconn
 // connection.
 func FromConnection(conn *fabconn.Connection) *Ledger {
-	return New(conn.Contract(""), conn.Network(), conn.Chaincode)
+	return New(conn.Contract(""), conn.Network(), conn.Chaincode, conn.Org.MSPID)
 }
 
 // ChainEvent is one chaincode event of a committed transaction.

@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/hyperledger/fabric-gateway/pkg/client"
@@ -21,26 +22,52 @@ import (
 	"github.com/quanchain/quanchain/ledger/fabconn"
 )
 
-// transactor runs one transaction with string arguments. The production
-// one is a *client.Contract; tests record the calls.
+// Call is one transaction as the client sends it.
+type Call struct {
+	Name string   // qualified transaction name, "consent:Decide"
+	Args []string // the arguments, which the block keeps
+	// Transient holds the private inputs: they reach the endorsing peers
+	// and never a block.
+	Transient map[string][]byte
+	// Endorsers are the organisations whose peers must endorse; empty
+	// leaves the choice to the Fabric Gateway. A transaction on a
+	// requester's private records is endorsed by the operator and that
+	// requester, the members of its collection that endorse.
+	Endorsers []string
+}
+
+// transactor runs one transaction. The production one is a
+// *client.Contract; tests record the calls.
 type transactor interface {
-	evaluate(ctx context.Context, name string, args ...string) ([]byte, error)
-	submit(ctx context.Context, name string, args ...string) ([]byte, error)
+	evaluate(ctx context.Context, c Call) ([]byte, error)
+	submit(ctx context.Context, c Call) ([]byte, error)
 }
 
 // contractTransactor runs transactions on a fabric-gateway contract, with
 // the caller's context.
 type contractTransactor struct{ c *client.Contract }
 
-func (t contractTransactor) evaluate(ctx context.Context, name string, args ...string) ([]byte, error) {
-	return t.c.EvaluateWithContext(ctx, name, client.WithArguments(args...))
+func proposalOptions(c Call) []client.ProposalOption {
+	opts := []client.ProposalOption{client.WithArguments(c.Args...)}
+	if len(c.Transient) > 0 {
+		opts = append(opts, client.WithTransient(c.Transient))
+	}
+	if len(c.Endorsers) > 0 {
+		opts = append(opts, client.WithEndorsingOrganizations(c.Endorsers...))
+	}
+	return opts
+}
+
+func (t contractTransactor) evaluate(ctx context.Context, c Call) ([]byte, error) {
+	return t.c.EvaluateWithContext(ctx, c.Name, proposalOptions(c)...)
 }
 
 // submit hands the transaction to the ordering service again if it does
 // not commit in time (fabconn.Submit): an orderer that crashed with it,
 // or that has dropped out of the cluster, does not hold it up.
-func (t contractTransactor) submit(ctx context.Context, name string, args ...string) ([]byte, error) {
-	return fabconn.Submit(ctx, t.c, name, args...)
+func (t contractTransactor) submit(ctx context.Context, c Call) ([]byte, error) {
+	out, _, err := fabconn.SubmitWith(ctx, t.c, c.Name, proposalOptions(c)...)
+	return out, err
 }
 
 // EventSource is the part of *client.Network the event subscription uses.
@@ -53,13 +80,19 @@ type Ledger struct {
 	tx        transactor
 	events    EventSource
 	chaincode string
+	msp       string // the organisation the client acts as; "" if unknown
+
+	mu         sync.Mutex
+	operator   string            // the operator's MSP, from registry:GetConfig
+	requesters map[string]string // authorisation id -> requester MSP (never changes)
 }
 
 // New wraps a chaincode's default contract (transaction names are
 // qualified, "consent:Decide") and the network it is on, for events.
 // events may be nil if Events is never called.
-func New(contract *client.Contract, events EventSource, chaincode string) *Ledger {
-	return &Ledger{tx: contractTransactor{contract}, events: events, chaincode: chaincode}
+// mspID is the organisation the contract's identity belongs to.
+func New(contract *client.Contract, events EventSource, chaincode, mspID string) *Ledger {
+	return &Ledger{tx: contractTransactor{contract}, events: events, chaincode: chaincode, msp: mspID}
 }
 
 // ListQuery selects a page of a listing. Status filters authorisation
@@ -101,7 +134,7 @@ func All[T any](ctx context.Context, q ListQuery, list func(context.Context, Lis
 
 // evaluate runs a read-only transaction and decodes its JSON result.
 func evaluate[T any](ctx context.Context, l *Ledger, name string, args ...string) (*T, error) {
-	out, err := l.tx.evaluate(ctx, name, args...)
+	out, err := l.tx.evaluate(ctx, Call{Name: name, Args: args})
 	if err != nil {
 		return nil, MapError(name, err)
 	}
@@ -109,13 +142,79 @@ func evaluate[T any](ctx context.Context, l *Ledger, name string, args ...string
 }
 
 // submit runs a transaction to commit and decodes its JSON result.
-func submit[T any](ctx context.Context, l *Ledger, name string, args ...string) (*T, error) {
-	out, err := l.tx.submit(ctx, name, args...)
+func submit[T any](ctx context.Context, l *Ledger, c Call) (*T, error) {
+	out, err := l.tx.submit(ctx, c)
 	if err != nil {
-		return nil, MapError(name, err)
+		return nil, MapError(c.Name, err)
 	}
-	return decode[T](name, out)
+	return decode[T](c.Name, out)
 }
+
+// call builds a transaction with arguments only.
+func call(name string, args ...string) Call { return Call{Name: name, Args: args} }
+
+// privateCall builds a transaction on requester's private records: its
+// private input v goes in the transient data under key, and the operator
+// and requester endorse it.
+func (l *Ledger) privateCall(ctx context.Context, requester, name, key string, v any, args ...string) (Call, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return Call{}, fmt.Errorf("encode %T: %w", v, err)
+	}
+	return Call{Name: name, Args: args, Transient: map[string][]byte{key: b}, Endorsers: l.endorsersFor(ctx, requester)}, nil
+}
+
+// endorsersFor returns the organisations that endorse a transaction on
+// requester's private records: the operator and the requester, the
+// members of the requester's collection that endorse. If the operator
+// cannot be read it returns nil: the Fabric Gateway then plans the
+// endorsement from the collections the chaincode touched, and the
+// transaction meets whatever stopped the read.
+func (l *Ledger) endorsersFor(ctx context.Context, requester string) []string {
+	l.mu.Lock()
+	op := l.operator
+	l.mu.Unlock()
+	if op == "" {
+		cfg, err := l.GetConfig(ctx)
+		if err != nil {
+			return nil
+		}
+		op = cfg.OperatorMSP
+		l.mu.Lock()
+		l.operator = op
+		l.mu.Unlock()
+	}
+	if requester == "" || requester == op {
+		return []string{op}
+	}
+	return []string{op, requester}
+}
+
+// requesterOf returns the requester of an authorisation, which never
+// changes, reading it once.
+func (l *Ledger) requesterOf(ctx context.Context, id string) (string, error) {
+	l.mu.Lock()
+	r, ok := l.requesters[id]
+	l.mu.Unlock()
+	if ok {
+		return r, nil
+	}
+	a, err := l.GetAuthorization(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.requesters == nil || len(l.requesters) >= maxRequesterCache {
+		l.requesters = make(map[string]string)
+	}
+	l.requesters[id] = a.Requester
+	return a.Requester, nil
+}
+
+// maxRequesterCache bounds the authorisations whose requester a Ledger
+// remembers; the cache starts again when full.
+const maxRequesterCache = 10000
 
 // How often submitAgainOnConflict endorses a transaction anew after it
 // lost a write conflict. Deliveries under one authorisation commit one per
@@ -134,12 +233,12 @@ const (
 // delivery of data race on their authorisation; so one of them commits
 // and the other gets the chaincode's answer against the state the winner
 // left (a delivery after a revocation: AUTH_REVOKED), not a bare conflict.
-func submitAgainOnConflict[T any](ctx context.Context, l *Ledger, attempts int, name string, args ...string) (*T, error) {
+func submitAgainOnConflict[T any](ctx context.Context, l *Ledger, attempts int, c Call) (*T, error) {
 	// A short pause, growing to about a block's time, that differs
 	// between racers.
 	pause := backoff.Backoff{Base: 20 * time.Millisecond, Max: 120 * time.Millisecond, Jitter: 1}
 	for attempt := 1; ; attempt++ {
-		v, err := submit[T](ctx, l, name, args...)
+		v, err := submit[T](ctx, l, c)
 		if CodeOf(err) != CodeTxConflict || attempt == attempts || !pause.Wait(ctx) {
 			return v, err
 		}
@@ -176,16 +275,22 @@ func (l *Ledger) GetConfig(ctx context.Context) (*model.Config, error) {
 }
 
 // RequestAuthorization asks a citizen for an authorisation
-// (consent:RequestAuthorization); the caller's MSP is the requester.
+// (consent:RequestAuthorization); the caller's MSP is the requester. The
+// request travels as private input; the answer is the authorisation as
+// the requester reads it once committed.
 func (l *Ledger) RequestAuthorization(ctx context.Context, req model.AuthorizationRequest) (*model.Authorization, error) {
-	arg, err := encode(req)
+	c, err := l.privateCall(ctx, l.msp, "consent:RequestAuthorization", model.TransientRequest, req)
 	if err != nil {
 		return nil, err
 	}
-	return submit[model.Authorization](ctx, l, "consent:RequestAuthorization", arg)
+	if _, err := submit[model.Authorization](ctx, l, c); err != nil {
+		return nil, err
+	}
+	return l.GetAuthorization(ctx, req.ID)
 }
 
-// GetAuthorization returns an authorisation with its effective status.
+// GetAuthorization returns an authorisation with its effective status, to
+// its requester, the operator and the auditor.
 func (l *Ledger) GetAuthorization(ctx context.Context, id string) (*model.Authorization, error) {
 	return evaluate[model.Authorization](ctx, l, "consent:GetAuthorization", id)
 }
@@ -197,42 +302,72 @@ func (l *Ledger) ListAuthorizationsByRequester(ctx context.Context, mspID string
 		mspID, string(q.Status), q.Since, q.Until, q.size(), q.Bookmark)
 }
 
-// ListAuthorizationsByCitizen returns a page of a citizen's authorisations
-// in request order (Since and Until are not used).
-func (l *Ledger) ListAuthorizationsByCitizen(ctx context.Context, citizenRef string, q ListQuery) (*model.Page[model.Authorization], error) {
+// ListAuthorizationsByCitizen returns a page of the authorisations a
+// citizen, whom requester knows as citizenRef, gave that requester, in
+// request order (Since and Until are not used).
+func (l *Ledger) ListAuthorizationsByCitizen(ctx context.Context, requester, citizenRef string, q ListQuery) (*model.Page[model.Authorization], error) {
 	return evaluate[model.Page[model.Authorization]](ctx, l, "consent:ListAuthorizationsByCitizen",
-		citizenRef, string(q.Status), q.size(), q.Bookmark)
+		requester, citizenRef, string(q.Status), q.size(), q.Bookmark)
 }
 
 // Withdraw withdraws the caller's own request or authorisation.
 func (l *Ledger) Withdraw(ctx context.Context, id string) (*model.Authorization, error) {
-	return submit[model.Authorization](ctx, l, "consent:Withdraw", id)
+	c := call("consent:Withdraw", id)
+	c.Endorsers = l.endorsersFor(ctx, l.msp)
+	if _, err := submit[model.Authorization](ctx, l, c); err != nil {
+		return nil, err
+	}
+	return l.GetAuthorization(ctx, id)
 }
 
 // Decide submits a citizen's decision: payload is the exact bytes the
 // device signed (sent base64-encoded, unchanged), signatureB64 the
 // signature as the device produced it, keyID the enrolled device key.
+// The decision travels as private input.
 func (l *Ledger) Decide(ctx context.Context, id string, payload []byte, signatureB64, keyID string) (*model.Authorization, error) {
+	requester, err := l.requesterOf(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	in := model.DecisionInput{Payload: base64.StdEncoding.EncodeToString(payload), Signature: signatureB64, KeyID: keyID}
+	c, err := l.privateCall(ctx, requester, "consent:Decide", model.TransientDecision, in, id)
+	if err != nil {
+		return nil, err
+	}
 	// The signed payload names the authorisation's seq, which only
 	// decisions change: after a conflict with a delivery it is still good.
-	return submitAgainOnConflict[model.Authorization](ctx, l, decisionConflictRetries, "consent:Decide",
-		id, base64.StdEncoding.EncodeToString(payload), signatureB64, keyID)
+	if _, err := submitAgainOnConflict[model.Authorization](ctx, l, decisionConflictRetries, c); err != nil {
+		return nil, err
+	}
+	return l.GetAuthorization(ctx, id)
 }
 
-// AddCitizenKey enrols a device public key (an ES256 JWK) for a citizen
-// and returns its key id (RFC 7638 thumbprint).
-func (l *Ledger) AddCitizenKey(ctx context.Context, citizenRef, jwk string) (string, error) {
-	out, err := l.tx.submit(ctx, "registry:AddCitizenKey", citizenRef, jwk)
+// AddCitizenKey enrols a device public key (an ES256 JWK) for a citizen in
+// one requester's collection, under the citizenRef that requester knows
+// the citizen by, and returns its key id (RFC 7638 thumbprint).
+func (l *Ledger) AddCitizenKey(ctx context.Context, requester, citizenRef, jwk string) (string, error) {
+	in := model.CitizenKeyInput{Requester: requester, CitizenRef: citizenRef, JWK: jwk}
+	c, err := l.privateCall(ctx, requester, "registry:AddCitizenKey", model.TransientKey, in)
 	if err != nil {
-		return "", MapError("registry:AddCitizenKey", err)
+		return "", err
+	}
+	out, err := l.tx.submit(ctx, c)
+	if err != nil {
+		return "", MapError(c.Name, err)
 	}
 	return string(out), nil
 }
 
-// RevokeCitizenKey revokes a citizen's device key.
-func (l *Ledger) RevokeCitizenKey(ctx context.Context, citizenRef, keyID string) error {
-	_, err := l.tx.submit(ctx, "registry:RevokeCitizenKey", citizenRef, keyID)
-	return MapError("registry:RevokeCitizenKey", err)
+// RevokeCitizenKey revokes a citizen's device key in one requester's
+// collection.
+func (l *Ledger) RevokeCitizenKey(ctx context.Context, requester, citizenRef, keyID string) error {
+	in := model.CitizenKeyInput{Requester: requester, CitizenRef: citizenRef, KeyID: keyID}
+	c, err := l.privateCall(ctx, requester, "registry:RevokeCitizenKey", model.TransientKey, in)
+	if err != nil {
+		return err
+	}
+	_, err = l.tx.submit(ctx, c)
+	return MapError(c.Name, err)
 }
 
 // ListInstitutions returns a page of the registered institutions (only
@@ -252,9 +387,10 @@ func (l *Ledger) History(ctx context.Context, objectType, id string) ([]model.Hi
 	return *h, nil
 }
 
-// GetCitizen returns a citizen's enrolled device keys.
-func (l *Ledger) GetCitizen(ctx context.Context, citizenRef string) (*model.Citizen, error) {
-	return evaluate[model.Citizen](ctx, l, "registry:GetCitizen", citizenRef)
+// GetCitizen returns a citizen's device keys as enrolled in requester's
+// collection.
+func (l *Ledger) GetCitizen(ctx context.Context, requester, citizenRef string) (*model.Citizen, error) {
+	return evaluate[model.Citizen](ctx, l, "registry:GetCitizen", requester, citizenRef)
 }
 
 // GetInstitution returns a member institution by MSP ID.
@@ -297,16 +433,25 @@ func (l *Ledger) AnchorBatch(ctx context.Context, batch model.BatchAnchorRequest
 	if err != nil {
 		return nil, err
 	}
-	return submit[model.BatchAnchor](ctx, l, "anchor:AnchorBatch", arg)
+	return submit[model.BatchAnchor](ctx, l, call("anchor:AnchorBatch", arg))
 }
 
-// RecordAccess records a delivery under an authorisation.
+// RecordAccess records a delivery under an authorisation; the delivery
+// travels as private input. It returns the access as the caller reads it
+// once committed.
 func (l *Ledger) RecordAccess(ctx context.Context, access model.AccessRequest) (*model.Access, error) {
-	arg, err := encode(access)
+	requester, err := l.requesterOf(ctx, access.AuthorizationID)
 	if err != nil {
 		return nil, err
 	}
-	return submitAgainOnConflict[model.Access](ctx, l, conflictRetries, "access:RecordAccess", arg)
+	c, err := l.privateCall(ctx, requester, "access:RecordAccess", model.TransientAccess, access)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := submitAgainOnConflict[model.Access](ctx, l, conflictRetries, c); err != nil {
+		return nil, err
+	}
+	return l.GetAccess(ctx, access.ID)
 }
 
 // GetAccess returns one access record.
@@ -314,11 +459,12 @@ func (l *Ledger) GetAccess(ctx context.Context, id string) (*model.Access, error
 	return evaluate[model.Access](ctx, l, "access:GetAccess", id)
 }
 
-// ListAccessesByCitizen returns a page of the deliveries of a citizen's
-// data, oldest first (Status is not used).
-func (l *Ledger) ListAccessesByCitizen(ctx context.Context, citizenRef string, q ListQuery) (*model.Page[model.Access], error) {
+// ListAccessesByCitizen returns a page of the deliveries to requester of
+// the data of a citizen it knows as citizenRef, oldest first (Status is
+// not used).
+func (l *Ledger) ListAccessesByCitizen(ctx context.Context, requester, citizenRef string, q ListQuery) (*model.Page[model.Access], error) {
 	return evaluate[model.Page[model.Access]](ctx, l, "access:ListAccessesByCitizen",
-		citizenRef, q.Since, q.Until, q.size(), q.Bookmark)
+		requester, citizenRef, q.Since, q.Until, q.size(), q.Bookmark)
 }
 
 // ListAccessesByRequester returns a page of the deliveries to an

@@ -5,27 +5,59 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"testing"
 
 	"github.com/quanchain/quanchain/chaincode/model"
 )
 
-// recorder is a transactor that records the last call and answers out.
+// recorder is a transactor that records its calls and answers out. A
+// call is recorded as kind|name|args…, then t:key=value for each private
+// input and e:org,org for the endorsers.
 type recorder struct {
-	kind, name string
-	args       []string
-	out        string
+	calls []string
+	out   string
 }
 
-func (r *recorder) evaluate(_ context.Context, name string, args ...string) ([]byte, error) {
-	r.kind, r.name, r.args = "evaluate", name, args
+func (r *recorder) record(kind string, c Call) {
+	parts := append([]string{kind, c.Name}, c.Args...)
+	keys := make([]string, 0, len(c.Transient))
+	for k := range c.Transient {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		parts = append(parts, "t:"+k+"="+string(c.Transient[k]))
+	}
+	if len(c.Endorsers) > 0 {
+		parts = append(parts, "e:"+strings.Join(c.Endorsers, ","))
+	}
+	r.calls = append(r.calls, strings.Join(parts, "|"))
+}
+
+func (r *recorder) evaluate(_ context.Context, c Call) ([]byte, error) {
+	r.record("evaluate", c)
 	return []byte(r.out), nil
 }
 
-func (r *recorder) submit(_ context.Context, name string, args ...string) ([]byte, error) {
-	r.kind, r.name, r.args = "submit", name, args
+func (r *recorder) submit(_ context.Context, c Call) ([]byte, error) {
+	r.record("submit", c)
 	return []byte(r.out), nil
+}
+
+// main returns the call a method is about: its submit if it made one,
+// else its last call.
+func (r *recorder) main() string {
+	for _, c := range r.calls {
+		if strings.HasPrefix(c, "submit|") {
+			return c
+		}
+	}
+	if len(r.calls) == 0 {
+		return ""
+	}
+	return r.calls[len(r.calls)-1]
 }
 
 func TestTransactionsAndArguments(t *testing.T) {
@@ -39,7 +71,7 @@ func TestTransactionsAndArguments(t *testing.T) {
 	}{
 		{"evaluate|registry:GetConfig", `{"operator_msp":"BureauMSP"}`,
 			func(l *Ledger) error { return l.Ping(ctx) }},
-		{`submit|consent:RequestAuthorization|{"id":"auth-1","citizen_ref":"` + ref + `","purpose":"CREDIT_ASSESSMENT","categories":["tax"],"data_from":"2025-01-01","data_to":"2025-12-31","valid_until":"2026-01-01T00:00:00Z","max_uses":1,"reference_hash":"` + ref + `"}`,
+		{`submit|consent:RequestAuthorization|t:request={"id":"auth-1","citizen_ref":"` + ref + `","purpose":"CREDIT_ASSESSMENT","categories":["tax"],"data_from":"2025-01-01","data_to":"2025-12-31","valid_until":"2026-01-01T00:00:00Z","max_uses":1,"reference_hash":"` + ref + `"}|e:BureauMSP,BankMSP`,
 			`{"id":"auth-1"}`,
 			func(l *Ledger) error {
 				_, err := l.RequestAuthorization(ctx, model.AuthorizationRequest{ID: "auth-1", CitizenRef: ref,
@@ -54,27 +86,28 @@ func TestTransactionsAndArguments(t *testing.T) {
 				_, err := l.ListAuthorizationsByRequester(ctx, "BankMSP", ListQuery{Status: model.AuthGranted, Bookmark: "bm"})
 				return err
 			}},
-		{"evaluate|consent:ListAuthorizationsByCitizen|" + ref + "||50|", `{"items":[]}`,
+		{"evaluate|consent:ListAuthorizationsByCitizen|InsurerMSP|" + ref + "||50|", `{"items":[]}`,
 			func(l *Ledger) error {
-				_, err := l.ListAuthorizationsByCitizen(ctx, ref, ListQuery{PageSize: 50})
+				_, err := l.ListAuthorizationsByCitizen(ctx, "InsurerMSP", ref, ListQuery{PageSize: 50})
 				return err
 			}},
-		{"submit|consent:Withdraw|auth-1", `{"id":"auth-1"}`,
+		{"submit|consent:Withdraw|auth-1|e:BureauMSP,BankMSP", `{"id":"auth-1"}`,
 			func(l *Ledger) error { _, err := l.Withdraw(ctx, "auth-1"); return err }},
-		{"submit|consent:Decide|auth-1|" + base64.StdEncoding.EncodeToString(payload) + "|c2ln|kid", `{"id":"auth-1"}`,
+		{`submit|consent:Decide|auth-1|t:decision={"payload":"` + base64.StdEncoding.EncodeToString(payload) + `","signature":"c2ln","key_id":"kid"}|e:BureauMSP,InsurerMSP`,
+			`{"id":"auth-1","requester":"InsurerMSP"}`,
 			func(l *Ledger) error { _, err := l.Decide(ctx, "auth-1", payload, "c2ln", "kid"); return err }},
-		{"submit|registry:AddCitizenKey|" + ref + "|{}", "kid-1",
+		{`submit|registry:AddCitizenKey|t:key={"requester":"BankMSP","citizen_ref":"` + ref + `","jwk":"{}"}|e:BureauMSP,BankMSP`, "kid-1",
 			func(l *Ledger) error {
-				kid, err := l.AddCitizenKey(ctx, ref, "{}")
+				kid, err := l.AddCitizenKey(ctx, "BankMSP", ref, "{}")
 				if err == nil && kid != "kid-1" {
 					t.Errorf("key id %q", kid)
 				}
 				return err
 			}},
-		{"submit|registry:RevokeCitizenKey|" + ref + "|kid-1", "",
-			func(l *Ledger) error { return l.RevokeCitizenKey(ctx, ref, "kid-1") }},
-		{"evaluate|registry:GetCitizen|" + ref, `{}`,
-			func(l *Ledger) error { _, err := l.GetCitizen(ctx, ref); return err }},
+		{`submit|registry:RevokeCitizenKey|t:key={"requester":"InsurerMSP","citizen_ref":"` + ref + `","key_id":"kid-1"}|e:BureauMSP,InsurerMSP`, "",
+			func(l *Ledger) error { return l.RevokeCitizenKey(ctx, "InsurerMSP", ref, "kid-1") }},
+		{"evaluate|registry:GetCitizen|BankMSP|" + ref, `{}`,
+			func(l *Ledger) error { _, err := l.GetCitizen(ctx, "BankMSP", ref); return err }},
 		{"evaluate|registry:GetInstitution|BankMSP", `{}`,
 			func(l *Ledger) error { _, err := l.GetInstitution(ctx, "BankMSP"); return err }},
 		{"evaluate|registry:GetCategory|tax", `{}`,
@@ -95,7 +128,8 @@ func TestTransactionsAndArguments(t *testing.T) {
 				_, err := l.AnchorBatch(ctx, model.BatchAnchorRequest{BatchID: "b-1", Category: "tax", Root: ref, LeafCount: 2})
 				return err
 			}},
-		{`submit|access:RecordAccess|{"id":"acc-1","authorization_id":"auth-1","requester":"BankMSP","categories":["tax"],"mode":"records","digest":"` + ref + `","record_count":2}`, `{}`,
+		{`submit|access:RecordAccess|t:access={"id":"acc-1","authorization_id":"auth-1","requester":"BankMSP","categories":["tax"],"mode":"records","digest":"` + ref + `","record_count":2}|e:BureauMSP,BankMSP`,
+			`{"id":"auth-1","requester":"BankMSP"}`,
 			func(l *Ledger) error {
 				_, err := l.RecordAccess(ctx, model.AccessRequest{ID: "acc-1", AuthorizationID: "auth-1", Requester: "BankMSP",
 					Categories: []string{"tax"}, Mode: model.ModeRecords, Digest: ref, RecordCount: 2})
@@ -103,9 +137,9 @@ func TestTransactionsAndArguments(t *testing.T) {
 			}},
 		{"evaluate|access:GetAccess|acc-1", `{}`,
 			func(l *Ledger) error { _, err := l.GetAccess(ctx, "acc-1"); return err }},
-		{"evaluate|access:ListAccessesByCitizen|" + ref + "|2026-01-01T00:00:00Z||0|", `{"items":[]}`,
+		{"evaluate|access:ListAccessesByCitizen|BankMSP|" + ref + "|2026-01-01T00:00:00Z||0|", `{"items":[]}`,
 			func(l *Ledger) error {
-				_, err := l.ListAccessesByCitizen(ctx, ref, ListQuery{Since: "2026-01-01T00:00:00Z"})
+				_, err := l.ListAccessesByCitizen(ctx, "BankMSP", ref, ListQuery{Since: "2026-01-01T00:00:00Z"})
 				return err
 			}},
 		{"evaluate|registry:ListInstitutions|100|bm", `{"items":[]}`,
@@ -153,11 +187,10 @@ func TestTransactionsAndArguments(t *testing.T) {
 		name, _, _ := strings.Cut(strings.TrimPrefix(strings.TrimPrefix(tt.want, "evaluate|"), "submit|"), "|")
 		t.Run(name, func(t *testing.T) {
 			r := &recorder{out: tt.out}
-			if err := tt.call(&Ledger{tx: r}); err != nil {
+			if err := tt.call(&Ledger{tx: r, msp: "BankMSP", operator: "BureauMSP"}); err != nil {
 				t.Fatal(err)
 			}
-			got := strings.Join(append([]string{r.kind, r.name}, r.args...), "|")
-			if got != tt.want {
+			if got := r.main(); got != tt.want {
 				t.Errorf("call\n got %s\nwant %s", got, tt.want)
 			}
 		})
@@ -180,7 +213,8 @@ type pages struct {
 	calls int
 }
 
-func (p *pages) evaluate(_ context.Context, _ string, args ...string) ([]byte, error) {
+func (p *pages) evaluate(_ context.Context, c Call) ([]byte, error) {
+	args := c.Args
 	i := p.calls
 	p.calls++
 	if i >= len(p.pages) || args[len(args)-1] != p.want[i] {
@@ -189,7 +223,7 @@ func (p *pages) evaluate(_ context.Context, _ string, args ...string) ([]byte, e
 	return []byte(p.pages[i]), nil
 }
 
-func (p *pages) submit(context.Context, string, ...string) ([]byte, error) {
+func (p *pages) submit(context.Context, Call) ([]byte, error) {
 	return nil, errors.New("no submits")
 }
 
@@ -234,7 +268,7 @@ func TestReaderEvaluatesOnItsOwnPeerOnly(t *testing.T) {
 	if strings.Join(ev.calls, ",") != "|quanchain|consent:GetAuthorization|auth-1" {
 		t.Fatalf("calls %q", ev.calls)
 	}
-	if _, err := l.Withdraw(ctx, "auth-1"); CodeOf(err) != model.CodeInternal || len(ev.calls) != 1 {
+	if _, err := l.Withdraw(ctx, "auth-1"); CodeOf(err) != model.CodeInternal || strings.Contains(strings.Join(ev.calls, ","), "Withdraw") {
 		t.Fatalf("a reader submitted: %v, calls %q", err, ev.calls)
 	}
 }

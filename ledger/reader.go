@@ -30,10 +30,10 @@ type readerTransactor struct {
 	chaincode string
 }
 
-func (t readerTransactor) evaluate(ctx context.Context, name string, args ...string) ([]byte, error) {
-	return t.ev.Evaluate(ctx, "", t.chaincode, name, args...)
+func (t readerTransactor) evaluate(ctx context.Context, c Call) ([]byte, error) {
+	return t.ev.Evaluate(ctx, "", t.chaincode, c.Name, c.Args...)
 }
 
-func (t readerTransactor) submit(_ context.Context, name string, _ ...string) ([]byte, error) {
-	return nil, &Error{Code: model.CodeInternal, Message: name + ": this ledger client only reads"}
+func (t readerTransactor) submit(_ context.Context, c Call) ([]byte, error) {
+	return nil, &Error{Code: model.CodeInternal, Message: c.Name + ": this ledger client only reads"}
 }

@@ -38,6 +38,6 @@ func submitJSON(ctx context.Context, l *Ledger, name string, v any) error {
 	if err != nil {
 		return err
 	}
-	_, err = l.tx.submit(ctx, name, arg)
+	_, err = l.tx.submit(ctx, call(name, arg))
 	return MapError(name, err)
 }

@@ -3,9 +3,11 @@ package ledger
 import "context"
 
 // Transactor runs one transaction of the quanchain chaincode as one
-// organisation: name is qualified ("consent:Decide"), the arguments are
-// strings, and the result is the chaincode's answer as it returned it.
-// Evaluate reads and commits nothing; Submit commits, or fails.
+// organisation: a Call names the transaction ("consent:Decide"), its
+// string arguments, its private inputs (transient data) and the
+// organisations that must endorse it; the result is the chaincode's answer
+// as it returned it. Evaluate reads and commits nothing; Submit commits,
+// or fails.
 //
 // It is the seam under the typed methods, and the only one: a Ledger
 // turns arguments into strings and answers into chaincode/model types,
@@ -17,24 +19,24 @@ import "context"
 // contracts in process behind one, so the tests of the ledger's clients
 // meet the real chaincode rather than an imitation of it.
 type Transactor interface {
-	Evaluate(ctx context.Context, name string, args ...string) ([]byte, error)
-	Submit(ctx context.Context, name string, args ...string) ([]byte, error)
+	Evaluate(ctx context.Context, c Call) ([]byte, error)
+	Submit(ctx context.Context, c Call) ([]byte, error)
 }
 
-// NewWithTransactor returns a Ledger whose transactions tx runs. events
-// and chaincode are as for New: events may be nil if Events is never
-// called.
-func NewWithTransactor(tx Transactor, events EventSource, chaincode string) *Ledger {
-	return &Ledger{tx: exportedTransactor{tx}, events: events, chaincode: chaincode}
+// NewWithTransactor returns a Ledger whose transactions tx runs as a
+// client of organisation mspID. events and chaincode are as for New:
+// events may be nil if Events is never called.
+func NewWithTransactor(tx Transactor, events EventSource, chaincode, mspID string) *Ledger {
+	return &Ledger{tx: exportedTransactor{tx}, events: events, chaincode: chaincode, msp: mspID}
 }
 
 // exportedTransactor is a Transactor as the Ledger's transactor.
 type exportedTransactor struct{ t Transactor }
 
-func (e exportedTransactor) evaluate(ctx context.Context, name string, args ...string) ([]byte, error) {
-	return e.t.Evaluate(ctx, name, args...)
+func (e exportedTransactor) evaluate(ctx context.Context, c Call) ([]byte, error) {
+	return e.t.Evaluate(ctx, c)
 }
 
-func (e exportedTransactor) submit(ctx context.Context, name string, args ...string) ([]byte, error) {
-	return e.t.Submit(ctx, name, args...)
+func (e exportedTransactor) submit(ctx context.Context, c Call) ([]byte, error) {
+	return e.t.Submit(ctx, c)
 }

@@ -27,14 +27,16 @@ func (c *AccessContract) GetEvaluateTransactions() []string {
 // for the requester named in the authorisation, only while the authorisation
 // is GRANTED, within its validity and uses, and for categories it covers.
 // The authorisation's key is written, so a concurrent revocation and a
-// delivery conflict and exactly one of them commits.
-func (c *AccessContract) RecordAccess(ctx contractapi.TransactionContextInterface, accessJSON string) (string, error) {
+// delivery conflict and exactly one of them commits. The delivery (a
+// model.AccessRequest) is the private input model.TransientAccess; the
+// answer is the public record.
+func (c *AccessContract) RecordAccess(ctx contractapi.TransactionContextInterface) (string, error) {
 	inst, err := requireActiveCaller(ctx)
 	if err != nil {
 		return "", err
 	}
 	var req model.AccessRequest
-	if err := decodeStrict(accessJSON, &req); err != nil {
+	if err := transient(ctx, model.TransientAccess, &req); err != nil {
 		return "", err
 	}
 	cats, err := normaliseCategories(req.Categories)
@@ -52,7 +54,11 @@ func (c *AccessContract) RecordAccess(ctx contractapi.TransactionContextInterfac
 	if err != nil {
 		return "", err
 	}
-	auth, err := authorizations.load(ctx, req.AuthorizationID)
+	pub, err := authorizations.load(ctx, req.AuthorizationID)
+	if err != nil {
+		return "", err
+	}
+	auth, err := privateAuth(ctx, pub)
 	if err != nil {
 		return "", err
 	}
@@ -75,24 +81,32 @@ func (c *AccessContract) RecordAccess(ctx contractapi.TransactionContextInterfac
 		Requester: auth.Requester, Provider: provider, Purpose: auth.Purpose, Categories: cats,
 		Mode: req.Mode, Predicate: req.Predicate, Digest: req.Digest, RecordCount: req.RecordCount,
 		UseNumber: auth.Uses, AccessedAt: ts, TxID: txID}
-	if err := putJSON(ctx, k, acc); err != nil {
+	coll := model.CollectionOf(auth.Requester)
+	b, err := putPrivate(ctx, coll, k, &acc)
+	if err != nil {
 		return "", err
 	}
-	if err := authorizations.put(ctx, auth.ID, auth); err != nil {
+	accPub := acc.Public(b)
+	if err := putJSON(ctx, k, accPub); err != nil {
 		return "", err
 	}
-	for _, idx := range [][2]string{{keyAccessByCitizen, acc.CitizenRef}, {keyAccessByReq, acc.Requester}, {keyAccessByAuth, acc.AuthorizationID}} {
+	if _, err := saveAuth(ctx, auth); err != nil {
+		return "", err
+	}
+	if err := putPrivateIndex(ctx, coll, keyAccessByCitizen, acc.CitizenRef, ts, acc.ID); err != nil {
+		return "", err
+	}
+	for _, idx := range [][2]string{{keyAccessByReq, acc.Requester}, {keyAccessByAuth, acc.AuthorizationID}} {
 		if err := putIndex(ctx, idx[0], idx[1], ts, acc.ID); err != nil {
 			return "", err
 		}
 	}
 	ev := model.Event{Name: model.EventAccessRecorded, AccessID: acc.ID, AuthorizationID: auth.ID,
-		CitizenRef: auth.CitizenRef, Requester: auth.Requester, Provider: provider, Purpose: auth.Purpose,
-		Status: auth.Status, Categories: cats, UseNumber: acc.UseNumber}
+		Requester: auth.Requester, Provider: provider, Status: auth.Status, UseNumber: acc.UseNumber}
 	if err := emit(ctx, ev); err != nil {
 		return "", err
 	}
-	return marshalString(acc)
+	return marshalString(accPub)
 }
 
 // validateAccessRequest checks the fields of a delivery that do not depend on
@@ -150,51 +164,74 @@ func checkUsable(ctx contractapi.TransactionContextInterface, auth *model.Author
 	return nil
 }
 
-// GetAccess returns one access record.
+// GetAccess returns one access record, to its requester, the operator and
+// the auditor.
 func (c *AccessContract) GetAccess(ctx contractapi.TransactionContextInterface, accessID string) (string, error) {
-	acc, err := accesses.load(ctx, accessID)
+	acc, err := loadAccess(ctx, accessID)
 	if err != nil {
 		return "", err
 	}
 	return marshalString(acc)
 }
 
-// ListAccessesByCitizen returns a page of the deliveries of a citizen's data
-// within [since, until] (RFC 3339, each optional), oldest first.
+// ListAccessesByCitizen returns a page of the deliveries to requester of the
+// data of a citizen it knows as citizenRef, within [since, until] (RFC
+// 3339, each optional), oldest first. For the requester itself, the
+// operator and the auditor.
 func (c *AccessContract) ListAccessesByCitizen(ctx contractapi.TransactionContextInterface,
-	citizenRef string, since string, until string, pageSize int32, bookmark string) (string, error) {
+	requester string, citizenRef string, since string, until string, pageSize int32, bookmark string) (string, error) {
 	if err := citizens.checkID(citizenRef); err != nil {
 		return "", err
 	}
-	return listAccesses(ctx, indexQuery{index: keyAccessByCitizen, owner: citizenRef, pageSize: pageSize, bookmark: bookmark}, since, until)
+	if err := mayRead(ctx, requester); err != nil {
+		return "", err
+	}
+	return listAccesses(ctx, model.CollectionOf(requester),
+		indexQuery{index: keyAccessByCitizen, owner: citizenRef, pageSize: pageSize, bookmark: bookmark}, since, until)
 }
 
 // ListAccessesByRequester returns a page of the deliveries to an institution
-// within [since, until] (RFC 3339, each optional), oldest first.
+// within [since, until] (RFC 3339, each optional), oldest first. For the
+// institution itself, the operator and the auditor.
 func (c *AccessContract) ListAccessesByRequester(ctx contractapi.TransactionContextInterface,
 	mspID string, since string, until string, pageSize int32, bookmark string) (string, error) {
 	if err := institutions.checkID(mspID); err != nil {
 		return "", err
 	}
-	return listAccesses(ctx, indexQuery{index: keyAccessByReq, owner: mspID, pageSize: pageSize, bookmark: bookmark}, since, until)
+	if err := mayRead(ctx, mspID); err != nil {
+		return "", err
+	}
+	return listAccesses(ctx, "", indexQuery{index: keyAccessByReq, owner: mspID, pageSize: pageSize, bookmark: bookmark}, since, until)
 }
 
 // ListAccessesByAuthorization returns a page of the deliveries made under one
-// authorisation, oldest first.
+// authorisation, oldest first, to those who may read the authorisation.
 func (c *AccessContract) ListAccessesByAuthorization(ctx contractapi.TransactionContextInterface,
 	authorizationID string, pageSize int32, bookmark string) (string, error) {
-	if err := authorizations.checkID(authorizationID); err != nil {
+	pub, err := authorizations.load(ctx, authorizationID)
+	if err != nil {
 		return "", err
 	}
-	return listAccesses(ctx, indexQuery{index: keyAccessByAuth, owner: authorizationID, pageSize: pageSize, bookmark: bookmark}, "", "")
+	if err := mayRead(ctx, pub.Requester); err != nil {
+		return "", err
+	}
+	return listAccesses(ctx, "", indexQuery{index: keyAccessByAuth, owner: authorizationID, pageSize: pageSize, bookmark: bookmark}, "", "")
 }
 
-func listAccesses(ctx contractapi.TransactionContextInterface, q indexQuery, since, until string) (string, error) {
+// listAccesses lists an index of the world state, or of collection if it
+// is not empty; the caller has checked that the records may be read.
+func listAccesses(ctx contractapi.TransactionContextInterface, collection string, q indexQuery, since, until string) (string, error) {
 	var err error
 	if q.since, q.until, err = timeBounds(since, until); err != nil {
 		return "", err
 	}
-	page, err := listIndex(ctx, q, func(id string) (*model.Access, error) { return accesses.load(ctx, id) }, nil)
+	load := func(id string) (*model.Access, error) { return loadAccess(ctx, id) }
+	var page *model.Page[model.Access]
+	if collection != "" {
+		page, err = listPrivateIndex(ctx, collection, q, load, nil)
+	} else {
+		page, err = listIndex(ctx, q, load, nil)
+	}
 	if err != nil {
 		return "", err
 	}

@@ -89,7 +89,11 @@ func TestRecordAccess(t *testing.T) {
 
 func TestAccessUsesAndExhaustion(t *testing.T) {
 	e, _ := grantedEnv(t)
-	acc := decode[model.Access](t, e.must(opMSP, "access:RecordAccess", mustJSON(accessRequest("acc-1", "auth-1", bankMSP, "tax"))))
+	pub := decode[model.Access](t, e.must(opMSP, "access:RecordAccess", mustJSON(accessRequest("acc-1", "auth-1", bankMSP, "tax"))))
+	if pub.CitizenRef != "" || pub.Purpose != "" || pub.Digest != "" || pub.PrivateHash == "" || pub.UseNumber != 1 {
+		t.Fatalf("RecordAccess answered more than the public record: %+v", pub)
+	}
+	acc := decode[model.Access](t, e.must(bankMSP, "access:GetAccess", "acc-1"))
 	if acc.UseNumber != 1 || acc.CitizenRef != citizenRef(1) || acc.Purpose != "CREDIT_ASSESSMENT" || acc.Provider != opMSP {
 		t.Fatalf("access %+v", acc)
 	}
@@ -111,14 +115,17 @@ func TestAccessUsesAndExhaustion(t *testing.T) {
 	// A minimal answer: only the predicate's result was delivered.
 	pred := model.AccessRequest{ID: "acc-p1", AuthorizationID: "claim-1", Requester: insurerMSP,
 		Categories: []string{"death_registration"}, Mode: model.ModePredicate, Predicate: "DECEASED_BEFORE", Digest: hash("yes")}
-	acc = decode[model.Access](t, e.must(opMSP, "access:RecordAccess", mustJSON(pred)))
+	e.must(opMSP, "access:RecordAccess", mustJSON(pred))
+	acc = decode[model.Access](t, e.must(insurerMSP, "access:GetAccess", "acc-p1"))
 	if acc.Mode != model.ModePredicate || acc.Predicate != "DECEASED_BEFORE" || acc.RecordCount != 0 {
 		t.Fatalf("predicate access %+v", acc)
 	}
 	got := decode[model.Access](t, e.must(auditMSP, "access:GetAccess", "acc-p1"))
-	if got.TxID != acc.TxID {
+	if got.TxID != acc.TxID || got.Predicate != acc.Predicate {
 		t.Fatalf("GetAccess %+v", got)
 	}
+	_, err = e.query(bankMSP, "access:GetAccess", "acc-p1")
+	wantCode(t, err, model.CodeForbiddenMSP)
 	_, err = e.query(auditMSP, "access:GetAccess", "acc-404")
 	wantCode(t, err, model.CodeAccessNotFound)
 }
@@ -131,10 +138,10 @@ func TestRevocationRacesDelivery(t *testing.T) {
 		t.Run(fmt.Sprintf("revoke first %v", revokeFirst), func(t *testing.T) {
 			e, phone := grantedEnv(t)
 			p := e.payload("auth-1", model.ActionRevoke)
-			revoke := e.ledger.NewTx("tx-revoke", e.now, e.ids[opMSP].Creator(), "consent:Decide",
-				"auth-1", b64std(p), phone.signRaw(t, p), phone.kid)
-			deliver := e.ledger.NewTx("tx-deliver", e.now, e.ids[opMSP].Creator(), "access:RecordAccess",
-				mustJSON(accessRequest("acc-race", "auth-1", bankMSP, "tax")))
+			rArgs, rTr := proposal("consent:Decide", []string{"auth-1", b64std(p), phone.signRaw(t, p), phone.kid})
+			revoke := e.ledger.NewTx("tx-revoke", e.now, e.ids[opMSP].Creator(), "consent:Decide", rArgs...).WithTransient(rTr)
+			_, dTr := proposal("access:RecordAccess", []string{mustJSON(accessRequest("acc-race", "auth-1", bankMSP, "tax"))})
+			deliver := e.ledger.NewTx("tx-deliver", e.now, e.ids[opMSP].Creator(), "access:RecordAccess").WithTransient(dTr)
 			if r := e.cc.Invoke(revoke); r.GetStatus() != 200 {
 				t.Fatalf("revoke endorsement: %s", r.GetMessage())
 			}

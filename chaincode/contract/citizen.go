@@ -10,17 +10,70 @@ import (
 // maxActiveKeys bounds the devices one citizen may have enrolled at once.
 const maxActiveKeys = 8
 
-// AddCitizenKey enrols a citizen's device public key (an ES256 JWK) after the
-// operator has verified the citizen's real name off-ledger. It returns the
-// key id, the key's RFC 7638 thumbprint. Operator only.
-func (c *RegistryContract) AddCitizenKey(ctx contractapi.TransactionContextInterface, citizenRef string, jwk string) (string, error) {
+// A citizen's device keys are kept in each requester's collection, under
+// the citizenRef that requester knows the citizen by: a decision is
+// checked by the operator's and the requester's peers, and a key read from
+// the world state would tell every member which citizen decided. The
+// operator enrols and revokes a device in every requester's collection.
+
+// citizenInput reads and checks the private input of a key transaction.
+func citizenInput(ctx contractapi.TransactionContextInterface) (*model.CitizenKeyInput, error) {
 	if _, err := requireOperator(ctx); err != nil {
-		return "", err
+		return nil, err
 	}
+	var in model.CitizenKeyInput
+	if err := transient(ctx, model.TransientKey, &in); err != nil {
+		return nil, err
+	}
+	if err := citizens.checkID(in.CitizenRef); err != nil {
+		return nil, err
+	}
+	if err := checkRequesterCollection(ctx, in.Requester); err != nil {
+		return nil, err
+	}
+	return &in, nil
+}
+
+// loadCitizen reads a citizen's keys from the requester's collection.
+func loadCitizen(ctx contractapi.TransactionContextInterface, requester, citizenRef string) (*model.Citizen, error) {
 	if err := citizens.checkID(citizenRef); err != nil {
+		return nil, err
+	}
+	k, err := citizens.key(ctx, citizenRef)
+	if err != nil {
+		return nil, err
+	}
+	var cz model.Citizen
+	_, found, err := getPrivate(ctx, model.CollectionOf(requester), k, &cz)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, citizens.notFound.err(citizenRef)
+	}
+	return &cz, nil
+}
+
+func putCitizen(ctx contractapi.TransactionContextInterface, requester string, cz *model.Citizen) error {
+	k, err := citizens.key(ctx, cz.Ref)
+	if err != nil {
+		return err
+	}
+	_, err = putPrivate(ctx, model.CollectionOf(requester), k, cz)
+	return err
+}
+
+// AddCitizenKey enrols a citizen's device public key (an ES256 JWK) in one
+// requester's collection, after the operator has verified the citizen's
+// real name off-ledger. The private input model.TransientKey names the
+// requester, the citizenRef it knows the citizen by and the key. It
+// returns the key id, the key's RFC 7638 thumbprint. Operator only.
+func (c *RegistryContract) AddCitizenKey(ctx contractapi.TransactionContextInterface) (string, error) {
+	in, err := citizenInput(ctx)
+	if err != nil {
 		return "", err
 	}
-	pub, err := sig.ParseJWK([]byte(jwk))
+	pub, err := sig.ParseJWK([]byte(in.JWK))
 	if err != nil {
 		return "", model.Errf(model.CodeInvalidKey, "device key: %v", err)
 	}
@@ -29,12 +82,12 @@ func (c *RegistryContract) AddCitizenKey(ctx contractapi.TransactionContextInter
 	if err != nil {
 		return "", err
 	}
-	cz, found, err := citizens.get(ctx, citizenRef)
+	cz, err := loadCitizen(ctx, in.Requester, in.CitizenRef)
+	if model.CodeOf(err) == model.CodeCitizenNotFound {
+		cz, err = &model.Citizen{Ref: in.CitizenRef, Keys: []model.DeviceKey{}, RegisteredAt: model.FormatTime(now)}, nil
+	}
 	if err != nil {
 		return "", err
-	}
-	if !found {
-		cz = &model.Citizen{Ref: citizenRef, Keys: []model.DeviceKey{}, RegisteredAt: model.FormatTime(now)}
 	}
 	active := 0
 	for _, dk := range cz.Keys {
@@ -58,22 +111,25 @@ func (c *RegistryContract) AddCitizenKey(ctx contractapi.TransactionContextInter
 		AddedAt: model.FormatTime(now),
 	})
 	cz.UpdatedAt = model.FormatTime(now)
-	if err := citizens.put(ctx, citizenRef, cz); err != nil {
+	if err := putCitizen(ctx, in.Requester, cz); err != nil {
 		return "", err
 	}
-	if err := emit(ctx, model.Event{Name: model.EventCitizenKeyAdded, CitizenRef: citizenRef, KeyID: kid}); err != nil {
+	if err := emit(ctx, model.Event{Name: model.EventCitizenKeyAdded, Requester: in.Requester}); err != nil {
 		return "", err
 	}
 	return kid, nil
 }
 
-// RevokeCitizenKey revokes a device key (a lost or replaced phone). Decisions
-// signed with it are refused from then on. Operator only.
-func (c *RegistryContract) RevokeCitizenKey(ctx contractapi.TransactionContextInterface, citizenRef string, keyID string) error {
-	if _, err := requireOperator(ctx); err != nil {
+// RevokeCitizenKey revokes a device key (a lost or replaced phone) in one
+// requester's collection; the private input model.TransientKey names the
+// requester, the citizenRef and the key id. Decisions signed with it are
+// refused from then on. Operator only.
+func (c *RegistryContract) RevokeCitizenKey(ctx contractapi.TransactionContextInterface) error {
+	in, err := citizenInput(ctx)
+	if err != nil {
 		return err
 	}
-	cz, err := citizens.load(ctx, citizenRef)
+	cz, err := loadCitizen(ctx, in.Requester, in.CitizenRef)
 	if err != nil {
 		return err
 	}
@@ -83,28 +139,32 @@ func (c *RegistryContract) RevokeCitizenKey(ctx contractapi.TransactionContextIn
 	}
 	idx := -1
 	for i, dk := range cz.Keys {
-		if dk.KeyID == keyID {
+		if dk.KeyID == in.KeyID {
 			idx = i
 		}
 	}
 	if idx < 0 {
-		return model.Errf(model.CodeKeyNotFound, "key %q is not enrolled for this citizen", keyID)
+		return model.Errf(model.CodeKeyNotFound, "key %q is not enrolled for this citizen", in.KeyID)
 	}
 	if cz.Keys[idx].Status == model.StatusRevoked {
-		return model.Errf(model.CodeKeyRevoked, "key %s is already revoked", keyID)
+		return model.Errf(model.CodeKeyRevoked, "key %s is already revoked", in.KeyID)
 	}
 	cz.Keys[idx].Status = model.StatusRevoked
 	cz.Keys[idx].RevokedAt = model.FormatTime(now)
 	cz.UpdatedAt = model.FormatTime(now)
-	if err := citizens.put(ctx, citizenRef, cz); err != nil {
+	if err := putCitizen(ctx, in.Requester, cz); err != nil {
 		return err
 	}
-	return emit(ctx, model.Event{Name: model.EventCitizenKeyRevoked, CitizenRef: citizenRef, KeyID: keyID})
+	return emit(ctx, model.Event{Name: model.EventCitizenKeyRevoked, Requester: in.Requester})
 }
 
-// GetCitizen returns a citizen's enrolled device keys.
-func (c *RegistryContract) GetCitizen(ctx contractapi.TransactionContextInterface, citizenRef string) (string, error) {
-	cz, err := citizens.load(ctx, citizenRef)
+// GetCitizen returns the device keys of a citizen as enrolled in a
+// requester's collection, to that requester, the operator and the auditor.
+func (c *RegistryContract) GetCitizen(ctx contractapi.TransactionContextInterface, requester string, citizenRef string) (string, error) {
+	if err := mayRead(ctx, requester); err != nil {
+		return "", err
+	}
+	cz, err := loadCitizen(ctx, requester, citizenRef)
 	if err != nil {
 		return "", err
 	}

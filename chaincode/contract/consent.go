@@ -23,8 +23,10 @@ func (c *ConsentContract) GetEvaluateTransactions() []string {
 
 // RequestAuthorization records a requester's request for a citizen's
 // authorisation as PENDING, within the purpose template's ceilings. Banks and
-// insurers only. It returns the stored authorisation.
-func (c *ConsentContract) RequestAuthorization(ctx contractapi.TransactionContextInterface, requestJSON string) (string, error) {
+// insurers only. The request (a model.AuthorizationRequest) is the private
+// input model.TransientRequest. It returns the public record; the caller
+// reads the whole authorisation with GetAuthorization.
+func (c *ConsentContract) RequestAuthorization(ctx contractapi.TransactionContextInterface) (string, error) {
 	inst, err := requireActiveCaller(ctx)
 	if err != nil {
 		return "", err
@@ -33,7 +35,7 @@ func (c *ConsentContract) RequestAuthorization(ctx contractapi.TransactionContex
 		return "", model.Errf(model.CodeForbiddenMSP, "%s is a %s and cannot request authorisations", inst.MSPID, inst.Kind)
 	}
 	var req model.AuthorizationRequest
-	if err := decodeStrict(requestJSON, &req); err != nil {
+	if err := transient(ctx, model.TransientRequest, &req); err != nil {
 		return "", err
 	}
 	now, err := txTime(ctx)
@@ -44,14 +46,14 @@ func (c *ConsentContract) RequestAuthorization(ctx contractapi.TransactionContex
 	if err != nil {
 		return "", err
 	}
-	k, err := authorizations.newKey(ctx, auth.ID)
+	if _, err := authorizations.newKey(ctx, auth.ID); err != nil {
+		return "", err
+	}
+	pub, err := saveAuth(ctx, auth)
 	if err != nil {
 		return "", err
 	}
-	if err := putJSON(ctx, k, auth); err != nil {
-		return "", err
-	}
-	if err := putIndex(ctx, keyAuthByCitizen, auth.CitizenRef, auth.RequestedAt, auth.ID); err != nil {
+	if err := putPrivateIndex(ctx, model.CollectionOf(auth.Requester), keyAuthByCitizen, auth.CitizenRef, auth.RequestedAt, auth.ID); err != nil {
 		return "", err
 	}
 	if err := putIndex(ctx, keyAuthByRequester, auth.Requester, auth.RequestedAt, auth.ID); err != nil {
@@ -60,7 +62,7 @@ func (c *ConsentContract) RequestAuthorization(ctx contractapi.TransactionContex
 	if err := emit(ctx, authEvent(model.EventAuthorizationRequested, auth)); err != nil {
 		return "", err
 	}
-	return marshalString(auth)
+	return marshalString(pub)
 }
 
 // newAuthorization validates a request against the registry and the purpose
@@ -77,7 +79,7 @@ func newAuthorization(ctx contractapi.TransactionContextInterface, inst *model.I
 	if err != nil {
 		return nil, err
 	}
-	purpose, err := purposes.load(ctx, req.Purpose)
+	purpose, err := purposes.loadHidden(ctx, req.Purpose)
 	if err != nil {
 		return nil, err
 	}
@@ -93,7 +95,7 @@ func newAuthorization(ctx contractapi.TransactionContextInterface, inst *model.I
 		return nil, err
 	}
 	for _, code := range cats {
-		cat, err := categories.load(ctx, code)
+		cat, err := categories.loadHidden(ctx, code)
 		if err != nil {
 			return nil, err
 		}
@@ -148,12 +150,18 @@ func newAuthorization(ctx contractapi.TransactionContextInterface, inst *model.I
 // authorisation at its current seq and exactly its terms, so a signature
 // cannot be replayed or moved to another authorisation or action. Submitted
 // by the operator, which serves the citizen, but it cannot forge a decision.
-func (c *ConsentContract) Decide(ctx contractapi.TransactionContextInterface, authorizationID string,
-	payload string, signature string, keyID string) (string, error) {
+// The decision (a model.DecisionInput) is the private input
+// model.TransientDecision; the answer is the public record.
+func (c *ConsentContract) Decide(ctx contractapi.TransactionContextInterface, authorizationID string) (string, error) {
 	if _, err := requireOperator(ctx); err != nil {
 		return "", err
 	}
-	auth, err := authorizations.load(ctx, authorizationID)
+	var in model.DecisionInput
+	if err := transient(ctx, model.TransientDecision, &in); err != nil {
+		return "", err
+	}
+	payload, signature, keyID := in.Payload, in.Signature, in.KeyID
+	auth, err := loadAuth(ctx, authorizationID)
 	if err != nil {
 		return "", err
 	}
@@ -175,7 +183,7 @@ func (c *ConsentContract) Decide(ctx contractapi.TransactionContextInterface, au
 	if err := p.CheckFresh(now); err != nil {
 		return "", err
 	}
-	if err := verifyCitizenSignature(ctx, auth.CitizenRef, keyID, raw, signature); err != nil {
+	if err := verifyCitizenSignature(ctx, auth.Requester, auth.CitizenRef, keyID, raw, signature); err != nil {
 		return "", err
 	}
 	next, err := transition(auth.EffectiveStatus(now), p.Action)
@@ -193,13 +201,14 @@ func (c *ConsentContract) Decide(ctx contractapi.TransactionContextInterface, au
 	}
 	auth.LastDecision = &model.Decision{Action: p.Action, KeyID: keyID, Payload: payload,
 		Signature: signature, At: ts, TxID: txID}
-	if err := authorizations.put(ctx, auth.ID, auth); err != nil {
+	pub, err := saveAuth(ctx, auth)
+	if err != nil {
 		return "", err
 	}
 	if err := emit(ctx, authEvent(decisionEvents[p.Action], auth)); err != nil {
 		return "", err
 	}
-	return marshalString(auth)
+	return marshalString(pub)
 }
 
 var decisionEvents = map[model.Action]string{
@@ -211,9 +220,9 @@ var decisionEvents = map[model.Action]string{
 }
 
 // verifyCitizenSignature checks an ES256 signature by an enrolled, unrevoked
-// device key of the citizen.
-func verifyCitizenSignature(ctx contractapi.TransactionContextInterface, citizenRef, keyID string, msg []byte, signature string) error {
-	cz, err := citizens.load(ctx, citizenRef)
+// device key of the citizen, as enrolled in the requester's collection.
+func verifyCitizenSignature(ctx contractapi.TransactionContextInterface, requester, citizenRef, keyID string, msg []byte, signature string) error {
+	cz, err := loadCitizen(ctx, requester, citizenRef)
 	if model.CodeOf(err) == model.CodeCitizenNotFound {
 		return model.Errf(model.CodeKeyNotFound, "the citizen has no enrolled device key")
 	}
@@ -268,12 +277,16 @@ func (c *ConsentContract) Withdraw(ctx contractapi.TransactionContextInterface, 
 	if err != nil {
 		return "", err
 	}
-	auth, err := authorizations.load(ctx, authorizationID)
+	pub, err := authorizations.load(ctx, authorizationID)
 	if err != nil {
 		return "", err
 	}
-	if auth.Requester != msp {
+	if pub.Requester != msp {
 		return "", model.Errf(model.CodeForbiddenMSP, "%s did not request authorisation %s", msp, authorizationID)
+	}
+	auth, err := privateAuth(ctx, pub)
+	if err != nil {
+		return "", err
 	}
 	now, err := txTime(ctx)
 	if err != nil {
@@ -288,19 +301,20 @@ func (c *ConsentContract) Withdraw(ctx contractapi.TransactionContextInterface, 
 	auth.Seq++
 	auth.UpdatedAt = model.FormatTime(now)
 	auth.LastTxID = ctx.GetStub().GetTxID()
-	if err := authorizations.put(ctx, auth.ID, auth); err != nil {
+	if pub, err = saveAuth(ctx, auth); err != nil {
 		return "", err
 	}
 	if err := emit(ctx, authEvent(model.EventAuthorizationWithdrawn, auth)); err != nil {
 		return "", err
 	}
-	return marshalString(auth)
+	return marshalString(pub)
 }
 
 // GetAuthorization returns one authorisation, its status as of the
-// transaction time (EXPIRED once past its validity).
+// transaction time (EXPIRED once past its validity), to its requester, the
+// operator and the auditor.
 func (c *ConsentContract) GetAuthorization(ctx contractapi.TransactionContextInterface, authorizationID string) (string, error) {
-	auth, err := authorizations.load(ctx, authorizationID)
+	auth, err := loadAuth(ctx, authorizationID)
 	if err != nil {
 		return "", err
 	}
@@ -312,23 +326,32 @@ func (c *ConsentContract) GetAuthorization(ctx contractapi.TransactionContextInt
 	return marshalString(auth)
 }
 
-// ListAuthorizationsByCitizen returns a page of a citizen's authorisations in
+// ListAuthorizationsByCitizen returns a page of the authorisations a
+// citizen, known to requester as citizenRef, gave that requester, in
 // request order, optionally only those with the given (effective) status.
+// For the requester itself, the operator and the auditor.
 func (c *ConsentContract) ListAuthorizationsByCitizen(ctx contractapi.TransactionContextInterface,
-	citizenRef string, status string, pageSize int32, bookmark string) (string, error) {
+	requester string, citizenRef string, status string, pageSize int32, bookmark string) (string, error) {
 	if err := citizens.checkID(citizenRef); err != nil {
 		return "", err
 	}
-	return listAuthorizations(ctx, indexQuery{index: keyAuthByCitizen, owner: citizenRef,
+	if err := mayRead(ctx, requester); err != nil {
+		return "", err
+	}
+	return listAuthorizations(ctx, model.CollectionOf(requester), indexQuery{index: keyAuthByCitizen, owner: citizenRef,
 		pageSize: pageSize, bookmark: bookmark}, status)
 }
 
 // ListAuthorizationsByRequester returns a page of an institution's
 // authorisations requested within [since, until] (RFC 3339, each optional),
-// optionally only those with the given (effective) status.
+// optionally only those with the given (effective) status. For the
+// institution itself, the operator and the auditor.
 func (c *ConsentContract) ListAuthorizationsByRequester(ctx contractapi.TransactionContextInterface,
 	mspID string, status string, since string, until string, pageSize int32, bookmark string) (string, error) {
 	if err := institutions.checkID(mspID); err != nil {
+		return "", err
+	}
+	if err := mayRead(ctx, mspID); err != nil {
 		return "", err
 	}
 	q := indexQuery{index: keyAuthByRequester, owner: mspID, pageSize: pageSize, bookmark: bookmark}
@@ -336,10 +359,12 @@ func (c *ConsentContract) ListAuthorizationsByRequester(ctx contractapi.Transact
 	if q.since, q.until, err = timeBounds(since, until); err != nil {
 		return "", err
 	}
-	return listAuthorizations(ctx, q, status)
+	return listAuthorizations(ctx, "", q, status)
 }
 
-func listAuthorizations(ctx contractapi.TransactionContextInterface, q indexQuery, status string) (string, error) {
+// listAuthorizations lists an index of the world state, or of collection
+// if it is not empty.
+func listAuthorizations(ctx contractapi.TransactionContextInterface, collection string, q indexQuery, status string) (string, error) {
 	want := model.AuthStatus(status)
 	if status != "" && !want.Valid() {
 		return "", model.Errf(model.CodeInvalidArgument, "status %q is not an authorisation status", status)
@@ -349,7 +374,11 @@ func listAuthorizations(ctx contractapi.TransactionContextInterface, q indexQuer
 		return "", err
 	}
 	load := func(id string) (*model.Authorization, error) {
-		a, err := authorizations.load(ctx, id)
+		pub, err := authorizations.load(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		a, err := privateAuth(ctx, pub)
 		if err != nil {
 			return nil, err
 		}
@@ -357,16 +386,22 @@ func listAuthorizations(ctx contractapi.TransactionContextInterface, q indexQuer
 		return a, nil
 	}
 	keep := func(a *model.Authorization) bool { return status == "" || a.Status == want }
-	page, err := listIndex(ctx, q, load, keep)
+	var page *model.Page[model.Authorization]
+	if collection != "" {
+		page, err = listPrivateIndex(ctx, collection, q, load, keep)
+	} else {
+		page, err = listIndex(ctx, q, load, keep)
+	}
 	if err != nil {
 		return "", err
 	}
 	return marshalString(page)
 }
 
+// authEvent is the public event of a change to a: what its public record
+// shows.
 func authEvent(name string, a *model.Authorization) model.Event {
-	return model.Event{Name: name, AuthorizationID: a.ID, CitizenRef: a.CitizenRef,
-		Requester: a.Requester, Purpose: a.Purpose, Status: a.Status, Categories: a.Categories}
+	return model.Event{Name: name, AuthorizationID: a.ID, Requester: a.Requester, Status: a.Status}
 }
 
 // timeBounds normalises optional RFC 3339 bounds to TimeFormat.

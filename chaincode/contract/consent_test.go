@@ -77,7 +77,7 @@ func TestRequestAuthorization(t *testing.T) {
 			t.Fatalf("times %q %q", a.ValidUntil, a.RequestedAt)
 		}
 		ev := e.lastEvent()
-		if ev.Name != model.EventAuthorizationRequested || ev.AuthorizationID != "auth-1" || ev.Status != model.AuthPending || ev.CitizenRef != ref {
+		if ev.Name != model.EventAuthorizationRequested || ev.AuthorizationID != "auth-1" || ev.Status != model.AuthPending || ev.Requester != bankMSP || strings.Contains(mustJSON(ev), ref) {
 			t.Fatalf("event %+v", ev)
 		}
 		_, err := e.call(bankMSP, "consent:RequestAuthorization", mustJSON(lendingRequest("auth-1", ref)))
@@ -224,7 +224,7 @@ func TestDecisionSignatures(t *testing.T) {
 			return f.e.call(opMSP, "consent:Decide", "auth-1", b64(p), f.stolen.signRaw(t, p), f.stolen.kid)
 		}, model.CodeKeyNotFound},
 		{"revoked key", func(t *testing.T, f fixture) (string, error) {
-			f.e.must(opMSP, "registry:RevokeCitizenKey", ref, f.phone.kid)
+			f.e.must(opMSP, "registry:RevokeCitizenKey", bankMSP, ref, f.phone.kid)
 			p := f.e.payload("auth-1", model.ActionGrant)
 			return f.e.call(opMSP, "consent:Decide", "auth-1", b64(p), f.phone.signRaw(t, p), f.phone.kid)
 		}, model.CodeKeyRevoked},

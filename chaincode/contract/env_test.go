@@ -54,7 +54,39 @@ func newEnv(t *testing.T) *testEnv {
 	for _, msp := range []string{opMSP, bankMSP, insurerMSP, auditMSP, rogueMSP, otherMSP} {
 		e.ids[msp] = stubtest.MustIdentity(msp, "client."+msp)
 	}
+	// The collections of the chaincode definition (network/fabnet).
+	for _, req := range []string{bankMSP, insurerMSP} {
+		e.ledger.DefineCollection(model.CollectionOf(req), opMSP, req, auditMSP)
+	}
 	return e
+}
+
+// proposal turns the arguments the tests give a transaction into the
+// proposal a client sends: the private inputs of RequestAuthorization,
+// Decide, RecordAccess and the key transactions go in the transient map.
+//
+//	consent:RequestAuthorization  requestJSON
+//	consent:Decide                id payload signature keyID
+//	access:RecordAccess           accessJSON
+//	registry:AddCitizenKey        requester citizenRef jwk
+//	registry:RevokeCitizenKey     requester citizenRef keyID
+func proposal(fn string, args []string) ([]string, map[string][]byte) {
+	switch {
+	case fn == "consent:RequestAuthorization" && len(args) == 1:
+		return nil, map[string][]byte{model.TransientRequest: []byte(args[0])}
+	case fn == "consent:Decide" && len(args) == 4:
+		in := model.DecisionInput{Payload: args[1], Signature: args[2], KeyID: args[3]}
+		return args[:1], map[string][]byte{model.TransientDecision: []byte(mustJSON(in))}
+	case fn == "access:RecordAccess" && len(args) == 1:
+		return nil, map[string][]byte{model.TransientAccess: []byte(args[0])}
+	case fn == "registry:AddCitizenKey" && len(args) == 3:
+		in := model.CitizenKeyInput{Requester: args[0], CitizenRef: args[1], JWK: args[2]}
+		return nil, map[string][]byte{model.TransientKey: []byte(mustJSON(in))}
+	case fn == "registry:RevokeCitizenKey" && len(args) == 3:
+		in := model.CitizenKeyInput{Requester: args[0], CitizenRef: args[1], KeyID: args[2]}
+		return nil, map[string][]byte{model.TransientKey: []byte(mustJSON(in))}
+	}
+	return args, nil
 }
 
 // call invokes fn as a client of msp and commits the transaction if the
@@ -62,7 +94,8 @@ func newEnv(t *testing.T) *testEnv {
 func (e *testEnv) call(msp, fn string, args ...string) (string, error) {
 	e.t.Helper()
 	e.seq++
-	stub := e.ledger.NewTx(fmt.Sprintf("tx%05d", e.seq), e.now, e.ids[msp].Creator(), fn, args...)
+	args, tr := proposal(fn, args)
+	stub := e.ledger.NewTx(fmt.Sprintf("tx%05d", e.seq), e.now, e.ids[msp].Creator(), fn, args...).WithTransient(tr)
 	resp := e.cc.Invoke(stub)
 	if resp.GetStatus() != 200 {
 		return "", errors.New(resp.GetMessage())
@@ -77,7 +110,8 @@ func (e *testEnv) call(msp, fn string, args ...string) (string, error) {
 func (e *testEnv) query(msp, fn string, args ...string) (string, error) {
 	e.t.Helper()
 	e.seq++
-	stub := e.ledger.NewTx(fmt.Sprintf("q%05d", e.seq), e.now, e.ids[msp].Creator(), fn, args...)
+	args, tr := proposal(fn, args)
+	stub := e.ledger.NewTx(fmt.Sprintf("q%05d", e.seq), e.now, e.ids[msp].Creator(), fn, args...).WithTransient(tr)
 	resp := e.cc.Invoke(stub)
 	if resp.GetStatus() != 200 {
 		return "", errors.New(resp.GetMessage())
@@ -175,9 +209,10 @@ func (e *testEnv) bootstrap() {
 
 // device is a citizen's phone: an ES256 key pair.
 type device struct {
-	key *ecdsa.PrivateKey
-	jwk string
-	kid string
+	key  *ecdsa.PrivateKey
+	jwk  string
+	kid  string
+	sigs map[string]string // the signature made of each message, so that runs repeat
 }
 
 func newDevice(t *testing.T) *device {
@@ -193,12 +228,15 @@ func newDevice(t *testing.T) *device {
 	raw := pub.Bytes() // 0x04 || X || Y
 	b64 := base64.RawURLEncoding.EncodeToString
 	jwk := fmt.Sprintf(`{"kty":"EC","crv":"P-256","x":%q,"y":%q}`, b64(raw[1:33]), b64(raw[33:]))
-	return &device{key: k, jwk: jwk}
+	return &device{key: k, jwk: jwk, sigs: map[string]string{}}
 }
 
 // signRaw signs msg as WebCrypto does: raw r‖s, 64 bytes, base64.
 func (d *device) signRaw(t *testing.T, msg []byte) string {
 	t.Helper()
+	if s, ok := d.sigs[string(msg)]; ok {
+		return s
+	}
 	sum := sha256.Sum256(msg)
 	r, s, err := ecdsa.Sign(rand.Reader, d.key, sum[:])
 	if err != nil {
@@ -207,7 +245,8 @@ func (d *device) signRaw(t *testing.T, msg []byte) string {
 	out := make([]byte, 64)
 	r.FillBytes(out[:32])
 	s.FillBytes(out[32:])
-	return base64.StdEncoding.EncodeToString(out)
+	d.sigs[string(msg)] = base64.StdEncoding.EncodeToString(out)
+	return d.sigs[string(msg)]
 }
 
 // signDER signs msg with an ASN.1 DER signature, base64url.
@@ -221,16 +260,24 @@ func (d *device) signDER(t *testing.T, msg []byte) string {
 	return base64.RawURLEncoding.EncodeToString(der)
 }
 
-// enrol registers d for the citizen and remembers its key id.
+// enrol registers d for the citizen in every requester's collection, as
+// the operator's gateway does, and remembers its key id.
 func (e *testEnv) enrol(ref string, d *device) {
 	e.t.Helper()
-	d.kid = e.must(opMSP, "registry:AddCitizenKey", ref, d.jwk)
+	for _, req := range []string{bankMSP, insurerMSP} {
+		d.kid = e.must(opMSP, "registry:AddCitizenKey", req, ref, d.jwk)
+	}
 }
 
-// request creates a PENDING authorisation from msp and returns it.
+// request creates a PENDING authorisation from msp and returns it as the
+// requester then reads it.
 func (e *testEnv) request(msp string, req model.AuthorizationRequest) model.Authorization {
 	e.t.Helper()
-	return decode[model.Authorization](e.t, e.must(msp, "consent:RequestAuthorization", mustJSON(req)))
+	pub := decode[model.Authorization](e.t, e.must(msp, "consent:RequestAuthorization", mustJSON(req)))
+	if pub.CitizenRef != "" || pub.PrivateHash == "" {
+		e.t.Fatalf("RequestAuthorization answered more than the public record: %+v", pub)
+	}
+	return e.getAuth(req.ID)
 }
 
 func lendingRequest(id string, ref string) model.AuthorizationRequest {
@@ -266,11 +313,10 @@ func (e *testEnv) decide(id string, d *device, action model.Action) (string, err
 
 func (e *testEnv) mustDecide(id string, d *device, action model.Action) model.Authorization {
 	e.t.Helper()
-	out, err := e.decide(id, d, action)
-	if err != nil {
+	if _, err := e.decide(id, d, action); err != nil {
 		e.t.Fatalf("%s %s: %v", action, id, err)
 	}
-	return decode[model.Authorization](e.t, out)
+	return e.getAuth(id)
 }
 
 func accessRequest(id, authID, requester string, cats ...string) model.AccessRequest {

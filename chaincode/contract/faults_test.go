@@ -84,18 +84,18 @@ func TestLedgerFaults(t *testing.T) {
 		{opMSP, "registry:RegisterCategory", []string{mustJSON(model.Category{Code: "tax2", NameZH: "x", NameEN: "x", ProviderMSP: opMSP})}},
 		{opMSP, "registry:RegisterPurpose", []string{mustJSON(model.Purpose{Code: "P2", NameZH: "x", NameEN: "x",
 			RequesterKinds: []model.InstitutionKind{model.KindBank}, AllowedCategories: []string{"tax"}, MaxValidityDays: 1, MaxUses: 1, MaxDataRangeDays: 1})}},
-		{opMSP, "registry:AddCitizenKey", []string{citizenRef(5), newDevice(t).jwk}},
-		{opMSP, "registry:RevokeCitizenKey", []string{citizenRef(1), phone.kid}},
+		{opMSP, "registry:AddCitizenKey", []string{bankMSP, citizenRef(5), newDevice(t).jwk}},
+		{opMSP, "registry:RevokeCitizenKey", []string{bankMSP, citizenRef(1), phone.kid}},
 		{auditMSP, "registry:GetConfig", nil},
 		{auditMSP, "registry:GetInstitution", []string{bankMSP}},
-		{auditMSP, "registry:GetCitizen", []string{citizenRef(1)}},
+		{auditMSP, "registry:GetCitizen", []string{bankMSP, citizenRef(1)}},
 		{auditMSP, "registry:ListInstitutions", []string{"10", ""}},
 		{auditMSP, "registry:History", []string{"auth", "auth-1"}},
 		{bankMSP, "consent:RequestAuthorization", []string{mustJSON(lendingRequest("auth-9", citizenRef(1)))}},
 		{opMSP, "consent:Decide", []string{"auth-1", b64std(p), phone.signRaw(t, p), phone.kid}},
 		{bankMSP, "consent:Withdraw", []string{"auth-1"}},
 		{auditMSP, "consent:GetAuthorization", []string{"auth-1"}},
-		{auditMSP, "consent:ListAuthorizationsByCitizen", []string{citizenRef(1), "", "10", ""}},
+		{auditMSP, "consent:ListAuthorizationsByCitizen", []string{bankMSP, citizenRef(1), "", "10", ""}},
 		{opMSP, "anchor:AnchorRecord", []string{"tax", hash("f1")}},
 		{opMSP, "anchor:AnchorBatch", []string{mustJSON(model.BatchAnchorRequest{BatchID: "b-f1", Category: "tax", Root: hash("r"), LeafCount: 2})}},
 		{opMSP, "anchor:RevokeRecord", []string{"tax", hash("f1"), "WITHDRAWN"}},
@@ -150,7 +150,7 @@ func TestCorruptState(t *testing.T) {
 	}
 	for _, fn := range [][]string{
 		{"consent:GetAuthorization", "auth-1"},
-		{"consent:ListAuthorizationsByCitizen", citizenRef(1), "", "10", ""},
+		{"consent:ListAuthorizationsByCitizen", bankMSP, citizenRef(1), "", "10", ""},
 		{"access:RecordAccess", mustJSON(accessRequest("acc-c", "auth-1", bankMSP, "tax"))},
 	} {
 		if _, err := e.query(opMSP, fn[0], fn[1:]...); err == nil {

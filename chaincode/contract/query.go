@@ -15,12 +15,14 @@ import (
 const maxHistory = 1000
 
 // historyTypes are the object types whose key history may be read.
-var historyTypes = []string{keyConfig, keyInstitution, keyCategory, keyPurpose, keyCitizen,
+// Authorisations and accesses show the history of their public records;
+// citizens have none in the world state.
+var historyTypes = []string{keyConfig, keyInstitution, keyCategory, keyPurpose,
 	keyAuth, keyAnchor, keyBatch, keyRevocation, keyAccess}
 
 // History returns the committed versions of one object's key, newest first
 // as the peer's history database returns them (at most 1000):
-// objectType is one of config, institution, category, purpose, citizen, auth,
+// objectType is one of config, institution, category, purpose, auth,
 // anchor, batch, revocation, access; id is the object's id (empty for config).
 func (c *RegistryContract) History(ctx contractapi.TransactionContextInterface, objectType string, id string) (string, error) {
 	known := false

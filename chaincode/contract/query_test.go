@@ -59,7 +59,7 @@ func TestListings(t *testing.T) {
 		e.now = e.now.Add(time.Minute)
 	}
 
-	auths, pages := pageAll[model.Authorization](t, e, 5, "consent:ListAuthorizationsByCitizen", ref, "")
+	auths, pages := pageAll[model.Authorization](t, e, 5, "consent:ListAuthorizationsByCitizen", bankMSP, ref, "")
 	if len(auths) != 24 || pages != 5 {
 		t.Fatalf("by citizen: %d items in %d pages", len(auths), pages)
 	}
@@ -71,7 +71,7 @@ func TestListings(t *testing.T) {
 			t.Fatal("by citizen: another citizen's authorisation")
 		}
 	}
-	granted, _ := pageAll[model.Authorization](t, e, 2, "consent:ListAuthorizationsByCitizen", ref, "GRANTED")
+	granted, _ := pageAll[model.Authorization](t, e, 2, "consent:ListAuthorizationsByCitizen", bankMSP, ref, "GRANTED")
 	if len(granted) != 8 {
 		t.Fatalf("granted: %d", len(granted))
 	}
@@ -95,7 +95,7 @@ func TestListings(t *testing.T) {
 		t.Fatalf("insurer has %d", len(none))
 	}
 
-	accs, _ := pageAll[model.Access](t, e, 4, "access:ListAccessesByCitizen", ref, "", "")
+	accs, _ := pageAll[model.Access](t, e, 4, "access:ListAccessesByCitizen", bankMSP, ref, "", "")
 	if len(accs) != 8 {
 		t.Fatalf("accesses by citizen: %d", len(accs))
 	}
@@ -120,16 +120,16 @@ func TestListings(t *testing.T) {
 		fn   string
 		args []string
 	}{
-		{"page size too big", "consent:ListAuthorizationsByCitizen", []string{ref, "", "101", ""}},
+		{"page size too big", "consent:ListAuthorizationsByCitizen", []string{bankMSP, ref, "", "101", ""}},
 		{"negative page size", "registry:ListCategories", []string{"-1", ""}},
-		{"bad status", "consent:ListAuthorizationsByCitizen", []string{ref, "HAPPY", "10", ""}},
-		{"bad citizen", "consent:ListAuthorizationsByCitizen", []string{"370102199003071234", "", "10", ""}},
+		{"bad status", "consent:ListAuthorizationsByCitizen", []string{bankMSP, ref, "HAPPY", "10", ""}},
+		{"bad citizen", "consent:ListAuthorizationsByCitizen", []string{bankMSP, "370102199003071234", "", "10", ""}},
 		{"bad requester", "consent:ListAuthorizationsByRequester", []string{"not an msp", "", "", "", "10", ""}},
 		{"bad time", "access:ListAccessesByRequester", []string{bankMSP, "yesterday", "", "10", ""}},
 		{"inverted window", "access:ListAccessesByRequester", []string{bankMSP, until, since, "10", ""}},
-		{"forged bookmark", "consent:ListAuthorizationsByCitizen", []string{ref, "", "10", "AGNpdGl6ZW4A"}},
+		{"forged bookmark", "consent:ListAuthorizationsByCitizen", []string{bankMSP, ref, "", "10", "AGNpdGl6ZW4A"}},
 		{"garbage bookmark", "registry:ListInstitutions", []string{"10", "!!"}},
-		{"bad access citizen", "access:ListAccessesByCitizen", []string{"x", "", "", "10", ""}},
+		{"bad access citizen", "access:ListAccessesByCitizen", []string{bankMSP, "x", "", "", "10", ""}},
 		{"bad access auth", "access:ListAccessesByAuthorization", []string{"x", "10", ""}},
 	}
 	for _, tc := range bad {

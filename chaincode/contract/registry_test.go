@@ -281,44 +281,44 @@ func TestCitizenKeys(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := e.call(tc.msp, "registry:AddCitizenKey", tc.ref, tc.jwk)
+			_, err := e.call(tc.msp, "registry:AddCitizenKey", bankMSP, tc.ref, tc.jwk)
 			wantCode(t, err, tc.want)
 		})
 	}
 
 	e.enrol(ref, phone)
-	if ev := e.lastEvent(); ev.Name != model.EventCitizenKeyAdded || ev.KeyID != phone.kid || ev.CitizenRef != ref {
+	if ev := e.lastEvent(); ev.Name != model.EventCitizenKeyAdded || ev.Requester != insurerMSP || strings.Contains(mustJSON(ev), ref) || strings.Contains(mustJSON(ev), phone.kid) {
 		t.Fatalf("event %+v", ev)
 	}
-	_, err := e.call(opMSP, "registry:AddCitizenKey", ref, phone.jwk)
+	_, err := e.call(opMSP, "registry:AddCitizenKey", bankMSP, ref, phone.jwk)
 	wantCode(t, err, model.CodeAlreadyExists)
 	e.enrol(ref, tablet)
 
-	cz := decode[model.Citizen](t, e.must(auditMSP, "registry:GetCitizen", ref))
+	cz := decode[model.Citizen](t, e.must(auditMSP, "registry:GetCitizen", bankMSP, ref))
 	if len(cz.Keys) != 2 || cz.Keys[0].KeyID != phone.kid || cz.Keys[1].KeyID != tablet.kid {
 		t.Fatalf("citizen %+v", cz)
 	}
 
-	_, err = e.call(bankMSP, "registry:RevokeCitizenKey", ref, phone.kid)
+	_, err = e.call(bankMSP, "registry:RevokeCitizenKey", bankMSP, ref, phone.kid)
 	wantCode(t, err, model.CodeForbiddenMSP)
-	_, err = e.call(opMSP, "registry:RevokeCitizenKey", ref, "no-such-key")
+	_, err = e.call(opMSP, "registry:RevokeCitizenKey", bankMSP, ref, "no-such-key")
 	wantCode(t, err, model.CodeKeyNotFound)
-	_, err = e.call(opMSP, "registry:RevokeCitizenKey", citizenRef(2), phone.kid)
+	_, err = e.call(opMSP, "registry:RevokeCitizenKey", bankMSP, citizenRef(2), phone.kid)
 	wantCode(t, err, model.CodeCitizenNotFound)
-	e.must(opMSP, "registry:RevokeCitizenKey", ref, phone.kid)
-	if ev := e.lastEvent(); ev.Name != model.EventCitizenKeyRevoked || ev.KeyID != phone.kid {
+	e.must(opMSP, "registry:RevokeCitizenKey", bankMSP, ref, phone.kid)
+	if ev := e.lastEvent(); ev.Name != model.EventCitizenKeyRevoked || ev.Requester != bankMSP || strings.Contains(mustJSON(ev), phone.kid) {
 		t.Fatalf("event %+v", ev)
 	}
-	_, err = e.call(opMSP, "registry:RevokeCitizenKey", ref, phone.kid)
+	_, err = e.call(opMSP, "registry:RevokeCitizenKey", bankMSP, ref, phone.kid)
 	wantCode(t, err, model.CodeKeyRevoked)
-	_, err = e.call(opMSP, "registry:AddCitizenKey", ref, phone.jwk)
+	_, err = e.call(opMSP, "registry:AddCitizenKey", bankMSP, ref, phone.jwk)
 	wantCode(t, err, model.CodeKeyRevoked)
 
-	cz = decode[model.Citizen](t, e.must(auditMSP, "registry:GetCitizen", ref))
+	cz = decode[model.Citizen](t, e.must(auditMSP, "registry:GetCitizen", bankMSP, ref))
 	if cz.Keys[0].Status != model.StatusRevoked || cz.Keys[0].RevokedAt == "" || cz.Keys[1].Status != model.StatusActive {
 		t.Fatalf("citizen after revocation %+v", cz)
 	}
-	_, err = e.query(auditMSP, "registry:GetCitizen", citizenRef(9))
+	_, err = e.query(auditMSP, "registry:GetCitizen", bankMSP, citizenRef(9))
 	wantCode(t, err, model.CodeCitizenNotFound)
 
 	t.Run("at most eight active keys", func(t *testing.T) {
@@ -326,7 +326,7 @@ func TestCitizenKeys(t *testing.T) {
 		for i := 0; i < 8; i++ {
 			e.enrol(ref, newDevice(t))
 		}
-		_, err := e.call(opMSP, "registry:AddCitizenKey", ref, newDevice(t).jwk)
+		_, err := e.call(opMSP, "registry:AddCitizenKey", bankMSP, ref, newDevice(t).jwk)
 		wantCode(t, err, model.CodeInvalidArgument)
 	})
 }

@@ -63,7 +63,7 @@ func requireProviderOf(ctx contractapi.TransactionContextInterface, codes ...str
 // the provider of every given category.
 func checkProviderOf(ctx contractapi.TransactionContextInterface, inst *model.Institution, codes ...string) error {
 	for _, code := range codes {
-		cat, err := categories.load(ctx, code)
+		cat, err := categories.loadHidden(ctx, code)
 		if err != nil {
 			return err
 		}

@@ -1,6 +1,7 @@
 package contract
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
@@ -178,4 +179,44 @@ func (t table[T]) put(ctx contractapi.TransactionContextInterface, id string, v 
 		return err
 	}
 	return putJSON(ctx, k, v)
+}
+
+// loadHidden is load for a transaction whose choice of object is private:
+// it reads every object of the table, so the read set, which every
+// member's peer holds, does not say which one the transaction needed. A
+// claim's categories, say, would otherwise show in the keys its request
+// read. For the small catalogue tables (categories, purposes) only.
+func (t table[T]) loadHidden(ctx contractapi.TransactionContextInterface, id string) (*T, error) {
+	if err := t.checkID(id); err != nil {
+		return nil, err
+	}
+	stub := ctx.GetStub()
+	it, err := stub.GetStateByPartialCompositeKey(t.objectType, nil)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", t.objectType, err)
+	}
+	defer it.Close()
+	var found *T
+	for it.HasNext() {
+		kv, err := it.Next()
+		if err != nil {
+			return nil, fmt.Errorf("reading %s: %w", t.objectType, err)
+		}
+		_, attrs, err := stub.SplitCompositeKey(kv.GetKey())
+		if err != nil || len(attrs) != 1 {
+			return nil, fmt.Errorf("reading %s: malformed key", t.objectType)
+		}
+		if attrs[0] != id {
+			continue
+		}
+		v := new(T)
+		if err := unmarshalStored(kv.GetValue(), v); err != nil {
+			return nil, err
+		}
+		found = v
+	}
+	if found == nil {
+		return nil, t.notFound.err(id)
+	}
+	return found, nil
 }

@@ -95,4 +95,6 @@ type Access struct {
 	UseNumber       int      `json:"use_number"` // 1 for the first use of the authorisation
 	AccessedAt      string   `json:"accessed_at"`
 	TxID            string   `json:"tx_id"`
+	// PrivateHash is set on the public record only (see Public).
+	PrivateHash string `json:"private_hash,omitempty"`
 }

@@ -67,6 +67,9 @@ type Authorization struct {
 	LastDecision *Decision `json:"last_decision,omitempty"`
 	RequestTxID  string    `json:"request_tx_id"`
 	LastTxID     string    `json:"last_tx_id"`
+	// PrivateHash is set on the public record only: the hex SHA-256 of the
+	// private record it stands for (see Public).
+	PrivateHash string `json:"private_hash,omitempty"`
 }
 
 // Decision is the receipt of a citizen decision as kept on the ledger: the

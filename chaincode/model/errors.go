@@ -49,6 +49,7 @@ const (
 	CodeRecordRevoked        Code = "RECORD_REVOKED"
 	CodeProofInvalid         Code = "PROOF_INVALID"
 	CodeAccessNotFound       Code = "ACCESS_NOT_FOUND"
+	CodeCollectionNotFound   Code = "COLLECTION_NOT_FOUND"
 	CodeInternal             Code = "INTERNAL"
 )
 

@@ -24,21 +24,20 @@ const (
 )
 
 // Event is the payload of every chaincode event. Only the fields that concern
-// the transaction are set.
+// the transaction are set. Events are in the blocks every member's peer
+// holds, so they carry only what the public state shows: never a
+// citizenRef, a purpose, categories or a device key of a citizen.
 type Event struct {
 	Name            string     `json:"name"`
 	TxID            string     `json:"tx_id"`
 	Time            string     `json:"time"`
 	MSPID           string     `json:"msp_id,omitempty"`
 	Category        string     `json:"category,omitempty"`
-	Purpose         string     `json:"purpose,omitempty"`
-	CitizenRef      string     `json:"citizen_ref,omitempty"`
-	KeyID           string     `json:"key_id,omitempty"`
+	Purpose         string     `json:"purpose,omitempty"` // PurposeRegistered only
 	AuthorizationID string     `json:"authorization_id,omitempty"`
 	Requester       string     `json:"requester,omitempty"`
 	Provider        string     `json:"provider,omitempty"`
 	Status          AuthStatus `json:"status,omitempty"`
-	Categories      []string   `json:"categories,omitempty"`
 	AccessID        string     `json:"access_id,omitempty"`
 	UseNumber       int        `json:"use_number,omitempty"`
 	RecordHash      string     `json:"record_hash,omitempty"`

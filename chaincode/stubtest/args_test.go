@@ -61,37 +61,6 @@ func TestArgsAndHeaders(t *testing.T) {
 	}
 }
 
-func TestPrivateDataRefused(t *testing.T) {
-	s := stubtest.NewLedger("ch").NewTx("tx", t0, nil, "fn")
-	calls := map[string]func() error{
-		"GetPrivateData":     func() error { _, err := s.GetPrivateData("c", "k"); return err },
-		"GetPrivateDataHash": func() error { _, err := s.GetPrivateDataHash("c", "k"); return err },
-		"PutPrivateData":     func() error { return s.PutPrivateData("c", "k", []byte("v")) },
-		"DelPrivateData":     func() error { return s.DelPrivateData("c", "k") },
-		"PurgePrivateData":   func() error { return s.PurgePrivateData("c", "k") },
-		"SetPrivateDataValidationParameter": func() error {
-			return s.SetPrivateDataValidationParameter("c", "k", []byte("p"))
-		},
-		"GetPrivateDataValidationParameter": func() error {
-			_, err := s.GetPrivateDataValidationParameter("c", "k")
-			return err
-		},
-		"GetPrivateDataByRange": func() error { _, err := s.GetPrivateDataByRange("c", "a", "b"); return err },
-		"GetPrivateDataByPartialCompositeKey": func() error {
-			_, err := s.GetPrivateDataByPartialCompositeKey("c", "t", nil)
-			return err
-		},
-		"GetPrivateDataQueryResult": func() error { _, err := s.GetPrivateDataQueryResult("c", "{}"); return err },
-	}
-	for name, call := range calls {
-		t.Run(name, func(t *testing.T) {
-			if err := call(); !errors.Is(err, stubtest.ErrPrivateDataUnsupported) {
-				t.Fatalf("%v, want %v", err, stubtest.ErrPrivateDataUnsupported)
-			}
-		})
-	}
-}
-
 func TestAllBytesCoversTheLedger(t *testing.T) {
 	l := stubtest.NewLedger("ch")
 	creator := stubtest.MustIdentity("BankMSP", "teller1").Creator()

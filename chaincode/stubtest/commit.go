@@ -44,6 +44,8 @@ func (s *Stub) Commit() error {
 
 	code, verr := s.validate()
 	l.height++
+	writes := s.WriteSet()
+	public, private := splitWrites(writes)
 	tx := Transaction{
 		Block:          l.height,
 		TxID:           s.txID,
@@ -51,7 +53,8 @@ func (s *Stub) Commit() error {
 		Creator:        clone(s.creator),
 		Args:           cloneArgs(s.args),
 		ReadKeys:       s.readKeys(),
-		Writes:         s.WriteSet(),
+		Writes:         public,
+		PrivateWrites:  private,
 		MetadataWrites: s.metadataWrites(),
 		Event:          cloneEvent(s.event),
 		ValidationCode: code,
@@ -64,7 +67,7 @@ func (s *Stub) Commit() error {
 		return verr
 	}
 
-	for _, w := range tx.Writes {
+	for _, w := range writes {
 		l.applyWrite(w, s.metaWrites[w.Key], l.height)
 		l.history[w.Key] = append(l.history[w.Key], historyEntry{block: l.height, mod: KeyModification{
 			TxID: s.txID, Timestamp: s.ts, IsDelete: w.IsDelete, Value: clone(w.Value),
@@ -146,7 +149,9 @@ func sameRange(l *Ledger, rr rangeRead, keys []string) bool {
 func (s *Stub) readKeys() []string {
 	set := make(map[string]struct{}, len(s.reads))
 	for k := range s.reads {
-		set[k] = struct{}{}
+		if _, _, private := splitPvtKey(k); !private {
+			set[k] = struct{}{}
+		}
 	}
 	for _, rr := range s.ranges {
 		for _, k := range rr.keys {
@@ -189,6 +194,7 @@ func cloneTx(tx Transaction) Transaction {
 		ms[i] = MetadataWrite{Key: m.Key, Entries: cloneMap(m.Entries)}
 	}
 	tx.MetadataWrites = ms
+	tx.PrivateWrites = append([]PrivateWrite(nil), tx.PrivateWrites...)
 	tx.Event = cloneEvent(tx.Event)
 	return tx
 }

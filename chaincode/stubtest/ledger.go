@@ -71,8 +71,9 @@ type Transaction struct {
 	Timestamp      time.Time             // the proposal timestamp
 	Creator        []byte                // the serialized identity of the submitter
 	Args           [][]byte              // the chaincode input, function name first
-	ReadKeys       []string              // keys of the read set, range query results included
-	Writes         []Write               // the write set, sorted by key
+	ReadKeys       []string              // public keys of the read set, range query results included
+	Writes         []Write               // the public write set, sorted by key
+	PrivateWrites  []PrivateWrite        // the hashed trace of the private writes
 	MetadataWrites []MetadataWrite       // key-level metadata updates, sorted by key
 	Event          *peer.ChaincodeEvent  // nil if the transaction set none
 	ValidationCode peer.TxValidationCode // VALID or why the committer refused it
@@ -103,6 +104,8 @@ type Ledger struct {
 	history map[string][]historyEntry
 	txs     []Transaction
 	txIDs   map[string]struct{}
+	// collections maps each private data collection to its members.
+	collections map[string][]string
 }
 
 // NewLedger returns an empty ledger for the named channel.
@@ -143,6 +146,9 @@ func (l *Ledger) Keys() []string {
 	defer l.mu.RUnlock()
 	var out []string
 	for _, k := range l.keys {
+		if _, private, _ := splitPvtKey(k); private != "" {
+			continue
+		}
 		if _, ok := l.lookup(k, l.height); ok {
 			out = append(out, k)
 		}
@@ -206,6 +212,9 @@ func (l *Ledger) AllBytes() [][]byte {
 		}
 	}
 	for _, k := range l.keys {
+		if _, _, private := splitPvtKey(k); private {
+			continue // in the members' private data stores only: PrivateBytes
+		}
 		if e, ok := l.lookup(k, l.height); ok {
 			add([]byte(k))
 			add(e.value)
@@ -215,6 +224,9 @@ func (l *Ledger) AllBytes() [][]byte {
 		}
 	}
 	for _, k := range sortedKeys(l.history) {
+		if _, _, private := splitPvtKey(k); private {
+			continue
+		}
 		for _, h := range l.history[k] {
 			add([]byte(k))
 			add(h.mod.Value)
@@ -233,6 +245,11 @@ func (l *Ledger) AllBytes() [][]byte {
 		for _, w := range tx.Writes {
 			add([]byte(w.Key))
 			add(w.Value)
+		}
+		for _, w := range tx.PrivateWrites {
+			add([]byte(w.Collection))
+			add(w.KeyHash[:])
+			add(w.ValueHash[:])
 		}
 		for _, m := range tx.MetadataWrites {
 			add([]byte(m.Key))

@@ -221,10 +221,6 @@ func (s *Stub) GetHistoryForKey(key string) (shim.HistoryQueryIteratorInterface,
 // state database of this network, has no rich queries.
 var ErrRichQueryUnsupported = errors.New("ExecuteQuery not supported for leveldb")
 
-// ErrPrivateDataUnsupported is returned by the private data methods: the
-// chaincode defines no private data collections.
-var ErrPrivateDataUnsupported = errors.New("private data collections are not defined for this chaincode")
-
 // GetQueryResult fails with ErrRichQueryUnsupported.
 func (s *Stub) GetQueryResult(string) (shim.StateQueryIteratorInterface, error) {
 	return nil, ErrRichQueryUnsupported
@@ -238,62 +234,6 @@ func (s *Stub) GetQueryResultWithPagination(string, int32, string) (shim.StateQu
 	}
 	s.paginatedQuery = true
 	return nil, nil, ErrRichQueryUnsupported
-}
-
-func privateErr(collection string) error {
-	if collection == "" {
-		return errors.New("collection must not be an empty string")
-	}
-	return fmt.Errorf("collection [%s]: %w", collection, ErrPrivateDataUnsupported)
-}
-
-// GetPrivateData fails: there are no private data collections.
-func (s *Stub) GetPrivateData(collection, _ string) ([]byte, error) {
-	return nil, privateErr(collection)
-}
-
-// GetPrivateDataHash fails: there are no private data collections.
-func (s *Stub) GetPrivateDataHash(collection, _ string) ([]byte, error) {
-	return nil, privateErr(collection)
-}
-
-// PutPrivateData fails: there are no private data collections.
-func (s *Stub) PutPrivateData(collection, _ string, _ []byte) error {
-	return privateErr(collection)
-}
-
-// DelPrivateData fails: there are no private data collections.
-func (s *Stub) DelPrivateData(collection, _ string) error { return privateErr(collection) }
-
-// PurgePrivateData fails: there are no private data collections.
-func (s *Stub) PurgePrivateData(collection, _ string) error { return privateErr(collection) }
-
-// SetPrivateDataValidationParameter fails: there are no private data
-// collections.
-func (s *Stub) SetPrivateDataValidationParameter(collection, _ string, _ []byte) error {
-	return privateErr(collection)
-}
-
-// GetPrivateDataValidationParameter fails: there are no private data
-// collections.
-func (s *Stub) GetPrivateDataValidationParameter(collection, _ string) ([]byte, error) {
-	return nil, privateErr(collection)
-}
-
-// GetPrivateDataByRange fails: there are no private data collections.
-func (s *Stub) GetPrivateDataByRange(collection, _, _ string) (shim.StateQueryIteratorInterface, error) {
-	return nil, privateErr(collection)
-}
-
-// GetPrivateDataByPartialCompositeKey fails: there are no private data
-// collections.
-func (s *Stub) GetPrivateDataByPartialCompositeKey(collection, _ string, _ []string) (shim.StateQueryIteratorInterface, error) {
-	return nil, privateErr(collection)
-}
-
-// GetPrivateDataQueryResult fails: there are no private data collections.
-func (s *Stub) GetPrivateDataQueryResult(collection, _ string) (shim.StateQueryIteratorInterface, error) {
-	return nil, privateErr(collection)
 }
 
 // stateIterator serves the results of a range query.

@@ -521,8 +521,8 @@ func TestUnsupportedAPIs(t *testing.T) {
 		t.Fatalf("GetQueryResultWithPagination: %v, want %v", err, stubtest.ErrRichQueryUnsupported)
 	}
 	_, err = s.GetPrivateData("coll", "k")
-	if !errors.Is(err, stubtest.ErrPrivateDataUnsupported) {
-		t.Fatalf("GetPrivateData: %v, want %v", err, stubtest.ErrPrivateDataUnsupported)
+	if !errors.Is(err, stubtest.ErrCollectionUnknown) {
+		t.Fatalf("GetPrivateData: %v, want %v", err, stubtest.ErrCollectionUnknown)
 	}
 	if err := s.PutPrivateData("", "k", []byte("v")); err == nil || err.Error() != "collection must not be an empty string" {
 		t.Fatalf("PutPrivateData: %v, want %q", err, "collection must not be an empty string")

@@ -53,7 +53,13 @@ func Submit(ctx context.Context, c *client.Contract, name string, args ...string
 // another organisation's peer that must see the write waits for that
 // peer's height to pass it.
 func SubmitAt(ctx context.Context, c *client.Contract, name string, args ...string) ([]byte, uint64, error) {
-	prop, err := c.NewProposal(name, client.WithArguments(args...))
+	return SubmitWith(ctx, c, name, client.WithArguments(args...))
+}
+
+// SubmitWith is SubmitAt for a proposal built with options: transient
+// data, the endorsing organisations.
+func SubmitWith(ctx context.Context, c *client.Contract, name string, opts ...client.ProposalOption) ([]byte, uint64, error) {
+	prop, err := c.NewProposal(name, opts...)
 	if err != nil {
 		return nil, 0, err
 	}

@@ -54,10 +54,11 @@ func (d *Device) Sign(msg []byte) (string, error) {
 	return base64.StdEncoding.EncodeToString(out), nil
 }
 
-// Enrol makes a device for citizenRef and enrols it through the operator
-// (registry:AddCitizenKey), as the operator's gateway does for the
-// consent app.
-func (n *Network) Enrol(ctx context.Context, citizenRef string) (*Device, error) {
+// Enrol makes a device for a citizen and enrols it through the operator
+// (registry:AddCitizenKey) in every requester's collection, as the
+// operator's gateway does for the consent app. refOf gives the citizenRef
+// each requester knows the citizen by; nil means citizenRef for all.
+func (n *Network) Enrol(ctx context.Context, citizenRef string, refOf func(requester string) string) (*Device, error) {
 	d, err := NewDevice(citizenRef)
 	if err != nil {
 		return nil, err
@@ -66,8 +67,14 @@ func (n *Network) Enrol(ctx context.Context, citizenRef string) (*Device, error)
 	if err != nil {
 		return nil, err
 	}
-	if d.KeyID, err = n.Ledger(op).AddCitizenKey(ctx, citizenRef, d.JWK); err != nil {
-		return nil, err
+	for _, req := range n.Requesters() {
+		ref := citizenRef
+		if refOf != nil {
+			ref = refOf(req)
+		}
+		if d.KeyID, err = n.Ledger(op).AddCitizenKey(ctx, req, ref, d.JWK); err != nil {
+			return nil, err
+		}
 	}
 	return d, nil
 }

@@ -57,6 +57,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/quanchain/quanchain/chaincode/contract"
+	"github.com/quanchain/quanchain/chaincode/model"
 	"github.com/quanchain/quanchain/chaincode/stubtest"
 	"github.com/quanchain/quanchain/internal/demo"
 	"github.com/quanchain/quanchain/ledger"
@@ -79,7 +80,11 @@ type Call struct {
 	Submit bool     // submitted to commit, not evaluated
 	Name   string   // "contract:Transaction"
 	Args   []string // its arguments as sent
-	TxID   string
+	// Transient holds its private inputs, Endorsers the organisations the
+	// client asked to endorse it (empty: the gateway's choice).
+	Transient map[string][]byte
+	Endorsers []string
+	TxID      string
 	// Err is why the call failed: the chaincode's refusal, a conflict at
 	// commit, or the fault SetFault injected; nil if it succeeded (and,
 	// for a submit, committed).
@@ -98,11 +103,12 @@ type Network struct {
 	cc    *contractapi.ContractChaincode
 	clock func() time.Time
 
-	mu    sync.Mutex
-	ids   map[string]*stubtest.Identity
-	seq   int
-	calls []Call
-	fault func(Call) error
+	mu       sync.Mutex
+	registry *demo.Registry // as bootstrapped
+	ids      map[string]*stubtest.Identity
+	seq      int
+	calls    []Call
+	fault    func(Call) error
 }
 
 // New returns a Network with an empty ledger: not bootstrapped, no
@@ -150,6 +156,10 @@ func (n *Network) Bootstrap(ctx context.Context, reg *demo.Registry) error {
 			return fmt.Errorf("register institution %s: %w", inst.MSPID, err)
 		}
 	}
+	n.defineCollections(reg)
+	n.mu.Lock()
+	n.registry = reg
+	n.mu.Unlock()
 	for _, c := range reg.Categories {
 		if err := op.RegisterCategory(ctx, c); err != nil {
 			return fmt.Errorf("register category %s: %w", c.Code, err)
@@ -163,17 +173,53 @@ func (n *Network) Bootstrap(ctx context.Context, reg *demo.Registry) error {
 	return nil
 }
 
+// defineCollections gives each requester of reg its private data
+// collection, as the chaincode definition of the network does: the
+// operator, the requester and the auditors are its members.
+func (n *Network) defineCollections(reg *demo.Registry) {
+	var auditors []string
+	for _, inst := range reg.Institutions {
+		if inst.Kind == model.KindAuditor {
+			auditors = append(auditors, inst.MSPID)
+		}
+	}
+	for _, inst := range reg.Institutions {
+		if inst.Kind.MayRequest() {
+			n.state.DefineCollection(model.CollectionOf(inst.MSPID), append([]string{reg.Operator.MSPID, inst.MSPID}, auditors...)...)
+		}
+	}
+}
+
+// Requesters returns the MSP IDs of the organisations that have a private
+// data collection, sorted.
+func (n *Network) Requesters() []string {
+	n.mu.Lock()
+	reg := n.registry
+	n.mu.Unlock()
+	var out []string
+	if reg == nil {
+		return nil
+	}
+	for _, inst := range reg.Institutions {
+		if inst.Kind.MayRequest() {
+			out = append(out, inst.MSPID)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
 // Ledger returns the chaincode as a client of organisation mspID sees it.
 // It has no event source.
 func (n *Network) Ledger(mspID string) *ledger.Ledger {
-	return ledger.NewWithTransactor(transactor{n: n, org: mspID}, nil, Chaincode)
+	return ledger.NewWithTransactor(transactor{n: n, org: mspID}, nil, Chaincode, mspID)
 }
 
 // Evaluate runs a transaction as mspID without committing it, for the
 // transactions the typed client has no method for; errors are as the
 // typed client's.
 func (n *Network) Evaluate(ctx context.Context, mspID, name string, args ...string) ([]byte, error) {
-	out, err := n.run(ctx, mspID, false, name, args)
+	out, err := n.run(ctx, mspID, false, ledger.Call{Name: name, Args: args})
 	return out, ledger.MapError(name, err)
 }
 
@@ -182,7 +228,7 @@ func (n *Network) Evaluate(ctx context.Context, mspID, name string, args ...stri
 // anchor:RevokeRecord, registry:SetInstitutionStatus …); errors are as
 // the typed client's.
 func (n *Network) Submit(ctx context.Context, mspID, name string, args ...string) ([]byte, error) {
-	out, err := n.run(ctx, mspID, true, name, args)
+	out, err := n.run(ctx, mspID, true, ledger.Call{Name: name, Args: args})
 	return out, ledger.MapError(name, err)
 }
 
@@ -231,20 +277,21 @@ type transactor struct {
 	org string
 }
 
-func (t transactor) Evaluate(ctx context.Context, name string, args ...string) ([]byte, error) {
-	return t.n.run(ctx, t.org, false, name, args)
+func (t transactor) Evaluate(ctx context.Context, c ledger.Call) ([]byte, error) {
+	return t.n.run(ctx, t.org, false, c)
 }
 
-func (t transactor) Submit(ctx context.Context, name string, args ...string) ([]byte, error) {
-	return t.n.run(ctx, t.org, true, name, args)
+func (t transactor) Submit(ctx context.Context, c ledger.Call) ([]byte, error) {
+	return t.n.run(ctx, t.org, true, c)
 }
 
 // run runs one call, records it and returns the chaincode's answer.
-func (n *Network) run(ctx context.Context, org string, submit bool, name string, args []string) ([]byte, error) {
+func (n *Network) run(ctx context.Context, org string, submit bool, lc ledger.Call) ([]byte, error) {
 	n.mu.Lock()
 	n.seq++
 	sum := sha256.Sum256(fmt.Appendf(nil, "ledgertest transaction %d", n.seq))
-	c := Call{Org: org, Submit: submit, Name: name, Args: slices.Clone(args), TxID: hex.EncodeToString(sum[:])}
+	c := Call{Org: org, Submit: submit, Name: lc.Name, Args: slices.Clone(lc.Args), Transient: lc.Transient,
+		Endorsers: slices.Clone(lc.Endorsers), TxID: hex.EncodeToString(sum[:])}
 	id := n.identity(org)
 	fault := n.fault
 	n.mu.Unlock()
@@ -277,7 +324,7 @@ func (n *Network) identity(org string) *stubtest.Identity {
 // invoke runs c through the contracts and, for a submit the chaincode
 // accepted, commits it.
 func (n *Network) invoke(id *stubtest.Identity, c Call) ([]byte, error) {
-	stub := n.state.NewTx(c.TxID, n.clock(), id.Creator(), c.Name, c.Args...)
+	stub := n.state.NewTx(c.TxID, n.clock(), id.Creator(), c.Name, c.Args...).WithTransient(c.Transient)
 	resp := n.cc.Invoke(stub)
 	if resp.GetStatus() != shim.OK {
 		return nil, refusal(c, resp.GetMessage())

@@ -66,7 +66,9 @@ func TestRefusalsAsAFabricClientSeesThem(t *testing.T) {
 	if !errors.As(err, &le) || le.Code != model.CodeForbiddenMSP || le.TxID == "" || !strings.Contains(le.Message, "AuditMSP") {
 		t.Fatalf("auditor's request: %#v", err)
 	}
-	if calls := n.Calls(); len(calls) != 1 || calls[0].TxID != le.TxID || !calls[0].Submit || calls[0].Org != "AuditMSP" {
+	// The client reads the operator once, to name the endorsers.
+	if calls := n.Calls(); len(calls) != 2 || calls[0].Name != "registry:GetConfig" || calls[1].TxID != le.TxID ||
+		!calls[1].Submit || calls[1].Org != "AuditMSP" || strings.Join(calls[1].Endorsers, ",") != "BureauMSP,AuditMSP" {
 		t.Fatalf("calls %+v", calls)
 	}
 	_, err = n.Ledger("BankMSP").GetAuthorization(ctx, "auth-1")
@@ -87,7 +89,7 @@ func TestDecisionsAndDeliveries(t *testing.T) {
 	if _, err := n.Ledger("BankMSP").RequestAuthorization(ctx, loan("auth-1", ref, 2)); err != nil {
 		t.Fatal(err)
 	}
-	dev, err := n.Enrol(ctx, ref)
+	dev, err := n.Enrol(ctx, ref, nil)
 	if err != nil || len(dev.KeyID) != 43 {
 		t.Fatalf("enrol: %+v, %v", dev, err)
 	}
@@ -120,7 +122,7 @@ func TestConcurrentDeliveries(t *testing.T) {
 	if _, err := n.Ledger("BankMSP").RequestAuthorization(ctx, loan("auth-2", ref, 3)); err != nil {
 		t.Fatal(err)
 	}
-	dev, err := n.Enrol(ctx, ref)
+	dev, err := n.Enrol(ctx, ref, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -193,15 +193,17 @@ func (l Layout) approvedPackageID(ctx context.Context, p Node, seq int64) (strin
 	return res.Source.Type.LocalPackage.PackageID, nil
 }
 
-// definitionArgs are the flags describing the chaincode definition.
-func definitionArgs(seq int64) []string {
+// definitionArgs are the flags describing the chaincode definition;
+// collections is the path of its collections configuration.
+func definitionArgs(seq int64, collections string) []string {
 	return []string{"--channelID", ChannelName, "--name", ChaincodeName, "--version", ChaincodeVersion,
-		"--sequence", fmt.Sprint(seq), "--signature-policy", EndorsementPolicy, "--init-required=false"}
+		"--sequence", fmt.Sprint(seq), "--signature-policy", EndorsementPolicy, "--init-required=false",
+		"--collections-config", collections}
 }
 
 // commitReadiness returns which organisations approved the definition.
-func (l Layout) commitReadiness(ctx context.Context, p Node, seq int64) (map[string]bool, error) {
-	args := append([]string{"lifecycle", "chaincode", "checkcommitreadiness", "--output", "json"}, definitionArgs(seq)...)
+func (l Layout) commitReadiness(ctx context.Context, p Node, seq int64, collections string) (map[string]bool, error) {
+	args := append([]string{"lifecycle", "chaincode", "checkcommitreadiness", "--output", "json"}, definitionArgs(seq, collections)...)
 	out, err := l.peerCLI(ctx, p, args...)
 	if err != nil {
 		return nil, err
@@ -236,7 +238,11 @@ func (l Layout) defineChaincode(ctx context.Context, t Topology, packageID strin
 		}
 		seq = cur.Sequence + 1
 	}
-	ready, err := l.commitReadiness(ctx, ref, seq)
+	collections, err := l.writeCollections()
+	if err != nil {
+		return "", err
+	}
+	ready, err := l.commitReadiness(ctx, ref, seq, collections)
 	if err != nil {
 		return "", err
 	}
@@ -248,14 +254,14 @@ func (l Layout) defineChaincode(ctx context.Context, t Topology, packageID strin
 	}
 	orderer := l.ordererArgs(t.Orderers[0])
 	err = parallel(pending, func(p Node) error {
-		args := append([]string{"lifecycle", "chaincode", "approveformyorg", "--package-id", packageID}, definitionArgs(seq)...)
+		args := append([]string{"lifecycle", "chaincode", "approveformyorg", "--package-id", packageID}, definitionArgs(seq, collections)...)
 		_, err := l.peerCLI(ctx, p, append(args, orderer...)...)
 		return err
 	})
 	if err != nil {
 		return "", err
 	}
-	args := append([]string{"lifecycle", "chaincode", "commit"}, definitionArgs(seq)...)
+	args := append([]string{"lifecycle", "chaincode", "commit"}, definitionArgs(seq, collections)...)
 	args = append(args, orderer...)
 	for _, p := range t.Peers {
 		args = append(args, "--peerAddresses", p.Address(), "--tlsRootCertFiles", l.TLSCA(p.Org))

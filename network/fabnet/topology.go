@@ -23,7 +23,8 @@ const (
 	// suffix of the package label. Bump it to change the definition (for
 	// example its endorsement policy): `up` then approves and commits the
 	// next sequence.
-	ChaincodeVersion = "1.0"
+	// 2.0 keeps authorisations and accesses in private data collections.
+	ChaincodeVersion = "2.0"
 	// EndorsementPolicy is the chaincode's signature policy: the operator
 	// (the data provider) endorses every write, together with at least one
 	// requesting institution; AuditMSP never endorses.

@@ -23,9 +23,13 @@ type AccessesOptions struct {
 	Institution string
 	// Citizen is --citizen as given; CitizenRef is its ref once resolved
 	// (Pseudonym turns an ID number into one).
-	Citizen         cmdutil.Citizen
-	Pseudonym       func(ctx context.Context, idNumber string) (string, error)
-	CitizenRef      string
+	Citizen    cmdutil.Citizen
+	Pseudonym  func(ctx context.Context, idNumber string) (string, error)
+	CitizenRef string
+	// Requester is --requester: a citizenRef is the name one requester
+	// knows the citizen by, so a citizen listing reads that requester's
+	// records.
+	Requester       string
 	AuthorizationID string
 	Period          cmdutil.TimeRange
 }
@@ -56,6 +60,9 @@ delivery time, inclusive.`,
 				if opts.Citizen, err = cmdutil.ParseCitizen("--citizen", citizen); err != nil {
 					return err
 				}
+				if opts.Requester, err = parseMSP(opts.Requester); err != nil {
+					return cmdutil.UsageErrorf("--citizen needs --requester, the institution whose citizenRef it is: %v", err)
+				}
 				opts.CitizenRef = opts.Citizen.Ref
 			case opts.AuthorizationID != "":
 				if !model.ValidID(opts.AuthorizationID) {
@@ -77,6 +84,7 @@ delivery time, inclusive.`,
 		},
 	}
 	cmd.Flags().StringVar(&opts.Institution, "institution", "", "the receiving institution's MSP ID")
+	cmd.Flags().StringVar(&opts.Requester, "requester", "", "with --citizen: the requesting institution (MSP ID) whose records to read; each knows the citizen by its own citizenRef")
 	cmd.Flags().StringVar(&citizen, "citizen", "", "the citizen: a citizenRef (64 hex characters), or an ID number that the operator's gateway turns into one")
 	cmdutil.AddOperatorFlag(cmd, f)
 	cmd.Flags().StringVar(&opts.AuthorizationID, "authorization", "", "an authorisation id")
@@ -105,7 +113,7 @@ func accessesRun(opts *AccessesOptions) error {
 	switch {
 	case opts.CitizenRef != "":
 		list, err = ledger.All(opts.Ctx, q, func(ctx context.Context, q ledger.ListQuery) (*model.Page[model.Access], error) {
-			return lc.ListAccessesByCitizen(ctx, opts.CitizenRef, q)
+			return lc.ListAccessesByCitizen(ctx, opts.Requester, opts.CitizenRef, q)
 		})
 	case opts.AuthorizationID != "":
 		if _, err := lc.GetAuthorization(opts.Ctx, opts.AuthorizationID); err != nil {

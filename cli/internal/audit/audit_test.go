@@ -38,7 +38,7 @@ func TestAuthorizationsFlags(t *testing.T) {
 	f, _, _ := ledgertest.NewFactory(ledgertest.NewFake(nil))
 	var got *AuthorizationsOptions
 	cmd := NewCmdAuthorizations(f, func(o *AuthorizationsOptions) error { got = o; return nil })
-	if err := execute(cmd, "--citizen", strings.ToUpper(refA), "--status", "granted", "--since", "2026-11-01", "--format", "csv"); err != nil {
+	if err := execute(cmd, "--citizen", strings.ToUpper(refA), "--requester", "BankMSP", "--status", "granted", "--since", "2026-11-01", "--format", "csv"); err != nil {
 		t.Fatal(err)
 	}
 	if got.CitizenRef != refA || got.Status != model.AuthGranted || got.Period.SinceArg() != "2026-11-01T00:00:00.000Z" || got.Output.Format != "csv" {
@@ -61,7 +61,7 @@ func TestAuthorizationsFlags(t *testing.T) {
 func TestAuthorizations(t *testing.T) {
 	fake := ledgertest.NewFake(nil)
 	fake.On("consent:ListAuthorizationsByCitizen", func(args []string) (any, error) {
-		if args[0] != refA || args[1] != "" {
+		if args[0] != "BankMSP" || args[1] != refA || args[2] != "" {
 			return nil, errors.New("unexpected arguments")
 		}
 		return model.Page[model.Authorization]{Items: []model.Authorization{
@@ -77,7 +77,7 @@ func TestAuthorizations(t *testing.T) {
 	f, out, _ := ledgertest.NewFactory(fake)
 
 	// The citizen listing has no time bounds on the ledger: qc applies them.
-	if err := execute(NewCmdAuthorizations(f, nil), "--citizen", refA, "--since", "2026-11-01"); err != nil {
+	if err := execute(NewCmdAuthorizations(f, nil), "--citizen", refA, "--requester", "BankMSP", "--since", "2026-11-01"); err != nil {
 		t.Fatal(err)
 	}
 	if strings.Contains(out.String(), "loan-1") || !strings.Contains(out.String(), "loan-2") || !strings.Contains(out.String(), "a1a1a1a1…a1a1") ||
@@ -328,13 +328,13 @@ func TestCitizenIDNumber(t *testing.T) {
 	const idNumber = "37011520010603615X"
 	fake := ledgertest.NewFake(nil)
 	fake.On("consent:ListAuthorizationsByCitizen", func(args []string) (any, error) {
-		if args[0] != refA {
+		if args[0] != "BankMSP" || args[1] != refA {
 			return nil, errors.New("unexpected citizen")
 		}
 		return model.Page[model.Authorization]{Items: []model.Authorization{auth("loan-1", refA, "GRANTED", "2026-11-02T09:00:00.000Z")}}, nil
 	})
 	fake.On("access:ListAccessesByCitizen", func(args []string) (any, error) {
-		if args[0] != refA {
+		if args[0] != "BankMSP" || args[1] != refA {
 			return nil, errors.New("unexpected citizen")
 		}
 		return model.Page[model.Access]{Items: []model.Access{{ID: "acc-1", AuthorizationID: "loan-1", CitizenRef: refA,
@@ -349,7 +349,7 @@ func TestCitizenIDNumber(t *testing.T) {
 
 	var ao *AuthorizationsOptions
 	if err := execute(NewCmdAuthorizations(f, func(o *AuthorizationsOptions) error { ao = o; return nil }),
-		"--citizen", strings.ToLower(idNumber), "--json"); err != nil {
+		"--citizen", strings.ToLower(idNumber), "--requester", "BankMSP", "--json"); err != nil {
 		t.Fatal(err)
 	}
 	if ao.Citizen.IDNumber != idNumber || ao.CitizenRef != "" {
@@ -365,7 +365,7 @@ func TestCitizenIDNumber(t *testing.T) {
 	}
 
 	var co *AccessesOptions
-	if err := execute(NewCmdAccesses(f, func(o *AccessesOptions) error { co = o; return nil }), "--citizen", idNumber); err != nil {
+	if err := execute(NewCmdAccesses(f, func(o *AccessesOptions) error { co = o; return nil }), "--citizen", idNumber, "--requester", "BankMSP"); err != nil {
 		t.Fatal(err)
 	}
 	co.Pseudonym = pseudonym

@@ -22,9 +22,13 @@ type AuthorizationsOptions struct {
 
 	// Citizen is --citizen as given; CitizenRef is its ref once resolved
 	// (Pseudonym turns an ID number into one).
-	Citizen     cmdutil.Citizen
-	Pseudonym   func(ctx context.Context, idNumber string) (string, error)
-	CitizenRef  string
+	Citizen    cmdutil.Citizen
+	Pseudonym  func(ctx context.Context, idNumber string) (string, error)
+	CitizenRef string
+	// Requester is --requester: a citizenRef is the name one requester
+	// knows the citizen by, so a citizen listing reads that requester's
+	// records.
+	Requester   string
 	Institution string
 	Status      model.AuthStatus
 	Period      cmdutil.TimeRange
@@ -57,6 +61,9 @@ times, or dates meaning whole UTC days).`,
 				if opts.Citizen, err = cmdutil.ParseCitizen("--citizen", citizen); err != nil {
 					return err
 				}
+				if opts.Requester, err = parseMSP(opts.Requester); err != nil {
+					return cmdutil.UsageErrorf("--citizen needs --requester, the institution whose citizenRef it is: %v", err)
+				}
 				opts.CitizenRef = opts.Citizen.Ref
 			} else if opts.Institution, err = parseMSP(opts.Institution); err != nil {
 				return err
@@ -74,6 +81,7 @@ times, or dates meaning whole UTC days).`,
 			return authorizationsRun(opts)
 		},
 	}
+	cmd.Flags().StringVar(&opts.Requester, "requester", "", "with --citizen: the requesting institution (MSP ID) whose records to read; each knows the citizen by its own citizenRef")
 	cmd.Flags().StringVar(&citizen, "citizen", "", "the citizen: a citizenRef (64 hex characters), or an ID number that the operator's gateway turns into one")
 	cmdutil.AddOperatorFlag(cmd, f)
 	cmd.Flags().StringVar(&opts.Institution, "institution", "", "the requesting institution's MSP ID")
@@ -102,7 +110,7 @@ func authorizationsRun(opts *AuthorizationsOptions) error {
 	var list []model.Authorization
 	if opts.CitizenRef != "" {
 		all, err := ledger.All(opts.Ctx, q, func(ctx context.Context, q ledger.ListQuery) (*model.Page[model.Authorization], error) {
-			return lc.ListAuthorizationsByCitizen(ctx, opts.CitizenRef, q)
+			return lc.ListAuthorizationsByCitizen(ctx, opts.Requester, opts.CitizenRef, q)
 		})
 		if err != nil {
 			return err

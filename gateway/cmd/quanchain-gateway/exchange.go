@@ -55,7 +55,16 @@ func buildExchange(ctx context.Context, cfg *config.Config, channel, msp string,
 	xlog := httpapi.WithRequestIDs(log)
 	if cfg.HasRole(config.RoleProvider) {
 		citizens := notify.NewBroker(0, citizenEventsKept)
-		x.citizenFeed = &notify.Feed{Source: l, Broker: citizens, Filter: notify.CitizenEvents, Log: log}
+		// Events carry no citizenRef: the feed reads each authorisation
+		// to find its citizen's stream.
+		owner := func(ctx context.Context, id string) (string, error) {
+			a, err := l.GetAuthorization(ctx, id)
+			if err != nil {
+				return "", err
+			}
+			return a.CitizenRef, nil
+		}
+		x.citizenFeed = &notify.Feed{Source: l, Broker: citizens, Filter: notify.CitizenEvents(owner), Log: log}
 		if x.citizen, err = httpapi.NewCitizenAPI(httpapi.CitizenConfig{Ledger: l, Store: st, Channel: channel, Events: citizens,
 			LoginRate: float64(cfg.LoginPerMinute) / 60, LoginBurst: cfg.LoginPerMinute}); err != nil {
 			return nil, err

@@ -59,7 +59,7 @@ func TestNotificationsWiring(t *testing.T) {
 		t.Fatal(err)
 	}
 	payload, _ := json.Marshal(model.Event{Name: model.EventAuthorizationGranted, TxID: "tx1", Requester: "BankMSP", AuthorizationID: "auth-1"})
-	l := ledger.New(nil, oneEvent{payload}, "quanchain")
+	l := ledger.New(nil, oneEvent{payload}, "quanchain", "BankMSP")
 	cfg := config.Defaults()
 	cfg.Dev = true
 	api, stop, err := startNotifications(ctx, &cfg, st, l, "BankMSP", slog.New(slog.DiscardHandler))

@@ -13,6 +13,7 @@ import (
 
 	"github.com/quanchain/quanchain/chaincode/model"
 	"github.com/quanchain/quanchain/gateway/internal/vault"
+	"github.com/quanchain/quanchain/ledger"
 )
 
 // RequesterLedger is what the requester needs from the chaincode, read
@@ -119,6 +120,10 @@ func (r *Requester) Fetch(ctx context.Context, accessID, authID string, cats []s
 		return nil, nil, err
 	}
 	a, err := r.cfg.Ledger.GetAuthorization(ctx, authID)
+	if ledger.CodeOf(err) == model.CodeForbiddenMSP {
+		// The chaincode shows an institution its own authorisations only.
+		return nil, nil, refuse(string(model.CodeRequesterMismatch), "authorisation %s was not granted to %s", authID, r.cfg.MSPID)
+	}
 	if err != nil {
 		return nil, nil, err
 	}

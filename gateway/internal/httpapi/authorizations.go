@@ -113,7 +113,8 @@ func (s *Server) createAuthorization(w http.ResponseWriter, r *http.Request) err
 	if ledger.CodeOf(err) == model.CodeAlreadyExists && idempotencyKeyFrom(ctx) != "" {
 		// A retry of a request whose first attempt committed but was not
 		// answered: the id derives from the key, so return what exists.
-		if a, err = s.Ledger.GetAuthorization(ctx, req.ID); err == nil && a.Requester != s.MSPID {
+		a, err = s.Ledger.GetAuthorization(ctx, req.ID)
+		if (err == nil && a.Requester != s.MSPID) || ledger.CodeOf(err) == model.CodeForbiddenMSP {
 			err = apiErr(http.StatusConflict, string(model.CodeAlreadyExists), "authorisation id exists")
 		}
 	}
@@ -188,6 +189,10 @@ func (s *Server) ownAuthorization(r *http.Request) (*model.Authorization, error)
 		return nil, notFound
 	}
 	a, err := s.Ledger.GetAuthorization(r.Context(), id)
+	if ledger.CodeOf(err) == model.CodeForbiddenMSP {
+		// Another institution's: the chaincode does not show it to us.
+		return nil, notFound
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -46,13 +46,14 @@ const (
 // Ledger; *ledger.Ledger implements it.
 type CitizenLedger interface {
 	Ledger
-	ListAuthorizationsByCitizen(ctx context.Context, citizenRef string, q ledger.ListQuery) (*model.Page[model.Authorization], error)
-	ListAccessesByCitizen(ctx context.Context, citizenRef string, q ledger.ListQuery) (*model.Page[model.Access], error)
+	ListAuthorizationsByCitizen(ctx context.Context, requester, citizenRef string, q ledger.ListQuery) (*model.Page[model.Authorization], error)
+	ListAccessesByCitizen(ctx context.Context, requester, citizenRef string, q ledger.ListQuery) (*model.Page[model.Access], error)
 	Decide(ctx context.Context, id string, payload []byte, signatureB64, keyID string) (*model.Authorization, error)
-	AddCitizenKey(ctx context.Context, citizenRef, jwk string) (string, error)
-	RevokeCitizenKey(ctx context.Context, citizenRef, keyID string) error
-	GetCitizen(ctx context.Context, citizenRef string) (*model.Citizen, error)
+	AddCitizenKey(ctx context.Context, requester, citizenRef, jwk string) (string, error)
+	RevokeCitizenKey(ctx context.Context, requester, citizenRef, keyID string) error
+	GetCitizen(ctx context.Context, requester, citizenRef string) (*model.Citizen, error)
 	GetInstitution(ctx context.Context, mspID string) (*model.Institution, error)
+	ListInstitutions(ctx context.Context, q ledger.ListQuery) (*model.Page[model.Institution], error)
 }
 
 // CitizenStore is what the citizen API needs from the gateway's store;
@@ -109,6 +110,10 @@ type CitizenConfig struct {
 	// CacheTTL is how long registry entries (institutions, purposes,
 	// categories) are cached for display; 0 means one minute.
 	CacheTTL time.Duration
+	// RefFor gives the citizenRef a requester knows a citizen by, from the
+	// citizen's own ref (the token's subject); nil means the same ref
+	// for every requester.
+	RefFor func(requester, ref string) string
 }
 
 // CitizenAPI is the citizen API's collaborators and its own state: the
@@ -120,6 +125,9 @@ type CitizenAPI struct {
 	institutions *ttlCache[*model.Institution]
 	purposes     *ttlCache[*model.Purpose]
 	categories   *ttlCache[*model.Category]
+	// requesterList caches the requesting institutions, whose collections
+	// hold a citizen's records.
+	requesterList *ttlCache[[]string]
 }
 
 // NewCitizenAPI checks c and returns the citizen API's state.
@@ -141,12 +149,13 @@ func NewCitizenAPI(c CitizenConfig) (*CitizenAPI, error) {
 	}
 	l := c.Ledger
 	return &CitizenAPI{
-		cfg:          c,
-		loginLimit:   newLimiter(c.LoginRate, c.LoginBurst),
-		attempts:     newAttemptCounter(),
-		institutions: newTTLCache(c.CacheTTL, l.GetInstitution),
-		purposes:     newTTLCache(c.CacheTTL, l.GetPurpose),
-		categories:   newTTLCache(c.CacheTTL, l.GetCategory),
+		cfg:           c,
+		loginLimit:    newLimiter(c.LoginRate, c.LoginBurst),
+		attempts:      newAttemptCounter(),
+		institutions:  newTTLCache(c.CacheTTL, l.GetInstitution),
+		purposes:      newTTLCache(c.CacheTTL, l.GetPurpose),
+		categories:    newTTLCache(c.CacheTTL, l.GetCategory),
+		requesterList: newTTLCache(c.CacheTTL, loadRequesters(l)),
 	}, nil
 }
 

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"net/http"
 	"regexp"
+	"slices"
+	"strings"
 
 	"github.com/go-chi/chi/v5"
 
@@ -57,9 +59,22 @@ func (s *Server) citizenAddKey(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	kid, err := c.cfg.Ledger.AddCitizenKey(r.Context(), ref, string(jwk))
+	reqs, err := c.requesters(r.Context())
 	if err != nil {
 		return err
+	}
+	kid := ""
+	for _, req := range reqs {
+		k, err := c.enrolIn(r.Context(), req, ref, string(jwk))
+		if err != nil {
+			return err
+		}
+		if k != "" {
+			kid = k
+		}
+	}
+	if kid == "" {
+		return apiErr(http.StatusConflict, string(model.CodeAlreadyExists), "this device key is already enrolled")
 	}
 	writeJSON(w, http.StatusCreated, keyResponse{KeyID: kid})
 	return nil
@@ -76,14 +91,11 @@ func (s *Server) citizenListKeys(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	out := keyList{Keys: []model.DeviceKey{}}
-	cit, err := c.cfg.Ledger.GetCitizen(r.Context(), ref)
-	switch {
-	case ledger.CodeOf(err) == model.CodeCitizenNotFound:
-	case err != nil:
+	keys, err := c.keysOf(r.Context(), ref)
+	if err != nil {
 		return err
-	default:
-		out.Keys = append(out.Keys, cit.Keys...)
 	}
+	out.Keys = append(out.Keys, keys...)
 	writeJSON(w, http.StatusOK, out)
 	return nil
 }
@@ -99,8 +111,30 @@ func (s *Server) citizenRevokeKey(w http.ResponseWriter, r *http.Request) error 
 	if !keyIDPattern.MatchString(kid) {
 		return apiErr(http.StatusNotFound, string(model.CodeKeyNotFound), "no such key")
 	}
-	if err := c.cfg.Ledger.RevokeCitizenKey(r.Context(), ref, kid); err != nil {
+	reqs, err := c.requesters(r.Context())
+	if err != nil {
 		return err
+	}
+	var first error
+	revoked := false
+	for _, req := range reqs {
+		err := c.cfg.Ledger.RevokeCitizenKey(r.Context(), req, c.refFor(req, ref), kid)
+		switch code := ledger.CodeOf(err); {
+		case err == nil:
+			revoked = true
+		case code == model.CodeKeyNotFound || code == model.CodeCitizenNotFound || code == model.CodeKeyRevoked:
+			if first == nil {
+				first = err
+			}
+		default:
+			return err
+		}
+	}
+	if !revoked {
+		if first == nil {
+			first = apiErr(http.StatusNotFound, string(model.CodeKeyNotFound), "no such key")
+		}
+		return first
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
@@ -118,7 +152,7 @@ func (c *CitizenAPI) ownAuthorization(r *http.Request, ref string) (*model.Autho
 	if err != nil {
 		return nil, err
 	}
-	if a.CitizenRef != ref {
+	if a.CitizenRef != c.refFor(a.Requester, ref) {
 		return nil, notFound
 	}
 	return a, nil
@@ -135,13 +169,18 @@ func (s *Server) citizenListAuthorizations(w http.ResponseWriter, r *http.Reques
 	if err != nil {
 		return err
 	}
-	page, err := c.cfg.Ledger.ListAuthorizationsByCitizen(r.Context(), ref, q)
+	all, err := allOf(r.Context(), c, ref, q, c.cfg.Ledger.ListAuthorizationsByCitizen)
 	if err != nil {
 		return err
 	}
-	out := citizenAuthorizationList{Items: make([]citizenAuthorization, 0, len(page.Items)), NextCursor: page.Bookmark}
-	for i := range page.Items {
-		ca, err := c.describe(r.Context(), &page.Items[i])
+	slices.SortStableFunc(all, func(a, b model.Authorization) int { return strings.Compare(a.RequestedAt, b.RequestedAt) })
+	items, next, err := pageOf(all, q)
+	if err != nil {
+		return err
+	}
+	out := citizenAuthorizationList{Items: make([]citizenAuthorization, 0, len(items)), NextCursor: next}
+	for i := range items {
+		ca, err := c.describe(r.Context(), &items[i])
 		if err != nil {
 			return err
 		}
@@ -255,28 +294,28 @@ type decisionRequest struct {
 
 // Validate decodes the payload and checks the form of the rest; it
 // returns the payload's bytes exactly as sent and what they say.
-func (q *decisionRequest) Validate(id, ref string) ([]byte, error) {
+func (q *decisionRequest) Validate(id string) ([]byte, *model.DecisionPayload, error) {
 	bad := func(format string, args ...any) error {
 		return apiErr(http.StatusBadRequest, CodeInvalidArgument, format, args...)
 	}
 	raw, err := sig.DecodeBase64(q.Payload)
 	if err != nil || len(raw) == 0 {
-		return nil, bad("payload must be the base64 of the signed bytes")
+		return nil, nil, bad("payload must be the base64 of the signed bytes")
 	}
 	if s, err := sig.DecodeBase64(q.Signature); err != nil || len(s) < 8 || len(s) > 72 {
-		return nil, bad("signature must be the base64 of an ECDSA P-256 signature")
+		return nil, nil, bad("signature must be the base64 of an ECDSA P-256 signature")
 	}
 	if !keyIDPattern.MatchString(q.KeyID) {
-		return nil, bad("key_id must be the key's RFC 7638 thumbprint")
+		return nil, nil, bad("key_id must be the key's RFC 7638 thumbprint")
 	}
 	p, err := model.ParseDecisionPayload(raw)
 	if err != nil {
-		return nil, modelError(err)
+		return nil, nil, modelError(err)
 	}
-	if p.AuthorizationID != id || p.CitizenRef != ref {
-		return nil, apiErr(http.StatusConflict, string(model.CodePayloadMismatch), "the payload is for another authorisation")
+	if p.AuthorizationID != id {
+		return nil, nil, apiErr(http.StatusConflict, string(model.CodePayloadMismatch), "the payload is for another authorisation")
 	}
-	return raw, nil
+	return raw, p, nil
 }
 
 // citizenDecision submits a signed decision on one of the caller's
@@ -295,7 +334,7 @@ func (s *Server) citizenDecision(w http.ResponseWriter, r *http.Request) error {
 	if !model.ValidID(id) {
 		return apiErr(http.StatusNotFound, string(model.CodeAuthNotFound), "no such authorisation")
 	}
-	payload, err := q.Validate(id, ref)
+	payload, p, err := q.Validate(id)
 	if err != nil {
 		return err
 	}
@@ -303,7 +342,17 @@ func (s *Server) citizenDecision(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if p.CitizenRef != a.CitizenRef {
+		return apiErr(http.StatusConflict, string(model.CodePayloadMismatch), "the payload is for another authorisation")
+	}
 	out, err := c.cfg.Ledger.Decide(r.Context(), a.ID, payload, q.Signature, q.KeyID)
+	if ledger.CodeOf(err) == model.CodeKeyNotFound {
+		// A requester registered after the device was enrolled: enrol the
+		// device's key in its collection and decide again.
+		if enrolled, eerr := c.ensureKeyIn(r.Context(), a.Requester, ref, q.KeyID); eerr == nil && enrolled {
+			out, err = c.cfg.Ledger.Decide(r.Context(), a.ID, payload, q.Signature, q.KeyID)
+		}
+	}
 	if err != nil {
 		return err
 	}
@@ -322,12 +371,17 @@ func (s *Server) citizenAccesses(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	page, err := c.cfg.Ledger.ListAccessesByCitizen(r.Context(), ref, q)
+	all, err := allOf(r.Context(), c, ref, q, c.cfg.Ledger.ListAccessesByCitizen)
 	if err != nil {
 		return err
 	}
-	out := citizenAccessList{Items: make([]citizenAccess, 0, len(page.Items)), NextCursor: page.Bookmark}
-	for _, a := range page.Items {
+	slices.SortStableFunc(all, func(a, b model.Access) int { return strings.Compare(a.AccessedAt, b.AccessedAt) })
+	items, next, err := pageOf(all, q)
+	if err != nil {
+		return err
+	}
+	out := citizenAccessList{Items: make([]citizenAccess, 0, len(items)), NextCursor: next}
+	for _, a := range items {
 		inst, err := c.institution(r.Context(), a.Requester)
 		if err != nil {
 			return err

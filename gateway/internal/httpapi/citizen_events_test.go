@@ -24,7 +24,7 @@ var (
 // citizenEvent is an authorisation event of block n for ref, as the
 // citizens' feed publishes it.
 func citizenEvent(n uint64, ref string) notify.Event {
-	data, _ := json.Marshal(model.Event{Name: model.EventAuthorizationGranted, TxID: fmt.Sprintf("tx%d", n), CitizenRef: ref,
+	data, _ := json.Marshal(model.Event{Name: model.EventAuthorizationGranted, TxID: fmt.Sprintf("tx%d", n),
 		AuthorizationID: fmt.Sprintf("auth-%d", n), Status: model.AuthGranted})
 	return notify.Event{ID: notify.EventID(n, fmt.Sprintf("tx%d", n)), Name: model.EventAuthorizationGranted, Block: n, Data: data, Key: ref}
 }

@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -41,7 +42,11 @@ func (h *citizenHarness) decisions() [][]byte {
 	var out [][]byte
 	for _, c := range h.net.Calls() {
 		if c.Submit && c.Name == "consent:Decide" {
-			p, err := base64.StdEncoding.DecodeString(c.Args[1])
+			var in model.DecisionInput
+			if err := json.Unmarshal(c.Transient[model.TransientDecision], &in); err != nil {
+				h.t.Fatal(err)
+			}
+			p, err := base64.StdEncoding.DecodeString(in.Payload)
 			if err != nil {
 				h.t.Fatal(err)
 			}

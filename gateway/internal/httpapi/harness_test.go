@@ -115,7 +115,7 @@ func seedInstitutionAuthorizations(t *testing.T, net *ledgertest.Network) {
 // through the operator, as the consent app does.
 func grant(t *testing.T, net *ledgertest.Network, citizenRef, id string) *ledgertest.Device {
 	t.Helper()
-	dev, err := net.Enrol(context.Background(), citizenRef)
+	dev, err := net.Enrol(context.Background(), citizenRef, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -234,7 +234,7 @@ func (x *xnet) authorize(requester, ref string, req model.AuthorizationRequest) 
 		t.Fatal(err)
 	}
 	if x.devices[ref] == nil {
-		dev, err := x.net.Enrol(ctx, ref)
+		dev, err := x.net.Enrol(ctx, ref, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -323,7 +323,7 @@ func (x *xnet) accessSubmits() []string {
 	var out []string
 	for _, c := range x.net.Calls() {
 		if c.Submit && c.Name == "access:RecordAccess" {
-			out = append(out, c.Args[0])
+			out = append(out, string(c.Transient[model.TransientAccess]))
 		}
 	}
 	return out

@@ -26,7 +26,7 @@ type Feed struct {
 	Broker *Broker
 	// Filter returns the key an event is published under, or false to
 	// leave it out.
-	Filter func(*model.Event) (key string, ok bool)
+	Filter func(context.Context, *model.Event) (key string, ok bool)
 	// RetryBase and RetryMax bound the wait before subscribing again
 	// (1 s and 30 s if zero).
 	RetryBase, RetryMax time.Duration
@@ -80,16 +80,16 @@ func (f *Feed) forward(ctx context.Context, events <-chan ledger.ChainEvent, cp 
 			}
 			got = true
 			cp.CheckpointTransaction(ev.BlockNumber, ev.TxID)
-			f.publish(ev)
+			f.publish(ctx, ev)
 		}
 	}
 }
 
-func (f *Feed) publish(ev ledger.ChainEvent) {
+func (f *Feed) publish(ctx context.Context, ev ledger.ChainEvent) {
 	if ev.Event == nil || strings.ContainsAny(ev.TxID+ev.Event.Name, "\r\n") {
 		return
 	}
-	key, ok := f.Filter(ev.Event)
+	key, ok := f.Filter(ctx, ev.Event)
 	if !ok {
 		return
 	}
@@ -100,12 +100,20 @@ func (f *Feed) publish(ev ledger.ChainEvent) {
 	f.Broker.Publish(Event{ID: EventID(ev.BlockNumber, ev.TxID), Name: ev.Event.Name, Block: ev.BlockNumber, Data: data, Key: key})
 }
 
-// CitizenEvents is the Filter of citizens' streams: the changes of a
-// citizen's authorisations and the uses of their data, under their
-// citizenRef.
-func CitizenEvents(e *model.Event) (string, bool) {
-	if !model.ValidHash(e.CitizenRef) || !(strings.HasPrefix(e.Name, "Authorization") || e.Name == model.EventAccessRecorded) {
-		return "", false
+// CitizenEvents returns the Filter of citizens' streams: the changes of a
+// citizen's authorisations and the uses of their data, under the key
+// owner gives the authorisation's citizen. Events carry no citizenRef
+// (they are in every member's blocks), so owner reads the authorisation,
+// which the operator may; an authorisation it cannot place is left out.
+func CitizenEvents(owner func(ctx context.Context, authorizationID string) (string, error)) func(context.Context, *model.Event) (string, bool) {
+	return func(ctx context.Context, e *model.Event) (string, bool) {
+		if e.AuthorizationID == "" || !(strings.HasPrefix(e.Name, "Authorization") || e.Name == model.EventAccessRecorded) {
+			return "", false
+		}
+		key, err := owner(ctx, e.AuthorizationID)
+		if err != nil || key == "" {
+			return "", false
+		}
+		return key, true
 	}
-	return e.CitizenRef, true
 }

@@ -24,9 +24,20 @@ var (
 // grant is an authorisation event of block n for ref.
 func grant(n uint64, ref string) ledger.ChainEvent {
 	return ledger.ChainEvent{BlockNumber: n, TxID: fmt.Sprintf("tx%d", n), Name: model.EventAuthorizationGranted,
-		Event: &model.Event{Name: model.EventAuthorizationGranted, TxID: fmt.Sprintf("tx%d", n), CitizenRef: ref,
-			AuthorizationID: fmt.Sprintf("auth-%d", n), Status: model.AuthGranted}}
+		Event: &model.Event{Name: model.EventAuthorizationGranted, TxID: fmt.Sprintf("tx%d", n),
+			AuthorizationID: fmt.Sprintf("auth-%s-%d", ref[:8], n), Status: model.AuthGranted}}
 }
+
+// citizenEvents places the authorisations grant makes with their citizen,
+// as the operator does by reading them.
+var citizenEvents = CitizenEvents(func(_ context.Context, id string) (string, error) {
+	for _, ref := range []string{refA, refB} {
+		if strings.HasPrefix(id, "auth-"+ref[:8]+"-") {
+			return ref, nil
+		}
+	}
+	return "", errors.New("no such authorisation")
+})
 
 // feedSource hands out one channel per subscription and records the
 // checkpoint each started from.
@@ -82,7 +93,7 @@ func runFeed(t *testing.T, f *Feed, src *feedSource) chan ledger.ChainEvent {
 func TestFeedFansOutByKey(t *testing.T) {
 	src := newFeedSource()
 	b := NewBroker(0, 0)
-	up := runFeed(t, &Feed{Source: src, Broker: b, Filter: CitizenEvents}, src)
+	up := runFeed(t, &Feed{Source: src, Broker: b, Filter: citizenEvents}, src)
 
 	const perRef, streams = 50, 8
 	var wg sync.WaitGroup
@@ -104,7 +115,7 @@ func TestFeedFansOutByKey(t *testing.T) {
 				case !ok:
 					errs <- errors.New("stream closed early")
 					return
-				case e.Key != ref || e.Block <= last || !strings.Contains(string(e.Data), ref):
+				case e.Key != ref || e.Block <= last || !strings.Contains(string(e.Data), ref[:8]):
 					errs <- fmt.Errorf("stream for %s got %s for %s after block %d", ref[:1], e.ID, e.Key, last)
 					return
 				}
@@ -134,7 +145,7 @@ func TestFeedFansOutByKey(t *testing.T) {
 		}
 		up <- grant(n, ref)
 		up <- ledger.ChainEvent{BlockNumber: n, TxID: "anchor", Event: &model.Event{Name: model.EventBatchAnchored, BatchID: "b"}}
-		up <- ledger.ChainEvent{BlockNumber: n, TxID: "key", Event: &model.Event{Name: model.EventCitizenKeyAdded, CitizenRef: ref}}
+		up <- ledger.ChainEvent{BlockNumber: n, TxID: "key", Event: &model.Event{Name: model.EventCitizenKeyAdded, Requester: "BankMSP"}}
 		up <- ledger.ChainEvent{BlockNumber: n, TxID: "raw", Raw: []byte("not json")}
 	}
 	wg.Wait()
@@ -157,13 +168,13 @@ func TestFeedFansOutByKey(t *testing.T) {
 // id is gone or is another key's.
 func TestSubscribeKeyResume(t *testing.T) {
 	b := NewBroker(0, 4)
-	f := &Feed{Broker: b, Filter: CitizenEvents}
+	f := &Feed{Broker: b, Filter: citizenEvents}
 	for n := uint64(1); n <= 4; n++ {
 		ref := refA
 		if n == 3 {
 			ref = refB
 		}
-		f.publish(grant(n, ref))
+		f.publish(context.Background(), grant(n, ref))
 	}
 	ids := func(es []Event) string {
 		var out []string
@@ -189,7 +200,7 @@ func TestSubscribeKeyResume(t *testing.T) {
 		}
 		b.Unsubscribe(s)
 	}
-	f.publish(grant(5, refA)) // the broker keeps 2..5 now
+	f.publish(context.Background(), grant(5, refA)) // the broker keeps 2..5 now
 	if _, replay, missed := b.SubscribeKey(refA, "1:tx1"); !missed || replay != nil {
 		t.Errorf("resume after an event no longer kept: replay %v missed %v", ids(replay), missed)
 	}
@@ -202,7 +213,7 @@ func TestFeedResubscribes(t *testing.T) {
 	b := NewBroker(0, 0)
 	sub, _, _ := b.SubscribeKey(refA, "")
 	defer b.Unsubscribe(sub)
-	up := runFeed(t, &Feed{Source: src, Broker: b, Filter: CitizenEvents, RetryBase: time.Millisecond}, src)
+	up := runFeed(t, &Feed{Source: src, Broker: b, Filter: citizenEvents, RetryBase: time.Millisecond}, src)
 	up <- grant(7, refA)
 	close(up)
 	up = <-src.subs
