@@ -111,12 +111,99 @@ func ctxFor(t testing.TB) context.Context {
 // submit submits as l's organisation. The commit it waits for is its own
 // peer's; the block number is kept, so that reads on other organisations'
 // peers wait until they have it too (evaluate).
+//
+// The tests give a transaction its arguments as they read; submit sends
+// what a client sends (see ledger.Ledger): the private inputs of
+// RequestAuthorization, Decide, RecordAccess and the key transactions as
+// transient data, endorsed by the operator and the requester, and it
+// answers what the caller then reads (the whole record), not the public
+// record the transaction returns.
+//
+//	consent:RequestAuthorization  requestJSON
+//	consent:Decide                id payload signature keyID
+//	access:RecordAccess           accessJSON
+//	registry:AddCitizenKey        citizenRef jwk          (every requester's collection)
+//	registry:RevokeCitizenKey     citizenRef keyID        (every requester's collection)
 func (l *ledger) submit(fn string, args ...string) ([]byte, error) {
-	out, block, err := fabconn.SubmitAt(ctxFor(l.t), l.contract, fn, args...)
+	if (fn == "registry:AddCitizenKey" || fn == "registry:RevokeCitizenKey") && len(args) == 2 {
+		var out []byte
+		for _, req := range []string{"BankMSP", "InsurerMSP"} {
+			in := model.CitizenKeyInput{Requester: req, CitizenRef: args[0]}
+			if fn == "registry:AddCitizenKey" {
+				in.JWK = args[1]
+			} else {
+				in.KeyID = args[1]
+			}
+			var err error
+			if out, err = l.submitWith(fn, req, nil, model.TransientKey, in); err != nil {
+				return nil, err
+			}
+		}
+		return out, nil
+	}
+	switch {
+	case fn == "consent:RequestAuthorization" && len(args) == 1:
+		var req model.AuthorizationRequest
+		_ = json.Unmarshal([]byte(args[0]), &req)
+		if _, err := l.submitWith(fn, l.org, nil, model.TransientRequest, json.RawMessage(args[0])); err != nil {
+			return nil, err
+		}
+		return l.evaluate("consent:GetAuthorization", req.ID)
+	case fn == "consent:Decide" && len(args) == 4:
+		in := model.DecisionInput{Payload: args[1], Signature: args[2], KeyID: args[3]}
+		if _, err := l.submitWith(fn, requesterOf(l.t, args[0]), args[:1], model.TransientDecision, in); err != nil {
+			return nil, err
+		}
+		return l.evaluate("consent:GetAuthorization", args[0])
+	case fn == "access:RecordAccess" && len(args) == 1:
+		var req model.AccessRequest
+		_ = json.Unmarshal([]byte(args[0]), &req)
+		if _, err := l.submitWith(fn, requesterOf(l.t, req.AuthorizationID), nil, model.TransientAccess, json.RawMessage(args[0])); err != nil {
+			return nil, err
+		}
+		return l.evaluate("access:GetAccess", req.ID)
+	}
+	return l.submitWith(fn, "", args, "", nil)
+}
+
+// submitWith submits fn with args and, if key is not empty, v as the
+// private input key, endorsed by the operator and requester (if not
+// empty).
+func (l *ledger) submitWith(fn, requester string, args []string, key string, v any) ([]byte, error) {
+	opts := []client.ProposalOption{client.WithArguments(args...)}
+	if key != "" {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, client.WithTransient(map[string][]byte{key: b}))
+	}
+	if requester != "" && requester != "BureauMSP" {
+		opts = append(opts, client.WithEndorsingOrganizations("BureauMSP", requester))
+	}
+	out, block, err := fabconn.SubmitWith(ctxFor(l.t), l.contract, fn, opts...)
 	if block > 0 || err == nil {
 		noteCommitted(block)
 	}
 	return out, err
+}
+
+// requesterOf returns the requester of an authorisation, as the operator
+// reads it; "" if there is none.
+func requesterOf(t testing.TB, authID string) string {
+	c, err := testNet.Contract("BureauMSP")
+	if err != nil {
+		t.Fatalf("contract for BureauMSP: %v", err)
+	}
+	ctx := ctxFor(t)
+	awaitCommitted(ctx, t, "BureauMSP")
+	out, err := c.EvaluateWithContext(ctx, "consent:GetAuthorization", client.WithArguments(authID))
+	if err != nil {
+		return ""
+	}
+	var a model.Authorization
+	_ = json.Unmarshal(out, &a)
+	return a.Requester
 }
 
 // lastBlock is the highest block that holds a transaction these tests

@@ -80,7 +80,9 @@ func (tr *traffic) submit(ctx context.Context, contract *client.Contract, id str
 	// a hang shows as its latency rather than as a cut-off error.
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 	defer cancel()
-	_, err := fabconn.Submit(sctx, contract, "consent:RequestAuthorization", string(body))
+	_, _, err := fabconn.SubmitWith(sctx, contract, "consent:RequestAuthorization",
+		client.WithTransient(map[string][]byte{model.TransientRequest: body}),
+		client.WithEndorsingOrganizations("BureauMSP", "BankMSP"))
 	took := time.Since(start)
 	tr.mu.Lock()
 	defer tr.mu.Unlock()
