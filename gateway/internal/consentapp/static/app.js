@@ -311,11 +311,11 @@ async function api(method, path, body, headers) {
 function errorText(e) {
   if (!(e instanceof APIError)) return (e && e.message) || String(e);
   if (e.status === 0) return t('err.network');
+  if (e.code === 'INVALID_CODE') return t('err.invalidCode');
   if (e.status === 401) return t('err.session');
   if (e.code === 'KEY_REVOKED' || e.code === 'KEY_NOT_FOUND') return t('err.keyRevoked');
   if (e.status === 409) return t('err.conflict', {code: e.code});
   if (e.status === 422 && /SIGNATURE|PAYLOAD|KEY/.test(e.code)) return t('err.signature', {code: e.code});
-  if (e.code === 'INVALID_CODE') return t('err.invalidCode');
   return t('err.generic', {status: e.status, code: e.code, message: e.message});
 }
 
