@@ -190,12 +190,17 @@ const idbDel = (k) => idbDo('keys', 'readwrite', (s) => s.delete(k));
 
 // keepDecision keeps the receipt of a's last decision on this device, so
 // it can still be opened after a later decision replaces it on the ledger.
+const keptTx = new Set(); // receipts already copied in this page's life
+
 async function keepDecision(a) {
   if (!a || !a.last_decision || !a.last_decision.tx_id || !state.sub) return;
   const d = a.last_decision;
+  const slot = state.sub + ':' + d.tx_id;
+  if (keptTx.has(slot)) return;
+  keptTx.add(slot);
   try {
     await idbDo('receipts', 'readwrite', (s) => s.put({sub: state.sub, authorization_id: a.id, decision: d,
-      requester: a.requester, kept_at: new Date().toISOString()}, state.sub + ':' + d.tx_id));
+      requester: a.requester, kept_at: new Date().toISOString()}, slot));
   } catch (e) { /* a receipt copy is a convenience; the ledger holds the facts */ }
 }
 

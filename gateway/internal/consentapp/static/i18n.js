@@ -74,7 +74,7 @@ const DICT = {
   en: {
     skip: 'Skip to content', brand: 'Quanchain · My consents', logout: 'Log out', 'nav.label': 'Main menu',
     'live.on': 'Live updates: connected', 'live.off': 'Live updates: not connected',
-    'elder.on': 'Large text', 'elder.label': 'Elder mode (长辈模式): larger text, one thing per screen',
+    'elder.on': 'Elder mode', 'elder.label': 'Elder mode (长辈模式): larger text, one thing per screen',
     'nav.data': 'My data', 'nav.pending': 'Waiting', 'nav.active': 'Active',
     'nav.history': 'Uses', 'nav.devices': 'Devices',
     'login.title': 'Log in', 'login.intro': 'Log in with your real-name details. This device then creates a signing key that never leaves it, used for each of your consents.',

@@ -320,7 +320,7 @@ async function screenHistory() {
 // those same bytes with the device key. Names (institution, purpose) come
 // from the list entry only when it names the same code as the bytes.
 async function screenDecide(id, action) {
-  if (state.device && !(await checkDeviceKey())) {
+  if (state.keyRevoked || (state.device && !(await checkDeviceKey()))) {
     location.hash = '#/relogin';
     return;
   }
