@@ -802,6 +802,13 @@ func TestConsentApp(t *testing.T) {
 	phone.sign(claim.ID, "REVOKE", "REVOKED")
 	phone.open("#/decide/"+loan.ID+"/DENY", fmt.Sprintf(`#decision-payload[data-auth-id=%q][data-action="DENY"]`, loan.ID))
 	phone.sign(loan.ID, "DENY", "DENIED")
+	phone.run("elder mode in English", click("#lang"), chromedp.WaitVisible(`html[lang="en"].elder`, chromedp.ByQuery))
+	phone.audit("elder, English: decision receipt")
+	phone.open("#/active", `#view[data-screen="active"] h2`)
+	phone.audit("elder, English: active authorisations")
+	phone.open("#/pending", `#view[data-screen="pending"] .principles`)
+	phone.audit("elder, English: requests waiting")
+	phone.run("back to Chinese", click("#lang"), chromedp.WaitVisible(`html[lang="zh-CN"]`, chromedp.ByQuery))
 	phone.run("leave elder mode", click("#elder"), chromedp.WaitVisible(`#elder[aria-pressed="false"]`, chromedp.ByQuery))
 
 	// A second device registers its own key and revokes the first (lost) one.
