@@ -268,6 +268,7 @@ async function init() {
   $('#lang').addEventListener('click', () => {
     state.lang = state.lang === 'zh' ? 'en' : 'zh';
     localStorage.setItem('qc.lang', state.lang);
+    $('#toasts').replaceChildren(); // said in the other language
     applyStaticText();
     rerender();
   });
