@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -23,18 +24,28 @@ import (
 // gateway that make up runs. The signatures are made by the browser's
 // WebCrypto and verified by the chaincode.
 //
+// Every screen the test visits is audited with axe-core (vendored under
+// testdata/axe-core, injected by the test only: the app does not ship it),
+// in Chinese, in English and in 长辈模式; a serious or critical violation
+// fails the test.
+//
 // QC_CHROMIUM overrides the browser path; QC_ARTIFACTS keeps the
 // screenshots (else they go to a temporary directory); QC_APP_SCREENSHOTS=1
-// also refreshes the few committed ones under docs/app/.
+// also refreshes the committed ones under docs/app/, at 390 and 375 px wide.
 
 const (
 	defaultChromium = "/usr/bin/chromium"
 	phoneWidth      = 390
 	phoneHeight     = 844
+	narrowWidth     = 375 // the other common phone width the docs show
+	narrowHeight    = 812
 )
 
-// docScreens are the screenshots docs/app.md shows.
-var docScreens = []string{"01-login", "03-pending", "04-decision", "05-receipt-decision", "06-history", "08-active", "10-devices"}
+// docScreens are the screenshots docs/app.md shows, each at 390 px (NAME.png)
+// and 375 px (NAME-375.png) wide; the 2x ones are in 长辈模式.
+var docScreens = []string{"01-login", "02-data", "03-pending", "04-decision", "05-receipt-decision", "06-history",
+	"07-receipt-use", "08-active", "10-devices", "11-relogin",
+	"21-elder-data", "23-elder-pending", "24-elder-decision", "25-elder-receipt", "28-elder-active"}
 
 // browser is one device: a Chromium profile of its own.
 type browser struct {
@@ -135,6 +146,130 @@ func newBrowser(t *testing.T, name, shots string) *browser {
 	return b
 }
 
+// docShot takes screen's screenshot at 390 px wide and again at 375 px,
+// without the passing notifications, which would hide part of it.
+func (b *browser) docShot(screen string) {
+	b.t.Helper()
+	b.run("clear notifications", chromedp.Evaluate(`document.querySelectorAll('.toast').forEach((el) => el.remove()); true`, nil))
+	b.shot(screen)
+	b.run("narrow to 375 px", chromedp.EmulateViewport(narrowWidth, narrowHeight, chromedp.EmulateScale(2), chromedp.EmulateMobile))
+	b.shot(screen + "-375")
+	b.run("back to 390 px", chromedp.EmulateViewport(phoneWidth, phoneHeight, chromedp.EmulateScale(2), chromedp.EmulateMobile))
+}
+
+// axeSource is axe-core's script, read once.
+var axeSource = sync.OnceValues(func() (string, error) {
+	b, err := os.ReadFile(filepath.Join("testdata", "axe-core", "axe.min.js"))
+	return string(b), err
+})
+
+type axeViolation struct {
+	ID     string   `json:"id"`
+	Impact string   `json:"impact"`
+	Help   string   `json:"help"`
+	Nodes  []string `json:"nodes"`
+}
+
+// audit runs axe-core on the page as it is and fails the test on every
+// serious or critical violation. The script is injected through the
+// DevTools protocol, so the app's CSP stays as it is.
+func (b *browser) audit(where string) {
+	b.t.Helper()
+	src, err := axeSource()
+	if err != nil {
+		b.t.Fatalf("axe-core: %v", err)
+	}
+	var loaded bool
+	b.run("look for axe", chromedp.Evaluate(`typeof window.axe === 'object'`, &loaded))
+	if !loaded {
+		b.run("inject axe-core", chromedp.Evaluate(src+"\n;true", &loaded))
+	}
+	var res struct {
+		Passes     int            `json:"passes"`
+		Violations []axeViolation `json:"violations"`
+	}
+	b.eval("axe: "+where, `axe.run(document).then((r) => ({passes: r.passes.length, violations: r.violations
+		.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+		.map((v) => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 4).map((n) => n.target.join(' '))}))}))`, &res)
+	if res.Passes == 0 {
+		b.t.Errorf("%s: %s: axe-core checked nothing", b.name, where)
+	}
+	for _, v := range res.Violations {
+		b.t.Errorf("%s: %s: axe %s (%s): %s at %v", b.name, where, v.ID, v.Impact, v.Help, v.Nodes)
+	}
+}
+
+// failNext makes the app's next call of path answer status with an error
+// body of code (status 0: the network fails), by wrapping the page's
+// fetch. Only the test does this; the app's code is untouched.
+func (b *browser) failNext(path string, status int, code string) {
+	b.t.Helper()
+	b.run("fail the next "+path, chromedp.Evaluate(`(() => {
+		if (!window.__qcFetch) {
+			window.__qcFetch = window.fetch;
+			window.__qcFail = [];
+			window.fetch = (input, init) => {
+				const url = typeof input === 'string' ? input : input.url;
+				const i = window.__qcFail.findIndex((f) => url.startsWith(f.path));
+				if (i < 0) return window.__qcFetch(input, init);
+				const f = window.__qcFail.splice(i, 1)[0];
+				if (f.status === 0) return Promise.reject(new TypeError('Failed to fetch'));
+				return Promise.resolve(new Response(JSON.stringify({error: {code: f.code, message: f.message, request_id: 'test-request'}}),
+					{status: f.status, headers: {'Content-Type': 'application/json'}}));
+			};
+		}
+		window.__qcFail.push({path: `+jsString(path)+`, status: `+fmt.Sprint(status)+`, code: `+jsString(code)+`,
+			message: `+jsString(strings.ToLower(code)+" (test)")+`});
+		return true;
+	})()`, nil))
+}
+
+// focusedOn reports whether the focused element matches sel.
+func (b *browser) focusedOn(sel string) bool {
+	b.t.Helper()
+	var ok bool
+	b.run("read the focus", chromedp.Evaluate(`!!document.activeElement && document.activeElement.matches(`+jsString(sel)+`)`, &ok))
+	return ok
+}
+
+// screen checks what every screen change must do: the page title names
+// the screen, and focus is on the screen's heading (or on sel).
+func (b *browser) screen(title, focus string) {
+	b.t.Helper()
+	var got string
+	b.run("read the title", chromedp.Title(&got))
+	if !strings.HasPrefix(got, title) {
+		b.t.Errorf("%s: page title %q, want it to start with %q", b.name, got, title)
+	}
+	if focus == "" {
+		focus = "#view h2"
+	}
+	if !b.focusedOn(focus) {
+		var where string
+		b.run("read the focus", chromedp.Evaluate(`document.activeElement ? document.activeElement.outerHTML.slice(0, 120) : ''`, &where))
+		b.t.Errorf("%s: %s: focus is on %s, want %s", b.name, title, where, focus)
+	}
+}
+
+// visibleText is what the page shows (folded details stay folded).
+func (b *browser) visibleText() string {
+	b.t.Helper()
+	var s string
+	b.run("read the page", chromedp.Evaluate(`document.body.innerText`, &s))
+	return s
+}
+
+// noRawCodes fails the test when the page shows one of codes.
+func (b *browser) noRawCodes(where string, codes ...string) {
+	b.t.Helper()
+	shown := b.visibleText()
+	for _, c := range codes {
+		if strings.Contains(shown, c) {
+			b.t.Errorf("%s: %s shows %q: %s", b.name, where, c, shown)
+		}
+	}
+}
+
 // run runs actions with a bound, failing the test with what was going on.
 func (b *browser) run(step string, actions ...chromedp.Action) {
 	b.t.Helper()
@@ -211,16 +346,49 @@ func (b *browser) eval(step, js string, out any) {
 
 // login logs c in through the app: the one-time code is read from the
 // operator gateway's log, as a developer would. It returns the key id the
-// app registered for this device.
-func (b *browser) login(c demoCitizen) string {
+// app registered for this device. With checks, it first makes the
+// mistakes a citizen makes (a wrong phone number, a field the gateway
+// refuses, a wrong code) and checks that each is shown at its field, in
+// words, and audits the login screens.
+func (b *browser) login(c demoCitizen, checks bool) string {
 	b.t.Helper()
 	b.run("open the app", chromedp.Navigate(operatorURL+"/app/"), chromedp.WaitVisible("#login-form", chromedp.ByQuery))
+	if checks {
+		// Logged out, neither the tabs nor 退出 show.
+		var shown []string
+		b.eval("what shows while logged out",
+			`['#tabs', '#logout'].filter((s) => getComputedStyle(document.querySelector(s)).display !== 'none')`, &shown)
+		if len(shown) != 0 {
+			b.t.Errorf("%s: logged out, %v still show", b.name, shown)
+		}
+		b.screen("登录", "")
+		b.audit("log in")
+	}
 	b.run("fill the login form",
 		chromedp.SendKeys("#id_number", c.IDNumber, chromedp.ByQuery),
 		chromedp.SendKeys("#name", c.Name, chromedp.ByQuery),
 		chromedp.SendKeys("#phone", c.Phone, chromedp.ByQuery))
-	if b.name == "phone" {
-		b.shot("01-login")
+	if checks {
+		b.docShot("01-login")
+		// A phone number that is not one is shown at its field.
+		var msg, described string
+		b.run("a wrong phone number", chromedp.SetValue("#phone", "12345", chromedp.ByQuery), click("#login-submit"),
+			chromedp.WaitVisible(`#phone[aria-invalid="true"]`, chromedp.ByQuery), text("#phone-error", &msg))
+		described = b.attr("#phone", "aria-describedby")
+		if !strings.Contains(msg, "手机号码") || !strings.Contains(described, "phone-error") || !b.focusedOn("#phone") {
+			b.t.Errorf("%s: wrong phone: message %q, aria-describedby %q", b.name, msg, described)
+		}
+		b.audit("log in with a field error")
+		// A field the gateway refuses (400 INVALID_ARGUMENT "name must…") is
+		// shown at that field too, in words, without the code.
+		b.failNext("/citizen/v1/login", 400, "INVALID_ARGUMENT")
+		b.run("the gateway refuses a field", chromedp.SetValue("#phone", c.Phone, chromedp.ByQuery), chromedp.SetValue("#name", c.Name, chromedp.ByQuery),
+			chromedp.Evaluate(`window.__qcFail[0].message = 'name must be 1–64 letters (test)'`, nil),
+			click("#login-submit"), chromedp.WaitVisible(`#name[aria-invalid="true"]`, chromedp.ByQuery), text("#name-error", &msg))
+		if !strings.Contains(msg, "姓名") {
+			b.t.Errorf("%s: refused name: %q", b.name, msg)
+		}
+		b.noRawCodes("a refused field", "INVALID_ARGUMENT", "name must")
 	}
 	b.run("ask for a code", click("#login-submit"), chromedp.WaitVisible("#code-form", chromedp.ByQuery))
 	challenge := b.attr("#code-form", "data-challenge")
@@ -232,6 +400,20 @@ func (b *browser) login(c demoCitizen) string {
 	}
 	if code == "" {
 		b.t.Fatalf("%s: no one-time code for challenge %q in the operator gateway's log", b.name, challenge)
+	}
+	if checks {
+		b.screen("输入验证码", "")
+		b.audit("one-time code")
+		// A wrong code says so, at the code field: not "session expired".
+		wrong := string('0'+(code[0]-'0'+1)%10) + code[1:]
+		var msg string
+		b.run("a wrong code", chromedp.SendKeys("#code", wrong, chromedp.ByQuery), click("#code-submit"),
+			chromedp.WaitVisible(`#code[aria-invalid="true"]`, chromedp.ByQuery), text("#code-error", &msg))
+		if !strings.Contains(msg, "验证码不正确") {
+			b.t.Errorf("%s: wrong code: %q", b.name, msg)
+		}
+		b.noRawCodes("a wrong code", "登录已过期", "INVALID_CODE")
+		b.run("clear the code", chromedp.SetValue("#code", "", chromedp.ByQuery))
 	}
 	b.run("verify the code",
 		chromedp.SendKeys("#code", code, chromedp.ByQuery),
@@ -277,11 +459,30 @@ func keyStatus(t *testing.T, citizen *httpClient, kid string) string {
 	return ""
 }
 
+// sign confirms the open decision with the device key and waits for its
+// receipt, where focus must land on the result.
+func (b *browser) sign(authID, action, status string) string {
+	b.t.Helper()
+	b.run("sign: "+action, click("#sign-button"),
+		chromedp.WaitVisible(fmt.Sprintf(`#receipt[data-auth-id=%q][data-action=%q] [data-status=%q]`, authID, action, status), chromedp.ByQuery))
+	if !b.focusedOn("#receipt-result") {
+		b.t.Errorf("%s: after signing %s, focus is not on the result", b.name, action)
+	}
+	return b.attr("#receipt", "data-tx")
+}
+
+// open shows a screen through the address bar, as a bookmark would.
+func (b *browser) open(hash, ready string) {
+	b.t.Helper()
+	b.run("open "+hash, chromedp.Evaluate(`location.hash = `+jsString(hash), nil), chromedp.WaitVisible(ready, chromedp.ByQuery))
+}
+
 // TestConsentApp is the citizen's side of the lending flow in a real
 // browser: log in, register the device key, see the bank's request appear
 // live, grant it with a WebCrypto signature, see the bank's use appear,
-// revoke, and the bank's next fetch is refused; then a second device logs
-// in with its own key and revokes the first one.
+// revoke, and the bank's next fetch is refused; errors in words, English,
+// 长辈模式 with a claim answered yes/no; then a second device logs in with
+// its own key and revokes the first one, which asks for a new login.
 func TestConsentApp(t *testing.T) {
 	people := demoCitizens(t)
 	person := people[10]
@@ -302,7 +503,7 @@ func TestConsentApp(t *testing.T) {
 	}
 
 	phone := newBrowser(t, "phone", shots)
-	kid1 := phone.login(person)
+	kid1 := phone.login(person, true)
 	t.Cleanup(func() {
 		if keyStatus(t, api, kid1) == model.StatusActive {
 			api.must("DELETE", "/citizen/v1/keys/"+kid1, nil, nil, 204)
@@ -311,14 +512,20 @@ func TestConsentApp(t *testing.T) {
 	if st := keyStatus(t, api, kid1); st != model.StatusActive {
 		t.Fatalf("the app's key %s is %q on the ledger", kid1, st)
 	}
+	phone.screen("我的设备", "")
+	phone.audit("devices")
 	phone.run("open my data", click(`#tabs a[data-tab="data"]`),
 		chromedp.WaitVisible(`#view[data-screen="data"] section[data-category]`, chromedp.ByQuery))
-	phone.shot("02-data")
+	phone.screen("我的数据", "")
+	phone.noRawCodes("my data", "默克尔根")
+	phone.audit("my data")
+	phone.docShot("02-data")
 
 	// The bank asks; the request appears on the open screen, with no reload.
 	phone.run("open requests waiting", click(`#tabs a[data-tab="pending"]`),
 		chromedp.WaitVisible(`#view[data-screen="pending"] .principles`, chromedp.ByQuery),
 		chromedp.Evaluate(`window.noReload = true`, nil))
+	phone.screen("待处理", "")
 	bank := institution(t, bankURL, "bank")
 	cats := []string{"housing_fund", "tax"}
 	a := request(t, bank, person, "CREDIT_ASSESSMENT", cats, "2025-11-01", "2026-10-31", 2, "app")
@@ -333,33 +540,54 @@ func TestConsentApp(t *testing.T) {
 	}
 	var shown string
 	phone.run("read the request", text(card, &shown))
-	for _, want := range []string{"公积金", "2025-11-01", "最多 2 次"} {
+	// Storage in years, not days; what 敏感 means.
+	for _, want := range []string{"公积金", "2025-11-01", "最多 2 次", "贷款审批", "可留存 1 年", "敏感个人信息"} {
 		if !strings.Contains(shown, want) {
 			t.Errorf("the request card lacks %q: %s", want, shown)
 		}
 	}
-	phone.shot("03-pending")
+	if strings.Contains(shown, "365 天") || strings.Contains(shown, "CREDIT_ASSESSMENT") {
+		t.Errorf("the request card speaks in days or codes: %s", shown)
+	}
+	phone.audit("requests waiting")
+	phone.docShot("03-pending")
 
-	// Grant: the screen shows the very bytes it signs.
+	// Grant: the screen shows the very bytes it signs, the technical terms
+	// folded under 技术详情.
 	phone.run("open the decision", click(card+` button[data-action="GRANT"]`),
 		chromedp.WaitVisible(fmt.Sprintf(`#decision-payload[data-auth-id=%q][data-action="GRANT"]`, a.ID), chromedp.ByQuery))
+	phone.screen("确认并签名", "")
+	phone.run("read the decision", text("#decision-payload", &shown))
+	for _, term := range []string{"序号", "通道", "签名密钥", "SHA-256", "CREDIT_ASSESSMENT", "BankMSP"} {
+		if strings.Contains(shown, term) {
+			t.Errorf("the decision shows %q outside 技术详情: %s", term, shown)
+		}
+	}
+	phone.audit("decision")
+	phone.docShot("04-decision")
 	var payloadText string
-	phone.run("read the payload", textContent("#payload-text", &payloadText))
+	phone.run("read the payload", click("#decide-tech summary"), textContent("#payload-text", &payloadText))
 	var p model.DecisionPayload
 	if err := json.Unmarshal([]byte(payloadText), &p); err != nil || p.AuthorizationID != a.ID || p.Action != model.ActionGrant ||
 		p.Requester != "BankMSP" || strings.Join(p.Categories, ",") != "housing_fund,tax" {
 		t.Fatalf("decision screen shows %q (%v)", payloadText, err)
 	}
-	phone.shot("04-decision")
-	phone.run("sign and grant", click("#sign-button"),
-		chromedp.WaitVisible(fmt.Sprintf(`#receipt[data-auth-id=%q] [data-status="GRANTED"]`, a.ID), chromedp.ByQuery))
-	grantTx := phone.attr("#receipt", "data-tx")
+	phone.audit("decision, technical details open")
+	grantTx := phone.sign(a.ID, "GRANT", "GRANTED")
+	phone.run("read the receipt", text("#receipt", &shown))
+	for _, term := range []string{"签名密钥", "SHA-256", "序号", "通道"} {
+		if strings.Contains(shown, term) {
+			t.Errorf("the receipt shows %q outside 技术详情: %s", term, shown)
+		}
+	}
+	phone.audit("decision receipt")
+	phone.docShot("05-receipt-decision")
 	var receiptPayload string
-	phone.run("read the receipt", textContent("#receipt-payload", &receiptPayload))
+	phone.run("read the receipt's payload", click("#receipt-tech summary"), textContent("#receipt-payload", &receiptPayload))
 	if !strings.Contains(receiptPayload, `"action":"GRANT"`) || grantTx == "" {
 		t.Fatalf("receipt: tx %q payload %q", grantTx, receiptPayload)
 	}
-	phone.shot("05-receipt-decision")
+	phone.audit("decision receipt, technical details open")
 
 	// The chaincode verified the browser's signature: the bank sees GRANTED.
 	var got model.Authorization
@@ -387,37 +615,103 @@ func TestConsentApp(t *testing.T) {
 	use := fmt.Sprintf(`#view[data-screen="history"] [data-access-id=%q]`, data.AccessID)
 	phone.run("see the use live", chromedp.WaitVisible(use, chromedp.ByQuery),
 		chromedp.WaitVisible(`.toast[data-kind="used"]`, chromedp.ByQuery))
-	phone.shot("06-history")
+	phone.screen("使用记录", "")
+	phone.audit("uses")
+	phone.docShot("06-history")
 	phone.run("open the use's receipt", click(use+" button[data-receipt]"),
 		chromedp.WaitVisible(fmt.Sprintf(`#receipt[data-kind="use"][data-access-id=%q]`, data.AccessID), chromedp.ByQuery))
 	if tx := phone.attr("#receipt", "data-tx"); tx != data.TxID {
 		t.Fatalf("use receipt tx %q, want %q", tx, data.TxID)
 	}
-	phone.shot("07-receipt-use")
+	// Names, not codes: the purpose, the provider, what was given.
+	var purpose, provider, given string
+	phone.run("read the use receipt", text(`#receipt [data-field="purpose"]`, &purpose),
+		text(`#receipt [data-field="provider"]`, &provider), text(`#receipt [data-field="given"]`, &given), text("#receipt", &shown))
+	if !strings.Contains(purpose, "贷款审批") || strings.Contains(provider, "MSP") || !strings.Contains(given, "条记录") {
+		t.Errorf("use receipt: purpose %q, provider %q, given %q", purpose, provider, given)
+	}
+	for _, c := range []string{"CREDIT_ASSESSMENT", "BureauMSP", "BankMSP", "records"} {
+		if strings.Contains(shown, c) {
+			t.Errorf("the use receipt shows %q outside 技术详情: %s", c, shown)
+		}
+	}
+	phone.screen("使用凭证", "")
+	phone.audit("use receipt")
+	phone.docShot("07-receipt-use")
 
-	// Revoke from the active authorisations; the next fetch is refused.
+	// Revoke from the active authorisations, told first what that does to
+	// the data already delivered; the next fetch is refused.
 	active := fmt.Sprintf(`#view[data-screen="active"] [data-auth-id=%q][data-status="GRANTED"]`, a.ID)
 	phone.run("open active authorisations", click(`#tabs a[data-tab="active"]`),
 		chromedp.WaitVisible(active, chromedp.ByQuery))
-	phone.shot("08-active")
+	phone.screen("有效授权", "")
+	phone.audit("active authorisations")
+	phone.docShot("08-active")
+	var effect string
 	phone.run("revoke", click(active+` button[data-action="REVOKE"]`),
 		chromedp.WaitVisible(fmt.Sprintf(`#decision-payload[data-auth-id=%q][data-action="REVOKE"]`, a.ID), chromedp.ByQuery),
-		click("#sign-button"),
-		chromedp.WaitVisible(fmt.Sprintf(`#receipt[data-auth-id=%q] [data-status="REVOKED"]`, a.ID), chromedp.ByQuery))
+		text("#revoke-effect", &effect))
+	if !strings.Contains(effect, "不会被收回") || !strings.Contains(effect, "1 年") {
+		t.Errorf("revoking does not say what happens to delivered data: %q", effect)
+	}
+	phone.audit("revoke decision")
+	revokeTx := phone.sign(a.ID, "REVOKE", "REVOKED")
 	code, raw = fetch(bank, a.ID, []string{"tax"}, "app-fetch-2")
 	if code < 400 || code >= 500 || errorCode(raw) != string(model.CodeAuthRevoked) {
 		t.Fatalf("fetch after revocation: %d %s", code, raw)
 	}
+	// The grant's receipt still opens after the revocation replaced it on
+	// the ledger.
+	phone.run("open the grant's receipt", chromedp.WaitVisible(fmt.Sprintf(`#decision-list a[data-tx=%q]`, revokeTx), chromedp.ByQuery),
+		click(fmt.Sprintf(`#decision-list a[data-tx=%q]`, grantTx)),
+		chromedp.WaitVisible(fmt.Sprintf(`#receipt[data-tx=%q][data-action="GRANT"]`, grantTx), chromedp.ByQuery),
+		click("#receipt-tech summary"), textContent("#receipt-payload", &receiptPayload))
+	if !strings.Contains(receiptPayload, `"action":"GRANT"`) || !strings.Contains(receiptPayload, a.ID) {
+		t.Fatalf("the grant's receipt after revoking: %q", receiptPayload)
+	}
+	phone.audit("an earlier decision's receipt")
 
 	// A decision on what is already decided is refused with a clear message.
 	var banner string
 	phone.run("decide again", chromedp.Evaluate(`location.hash = "#/decide/`+a.ID+`/GRANT"`, nil),
 		chromedp.WaitVisible("#error", chromedp.ByQuery), text("#error", &banner))
-	if !strings.Contains(banner, "已经处理") {
+	if !strings.Contains(banner, "已经处理") || strings.Contains(banner, "INVALID_TRANSITION") || strings.Contains(banner, "409") {
 		t.Fatalf("error banner %q", banner)
 	}
+	var detail string
+	phone.run("read the folded detail", textContent("#error", &detail))
+	if !strings.Contains(detail, "INVALID_TRANSITION") {
+		t.Errorf("the banner's folded detail lacks the code: %q", detail)
+	}
 
-	// The English switch keeps the domain terms' Chinese names.
+	// Server errors are told in words, the code only in the folded detail;
+	// after a successful 重试 the banner goes.
+	for _, tc := range []struct {
+		status     int
+		code, want string
+	}{
+		{503, "LEDGER_UNAVAILABLE", "账本暂时连接不上"},
+		{429, "RATE_LIMITED", "操作太频繁"},
+		{0, "", "网络连接失败"},
+		{418, "SOMETHING_NEW", "操作没有成功"},
+	} {
+		phone.open("#/pending", `#view[data-screen="pending"] .principles`)
+		phone.failNext("/citizen/v1/safe", tc.status, tc.code)
+		phone.run("load my data: "+tc.code, chromedp.Evaluate(`location.hash = "#/data"`, nil),
+			chromedp.WaitVisible("#retry", chromedp.ByQuery), text("#error", &banner))
+		if !strings.Contains(banner, tc.want) {
+			t.Errorf("%d %s: banner %q, want %q", tc.status, tc.code, banner, tc.want)
+		}
+		if tc.code != "" {
+			phone.noRawCodes("the banner", tc.code)
+		}
+		phone.run("retry: "+tc.code, click("#retry"),
+			chromedp.WaitVisible(`#view[data-screen="data"] section[data-category]`, chromedp.ByQuery),
+			chromedp.WaitNotVisible("#error", chromedp.ByQuery))
+	}
+
+	// The English switch keeps the domain terms' Chinese names; every screen
+	// passes the audit in English too.
 	var tab, principles string
 	phone.run("switch to English", chromedp.Evaluate(`location.hash = "#/pending"`, nil),
 		chromedp.WaitVisible(`#view[data-screen="pending"] .principles`, chromedp.ByQuery),
@@ -429,11 +723,97 @@ func TestConsentApp(t *testing.T) {
 		t.Fatalf("English: tab %q, principles %q", tab, principles)
 	}
 	phone.shot("09-english")
+	phone.audit("English: requests waiting")
+	for _, s := range []struct{ hash, ready, title string }{
+		{"#/data", `#view[data-screen="data"] section[data-category]`, "My data"},
+		{"#/active", `#view[data-screen="active"] h2`, "Active"},
+		{"#/history", `#view[data-screen="history"] [data-access-id]`, "Uses"},
+		{"#/receipt/use/" + data.AccessID, `#receipt[data-kind="use"]`, "Use receipt"},
+		{"#/receipt/auth/" + a.ID, `#receipt[data-kind="decision"]`, "Decision receipt"},
+		{"#/devices", `#device-list li[data-mine="yes"]`, "My devices"},
+	} {
+		phone.open(s.hash, s.ready)
+		phone.screen(s.title, "")
+		phone.audit("English: " + s.hash)
+	}
+	phone.open("#/decide/"+a.ID+"/GRANT", "#error")
+	phone.noRawCodes("English: a refused decision", "INVALID_TRANSITION")
+	phone.audit("English: a refused decision")
 	phone.run("back to Chinese", click("#lang"), chromedp.WaitVisible(`html[lang="zh-CN"]`, chromedp.ByQuery))
+
+	// 长辈模式: kept over a reload, larger text, one request at a time, one
+	// action on an authorisation; a claim answered only yes/no.
+	phone.open("#/data", `#view[data-screen="data"] section[data-category]`)
+	phone.run("elder mode", click("#elder"), chromedp.WaitVisible(`html.elder #elder[aria-pressed="true"]`, chromedp.ByQuery),
+		chromedp.Reload(), chromedp.WaitVisible(`html.elder #view[data-screen="data"] section[data-category]`, chromedp.ByQuery))
+	var rootSize string
+	phone.run("read the text size", chromedp.Evaluate(`getComputedStyle(document.documentElement).fontSize`, &rootSize))
+	if rootSize != "20px" {
+		t.Errorf("长辈模式 text size %s, want 20px", rootSize)
+	}
+	phone.audit("elder: my data")
+	phone.docShot("21-elder-data")
+	insurer := institution(t, insurerURL, "insurer")
+	claim := request(t, insurer, person, "CLAIM_SETTLEMENT", []string{"death_registration"}, "2024-01-01", "2026-10-31", 3, "app-claim")
+	loan := request(t, bank, person, "CREDIT_ASSESSMENT", []string{"tax"}, "2025-11-01", "2026-10-31", 1, "app-second")
+	var cards int
+	phone.open("#/pending", `#view[data-screen="pending"] #pending-more`)
+	phone.run("count the requests shown", chromedp.Evaluate(`document.querySelectorAll('#view [data-auth-id]').length`, &cards))
+	if cards != 1 {
+		t.Errorf("长辈模式 shows %d requests at once, want 1", cards)
+	}
+	phone.audit("elder: requests waiting")
+	phone.docShot("23-elder-pending")
+	phone.open("#/decide/"+claim.ID+"/GRANT", fmt.Sprintf(`#decision-payload[data-auth-id=%q]`, claim.ID))
+	phone.run("read the claim", text("#decision-payload", &shown))
+	if !strings.Contains(shown, "5 年") || strings.Contains(shown, "1825") {
+		t.Errorf("the claim's storage is not in years: %s", shown)
+	}
+	phone.audit("elder: decision")
+	phone.docShot("24-elder-decision")
+	phone.sign(claim.ID, "GRANT", "GRANTED")
+	phone.audit("elder: decision receipt")
+	phone.docShot("25-elder-receipt")
+	var ans dataResult
+	code, raw = insurer.call("POST", "/v1/data-requests", map[string]any{
+		"authorization_id": claim.ID, "categories": []string{"death_registration"}, "mode": "predicate",
+		"predicate": map[string]any{"code": "DECEASED_BEFORE", "params": map[string]string{"date": "2026-10-01"}},
+	}, &ans, "Idempotency-Key", id("app-claim-predicate"))
+	if code != 200 || ans.AccessID == "" {
+		t.Fatalf("predicate: %d %s", code, raw)
+	}
+	phone.open("#/history", fmt.Sprintf(`#view[data-screen="history"] [data-access-id=%q]`, ans.AccessID))
+	phone.run("read the yes/no use", text(fmt.Sprintf(`[data-access-id=%q]`, ans.AccessID), &shown))
+	if !strings.Contains(shown, "只回答是或否：") || strings.Contains(shown, "DECEASED_BEFORE") {
+		t.Errorf("a yes/no use reads %q", shown)
+	}
+	phone.audit("elder: uses")
+	claimCard := fmt.Sprintf(`#view[data-screen="active"] [data-auth-id=%q][data-status="GRANTED"]`, claim.ID)
+	phone.open("#/active", claimCard)
+	var buttons []string
+	phone.eval("the claim's actions", `[...document.querySelectorAll(`+jsString(claimCard+" button")+`)].map((b) => b.dataset.action || b.textContent)`, &buttons)
+	if len(buttons) != 1 || buttons[0] != "REVOKE" {
+		t.Errorf("长辈模式 offers %v on an authorisation, want one action (REVOKE)", buttons)
+	}
+	phone.audit("elder: active authorisations")
+	phone.docShot("28-elder-active")
+	phone.run("stop the claim", click(claimCard+` button[data-action="REVOKE"]`),
+		chromedp.WaitVisible(fmt.Sprintf(`#decision-payload[data-auth-id=%q][data-action="REVOKE"]`, claim.ID), chromedp.ByQuery))
+	phone.sign(claim.ID, "REVOKE", "REVOKED")
+	phone.open("#/decide/"+loan.ID+"/DENY", fmt.Sprintf(`#decision-payload[data-auth-id=%q][data-action="DENY"]`, loan.ID))
+	phone.sign(loan.ID, "DENY", "DENIED")
+	phone.run("elder mode in English", click("#lang"), chromedp.WaitVisible(`html[lang="en"].elder`, chromedp.ByQuery))
+	phone.audit("elder, English: decision receipt")
+	phone.open("#/active", `#view[data-screen="active"] h2`)
+	phone.audit("elder, English: active authorisations")
+	phone.open("#/pending", `#view[data-screen="pending"] .principles`)
+	phone.audit("elder, English: requests waiting")
+	phone.run("back to Chinese", click("#lang"), chromedp.WaitVisible(`html[lang="zh-CN"]`, chromedp.ByQuery))
+	phone.run("leave elder mode", click("#elder"), chromedp.WaitVisible(`#elder[aria-pressed="false"]`, chromedp.ByQuery))
 
 	// A second device registers its own key and revokes the first (lost) one.
 	tablet := newBrowser(t, "tablet", shots)
-	kid2 := tablet.login(person)
+	kid2 := tablet.login(person, false)
 	t.Cleanup(func() {
 		if keyStatus(t, api, kid2) == model.StatusActive {
 			api.must("DELETE", "/citizen/v1/keys/"+kid2, nil, nil, 204)
@@ -449,7 +829,8 @@ func TestConsentApp(t *testing.T) {
 		chromedp.WaitVisible(lost+` button[data-armed="yes"]`, chromedp.ByQuery),
 		click(lost+" button[data-revoke]"),
 		chromedp.WaitVisible(lost+`[data-status="REVOKED"]`, chromedp.ByQuery))
-	tablet.shot("10-devices")
+	tablet.audit("devices")
+	tablet.docShot("10-devices")
 	if st := keyStatus(t, api, kid1); st != model.StatusRevoked {
 		t.Fatalf("revoked key %s is %q on the ledger", kid1, st)
 	}
@@ -457,9 +838,21 @@ func TestConsentApp(t *testing.T) {
 		t.Fatalf("the second device's key %s is %q", kid2, st)
 	}
 
-	// The first device notices on its next start: it holds no valid key.
+	// The first device notices on its next start and asks for a new login;
+	// it can still look, but a new key needs the phone's code.
 	phone.run("reload the first device", chromedp.Evaluate(`location.hash = "#/devices"`, nil), chromedp.Reload(),
-		chromedp.WaitVisible("#register-key", chromedp.ByQuery))
+		chromedp.WaitVisible(`#view[data-screen="relogin"] #relogin-button`, chromedp.ByQuery))
+	phone.screen("请重新登录", "")
+	phone.audit("a revoked device")
+	phone.docShot("11-relogin")
+	phone.open("#/devices", "#register-key")
+	phone.run("log in again", click("#register-key"), chromedp.WaitVisible("#login-form", chromedp.ByQuery))
+	var stillShown []string
+	phone.eval("what shows after logging out",
+		`['#tabs', '#logout'].filter((s) => getComputedStyle(document.querySelector(s)).display !== 'none')`, &stillShown)
+	if len(stillShown) != 0 {
+		t.Errorf("logged out, %v still show", stillShown)
+	}
 
 	if os.Getenv("QC_APP_SCREENSHOTS") == "1" {
 		copyDocScreens(t, shots)
@@ -474,12 +867,14 @@ func copyDocScreens(t *testing.T, shots string) {
 		t.Fatal(err)
 	}
 	for _, name := range docScreens {
-		b, err := os.ReadFile(filepath.Join(shots, name+".png"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dst, name+".png"), b, 0o644); err != nil {
-			t.Fatal(err)
+		for _, file := range []string{name + ".png", name + "-375.png"} {
+			b, err := os.ReadFile(filepath.Join(shots, file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dst, file), b, 0o644); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 }

@@ -3,8 +3,13 @@ package consentapp
 import (
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/quanchain/quanchain/chaincode/model"
+	"github.com/quanchain/quanchain/gateway/internal/auth"
+	"github.com/quanchain/quanchain/gateway/internal/httpapi"
 )
 
 func TestHandler(t *testing.T) {
@@ -16,7 +21,10 @@ func TestHandler(t *testing.T) {
 	}{
 		{"GET", "/app/", 200, "text/html; charset=utf-8", `<script src="app.js"`},
 		{"GET", "/app/index.html", 200, "text/html; charset=utf-8", "我的数据"},
-		{"GET", "/app/app.js", 200, "text/javascript; charset=utf-8", "crypto.subtle.sign"},
+		{"GET", "/app/app.js", 200, "text/javascript; charset=utf-8", "startEvents"},
+		{"GET", "/app/screens.js", 200, "text/javascript; charset=utf-8", "crypto.subtle.sign"},
+		{"GET", "/app/i18n.js", 200, "text/javascript; charset=utf-8", "长辈模式"},
+		{"GET", "/app/core.js", 200, "text/javascript; charset=utf-8", "indexedDB.open"},
 		{"GET", "/app/app.css", 200, "text/css; charset=utf-8", ":focus-visible"},
 		{"HEAD", "/app/app.js", 200, "text/javascript; charset=utf-8", ""},
 		{"GET", "/app/nope.js", 404, "", ""},
@@ -53,6 +61,66 @@ func TestNoInlineCode(t *testing.T) {
 	for _, bad := range []string{"<script>", "<style", " style=", " onclick=", " onload=", " onsubmit=", "http://", "https://"} {
 		if strings.Contains(html, bad) {
 			t.Errorf("index.html contains %q", bad)
+		}
+	}
+}
+
+// citizenAPICodes are the stable error codes the citizen API can answer:
+// its own and the gateway's, the token checks', the ledger client's and
+// the chaincode's (which pass through unchanged).
+var citizenAPICodes = []string{
+	httpapi.CodeInvalidCode, httpapi.CodeTooManyAttempts, httpapi.CodeLoginUnavailable, httpapi.CodePrivateKeyRefused,
+	httpapi.CodeEventsUnavailable, httpapi.CodeCitizenUnavailable,
+	httpapi.CodeMalformedJSON, httpapi.CodeInvalidArgument, httpapi.CodeInvalidIDNumber, httpapi.CodeBodyTooLarge,
+	httpapi.CodeUnsupportedMedia, httpapi.CodeNotFound, httpapi.CodeMethodNotAllowed, httpapi.CodeRateLimited,
+	httpapi.CodeIdempotencyReused, httpapi.CodeIdempotencyInFlight, httpapi.CodeInvalidIdempotency,
+	httpapi.CodePseudonymUnavailable, httpapi.CodeInternal,
+	auth.CodeMissingToken, auth.CodeInvalidToken,
+	// The ledger client's own codes (package ledger).
+	"LEDGER_UNAVAILABLE", "TX_CONFLICT", "TX_INVALID",
+	string(model.CodeInvalidArgument), string(model.CodeMalformedJSON), string(model.CodeInputTooLarge),
+	string(model.CodeForbiddenMSP), string(model.CodeNotBootstrapped), string(model.CodeAlreadyBootstrapped),
+	string(model.CodeAlreadyExists), string(model.CodeInstitutionNotFound), string(model.CodeInstitutionInactive),
+	string(model.CodeCategoryNotFound), string(model.CodePurposeNotFound), string(model.CodePurposeLimitExceeded),
+	string(model.CodeCitizenNotFound), string(model.CodeKeyNotFound), string(model.CodeKeyRevoked),
+	string(model.CodeInvalidKey), string(model.CodeAuthNotFound), string(model.CodeAuthNotPending),
+	string(model.CodeAuthNotGranted), string(model.CodeAuthDenied), string(model.CodeAuthPaused),
+	string(model.CodeAuthRevoked), string(model.CodeAuthWithdrawn), string(model.CodeAuthExpired),
+	string(model.CodeAuthExhausted), string(model.CodeAuthNotYetValid), string(model.CodeInvalidTransition),
+	string(model.CodePayloadInvalid), string(model.CodePayloadMismatch), string(model.CodeSignatureInvalid),
+	string(model.CodeCategoryOutOfScope), string(model.CodeRequesterMismatch), string(model.CodeAnchorNotFound),
+	string(model.CodeBatchNotFound), string(model.CodeRecordRevoked), string(model.CodeProofInvalid),
+	string(model.CodeAccessNotFound), string(model.CodeInternal),
+}
+
+// TestErrorTexts: every stable error code the citizen API can answer has
+// a message in words in both languages, so the banner never falls back to
+// the generic text for a known code, nor shows the code itself.
+func TestErrorTexts(t *testing.T) {
+	js := string(files["i18n.js"].body)
+	start := strings.Index(js, "const ERRORS = {")
+	end := strings.Index(js[start:], "\n};\n")
+	if start < 0 || end < 0 {
+		t.Fatal("i18n.js has no ERRORS table")
+	}
+	table := js[start : start+end]
+	enAt := strings.Index(table, "\n  en: {")
+	if enAt < 0 {
+		t.Fatal("ERRORS has no en part")
+	}
+	key := regexp.MustCompile(`(?m)(?:^|[{,]\s*)([A-Z][A-Z_]+):`)
+	for lang, part := range map[string]string{"zh": table[:enAt], "en": table[enAt:]} {
+		have := map[string]bool{}
+		for _, m := range key.FindAllStringSubmatch(part, -1) {
+			have[m[1]] = true
+		}
+		for _, code := range append(citizenAPICodes, "NETWORK") {
+			if !have[code] {
+				t.Errorf("ERRORS.%s has no text for %s", lang, code)
+			}
+		}
+		if !strings.Contains(part, "generic:") {
+			t.Errorf("ERRORS.%s has no generic text", lang)
 		}
 	}
 }

@@ -1,0 +1,565 @@
+// The consent app's screens. Each one loads what it shows from the citizen
+// API and renders it with render(), which names the page and moves focus
+// to the new screen's heading.
+'use strict';
+
+const view = () => $('#view');
+let lastViewKey = '';
+
+// render replaces the view with nodes. On a new screen (another screen or
+// hash, or another form of the login) focus moves to the element marked
+// data-focus, else to the heading, so a screen reader starts there; a
+// refresh of the same screen leaves focus where it was unless it was
+// inside the old content.
+function render(screen, title, ...nodes) {
+  const v = view();
+  const hadFocus = v.contains(document.activeElement) && document.activeElement !== v;
+  v.replaceChildren(...nodes.flat(Infinity).filter((n) => n !== null && n !== undefined && n !== false));
+  v.dataset.screen = screen;
+  document.title = title + ' · ' + t('brand');
+  for (const a of document.querySelectorAll('#tabs a')) {
+    if (a.dataset.tab === screen) a.setAttribute('aria-current', 'page');
+    else a.removeAttribute('aria-current');
+  }
+  const form = v.querySelector('form');
+  const key = screen + '|' + location.hash + '|' + (form ? form.id : '');
+  if (key !== lastViewKey) window.scrollTo(0, 0);
+  if (key !== lastViewKey || hadFocus) {
+    const target = v.querySelector('[data-focus]') || v.querySelector('h2');
+    if (target) {
+      target.tabIndex = -1;
+      target.focus();
+    }
+  }
+  lastViewKey = key;
+}
+
+// reloginNotice asks a device whose key was revoked for a new login.
+function reloginNotice() {
+  if (!state.keyRevoked) return null;
+  return h('div', {class: 'notice', role: 'note'}, h('p', {}, t('devices.ownRevoked')),
+    h('button', {type: 'button', class: 'secondary', onclick: () => logout()}, t('btn.relogin')));
+}
+
+// ---------------------------------------------------------------- log in
+// The fields are checked here as the gateway checks them, so a mistake
+// is shown at its field, named by aria-describedby and aria-invalid.
+function idNumberOK(s) {
+  if (!/^[0-9]{17}[0-9X]$/.test(s)) return false;
+  const w = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+  let sum = 0;
+  for (let i = 0; i < 17; i++) sum += Number(s[i]) * w[i];
+  return '10X98765432'[sum % 11] === s[17];
+}
+const normPhone = (s) => s.replace(/[ -]/g, '').replace(/^\+?86(?=1\d{10}$)/, '');
+const fieldChecks = {
+  id_number: (v) => idNumberOK(v.replace(/\s/g, '').toUpperCase()),
+  name: (v) => /^[\p{L}\p{Mn}·•・ .'-]{1,64}$/u.test(v.trim()),
+  phone: (v) => /^1[3-9][0-9]{9}$/.test(normPhone(v.trim())),
+  code: (v) => /^[0-9]{6}$/.test(v.trim()),
+};
+
+function fieldInput(id, label, attrs, hint) {
+  const input = h('input', Object.assign({id, name: id, required: true, 'aria-describedby': hint ? id + '-hint' : null}, attrs));
+  input.dataset.hint = hint ? id + '-hint' : '';
+  return [
+    h('label', {for: id}, label), input,
+    hint ? h('p', {id: id + '-hint', class: 'hint'}, hint) : null,
+    h('p', {id: id + '-error', class: 'field-error', hidden: true}),
+  ];
+}
+
+function setFieldError(id, msg) {
+  const input = $('#' + id);
+  const err = $('#' + id + '-error');
+  if (!input || !err) return false;
+  err.textContent = msg || '';
+  err.hidden = !msg;
+  const ids = [input.dataset.hint, msg ? id + '-error' : ''].filter(Boolean).join(' ');
+  if (ids) input.setAttribute('aria-describedby', ids);
+  else input.removeAttribute('aria-describedby');
+  if (msg) input.setAttribute('aria-invalid', 'true');
+  else input.removeAttribute('aria-invalid');
+  return true;
+}
+
+// checkFields marks every invalid field of ids and focuses the first.
+function checkFields(ids) {
+  let first = '';
+  for (const id of ids) {
+    const ok = fieldChecks[id]($('#' + id).value);
+    setFieldError(id, ok ? '' : t('field.' + id));
+    if (!ok && !first) first = id;
+  }
+  if (first) $('#' + first).focus();
+  return !first;
+}
+
+// loginFailed shows a login error at its field when it is about one.
+function loginFailed(err) {
+  const info = errorInfo(err, 'login');
+  if (info.field && setFieldError(info.field, info.text)) {
+    showError('');
+    $('#' + info.field).focus();
+    return;
+  }
+  showError(err, 'login');
+  $('#error').focus();
+}
+
+function screenLogin(values) {
+  const v = values || {};
+  const form = h('form', {id: 'login-form', class: 'card', novalidate: true},
+    h('h2', {}, t('login.title')),
+    h('p', {class: 'hint'}, t('login.intro')),
+    fieldInput('id_number', t('login.id'), {autocomplete: 'off', inputmode: 'text', maxlength: '18', value: v.id_number}),
+    fieldInput('name', t('login.name'), {autocomplete: 'name', value: v.name}),
+    fieldInput('phone', t('login.phone'), {type: 'tel', autocomplete: 'tel', inputmode: 'tel', value: v.phone}),
+    h('div', {class: 'actions'}, h('button', {type: 'submit', id: 'login-submit'}, t('login.send'))));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    showError('');
+    if (!checkFields(['id_number', 'name', 'phone'])) return;
+    const btn = $('#login-submit');
+    btn.disabled = true;
+    try {
+      const res = await api('POST', '/citizen/v1/login', {id_number: $('#id_number').value.replace(/\s/g, '').toUpperCase(),
+        name: $('#name').value.trim(), phone: $('#phone').value.trim()});
+      screenCode(res.challenge_id, loginValues());
+    } catch (err) {
+      btn.disabled = false;
+      loginFailed(err);
+    }
+  });
+  render('login', t('login.title'), form);
+}
+
+function loginValues() {
+  const out = {};
+  for (const id of ['id_number', 'name', 'phone']) if ($('#' + id)) out[id] = $('#' + id).value;
+  return out;
+}
+
+function screenCode(challenge, values) {
+  state.loginValues = values;
+  const status = h('p', {id: 'login-status', class: 'hint', role: 'status'});
+  const form = h('form', {id: 'code-form', class: 'card', 'data-challenge': challenge, novalidate: true},
+    h('h2', {}, t('login.codeTitle')),
+    fieldInput('code', t('login.code'), {autocomplete: 'one-time-code', inputmode: 'numeric', maxlength: '6'}, t('login.codeHint')),
+    status,
+    h('div', {class: 'actions'},
+      h('button', {type: 'submit', id: 'code-submit'}, t('login.verify')),
+      h('button', {type: 'button', class: 'secondary', onclick: () => { showError(''); screenLogin(values); }}, t('login.back'))));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    showError('');
+    if (!checkFields(['code'])) return;
+    const btn = $('#code-submit');
+    btn.disabled = true;
+    try {
+      const tok = await api('POST', '/citizen/v1/login/verify', {challenge_id: challenge, code: $('#code').value.trim()});
+      status.textContent = t('login.keying');
+      await startSession(tok.access_token, true);
+      location.hash = '#/data';
+      route();
+    } catch (err) {
+      btn.disabled = false;
+      loginFailed(err);
+    }
+  });
+  render('login', t('login.codeTitle'), form);
+}
+
+// ---------------------------------------------------------------- my data
+async function screenData() {
+  const safe = await api('GET', '/citizen/v1/safe');
+  learnCategories(safe.categories);
+  const cards = safe.categories.map((c) => h('section', {class: 'card', 'data-category': c.category},
+    h('h3', {}, h('span', {}, catName(c.category)), h('span', {class: 'status'}, t('data.records', {n: c.count}))),
+    c.sensitive ? h('span', {class: 'tag sensitive'}, t('sensitive')) : null,
+    facts([
+      [t('data.period'), (c.first_date || '') + ' – ' + (c.last_date || '')],
+      [t('f.status'), c.unbatched ? t('data.pending') : t('data.anchored')],
+    ]),
+    (c.batches || []).length ? techDetails(null, (c.batches || []).map((b) => h('div', {class: 'batch', 'data-batch': b.batch_id},
+      facts([
+        [t('data.batch'), h('code', {}, b.batch_id)],
+        [t('data.root'), h('code', {}, b.root)],
+        [t('data.anchorTx'), b.anchored ? h('code', {class: 'tx'}, b.anchor_tx_id) : t('data.notAnchored')],
+        b.anchored_at ? [t('data.anchoredAt'), fmtTime(b.anchored_at)] : null,
+      ])))) : null));
+  render('data', t('nav.data'), h('h2', {}, t('data.title')), reloginNotice(), h('p', {class: 'hint'}, t('data.intro')),
+    sensitiveNote(safe.categories.map((c) => c.category)),
+    cards.length ? cards : h('p', {class: 'empty'}, t('data.empty')));
+}
+
+// ---------------------------------------------------------------- authorisations
+function remember(a) {
+  state.auths.set(a.id, a);
+  learnCategories(a.category_info);
+  instName(a.requester_info, a.requester);
+  keepDecision(a);
+}
+
+function storeText(info) {
+  return info && info.may_store ? t('store.yes', {life: fmtLife(info.data_life_days)}) : t('store.no');
+}
+
+// revokeEffect says what revoking does to the data already delivered.
+function revokeEffect(info) {
+  return t('revoke.effect', {store: info && info.may_store ? t('revoke.keep', {life: fmtLife(info.data_life_days)}) : t('revoke.nokeep')});
+}
+
+// authFacts is the PIPL Art. 23 information of an authorisation: who, why,
+// what, for which period, how long, how many times, whether it is kept.
+function authFacts(a) {
+  const p = purposeText(a.purpose, a.purpose_info);
+  return facts([
+    [t('f.who'), instName(a.requester_info, a.requester)],
+    [t('f.licence'), (a.requester_info && a.requester_info.licence) || '—'],
+    [t('f.purpose'), h('span', {}, p.name, p.plain ? h('span', {class: 'hint'}, ' — ' + p.plain) : null)],
+    [t('f.categories'), (a.categories || []).map(catLabel)],
+    [t('f.period'), a.data_from + ' – ' + a.data_to],
+    [t('f.valid'), fmtTime(a.valid_until)],
+    [t('f.uses'), a.status === 'PENDING' ? t('uses.max', {max: a.max_uses}) : t('uses.used', {uses: a.uses, max: a.max_uses})],
+    [t('f.store'), storeText(a.purpose_info)],
+    [t('f.requested'), fmtTime(a.requested_at)],
+  ]);
+}
+
+function actionButton(a, action, cls) {
+  return h('button', {type: 'button', class: cls || '', 'data-action': action, 'data-auth': a.id,
+    onclick: () => { location.hash = '#/decide/' + encodeURIComponent(a.id) + '/' + action; }},
+  t('btn.' + action.toLowerCase()));
+}
+
+function receiptButton(a) {
+  return a.last_decision ? h('button', {type: 'button', class: 'secondary', 'data-receipt': a.id,
+    onclick: () => { location.hash = '#/receipt/auth/' + encodeURIComponent(a.id); }}, t('btn.receipt')) : null;
+}
+
+function setPendingCount(n) {
+  const el = $('#pending-count');
+  el.textContent = n ? String(n) : '';
+  el.hidden = !n;
+}
+
+// screenPending lists the requests waiting; 长辈模式 shows one at a time.
+async function screenPending() {
+  const list = await api('GET', '/citizen/v1/authorizations?status=PENDING&limit=100');
+  list.items.forEach(remember);
+  setPendingCount(list.items.length);
+  const shown = state.elder ? list.items.slice(0, 1) : list.items;
+  const cards = shown.map((a) => h('section', {class: 'card', 'data-auth-id': a.id},
+    h('h3', {}, h('span', {}, instName(a.requester_info, a.requester)), statusBadge(a.status)),
+    authFacts(a),
+    sensitiveNote(a.categories),
+    h('div', {class: 'actions'}, actionButton(a, 'GRANT'), actionButton(a, 'DENY', 'secondary'))));
+  const more = list.items.length - shown.length;
+  render('pending', t('nav.pending'), h('h2', {}, t('pending.title')), reloginNotice(), h('p', {class: 'principles'}, t('principles')),
+    cards.length ? cards : h('p', {class: 'empty'}, t('pending.empty')),
+    more > 0 ? h('p', {class: 'hint', id: 'pending-more'}, t('pending.more', {n: more})) : null);
+}
+
+// screenActive lists the authorisations in force; 长辈模式 offers one
+// action on each (revoke), the others stay in the normal mode.
+async function screenActive() {
+  const list = await api('GET', '/citizen/v1/authorizations?limit=100');
+  list.items.forEach(remember);
+  const active = list.items.filter((a) => a.status === 'GRANTED' || a.status === 'PAUSED');
+  const ended = list.items.filter((a) => !['PENDING', 'GRANTED', 'PAUSED'].includes(a.status));
+  const cards = active.map((a) => h('section', {class: 'card', 'data-auth-id': a.id, 'data-status': a.status},
+    h('h3', {}, h('span', {}, instName(a.requester_info, a.requester)), statusBadge(a.status)),
+    authFacts(a),
+    h('p', {class: 'note'}, revokeEffect(a.purpose_info)),
+    h('div', {class: 'actions'},
+      state.elder ? null : a.status === 'GRANTED' ? actionButton(a, 'PAUSE', 'secondary') : actionButton(a, 'RESUME', 'secondary'),
+      actionButton(a, 'REVOKE', 'danger'), state.elder ? null : receiptButton(a))));
+  const endedList = ended.map((a) => h('li', {class: 'card', 'data-auth-id': a.id, 'data-status': a.status},
+    h('h3', {}, h('span', {}, instName(a.requester_info, a.requester)), statusBadge(a.status)),
+    h('p', {class: 'hint'}, (a.categories || []).map(catName).join(state.lang === 'zh' ? '、' : ', '), ' · ', fmtTime(a.updated_at)),
+    h('div', {class: 'actions'}, receiptButton(a))));
+  render('active', t('nav.active'), h('h2', {}, t('active.title')), reloginNotice(),
+    cards.length ? cards : h('p', {class: 'empty'}, t('active.empty')),
+    endedList.length ? h('details', {class: 'ended'}, h('summary', {}, t('active.ended') + ' (' + endedList.length + ')'),
+      h('ul', {class: 'plain'}, endedList)) : null);
+}
+
+// ---------------------------------------------------------------- uses
+// givenText says what a use delivered: records, or only a yes/no answer.
+function givenText(a) {
+  if (a.mode !== 'predicate') return t('mode.records', {n: a.record_count});
+  const q = PREDICATES[state.lang][a.predicate];
+  return q ? t('mode.predicate', {q}) : t('mode.predicateUnknown');
+}
+
+async function screenHistory() {
+  const list = await api('GET', '/citizen/v1/accesses?limit=100');
+  const items = list.items.slice().sort((x, y) => (y.accessed_at || '').localeCompare(x.accessed_at || ''));
+  items.forEach((a) => state.accesses.set(a.id, a));
+  const cards = items.map((a) => {
+    const auth = state.auths.get(a.authorization_id);
+    return h('section', {class: 'card', 'data-access-id': a.id},
+      h('h3', {}, h('span', {}, t('history.used', {who: instName(a.requester_info, a.requester)}))),
+      facts([
+        [t('f.when'), fmtTime(a.accessed_at)],
+        [t('f.purpose'), purposeText(a.purpose, auth && auth.purpose === a.purpose ? auth.purpose_info : null).name],
+        [t('f.categories'), (a.categories || []).map(catLabel)],
+        [t('f.given'), givenText(a)],
+      ]),
+      h('div', {class: 'actions'}, h('button', {type: 'button', class: 'secondary', 'data-receipt': a.id,
+        onclick: () => { location.hash = '#/receipt/use/' + encodeURIComponent(a.id); }}, t('btn.receipt'))));
+  });
+  render('history', t('nav.history'), h('h2', {}, t('history.title')), reloginNotice(), h('p', {class: 'hint'}, t('history.intro')),
+    cards.length ? cards : h('p', {class: 'empty'}, t('history.empty')));
+}
+
+// ---------------------------------------------------------------- decide
+// screenDecide asks the gateway for the exact bytes to sign, shows what
+// they say — decoded from those bytes, not from anything else — and signs
+// those same bytes with the device key. Names (institution, purpose) come
+// from the list entry only when it names the same code as the bytes.
+async function screenDecide(id, action) {
+  if (state.keyRevoked || (state.device && !(await checkDeviceKey()))) {
+    location.hash = '#/relogin';
+    return;
+  }
+  const res = await api('POST', '/citizen/v1/authorizations/' + encodeURIComponent(id) + '/payload', {action});
+  const bytes = b64ToBytes(res.payload);
+  const text = new TextDecoder('utf-8', {fatal: true}).decode(bytes);
+  const p = JSON.parse(text);
+  const digest = await sha256Hex(bytes);
+  const known = state.auths.get(id);
+  const ok = p.type === 'quanchain.consent.v1' && p.authorization_id === id && p.action === action;
+  const idem = uuid(); // one per screen: a retry of the same submission is answered once
+  const actionName = t('act.' + action);
+  const who = known && known.requester === p.requester ? instName(known.requester_info, p.requester) : instName(null, p.requester);
+  const purpose = purposeText(p.purpose, known && known.purpose === p.purpose ? known.purpose_info : null);
+  const signBtn = h('button', {type: 'button', id: 'sign-button', class: action === 'GRANT' || action === 'RESUME' ? '' : 'danger',
+    disabled: !ok || !state.device}, t('decide.sign', {action: actionName}));
+  const status = h('p', {id: 'decide-status', class: 'hint', role: 'status'});
+  signBtn.addEventListener('click', async () => {
+    showError('');
+    signBtn.disabled = true;
+    status.textContent = t('decide.signing');
+    try {
+      const sig = await crypto.subtle.sign({name: 'ECDSA', hash: 'SHA-256'}, state.device.keyPair.privateKey, bytes);
+      const out = await api('POST', '/citizen/v1/authorizations/' + encodeURIComponent(id) + '/decision',
+        {payload: res.payload, signature: bytesToB64(sig), key_id: state.device.keyId}, {'Idempotency-Key': idem});
+      const merged = Object.assign({}, known || {}, out);
+      state.auths.set(id, merged);
+      await keepDecision(merged);
+      refreshPendingCount();
+      toast(t('done.decided', {action: actionName}), 'decided');
+      state.justSigned = out.last_decision && out.last_decision.tx_id;
+      location.hash = '#/receipt/auth/' + encodeURIComponent(id);
+    } catch (err) {
+      status.textContent = '';
+      if (err instanceof APIError && (err.code === 'KEY_REVOKED' || err.code === 'KEY_NOT_FOUND')) {
+        deviceKeyLost();
+        return;
+      }
+      showError(err);
+      $('#error').focus();
+      if (!(err instanceof APIError) || err.status >= 500 || err.status === 0) signBtn.disabled = false;
+    }
+  });
+  const store = known && known.purpose === p.purpose ? known.purpose_info : null;
+  render('decide', t('decide.title', {action: actionName}),
+    h('h2', {}, t('decide.title', {action: actionName})),
+    h('p', {class: 'hint'}, t('decide.intro')),
+    ok ? null : h('p', {class: 'warn', role: 'alert'}, t('decide.mismatch')),
+    state.device ? null : h('p', {class: 'warn', role: 'alert'}, t('decide.nokey')),
+    h('section', {class: 'card signed', id: 'decision-payload', 'data-auth-id': p.authorization_id, 'data-action': p.action},
+      facts([
+        [t('f.action'), actionName, {'data-field': 'action'}],
+        [t('f.who'), who, {'data-field': 'requester'}],
+        [t('f.purpose'), h('span', {}, purpose.name, purpose.plain ? h('span', {class: 'hint'}, ' — ' + purpose.plain) : null), {'data-field': 'purpose'}],
+        [t('f.categories'), (p.categories || []).map(catLabel), {'data-field': 'categories'}],
+        [t('f.period'), p.data_from + ' – ' + p.data_to, {'data-field': 'period'}],
+        [t('f.valid'), fmtTime(p.valid_until), {'data-field': 'valid_until'}],
+        [t('f.uses'), t('uses.max', {max: p.max_uses}), {'data-field': 'max_uses'}],
+        store ? [t('f.store'), storeText(store)] : null,
+      ]),
+      sensitiveNote(p.categories),
+      action === 'REVOKE' ? h('p', {class: 'note', id: 'revoke-effect'}, revokeEffect(store)) : null,
+      techDetails('decide-tech',
+        facts([
+          [t('f.auth'), h('code', {}, p.authorization_id), {'data-field': 'authorization_id'}],
+          [t('f.requesterId'), h('code', {}, p.requester)],
+          [t('f.purposeCode'), h('code', {}, p.purpose)],
+          [t('f.seq'), String(p.seq)],
+          [t('f.channel'), p.channel],
+          [t('f.issued'), fmtTime(p.issued_at)],
+          [t('f.key'), state.device ? h('code', {}, state.device.keyId) : '—'],
+          [t('f.digest'), h('code', {}, digest)],
+        ]),
+        h('p', {class: 'tech-label'}, t('f.payload') + ' · ' + t('decide.bytes', {n: bytes.length})),
+        h('pre', {id: 'payload-text'}, text))),
+    status,
+    h('div', {class: 'actions'}, signBtn,
+      h('button', {type: 'button', class: 'secondary', onclick: () => history.back()}, t('btn.cancel'))));
+}
+
+// ---------------------------------------------------------------- receipts
+async function screenReceiptAuth(id, tx) {
+  let a = state.auths.get(id);
+  if (!a || !a.last_decision) {
+    const list = await api('GET', '/citizen/v1/authorizations?limit=100');
+    list.items.forEach(remember);
+    a = state.auths.get(id);
+  }
+  if (!a) throw new APIError(404, 'AUTH_NOT_FOUND', id);
+  const all = await decisionsOf(a);
+  const d = tx ? all.find((x) => x.tx_id === tx) : all[0];
+  if (!d) throw new APIError(404, 'AUTH_NOT_FOUND', id);
+  const bytes = b64ToBytes(d.payload);
+  const text = new TextDecoder().decode(bytes);
+  let p = {};
+  try { p = JSON.parse(text); } catch (e) { p = {}; }
+  const digest = await sha256Hex(bytes);
+  const fresh = state.justSigned && state.justSigned === d.tx_id;
+  state.justSigned = '';
+  const purpose = purposeText(p.purpose || a.purpose, a.purpose_info);
+  const current = a.last_decision && a.last_decision.tx_id;
+  render('receipt', t('receipt.decision'),
+    h('h2', {}, t('receipt.decision')),
+    h('p', {class: 'hint'}, t('receipt.intro')),
+    h('section', {class: 'card', id: 'receipt', 'data-kind': 'decision', 'data-auth-id': a.id, 'data-tx': d.tx_id, 'data-action': d.action},
+      h('h3', {id: 'receipt-result', 'data-focus': fresh ? '' : null},
+        h('span', {}, t('receipt.done', {action: t('act.' + d.action)})), statusBadge(a.status)),
+      facts([
+        [t('f.who'), instName(a.requester_info, a.requester)],
+        [t('f.purpose'), purpose.name],
+        [t('f.categories'), (p.categories || a.categories || []).map(catLabel)],
+        p.data_from ? [t('f.period'), p.data_from + ' – ' + p.data_to] : null,
+        [t('f.when'), fmtTime(d.at)],
+      ]),
+      techDetails('receipt-tech',
+        facts([
+          [t('f.auth'), h('code', {}, a.id)],
+          [t('f.tx'), h('code', {class: 'tx'}, d.tx_id)],
+          [t('f.key'), h('code', {}, d.key_id)],
+          [t('f.sig'), h('code', {}, d.signature)],
+          [t('f.digest'), h('code', {class: 'digest'}, digest)],
+          p.seq !== undefined ? [t('f.seq'), String(p.seq)] : null,
+          p.channel ? [t('f.channel'), p.channel] : null,
+          a.request_tx_id ? [t('f.requestTx'), h('code', {}, a.request_tx_id)] : null,
+        ]),
+        h('p', {class: 'tech-label'}, t('f.payload')),
+        h('pre', {id: 'receipt-payload'}, text),
+        h('p', {class: 'tech-label'}, t('f.base64')), h('pre', {}, d.payload),
+        h('p', {class: 'hint'}, t('receipt.verify')))),
+    all.length > 1 ? h('section', {class: 'card', id: 'decision-list'},
+      h('h3', {}, t('receipt.all')),
+      h('p', {class: 'hint'}, t('receipt.allHint')),
+      h('ul', {class: 'plain decisions'}, all.map((x) => h('li', {},
+        h('a', {href: '#/receipt/auth/' + encodeURIComponent(a.id) + '/' + encodeURIComponent(x.tx_id), 'data-tx': x.tx_id,
+          'data-action': x.action, 'aria-current': x.tx_id === d.tx_id ? 'true' : null},
+        t('act.' + x.action), ' · ', fmtTime(x.at), x.tx_id === current ? ' · ' + t('receipt.current') : ''))))) : null,
+    h('div', {class: 'actions'}, h('a', {class: 'button secondary', href: '#/active'}, t('btn.back'))));
+}
+
+async function screenReceiptUse(id) {
+  let a = state.accesses.get(id);
+  if (!a) {
+    const list = await api('GET', '/citizen/v1/accesses?limit=100');
+    list.items.forEach((x) => state.accesses.set(x.id, x));
+    a = state.accesses.get(id);
+  }
+  if (!a) throw new APIError(404, 'ACCESS_NOT_FOUND', id);
+  if (!state.auths.has(a.authorization_id)) {
+    try {
+      (await api('GET', '/citizen/v1/authorizations?limit=100')).items.forEach(remember);
+    } catch (e) { /* the names then come from the app's own words */ }
+  }
+  const auth = state.auths.get(a.authorization_id);
+  const purpose = purposeText(a.purpose, auth && auth.purpose === a.purpose ? auth.purpose_info : null);
+  const providerName = state.instNames.get(a.provider) || t('provider.safe');
+  render('receipt', t('receipt.use'),
+    h('h2', {}, t('receipt.use')),
+    h('p', {class: 'hint'}, t('receipt.intro')),
+    h('section', {class: 'card', id: 'receipt', 'data-kind': 'use', 'data-access-id': a.id, 'data-tx': a.tx_id},
+      facts([
+        [t('f.who'), instName(a.requester_info, a.requester), {'data-field': 'requester'}],
+        [t('f.licence'), (a.requester_info && a.requester_info.licence) || '—'],
+        [t('f.purpose'), h('span', {}, purpose.name, purpose.plain ? h('span', {class: 'hint'}, ' — ' + purpose.plain) : null), {'data-field': 'purpose'}],
+        [t('f.categories'), (a.categories || []).map(catLabel), {'data-field': 'categories'}],
+        [t('f.given'), givenText(a), {'data-field': 'given'}],
+        [t('f.provider'), providerName, {'data-field': 'provider'}],
+        [t('f.useNo'), auth ? t('uses.nthOf', {n: a.use_number, max: auth.max_uses}) : t('uses.nth', {n: a.use_number})],
+        [t('f.when'), fmtTime(a.accessed_at)],
+      ]),
+      techDetails('receipt-tech', facts([
+        [t('f.requesterId'), h('code', {}, a.requester)],
+        [t('f.providerId'), h('code', {}, a.provider)],
+        [t('f.purposeCode'), h('code', {}, a.purpose)],
+        [t('f.mode'), h('code', {}, a.mode + (a.predicate ? ' · ' + a.predicate : ''))],
+        [t('f.auth'), h('code', {}, a.authorization_id)],
+        [t('f.tx'), h('code', {class: 'tx'}, a.tx_id)],
+        [t('f.digest'), h('code', {class: 'digest'}, a.digest)],
+      ]))),
+    h('div', {class: 'actions'}, h('a', {class: 'button secondary', href: '#/history'}, t('btn.back'))));
+}
+
+// ---------------------------------------------------------------- devices
+async function screenDevices() {
+  const {keys} = await api('GET', '/citizen/v1/keys');
+  const mine = state.device && state.device.keyId;
+  const items = keys.slice().sort((x, y) => (y.added_at || '').localeCompare(x.added_at || '')).map((k) => {
+    const btn = k.status === 'ACTIVE' ? h('button', {type: 'button', class: 'secondary', 'data-revoke': k.key_id},
+      t('btn.revoke')) : null;
+    if (btn) {
+      btn.addEventListener('click', async () => {
+        if (btn.dataset.armed !== 'yes') {
+          // First press arms, second press revokes: no modal dialog.
+          btn.dataset.armed = 'yes';
+          btn.className = 'danger';
+          btn.textContent = t('devices.confirm');
+          return;
+        }
+        btn.disabled = true;
+        showError('');
+        try {
+          await api('DELETE', '/citizen/v1/keys/' + encodeURIComponent(k.key_id));
+          if (k.key_id === mine) {
+            await idbDel('device:' + state.sub);
+            state.device = null;
+            state.keyRevoked = true;
+            toast(t('devices.ownRevoked'), 'revoked');
+          } else {
+            toast(t('devices.revoked'), 'revoked');
+          }
+          await screenDevices();
+        } catch (err) {
+          showError(err);
+          btn.disabled = false;
+        }
+      });
+    }
+    return h('li', {class: 'card', 'data-key-id': k.key_id, 'data-status': k.status, 'data-mine': k.key_id === mine ? 'yes' : null},
+      h('h3', {}, h('span', {}, k.key_id === mine ? t('devices.this') : t('devices.other')), statusBadge(k.status)),
+      facts([
+        [t('devices.added'), fmtTime(k.added_at)],
+        k.revoked_at ? [t('devices.revokedAt'), fmtTime(k.revoked_at)] : null,
+        [t('f.key'), h('code', {}, k.key_id)],
+      ]),
+      btn ? h('div', {class: 'actions'}, btn) : null);
+  });
+  // A device without an active key registers a new one only after a new
+  // one-time-code login.
+  const register = state.device ? null : h('button', {type: 'button', id: 'register-key',
+    onclick: () => logout()}, t('devices.register'));
+  render('devices', t('devices.title'), h('h2', {}, t('devices.title')), h('p', {class: 'hint'}, t('devices.intro')),
+    register ? h('div', {class: 'actions'}, register) : null,
+    h('ul', {class: 'plain', id: 'device-list'}, items));
+}
+
+// screenRelogin asks a device whose key was revoked for a new login: a
+// session alone never enrols a new key.
+function screenRelogin() {
+  render('relogin', t('relogin.title'), h('section', {class: 'card', id: 'relogin'},
+    h('h2', {}, t('relogin.title')),
+    h('p', {}, t('relogin.intro')),
+    h('div', {class: 'actions'}, h('button', {type: 'button', id: 'relogin-button', onclick: () => logout()}, t('btn.relogin')))));
+}
