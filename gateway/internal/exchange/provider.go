@@ -23,9 +23,9 @@ type ProviderLedger interface {
 	GetAccess(ctx context.Context, id string) (*model.Access, error)
 }
 
-// CodeCitizenRefUnknown: the authorisation's citizenRef is not one the
-// operator's pseudonym service gave its requester, so the provider cannot
-// tell whose records it is about.
+// CodeCitizenRefUnknown refuses a delivery whose authorisation names a
+// citizenRef the operator's pseudonym service never gave its requester:
+// the provider cannot tell whose records it is about.
 const CodeCitizenRefUnknown = "CITIZEN_REF_UNKNOWN"
 
 // SafeStore is what the provider needs from the digital safe and its

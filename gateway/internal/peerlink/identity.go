@@ -7,8 +7,8 @@ import (
 	"strings"
 )
 
-// ErrNotGatewayIdentity: the certificate is a member's, but not a client
-// identity of it (a peer's or an orderer's TLS certificate, say), so it is
+// ErrNotGatewayIdentity reports a certificate that is a member's but not a
+// client identity of it (a peer's or an orderer's TLS certificate, say), so
 // not what a member gateway presents.
 var ErrNotGatewayIdentity = errors.New("peerlink: certificate is not a client identity of its organisation")
 
