@@ -34,9 +34,9 @@ type exchangeParts struct {
 	peerMSP       func(*http.Request) (string, error) // the provider's: the calling member gateway
 	dataRequests  *exchange.Requester
 	verifications *httpapi.VerificationAPI
-	pseudonyms    httpapi.Pseudonymiser // the requester's: the operator's pseudonym service
-	peerTLS       *tls.Config           // the provider's mutual-TLS listener
-	ready         []httpapi.ReadyCheck  // the requester's: the operator's gateway answers
+	pseudonyms    httpapi.RequesterPseudonymiser // the requester's: the operator's pseudonym service
+	peerTLS       *tls.Config                    // the provider's mutual-TLS listener
+	ready         []httpapi.ReadyCheck           // the requester's: the operator's gateway answers
 }
 
 // buildExchange wires the exchange for cfg's roles: the provider gets the

@@ -94,13 +94,18 @@ func run(ctx context.Context, args, env []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	pseudonyms := x.pseudonyms
+	// The operator's gateway names citizens by their vault refs and issues
+	// the pairwise refs (its own too, when it also plays the requester);
+	// any other requester asks the operator's pseudonym service.
+	var pseudonyms httpapi.Pseudonymiser
+	citizenRefs := x.pseudonyms
 	if operator != nil {
-		pseudonyms = httpapi.OperatorPseudonymiser(operator)
+		pseudonyms, citizenRefs = httpapi.OperatorPseudonymiser(operator), nil
 	}
 	api, err := httpapi.New(httpapi.Deps{
 		Config: cfg, MSPID: conn.Org.MSPID, Ledger: l, Tokens: tokens,
-		Clients: storeAdapter{st}, Idempotency: storeAdapter{st}, Pseudonyms: pseudonyms, Log: log,
+		Clients: storeAdapter{st}, Idempotency: storeAdapter{st}, Pseudonyms: pseudonyms, CitizenRefs: citizenRefs,
+		PseudonymLog: st, Log: log,
 		Notify: notifications, Admin: admin,
 		Citizen: x.citizen, Provider: x.provider, PeerMSP: x.peerMSP, DataRequests: x.dataRequests, Verifications: x.verifications,
 		App:         consentapp.Handler(), // routed on the provider role only

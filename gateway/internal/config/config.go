@@ -70,6 +70,9 @@ type Config struct {
 	PeerListen string
 	// LoginPerMinute bounds citizen login attempts per remote address.
 	LoginPerMinute int
+	// PseudonymLookupsPerMinute bounds the pseudonym service's lookups per
+	// requesting institution (provider).
+	PseudonymLookupsPerMinute int
 
 	// BodyLimit is the largest request body accepted, in bytes.
 	BodyLimit int64
@@ -135,6 +138,9 @@ func Defaults() Config {
 		IdempotencyTTL:    24 * time.Hour,
 		RateLimit:         50,
 		RateBurst:         100,
+		// Ten a second, sustained, per bank or insurer: a busy lender's
+		// applications, far below walking a region's ID numbers.
+		PseudonymLookupsPerMinute: 600,
 		// The webhook sender's own defaults (notify.Default…).
 		WebhookMaxAttempts: 20,
 		WebhookBaseDelay:   5 * time.Second,
@@ -170,6 +176,7 @@ func Load(args, env []string, usage io.Writer) (*Config, error) {
 	fs.StringVar(&c.OperatorURL, "operator-url", "", "operator gateway mutual-TLS base URL: pseudonyms and data deliveries (requester)")
 	fs.StringVar(&c.PeerListen, "peer-listen", "", "mutual-TLS listen address for other member gateways (provider)")
 	fs.IntVar(&c.LoginPerMinute, "login-per-minute", c.LoginPerMinute, "citizen login attempts allowed per remote address and minute (provider)")
+	fs.IntVar(&c.PseudonymLookupsPerMinute, "pseudonym-lookups-per-minute", c.PseudonymLookupsPerMinute, "pseudonym lookups allowed per requesting institution and minute (provider)")
 	fs.Int64Var(&c.BodyLimit, "body-limit", c.BodyLimit, "largest request body in bytes")
 	fs.Int64Var(&c.ImportLimit, "import-limit", c.ImportLimit, "largest dataset import body in bytes (provider admin API)")
 	fs.DurationVar(&c.ReadHeaderTimeout, "read-header-timeout", c.ReadHeaderTimeout, "HTTP read-header timeout")
@@ -325,6 +332,9 @@ func (c *Config) Validate() error {
 	}
 	if c.LoginPerMinute < 1 || c.LoginPerMinute > 600 {
 		bad("login-per-minute: %d is outside 1–600", c.LoginPerMinute)
+	}
+	if c.PseudonymLookupsPerMinute < 1 || c.PseudonymLookupsPerMinute > 100000 {
+		bad("pseudonym-lookups-per-minute: %d is outside 1–100000", c.PseudonymLookupsPerMinute)
 	}
 	if c.ImportLimit < 1024 || c.ImportLimit > 1<<30 {
 		bad("import-limit: %d is outside 1 KiB–1 GiB", c.ImportLimit)

@@ -23,10 +23,19 @@ type ProviderLedger interface {
 	GetAccess(ctx context.Context, id string) (*model.Access, error)
 }
 
+// CodeCitizenRefUnknown refuses a delivery whose authorisation names a
+// citizenRef the operator's pseudonym service never gave its requester:
+// the provider cannot tell whose records it is about.
+const CodeCitizenRefUnknown = "CITIZEN_REF_UNKNOWN"
+
 // SafeStore is what the provider needs from the digital safe and its
 // delivery receipts; *store.Store implements it.
 type SafeStore interface {
 	RecordsFor(ctx context.Context, citizenRef string, categories []string, from, to string) ([]store.Record, error)
+	// VaultRefFor resolves the pairwise citizenRef the pseudonym service
+	// gave a requester to the vault ref the safe keeps the citizen's
+	// records under (store.ErrNotFound if it never gave that ref).
+	VaultRefFor(ctx context.Context, requesterMSP, pairwiseRef string) (string, error)
 	RecordDelivery(ctx context.Context, d store.Delivery) (store.Delivery, bool, error)
 	DeliveryByAccessID(ctx context.Context, accessID string) (store.Delivery, error)
 	SetDeliveryTxID(ctx context.Context, accessID, txID string) error
@@ -228,7 +237,18 @@ func encryptionKey(inst *model.Institution) (*ecdh.PublicKey, error) {
 // authorised data range and builds the delivery: the records with their
 // proofs, or only a predicate's answer.
 func (p *Provider) build(ctx context.Context, a *model.Authorization, q DeliveryRequest, terms Terms) (vault.Delivery, error) {
-	records, err := p.cfg.Store.RecordsFor(ctx, a.CitizenRef, terms.Categories, a.DataFrom, a.DataTo)
+	// The authorisation names the citizen by the requester's pairwise
+	// ref; the safe knows them by their vault ref. A ref this operator
+	// never gave the requester names no citizen: answering "no records"
+	// would let a predicate say "no" about nobody, so it is refused.
+	vaultRef, err := p.cfg.Store.VaultRefFor(ctx, a.Requester, a.CitizenRef)
+	if errors.Is(err, store.ErrNotFound) {
+		return vault.Delivery{}, refuse(CodeCitizenRefUnknown, "authorisation %s names a citizenRef the operator never gave %s", a.ID, a.Requester)
+	}
+	if err != nil {
+		return vault.Delivery{}, err
+	}
+	records, err := p.cfg.Store.RecordsFor(ctx, vaultRef, terms.Categories, a.DataFrom, a.DataTo)
 	if err != nil {
 		return vault.Delivery{}, err
 	}

@@ -60,8 +60,19 @@ type Deps struct {
 	Tokens      *auth.Tokens
 	Clients     ClientAuthenticator
 	Idempotency IdempotencyStore
-	Pseudonyms  Pseudonymiser
-	Log         *slog.Logger
+	// Pseudonyms gives the vault ref of an ID number: the operator's
+	// (provider role) citizen login and pseudonym service.
+	Pseudonyms Pseudonymiser
+	// CitizenRefs gives a requester the pairwise ref its organisation knows
+	// a citizen by (requester role): the operator's pseudonym service. Nil
+	// on a gateway whose Pseudonyms is an *HMACPseudonymiser means the
+	// pairwise refs of MSPID, computed and recorded in process.
+	CitizenRefs RequesterPseudonymiser
+	// PseudonymLog records the pseudonym service's lookups and lists a
+	// citizen's (provider role); without it no ref is issued and
+	// /citizen/v1/lookups answers 503.
+	PseudonymLog PseudonymLog
+	Log          *slog.Logger
 	// Now is the clock for request validation; nil means time.Now.
 	Now func() time.Time
 	// Citizen is the citizen API behind the consent app (provider role,
@@ -120,6 +131,8 @@ type Server struct {
 	// institutions caches registry entries for the pre-checks that spare
 	// the ledger a doomed transaction (the chaincode checks again).
 	institutions *ttlCache[*model.Institution]
+	// pseudo is the pseudonym service's limiter and purpose cache.
+	pseudo *pseudonymState
 }
 
 // route is one entry of the route table.
@@ -175,8 +188,9 @@ func New(d Deps) (*Server, error) {
 	if d.Config == nil || d.Ledger == nil || d.Tokens == nil {
 		return nil, errors.New("httpapi: Config, Ledger and Tokens are required")
 	}
-	if d.Config.HasRole(config.RoleRequester) && (d.Clients == nil || d.Pseudonyms == nil || d.MSPID == "") {
-		return nil, errors.New("httpapi: the requester role needs Clients, Pseudonyms and MSPID")
+	_, holdsKey := d.Pseudonyms.(*HMACPseudonymiser)
+	if d.Config.HasRole(config.RoleRequester) && (d.Clients == nil || (d.CitizenRefs == nil && !holdsKey) || d.MSPID == "") {
+		return nil, errors.New("httpapi: the requester role needs Clients, CitizenRefs (or the pseudonym key) and MSPID")
 	}
 	if d.Idempotency == nil {
 		return nil, errors.New("httpapi: an idempotency store is required")
@@ -189,7 +203,11 @@ func New(d Deps) (*Server, error) {
 	}
 	s := &Server{Deps: d, log: d.Log, reg: prometheus.NewRegistry(),
 		limiter:      newLimiter(d.Config.RateLimit, d.Config.RateBurst),
-		institutions: newTTLCache(time.Minute, d.Ledger.GetInstitution)}
+		institutions: newTTLCache(time.Minute, d.Ledger.GetInstitution),
+		pseudo:       newPseudonymState(d.Config.PseudonymLookupsPerMinute, d.Ledger)}
+	if s.CitizenRefs == nil && holdsKey {
+		s.CitizenRefs = localPseudonyms{s}
+	}
 	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.metrics = newMetrics(s.reg)
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/quanchain/quanchain/chaincode/model"
 	"github.com/quanchain/quanchain/gateway/internal/auth"
+	"github.com/quanchain/quanchain/gateway/internal/peerlink"
 	"github.com/quanchain/quanchain/ledger"
 )
 
@@ -79,9 +80,11 @@ func (q *createAuthorizationRequest) Validate(now time.Time) error {
 	return nil
 }
 
-// createAuthorization asks the citizen for an authorisation: the ID number
-// becomes a citizenRef, the reference its SHA-256, and the request is
-// checked against the purpose template before anything is submitted.
+// createAuthorization asks the citizen for an authorisation: the request
+// is checked against the purpose template, the ID number becomes the
+// citizenRef this organisation knows the citizen by (a lookup the operator
+// records with this purpose and authorisation id), the reference its
+// SHA-256, and the request is submitted.
 func (s *Server) createAuthorization(w http.ResponseWriter, r *http.Request) error {
 	var q createAuthorizationRequest
 	if err := decodeJSON(r, &q); err != nil {
@@ -94,18 +97,20 @@ func (s *Server) createAuthorization(w http.ResponseWriter, r *http.Request) err
 	if err := s.checkPurpose(r, q.Purpose, q.Categories); err != nil {
 		return err
 	}
-	ref, err := s.Pseudonyms.Ref(ctx, q.CitizenID)
-	if errors.Is(err, ErrPseudonymUnavailable) {
+	p, _ := auth.FromContext(ctx)
+	id := authorizationID(p, idempotencyKeyFrom(ctx))
+	ref, err := s.CitizenRefs.PairwiseRef(ctx, PseudonymQuery{IDNumber: q.CitizenID, Purpose: q.Purpose, AuthorizationID: id})
+	var refused *peerlink.PseudonymRefusal
+	if errors.Is(err, ErrPseudonymUnavailable) || errors.As(err, &refused) {
 		s.log.WarnContext(ctx, "pseudonymisation failed", "request_id", requestIDFrom(ctx), "error", err.Error())
-		return apiErr(http.StatusServiceUnavailable, CodePseudonymUnavailable, "the citizen pseudonym service is unavailable; retry later")
+		return pseudonymUnavailable(w, err)
 	}
 	if err != nil {
 		return err
 	}
 	refHash := sha256.Sum256([]byte(q.Reference))
-	p, _ := auth.FromContext(ctx)
 	req := model.AuthorizationRequest{
-		ID: authorizationID(p, idempotencyKeyFrom(ctx)), CitizenRef: ref, Purpose: q.Purpose,
+		ID: id, CitizenRef: ref, Purpose: q.Purpose,
 		Categories: q.Categories, DataFrom: q.DataFrom, DataTo: q.DataTo, ValidUntil: q.ValidUntil,
 		MaxUses: q.MaxUses, ReferenceHash: hex.EncodeToString(refHash[:]),
 	}

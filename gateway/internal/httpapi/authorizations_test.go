@@ -59,10 +59,18 @@ func TestCreateAuthorization(t *testing.T) {
 		t.Fatalf("status %d: %s", w.Code, w.Body)
 	}
 	a := decodeBody[model.Authorization](t, w)
-	ref, _ := h.srv.Pseudonyms.Ref(t.Context(), applicant)
+	// The bank's pairwise ref, not the operator's vault ref; the lookup is
+	// recorded with the request's purpose and the authorisation's id.
+	vaultRef, _ := h.srv.Pseudonyms.Ref(t.Context(), applicant)
+	ref := h.srv.Pseudonyms.(*HMACPseudonymiser).PairwiseRef("BankMSP", vaultRef)
 	sum := sha256.Sum256([]byte("LOAN-2026-0001"))
-	if a.CitizenRef != ref || a.ReferenceHash != hex.EncodeToString(sum[:]) || a.Status != model.AuthPending {
+	if a.CitizenRef != ref || a.CitizenRef == vaultRef || a.ReferenceHash != hex.EncodeToString(sum[:]) || a.Status != model.AuthPending {
 		t.Errorf("authorisation %+v", a)
+	}
+	lookups, err := h.lookups.PseudonymLookups(t.Context(), vaultRef, 10)
+	if err != nil || len(lookups) != 1 || lookups[0].RequesterMSP != "BankMSP" || lookups[0].PairwiseRef != ref ||
+		lookups[0].Purpose != "CREDIT_ASSESSMENT" || lookups[0].AuthorizationID != a.ID {
+		t.Errorf("lookups %+v, %v", lookups, err)
 	}
 	if !strings.HasPrefix(a.ID, "auth-") || len(a.ID) != 25 || w.Header().Get("Location") != "/v1/authorizations/"+a.ID {
 		t.Errorf("id %q, location %q", a.ID, w.Header().Get("Location"))

@@ -30,6 +30,7 @@ var citizenRoutes = []route{
 	{method: "GET", pattern: "/citizen/v1/accesses", role: config.RoleProvider, auth: auth.KindCitizen, handle: (*Server).citizenAccesses},
 	{method: "GET", pattern: "/citizen/v1/safe", role: config.RoleProvider, auth: auth.KindCitizen, handle: (*Server).citizenSafe},
 	{method: "GET", pattern: "/citizen/v1/events", role: config.RoleProvider, auth: auth.KindCitizen, handle: (*Server).citizenEvents},
+	{method: "GET", pattern: "/citizen/v1/lookups", role: config.RoleProvider, auth: auth.KindCitizen, handle: (*Server).citizenLookups},
 }
 
 // Error codes of the citizen API.

@@ -107,6 +107,7 @@ var exchangeStatus = map[string]int{
 	exchange.CodeEncryptionKeyMissing: http.StatusConflict,
 	exchange.CodeAccessIDReused:       http.StatusConflict,
 	exchange.CodeDataNotReady:         http.StatusServiceUnavailable,
+	exchange.CodeCitizenRefUnknown:    http.StatusUnprocessableEntity,
 	exchange.CodePredicateOutOfRange:  http.StatusUnprocessableEntity,
 	exchange.CodeDeliveryUnverified:   http.StatusBadGateway,
 	exchange.CodeProviderUnavailable:  http.StatusServiceUnavailable,

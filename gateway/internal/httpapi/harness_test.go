@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http/httptest"
+	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
@@ -19,6 +20,7 @@ import (
 	"github.com/quanchain/quanchain/chaincode/model"
 	"github.com/quanchain/quanchain/gateway/internal/auth"
 	"github.com/quanchain/quanchain/gateway/internal/config"
+	"github.com/quanchain/quanchain/gateway/internal/store"
 	"github.com/quanchain/quanchain/ledger/ledgertest"
 )
 
@@ -52,6 +54,9 @@ type harness struct {
 	tokens *auth.Tokens
 	key    *auth.SigningKey
 	token  string
+	// lookups is the store that records the gateway's pseudonym lookups
+	// (it holds the pseudonym key and plays both roles).
+	lookups *store.Store
 }
 
 func newHarness(t *testing.T, mod ...func(*config.Config)) *harness {
@@ -76,10 +81,15 @@ func newHarnessAs(t *testing.T, msp string, mod ...func(*config.Config)) *harnes
 		m(&cfg)
 	}
 	ps, _ := NewHMACPseudonymiser(bytes.Repeat([]byte{7}, 32))
+	st, err := store.Open(t.Context(), "sqlite://"+filepath.Join(t.TempDir(), "gateway.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
 	net := ledgertest.NewDemo(t, fixedClock)
 	seedInstitutionAuthorizations(t, net)
 	srv, err := New(Deps{Config: &cfg, MSPID: msp, Ledger: net.Ledger(msp), Tokens: tokens, Clients: fakeClients{},
-		Idempotency: &memIdempotency{}, Pseudonyms: ps, Now: fixedClock})
+		Idempotency: &memIdempotency{}, Pseudonyms: ps, PseudonymLog: st, Now: fixedClock})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +98,7 @@ func newHarnessAs(t *testing.T, msp string, mod ...func(*config.Config)) *harnes
 		t.Fatal(err)
 	}
 	net.ClearCalls()
-	return &harness{t: t, srv: srv, net: net, tokens: tokens, key: sk, token: tok}
+	return &harness{t: t, srv: srv, net: net, tokens: tokens, key: sk, token: tok, lookups: st}
 }
 
 // seedInstitutionAuthorizations puts auth-mine (the bank's, granted by

@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"bytes"
 	"context"
 	"github.com/quanchain/quanchain/gateway/internal/exchange"
 	"github.com/quanchain/quanchain/gateway/internal/peerlink"
@@ -19,11 +18,6 @@ import (
 // it, and every lookup failed from then on.
 func TestPeerClientsKeepTheirOwnTLS(t *testing.T) {
 	x := newXnet(t)
-	operator, err := NewHMACPseudonymiser(bytes.Repeat([]byte{9}, 32))
-	if err != nil {
-		t.Fatal(err)
-	}
-	x.provider.Pseudonyms = operator
 	shared, err := x.pki.Link("BankMSP").ClientConfig("BureauMSP")
 	if err != nil {
 		t.Fatal(err)
@@ -49,7 +43,7 @@ func TestPeerClientsKeepTheirOwnTLS(t *testing.T) {
 		if _, err := pc.Deliver(ctx, exchange.DeliveryRequest{}); err == nil {
 			t.Fatalf("round %d: an empty delivery request was accepted", round)
 		}
-		if _, err := remote.Ref(ctx, id); err != nil {
+		if _, err := remote.PairwiseRef(ctx, PseudonymQuery{IDNumber: id, Purpose: "CREDIT_ASSESSMENT", AuthorizationID: "auth-tls"}); err != nil {
 			t.Fatalf("round %d: pseudonym lookup: %v", round, err)
 		}
 		if err := remote.Ping(ctx); err != nil {

@@ -121,6 +121,8 @@ type xnet struct {
 	batches                   []string
 	// devices are the citizens' enrolled devices, by citizenRef.
 	devices map[string]*ledgertest.Device
+	// operatorPS is the operator's pseudonymiser (the key of the import).
+	operatorPS *HMACPseudonymiser
 }
 
 type requesterGateway struct {
@@ -197,7 +199,8 @@ func newXnet(t *testing.T) *xnet {
 		t.Fatal(err)
 	}
 	x.provider, err = New(Deps{Config: base(config.RoleProvider), MSPID: "BureauMSP", Ledger: operator,
-		Tokens: tokens, Idempotency: &memIdempotency{}, Now: x.clock.now, Provider: prov, PeerMSP: bureau.RequestMSP})
+		Tokens: tokens, Idempotency: &memIdempotency{}, Now: x.clock.now, Provider: prov, PeerMSP: bureau.RequestMSP,
+		Pseudonyms: x.operatorPS, PseudonymLog: st})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,14 +217,21 @@ func newXnet(t *testing.T) *xnet {
 	return x
 }
 
-// authorize has requester ask the citizen ref for an authorisation (the
-// data range 2025-11-01 to 2026-10-31, valid until validUntil, unless req
-// says otherwise) and the citizen grant it with their device, enrolled on
-// first use.
-func (x *xnet) authorize(requester, ref string, req model.AuthorizationRequest) {
+// authorize has requester ask the citizen with vault ref vaultRef for an
+// authorisation (the data range 2025-11-01 to 2026-10-31, valid until
+// validUntil, unless req says otherwise), under the pairwise ref the
+// operator's pseudonym service gives requester (the lookup recorded as the
+// service records it), and the citizen grant it with their device,
+// enrolled on first use.
+func (x *xnet) authorize(requester, vaultRef string, req model.AuthorizationRequest) {
 	t := x.t
 	t.Helper()
 	ctx := context.Background()
+	ref := x.operatorPS.PairwiseRef(requester, vaultRef)
+	if _, err := x.store.RecordPseudonymLookup(ctx, store.PseudonymLookup{RequesterMSP: requester, PairwiseRef: ref,
+		VaultRef: vaultRef, Purpose: req.Purpose, AuthorizationID: req.ID, LookedUpAt: x.clock.now()}); err != nil {
+		t.Fatal(err)
+	}
 	req.CitizenRef = ref
 	if req.DataFrom == "" {
 		req.DataFrom, req.DataTo = "2025-11-01", "2026-10-31"
@@ -370,12 +380,20 @@ func (x *xnet) newRequester(msp, client string, tokens *auth.Tokens) *requesterG
 	if err != nil {
 		t.Fatal(err)
 	}
+	pseudoCfg, err := x.pki.Link(msp).ClientConfig("BureauMSP")
+	if err != nil {
+		t.Fatal(err)
+	}
+	remote, err := peerlink.NewRemotePseudonymiser(x.peer.URL, pseudoCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(remote.CloseIdleConnections)
 	cfg := config.Defaults()
 	cfg.Roles = []config.Role{config.RoleRequester}
-	ps, _ := NewHMACPseudonymiser(bytes.Repeat([]byte{7}, 32))
 	idem := &memIdempotency{}
 	srv, err := New(Deps{Config: &cfg, MSPID: msp, Ledger: view, Tokens: tokens, Clients: fakeClients{},
-		Idempotency: idem, Pseudonyms: ps, Now: x.clock.now, DataRequests: dr, Verifications: vr})
+		Idempotency: idem, CitizenRefs: remote, Now: x.clock.now, DataRequests: dr, Verifications: vr})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -415,6 +433,7 @@ func (x *xnet) importData() {
 	if err != nil {
 		t.Fatal(err)
 	}
+	x.operatorPS = OperatorPseudonymiser(ps)
 	citizens := synth.Citizens(42, 2)
 	applicant, claimant := citizens[applicantIdx].IDNumber, citizens[claimantIdx].IDNumber
 	x.applicantRef, _ = ps.Ref(applicant)

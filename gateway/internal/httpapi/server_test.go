@@ -186,7 +186,7 @@ func TestRateLimit(t *testing.T) {
 
 func TestPanicIsA500WithoutDetail(t *testing.T) {
 	h := newHarness(t)
-	h.srv.Pseudonyms = panicky{}
+	h.srv.CitizenRefs = panicky{}
 	w := h.do("POST", "/v1/authorizations", validBody())
 	if w.Code != 500 || errCode(t, w) != CodeInternal || strings.Contains(w.Body.String(), "kaboom") {
 		t.Fatalf("got %d %s", w.Code, w.Body)
@@ -195,7 +195,7 @@ func TestPanicIsA500WithoutDetail(t *testing.T) {
 
 type panicky struct{}
 
-func (panicky) Ref(context.Context, string) (string, error) {
+func (panicky) PairwiseRef(context.Context, PseudonymQuery) (string, error) {
 	panic("kaboom")
 }
 

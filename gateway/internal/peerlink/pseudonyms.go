@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/quanchain/quanchain/chaincode/model"
 )
@@ -18,17 +20,44 @@ import (
 // the operator's gateway.
 var ErrPseudonymUnavailable = errors.New("pseudonym service unavailable")
 
-// PseudonymRequest is the body of a pseudonym lookup.
+// PseudonymRequest is the body of a pseudonym lookup: the citizen's ID
+// number and what the requester needs their ref for — the purpose code and
+// the id of the authorisation it is about to request. The operator records
+// both with the lookup, and the citizen sees them.
 type PseudonymRequest struct {
-	IDNumber string `json:"id_number"`
+	IDNumber        string `json:"id_number"`
+	Purpose         string `json:"purpose"`
+	AuthorizationID string `json:"authorization_id"`
 }
 
-// PseudonymResponse is the operator's answer to a pseudonym lookup.
+// PseudonymResponse is the operator's answer to a pseudonym lookup: the
+// pairwise citizenRef, the one only the calling organisation receives for
+// this citizen.
 type PseudonymResponse struct {
 	CitizenRef string `json:"citizen_ref"`
 }
 
-// RemotePseudonymiser asks the operator's gateway for citizenRefs: POST
+// PseudonymRefusal is the operator's refusal of a lookup, with its HTTP
+// status and stable code (the error body of the operator's API). It
+// matches ErrPseudonymUnavailable (errors.Is) when the refusal is
+// temporary: a 5xx or 429 status.
+type PseudonymRefusal struct {
+	Status     int
+	Code       string
+	Message    string
+	RetryAfter time.Duration // from a 429 or 503's Retry-After; 0 if none
+}
+
+func (e *PseudonymRefusal) Error() string {
+	return fmt.Sprintf("operator gateway refused the pseudonym lookup: %d %s", e.Status, e.Code)
+}
+
+// Is makes a temporary refusal match ErrPseudonymUnavailable.
+func (e *PseudonymRefusal) Is(target error) bool {
+	return target == ErrPseudonymUnavailable && (e.Status >= 500 || e.Status == http.StatusTooManyRequests)
+}
+
+// RemotePseudonymiser asks the operator's gateway for pairwise citizenRefs: POST
 // {BaseURL}/internal/v1/pseudonyms over mutual TLS with this organisation's
 // Fabric TLS identity (Client carries it; see peerlink.ClientTLS).
 type RemotePseudonymiser struct {
@@ -63,12 +92,16 @@ func (p *RemotePseudonymiser) CloseIdleConnections() {
 	}
 }
 
-// Ref implements Pseudonymiser.
-func (p *RemotePseudonymiser) Ref(ctx context.Context, idNumber string) (string, error) {
+// PairwiseRef asks the operator's gateway for the citizenRef this
+// organisation knows the citizen of q.IDNumber by, for q's purpose and
+// authorisation. The operator answers only a registered, active requester
+// presenting its gateway's client certificate; its refusals are
+// *PseudonymRefusal values.
+func (p *RemotePseudonymiser) PairwiseRef(ctx context.Context, q PseudonymRequest) (string, error) {
 	if p.Client == nil || p.BaseURL == "" {
 		return "", fmt.Errorf("%w: no operator gateway is configured", ErrPseudonymUnavailable)
 	}
-	body, err := json.Marshal(PseudonymRequest{IDNumber: idNumber})
+	body, err := json.Marshal(q)
 	if err != nil {
 		return "", err
 	}
@@ -82,12 +115,31 @@ func (p *RemotePseudonymiser) Ref(ctx context.Context, idNumber string) (string,
 		return "", fmt.Errorf("%w: operator gateway unreachable", ErrPseudonymUnavailable)
 	}
 	defer resp.Body.Close()
-	var out PseudonymResponse
 	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("%w: operator gateway answered %s", ErrPseudonymUnavailable, resp.Status)
+		return "", refusal(resp)
 	}
+	var out PseudonymResponse
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 4096)).Decode(&out); err != nil || !model.ValidHash(out.CitizenRef) {
 		return "", fmt.Errorf("%w: malformed answer from the operator gateway", ErrPseudonymUnavailable)
 	}
 	return out.CitizenRef, nil
+}
+
+// refusal reads the operator's error answer; a body that is not the
+// operator's error shape gives a refusal with an empty code.
+func refusal(resp *http.Response) *PseudonymRefusal {
+	e := &PseudonymRefusal{Status: resp.StatusCode}
+	var body struct {
+		Error struct {
+			Code    string `json:"code"`
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	if json.NewDecoder(io.LimitReader(resp.Body, 4096)).Decode(&body) == nil {
+		e.Code, e.Message = body.Error.Code, body.Error.Message
+	}
+	if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s > 0 && s <= 3600 {
+		e.RetryAfter = time.Duration(s) * time.Second
+	}
+	return e
 }

@@ -1,7 +1,7 @@
 // Package store keeps the gateway's state: API clients, idempotency keys,
 // webhooks and their outbox, the chaincode event cursor, the provider's
-// digital safe (records, Merkle batches, delivery receipts) and citizen login
-// challenges.
+// digital safe (records, Merkle batches, delivery receipts), the pseudonym
+// service's lookups and citizen login challenges.
 //
 // One code base serves two databases through database/sql: SQLite (the
 // pure-Go modernc.org/sqlite driver, embedded, zero set-up) by default and

@@ -45,12 +45,22 @@ func RecordHash(body []byte) [32]byte { return sha256.Sum256(body) }
 // MinPseudonymKeyLength is the shortest key a Pseudonymiser accepts.
 const MinPseudonymKeyLength = 32
 
-// Pseudonymiser computes citizenRefs: HMAC-SHA-256, under the operator's
-// secret key, of the normalised ID number, as 64 lower-case hex digits.
-// The ledger and the requesters see only citizenRefs; without the key, a
-// citizenRef cannot be linked to an ID number even by trying every
-// possible one. The key never leaves the operator's gateway, and changing
-// it changes every citizenRef. A Pseudonymiser is safe for concurrent use.
+// Pseudonymiser computes the operator's pseudonyms of a citizen, as 64
+// lower-case hex digits, under the operator's secret key:
+//
+//   - the vault ref ([Pseudonymiser.Ref]): HMAC-SHA-256 of the normalised
+//     ID number. It is the operator's own name for the citizen: the digital
+//     safe's records are kept under it and it is the subject of the
+//     citizen's login tokens. No other member receives it.
+//   - the pairwise ref ([Pseudonymiser.PairwiseRef]): HMAC-SHA-256 of a
+//     domain-separated message naming one requester and the vault ref. It
+//     is the citizenRef that requester, and only that requester, knows the
+//     citizen by, on its authorisations; two requesters get unrelated refs
+//     for one citizen, so they cannot link their customers through them.
+//
+// Without the key, a ref cannot be linked to an ID number even by trying
+// every possible one. The key never leaves the operator's gateway, and
+// changing it changes every ref. A Pseudonymiser is safe for concurrent use.
 type Pseudonymiser struct {
 	key []byte
 }
@@ -95,6 +105,28 @@ func (p *Pseudonymiser) Ref(idNumber string) (string, error) {
 func (p *Pseudonymiser) ref(normalisedID string) string {
 	mac := hmac.New(sha256.New, p.key)
 	mac.Write([]byte(normalisedID))
+	return hex.EncodeToString(mac.Sum(nil))
+}
+
+// pairwiseDomain opens the message of a pairwise ref. A vault ref's message
+// is an 18-character ID number, so no message of one kind is a message of
+// the other.
+const pairwiseDomain = "quanchain pairwise citizen ref v1"
+
+// PairwiseRef returns the citizenRef that requester requesterMSP knows the
+// citizen with vault ref vaultRef by: HMAC-SHA-256 under the pseudonym key
+// of "quanchain pairwise citizen ref v1" ‖ 0x00 ‖ requesterMSP ‖ 0x00 ‖
+// vaultRef, as 64 lower-case hex digits. It is deterministic, so the
+// operator finds a citizen's authorisations by computing it for each
+// requester; neither argument is checked (an MSP ID holds no 0x00, a vault
+// ref is hex).
+func (p *Pseudonymiser) PairwiseRef(requesterMSP, vaultRef string) string {
+	mac := hmac.New(sha256.New, p.key)
+	mac.Write([]byte(pairwiseDomain))
+	mac.Write([]byte{0})
+	mac.Write([]byte(requesterMSP))
+	mac.Write([]byte{0})
+	mac.Write([]byte(vaultRef))
 	return hex.EncodeToString(mac.Sum(nil))
 }
 

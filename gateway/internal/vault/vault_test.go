@@ -192,3 +192,42 @@ func TestPseudonymiser(t *testing.T) {
 		t.Errorf("the ref is the plain SHA-256 of the number")
 	}
 }
+
+// TestPairwiseRef: the pairwise ref is the documented HMAC (vectors computed
+// outside Go), differs between requesters and from the vault ref, and
+// depends on the key.
+func TestPairwiseRef(t *testing.T) {
+	p, err := NewPseudonymiser(testKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vaultRef := strings.Repeat("ab", 32)
+	for msp, want := range map[string]string{
+		"BankMSP":    "8f4dbb2c291c9138db551948546e76be26942d8d7b9e94fda4fed9377404eded",
+		"InsurerMSP": "1f7c44c7276ac76cd663901dbd51070616a59697a1719459d3ab0c87003f9c9f",
+	} {
+		if got := p.PairwiseRef(msp, vaultRef); got != want {
+			t.Errorf("PairwiseRef(%s) = %s, want %s", msp, got, want)
+		}
+	}
+	id := "11010519491231002X"
+	ref, err := p.Ref(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bank, insurer := p.PairwiseRef("BankMSP", ref), p.PairwiseRef("InsurerMSP", ref)
+	if bank == insurer || bank == ref || insurer == ref {
+		t.Errorf("refs not distinct: vault %s, bank %s, insurer %s", ref, bank, insurer)
+	}
+	if again := p.PairwiseRef("BankMSP", ref); again != bank {
+		t.Errorf("PairwiseRef is not deterministic: %s then %s", bank, again)
+	}
+	other, _ := NewPseudonymiser(bytes.Repeat([]byte{0x5b}, 32))
+	if other.PairwiseRef("BankMSP", ref) == bank {
+		t.Error("PairwiseRef does not depend on the key")
+	}
+	// The separator keeps (MSP, ref) pairs apart that concatenate alike.
+	if p.PairwiseRef("Bank", "MSP"+ref) == p.PairwiseRef("BankMSP", ref) {
+		t.Error("PairwiseRef confuses its arguments' boundary")
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"math/big"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -81,6 +82,19 @@ func Expired(c *x509.Certificate) {
 
 // ServerOnly gives the certificate the server authentication usage only.
 func ServerOnly(c *x509.Certificate) { c.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth} }
+
+// PeerServer makes the certificate the TLS certificate of the
+// organisation's peer0, as cryptogen issues it (peers/peer0.<domain>/tls/
+// server.crt): common name and DNS names peer0.<domain>, plus localhost and
+// 127.0.0.1, both authentication usages and no NodeOU.
+func PeerServer(c *x509.Certificate) {
+	_, domain, _ := strings.Cut(c.Subject.CommonName, "@")
+	host := "peer0." + domain
+	c.Subject.CommonName = host
+	c.DNSNames = []string{host, "peer0", "localhost"}
+	c.IPAddresses = []net.IP{net.IPv4(127, 0, 0, 1)}
+	c.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}
+}
 
 // Issue signs a TLS certificate for User1 of the organisation, with both
 // client and server authentication usages and no host names, like
