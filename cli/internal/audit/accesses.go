@@ -24,7 +24,7 @@ type AccessesOptions struct {
 	// Citizen is --citizen as given; CitizenRef is its ref once resolved
 	// (Pseudonym turns an ID number into one).
 	Citizen    cmdutil.Citizen
-	Pseudonym  func(ctx context.Context, idNumber string) (string, error)
+	Pseudonym  func(ctx context.Context, idNumber, requester string) (string, error)
 	CitizenRef string
 	// Requester is --requester: a citizenRef is the name one requester
 	// knows the citizen by, so a citizen listing reads that requester's
@@ -100,7 +100,9 @@ func accessesRun(opts *AccessesOptions) error {
 		return err
 	}
 	if opts.Citizen.IDNumber != "" {
-		if opts.CitizenRef, err = cmdutil.ResolveCitizen(opts.Ctx, opts.Citizen, opts.Pseudonym); err != nil {
+		if opts.CitizenRef, err = cmdutil.ResolveCitizen(opts.Ctx, opts.Citizen, func(ctx context.Context, id string) (string, error) {
+			return opts.Pseudonym(ctx, id, opts.Requester)
+		}); err != nil {
 			return err
 		}
 	}

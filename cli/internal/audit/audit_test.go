@@ -342,7 +342,10 @@ func TestCitizenIDNumber(t *testing.T) {
 	})
 	f, out, errOut := ledgertest.NewFactory(fake)
 	var asked []string
-	pseudonym := func(_ context.Context, id string) (string, error) {
+	pseudonym := func(_ context.Context, id, requester string) (string, error) {
+		if requester != "BankMSP" {
+			return "", errors.New("unexpected requester")
+		}
 		asked = append(asked, id)
 		return refA, nil
 	}
@@ -378,7 +381,7 @@ func TestCitizenIDNumber(t *testing.T) {
 	}
 
 	// The operator unreachable: the error says so, without the ID number.
-	co.Pseudonym = func(context.Context, string) (string, error) {
+	co.Pseudonym = func(context.Context, string, string) (string, error) {
 		return "", errors.New("operator gateway unreachable at https://127.0.0.1:7090")
 	}
 	co.CitizenRef = ""

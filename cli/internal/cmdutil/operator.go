@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -183,12 +184,14 @@ func (f *Factory) demoAdmin(url string) (string, string, error) {
 	return "", "", UsageErrorf("%s holds no client with the admin scope: pass --client-id and --client-secret", path)
 }
 
-// Pseudonym turns an ID number into its citizenRef through the operator's
-// pseudonym service.
-func (f *Factory) Pseudonym(ctx context.Context, idNumber string) (string, error) {
+// Pseudonym turns an ID number into the citizenRef requester knows the
+// citizen by, through the operator's pseudonym service, as an audit
+// lookup of the case named by the current time (the operator records it
+// for the citizen to see).
+func (f *Factory) Pseudonym(ctx context.Context, idNumber, requester string) (string, error) {
 	p, err := f.pseudonymClient()
 	if err != nil {
 		return "", err
 	}
-	return p.Ref(ctx, idNumber)
+	return p.Ref(ctx, idNumber, requester, "qc-audit-"+time.Now().UTC().Format("20060102T150405"))
 }

@@ -99,9 +99,13 @@ func okHandler(t *testing.T) http.HandlerFunc {
 			return
 		}
 		var q struct {
-			IDNumber string `json:"id_number"`
+			IDNumber     string `json:"id_number"`
+			Purpose      string `json:"purpose"`
+			ForRequester string `json:"for_requester"`
+			CaseID       string `json:"case_id"`
 		}
-		if err := json.NewDecoder(r.Body).Decode(&q); err != nil || q.IDNumber != testID {
+		if err := json.NewDecoder(r.Body).Decode(&q); err != nil || q.IDNumber != testID ||
+			q.Purpose != "AUDIT" || q.ForRequester != "BankMSP" || q.CaseID == "" {
 			w.WriteHeader(http.StatusBadRequest)
 			io.WriteString(w, `{"error":{"code":"INVALID_ID_NUMBER","message":"not a valid ID number","request_id":"req-1"}}`)
 			return
@@ -116,13 +120,13 @@ func TestPseudonymRefOverMutualTLS(t *testing.T) {
 	client := memberCA.issue(t, "User1@audit.quanchain.local")
 
 	p := NewPseudonyms(srv.URL+"/", MTLSConfig(client, operatorCA.cert))
-	ref, err := p.Ref(context.Background(), testID)
+	ref, err := p.Ref(context.Background(), testID, "BankMSP", "case-1")
 	if err != nil || ref != testRef {
 		t.Fatalf("ref %q, err %v", ref, err)
 	}
 
 	// The gateway's stable code comes through; the ID number does not.
-	_, err = p.Ref(context.Background(), "110101199003074477")
+	_, err = p.Ref(context.Background(), "110101199003074477", "BankMSP", "case-1")
 	var ae *APIError
 	if !errors.As(err, &ae) || ae.Code != "INVALID_ID_NUMBER" || ae.Status != 400 || !strings.Contains(err.Error(), "req-1") {
 		t.Fatalf("err %v", err)
@@ -137,7 +141,7 @@ func TestPseudonymRefusesAnotherServer(t *testing.T) {
 	// A server of another organisation (the bank) is not the operator.
 	srv := pseudonymServer(t, otherCA, memberCA, okHandler(t))
 	p := NewPseudonyms(srv.URL, MTLSConfig(memberCA.issue(t, "User1@audit.quanchain.local"), operatorCA.cert))
-	_, err := p.Ref(context.Background(), testID)
+	_, err := p.Ref(context.Background(), testID, "BankMSP", "case-1")
 	if err == nil || !strings.Contains(err.Error(), "not the operator's gateway") || strings.Contains(err.Error(), testID) {
 		t.Fatalf("err %v", err)
 	}
@@ -147,7 +151,7 @@ func TestPseudonymNeedsAMemberIdentity(t *testing.T) {
 	operatorCA, memberCA, strangerCA := newCA(t, "tlsca.bureau"), newCA(t, "tlsca.audit"), newCA(t, "tlsca.stranger")
 	srv := pseudonymServer(t, operatorCA, memberCA, okHandler(t))
 	p := NewPseudonyms(srv.URL, MTLSConfig(strangerCA.issue(t, "User1@audit.quanchain.local"), operatorCA.cert))
-	if _, err := p.Ref(context.Background(), testID); err == nil {
+	if _, err := p.Ref(context.Background(), testID, "BankMSP", "case-1"); err == nil {
 		t.Fatal("a client certificate of an unknown CA was accepted")
 	}
 }
@@ -161,7 +165,7 @@ func TestPseudonymUnreachable(t *testing.T) {
 	l.Close()
 	ca := newCA(t, "ca")
 	p := NewPseudonyms("https://"+addr, MTLSConfig(ca.issue(t, "x"), ca.cert))
-	_, err = p.Ref(context.Background(), testID)
+	_, err = p.Ref(context.Background(), testID, "BankMSP", "case-1")
 	if !errors.Is(err, ErrUnreachable) || !strings.Contains(err.Error(), "make up") || strings.Contains(err.Error(), testID) {
 		t.Fatalf("err %v", err)
 	}
@@ -185,7 +189,7 @@ func TestLoadMTLSConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ref, err := NewPseudonyms(srv.URL, conf).Ref(context.Background(), testID); err != nil || ref != testRef {
+	if ref, err := NewPseudonyms(srv.URL, conf).Ref(context.Background(), testID, "BankMSP", "case-1"); err != nil || ref != testRef {
 		t.Fatalf("ref %q, err %v", ref, err)
 	}
 	if _, err := LoadMTLSConfig(filepath.Join(dir, "client.crt"), filepath.Join(dir, "client.key"), filepath.Join(dir, "client.key")); err == nil {

@@ -90,10 +90,13 @@ func NewPseudonyms(url string, tlsConf *tls.Config) *Pseudonyms {
 
 var refPattern = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
-// Ref asks the operator for the citizenRef of an ID number. Neither the ID
+// Ref asks the operator, as the auditor, for the citizenRef that requester
+// knows the citizen with this ID number by, for the audit case caseID; the
+// operator records the lookup where the citizen sees it. Neither the ID
 // number nor the ref appears in any error.
-func (p *Pseudonyms) Ref(ctx context.Context, idNumber string) (string, error) {
-	body, err := json.Marshal(map[string]string{"id_number": idNumber})
+func (p *Pseudonyms) Ref(ctx context.Context, idNumber, requester, caseID string) (string, error) {
+	body, err := json.Marshal(map[string]string{"id_number": idNumber, "purpose": "AUDIT",
+		"for_requester": requester, "case_id": caseID})
 	if err != nil {
 		return "", err
 	}

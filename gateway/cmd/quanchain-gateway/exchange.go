@@ -45,7 +45,7 @@ type exchangeParts struct {
 // data-encryption key (registered on the ledger when it changed) and the
 // operator's pseudonym service.
 func buildExchange(ctx context.Context, cfg *config.Config, channel, msp string, st *store.Store,
-	l *ledger.Ledger, log *slog.Logger) (*exchangeParts, error) {
+	l *ledger.Ledger, operator *vault.Pseudonymiser, log *slog.Logger) (*exchangeParts, error) {
 	link, err := peerlink.Load(cfg.StateDir, cfg.Org)
 	if err != nil {
 		return nil, fmt.Errorf("gateway TLS identity: %w", err)
@@ -56,16 +56,21 @@ func buildExchange(ctx context.Context, cfg *config.Config, channel, msp string,
 	if cfg.HasRole(config.RoleProvider) {
 		citizens := notify.NewBroker(0, citizenEventsKept)
 		// Events carry no citizenRef: the feed reads each authorisation
-		// to find its citizen's stream.
+		// and finds its citizen (the stream's key is the vault ref) from
+		// the pairwise ref the requester was given.
 		owner := func(ctx context.Context, id string) (string, error) {
 			a, err := l.GetAuthorization(ctx, id)
 			if err != nil {
 				return "", err
 			}
-			return a.CitizenRef, nil
+			return st.VaultRefFor(ctx, a.Requester, a.CitizenRef)
+		}
+		var refFor func(requester, ref string) string
+		if operator != nil {
+			refFor = operator.PairwiseRef
 		}
 		x.citizenFeed = &notify.Feed{Source: l, Broker: citizens, Filter: notify.CitizenEvents(owner), Log: log}
-		if x.citizen, err = httpapi.NewCitizenAPI(httpapi.CitizenConfig{Ledger: l, Store: st, Channel: channel, Events: citizens,
+		if x.citizen, err = httpapi.NewCitizenAPI(httpapi.CitizenConfig{Ledger: l, Store: st, Channel: channel, Events: citizens, RefFor: refFor,
 			LoginRate: float64(cfg.LoginPerMinute) / 60, LoginBurst: cfg.LoginPerMinute}); err != nil {
 			return nil, err
 		}

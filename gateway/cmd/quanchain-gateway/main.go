@@ -90,7 +90,7 @@ func run(ctx context.Context, args, env []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	x, err := buildExchange(ctx, cfg, conn.Channel, conn.Org.MSPID, st, l, log)
+	x, err := buildExchange(ctx, cfg, conn.Channel, conn.Org.MSPID, st, l, operator, log)
 	if err != nil {
 		return err
 	}

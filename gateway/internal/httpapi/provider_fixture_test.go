@@ -181,7 +181,7 @@ func newXnet(t *testing.T) *xnet {
 	x.authorize("InsurerMSP", x.claimantRef, model.AuthorizationRequest{ID: authInsurer, Purpose: "CLAIM_SETTLEMENT",
 		Categories: []string{synth.DeathRegistration, synth.MedicalSettlement}, MaxUses: 3})
 
-	x.pki = peerlinktest.New(t, "BureauMSP", "BankMSP", "InsurerMSP")
+	x.pki = peerlinktest.New(t, "BureauMSP", "BankMSP", "InsurerMSP", "AuditMSP")
 	tokens := testTokens(t, fixedClock)
 	base := func(roles ...config.Role) *config.Config {
 		cfg := config.Defaults()

@@ -129,6 +129,13 @@ func (q *pseudonymRequest) Validate() error {
 	if !ValidIDNumber(q.IDNumber) {
 		return apiErr(http.StatusBadRequest, CodeInvalidIDNumber, "id_number is not a valid resident identity number")
 	}
+	if q.Purpose == peerlink.PurposeAudit {
+		if !model.ValidMSPID(q.ForRequester) || !model.ValidID(q.CaseID) {
+			return apiErr(http.StatusBadRequest, CodePurposeRequired,
+				"an audit lookup names the requester whose citizenRef it needs (for_requester) and its case (case_id)")
+		}
+		return nil
+	}
 	if q.Purpose == "" || q.AuthorizationID == "" {
 		return apiErr(http.StatusBadRequest, CodePurposeRequired,
 			"a lookup states its purpose and the authorization_id of the authorisation it is for")
@@ -173,15 +180,23 @@ func (s *Server) pseudonymRef(w http.ResponseWriter, r *http.Request) error {
 		return apiErr(http.StatusTooManyRequests, CodeRateLimited, "too many pseudonym lookups by %s; slow down", caller)
 	}
 	ctx := r.Context()
-	inst, err := s.requestingInstitution(ctx, caller)
-	if err != nil {
-		return err
-	}
 	var q pseudonymRequest
 	if err := decodeJSON(r, &q); err != nil {
 		return err
 	}
 	if err := q.Validate(); err != nil {
+		return err
+	}
+	if q.Purpose == peerlink.PurposeAudit {
+		ref, err := s.auditLookup(ctx, caller, PseudonymQuery(q))
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, pseudonymResponse{CitizenRef: ref})
+		return nil
+	}
+	inst, err := s.requestingInstitution(ctx, caller)
+	if err != nil {
 		return err
 	}
 	pur, err := s.pseudo.purposes.get(ctx, q.Purpose)
@@ -243,6 +258,31 @@ func (s *Server) requestingInstitution(ctx context.Context, caller string) (*mod
 	return inst, nil
 }
 
+// auditLookup answers an auditor's lookup: the ref the named requester
+// knows the citizen by, recorded as the auditor's, for its case, so the
+// citizen's tracker shows that the auditor looked.
+func (s *Server) auditLookup(ctx context.Context, caller string, q PseudonymQuery) (string, error) {
+	inst, err := s.institutions.get(ctx, caller)
+	if ledger.CodeOf(err) == model.CodeInstitutionNotFound {
+		return "", apiErr(http.StatusForbidden, string(model.CodeForbiddenMSP), "%s is not a registered institution", caller)
+	}
+	if err != nil {
+		return "", err
+	}
+	if inst.Kind != model.KindAuditor {
+		return "", apiErr(http.StatusForbidden, string(model.CodeForbiddenMSP), "only an auditor makes lookups for purpose %s", peerlink.PurposeAudit)
+	}
+	if inst.Status != model.StatusActive {
+		return "", apiErr(http.StatusForbidden, string(model.CodeInstitutionInactive), "institution %s is %s", caller, inst.Status)
+	}
+	target, err := s.institutions.get(ctx, q.ForRequester)
+	if err != nil || !target.Kind.MayRequest() {
+		return "", apiErr(http.StatusBadRequest, CodeInvalidArgument, "for_requester %s is not a requesting institution", q.ForRequester)
+	}
+	q.AuthorizationID = q.CaseID
+	return s.issueRef(ctx, caller, q.ForRequester, q)
+}
+
 // take counts one lookup of caller; if it is over its limit, it returns
 // false and the whole seconds until its next lookup is allowed.
 func (p *pseudonymState) take(caller string) (retryAfter int, ok bool) {
@@ -261,6 +301,12 @@ func (p *pseudonymState) take(caller string) (retryAfter int, ok bool) {
 // one path of the pseudonym service and of a gateway that plays both
 // roles.
 func (s *Server) issuePairwiseRef(ctx context.Context, requester string, q PseudonymQuery) (string, error) {
+	return s.issueRef(ctx, requester, requester, q)
+}
+
+// issueRef computes the ref forRequester knows q's citizen by and records
+// the lookup as caller's.
+func (s *Server) issueRef(ctx context.Context, caller, forRequester string, q PseudonymQuery) (string, error) {
 	h, ok := s.Pseudonyms.(*HMACPseudonymiser)
 	if !ok || s.PseudonymLog == nil {
 		return "", apiErr(http.StatusServiceUnavailable, CodePseudonymUnavailable, "this gateway does not hold the pseudonym key or cannot record lookups")
@@ -269,13 +315,13 @@ func (s *Server) issuePairwiseRef(ctx context.Context, requester string, q Pseud
 	if err != nil {
 		return "", apiErr(http.StatusBadRequest, CodeInvalidIDNumber, "id_number is not a valid resident identity number")
 	}
-	ref := h.PairwiseRef(requester, vaultRef)
+	ref := h.PairwiseRef(forRequester, vaultRef)
 	if _, err := s.PseudonymLog.RecordPseudonymLookup(ctx, store.PseudonymLookup{
-		RequesterMSP: requester, PairwiseRef: ref, VaultRef: vaultRef, Purpose: q.Purpose, AuthorizationID: q.AuthorizationID,
+		RequesterMSP: caller, PairwiseRef: ref, VaultRef: vaultRef, Purpose: q.Purpose, AuthorizationID: q.AuthorizationID,
 		LookedUpAt: s.Now(),
 	}); err != nil {
 		s.log.ErrorContext(ctx, "pseudonym lookup not recorded", slog.String("request_id", requestIDFrom(ctx)),
-			slog.String("requester", requester), slog.String("error", err.Error()))
+			slog.String("requester", caller), slog.String("error", err.Error()))
 		return "", apiErr(http.StatusServiceUnavailable, CodePseudonymUnavailable, "the lookup could not be recorded; retry later")
 	}
 	return ref, nil

@@ -267,7 +267,7 @@ func TestAuthorizationUnderPairwiseRef(t *testing.T) {
 		ValidUntil: validUntil, MaxUses: 1, ReferenceHash: sha256Hex("stray")}); err != nil {
 		t.Fatal(err)
 	}
-	dev, err := x.net.Enrol(ctx, x.applicantRef)
+	dev, err := x.net.Enrol(ctx, x.applicantRef, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -291,4 +291,42 @@ func doWithToken(srv *Server, method, path, tok string) *httptest.ResponseRecord
 	w := httptest.NewRecorder()
 	srv.ServeHTTP(w, r)
 	return w
+}
+
+// TestAuditLookup: the auditor gets the ref a named requester knows a
+// citizen by, for an audit case, and the lookup is recorded as the
+// auditor's; a requester cannot look up for purpose AUDIT, nor an auditor
+// without naming the requester and the case.
+func TestAuditLookup(t *testing.T) {
+	x := newXnet(t)
+	ctx := context.Background()
+	vaultRef := x.vaultRefOf(lookupID)
+	q := PseudonymQuery{IDNumber: lookupID, Purpose: "AUDIT", ForRequester: "InsurerMSP", CaseID: "case-2026-7"}
+	ref, err := x.remoteFor("AuditMSP").PairwiseRef(ctx, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := x.operatorPS.PairwiseRef("InsurerMSP", vaultRef); ref != want {
+		t.Fatalf("audit ref %s, want the insurer's %s", ref, want)
+	}
+	lookups, err := x.store.PseudonymLookups(ctx, vaultRef, 10)
+	if err != nil || len(lookups) != 1 || lookups[0].RequesterMSP != "AuditMSP" || lookups[0].Purpose != "AUDIT" ||
+		lookups[0].AuthorizationID != "case-2026-7" {
+		t.Fatalf("recorded %+v, %v", lookups, err)
+	}
+	if _, err := x.store.VaultRefFor(ctx, "InsurerMSP", ref); err == nil {
+		t.Error("the auditor's lookup resolves as the insurer's")
+	}
+	var refusal *peerlink.PseudonymRefusal
+	if _, err := x.remoteFor("BankMSP").PairwiseRef(ctx, q); !errors.As(err, &refusal) || refusal.Code != string(model.CodeForbiddenMSP) {
+		t.Errorf("a bank's audit lookup: %v", err)
+	}
+	noCase := q
+	noCase.CaseID = ""
+	if _, err := x.remoteFor("AuditMSP").PairwiseRef(ctx, noCase); !errors.As(err, &refusal) || refusal.Code != CodePurposeRequired {
+		t.Errorf("an audit lookup without a case: %v", err)
+	}
+	if n, _ := x.store.PseudonymLookups(ctx, vaultRef, 10); len(n) != 1 {
+		t.Errorf("refused lookups were recorded: %d", len(n))
+	}
 }

@@ -27,8 +27,15 @@ var ErrPseudonymUnavailable = errors.New("pseudonym service unavailable")
 type PseudonymRequest struct {
 	IDNumber        string `json:"id_number"`
 	Purpose         string `json:"purpose"`
-	AuthorizationID string `json:"authorization_id"`
+	AuthorizationID string `json:"authorization_id,omitempty"`
+	// An auditor's lookup (purpose AUDIT) names the requester whose ref
+	// it needs and the audit case it is for, instead of an authorisation.
+	ForRequester string `json:"for_requester,omitempty"`
+	CaseID       string `json:"case_id,omitempty"`
 }
+
+// PurposeAudit is the purpose of an auditor's lookup.
+const PurposeAudit = "AUDIT"
 
 // PseudonymResponse is the operator's answer to a pseudonym lookup: the
 // pairwise citizenRef, the one only the calling organisation receives for
