@@ -83,7 +83,10 @@ func NewRequester(c RequesterConfig) (*Requester, error) {
 
 // Result is what a data request returns: what was delivered, every check
 // passed. Records carry their bytes exactly as anchored, their hash and
-// their Merkle proof; a predicate delivery carries only the answer.
+// their Merkle proof with the record's salt; a predicate delivery carries
+// only the answer. Delivery is exactly the delivered body and DigestSalt
+// the salt of its digest: SHA-256(salt ‖ body) is the digest the ledger
+// recorded for the access, so the institution can prove what it received.
 type Result struct {
 	AccessID        string                   `json:"access_id"`
 	TxID            string                   `json:"tx_id"`
@@ -93,6 +96,8 @@ type Result struct {
 	DataFrom        string                   `json:"data_from"`
 	DataTo          string                   `json:"data_to"`
 	Digest          string                   `json:"digest"`
+	DigestSalt      string                   `json:"digest_salt"` // hex, 64 digits
+	Delivery        []byte                   `json:"delivery"`    // the delivered body exactly (base64 in JSON)
 	UseNumber       int                      `json:"use_number"`
 	AccessedAt      string                   `json:"accessed_at"`
 	Records         *[]vault.DeliveredRecord `json:"records,omitempty"`

@@ -55,8 +55,8 @@ type switchBuilder struct {
 	mutate func(vault.Delivery) vault.Delivery
 }
 
-func (b *switchBuilder) BuildDelivery(ctx context.Context, h vault.DeliveryHeader, recs []store.Record) (vault.Delivery, error) {
-	d, err := b.inner.BuildDelivery(ctx, h, recs)
+func (b *switchBuilder) BuildDelivery(ctx context.Context, h vault.DeliveryHeader, salt []byte, recs []store.Record) (vault.Delivery, error) {
+	d, err := b.inner.BuildDelivery(ctx, h, salt, recs)
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if err == nil && b.mutate != nil {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -220,7 +221,10 @@ func (im *Importer) parseLine(body []byte, category string, ref time.Time) (stor
 	citizenRef := im.Pseudonymiser.ref(id)
 	stored := bytes.Clone(body)
 	sum := RecordHash(stored)
-	return store.Record{CitizenRef: citizenRef, Category: cat, RecordDate: date, Body: stored, Hash: hex.EncodeToString(sum[:])}, nil
+	salt := make([]byte, merkle.SaltSize)
+	rand.Read(salt)
+	return store.Record{CitizenRef: citizenRef, Category: cat, RecordDate: date, Body: stored, Hash: hex.EncodeToString(sum[:]),
+		Salt: salt}, nil
 }
 
 // objectMembers parses a JSON object and returns its members, refusing
@@ -276,11 +280,11 @@ func (im *Importer) seal(ctx context.Context, category string) ([]store.Batch, e
 		hashes := make([]string, len(recs))
 		leaves := make([]merkle.Hash, len(recs))
 		for i, r := range recs {
-			raw, err := hex.DecodeString(r.Hash)
-			if err != nil || len(raw) != merkle.HashSize {
+			h, err := merkle.ParseHash(r.Hash)
+			if err != nil {
 				return created, fmt.Errorf("%w: record %d has a malformed hash", ErrCorrupt, r.ID)
 			}
-			hashes[i], leaves[i] = r.Hash, merkle.LeafHash(raw)
+			hashes[i], leaves[i] = r.Hash, merkle.RecordLeafHash(r.Salt, h)
 		}
 		root := merkle.NewFromLeafHashes(leaves).Root().String()
 		b, err := im.Store.CreateBatch(ctx, store.Batch{
