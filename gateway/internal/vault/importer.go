@@ -298,12 +298,18 @@ func (im *Importer) seal(ctx context.Context, category string) ([]store.Batch, e
 }
 
 // BatchID names the batch of a category with the given hex root: the
-// category, a dash and the first 24 hex digits (96 bits) of the root. It
-// is a valid ledger id (at most 57 characters) and the same whenever the
-// same records are batched again, which makes anchoring retries
-// idempotent.
+// category, a dash and the first 24 hex digits (96 bits) of the root in two
+// groups of 12 joined by a dash. It is a valid ledger id (at most 58
+// characters): the groups keep it from ever holding 17 decimal digits in a
+// row, which model.ValidID refuses as the form of an ID number. It is the
+// same whenever the same records are batched again, which makes anchoring
+// retries idempotent.
 func BatchID(category, root string) string {
-	return category + "-" + root[:min(24, len(root))]
+	head := root[:min(24, len(root))]
+	if len(head) <= 12 {
+		return category + "-" + head
+	}
+	return category + "-" + head[:12] + "-" + head[12:]
 }
 
 // AnchorPending anchors every batch not yet anchored, oldest first, and

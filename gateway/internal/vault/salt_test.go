@@ -5,9 +5,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/quanchain/quanchain/chaincode/merkle"
+	"github.com/quanchain/quanchain/chaincode/model"
 )
 
 // TestPredicateDigestNeedsTheSalt: everything in a predicate answer but
@@ -81,5 +83,23 @@ func TestDeliveredProofNeedsTheSalt(t *testing.T) {
 		if err := p.Verify(sum); err == nil {
 			t.Fatalf("record %d confirmed without its salt", i)
 		}
+	}
+}
+
+// TestBatchIDNeverHoldsAnIDNumber: a root whose first 24 hex digits are
+// all decimal still names a valid batch id.
+func TestBatchIDNeverHoldsAnIDNumber(t *testing.T) {
+	for _, root := range []string{
+		"138525387880522393591234" + strings.Repeat("a", 40),
+		strings.Repeat("9", 64),
+		"35480092a2f66336c64d3b65d98609f4035e530a11959281f4e087e257cac5c9",
+	} {
+		id := BatchID("medical_settlement", root)
+		if !model.ValidID(id) {
+			t.Errorf("BatchID(%s…) = %q is not a valid id", root[:24], id)
+		}
+	}
+	if got, want := BatchID("tax", strings.Repeat("9", 64)), "tax-999999999999-999999999999"; got != want {
+		t.Errorf("BatchID = %q, want %q", got, want)
 	}
 }
