@@ -3,7 +3,6 @@ package httpapi
 import (
 	"crypto/sha256"
 	"encoding/base32"
-	"encoding/hex"
 	"errors"
 	"net/http"
 	"slices"
@@ -26,7 +25,7 @@ type createAuthorizationRequest struct {
 	DataTo     string   `json:"data_to"`
 	ValidUntil string   `json:"valid_until"`
 	MaxUses    int      `json:"max_uses"`
-	Reference  string   `json:"reference"` // loan application or claim number; only its SHA-256 reaches the ledger
+	Reference  string   `json:"reference"` // loan application or claim number; only its keyed hash reaches the ledger
 }
 
 // maxCategories bounds the category list of one request.
@@ -76,11 +75,12 @@ func (q *createAuthorizationRequest) Validate(now time.Time) error {
 	if q.Reference == "" || len(q.Reference) > 128 || !utf8.ValidString(q.Reference) {
 		return bad("reference must be 1–128 bytes of UTF-8")
 	}
-	return nil
+	return checkReference(q.Reference)
 }
 
 // createAuthorization asks the citizen for an authorisation: the ID number
-// becomes a citizenRef, the reference its SHA-256, and the request is
+// becomes a citizenRef, the reference its hash keyed by this gateway's
+// reference key (package reference), and the request is
 // checked against the purpose template before anything is submitted.
 func (s *Server) createAuthorization(w http.ResponseWriter, r *http.Request) error {
 	var q createAuthorizationRequest
@@ -102,12 +102,15 @@ func (s *Server) createAuthorization(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	refHash := sha256.Sum256([]byte(q.Reference))
+	refHash, err := s.referenceHash(q.Reference)
+	if err != nil {
+		return err
+	}
 	p, _ := auth.FromContext(ctx)
 	req := model.AuthorizationRequest{
 		ID: authorizationID(p, idempotencyKeyFrom(ctx)), CitizenRef: ref, Purpose: q.Purpose,
 		Categories: q.Categories, DataFrom: q.DataFrom, DataTo: q.DataTo, ValidUntil: q.ValidUntil,
-		MaxUses: q.MaxUses, ReferenceHash: hex.EncodeToString(refHash[:]),
+		MaxUses: q.MaxUses, ReferenceHash: refHash,
 	}
 	a, err := s.Ledger.RequestAuthorization(ctx, req)
 	if ledger.CodeOf(err) == model.CodeAlreadyExists && idempotencyKeyFrom(ctx) != "" {

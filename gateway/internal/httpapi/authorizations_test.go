@@ -1,8 +1,6 @@
 package httpapi
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"net/http"
 	"strings"
@@ -60,8 +58,7 @@ func TestCreateAuthorization(t *testing.T) {
 	}
 	a := decodeBody[model.Authorization](t, w)
 	ref, _ := h.srv.Pseudonyms.Ref(t.Context(), applicant)
-	sum := sha256.Sum256([]byte("LOAN-2026-0001"))
-	if a.CitizenRef != ref || a.ReferenceHash != hex.EncodeToString(sum[:]) || a.Status != model.AuthPending {
+	if a.CitizenRef != ref || a.ReferenceHash != testReferenceKey.Hash("LOAN-2026-0001") || a.Status != model.AuthPending {
 		t.Errorf("authorisation %+v", a)
 	}
 	if !strings.HasPrefix(a.ID, "auth-") || len(a.ID) != 25 || w.Header().Get("Location") != "/v1/authorizations/"+a.ID {

@@ -375,7 +375,7 @@ func (x *xnet) newRequester(msp, client string, tokens *auth.Tokens) *requesterG
 	ps, _ := NewHMACPseudonymiser(bytes.Repeat([]byte{7}, 32))
 	idem := &memIdempotency{}
 	srv, err := New(Deps{Config: &cfg, MSPID: msp, Ledger: view, Tokens: tokens, Clients: fakeClients{},
-		Idempotency: idem, Pseudonyms: ps, Now: x.clock.now, DataRequests: dr, Verifications: vr})
+		Idempotency: idem, Pseudonyms: ps, Now: x.clock.now, DataRequests: dr, Verifications: vr, References: testReferenceKey})
 	if err != nil {
 		t.Fatal(err)
 	}
