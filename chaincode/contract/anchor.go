@@ -165,9 +165,10 @@ func (c *AnchorContract) GetBatch(ctx contractapi.TransactionContextInterface, b
 }
 
 // VerifyProof checks an RFC 6962 inclusion proof of a record hash against a
-// stored batch root, and the record's revocation status. The leaf is
-// merkle.RecordLeafHash of the request's salt and the record hash, so only
-// whoever received the record with its salt can confirm it.
+// stored batch root, and the record's revocation status (under its record
+// hash, or under its leaf hash). The leaf is merkle.RecordLeafHash of the
+// request's salt and the record hash, so only whoever received the record
+// with its salt can confirm it.
 func (c *AnchorContract) VerifyProof(ctx contractapi.TransactionContextInterface, proofJSON string) (string, error) {
 	var req model.ProofRequest
 	if err := decodeStrict(proofJSON, &req); err != nil {
@@ -211,6 +212,14 @@ func (c *AnchorContract) VerifyProof(ctx contractapi.TransactionContextInterface
 	}
 	if err := checkRevoked(ctx, h, &v); err != nil {
 		return "", err
+	}
+	if !v.Revoked && salt != nil {
+		// A batched record is revoked by its leaf hash: its record hash on
+		// the ledger would confirm a guess of the record, as the leaf does
+		// not.
+		if err := checkRevoked(ctx, merkle.RecordLeafHash(salt, rh).String(), &v); err != nil {
+			return "", err
+		}
 	}
 	if v.Anchored && v.Revoked {
 		v.Reason = string(model.CodeRecordRevoked)

@@ -59,6 +59,13 @@ func TestVerifyProofNeedsTheSalt(t *testing.T) {
 	if v.Valid || v.Reason != string(model.CodeProofInvalid) {
 		t.Fatalf("the record with another record's salt: %+v", v)
 	}
+	// Revoked by its leaf hash, which confirms no guess of the record.
+	e.must(opMSP, "anchor:RevokeRecord", "death_registration", leaves[0].String(), "WITHDRAWN")
+	v = verify(model.ProofRequest{BatchID: batch.BatchID, RecordHash: candidates[held[0]].String(),
+		Salt: hex.EncodeToString(salts[0]), LeafIndex: 0, Proof: proof})
+	if v.Valid || !v.Anchored || !v.Revoked || v.Reason != string(model.CodeRecordRevoked) {
+		t.Fatalf("the record revoked by its leaf hash: %+v", v)
+	}
 	for _, bad := range []string{"00", hex.EncodeToString(salts[0]) + "00", "zz" + hex.EncodeToString(salts[0])[2:]} {
 		_, err := e.query(bankMSP, "anchor:VerifyProof", mustJSON(model.ProofRequest{BatchID: batch.BatchID,
 			RecordHash: candidates[held[0]].String(), Salt: bad, Proof: proof}))
