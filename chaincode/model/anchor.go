@@ -83,7 +83,7 @@ type AccessRequest struct {
 	Categories      []string `json:"categories"`
 	Mode            string   `json:"mode"`
 	Predicate       string   `json:"predicate,omitempty"` // predicate code in predicate mode
-	Digest          string   `json:"digest"`              // hex SHA-256 of exactly what was delivered
+	Digest          string   `json:"digest"`              // hex SHA-256 of the delivery's salt and exactly what was delivered
 	RecordCount     int      `json:"record_count"`
 }
 

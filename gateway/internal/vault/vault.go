@@ -43,7 +43,7 @@ var (
 )
 
 // RecordHash returns the SHA-256 of a record's bytes exactly as stored: the
-// value anchored, and the leaf data of the record's Merkle batch.
+// value that, with the record's salt, makes its leaf in its Merkle batch.
 func RecordHash(body []byte) [32]byte { return sha256.Sum256(body) }
 
 // MinPseudonymKeyLength is the shortest key a Pseudonymiser accepts.
