@@ -5,8 +5,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"sync"
 	"testing"
 
+	"github.com/quanchain/quanchain/gateway/internal/envelope"
+	"github.com/quanchain/quanchain/gateway/internal/exchange"
+	"github.com/quanchain/quanchain/gateway/internal/store"
 	"github.com/quanchain/quanchain/gateway/internal/synth"
 	"github.com/quanchain/quanchain/gateway/internal/vault"
 )
@@ -78,4 +82,56 @@ func boolText(b bool) string {
 		return "true"
 	}
 	return "false"
+}
+
+// lateSafe is the provider's store as an attempt sees it when a
+// concurrent attempt of the same access id stores its receipt between this
+// attempt's lookup and its own write: the first lookup finds nothing.
+type lateSafe struct {
+	exchange.SafeStore
+	mu     sync.Mutex
+	looked bool
+}
+
+func (s *lateSafe) DeliveryByAccessID(ctx context.Context, accessID string) (store.Delivery, error) {
+	s.mu.Lock()
+	first := !s.looked
+	s.looked = true
+	s.mu.Unlock()
+	if first {
+		return store.Delivery{}, store.ErrNotFound
+	}
+	return s.SafeStore.DeliveryByAccessID(ctx, accessID)
+}
+
+// TestRacingAttemptTakesTheStoredSalt: an attempt that lost the race to
+// store the receipt of its access id delivers under the winner's salt, so
+// it answers with the digest the ledger recorded instead of refusing the
+// access id as reused.
+func TestRacingAttemptTakesTheStoredSalt(t *testing.T) {
+	x := newXnet(t)
+	ctx := context.Background()
+	req := exchange.DeliveryRequest{AccessID: "acc-race-1", AuthorizationID: authBank, Categories: []string{synth.HousingFund}, Mode: "records"}
+	first, err := x.bank.client.Deliver(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	late, err := exchange.NewProvider(exchange.ProviderConfig{Ledger: x.net.Ledger("BureauMSP"), Store: &lateSafe{SafeStore: x.store}, Builder: x.vault})
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := late.Deliver(ctx, "BankMSP", req, x.clock.now())
+	if err != nil {
+		t.Fatalf("the late attempt: %v", err)
+	}
+	if second.Digest != first.Digest || second.TxID != first.TxID || x.accessCount() != 1 {
+		t.Fatalf("digests %s / %s, transactions %s / %s, %d accesses", first.Digest, second.Digest, first.TxID, second.TxID, x.accessCount())
+	}
+	plain, err := envelope.Open(x.bank.key, second.Payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum := sha256.Sum256(plain); hex.EncodeToString(sum[:]) != first.Digest {
+		t.Fatal("the late attempt sealed bytes of another digest")
+	}
 }
