@@ -135,3 +135,22 @@ func TestRacingAttemptTakesTheStoredSalt(t *testing.T) {
 		t.Fatal("the late attempt sealed bytes of another digest")
 	}
 }
+
+// TestUnsaltedProviderStillVerifies: a provider that does not salt its
+// digests yet seals the body alone and records SHA-256(body); the
+// requester verifies it and returns no salt, so requesters can upgrade
+// before the operator.
+func TestUnsaltedProviderStillVerifies(t *testing.T) {
+	x := newXnet(t)
+	x.builder.set(func(d vault.Delivery) vault.Delivery {
+		return vault.Delivery{Body: d.Body, Digest: sha256.Sum256(d.Body), RecordCount: d.RecordCount}
+	})
+	w := x.bank.do(t, "POST", "/v1/data-requests", recordsRequest(authBank, synth.HousingFund))
+	if w.Code != 200 {
+		t.Fatalf("%d %s", w.Code, w.Body)
+	}
+	res := decodeBody[saltedResult](t, w)
+	if sum := sha256.Sum256(res.Delivery); res.DigestSalt != "" || hex.EncodeToString(sum[:]) != res.Digest {
+		t.Fatalf("digest_salt %q, digest %s", res.DigestSalt, res.Digest)
+	}
+}

@@ -85,9 +85,19 @@ func (d Delivery) Plaintext() []byte {
 	return append(append(make([]byte, 0, len(d.Salt)+len(d.Body)), d.Salt...), d.Body...)
 }
 
+// unsaltedPrefix starts every delivery body. A payload that starts with it
+// was sealed by a provider that did not salt its digests yet (its digest is
+// SHA-256 of the body alone); a salted payload starts with it only if its
+// 32 random bytes do, a chance of 2⁻¹⁵².
+var unsaltedPrefix = []byte(`{"type":"quanchain.`)
+
 // SplitPlaintext splits the decrypted bytes of a delivery into its salt
-// (the first DigestSaltSize bytes) and its body.
+// (the first DigestSaltSize bytes) and its body. The payload of a provider
+// that does not salt its digests yet is all body, and its salt is nil.
 func SplitPlaintext(plain []byte) (salt, body []byte, err error) {
+	if bytes.HasPrefix(plain, unsaltedPrefix) {
+		return nil, plain, nil
+	}
 	if len(plain) <= DigestSaltSize {
 		return nil, nil, fmt.Errorf("%w: the payload holds no salt and body", ErrDeliveryInvalid)
 	}

@@ -103,3 +103,25 @@ func TestBatchIDNeverHoldsAnIDNumber(t *testing.T) {
 		t.Errorf("BatchID = %q, want %q", got, want)
 	}
 }
+
+// TestSplitPlaintext: a salted payload splits into its salt and body; the
+// payload of a provider that does not salt yet is all body.
+func TestSplitPlaintext(t *testing.T) {
+	body := []byte(`{"type":"quanchain.predicate.v1","answer":true}`)
+	salt := NewDigestSalt()
+	d, err := newDelivery(salt, body, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gotSalt, gotBody, err := SplitPlaintext(d.Plaintext())
+	if err != nil || !bytes.Equal(gotSalt, salt) || !bytes.Equal(gotBody, body) {
+		t.Fatalf("salted: %x %s %v", gotSalt, gotBody, err)
+	}
+	gotSalt, gotBody, err = SplitPlaintext(body)
+	if err != nil || gotSalt != nil || !bytes.Equal(gotBody, body) {
+		t.Fatalf("unsalted: %x %s %v", gotSalt, gotBody, err)
+	}
+	if _, _, err := SplitPlaintext(salt); err == nil {
+		t.Fatal("a payload of a salt alone split")
+	}
+}
