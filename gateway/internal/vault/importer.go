@@ -157,6 +157,11 @@ func (im *Importer) Import(ctx context.Context, category string, r io.Reader) (I
 		if err != nil {
 			return res, &LineError{Line: line, Err: err}
 		}
+		// The record's salt, kept next to it: its Merkle leaf is
+		// SHA-256(0x00 ‖ salt ‖ record hash). A record already stored keeps
+		// the salt it was first stored with.
+		rec.Salt = make([]byte, merkle.SaltSize)
+		rand.Read(rec.Salt)
 		chunk = append(chunk, rec)
 		if len(chunk) == insertChunk {
 			if err := flush(); err != nil {
@@ -221,10 +226,7 @@ func (im *Importer) parseLine(body []byte, category string, ref time.Time) (stor
 	citizenRef := im.Pseudonymiser.ref(id)
 	stored := bytes.Clone(body)
 	sum := RecordHash(stored)
-	salt := make([]byte, merkle.SaltSize)
-	rand.Read(salt)
-	return store.Record{CitizenRef: citizenRef, Category: cat, RecordDate: date, Body: stored, Hash: hex.EncodeToString(sum[:]),
-		Salt: salt}, nil
+	return store.Record{CitizenRef: citizenRef, Category: cat, RecordDate: date, Body: stored, Hash: hex.EncodeToString(sum[:])}, nil
 }
 
 // objectMembers parses a JSON object and returns its members, refusing
