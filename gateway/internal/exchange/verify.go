@@ -119,9 +119,9 @@ func (r *Requester) check(ctx context.Context, a *model.Authorization, req Deliv
 }
 
 // verifyPredicate checks a predicate answer's body.
-func verifyPredicate(plain []byte, msp string, a *model.Authorization, req DeliveryRequest, pred *predicate) (bool, error) {
+func verifyPredicate(delivered []byte, msp string, a *model.Authorization, req DeliveryRequest, pred *predicate) (bool, error) {
 	var ans vault.PredicateAnswer
-	dec := json.NewDecoder(bytes.NewReader(plain))
+	dec := json.NewDecoder(bytes.NewReader(delivered))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&ans); err != nil || dec.More() || ans.Type != vault.PredicateType {
 		return false, unverified(CheckBody, "the payload is not a predicate answer")
@@ -139,7 +139,7 @@ func verifyPredicate(plain []byte, msp string, a *model.Authorization, req Deliv
 // bytes against its hash, every proof against the batch root anchored on
 // this gateway's peer (locally with chaincode/merkle, then by the
 // chaincode's VerifyProof, which also reports revocation).
-func (r *Requester) verifyRecords(ctx context.Context, plain []byte, msp string, a *model.Authorization,
+func (r *Requester) verifyRecords(ctx context.Context, delivered []byte, msp string, a *model.Authorization,
 	req DeliveryRequest, acc *model.Access) ([]vault.DeliveredRecord, error) {
 	l := r.cfg.Ledger
 	batches := map[string]*model.BatchAnchor{}
@@ -155,7 +155,7 @@ func (r *Requester) verifyRecords(ctx context.Context, plain []byte, msp string,
 		batches[id] = b
 		return b.Root, b.LeafCount, nil
 	}
-	body, err := vault.VerifyDelivery(ctx, plain, lookup)
+	body, err := vault.VerifyDelivery(ctx, delivered, lookup)
 	switch {
 	case ledgerErr != nil:
 		return nil, ledgerErr
