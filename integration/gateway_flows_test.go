@@ -210,6 +210,7 @@ type dataResult struct {
 		Record     json.RawMessage `json:"record"`
 		Proof      struct {
 			BatchID   string   `json:"batch_id"`
+			Salt      string   `json:"salt"`
 			LeafIndex uint64   `json:"leaf_index"`
 			Path      []string `json:"path"`
 		} `json:"proof"`
@@ -470,7 +471,7 @@ func TestRecordVerificationHTTP(t *testing.T) {
 	// proof that came with it.
 	check := func(record json.RawMessage) map[string]any {
 		return map[string]any{"category": rec.Category, "record": record,
-			"batch_id": rec.Proof.BatchID, "leaf_index": rec.Proof.LeafIndex, "proof": rec.Proof.Path}
+			"batch_id": rec.Proof.BatchID, "leaf_index": rec.Proof.LeafIndex, "proof": rec.Proof.Path, "salt": rec.Proof.Salt}
 	}
 	var ok verification
 	_, raw := bank.call("POST", "/v1/verifications", check(rec.Record), &ok)

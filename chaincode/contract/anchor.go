@@ -1,6 +1,9 @@
 package contract
 
 import (
+	"encoding/hex"
+	"strings"
+
 	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
 
 	"github.com/quanchain/quanchain/chaincode/merkle"
@@ -162,7 +165,10 @@ func (c *AnchorContract) GetBatch(ctx contractapi.TransactionContextInterface, b
 }
 
 // VerifyProof checks an RFC 6962 inclusion proof of a record hash against a
-// stored batch root, and the record's revocation status.
+// stored batch root, and the record's revocation status (under its record
+// hash, or under its leaf hash). The leaf is merkle.RecordLeafHash of the
+// request's salt and the record hash, so only whoever received the record
+// with its salt can confirm it.
 func (c *AnchorContract) VerifyProof(ctx contractapi.TransactionContextInterface, proofJSON string) (string, error) {
 	var req model.ProofRequest
 	if err := decodeStrict(proofJSON, &req); err != nil {
@@ -171,6 +177,14 @@ func (c *AnchorContract) VerifyProof(ctx contractapi.TransactionContextInterface
 	h, err := normaliseHash("record_hash", req.RecordHash)
 	if err != nil {
 		return "", err
+	}
+	var salt []byte
+	if req.Salt != "" {
+		s := strings.ToLower(req.Salt)
+		if !model.ValidHash(s) {
+			return "", model.Errf(model.CodeInvalidArgument, "salt must be %d hex digits", 2*merkle.SaltSize)
+		}
+		salt, _ = hex.DecodeString(s)
 	}
 	if len(req.Proof) > maxProofLen {
 		return "", model.Errf(model.CodeInputTooLarge, "proof has more than %d nodes", maxProofLen)
@@ -189,15 +203,23 @@ func (c *AnchorContract) VerifyProof(ctx contractapi.TransactionContextInterface
 	if err != nil {
 		return "", model.Errf(model.CodeInternal, "stored root of batch %s is malformed", b.BatchID)
 	}
-	leaf, _ := merkle.ParseHash(h) // h is validated above
+	rh, _ := merkle.ParseHash(h) // h is validated above
 	v := model.Verification{Batch: b}
-	if err := merkle.VerifyInclusion(leaf[:], req.LeafIndex, uint64(b.LeafCount), proof, root); err != nil {
+	if err := merkle.VerifyRecordInclusion(salt, rh, req.LeafIndex, uint64(b.LeafCount), proof, root); err != nil {
 		v.Reason = string(model.CodeProofInvalid)
 	} else {
 		v.Anchored = true
 	}
 	if err := checkRevoked(ctx, h, &v); err != nil {
 		return "", err
+	}
+	if !v.Revoked && salt != nil {
+		// A batched record is revoked by its leaf hash: its record hash on
+		// the ledger would confirm a guess of the record, as the leaf does
+		// not.
+		if err := checkRevoked(ctx, merkle.RecordLeafHash(salt, rh).String(), &v); err != nil {
+			return "", err
+		}
 	}
 	if v.Anchored && v.Revoked {
 		v.Reason = string(model.CodeRecordRevoked)

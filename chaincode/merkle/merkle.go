@@ -24,6 +24,22 @@
 // Roots computed here are therefore interchangeable with those of any other
 // RFC 6962 implementation.
 //
+// # Records
+//
+// A batch of records has one leaf per record, whose data is the record's
+// salt followed by the record's hash, the salt being [SaltSize] random bytes
+// drawn when the provider imported the record and kept next to it:
+//
+//	record leaf: SHA-256(0x00 ‖ salt ‖ SHA-256(record))
+//
+// The salt is handed over with the record and its proof. Without it a
+// record cannot be confirmed against a root, however guessable the record
+// is (a month of housing-fund deposits, a death date): whoever does not hold
+// the salt would have to guess 256 random bits as well. [RecordLeafHash]
+// computes the leaf and [VerifyRecordInclusion] checks a record's proof.
+// A record stored before salts were introduced has an empty salt, and its
+// leaf is SHA-256(0x00 ‖ SHA-256(record)).
+//
 // # Trust
 //
 // An audit path proves inclusion in the tree of exactly the given size with
@@ -157,6 +173,25 @@ func LeafHash(data []byte) Hash {
 	d := sha256.New()
 	d.Write([]byte{leafPrefix})
 	d.Write(data)
+	var h Hash
+	d.Sum(h[:0])
+	return h
+}
+
+// SaltSize is the size in bytes of a record's salt.
+const SaltSize = 32
+
+// RecordLeafHash returns the leaf hash of a record in a batch, given the
+// record's salt and the SHA-256 of its bytes: SHA-256(0x00 ‖ salt ‖
+// recordHash), that is [LeafHash] of salt ‖ recordHash. The record hash has a
+// fixed length, so no two (salt, record hash) pairs give the same leaf
+// data. A provider draws [SaltSize] random bytes per record; an empty salt
+// gives the leaf of a record stored before salts were introduced.
+func RecordLeafHash(salt []byte, recordHash Hash) Hash {
+	d := sha256.New()
+	d.Write([]byte{leafPrefix})
+	d.Write(salt)
+	d.Write(recordHash[:])
 	var h Hash
 	d.Sum(h[:0])
 	return h
@@ -318,6 +353,15 @@ func ProofLength(index, size uint64) (int, error) {
 // [VerifyInclusionHash].
 func VerifyInclusion(leafData []byte, index, size uint64, proof []Hash, root Hash) error {
 	return VerifyInclusionHash(LeafHash(leafData), index, size, proof, root)
+}
+
+// VerifyRecordInclusion checks that the record with the given salt and hash
+// (SHA-256 of its bytes) is the leaf at index in the tree of size leaves
+// whose root is root, given the leaf's audit path proof. The leaf is
+// [RecordLeafHash] of salt and recordHash; errors are those of
+// [VerifyInclusionHash].
+func VerifyRecordInclusion(salt []byte, recordHash Hash, index, size uint64, proof []Hash, root Hash) error {
+	return VerifyInclusionHash(RecordLeafHash(salt, recordHash), index, size, proof, root)
 }
 
 // VerifyInclusionHash checks that the leaf whose hash is leafHash is the

@@ -1,7 +1,11 @@
 package model
 
-// RecordAnchor anchors the hash of one record or document (数据源不上链: the
-// record stays at its source, only its SHA-256 is on the ledger).
+// RecordAnchor anchors the hash of one document (数据源不上链: the document
+// stays at its source, only its SHA-256 is on the ledger), such as an
+// e-licence that whoever holds it verifies with its SHA-256 alone. A single
+// anchor confirms any guess of the document, so it is for documents that
+// cannot be guessed (unique serial numbers, signatures); the records of the
+// digital safe are anchored in batches, behind per-record salts.
 type RecordAnchor struct {
 	RecordHash string `json:"record_hash"` // hex SHA-256 of the record bytes
 	Category   string `json:"category"`
@@ -19,7 +23,8 @@ type BatchAnchorRequest struct {
 }
 
 // BatchAnchor is a Merkle batch of records: the RFC 6962 tree head over the
-// leaves SHA-256(0x00 ‖ record hash), in the order the provider chose.
+// leaves SHA-256(0x00 ‖ salt ‖ record hash), in the order the provider
+// chose, each salt 32 random bytes kept with its record (merkle.RecordLeafHash).
 type BatchAnchor struct {
 	BatchID    string `json:"batch_id"`
 	Category   string `json:"category"`
@@ -41,10 +46,13 @@ type Revocation struct {
 }
 
 // ProofRequest asks the chaincode to check an inclusion proof against a
-// stored batch root.
+// stored batch root. Salt is the record's salt, delivered with the record
+// and its proof: the leaf is SHA-256(0x00 ‖ salt ‖ record hash). It is
+// empty only for a record batched before salts were introduced.
 type ProofRequest struct {
 	BatchID    string   `json:"batch_id"`
 	RecordHash string   `json:"record_hash"`
+	Salt       string   `json:"salt,omitempty"` // hex, 64 digits (32 bytes)
 	LeafIndex  uint64   `json:"leaf_index"`
 	Proof      []string `json:"proof"` // hex node hashes, leaf to root
 }
@@ -75,7 +83,7 @@ type AccessRequest struct {
 	Categories      []string `json:"categories"`
 	Mode            string   `json:"mode"`
 	Predicate       string   `json:"predicate,omitempty"` // predicate code in predicate mode
-	Digest          string   `json:"digest"`              // hex SHA-256 of exactly what was delivered
+	Digest          string   `json:"digest"`              // hex SHA-256 of the delivery's salt and exactly what was delivered
 	RecordCount     int      `json:"record_count"`
 }
 

@@ -39,8 +39,9 @@ type AuthorizationRequest struct {
 	DataTo     string   `json:"data_to"`     // YYYY-MM-DD, inclusive
 	ValidUntil string   `json:"valid_until"` // RFC 3339
 	MaxUses    int      `json:"max_uses"`
-	// ReferenceHash is the SHA-256 (hex) of the requester's own reference
-	// (loan application or claim number); the reference itself stays off-ledger.
+	// ReferenceHash is the HMAC-SHA-256 (hex), under a key of the
+	// requester's gateway, of its own reference (loan application or claim
+	// number); the reference itself stays off-ledger (docs/api.md).
 	ReferenceHash string `json:"reference_hash"`
 }
 

@@ -8,11 +8,22 @@ var (
 	categoryPattern = regexp.MustCompile(`^[a-z][a-z0-9_]{1,31}$`)
 	purposePattern  = regexp.MustCompile(`^[A-Z][A-Z0-9_]{1,31}$`)
 	hexHashPattern  = regexp.MustCompile(`^[0-9a-f]{64}$`)
+	// idNumberPattern is the form of a resident ID number (GB 11643): 17
+	// digits and a digit or X, anywhere in a string.
+	idNumberPattern = regexp.MustCompile(`[0-9]{17}[0-9Xx]`)
 )
 
 // ValidID reports whether s is a valid identifier for authorisations,
-// accesses and batches: 3–64 characters of letters, digits, '_', '.', '-'.
-func ValidID(s string) bool { return idPattern.MatchString(s) }
+// accesses and batches: 3–64 characters of letters, digits, '_', '.', '-',
+// that nowhere hold 17 digits followed by a digit or X (either case). Ids
+// are keys in the clear on every peer, so an id can never carry a citizen's
+// ID number, valid or not.
+func ValidID(s string) bool { return idPattern.MatchString(s) && !idNumberPattern.MatchString(s) }
+
+// HasIDNumber reports whether s holds, anywhere, the form of a resident ID
+// number: 17 digits followed by a digit or X (either case). Free text that
+// reaches the ledger, even hashed, is refused if it does.
+func HasIDNumber(s string) bool { return idNumberPattern.MatchString(s) }
 
 // ValidMSPID reports whether s looks like a Fabric MSP ID.
 func ValidMSPID(s string) bool { return mspPattern.MatchString(s) }

@@ -75,6 +75,10 @@ func run(ctx context.Context, args, env []string, stdout io.Writer) error {
 	// A request cut off by a crash holds its Idempotency-Key until no
 	// handler can still be running it: the request timeout, and a margin.
 	st.SetPendingTimeout(cfg.RequestTimeout + 5*time.Second)
+	references, err := referenceKey(cfg)
+	if err != nil {
+		return err
+	}
 
 	operator, err := operatorPseudonymiser(cfg)
 	if err != nil {
@@ -108,6 +112,7 @@ func run(ctx context.Context, args, env []string, stdout io.Writer) error {
 		PseudonymLog: st, Log: log,
 		Notify: notifications, Admin: admin,
 		Citizen: x.citizen, Provider: x.provider, PeerMSP: x.peerMSP, DataRequests: x.dataRequests, Verifications: x.verifications,
+		References:  references,
 		App:         consentapp.Handler(), // routed on the provider role only
 		ReadyChecks: append([]httpapi.ReadyCheck{{Name: "the store", Code: httpapi.CodeStoreUnavailable, Check: st.Ping}}, x.ready...),
 	})

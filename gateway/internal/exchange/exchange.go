@@ -92,9 +92,10 @@ type PredicateQuery struct {
 }
 
 // DeliveryResponse is the provider's answer: the access transaction, the
-// digest of exactly the delivered bytes (as recorded on the ledger) and
-// those bytes, encrypted to the requester's registered key with the
-// access id as additional data.
+// digest of the delivery (as recorded on the ledger) and the delivery,
+// encrypted to the requester's registered key with the access id as
+// additional data. The sealed bytes are the digest's 32-byte salt followed
+// by the delivered body; the digest is their SHA-256.
 type DeliveryResponse struct {
 	AccessID    string             `json:"access_id"`
 	TxID        string             `json:"tx_id"`

@@ -1,6 +1,7 @@
 package exchange
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdh"
 	"errors"
@@ -42,9 +43,10 @@ type SafeStore interface {
 }
 
 // DeliveryBuilder builds the exact bytes of a records delivery, with each
-// record's proof; *vault.Vault implements it.
+// record's proof, and their digest under the delivery's salt; *vault.Vault
+// implements it.
 type DeliveryBuilder interface {
-	BuildDelivery(ctx context.Context, h vault.DeliveryHeader, records []store.Record) (vault.Delivery, error)
+	BuildDelivery(ctx context.Context, h vault.DeliveryHeader, salt []byte, records []store.Record) (vault.Delivery, error)
 }
 
 // ProviderConfig are the provider's collaborators.
@@ -78,10 +80,16 @@ func NewProvider(c ProviderConfig) (*Provider, error) {
 // authorisation, builds the delivery, records the access (once per access
 // id) and seals the delivery to the requester.
 //
-// The receipt is stored before the access is submitted, so a retry of an
-// access id finds it: if the access committed, the retry is answered with
-// the same bytes (the delivery is a deterministic function of the stored
-// records) and the same transaction, and nothing is submitted again. A
+// The digest recorded on the ledger is SHA-256 of a salt, 32 random bytes
+// drawn for the access id, followed by the delivered bytes; the salt is
+// sealed to the requester with them (vault.Delivery.Plaintext), so nobody
+// else can confirm a guess of what was delivered.
+//
+// The receipt, with the salt, is stored before the access is submitted, so
+// a retry of an access id finds it: if the access committed, the retry is
+// answered with the same bytes (the delivery is a deterministic function of
+// the stored records and the salt) and the same transaction, and nothing is
+// submitted again. A
 // retry is served only while the authorisation is usable, the uses
 // already counted aside (model.Authorization.Redeliverable): after a
 // revocation, a pause, the end of the validity or the requester's
@@ -136,7 +144,14 @@ func (p *Provider) Deliver(ctx context.Context, caller string, q DeliveryRequest
 	if err != nil {
 		return nil, err
 	}
-	d, err := p.build(ctx, a, q, terms)
+	salt := vault.NewDigestSalt()
+	if found {
+		if len(receipt.DigestSalt) != vault.DigestSaltSize {
+			return nil, refuse(CodeAccessIDReused, "access id %s was delivered before digests were salted; use a new access id", q.AccessID)
+		}
+		salt = receipt.DigestSalt
+	}
+	d, err := p.build(ctx, a, q, terms, salt)
 	if err != nil {
 		return nil, err
 	}
@@ -146,12 +161,26 @@ func (p *Provider) Deliver(ctx context.Context, caller string, q DeliveryRequest
 	}
 	if !found {
 		stored, created, err := p.cfg.Store.RecordDelivery(ctx, store.Delivery{
-			AccessID: q.AccessID, AuthorizationID: a.ID, RequesterMSP: caller, Digest: digest,
+			AccessID: q.AccessID, AuthorizationID: a.ID, RequesterMSP: caller, Digest: digest, DigestSalt: salt,
 		})
 		if err != nil {
 			return nil, err
 		}
-		if !created && (stored.Digest != digest || stored.RequesterMSP != caller || stored.AuthorizationID != a.ID) {
+		if !created && (stored.RequesterMSP != caller || stored.AuthorizationID != a.ID) {
+			return nil, reused
+		}
+		if !created && !bytes.Equal(stored.DigestSalt, salt) {
+			// A concurrent attempt stored its receipt first, with its own
+			// salt: deliver under that one.
+			if len(stored.DigestSalt) != vault.DigestSaltSize {
+				return nil, reused
+			}
+			if d, err = p.build(ctx, a, q, terms, stored.DigestSalt); err != nil {
+				return nil, err
+			}
+			digest = d.DigestHex()
+		}
+		if !created && stored.Digest != digest {
 			return nil, reused
 		}
 	}
@@ -177,7 +206,7 @@ func (p *Provider) Deliver(ctx context.Context, caller string, q DeliveryRequest
 				slog.String("access_id", q.AccessID), slog.String("error", err.Error()))
 		}
 	}
-	env, err := envelope.Seal(pub, d.Body, []byte(q.AccessID))
+	env, err := envelope.Seal(pub, d.Plaintext(), []byte(q.AccessID))
 	if err != nil {
 		return nil, err
 	}
@@ -234,9 +263,9 @@ func encryptionKey(inst *model.Institution) (*ecdh.PublicKey, error) {
 }
 
 // build loads the citizen's records of the categories within the
-// authorised data range and builds the delivery: the records with their
-// proofs, or only a predicate's answer.
-func (p *Provider) build(ctx context.Context, a *model.Authorization, q DeliveryRequest, terms Terms) (vault.Delivery, error) {
+// authorised data range and builds the delivery under salt: the records
+// with their proofs, or only a predicate's answer.
+func (p *Provider) build(ctx context.Context, a *model.Authorization, q DeliveryRequest, terms Terms, salt []byte) (vault.Delivery, error) {
 	// The authorisation names the citizen by the requester's pairwise
 	// ref; the safe knows them by their vault ref. A ref this operator
 	// never gave the requester names no citizen: answering "no records"
@@ -259,9 +288,9 @@ func (p *Provider) build(ctx context.Context, a *model.Authorization, q Delivery
 		if err != nil {
 			return vault.Delivery{}, err
 		}
-		return vault.BuildPredicateDelivery(h, pred.code, pred.params, pred.answer(facts))
+		return vault.BuildPredicateDelivery(h, salt, pred.code, pred.params, pred.answer(facts))
 	}
-	d, err := p.cfg.Builder.BuildDelivery(ctx, h, records)
+	d, err := p.cfg.Builder.BuildDelivery(ctx, h, salt, records)
 	if errors.Is(err, vault.ErrNotBatched) || errors.Is(err, vault.ErrNotAnchored) {
 		return vault.Delivery{}, refuse(CodeDataNotReady, "some of the citizen's records are not anchored yet; retry later")
 	}

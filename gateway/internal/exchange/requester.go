@@ -84,7 +84,12 @@ func NewRequester(c RequesterConfig) (*Requester, error) {
 
 // Result is what a data request returns: what was delivered, every check
 // passed. Records carry their bytes exactly as anchored, their hash and
-// their Merkle proof; a predicate delivery carries only the answer.
+// their Merkle proof with the record's salt; a predicate delivery carries
+// only the answer. Delivery is exactly the delivered body and DigestSalt
+// the salt of its digest: SHA-256(salt ‖ body) is the digest the ledger
+// recorded for the access, so the institution can prove what it received.
+// A provider that does not salt its digests yet sends no salt, and its
+// digest is SHA-256(body).
 type Result struct {
 	AccessID        string                   `json:"access_id"`
 	TxID            string                   `json:"tx_id"`
@@ -94,6 +99,8 @@ type Result struct {
 	DataFrom        string                   `json:"data_from"`
 	DataTo          string                   `json:"data_to"`
 	Digest          string                   `json:"digest"`
+	DigestSalt      string                   `json:"digest_salt,omitempty"` // hex, 64 digits; absent from a provider that does not salt yet
+	Delivery        []byte                   `json:"delivery"`              // the delivered body exactly (base64 in JSON)
 	UseNumber       int                      `json:"use_number"`
 	AccessedAt      string                   `json:"accessed_at"`
 	Records         *[]vault.DeliveredRecord `json:"records,omitempty"`

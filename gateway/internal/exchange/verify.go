@@ -25,7 +25,7 @@ import (
 const (
 	CheckResponse  = "response"  // the provider's answer is for this request
 	CheckEnvelope  = "envelope"  // it opens with this institution's key, for this access id
-	CheckDigest    = "digest"    // SHA-256 of the decrypted bytes = the digest the ledger recorded
+	CheckDigest    = "digest"    // SHA-256 of the decrypted bytes (salt ‖ body) = the digest the ledger recorded
 	CheckAccess    = "access"    // the access transaction is on this peer, for this requester, authorisation and terms
 	CheckBody      = "body"      // the bytes are a delivery of exactly what was asked
 	CheckRecords   = "records"   // every record's bytes give its hash, within the authorised categories and dates
@@ -72,6 +72,10 @@ func (r *Requester) check(ctx context.Context, a *model.Authorization, req Deliv
 	if digest != resp.Digest {
 		return nil, unverified(CheckDigest, "the decrypted bytes do not give the digest the provider stated")
 	}
+	salt, body, err := vault.SplitPlaintext(plain)
+	if err != nil {
+		return nil, unverified(CheckBody, "the payload holds no salt and body")
+	}
 	acc, err := accessOnOwnPeer(ctx, r.cfg.Ledger, req.AccessID)
 	if ledger.CodeOf(err) == model.CodeAccessNotFound {
 		return nil, unverified(CheckAccess, "access %s is not on this gateway's peer", req.AccessID)
@@ -94,16 +98,17 @@ func (r *Requester) check(ctx context.Context, a *model.Authorization, req Deliv
 	}
 	out := &Result{
 		AccessID: acc.ID, TxID: acc.TxID, AuthorizationID: a.ID, Mode: acc.Mode, Categories: acc.Categories,
-		DataFrom: a.DataFrom, DataTo: a.DataTo, Digest: digest, UseNumber: acc.UseNumber, AccessedAt: acc.AccessedAt,
+		DataFrom: a.DataFrom, DataTo: a.DataTo, Digest: digest, DigestSalt: hex.EncodeToString(salt), Delivery: body,
+		UseNumber: acc.UseNumber, AccessedAt: acc.AccessedAt,
 	}
 	if pred != nil {
-		answer, err := verifyPredicate(plain, msp, a, req, pred)
+		answer, err := verifyPredicate(body, msp, a, req, pred)
 		if err != nil {
 			return nil, err
 		}
 		out.Predicate, out.Answer = &PredicateQuery{Code: pred.code, Params: pred.params}, &answer
 	} else {
-		records, err := r.verifyRecords(ctx, plain, msp, a, req, acc)
+		records, err := r.verifyRecords(ctx, body, msp, a, req, acc)
 		if err != nil {
 			return nil, err
 		}
@@ -114,9 +119,9 @@ func (r *Requester) check(ctx context.Context, a *model.Authorization, req Deliv
 }
 
 // verifyPredicate checks a predicate answer's body.
-func verifyPredicate(plain []byte, msp string, a *model.Authorization, req DeliveryRequest, pred *predicate) (bool, error) {
+func verifyPredicate(delivered []byte, msp string, a *model.Authorization, req DeliveryRequest, pred *predicate) (bool, error) {
 	var ans vault.PredicateAnswer
-	dec := json.NewDecoder(bytes.NewReader(plain))
+	dec := json.NewDecoder(bytes.NewReader(delivered))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&ans); err != nil || dec.More() || ans.Type != vault.PredicateType {
 		return false, unverified(CheckBody, "the payload is not a predicate answer")
@@ -134,7 +139,7 @@ func verifyPredicate(plain []byte, msp string, a *model.Authorization, req Deliv
 // bytes against its hash, every proof against the batch root anchored on
 // this gateway's peer (locally with chaincode/merkle, then by the
 // chaincode's VerifyProof, which also reports revocation).
-func (r *Requester) verifyRecords(ctx context.Context, plain []byte, msp string, a *model.Authorization,
+func (r *Requester) verifyRecords(ctx context.Context, delivered []byte, msp string, a *model.Authorization,
 	req DeliveryRequest, acc *model.Access) ([]vault.DeliveredRecord, error) {
 	l := r.cfg.Ledger
 	batches := map[string]*model.BatchAnchor{}
@@ -150,7 +155,7 @@ func (r *Requester) verifyRecords(ctx context.Context, plain []byte, msp string,
 		batches[id] = b
 		return b.Root, b.LeafCount, nil
 	}
-	body, err := vault.VerifyDelivery(ctx, plain, lookup)
+	body, err := vault.VerifyDelivery(ctx, delivered, lookup)
 	switch {
 	case ledgerErr != nil:
 		return nil, ledgerErr
@@ -180,7 +185,7 @@ func (r *Requester) verifyRecords(ctx context.Context, plain []byte, msp string,
 			path[j] = h.String()
 		}
 		v, err := l.VerifyProof(ctx, model.ProofRequest{BatchID: rec.Proof.BatchID, RecordHash: rec.RecordHash,
-			LeafIndex: rec.Proof.LeafIndex, Proof: path})
+			Salt: rec.Proof.Salt, LeafIndex: rec.Proof.LeafIndex, Proof: path})
 		if err != nil {
 			return nil, err
 		}

@@ -102,6 +102,10 @@ type Deps struct {
 	// ReadyChecks are what /readyz checks besides the ledger: a
 	// requester's checks reach the operator's gateway.
 	ReadyChecks []ReadyCheck
+	// References keys the references of this institution's authorisation
+	// requests (requester role; reference.LoadOrCreate); without it,
+	// POST /v1/authorizations fails with 500.
+	References ReferenceKeyer
 }
 
 // CodeStoreUnavailable is /readyz's answer while the gateway's store does

@@ -3,7 +3,6 @@ package httpapi
 import (
 	"crypto/sha256"
 	"encoding/base32"
-	"encoding/hex"
 	"errors"
 	"net/http"
 	"slices"
@@ -27,7 +26,7 @@ type createAuthorizationRequest struct {
 	DataTo     string   `json:"data_to"`
 	ValidUntil string   `json:"valid_until"`
 	MaxUses    int      `json:"max_uses"`
-	Reference  string   `json:"reference"` // loan application or claim number; only its SHA-256 reaches the ledger
+	Reference  string   `json:"reference"` // loan application or claim number; only its keyed hash reaches the ledger
 }
 
 // maxCategories bounds the category list of one request.
@@ -77,14 +76,15 @@ func (q *createAuthorizationRequest) Validate(now time.Time) error {
 	if q.Reference == "" || len(q.Reference) > 128 || !utf8.ValidString(q.Reference) {
 		return bad("reference must be 1–128 bytes of UTF-8")
 	}
-	return nil
+	return checkReference(q.Reference)
 }
 
 // createAuthorization asks the citizen for an authorisation: the request
-// is checked against the purpose template, the ID number becomes the
-// citizenRef this organisation knows the citizen by (a lookup the operator
-// records with this purpose and authorisation id), the reference its
-// SHA-256, and the request is submitted.
+// is checked against the purpose template, the reference becomes its hash
+// keyed by this gateway's reference key (package reference), the ID number
+// the citizenRef this organisation knows the citizen by (a lookup the
+// operator records with this purpose and authorisation id), and the
+// request is submitted.
 func (s *Server) createAuthorization(w http.ResponseWriter, r *http.Request) error {
 	var q createAuthorizationRequest
 	if err := decodeJSON(r, &q); err != nil {
@@ -95,6 +95,12 @@ func (s *Server) createAuthorization(w http.ResponseWriter, r *http.Request) err
 	}
 	ctx := r.Context()
 	if err := s.checkPurpose(r, q.Purpose, q.Categories); err != nil {
+		return err
+	}
+	// A reference that carries an ID number is refused before the
+	// operator is asked for anything.
+	refHash, err := s.referenceHash(q.Reference)
+	if err != nil {
 		return err
 	}
 	p, _ := auth.FromContext(ctx)
@@ -108,11 +114,10 @@ func (s *Server) createAuthorization(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	refHash := sha256.Sum256([]byte(q.Reference))
 	req := model.AuthorizationRequest{
 		ID: id, CitizenRef: ref, Purpose: q.Purpose,
 		Categories: q.Categories, DataFrom: q.DataFrom, DataTo: q.DataTo, ValidUntil: q.ValidUntil,
-		MaxUses: q.MaxUses, ReferenceHash: hex.EncodeToString(refHash[:]),
+		MaxUses: q.MaxUses, ReferenceHash: refHash,
 	}
 	a, err := s.Ledger.RequestAuthorization(ctx, req)
 	if ledger.CodeOf(err) == model.CodeAlreadyExists && idempotencyKeyFrom(ctx) != "" {

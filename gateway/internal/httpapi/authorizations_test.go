@@ -1,8 +1,6 @@
 package httpapi
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"net/http"
 	"strings"
@@ -63,8 +61,7 @@ func TestCreateAuthorization(t *testing.T) {
 	// recorded with the request's purpose and the authorisation's id.
 	vaultRef, _ := h.srv.Pseudonyms.Ref(t.Context(), applicant)
 	ref := h.srv.Pseudonyms.(*HMACPseudonymiser).PairwiseRef("BankMSP", vaultRef)
-	sum := sha256.Sum256([]byte("LOAN-2026-0001"))
-	if a.CitizenRef != ref || a.CitizenRef == vaultRef || a.ReferenceHash != hex.EncodeToString(sum[:]) || a.Status != model.AuthPending {
+	if a.CitizenRef != ref || a.CitizenRef == vaultRef || a.ReferenceHash != testReferenceKey.Hash("LOAN-2026-0001") || a.Status != model.AuthPending {
 		t.Errorf("authorisation %+v", a)
 	}
 	lookups, err := h.lookups.PseudonymLookups(t.Context(), vaultRef, 10)

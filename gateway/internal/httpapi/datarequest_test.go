@@ -295,7 +295,7 @@ func TestDeliveryUnverified(t *testing.T) {
 		// A dishonest provider alters a record and records the digest of
 		// what it sends: the digest matches, the record hash does not.
 		body := bytes.Replace(d.Body, []byte(`"amount_fen":120000`), []byte(`"amount_fen":990000`), 1)
-		return vault.Delivery{Body: body, Digest: sha256.Sum256(body), RecordCount: d.RecordCount}
+		return vault.Delivery{Body: body, Salt: d.Salt, Digest: vault.DeliveryDigest(d.Salt, body), RecordCount: d.RecordCount}
 	}
 	wrongDigest := func(d vault.Delivery) vault.Delivery {
 		d.Digest = sha256.Sum256([]byte("something else"))
@@ -432,6 +432,6 @@ func TestDataRequestStateRefusals(t *testing.T) {
 
 type notAnchoredBuilder struct{}
 
-func (notAnchoredBuilder) BuildDelivery(context.Context, vault.DeliveryHeader, []store.Record) (vault.Delivery, error) {
+func (notAnchoredBuilder) BuildDelivery(context.Context, vault.DeliveryHeader, []byte, []store.Record) (vault.Delivery, error) {
 	return vault.Delivery{}, vault.ErrNotAnchored
 }

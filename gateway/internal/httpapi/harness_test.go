@@ -89,7 +89,7 @@ func newHarnessAs(t *testing.T, msp string, mod ...func(*config.Config)) *harnes
 	net := ledgertest.NewDemo(t, fixedClock)
 	seedInstitutionAuthorizations(t, net)
 	srv, err := New(Deps{Config: &cfg, MSPID: msp, Ledger: net.Ledger(msp), Tokens: tokens, Clients: fakeClients{},
-		Idempotency: &memIdempotency{}, Pseudonyms: ps, PseudonymLog: st, Now: fixedClock})
+		Idempotency: &memIdempotency{}, Pseudonyms: ps, PseudonymLog: st, Now: fixedClock, References: testReferenceKey})
 	if err != nil {
 		t.Fatal(err)
 	}

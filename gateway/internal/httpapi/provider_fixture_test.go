@@ -55,8 +55,8 @@ type switchBuilder struct {
 	mutate func(vault.Delivery) vault.Delivery
 }
 
-func (b *switchBuilder) BuildDelivery(ctx context.Context, h vault.DeliveryHeader, recs []store.Record) (vault.Delivery, error) {
-	d, err := b.inner.BuildDelivery(ctx, h, recs)
+func (b *switchBuilder) BuildDelivery(ctx context.Context, h vault.DeliveryHeader, salt []byte, recs []store.Record) (vault.Delivery, error) {
+	d, err := b.inner.BuildDelivery(ctx, h, salt, recs)
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if err == nil && b.mutate != nil {
@@ -393,7 +393,7 @@ func (x *xnet) newRequester(msp, client string, tokens *auth.Tokens) *requesterG
 	cfg.Roles = []config.Role{config.RoleRequester}
 	idem := &memIdempotency{}
 	srv, err := New(Deps{Config: &cfg, MSPID: msp, Ledger: view, Tokens: tokens, Clients: fakeClients{},
-		Idempotency: idem, CitizenRefs: remote, Now: x.clock.now, DataRequests: dr, Verifications: vr})
+		Idempotency: idem, CitizenRefs: remote, Now: x.clock.now, DataRequests: dr, Verifications: vr, References: testReferenceKey})
 	if err != nil {
 		t.Fatal(err)
 	}

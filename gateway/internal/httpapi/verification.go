@@ -59,7 +59,7 @@ func (s *Server) verificationAPI() (*VerificationAPI, error) {
 
 // verificationRequest is the body of POST /v1/verifications: a record
 // (with its category) or a document's SHA-256, and optionally the batch
-// proof the caller holds.
+// proof the caller holds, with the record's salt delivered with it.
 type verificationRequest struct {
 	Category       string          `json:"category"`
 	Record         json.RawMessage `json:"record"`
@@ -67,6 +67,7 @@ type verificationRequest struct {
 	BatchID        string          `json:"batch_id"`
 	LeafIndex      *uint64         `json:"leaf_index"`
 	Proof          []string        `json:"proof"`
+	Salt           string          `json:"salt"`
 }
 
 // Validate checks the request's form and returns the candidate hashes: a
@@ -81,10 +82,13 @@ func (q *verificationRequest) Validate() ([]string, error) {
 	if bytes.Equal(record, []byte("null")) {
 		record = nil
 	}
-	hasProof := q.BatchID != "" || q.LeafIndex != nil || q.Proof != nil
+	hasProof := q.BatchID != "" || q.LeafIndex != nil || q.Proof != nil || q.Salt != ""
 	if hasProof {
 		if !model.ValidID(q.BatchID) || q.LeafIndex == nil || q.Proof == nil {
-			return nil, bad("batch_id, leaf_index and proof go together")
+			return nil, bad("batch_id, leaf_index and proof go together, with the record's salt")
+		}
+		if q.Salt = strings.ToLower(q.Salt); q.Salt != "" && !model.ValidHash(q.Salt) {
+			return nil, bad("salt must be 64 hex digits")
 		}
 		if len(q.Proof) > merkle.MaxProofLength {
 			return nil, bad("proof has more than %d hashes", merkle.MaxProofLength)
@@ -200,6 +204,7 @@ type verificationProof struct {
 	BatchID   string   `json:"batch_id"`
 	LeafIndex uint64   `json:"leaf_index"`
 	Proof     []string `json:"proof"`
+	Salt      string   `json:"salt,omitempty"`
 }
 
 // verificationResult is the answer of POST /v1/verifications: whether the
@@ -259,7 +264,7 @@ func (s *Server) createVerification(w http.ResponseWriter, r *http.Request) erro
 // proof.
 func (v *VerificationAPI) check(ctx context.Context, hash string, q verificationRequest) (*verificationResult, error) {
 	if q.LeafIndex != nil {
-		p := &verificationProof{BatchID: q.BatchID, LeafIndex: *q.LeafIndex, Proof: q.Proof}
+		p := &verificationProof{BatchID: q.BatchID, LeafIndex: *q.LeafIndex, Proof: q.Proof, Salt: q.Salt}
 		return v.checkProof(ctx, hash, p)
 	}
 	ver, err := v.cfg.Ledger.VerifyRecord(ctx, hash)
@@ -280,11 +285,12 @@ func (v *VerificationAPI) check(ctx context.Context, hash string, q verification
 	for i, h := range proof.Path {
 		path[i] = h.String()
 	}
-	return v.checkProof(ctx, hash, &verificationProof{BatchID: proof.BatchID, LeafIndex: proof.LeafIndex, Proof: path})
+	return v.checkProof(ctx, hash, &verificationProof{BatchID: proof.BatchID, LeafIndex: proof.LeafIndex, Proof: path, Salt: proof.Salt})
 }
 
 func (v *VerificationAPI) checkProof(ctx context.Context, hash string, p *verificationProof) (*verificationResult, error) {
-	ver, err := v.cfg.Ledger.VerifyProof(ctx, model.ProofRequest{BatchID: p.BatchID, RecordHash: hash, LeafIndex: p.LeafIndex, Proof: p.Proof})
+	ver, err := v.cfg.Ledger.VerifyProof(ctx, model.ProofRequest{BatchID: p.BatchID, RecordHash: hash, Salt: p.Salt,
+		LeafIndex: p.LeafIndex, Proof: p.Proof})
 	if ledger.CodeOf(err) == model.CodeBatchNotFound {
 		return &verificationResult{RecordHash: hash, Reason: string(model.CodeBatchNotFound), Proof: p}, nil
 	}

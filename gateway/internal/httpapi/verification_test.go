@@ -60,9 +60,12 @@ func TestVerifications(t *testing.T) {
 	x.revoke(goneHash, synth.ELicence)
 	unknown := strings.Repeat("0", 64)
 
-	withProof := func(record []byte, batch string, index int, proof []byte) string {
+	withSaltedProof := func(record []byte, batch string, index int, proof []byte, salt string) string {
 		return `{"category":"housing_fund","record":` + string(record) + `,"batch_id":"` + batch + `","leaf_index":` +
-			jsonNumber(index) + `,"proof":` + string(proof) + `}`
+			jsonNumber(index) + `,"proof":` + string(proof) + `,"salt":"` + salt + `"}`
+	}
+	withProof := func(record []byte, batch string, index int, proof []byte) string {
+		return withSaltedProof(record, batch, index, proof, rec.Proof.Salt)
 	}
 	for _, tc := range []struct {
 		name     string
@@ -77,6 +80,8 @@ func TestVerifications(t *testing.T) {
 		{"record re-ordered, with its proof", x.bank, withProof(reordered, rec.Proof.BatchID, int(rec.Proof.LeafIndex), proofJSON), true, true, "", rec.RecordHash},
 		{"record indented, with its proof", x.bank, withProof(pretty, rec.Proof.BatchID, int(rec.Proof.LeafIndex), proofJSON), true, true, "", rec.RecordHash},
 		{"altered record", x.bank, withProof(bytes.Replace(rec.Record, []byte("120000"), []byte("990000"), 1), rec.Proof.BatchID, int(rec.Proof.LeafIndex), proofJSON), false, false, "PROOF_INVALID", ""},
+		{"record with its proof, without its salt", x.bank, withSaltedProof(rec.Record, rec.Proof.BatchID, int(rec.Proof.LeafIndex), proofJSON, ""), false, false, "PROOF_INVALID", rec.RecordHash},
+		{"record with its proof, another record's salt", x.bank, withSaltedProof(rec.Record, rec.Proof.BatchID, int(rec.Proof.LeafIndex), proofJSON, got.Records[2].Proof.Salt), false, false, "PROOF_INVALID", rec.RecordHash},
 		{"wrong leaf index", x.bank, withProof(rec.Record, rec.Proof.BatchID, int(rec.Proof.LeafIndex)+1, proofJSON), false, false, "PROOF_INVALID", rec.RecordHash},
 		{"unknown batch", x.bank, withProof(rec.Record, "housing_fund-000000000000", 0, []byte("[]")), false, false, "BATCH_NOT_FOUND", rec.RecordHash},
 		{"batch member without proof, bank holds no safe", x.bank, `{"category":"housing_fund","record":` + string(rec.Record) + `}`, false, false, "ANCHOR_NOT_FOUND", rec.RecordHash},

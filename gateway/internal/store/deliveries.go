@@ -15,9 +15,13 @@ type Delivery struct {
 	AccessID        string
 	AuthorizationID string
 	RequesterMSP    string
-	Digest          string // hex SHA-256 of exactly the bytes delivered
-	CreatedAt       time.Time
-	TxID            string // the access transaction; "" until committed
+	Digest          string // hex SHA-256 of the salt and exactly the bytes delivered
+	// DigestSalt is the delivery's salt, sealed to the requester with the
+	// bytes: 32 random bytes, so the digest on the ledger cannot be
+	// recomputed from a guess of the bytes. nil for receipts stored before.
+	DigestSalt []byte
+	CreatedAt  time.Time
+	TxID       string // the access transaction; "" until committed
 }
 
 // RecordDelivery stores the receipt d before its access is submitted to the
@@ -27,17 +31,17 @@ type Delivery struct {
 // TxID is empty, find out from the ledger whether the access committed)
 // rather than record a new access.
 func (s *Store) RecordDelivery(ctx context.Context, d Delivery) (stored Delivery, created bool, err error) {
-	if d.AccessID == "" || d.AuthorizationID == "" || d.RequesterMSP == "" || len(d.Digest) != 64 {
-		return Delivery{}, false, fmt.Errorf("%w: a delivery needs an access id, authorisation, requester and a hex digest", ErrInvalidArgument)
+	if d.AccessID == "" || d.AuthorizationID == "" || d.RequesterMSP == "" || len(d.Digest) != 64 || len(d.DigestSalt) != 32 {
+		return Delivery{}, false, fmt.Errorf("%w: a delivery needs an access id, authorisation, requester, a hex digest and a 32-byte salt", ErrInvalidArgument)
 	}
 	d.CreatedAt = s.now().UTC().Truncate(time.Microsecond)
 	var txID any
 	if d.TxID != "" {
 		txID = d.TxID
 	}
-	res, err := s.db.ExecContext(ctx, `INSERT INTO deliveries (access_id, authorization_id, requester_msp, digest, created_at, tx_id)
-		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (access_id) DO NOTHING`,
-		d.AccessID, d.AuthorizationID, d.RequesterMSP, d.Digest, s.d.ts(d.CreatedAt), txID)
+	res, err := s.db.ExecContext(ctx, `INSERT INTO deliveries (access_id, authorization_id, requester_msp, digest, digest_salt, created_at, tx_id)
+		VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (access_id) DO NOTHING`,
+		d.AccessID, d.AuthorizationID, d.RequesterMSP, d.Digest, d.DigestSalt, s.d.ts(d.CreatedAt), txID)
 	if err != nil {
 		return Delivery{}, false, fmt.Errorf("store: record delivery: %w", err)
 	}
@@ -74,9 +78,9 @@ func (s *Store) SetDeliveryTxID(ctx context.Context, accessID, txID string) erro
 func (s *Store) DeliveryByAccessID(ctx context.Context, accessID string) (Delivery, error) {
 	var d Delivery
 	var txID sql.NullString
-	err := s.db.QueryRowContext(ctx, `SELECT access_id, authorization_id, requester_msp, digest, created_at, tx_id
+	err := s.db.QueryRowContext(ctx, `SELECT access_id, authorization_id, requester_msp, digest, digest_salt, created_at, tx_id
 		FROM deliveries WHERE access_id = $1`, accessID).
-		Scan(&d.AccessID, &d.AuthorizationID, &d.RequesterMSP, &d.Digest, scanTime(&d.CreatedAt), &txID)
+		Scan(&d.AccessID, &d.AuthorizationID, &d.RequesterMSP, &d.Digest, &d.DigestSalt, scanTime(&d.CreatedAt), &txID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Delivery{}, ErrNotFound
 	}

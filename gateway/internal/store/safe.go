@@ -3,11 +3,11 @@ package store
 import (
 	"context"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/quanchain/quanchain/chaincode/merkle"
@@ -23,6 +23,12 @@ import (
 // well under a millisecond; and the tree stays intact if records are later
 // deleted (a retention limit or an erasure request under PIPL), since the
 // leaves are hashes, not records.
+//
+// Each record keeps its salt, 32 random bytes drawn at import, and its leaf
+// is SHA-256(0x00 ‖ salt ‖ record hash) (merkle.RecordLeafHash): the salt is
+// delivered with the record, and without it nobody can confirm a guessed
+// record against an anchored root. Records stored before salts have none,
+// and their leaves are SHA-256(0x00 ‖ record hash).
 
 // Record is one record of the digital safe.
 type Record struct {
@@ -32,6 +38,7 @@ type Record struct {
 	RecordDate string // YYYY-MM-DD
 	Body       []byte // the record's JSON bytes, exactly as hashed
 	Hash       string // hex SHA-256 of Body
+	Salt       []byte // merkle.SaltSize random bytes of the record's leaf; nil for records stored before salts
 	BatchID    string // "" until batched
 	LeafIndex  int    // position in the batch; meaningful only with BatchID
 	Revoked    bool
@@ -49,13 +56,13 @@ type Batch struct {
 	AnchoredAt   time.Time // zero until anchored
 }
 
-const recordColumns = `id, citizen_ref, category, record_date, body, record_hash, batch_id, leaf_index, revoked, created_at`
+const recordColumns = `id, citizen_ref, category, record_date, body, record_hash, salt, batch_id, leaf_index, revoked, created_at`
 
 func scanRecord(row interface{ Scan(...any) error }) (Record, error) {
 	var r Record
 	var batch sql.NullString
 	var idx sql.NullInt64
-	err := row.Scan(&r.ID, &r.CitizenRef, &r.Category, &r.RecordDate, &r.Body, &r.Hash,
+	err := row.Scan(&r.ID, &r.CitizenRef, &r.Category, &r.RecordDate, &r.Body, &r.Hash, &r.Salt,
 		&batch, &idx, &r.Revoked, scanTime(&r.CreatedAt))
 	r.BatchID, r.LeafIndex = batch.String, int(idx.Int64)
 	return r, err
@@ -85,25 +92,34 @@ func validDate(s string) bool {
 }
 
 // InsertRecords stores records in one transaction, skipping any whose hash
-// is already stored, and returns how many were new. Only CitizenRef,
-// Category, RecordDate, Body and Hash are read; Hash must be the hex
-// SHA-256 of Body (the vault computes it).
+// is already stored (a stored record keeps its salt), and returns how many
+// were new. Only CitizenRef, Category, RecordDate, Body, Hash and Salt are
+// read; Hash must be the hex SHA-256 of Body and Salt merkle.SaltSize random
+// bytes (the vault draws them; nil stores a record without a salt, whose
+// leaf anyone who guesses the record can confirm).
 func (s *Store) InsertRecords(ctx context.Context, records []Record) (inserted int, err error) {
 	for i, r := range records {
 		if len(r.CitizenRef) != 64 || r.Category == "" || !validDate(r.RecordDate) || len(r.Body) == 0 || len(r.Hash) != 64 {
 			return 0, fmt.Errorf("%w: record %d lacks a citizenRef, category, date, body or hash", ErrInvalidArgument, i)
 		}
+		if r.Salt != nil && len(r.Salt) != merkle.SaltSize {
+			return 0, fmt.Errorf("%w: record %d has a salt of %d bytes, not %d", ErrInvalidArgument, i, len(r.Salt), merkle.SaltSize)
+		}
 	}
 	now := s.d.ts(s.now())
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		for chunk := range slices.Chunk(records, bulkRows) {
-			args := make([]any, 0, 6*len(chunk))
+			args := make([]any, 0, 7*len(chunk))
 			for _, r := range chunk {
-				args = append(args, r.CitizenRef, r.Category, r.RecordDate, r.Body, r.Hash, now)
+				var salt any
+				if r.Salt != nil {
+					salt = r.Salt
+				}
+				args = append(args, r.CitizenRef, r.Category, r.RecordDate, r.Body, r.Hash, salt, now)
 			}
 			res, err := tx.ExecContext(ctx, `INSERT INTO records
-				(citizen_ref, category, record_date, body, record_hash, created_at)
-				VALUES `+valuesList(1, len(chunk), 6)+` ON CONFLICT (record_hash) DO NOTHING`, args...)
+				(citizen_ref, category, record_date, body, record_hash, salt, created_at)
+				VALUES `+valuesList(1, len(chunk), 7)+` ON CONFLICT (record_hash) DO NOTHING`, args...)
 			if err != nil {
 				return err
 			}
@@ -190,28 +206,40 @@ func (s *Store) UnanchoredRecords(ctx context.Context, category string, limit in
 
 // CreateBatch stores batch b over the records whose hex hashes are given in
 // leaf order, in one transaction: the batch, its leaf hashes
-// SHA-256(0x00 ‖ record hash), and each record's batch and leaf index. It
-// checks that the leaves give b.Root and b.LeafCount, and fails with
-// ErrInvalidArgument if a record is unknown or already batched, and with
-// ErrExists if the batch id is taken. b.CreatedAt is set to the current time.
+// SHA-256(0x00 ‖ salt ‖ record hash) with each record's stored salt, and
+// each record's batch and leaf index. It checks that the leaves give b.Root
+// and b.LeafCount, and fails with ErrInvalidArgument if a record is unknown
+// or already batched, and with ErrExists if the batch id is taken.
+// b.CreatedAt is set to the current time.
 func (s *Store) CreateBatch(ctx context.Context, b Batch, recordHashes []string) (Batch, error) {
 	if b.ID == "" || b.Category == "" || len(recordHashes) == 0 || b.LeafCount != len(recordHashes) {
 		return Batch{}, fmt.Errorf("%w: a batch needs an id, a category and as many record hashes as leaves", ErrInvalidArgument)
 	}
-	leaves := make([]merkle.Hash, len(recordHashes))
+	hashes := make([]merkle.Hash, len(recordHashes))
 	for i, h := range recordHashes {
-		raw, err := hex.DecodeString(h)
-		if err != nil || len(raw) != merkle.HashSize {
+		var err error
+		if hashes[i], err = merkle.ParseHash(h); err != nil || strings.ToLower(h) != h {
 			return Batch{}, fmt.Errorf("%w: record hash %d is not 64 hex digits", ErrInvalidArgument, i)
 		}
-		leaves[i] = merkle.LeafHash(raw)
-	}
-	if root := merkle.NewFromLeafHashes(leaves).Root().String(); root != b.Root {
-		return Batch{}, fmt.Errorf("%w: the leaves do not give the batch root", ErrInvalidArgument)
 	}
 	b.CreatedAt = s.now().UTC().Truncate(time.Microsecond)
 	b.AnchoredTxID, b.AnchoredAt = "", time.Time{}
+	leaves := make([]merkle.Hash, len(recordHashes))
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		salts, err := recordSalts(ctx, tx, recordHashes)
+		if err != nil {
+			return err
+		}
+		for i, h := range recordHashes {
+			salt, ok := salts[h]
+			if !ok {
+				return fmt.Errorf("%w: record %d is not in the safe", ErrInvalidArgument, i)
+			}
+			leaves[i] = merkle.RecordLeafHash(salt, hashes[i])
+		}
+		if root := merkle.NewFromLeafHashes(leaves).Root().String(); root != b.Root {
+			return fmt.Errorf("%w: the leaves do not give the batch root", ErrInvalidArgument)
+		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO batches (id, category, root, leaf_count, created_at)
 			VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING`,
 			b.ID, b.Category, b.Root, b.LeafCount, s.d.ts(b.CreatedAt))
@@ -260,6 +288,37 @@ func (s *Store) CreateBatch(ctx context.Context, b Batch, recordHashes []string)
 		return Batch{}, fmt.Errorf("store: create batch: %w", err)
 	}
 	return b, nil
+}
+
+// recordSalts returns the salts of the records with the given hex hashes,
+// by hash (nil for a record without a salt); unknown hashes are absent.
+func recordSalts(ctx context.Context, tx *sql.Tx, recordHashes []string) (map[string][]byte, error) {
+	salts := make(map[string][]byte, len(recordHashes))
+	for chunk := range slices.Chunk(recordHashes, bulkRows) {
+		args := make([]any, len(chunk))
+		for i, h := range chunk {
+			args[i] = h
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT record_hash, salt FROM records
+			WHERE record_hash IN (`+placeholders(1, len(chunk))+`)`, args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var h string
+			var salt []byte
+			if err := rows.Scan(&h, &salt); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			salts[h] = salt
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return salts, nil
 }
 
 // MarkBatchAnchored records the transaction that anchored a batch. Marking

@@ -305,7 +305,8 @@ func TestRecordsAndBatches(t *testing.T) {
 
 func TestDeliveries(t *testing.T) {
 	eachBackend(t, func(t *testing.T, s *Store) {
-		d := Delivery{AccessID: "acc-1", AuthorizationID: "auth-1", RequesterMSP: "BankMSP", Digest: ref(1)}
+		d := Delivery{AccessID: "acc-1", AuthorizationID: "auth-1", RequesterMSP: "BankMSP", Digest: ref(1),
+			DigestSalt: bytes.Repeat([]byte{9}, 32)}
 		stored, created, err := s.RecordDelivery(ctx, d)
 		if err != nil {
 			t.Fatalf("RecordDelivery: %v", err)
@@ -319,7 +320,7 @@ func TestDeliveries(t *testing.T) {
 
 		// A retry gets the first receipt back, unchanged.
 		again := d
-		again.Digest = ref(2)
+		again.Digest, again.DigestSalt = ref(2), bytes.Repeat([]byte{8}, 32)
 		stored2, created, err := s.RecordDelivery(ctx, again)
 		if err != nil {
 			t.Fatalf("RecordDelivery: %v", err)
@@ -327,7 +328,7 @@ func TestDeliveries(t *testing.T) {
 		if created {
 			t.Fatal("RecordDelivery: created = true, want false")
 		}
-		if stored2 != stored {
+		if !reflect.DeepEqual(stored2, stored) {
 			t.Errorf("stored2 = %v, want %v", stored2, stored)
 		}
 
@@ -353,6 +354,9 @@ func TestDeliveries(t *testing.T) {
 		if got, want := got.Digest, ref(1); got != want {
 			t.Errorf("got.Digest = %v, want %v", got, want)
 		}
+		if !bytes.Equal(got.DigestSalt, d.DigestSalt) {
+			t.Errorf("got.DigestSalt = %x, want %x", got.DigestSalt, d.DigestSalt)
+		}
 		_, err = s.DeliveryByAccessID(ctx, "acc-2")
 		if !errors.Is(err, ErrNotFound) {
 			t.Fatalf("DeliveryByAccessID: %v, want %v", err, ErrNotFound)
@@ -360,6 +364,11 @@ func TestDeliveries(t *testing.T) {
 		_, _, err = s.RecordDelivery(ctx, Delivery{AccessID: "acc-3"})
 		if !errors.Is(err, ErrInvalidArgument) {
 			t.Fatalf("RecordDelivery: %v, want %v", err, ErrInvalidArgument)
+		}
+		unsalted := d
+		unsalted.AccessID, unsalted.DigestSalt = "acc-4", nil
+		if _, _, err = s.RecordDelivery(ctx, unsalted); !errors.Is(err, ErrInvalidArgument) {
+			t.Fatalf("RecordDelivery without a salt: %v, want %v", err, ErrInvalidArgument)
 		}
 	})
 }

@@ -3,6 +3,7 @@ package vault
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -34,19 +35,83 @@ type DeliveryHeader struct {
 	DataTo          string   `json:"data_to"`
 }
 
-// Delivery is a built response: the exact bytes to deliver and their
-// digest, which access:RecordAccess records on the ledger. If the transport
-// encrypts Body to the requester's key, the requester decrypts it and
-// recomputes the digest over these plaintext bytes.
+// DigestSaltSize is the size of a delivery's salt.
+const DigestSaltSize = 32
+
+// ErrDigestSalt reports a delivery salt that is not DigestSaltSize bytes.
+var ErrDigestSalt = fmt.Errorf("vault: a delivery salt must be %d bytes", DigestSaltSize)
+
+// NewDigestSalt returns a fresh delivery salt: DigestSaltSize bytes from
+// crypto/rand.
+func NewDigestSalt() []byte {
+	salt := make([]byte, DigestSaltSize)
+	rand.Read(salt)
+	return salt
+}
+
+// DeliveryDigest returns the digest of a delivery: SHA-256 of the salt
+// followed by the body, the delivered bytes exactly. The salt is drawn
+// once per access and reaches only the requester, sealed with the body: the
+// delivered bytes are often guessable (a predicate's answer is one of two
+// bodies), and without the salt the digest on the ledger confirms no guess.
+func DeliveryDigest(salt, body []byte) [32]byte {
+	d := sha256.New()
+	d.Write(salt)
+	d.Write(body)
+	var sum [32]byte
+	d.Sum(sum[:0])
+	return sum
+}
+
+// Delivery is a built response: the exact bytes to deliver, the salt of
+// their digest and the digest, which access:RecordAccess records on the
+// ledger. The transport seals Plaintext, the salt followed by the body, to
+// the requester's key; the requester decrypts it, recomputes the digest
+// over those bytes and splits them with [SplitPlaintext].
 type Delivery struct {
 	Body        []byte
-	Digest      [32]byte // SHA-256 of Body
+	Salt        []byte   // DigestSaltSize random bytes
+	Digest      [32]byte // SHA-256(Salt ‖ Body)
 	RecordCount int
 }
 
 // DigestHex returns the digest as 64 lower-case hex digits, the ledger's
 // form.
 func (d Delivery) DigestHex() string { return hex.EncodeToString(d.Digest[:]) }
+
+// Plaintext returns the bytes to seal to the requester: the salt followed by
+// the body. Their SHA-256 is the digest.
+func (d Delivery) Plaintext() []byte {
+	return append(append(make([]byte, 0, len(d.Salt)+len(d.Body)), d.Salt...), d.Body...)
+}
+
+// unsaltedPrefix starts every delivery body. A payload that starts with it
+// was sealed by a provider that did not salt its digests yet (its digest is
+// SHA-256 of the body alone); a salted payload starts with it only if its
+// 32 random bytes do, a chance of 2⁻¹⁵².
+var unsaltedPrefix = []byte(`{"type":"quanchain.`)
+
+// SplitPlaintext splits the decrypted bytes of a delivery into its salt
+// (the first DigestSaltSize bytes) and its body. The payload of a provider
+// that does not salt its digests yet is all body, and its salt is nil.
+func SplitPlaintext(plain []byte) (salt, body []byte, err error) {
+	if bytes.HasPrefix(plain, unsaltedPrefix) {
+		return nil, plain, nil
+	}
+	if len(plain) <= DigestSaltSize {
+		return nil, nil, fmt.Errorf("%w: the payload holds no salt and body", ErrDeliveryInvalid)
+	}
+	return plain[:DigestSaltSize], plain[DigestSaltSize:], nil
+}
+
+// newDelivery returns the delivery of body under salt.
+func newDelivery(salt, body []byte, records int) (Delivery, error) {
+	if len(salt) != DigestSaltSize {
+		return Delivery{}, ErrDigestSalt
+	}
+	salt = bytes.Clone(salt)
+	return Delivery{Body: body, Salt: salt, Digest: DeliveryDigest(salt, body), RecordCount: records}, nil
+}
 
 // DeliveredRecord is one record of a delivery body. Record holds the
 // record's bytes exactly as anchored: SHA-256 of Record is RecordHash.
@@ -68,12 +133,14 @@ type DeliveryBody struct {
 
 // BuildDelivery builds the body that delivers records under the header:
 // each record with its bytes exactly as stored, its hash and its inclusion
-// proof in its anchored batch. The body is a deterministic function of the
-// header and the records, so a retried request yields the same bytes and
-// the same digest. It fails with ErrNotBatched or ErrNotAnchored if a
-// record's batch is not anchored yet (the requester could not verify it),
-// and with ErrCorrupt if a stored body does not give its hash.
-func (v *Vault) BuildDelivery(ctx context.Context, h DeliveryHeader, records []store.Record) (Delivery, error) {
+// proof (with the record's salt) in its anchored batch; and its digest
+// under salt (DigestSaltSize bytes). The body is a deterministic function of
+// the header and the records, so a retried request under the same salt
+// yields the same bytes and the same digest. It fails with ErrNotBatched or
+// ErrNotAnchored if a record's batch is not anchored yet (the requester
+// could not verify it), with ErrCorrupt if a stored body does not give its
+// hash, and with ErrDigestSalt for a salt of another size.
+func (v *Vault) BuildDelivery(ctx context.Context, h DeliveryHeader, salt []byte, records []store.Record) (Delivery, error) {
 	h.Categories = slices.Sorted(slices.Values(h.Categories))
 	head, err := json.Marshal(struct {
 		Type string `json:"type"`
@@ -119,8 +186,7 @@ func (v *Vault) BuildDelivery(ctx context.Context, h DeliveryHeader, records []s
 		buf.WriteByte('}')
 	}
 	buf.WriteString("]}")
-	body := buf.Bytes()
-	return Delivery{Body: body, Digest: sha256.Sum256(body), RecordCount: len(records)}, nil
+	return newDelivery(salt, buf.Bytes(), len(records))
 }
 
 // PredicateAnswer is the body of a minimal answer (最少必要): only the
@@ -136,9 +202,11 @@ type PredicateAnswer struct {
 }
 
 // BuildPredicateDelivery builds the body that delivers only the answer to
-// a predicate, with its digest; the access is recorded on the ledger in
-// predicate mode with RecordCount 0.
-func BuildPredicateDelivery(h DeliveryHeader, predicate string, params map[string]string, answer bool) (Delivery, error) {
+// a predicate, with its digest under salt (DigestSaltSize bytes); the access
+// is recorded on the ledger in predicate mode with RecordCount 0. The body
+// is one of two that anyone can write down, so only the salt keeps the
+// digest from telling the answer.
+func BuildPredicateDelivery(h DeliveryHeader, salt []byte, predicate string, params map[string]string, answer bool) (Delivery, error) {
 	if params == nil {
 		params = map[string]string{}
 	}
@@ -149,7 +217,7 @@ func BuildPredicateDelivery(h DeliveryHeader, predicate string, params map[strin
 	if err != nil {
 		return Delivery{}, fmt.Errorf("vault: build predicate delivery: %w", err)
 	}
-	return Delivery{Body: body, Digest: sha256.Sum256(body)}, nil
+	return newDelivery(salt, body, 0)
 }
 
 // AnchorLookup returns a batch's anchor as the ledger holds it (the

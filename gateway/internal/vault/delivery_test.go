@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/quanchain/quanchain/chaincode/merkle"
 	"github.com/quanchain/quanchain/gateway/internal/store"
 	"github.com/quanchain/quanchain/gateway/internal/synth"
 )
@@ -47,12 +48,16 @@ func deliveryFixture(t *testing.T) (*Vault, *fakeAnchorer, DeliveryHeader, []sto
 
 func TestDeliveryRoundTrip(t *testing.T) {
 	v, anchorer, h, recs := deliveryFixture(t)
-	d, err := v.BuildDelivery(ctx, h, recs)
+	salt := NewDigestSalt()
+	d, err := v.BuildDelivery(ctx, h, salt, recs)
 	if err != nil {
 		t.Fatalf("BuildDelivery: %v", err)
 	}
-	if d.Digest != sha256.Sum256(d.Body) {
-		t.Errorf("Digest is not the SHA-256 of the body")
+	if d.Digest != sha256.Sum256(append(bytes.Clone(salt), d.Body...)) || d.Digest != sha256.Sum256(d.Plaintext()) {
+		t.Errorf("Digest is not the SHA-256 of the salt and the body")
+	}
+	if gotSalt, body, err := SplitPlaintext(d.Plaintext()); err != nil || !bytes.Equal(gotSalt, salt) || !bytes.Equal(body, d.Body) {
+		t.Errorf("SplitPlaintext: %x %v, want the salt and the body", gotSalt, err)
 	}
 	if got := len(d.DigestHex()); got != 64 {
 		t.Errorf("len(DigestHex()) = %d, want 64", got)
@@ -65,12 +70,15 @@ func TestDeliveryRoundTrip(t *testing.T) {
 	}
 
 	// Deterministic: a retry delivers the same bytes.
-	again, err := v.BuildDelivery(ctx, h, recs)
+	again, err := v.BuildDelivery(ctx, h, salt, recs)
 	if err != nil {
 		t.Fatalf("BuildDelivery again: %v", err)
 	}
-	if !bytes.Equal(again.Body, d.Body) {
+	if !bytes.Equal(again.Body, d.Body) || again.Digest != d.Digest {
 		t.Errorf("a retry delivers other bytes:\n%s\n%s", again.Body, d.Body)
+	}
+	if _, err := v.BuildDelivery(ctx, h, salt[1:], recs); !errors.Is(err, ErrDigestSalt) {
+		t.Errorf("BuildDelivery with a 31-byte salt: %v, want %v", err, ErrDigestSalt)
 	}
 
 	got, err := VerifyDelivery(ctx, d.Body, anchorer.lookup)
@@ -93,12 +101,15 @@ func TestDeliveryRoundTrip(t *testing.T) {
 		if r.Proof.AnchorTxID == "" {
 			t.Errorf("record %d: no anchor transaction id", i)
 		}
+		if r.Proof.Salt != hex.EncodeToString(recs[i].Salt) || len(recs[i].Salt) != merkle.SaltSize {
+			t.Errorf("record %d: proof salt %q, want the record's salt %x", i, r.Proof.Salt, recs[i].Salt)
+		}
 	}
 }
 
 func TestDeliveryTampering(t *testing.T) {
 	v, anchorer, h, recs := deliveryFixture(t)
-	d, err := v.BuildDelivery(ctx, h, recs)
+	d, err := v.BuildDelivery(ctx, h, NewDigestSalt(), recs)
 	if err != nil {
 		t.Fatalf("BuildDelivery: %v", err)
 	}
@@ -130,6 +141,9 @@ func TestDeliveryTampering(t *testing.T) {
 		{"a forged proof root", reencode(t, func(b *DeliveryBody) { b.Records[0].Proof.Root[0] ^= 1 }), "anchored"},
 		{"a forged leaf count", reencode(t, func(b *DeliveryBody) { b.Records[1].Proof.LeafCount++ }), "anchored"},
 		{"a wrong index", reencode(t, func(b *DeliveryBody) { b.Records[0].Proof.LeafIndex ^= 1 }), "merkle"},
+		{"no salt", reencode(t, func(b *DeliveryBody) { b.Records[0].Proof.Salt = "" }), "root does not match"},
+		{"another record's salt", reencode(t, func(b *DeliveryBody) { b.Records[0].Proof.Salt = b.Records[1].Proof.Salt }), "root does not match"},
+		{"a malformed salt", reencode(t, func(b *DeliveryBody) { b.Records[0].Proof.Salt = "00" }), "salt"},
 		{"an unknown batch", reencode(t, func(b *DeliveryBody) { b.Records[0].Proof.BatchID = "tax-000000000000000000000000" }), "BATCH_NOT_FOUND"},
 		{"narrower terms", reencode(t, func(b *DeliveryBody) { b.Categories = []string{synth.Tax} }), "outside"},
 		{"another type", reencode(t, func(b *DeliveryBody) { b.Type = "other" }), "type"},
@@ -174,13 +188,13 @@ func TestDeliveryNeedsAnchors(t *testing.T) {
 	if len(recs) != 1 {
 		t.Fatalf("%d records, want 1", len(recs))
 	}
-	_, err = New(st).BuildDelivery(ctx, DeliveryHeader{Categories: []string{synth.Tax}}, recs)
+	_, err = New(st).BuildDelivery(ctx, DeliveryHeader{Categories: []string{synth.Tax}}, NewDigestSalt(), recs)
 	if !errors.Is(err, ErrNotAnchored) {
 		t.Fatalf("BuildDelivery before anchoring: %v, want %v", err, ErrNotAnchored)
 	}
 
 	recs[0].Body = []byte(`{"category":"tax"}`) // not the stored bytes
-	_, err = New(st).BuildDelivery(ctx, DeliveryHeader{}, recs)
+	_, err = New(st).BuildDelivery(ctx, DeliveryHeader{}, NewDigestSalt(), recs)
 	if !errors.Is(err, ErrCorrupt) {
 		t.Fatalf("BuildDelivery of altered bytes: %v, want %v", err, ErrCorrupt)
 	}
@@ -188,7 +202,8 @@ func TestDeliveryNeedsAnchors(t *testing.T) {
 
 func TestPredicateDelivery(t *testing.T) {
 	h := DeliveryHeader{AccessID: "acc-2", AuthorizationID: "auth-9", Requester: "InsurerMSP"}
-	d, err := BuildPredicateDelivery(h, PredicateDeceasedBefore, map[string]string{"date": "2026-06-01"}, true)
+	salt := NewDigestSalt()
+	d, err := BuildPredicateDelivery(h, salt, PredicateDeceasedBefore, map[string]string{"date": "2026-06-01"}, true)
 	if err != nil {
 		t.Fatalf("BuildPredicateDelivery: %v", err)
 	}
@@ -196,8 +211,8 @@ func TestPredicateDelivery(t *testing.T) {
 	if string(d.Body) != want {
 		t.Errorf("body:\n got %s\nwant %s", d.Body, want)
 	}
-	if d.Digest != sha256.Sum256(d.Body) {
-		t.Errorf("Digest is not the SHA-256 of the body")
+	if d.Digest != sha256.Sum256(append(bytes.Clone(salt), d.Body...)) {
+		t.Errorf("Digest is not the SHA-256 of the salt and the body")
 	}
 	if d.RecordCount != 0 {
 		t.Errorf("RecordCount = %d, want 0", d.RecordCount)

@@ -46,13 +46,15 @@ func Example() {
 	res, err := im.Import(ctx, synth.Tax, &jsonl)
 	fmt.Println("imported", res.Inserted, "in", len(res.Batches), "batches, anchored", res.Anchored, err)
 
-	// Deliver the records of the second quarter.
+	// Deliver the records of the second quarter, under a fresh salt: the
+	// ledger records SHA-256(salt ‖ body), and the requester receives
+	// d.Plaintext(), the salt and the body, sealed to its key.
 	ref, _ := pseudonymiser.Ref(citizen.IDNumber)
 	recs, _ := st.RecordsFor(ctx, ref, []string{synth.Tax}, "2026-04-01", "2026-06-30")
 	d, err := vault.New(st).BuildDelivery(ctx, vault.DeliveryHeader{
 		AccessID: "acc-1", AuthorizationID: "auth-1", Requester: "BankMSP",
 		Categories: []string{synth.Tax}, DataFrom: "2026-04-01", DataTo: "2026-06-30",
-	}, recs)
+	}, vault.NewDigestSalt(), recs)
 	fmt.Println("delivered", d.RecordCount, "records", err)
 
 	// The requester checks every record against the anchors.

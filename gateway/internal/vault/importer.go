@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -156,6 +157,11 @@ func (im *Importer) Import(ctx context.Context, category string, r io.Reader) (I
 		if err != nil {
 			return res, &LineError{Line: line, Err: err}
 		}
+		// The record's salt, kept next to it: its Merkle leaf is
+		// SHA-256(0x00 ‖ salt ‖ record hash). A record already stored keeps
+		// the salt it was first stored with.
+		rec.Salt = make([]byte, merkle.SaltSize)
+		rand.Read(rec.Salt)
 		chunk = append(chunk, rec)
 		if len(chunk) == insertChunk {
 			if err := flush(); err != nil {
@@ -276,11 +282,11 @@ func (im *Importer) seal(ctx context.Context, category string) ([]store.Batch, e
 		hashes := make([]string, len(recs))
 		leaves := make([]merkle.Hash, len(recs))
 		for i, r := range recs {
-			raw, err := hex.DecodeString(r.Hash)
-			if err != nil || len(raw) != merkle.HashSize {
+			h, err := merkle.ParseHash(r.Hash)
+			if err != nil {
 				return created, fmt.Errorf("%w: record %d has a malformed hash", ErrCorrupt, r.ID)
 			}
-			hashes[i], leaves[i] = r.Hash, merkle.LeafHash(raw)
+			hashes[i], leaves[i] = r.Hash, merkle.RecordLeafHash(r.Salt, h)
 		}
 		root := merkle.NewFromLeafHashes(leaves).Root().String()
 		b, err := im.Store.CreateBatch(ctx, store.Batch{
@@ -294,12 +300,18 @@ func (im *Importer) seal(ctx context.Context, category string) ([]store.Batch, e
 }
 
 // BatchID names the batch of a category with the given hex root: the
-// category, a dash and the first 24 hex digits (96 bits) of the root. It
-// is a valid ledger id (at most 57 characters) and the same whenever the
-// same records are batched again, which makes anchoring retries
-// idempotent.
+// category, a dash and the first 24 hex digits (96 bits) of the root in two
+// groups of 12 joined by a dash. It is a valid ledger id (at most 58
+// characters): the groups keep it from ever holding 17 decimal digits in a
+// row, which model.ValidID refuses as the form of an ID number. It is the
+// same whenever the same records are batched again, which makes anchoring
+// retries idempotent.
 func BatchID(category, root string) string {
-	return category + "-" + root[:min(24, len(root))]
+	head := root[:min(24, len(root))]
+	if len(head) <= 12 {
+		return category + "-" + head
+	}
+	return category + "-" + head[:12] + "-" + head[12:]
 }
 
 // AnchorPending anchors every batch not yet anchored, oldest first, and

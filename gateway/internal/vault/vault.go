@@ -6,9 +6,12 @@
 // whose digest the ledger records.
 //
 // Records stay here (数据源不上链). What reaches the ledger is a batch's
-// RFC 6962 root and leaf count, where each leaf is SHA-256(0x00 ‖ record
-// hash) and the record hash is SHA-256 of the record's bytes exactly as
-// stored; and, per delivery, the SHA-256 of exactly what was delivered.
+// RFC 6962 root and leaf count, where each leaf is SHA-256(0x00 ‖ salt ‖
+// record hash), the record hash is SHA-256 of the record's bytes exactly as
+// stored and the salt is 32 random bytes drawn for the record at import and
+// delivered with it; and, per delivery, the SHA-256 of a fresh 32-byte salt
+// followed by exactly what was delivered. Whoever reads the ledger without
+// a salt cannot confirm a guess of a record or of a delivery against them.
 package vault
 
 import (
@@ -22,6 +25,7 @@ import (
 	"time"
 
 	"github.com/quanchain/quanchain/chaincode/merkle"
+	"github.com/quanchain/quanchain/chaincode/model"
 	"github.com/quanchain/quanchain/gateway/internal/store"
 	"github.com/quanchain/quanchain/internal/resident"
 )
@@ -39,7 +43,7 @@ var (
 )
 
 // RecordHash returns the SHA-256 of a record's bytes exactly as stored: the
-// value anchored, and the leaf data of the record's Merkle batch.
+// value that, with the record's salt, makes its leaf in its Merkle batch.
 func RecordHash(body []byte) [32]byte { return sha256.Sum256(body) }
 
 // MinPseudonymKeyLength is the shortest key a Pseudonymiser accepts.
@@ -138,9 +142,11 @@ type Vault struct {
 // New returns a Vault over st.
 func New(st *store.Store) *Vault { return &Vault{st: st} }
 
-// Proof is the inclusion proof of one record in its Merkle batch.
+// Proof is the inclusion proof of one record in its Merkle batch. Salt is
+// the record's salt, without which its leaf cannot be recomputed.
 type Proof struct {
 	BatchID    string        `json:"batch_id"`
+	Salt       string        `json:"salt,omitempty"` // hex, 64 digits; "" for a record stored before salts
 	LeafIndex  uint64        `json:"leaf_index"`
 	LeafCount  uint64        `json:"leaf_count"`
 	Path       []merkle.Hash `json:"path"` // audit path, leaf to root
@@ -148,11 +154,30 @@ type Proof struct {
 	AnchorTxID string        `json:"anchor_tx_id,omitempty"` // "" while the batch is not anchored
 }
 
+// ErrSalt reports a proof whose salt is not 64 lower-case hex digits.
+var ErrSalt = errors.New("vault: salt is not 64 lower-case hex digits")
+
 // Verify checks that the record whose hash is recordHash is the proof's
-// leaf, against the proof's own root and leaf count. Those must be checked
-// against the ledger's anchor of the batch; see [VerifyDelivery].
+// leaf, SHA-256(0x00 ‖ salt ‖ record hash), against the proof's own root and
+// leaf count. Those must be checked against the ledger's anchor of the
+// batch; see [VerifyDelivery].
 func (p Proof) Verify(recordHash [32]byte) error {
-	return merkle.VerifyInclusion(recordHash[:], p.LeafIndex, p.LeafCount, p.Path, p.Root)
+	salt, err := p.salt()
+	if err != nil {
+		return err
+	}
+	return merkle.VerifyRecordInclusion(salt, recordHash, p.LeafIndex, p.LeafCount, p.Path, p.Root)
+}
+
+// salt decodes the proof's salt (nil if it has none).
+func (p Proof) salt() ([]byte, error) {
+	if p.Salt == "" {
+		return nil, nil
+	}
+	if !model.ValidHash(p.Salt) {
+		return nil, ErrSalt
+	}
+	return hex.DecodeString(p.Salt)
 }
 
 // Proof returns the inclusion proof of the record with the given hex hash,
@@ -219,7 +244,7 @@ func (p *prover) proof(ctx context.Context, rec store.Record) (Proof, error) {
 		return Proof{}, fmt.Errorf("%w: %w", ErrCorrupt, err)
 	}
 	return Proof{
-		BatchID: b.ID, LeafIndex: uint64(rec.LeafIndex), LeafCount: tree.Size(),
+		BatchID: b.ID, Salt: hex.EncodeToString(rec.Salt), LeafIndex: uint64(rec.LeafIndex), LeafCount: tree.Size(),
 		Path: path, Root: tree.Root(), AnchorTxID: b.AnchoredTxID,
 	}, nil
 }
