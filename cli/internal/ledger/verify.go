@@ -161,7 +161,7 @@ func storeSources(opts *VerifyOptions) ([]chain.Source, chain.Options, []string,
 	if o.To < o.From {
 		return nil, o, nil, cmdutil.UsageErrorf("--from %d is after the last block %d", o.From, o.To)
 	}
-	return []chain.Source{s}, o, s.Notes(), nil
+	return []chain.Source{s}, o, nil, nil
 }
 
 // peerSource reads blocks from one organisation's peer.
