@@ -58,7 +58,6 @@ func TestRunUsageErrors(t *testing.T) {
 		{[]string{"ledger", "block", "x1"}, "want a number"},
 		{[]string{"ledger", "tx", "xyz"}, "64 hex"},
 		{[]string{"ledger", "verify", "--from", "5", "--to", "2"}, "--to 2 is before --from 5"},
-		{[]string{"ledger", "verify", "--block-store", "/x", "--peers", "bank"}, "does not combine"},
 		{[]string{"audit", "authorizations"}, "exactly one of --citizen, --institution"},
 		{[]string{"audit", "authorizations", "--citizen", "370102199003071234"}, "check character is wrong"},
 		{[]string{"audit", "accesses", "--citizen", "370102900307123"}, "15-digit"},
