@@ -153,29 +153,12 @@ func recordRun(opts *RecordOptions) error {
 }
 
 func verifyInBatch(opts *RecordOptions, lc *cmdutil.Ledger, res *RecordResult, sum [32]byte, proof []merkle.Hash, proofHex []string) error {
-	batch, err := lc.GetBatch(opts.Ctx, opts.BatchID)
-	if err != nil {
-		if cmdutil.IsNotFound(err) {
-			return cmdutil.NotFoundf("batch %s is not anchored on the ledger", opts.BatchID)
-		}
-		return err
-	}
-	res.Local = &LocalProof{BatchID: batch.BatchID, LeafIndex: opts.Index, LeafCount: batch.LeafCount, Root: batch.Root}
-	root, err := merkle.ParseHash(batch.Root)
-	if err != nil {
-		return fmt.Errorf("batch %s: the ledger's root is malformed: %w", batch.BatchID, err)
-	}
-	if err := merkle.VerifyInclusion(sum[:], opts.Index, uint64(batch.LeafCount), proof, root); err != nil {
-		res.Local.Error = err.Error()
-	} else {
-		res.Local.Included = true
-	}
-	res.Ledger, err = lc.VerifyProof(opts.Ctx, model.ProofRequest{BatchID: opts.BatchID, RecordHash: res.RecordHash,
-		LeafIndex: opts.Index, Proof: proofHex})
+	b, err := checkInBatch(opts.Ctx, lc, sum, res.RecordHash, &batchProof{BatchID: opts.BatchID, Index: opts.Index, HasIndex: true, Path: proof, PathHex: proofHex})
 	if err != nil {
 		return err
 	}
-	res.judge(opts.Category, batch.Category)
+	res.Local, res.Ledger = b.Local, b.Ledger
+	res.judge(opts.Category, b.Batch.Category)
 	// The chaincode reports anchored = the proof leads to the stored root.
 	if res.Local.Included != res.Ledger.Anchored {
 		res.Valid, res.Reason = false, ReasonDisagreement
