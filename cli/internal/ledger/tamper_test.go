@@ -194,3 +194,16 @@ func TestVerifyStoreAgainstLivePeer(t *testing.T) {
 		t.Fatalf("other chain: exit %d, %+v %v", code, rep, rep.Failure)
 	}
 }
+
+func TestVerifyStoreWithoutGenesis(t *testing.T) {
+	blocks := scenario()
+	f, _, _ := ledgertest.NewFactory(ledgertest.NewFake(nil))
+	cmd := ledger.NewCmdVerify(f, nil)
+	cmd.SetArgs([]string{"--block-store", storeDir(t, ledgertest.BlockFile(blocks[2:]...))})
+	cmd.SetOut(&bytes.Buffer{})
+	cmd.SetErr(&bytes.Buffer{})
+	err := cmd.ExecuteContext(context.Background())
+	if root.ExitCode(err) != root.ExitUsage || !strings.Contains(err.Error(), "starts at block 2") {
+		t.Fatalf("err %v", err)
+	}
+}

@@ -202,6 +202,9 @@ func openStore(opts *VerifyOptions) (*chain.BlockStore, chain.Options, error) {
 		}
 		return nil, chain.Options{}, cmdutil.NotFoundf("no blocks in %s", s.Dir())
 	}
+	if s.First() > 0 && !opts.HashesOnly {
+		return nil, chain.Options{}, cmdutil.UsageErrorf("%s starts at block %d (its peer joined from a snapshot): the replay needs the genesis block", s.Dir(), s.First())
+	}
 	o := chain.Options{From: s.First(), To: s.Last()}
 	if opts.FromSet {
 		o.From = opts.From
