@@ -61,6 +61,9 @@ const (
 	CheckChainInfo Check = "chain_info"
 	// CheckComplete: a block store ends with a complete record.
 	CheckComplete Check = "complete"
+	// CheckGenesis: block 0 is the genesis block the auditor holds
+	// (Options.Genesis).
+	CheckGenesis Check = "genesis"
 
 	// The replay's checks (Options.Replay), from the genesis block on.
 
@@ -126,6 +129,10 @@ type Options struct {
 	// the genesis block: blocks before From are read from the first source
 	// and checked too.
 	Replay bool
+	// Genesis, if set, is the header hash of the channel's genesis block
+	// as the auditor received it: block 0, whose configuration is the
+	// replay's trust anchor, must have it.
+	Genesis []byte
 	// Progress, if set, is called after each verified block.
 	Progress func(block uint64)
 }
@@ -188,6 +195,9 @@ func Verify(ctx context.Context, sources []Source, o Options) (*Report, error) {
 		r.Checks = append(r.Checks, CheckConfig, CheckOrdererSignature, CheckTransaction, CheckCreatorSignature, CheckTxID,
 			CheckEndorsementSignature, CheckEndorsementPolicy, CheckMVCC, CheckValidationCode)
 	}
+	if o.Genesis != nil {
+		r.Checks = append(r.Checks, CheckGenesis)
+	}
 	trunc, _ := sources[0].(Truncated)
 	if trunc != nil {
 		r.Checks = append(r.Checks, CheckComplete)
@@ -218,7 +228,7 @@ func Verify(ctx context.Context, sources []Source, o Options) (*Report, error) {
 				return finish(f, err)
 			}
 			if rp != nil {
-				if f := checkPrefix(rp, b, prev, n, ref); f != nil {
+				if f := checkPrefix(rp, b, prev, n, ref, o.Genesis); f != nil {
 					return finish(f, nil)
 				}
 			}
@@ -239,6 +249,9 @@ func Verify(ctx context.Context, sources []Source, o Options) (*Report, error) {
 			if i == 0 {
 				refBlock = b
 				if f := checkLink(b.GetHeader(), prev, src.Name()); f != nil {
+					return finish(f, nil)
+				}
+				if f := checkGenesis(b, o.Genesis, src.Name()); f != nil {
 					return finish(f, nil)
 				}
 				if rp != nil {
@@ -282,14 +295,29 @@ func Verify(ctx context.Context, sources []Source, o Options) (*Report, error) {
 }
 
 // checkPrefix checks a block before the range, read only for the replay.
-func checkPrefix(rp *replay, b *common.Block, prev *common.BlockHeader, n uint64, src string) *Failure {
+func checkPrefix(rp *replay, b *common.Block, prev *common.BlockHeader, n uint64, src string, genesis []byte) *Failure {
 	if f := checkBlock(b, n, src); f != nil {
 		return f
 	}
 	if f := checkLink(b.GetHeader(), prev, src); f != nil {
 		return f
 	}
+	if f := checkGenesis(b, genesis, src); f != nil {
+		return f
+	}
 	return rp.block(b, src)
+}
+
+// checkGenesis holds block 0 to the genesis block's header hash, if given.
+func checkGenesis(b *common.Block, genesis []byte, src string) *Failure {
+	if genesis == nil || b.GetHeader().GetNumber() != 0 {
+		return nil
+	}
+	if got := HeaderHash(b.GetHeader()); !bytes.Equal(got, genesis) {
+		return &Failure{Block: 0, Check: CheckGenesis, Source: src,
+			Expected: hexOrEmpty(genesis) + " (the genesis block given)", Got: hexOrEmpty(got)}
+	}
+	return nil
 }
 
 type fetched struct {

@@ -207,3 +207,39 @@ func TestVerifyStoreWithoutGenesis(t *testing.T) {
 		t.Fatalf("err %v", err)
 	}
 }
+
+func TestVerifyStoreGenesis(t *testing.T) {
+	blocks := scenario()
+	dir := storeDir(t, ledgertest.BlockFile(blocks...))
+	file := func(b *common.Block) string {
+		raw, _ := proto.Marshal(b)
+		p := filepath.Join(t.TempDir(), "genesis.block")
+		if err := os.WriteFile(p, raw, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	if code, rep := verifyStore(t, dir, "--genesis", file(blocks[0])); code != 0 || !rep.OK || !strings.Contains(strings.Join(checks(rep), ","), "genesis") {
+		t.Fatalf("own genesis: exit %d %+v", code, rep)
+	}
+	code, rep := verifyStore(t, dir, "--genesis", file(ledgertest.NewNetwork().Genesis()))
+	if code != root.ExitFailedCheck || rep.Failure.Check != chain.CheckGenesis || rep.Failure.Block != 0 {
+		t.Fatalf("another channel's genesis: exit %d %v", code, rep.Failure)
+	}
+	f, _, _ := ledgertest.NewFactory(ledgertest.NewFake(nil))
+	cmd := ledger.NewCmdVerify(f, nil)
+	cmd.SetArgs([]string{"--block-store", dir, "--genesis", file(blocks[3])})
+	cmd.SetOut(&bytes.Buffer{})
+	cmd.SetErr(&bytes.Buffer{})
+	if err := cmd.ExecuteContext(context.Background()); root.ExitCode(err) != root.ExitUsage || !strings.Contains(err.Error(), "block 3, not the genesis block") {
+		t.Fatalf("not a genesis block: %v", err)
+	}
+}
+
+func checks(r chain.Report) []string {
+	out := make([]string, len(r.Checks))
+	for i, c := range r.Checks {
+		out[i] = string(c)
+	}
+	return out
+}

@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
 	"github.com/hyperledger/fabric-protos-go-apiv2/common"
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/quanchain/quanchain/cli/internal/chain"
 	"github.com/quanchain/quanchain/cli/internal/cmdutil"
@@ -30,6 +32,7 @@ type VerifyOptions struct {
 	PeersSet       bool
 	BlockStore     string // a copy of a peer's block store, verified offline
 	HashesOnly     bool   // skip the replay
+	GenesisFile    string // the channel's genesis block, as the auditor received it
 }
 
 // progressThreshold is the number of blocks from which a walk draws a
@@ -91,6 +94,10 @@ block), and check:
 
 The replay always starts at block 0: with --from, the blocks before it are
 read from the first peer and checked too. --hashes-only skips the replay.
+Block 0 is the trust anchor: it is not signed, and its configuration says
+who may sign everything after it. With --genesis, the genesis block file you
+received out of band (configtxgen's output, as the channel was created) must
+be block 0 (check "genesis").
 
 The first peer in --peers is the reference (by default your own, then every
 other organisation in the network profile). Queries to other organisations'
@@ -131,6 +138,7 @@ expected against what was found; qc then exits with status 3. Exit status
 	cmd.Flags().Uint64Var(&opts.To, "to", 0, "last block to verify (default: the last block every peer has)")
 	cmd.Flags().StringSliceVar(&opts.Peers, "peers", nil, "organisations whose peers to compare, reference first (default: yours, then every other); with --block-store, live peers to hold the copy to")
 	cmd.Flags().StringVar(&opts.BlockStore, "block-store", "", "verify a copy of a peer's block store in this directory, offline")
+	cmd.Flags().StringVar(&opts.GenesisFile, "genesis", "", "the channel's genesis block file as you received it (configtxgen's output): block 0 must be it")
 	cmd.Flags().BoolVar(&opts.HashesOnly, "hashes-only", false, "check hashes and agreement between peers only; skip the replay of signatures, policies and MVCC")
 	cmdutil.AddJSONFlag(cmd, &opts.Output)
 	return cmd
@@ -157,6 +165,11 @@ func verifyRun(opts *VerifyOptions) error {
 		return err
 	}
 	o.Replay = !opts.HashesOnly
+	if opts.GenesisFile != "" {
+		if o.Genesis, err = genesisHash(opts.GenesisFile); err != nil {
+			return err
+		}
+	}
 	if opts.IO.StderrTTY && format != cmdutil.FormatJSON && o.To-o.From+1 >= progressThreshold {
 		bar := progressbar.NewOptions64(int64(o.To-o.From+1),
 			progressbar.OptionSetWriter(opts.IO.ErrOut),
@@ -189,6 +202,23 @@ func verifyRun(opts *VerifyOptions) error {
 		return &cmdutil.FailedCheckError{Err: fmt.Errorf("verification failed: %w", rep.Failure)}
 	}
 	return nil
+}
+
+// genesisHash reads a genesis block file (a marshalled common.Block) and
+// returns its header hash.
+func genesisHash(path string) ([]byte, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, cmdutil.UsageErrorf("--genesis: %v", err)
+	}
+	var b common.Block
+	if err := proto.Unmarshal(raw, &b); err != nil || b.GetHeader() == nil {
+		return nil, cmdutil.UsageErrorf("--genesis %s: not a Fabric block", path)
+	}
+	if n := b.GetHeader().GetNumber(); n != 0 {
+		return nil, cmdutil.UsageErrorf("--genesis %s: block %d, not the genesis block", path, n)
+	}
+	return chain.HeaderHash(b.GetHeader()), nil
 }
 
 func openStore(opts *VerifyOptions) (*chain.BlockStore, chain.Options, error) {
