@@ -144,6 +144,16 @@ func TestReplay(t *testing.T) {
 			tx.Creator, tx.Code = n.Impostor("BankMSP", "client"), peer.TxValidationCode_BAD_CREATOR_SIGNATURE
 			return n.Chain(def, []ledgertest.SignedTx{tx})
 		}},
+		{name: "a valid transaction flagged BAD_CREATOR_SIGNATURE", blocks: func() []*common.Block {
+			tx := n.AnchorTx(key)
+			tx.Code = peer.TxValidationCode_BAD_CREATOR_SIGNATURE
+			return n.Chain(def, []ledgertest.SignedTx{tx})
+		}, block: 2, tx: 0, check: chain.CheckValidationCode, got: "VALID"},
+		{name: "an impostor creator flagged MVCC_READ_CONFLICT", blocks: func() []*common.Block {
+			tx := n.AnchorTx(key)
+			tx.Creator, tx.Code = n.Impostor("BankMSP", "client"), peer.TxValidationCode_MVCC_READ_CONFLICT
+			return n.Chain(def, []ledgertest.SignedTx{tx})
+		}, block: 2, tx: 0, check: chain.CheckValidationCode, got: "BAD_CREATOR_SIGNATURE: BankMSP (impostor)"},
 		{name: "no definition for the chaincode", blocks: func() []*common.Block {
 			return n.Chain([]ledgertest.SignedTx{n.AnchorTx(key)})
 		}, block: 1, tx: 0, check: chain.CheckEndorsementPolicy, got: "chaincode quanchain has no committed definition"},
@@ -200,6 +210,18 @@ func TestReplay(t *testing.T) {
 				t.Errorf("got %q, want it to mention %q", f.Got, tc.got)
 			}
 		})
+	}
+}
+
+func TestReplayTakesFlagsItDoesNotDerive(t *testing.T) {
+	n := ledgertest.Net()
+	tx := n.AnchorTx(key)
+	tx.Code = peer.TxValidationCode_PHANTOM_READ_CONFLICT
+	blocks := n.Chain([]ledgertest.SignedTx{n.Define(ledgertest.Chaincode, ledgertest.EndorsementPolicy())}, []ledgertest.SignedTx{tx},
+		[]ledgertest.SignedTx{n.AnchorTx(key)}) // reads the key as absent: the flagged write was not applied
+	rep := replayOf(t, blocks, 0)
+	if !rep.OK || !strings.Contains(strings.Join(rep.Notes, "\n"), "1 invalid transaction(s) flagged with a code the replay does not re-derive") {
+		t.Fatalf("report %+v %v", rep, rep.Failure)
 	}
 }
 
