@@ -25,6 +25,29 @@ type channelConfig struct {
 	appOrgs map[string]string
 	// orderers are the orderer organisations' MSP IDs.
 	orderers []string
+	// known caches identities already validated against this
+	// configuration's MSPs, by their serialized bytes: the same few
+	// creators and endorsers sign most transactions.
+	known map[string]identified
+}
+
+type identified struct {
+	id  *identity
+	err error
+}
+
+// identify validates a serialized identity against the configuration's
+// MSPs (see the package-level identify), once per configuration.
+func (c *channelConfig) identify(raw []byte) (*identity, error) {
+	if r, ok := c.known[string(raw)]; ok {
+		return r.id, r.err
+	}
+	id, err := identify(raw, c.msps)
+	if c.known == nil {
+		c.known = map[string]identified{}
+	}
+	c.known[string(raw)] = identified{id, err}
+	return id, err
 }
 
 // configFromEnvelope reads the configuration a CONFIG transaction carries.
@@ -85,7 +108,7 @@ func (c *channelConfig) signers(sds []signedData) ([]*identity, []error) {
 	var ids []*identity
 	var bad []error
 	for _, sd := range sds {
-		id, err := identify(sd.identity, c.msps)
+		id, err := c.identify(sd.identity)
 		if err == nil {
 			err = id.verifySignature(sd.data, sd.signature)
 		}

@@ -93,7 +93,7 @@ func (r *replay) judge(n uint64, raw []byte) (v *verdict) {
 	if ch.GetChannelId() != r.channel {
 		return invalid(peer.TxValidationCode_TARGET_CHAIN_NOT_FOUND, CheckTransaction, "addressed to channel %q, not %q", ch.GetChannelId(), r.channel)
 	}
-	creator, err := identify(sh.GetCreator(), r.cfg.msps)
+	creator, err := r.cfg.identify(sh.GetCreator())
 	if err == nil {
 		err = creator.verifySignature(env.GetPayload(), env.GetSignature())
 	}
