@@ -114,8 +114,11 @@ copy's last block, which must be the copy's.
 The first failure is reported with the block, the transaction (index and
 id) for a transaction's check, the check, the peer or copy, and what was
 expected against what was found; qc then exits with status 3. Exit status
-4: the range is beyond the chain; 1: a peer could not be read.`,
+4: the range is beyond the chain or the copy; 2: bad flags (a --genesis file
+that is not block 0, a copy that does not start at block 0); 1: a peer or a
+file could not be read.`,
 		Example: `  qc ledger verify
+  qc ledger verify --genesis quanchain.block
   qc ledger verify --from 100 --to 200 --peers audit,bank
   cp -r <peer ledger>/ledgersData/chains/chains/quanchain /tmp/copy
   qc ledger verify --block-store /tmp/copy --json
