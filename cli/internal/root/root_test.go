@@ -75,7 +75,7 @@ func TestRunUsageErrors(t *testing.T) {
 		{[]string{"audit", "history", "auth"}, "takes an object type and an id"},
 		{[]string{"audit", "report", "--format", "xml"}, "--format"},
 		{[]string{"verify", "record", "--category", "tax"}, "--file is required"},
-		{[]string{"verify", "record", "--category", "tax", "--file", "x", "--batch", "b-1"}, "go together"},
+		{[]string{"verify", "record", "--category", "tax", "--file", "x", "--batch", "b-1"}, "go together with --proof-file"},
 		{[]string{"verify", "document", "--sha256", "abc"}, "64 hex"},
 		{[]string{"config", "--json", "extra"}, "takes no arguments"},
 	}

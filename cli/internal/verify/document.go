@@ -147,25 +147,7 @@ func (o *DocumentOptions) proof() (*batchProof, error) {
 	default:
 		return nil, nil
 	}
-	if o.BatchID != "" {
-		if p.BatchID != "" && p.BatchID != o.BatchID {
-			return nil, cmdutil.UsageErrorf("--batch %s, but the proof is for batch %s", o.BatchID, p.BatchID)
-		}
-		p.BatchID = o.BatchID
-	}
-	if o.IndexSet {
-		if p.HasIndex && p.Index != o.Index {
-			return nil, cmdutil.UsageErrorf("--index %d, but the proof is for leaf %d", o.Index, p.Index)
-		}
-		p.Index, p.HasIndex = o.Index, true
-	}
-	if p.BatchID == "" || !p.HasIndex {
-		return nil, cmdutil.UsageErrorf("a list of hashes needs --batch and --index")
-	}
-	if !model.ValidID(p.BatchID) {
-		return nil, cmdutil.UsageErrorf("the proof's batch %q is not a valid batch id", p.BatchID)
-	}
-	return p, nil
+	return p.with(o.BatchID, o.Index, o.IndexSet)
 }
 
 func documentRun(opts *DocumentOptions) error {

@@ -92,6 +92,30 @@ func pathOf(name string, p *batchProof, hexes []string) (*batchProof, error) {
 	return p, nil
 }
 
+// with completes the proof with the batch and index given as flags, which
+// must agree with what the proof says.
+func (p *batchProof) with(batchID string, index uint64, indexSet bool) (*batchProof, error) {
+	if batchID != "" {
+		if p.BatchID != "" && p.BatchID != batchID {
+			return nil, cmdutil.UsageErrorf("--batch %s, but the proof is for batch %s", batchID, p.BatchID)
+		}
+		p.BatchID = batchID
+	}
+	if indexSet {
+		if p.HasIndex && p.Index != index {
+			return nil, cmdutil.UsageErrorf("--index %d, but the proof is for leaf %d", index, p.Index)
+		}
+		p.Index, p.HasIndex = index, true
+	}
+	if p.BatchID == "" || !p.HasIndex {
+		return nil, cmdutil.UsageErrorf("a list of hashes needs --batch and --index")
+	}
+	if !model.ValidID(p.BatchID) {
+		return nil, cmdutil.UsageErrorf("the proof's batch %q is not a valid batch id", p.BatchID)
+	}
+	return p, nil
+}
+
 func readProofFile(path string) (*batchProof, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
