@@ -134,6 +134,11 @@ func TestReplay(t *testing.T) {
 			tx.Endorsers = append(tx.Endorsers, n.Impostor("InsurerMSP", "peer"))
 			return n.Chain(def, []ledgertest.SignedTx{tx})
 		}, block: 2, tx: 0, check: chain.CheckEndorsementSignature, got: "InsurerMSP (impostor): certificate does not chain"},
+		{name: "the operator's peer endorsing twice", blocks: func() []*common.Block {
+			tx := n.AnchorTx(key)
+			tx.Endorsers = []*ledgertest.Signer{n.Peer("BureauMSP"), n.Peer("BureauMSP")}
+			return n.Chain(def, []ledgertest.SignedTx{tx})
+		}, block: 2, tx: 0, check: chain.CheckEndorsementPolicy, got: "the endorsements (BureauMSP (peer0.bureaumsp)) do not satisfy"},
 		{name: "a creator outside its MSP", blocks: func() []*common.Block {
 			tx := n.AnchorTx(key)
 			tx.Creator = n.Impostor("BankMSP", "client")
@@ -210,6 +215,29 @@ func TestReplay(t *testing.T) {
 				t.Errorf("got %q, want it to mention %q", f.Got, tc.got)
 			}
 		})
+	}
+}
+
+func TestReplayRevokedCertificate(t *testing.T) {
+	n := ledgertest.NewNetwork()
+	n.Revoke(n.Peer("BankMSP"))
+	def := n.Define(ledgertest.Chaincode, ledgertest.EndorsementPolicy())
+	blocks := n.Chain([]ledgertest.SignedTx{def})
+	if rep := replayOf(t, blocks, 0); rep.OK || !strings.Contains(rep.Failure.Got, "do not satisfy /Channel/Application/LifecycleEndorsement") {
+		t.Fatalf("definition endorsed by a revoked peer among three: %v", rep.Failure)
+	}
+	def.Endorsers = []*ledgertest.Signer{n.Peer("BureauMSP"), n.Peer("InsurerMSP"), n.Peer("AuditMSP")}
+	tx := n.AnchorTx(key)
+	blocks = n.Chain([]ledgertest.SignedTx{def}, []ledgertest.SignedTx{tx})
+	rep := replayOf(t, blocks, 0)
+	if f := rep.Failure; rep.OK || f.Block != 2 || f.Check != chain.CheckEndorsementPolicy || !strings.Contains(f.Got, "is revoked by MSP BankMSP") {
+		t.Fatalf("failure %v", rep.Failure)
+	}
+	// The insurer's peer, not revoked, endorses in the bank's stead.
+	tx.Endorsers = []*ledgertest.Signer{n.Peer("BureauMSP"), n.Peer("InsurerMSP")}
+	blocks = n.Chain([]ledgertest.SignedTx{def}, []ledgertest.SignedTx{tx})
+	if rep := replayOf(t, blocks, 0); !rep.OK {
+		t.Fatalf("failure %v", rep.Failure)
 	}
 }
 

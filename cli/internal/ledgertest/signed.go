@@ -45,6 +45,7 @@ type org struct {
 	cert   *x509.Certificate
 	certPM []byte
 	nodes  map[string]*Signer // by OU: client, peer, orderer, admin
+	crls   [][]byte           // PEM revocation lists, in the MSP configuration
 }
 
 // Signer is an identity with its key.
@@ -121,6 +122,21 @@ func (n *Network) Impostor(mspID, ou string) *Signer {
 	return newSigner(mspID, must(x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)), key)
 }
 
+// Revoke puts a revocation list of the signer's organisation, listing the
+// signer's certificate, into the configuration that Genesis writes.
+func (n *Network) Revoke(s *Signer) {
+	var sid msp.SerializedIdentity
+	must(0, proto.Unmarshal(s.Serialized, &sid))
+	b, _ := pem.Decode(sid.IdBytes)
+	cert := must(x509.ParseCertificate(b.Bytes))
+	o := n.orgs[s.MSPID]
+	der := must(x509.CreateRevocationList(rand.Reader, &x509.RevocationList{Number: big.NewInt(int64(len(o.crls) + 1)),
+		ThisUpdate: time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC), NextUpdate: time.Date(2027, 6, 1, 0, 0, 0, 0, time.UTC),
+		RevokedCertificateEntries: []x509.RevocationListEntry{{SerialNumber: cert.SerialNumber, RevocationTime: time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)}}},
+		o.cert, o.key))
+	o.crls = append(o.crls, pem.EncodeToMemory(&pem.Block{Type: "X509 CRL", Bytes: der}))
+}
+
 // Sign signs msg as Fabric does: ECDSA over its SHA-256, ASN.1, low S.
 func (s *Signer) Sign(msg []byte) []byte {
 	digest := sha256.Sum256(msg)
@@ -174,7 +190,7 @@ func (o *org) group(endorsement bool) *common.ConfigGroup {
 	ou := func(name string) *msp.FabricOUIdentifier {
 		return &msp.FabricOUIdentifier{Certificate: o.certPM, OrganizationalUnitIdentifier: name}
 	}
-	conf := must(proto.Marshal(&msp.FabricMSPConfig{Name: o.mspID, RootCerts: [][]byte{o.certPM},
+	conf := must(proto.Marshal(&msp.FabricMSPConfig{Name: o.mspID, RootCerts: [][]byte{o.certPM}, RevocationList: o.crls,
 		CryptoConfig: &msp.FabricCryptoConfig{SignatureHashFamily: "SHA2", IdentityIdentifierHashFunction: "SHA256"},
 		FabricNodeOus: &msp.FabricNodeOUs{Enable: true, ClientOuIdentifier: ou("client"), PeerOuIdentifier: ou("peer"),
 			AdminOuIdentifier: ou("admin"), OrdererOuIdentifier: ou("orderer")}}))
