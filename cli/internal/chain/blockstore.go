@@ -31,7 +31,7 @@ type BlockStore struct {
 	dir     string
 	base    uint64 // number of the first block (0 unless the peer joined from a snapshot)
 	entries []storeEntry
-	notes   []string
+	trunc   string // where the last record is cut short, or ""
 }
 
 type storeEntry struct {
@@ -63,10 +63,11 @@ func OpenBlockStore(dir string) (*BlockStore, error) {
 			continue
 		}
 		if i == len(files)-1 {
-			// Fabric, too, ignores a partly written last block (a crash
-			// while appending).
-			s.notes = append(s.notes, fmt.Sprintf("%s: incomplete last record at offset %d (%d bytes) ignored, as the peer would",
-				filepath.Base(f), off, len(b)-off))
+			// A peer that crashed while appending ignores a partly written
+			// last block and fetches it again; in a copy handed over as
+			// evidence, it is a cut: Verify reports it (Truncation).
+			s.trunc = fmt.Sprintf("%s ends with an incomplete record at offset %d (%d of its bytes present)",
+				filepath.Base(f), off, len(b)-off)
 			break
 		}
 		// Inside an earlier file it is damage, and nothing after it can be
@@ -119,8 +120,11 @@ func (s *BlockStore) Last() uint64 { return s.base + uint64(len(s.entries)) - 1 
 // Len is the number of blocks found.
 func (s *BlockStore) Len() int { return len(s.entries) }
 
-// Notes are remarks about the files (an incomplete last record).
-func (s *BlockStore) Notes() []string { return s.notes }
+// Truncation says where the last block file ends with an incomplete
+// record (a copy cut short, or taken while the peer was appending); ""
+// if it ends with a complete one. The incomplete record is not counted
+// in Len.
+func (s *BlockStore) Truncation() string { return s.trunc }
 
 // Block returns the block at position n: the store is read in file order,
 // and the block number in each header is checked by Verify.

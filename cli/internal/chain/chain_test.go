@@ -358,13 +358,18 @@ func TestBlockStore(t *testing.T) {
 		}
 	})
 
-	t.Run("incomplete last record is noted, as the peer ignores it", func(t *testing.T) {
+	t.Run("incomplete last record fails the walk that reaches it", func(t *testing.T) {
 		s, err := chain.OpenBlockStore(writeStore(t, file[:len(file)-10]))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if s.Len() != 4 || len(s.Notes()) != 1 || !strings.Contains(s.Notes()[0], "incomplete last record") {
-			t.Fatalf("%d blocks, notes %v", s.Len(), s.Notes())
+		if s.Len() != 4 || !strings.Contains(s.Truncation(), "incomplete record") {
+			t.Fatalf("%d blocks, truncation %q", s.Len(), s.Truncation())
+		}
+		rep, _ := chain.Verify(ctx, []chain.Source{s}, chain.Options{To: s.Last()})
+		if rep.OK || rep.Failure.Block != 4 || rep.Failure.Check != chain.CheckComplete ||
+			!strings.Contains(rep.Failure.Got, "block 3 is the last complete block") {
+			t.Fatalf("report %+v %v", rep, rep.Failure)
 		}
 	})
 

@@ -2,7 +2,11 @@
 // submitted what, who endorsed it, whether it was valid, which event it
 // emitted) and verifies the block chain: hash links, data hashes,
 // validation flags, and agreement between the copies of several peers or a
-// copy of a peer's block store read offline.
+// copy of a peer's block store read offline; and, replaying the chain from
+// its genesis block, the orderers', creators' and endorsers' signatures
+// against the channel configuration in force at each block, the
+// endorsement policies, and the MVCC check behind each validation flag
+// (see replay).
 package chain
 
 import (

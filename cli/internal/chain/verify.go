@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/hyperledger/fabric-protos-go-apiv2/common"
@@ -58,12 +59,50 @@ const (
 	// CheckChainInfo: the hash of the last header is the current block hash
 	// the first peer reports (qscc GetChainInfo).
 	CheckChainInfo Check = "chain_info"
+	// CheckComplete: a block store ends with a complete record.
+	CheckComplete Check = "complete"
+	// CheckGenesis: block 0 is the genesis block the auditor holds
+	// (Options.Genesis).
+	CheckGenesis Check = "genesis"
+
+	// The replay's checks (Options.Replay), from the genesis block on.
+
+	// CheckConfig: the first block is the channel configuration, and every
+	// configuration block decodes.
+	CheckConfig Check = "channel_config"
+	// CheckOrdererSignature: every block after the genesis block is signed
+	// as the BlockValidation policy of the configuration in force requires.
+	CheckOrdererSignature Check = "orderer_signature"
+	// CheckTransaction: a valid transaction is well formed, addressed to the
+	// channel, and its endorsements are for its own proposal.
+	CheckTransaction Check = "transaction"
+	// CheckCreatorSignature: a valid transaction's creator is a member of
+	// an MSP of the configuration and signed the transaction.
+	CheckCreatorSignature Check = "creator_signature"
+	// CheckTxID: a valid transaction's id derives from its nonce and
+	// creator, and was not used before.
+	CheckTxID Check = "tx_id"
+	// CheckEndorsementSignature: every endorsement of a valid transaction
+	// is signed by a member of an MSP of the configuration.
+	CheckEndorsementSignature Check = "endorsement_signature"
+	// CheckEndorsementPolicy: a valid transaction's endorsements satisfy
+	// the endorsement policies it needs; one flagged
+	// ENDORSEMENT_POLICY_FAILURE does not.
+	CheckEndorsementPolicy Check = "endorsement_policy"
+	// CheckMVCC: a valid transaction read the committed version of every
+	// key; one flagged MVCC_READ_CONFLICT did not.
+	CheckMVCC Check = "mvcc"
+	// CheckValidationCode: an invalid transaction fails as its flag says.
+	CheckValidationCode Check = "validation_code"
 )
 
 // Failure is the first problem found: where, which check, which copy, what
 // was expected and what was found.
 type Failure struct {
-	Block    uint64 `json:"block"`
+	Block uint64 `json:"block"`
+	// TxIndex and TxID name the transaction, for a transaction's check.
+	TxIndex  *int   `json:"tx_index,omitempty"`
+	TxID     string `json:"tx_id,omitempty"`
 	Check    Check  `json:"check"`
 	Source   string `json:"source"`
 	Expected string `json:"expected"`
@@ -71,7 +110,11 @@ type Failure struct {
 }
 
 func (f *Failure) Error() string {
-	return fmt.Sprintf("block %d: %s check failed on %s: expected %s, got %s", f.Block, f.Check, f.Source, f.Expected, f.Got)
+	where := fmt.Sprintf("block %d", f.Block)
+	if f.TxIndex != nil {
+		where += fmt.Sprintf(" transaction %d (%s)", *f.TxIndex, f.TxID)
+	}
+	return fmt.Sprintf("%s: %s check failed on %s: expected %s, got %s", where, f.Check, f.Source, f.Expected, f.Got)
 }
 
 // Options bound a verification.
@@ -80,8 +123,26 @@ type Options struct {
 	// TipHash, if set, is the current block hash the first source reported
 	// for a chain whose last block is To (CheckChainInfo).
 	TipHash []byte
+	// Replay adds the replay's checks (see replay): orderer, creator and
+	// endorsement signatures, endorsement policies and MVCC, against the
+	// channel configuration in force at each block. The replay starts at
+	// the genesis block: blocks before From are read from the first source
+	// and checked too.
+	Replay bool
+	// Genesis, if set, is the header hash of the channel's genesis block
+	// as the auditor received it: block 0, whose configuration is the
+	// replay's trust anchor, must have it.
+	Genesis []byte
 	// Progress, if set, is called after each verified block.
 	Progress func(block uint64)
+}
+
+// Truncated is implemented by a source that may end with a partly
+// written record (a block store): Truncation says where, or "", and Last
+// is the number of the last complete block.
+type Truncated interface {
+	Truncation() string
+	Last() uint64
 }
 
 // Report is the outcome of a verification.
@@ -94,7 +155,10 @@ type Report struct {
 	Checks       []Check  `json:"checks"`
 	OK           bool     `json:"ok"`
 	Failure      *Failure `json:"failure,omitempty"`
-	Notes        []string `json:"notes,omitempty"`
+	// LastSigned is the last block whose orderer signatures checked
+	// (replay only).
+	LastSigned *SignedBlock `json:"last_signed,omitempty"`
+	Notes      []string     `json:"notes,omitempty"`
 }
 
 // Verify walks blocks From..To of every source and stops at the first
@@ -102,6 +166,9 @@ type Report struct {
 // it (from block From-1, so the range is linked to what precedes it), and
 // every other source must return byte-identical headers and the same
 // validation flags. Every source's blocks must be internally consistent.
+// With Replay, the reference's blocks are also replayed from the genesis
+// block (see replay). A reference that ends with a truncated record
+// (Truncated) fails when the range reaches its last block.
 // An error is returned only when the walk cannot go on (a peer unreachable,
 // the context cancelled); a damaged chain is a Report with OK false.
 func Verify(ctx context.Context, sources []Source, o Options) (*Report, error) {
@@ -122,44 +189,85 @@ func Verify(ctx context.Context, sources []Source, o Options) (*Report, error) {
 	if o.TipHash != nil {
 		r.Checks = append(r.Checks, CheckChainInfo)
 	}
-	fail := func(f *Failure) (*Report, error) {
+	var rp *replay
+	if o.Replay {
+		rp = newReplay()
+		r.Checks = append(r.Checks, CheckConfig, CheckOrdererSignature, CheckTransaction, CheckCreatorSignature, CheckTxID,
+			CheckEndorsementSignature, CheckEndorsementPolicy, CheckMVCC, CheckValidationCode)
+	}
+	if o.Genesis != nil {
+		r.Checks = append(r.Checks, CheckGenesis)
+	}
+	trunc, _ := sources[0].(Truncated)
+	if trunc != nil {
+		r.Checks = append(r.Checks, CheckComplete)
+	}
+	finish := func(f *Failure, err error) (*Report, error) {
+		if err != nil {
+			return nil, err
+		}
 		r.Failure = f
+		if rp != nil {
+			r.LastSigned = rp.last
+			r.Notes = append(r.Notes, rp.notes()...)
+		}
+		r.OK = f == nil
 		return r, nil
 	}
+	ref := sources[0].Name()
 
 	var prev *common.BlockHeader
 	if o.From > 0 {
-		b, f, err := fetch(ctx, sources[0], o.From-1)
-		if err != nil || f != nil {
-			return ifFailed(r, f, err)
+		start := o.From - 1
+		if rp != nil {
+			start = 0 // the configuration and the state at From depend on every block before it
 		}
-		prev = b.GetHeader()
+		for n := start; n < o.From; n++ {
+			b, f, err := fetch(ctx, sources[0], n)
+			if err != nil || f != nil {
+				return finish(f, err)
+			}
+			if rp != nil {
+				if f := checkPrefix(rp, b, prev, n, ref, o.Genesis); f != nil {
+					return finish(f, nil)
+				}
+			}
+			prev = b.GetHeader()
+		}
 	}
 	for n := o.From; ; n++ {
-		var ref *common.Block
+		var refBlock *common.Block
 		got := fetchAll(ctx, sources, n)
 		for i, src := range sources {
 			b, f, err := got[i].block, got[i].failure, got[i].err
 			if err != nil || f != nil {
-				return ifFailed(r, f, err)
+				return finish(f, err)
 			}
 			if f := checkBlock(b, n, src.Name()); f != nil {
-				return fail(f)
+				return finish(f, nil)
 			}
 			if i == 0 {
-				ref = b
+				refBlock = b
 				if f := checkLink(b.GetHeader(), prev, src.Name()); f != nil {
-					return fail(f)
+					return finish(f, nil)
+				}
+				if f := checkGenesis(b, o.Genesis, src.Name()); f != nil {
+					return finish(f, nil)
+				}
+				if rp != nil {
+					if f := rp.block(b, src.Name()); f != nil {
+						return finish(f, nil)
+					}
 				}
 				continue
 			}
-			if f := compare(ref, b, src.Name(), sources[0].Name()); f != nil {
-				return fail(f)
+			if f := compare(refBlock, b, src.Name(), ref); f != nil {
+				return finish(f, nil)
 			}
 		}
-		prev = ref.GetHeader()
+		prev = refBlock.GetHeader()
 		r.Blocks++
-		r.Transactions += len(ref.GetData().GetData())
+		r.Transactions += len(refBlock.GetData().GetData())
 		if o.Progress != nil {
 			o.Progress(n)
 		}
@@ -169,20 +277,47 @@ func Verify(ctx context.Context, sources []Source, o Options) (*Report, error) {
 	}
 	if o.TipHash != nil {
 		if got := HeaderHash(prev); !bytes.Equal(got, o.TipHash) {
-			return fail(&Failure{Block: o.To, Check: CheckChainInfo, Source: sources[0].Name(),
-				Expected: hexOrEmpty(o.TipHash), Got: hexOrEmpty(got)})
+			return finish(&Failure{Block: o.To, Check: CheckChainInfo, Source: ref,
+				Expected: hexOrEmpty(o.TipHash), Got: hexOrEmpty(got)}, nil)
 		}
 	}
-	r.OK = true
-	return r, nil
+	if trunc != nil {
+		if detail := trunc.Truncation(); detail != "" && o.To == trunc.Last() {
+			last := fmt.Sprintf("block %d is the last complete block", o.To)
+			if rp != nil && rp.last != nil {
+				last = fmt.Sprintf("block %d is the last complete block signed by the orderers (%s)", rp.last.Block, strings.Join(rp.last.Signers, ", "))
+			}
+			return finish(&Failure{Block: o.To + 1, Check: CheckComplete, Source: ref,
+				Expected: "the store to end with a complete block record", Got: detail + "; " + last}, nil)
+		}
+	}
+	return finish(nil, nil)
 }
 
-func ifFailed(r *Report, f *Failure, err error) (*Report, error) {
-	if err != nil {
-		return nil, err
+// checkPrefix checks a block before the range, read only for the replay.
+func checkPrefix(rp *replay, b *common.Block, prev *common.BlockHeader, n uint64, src string, genesis []byte) *Failure {
+	if f := checkBlock(b, n, src); f != nil {
+		return f
 	}
-	r.Failure = f
-	return r, nil
+	if f := checkLink(b.GetHeader(), prev, src); f != nil {
+		return f
+	}
+	if f := checkGenesis(b, genesis, src); f != nil {
+		return f
+	}
+	return rp.block(b, src)
+}
+
+// checkGenesis holds block 0 to the genesis block's header hash, if given.
+func checkGenesis(b *common.Block, genesis []byte, src string) *Failure {
+	if genesis == nil || b.GetHeader().GetNumber() != 0 {
+		return nil
+	}
+	if got := HeaderHash(b.GetHeader()); !bytes.Equal(got, genesis) {
+		return &Failure{Block: 0, Check: CheckGenesis, Source: src,
+			Expected: hexOrEmpty(genesis) + " (the genesis block given)", Got: hexOrEmpty(got)}
+	}
+	return nil
 }
 
 type fetched struct {

@@ -157,7 +157,7 @@ func TestVerifyFlags(t *testing.T) {
 }
 
 func TestVerifyPeers(t *testing.T) {
-	blocks := ledgertest.SimpleChain(30)
+	blocks := ledgertest.Net().SignedChain(30)
 
 	t.Run("all agree", func(t *testing.T) {
 		fake := ledgertest.NewFake(blocks)
@@ -165,8 +165,8 @@ func TestVerifyPeers(t *testing.T) {
 		if err := execute(NewCmdVerify(f, nil)); err != nil {
 			t.Fatal(err)
 		}
-		for _, want := range []string{"sources   AuditMSP, BureauMSP, BankMSP, InsurerMSP", "blocks    0 to 29",
-			"verified  30 blocks, 30 transactions", "result    OK", "chain_info"} {
+		for _, want := range []string{"sources      AuditMSP, BureauMSP, BankMSP, InsurerMSP", "blocks       0 to 29",
+			"verified     30 blocks, 30 transactions", "result       OK", "chain_info"} {
 			if !strings.Contains(out.String(), want) {
 				t.Errorf("output lacks %q:\n%s", want, out)
 			}
@@ -217,7 +217,7 @@ func TestVerifyPeers(t *testing.T) {
 		if err := execute(NewCmdVerify(f, nil)); err != nil {
 			t.Fatal(err)
 		}
-		if !strings.Contains(out.String(), "blocks    0 to 24") || strings.Contains(out.String(), "chain_info") ||
+		if !strings.Contains(out.String(), "blocks       0 to 24") || strings.Contains(out.String(), "chain_info") ||
 			!strings.Contains(out.String(), "InsurerMSP 25") {
 			t.Fatalf("output:\n%s", out)
 		}
@@ -248,7 +248,7 @@ func TestVerifyPeers(t *testing.T) {
 }
 
 func TestVerifyBlockStore(t *testing.T) {
-	blocks := ledgertest.SimpleChain(8)
+	blocks := ledgertest.Net().SignedChain(8)
 	dir := filepath.Join(t.TempDir(), "quanchain")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
@@ -261,7 +261,7 @@ func TestVerifyBlockStore(t *testing.T) {
 	if err := execute(NewCmdVerify(f, nil), "--block-store", dir); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	if !strings.Contains(out.String(), "sources   block store "+dir) || !strings.Contains(out.String(), "result    OK") {
+	if !strings.Contains(out.String(), "sources      block store "+dir) || !strings.Contains(out.String(), "result       OK") {
 		t.Fatalf("output:\n%s", out)
 	}
 	i := bytes.Index(file, blocks[5].Data.Data[0])
@@ -275,7 +275,7 @@ func TestVerifyBlockStore(t *testing.T) {
 	if !errors.As(err, &fc) {
 		t.Fatalf("err %v", err)
 	}
-	for _, want := range []string{"result    FAILED at block 5", "check     data_hash", "expected  " + chain.Hex(blocks[5].Header.DataHash).String() + " (header)"} {
+	for _, want := range []string{"result       FAILED at block 5", "check        data_hash", "expected     " + chain.Hex(blocks[5].Header.DataHash).String() + " (header)"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}

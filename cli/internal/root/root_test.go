@@ -58,7 +58,6 @@ func TestRunUsageErrors(t *testing.T) {
 		{[]string{"ledger", "block", "x1"}, "want a number"},
 		{[]string{"ledger", "tx", "xyz"}, "64 hex"},
 		{[]string{"ledger", "verify", "--from", "5", "--to", "2"}, "--to 2 is before --from 5"},
-		{[]string{"ledger", "verify", "--block-store", "/x", "--peers", "bank"}, "does not combine"},
 		{[]string{"audit", "authorizations"}, "exactly one of --citizen, --institution"},
 		{[]string{"audit", "authorizations", "--citizen", "370102199003071234"}, "check character is wrong"},
 		{[]string{"audit", "accesses", "--citizen", "370102900307123"}, "15-digit"},
@@ -76,7 +75,7 @@ func TestRunUsageErrors(t *testing.T) {
 		{[]string{"audit", "history", "auth"}, "takes an object type and an id"},
 		{[]string{"audit", "report", "--format", "xml"}, "--format"},
 		{[]string{"verify", "record", "--category", "tax"}, "--file is required"},
-		{[]string{"verify", "record", "--category", "tax", "--file", "x", "--batch", "b-1"}, "go together"},
+		{[]string{"verify", "record", "--category", "tax", "--file", "x", "--batch", "b-1"}, "go together with --proof-file"},
 		{[]string{"verify", "document", "--sha256", "abc"}, "64 hex"},
 		{[]string{"config", "--json", "extra"}, "takes no arguments"},
 	}

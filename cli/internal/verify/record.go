@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -12,7 +11,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/quanchain/quanchain/chaincode/merkle"
 	"github.com/quanchain/quanchain/chaincode/model"
 	"github.com/quanchain/quanchain/cli/internal/cmdutil"
 )
@@ -28,6 +26,7 @@ type RecordOptions struct {
 	File      string // "-" is standard input
 	BatchID   string
 	Index     uint64
+	IndexSet  bool
 	ProofFile string
 }
 
@@ -72,15 +71,18 @@ func NewCmdRecord(f *cmdutil.Factory, runF func(*RecordOptions) error) *cobra.Co
 Alone, the hash must be anchored on its own (anchor:VerifyRecord), under the
 given category, and not revoked.
 
-With --batch, --index and --proof-file (a JSON list of hex hashes, the audit
-path from the leaf up, as the provider delivered it), qc reads the batch's
-root and leaf count from the ledger (anchor:GetBatch), recomputes the RFC
-6962 inclusion proof itself, and also asks the chaincode (anchor:VerifyProof):
+With --proof-file, the record's inclusion proof as the provider delivered
+it: the proof object ({"batch_id", "leaf_index", "path", …}, alone or as the
+"proof" of a delivered record), or a JSON list of hex hashes (the audit path
+from the leaf up) with --batch and --index. qc reads the batch's root and
+leaf count from the ledger (anchor:GetBatch), recomputes the RFC 6962
+inclusion proof itself, and also asks the chaincode (anchor:VerifyProof):
 both must find the record included, the batch must be of the given
 category, and the record must not be revoked.`,
 		Example: `  qc verify record --category housing_fund --file record.json
+  qc verify record --category housing_fund --file record.json --proof-file proof.json
   qc verify record --category housing_fund --file record.json \
-      --batch hf-2026-11 --index 21 --proof-file proof.json`,
+      --batch hf-2026-11 --index 21 --proof-file path.json`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.Ctx = cmd.Context()
@@ -90,11 +92,12 @@ category, and the record must not be revoked.`,
 			if opts.File == "" {
 				return cmdutil.UsageErrorf("--file is required (the record's bytes; - for standard input)")
 			}
-			batch := []bool{cmd.Flags().Changed("batch"), cmd.Flags().Changed("index"), cmd.Flags().Changed("proof-file")}
-			if (batch[0] || batch[1] || batch[2]) && !(batch[0] && batch[1] && batch[2]) {
-				return cmdutil.UsageErrorf("--batch, --index and --proof-file go together")
+			opts.IndexSet = cmd.Flags().Changed("index")
+			batch := cmd.Flags().Changed("batch")
+			if (batch || opts.IndexSet) && opts.ProofFile == "" {
+				return cmdutil.UsageErrorf("--batch and --index go together with --proof-file")
 			}
-			if batch[0] && !model.ValidID(opts.BatchID) {
+			if batch && !model.ValidID(opts.BatchID) {
 				return cmdutil.UsageErrorf("--batch %q is not a valid batch id", opts.BatchID)
 			}
 			if runF != nil {
@@ -121,10 +124,12 @@ func recordRun(opts *RecordOptions) error {
 	if err != nil {
 		return err
 	}
-	var proof []merkle.Hash
-	var proofHex []string
-	if opts.BatchID != "" {
-		if proof, proofHex, err = readProof(opts.ProofFile); err != nil {
+	var proof *batchProof
+	if opts.ProofFile != "" {
+		if proof, err = readProofFile(opts.ProofFile); err != nil {
+			return err
+		}
+		if proof, err = proof.with(opts.BatchID, opts.Index, opts.IndexSet); err != nil {
 			return err
 		}
 	}
@@ -133,13 +138,13 @@ func recordRun(opts *RecordOptions) error {
 		return err
 	}
 	res := &RecordResult{RecordHash: hex.EncodeToString(sum[:]), Category: opts.Category}
-	if opts.BatchID == "" {
+	if proof == nil {
 		if res.Ledger, err = lc.VerifyRecord(opts.Ctx, res.RecordHash); err != nil {
 			return err
 		}
 		res.judge(opts.Category, categoryOf(res.Ledger))
 	} else {
-		if err := verifyInBatch(opts, lc, res, sum, proof, proofHex); err != nil {
+		if err := verifyInBatch(opts, lc, res, sum, proof); err != nil {
 			return err
 		}
 	}
@@ -152,30 +157,13 @@ func recordRun(opts *RecordOptions) error {
 	return nil
 }
 
-func verifyInBatch(opts *RecordOptions, lc *cmdutil.Ledger, res *RecordResult, sum [32]byte, proof []merkle.Hash, proofHex []string) error {
-	batch, err := lc.GetBatch(opts.Ctx, opts.BatchID)
-	if err != nil {
-		if cmdutil.IsNotFound(err) {
-			return cmdutil.NotFoundf("batch %s is not anchored on the ledger", opts.BatchID)
-		}
-		return err
-	}
-	res.Local = &LocalProof{BatchID: batch.BatchID, LeafIndex: opts.Index, LeafCount: batch.LeafCount, Root: batch.Root}
-	root, err := merkle.ParseHash(batch.Root)
-	if err != nil {
-		return fmt.Errorf("batch %s: the ledger's root is malformed: %w", batch.BatchID, err)
-	}
-	if err := merkle.VerifyInclusion(sum[:], opts.Index, uint64(batch.LeafCount), proof, root); err != nil {
-		res.Local.Error = err.Error()
-	} else {
-		res.Local.Included = true
-	}
-	res.Ledger, err = lc.VerifyProof(opts.Ctx, model.ProofRequest{BatchID: opts.BatchID, RecordHash: res.RecordHash,
-		LeafIndex: opts.Index, Proof: proofHex})
+func verifyInBatch(opts *RecordOptions, lc *cmdutil.Ledger, res *RecordResult, sum [32]byte, proof *batchProof) error {
+	b, err := checkInBatch(opts.Ctx, lc, sum, res.RecordHash, proof)
 	if err != nil {
 		return err
 	}
-	res.judge(opts.Category, batch.Category)
+	res.Local, res.Ledger = b.Local, b.Ledger
+	res.judge(opts.Category, b.Batch.Category)
 	// The chaincode reports anchored = the proof leads to the stored root.
 	if res.Local.Included != res.Ledger.Anchored {
 		res.Valid, res.Reason = false, ReasonDisagreement
@@ -223,25 +211,6 @@ func hashFile(ios *cmdutil.IOStreams, path string) ([32]byte, error) {
 	var sum [32]byte
 	copy(sum[:], h.Sum(nil))
 	return sum, nil
-}
-
-func readProof(path string) ([]merkle.Hash, []string, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, nil, cmdutil.UsageErrorf("--proof-file: %v", err)
-	}
-	var hexes []string
-	if err := json.Unmarshal(b, &hexes); err != nil {
-		return nil, nil, cmdutil.UsageErrorf("--proof-file %s: want a JSON list of hex hashes: %v", path, err)
-	}
-	if len(hexes) > merkle.MaxProofLength {
-		return nil, nil, cmdutil.UsageErrorf("--proof-file %s: %d hashes, more than any proof has (%d)", path, len(hexes), merkle.MaxProofLength)
-	}
-	proof, err := merkle.ParseProof(hexes)
-	if err != nil {
-		return nil, nil, cmdutil.UsageErrorf("--proof-file %s: %v", path, err)
-	}
-	return proof, hexes, nil
 }
 
 func writeResult(ios *cmdutil.IOStreams, format cmdutil.Format, r *RecordResult) error {

@@ -141,6 +141,20 @@ func TestRecordInBatch(t *testing.T) {
 		t.Fatalf("output:\n%s", out)
 	}
 
+	// The provider's proof object names the batch and the index itself.
+	p7, _ := tree.Proof(7)
+	obj, _ := json.Marshal(map[string]any{"batch_id": "hf-1", "leaf_index": 7, "leaf_count": 11, "path": p7, "root": tree.Root()})
+	f, out = setup(true)
+	if err := execute(NewCmdRecord(f, nil), "--category", "housing_fund", "--file", rec, "--proof-file", writeFile(t, "proof-object.json", obj)); err != nil ||
+		!strings.Contains(out.String(), "local proof      included") {
+		t.Fatalf("proof object: %v\n%s", err, out)
+	}
+	var ue0 *cmdutil.UsageError
+	if err := execute(NewCmdRecord(f, nil), "--category", "housing_fund", "--file", rec, "--proof-file", proofFile(t, 7)); !errors.As(err, &ue0) ||
+		!strings.Contains(err.Error(), "needs --batch and --index") {
+		t.Fatalf("a list without --batch: %v", err)
+	}
+
 	// Wrong index: both find it not included.
 	f, out = setup(false)
 	err := execute(NewCmdRecord(f, nil), "--category", "housing_fund", "--file", rec, "--batch", "hf-1", "--index", "6", "--proof-file", proofFile(t, 7), "--json")
