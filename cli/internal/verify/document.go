@@ -27,6 +27,7 @@ type DocumentOptions struct {
 	IndexSet  bool
 	ProofFile string
 	Proof     []string // the audit path as a flag
+	Salt      string   // the leaf's salt (hex), for a record of the digital safe
 }
 
 // DocumentResult is what `qc verify document` reports.
@@ -99,6 +100,7 @@ Answers (result, then exit status):
 	cmd.Flags().StringVar(&opts.BatchID, "batch", "", "the Merkle batch the document belongs to")
 	cmd.Flags().Uint64Var(&opts.Index, "index", 0, "the document's leaf index in the batch")
 	cmd.Flags().StringSliceVar(&opts.Proof, "proof", nil, "the audit path, leaf to root: comma-separated hex hashes")
+	cmd.Flags().StringVar(&opts.Salt, "salt", "", "the leaf's salt (64 hex digits), for a record delivered from the digital safe")
 	cmdutil.AddJSONFlag(cmd, &opts.Output)
 	return cmd
 }
@@ -147,7 +149,14 @@ func (o *DocumentOptions) proof() (*batchProof, error) {
 	default:
 		return nil, nil
 	}
-	return p.with(o.BatchID, o.Index, o.IndexSet)
+	p, err := p.with(o.BatchID, o.Index, o.IndexSet)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.withSalt(o.Salt); err != nil {
+		return nil, err
+	}
+	return p, nil
 }
 
 func documentRun(opts *DocumentOptions) error {

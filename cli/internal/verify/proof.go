@@ -3,6 +3,7 @@ package verify
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -25,6 +26,10 @@ type batchProof struct {
 	Root       string
 	LeafCount  uint64
 	AnchorTxID string
+	// Salt is the record's salt (hex), which the provider delivers with a
+	// record of the digital safe: its leaf is SHA-256(0x00 ‖ salt ‖
+	// record hash). Empty for a document anchored without one.
+	Salt string
 }
 
 // proofObject is the proof as a provider's gateway serves it with each
@@ -38,6 +43,7 @@ type proofObject struct {
 	Proof      json.RawMessage `json:"proof"`
 	Root       string          `json:"root"`
 	AnchorTxID string          `json:"anchor_tx_id"`
+	Salt       string          `json:"salt"`
 }
 
 // parseProof reads a proof file: a JSON list of hex hashes (the audit path
@@ -74,6 +80,9 @@ func parseProof(name string, b []byte) (*batchProof, error) {
 		return nil, fmt.Errorf("%s: a proof object needs batch_id, leaf_index and path", name)
 	}
 	p := &batchProof{BatchID: o.BatchID, Index: *o.LeafIndex, HasIndex: true, Root: o.Root, LeafCount: o.LeafCount, AnchorTxID: o.AnchorTxID}
+	if err := p.withSalt(o.Salt); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
 	return pathOf(name, p, hexes)
 }
 
@@ -114,6 +123,24 @@ func (p *batchProof) with(batchID string, index uint64, indexSet bool) (*batchPr
 		return nil, cmdutil.UsageErrorf("the proof's batch %q is not a valid batch id", p.BatchID)
 	}
 	return p, nil
+}
+
+// withSalt sets the record's salt (hex, 32 bytes), if given; a salt given
+// twice must agree.
+func (p *batchProof) withSalt(salt string) error {
+	if salt == "" {
+		return nil
+	}
+	b, err := hex.DecodeString(salt)
+	if err != nil || len(b) != merkle.SaltSize {
+		return cmdutil.UsageErrorf("the salt must be %d bytes in hex", merkle.SaltSize)
+	}
+	salt = hex.EncodeToString(b)
+	if p.Salt != "" && p.Salt != salt {
+		return cmdutil.UsageErrorf("--salt differs from the proof's salt")
+	}
+	p.Salt = salt
+	return nil
 }
 
 func readProofFile(path string) (*batchProof, error) {
@@ -164,12 +191,19 @@ func checkInBatch(ctx context.Context, lc *cmdutil.Ledger, leaf [32]byte, leafHe
 	if p.AnchorTxID != "" && p.AnchorTxID != batch.TxID {
 		res.Notes = append(res.Notes, fmt.Sprintf("the proof names anchoring transaction %s; the ledger's batch was anchored by %s", p.AnchorTxID, batch.TxID))
 	}
-	if err := merkle.VerifyInclusion(leaf[:], p.Index, uint64(batch.LeafCount), p.Path, root); err != nil {
-		res.Local.Error = err.Error()
+	var incl error
+	if p.Salt != "" {
+		salt, _ := hex.DecodeString(p.Salt)
+		incl = merkle.VerifyRecordInclusion(salt, leaf, p.Index, uint64(batch.LeafCount), p.Path, root)
+	} else {
+		incl = merkle.VerifyInclusion(leaf[:], p.Index, uint64(batch.LeafCount), p.Path, root)
+	}
+	if incl != nil {
+		res.Local.Error = incl.Error()
 	} else {
 		res.Local.Included = true
 	}
-	res.Ledger, err = lc.VerifyProof(ctx, model.ProofRequest{BatchID: p.BatchID, RecordHash: leafHex, LeafIndex: p.Index, Proof: p.PathHex})
+	res.Ledger, err = lc.VerifyProof(ctx, model.ProofRequest{BatchID: p.BatchID, RecordHash: leafHex, Salt: p.Salt, LeafIndex: p.Index, Proof: p.PathHex})
 	if err != nil {
 		return nil, err
 	}

@@ -28,6 +28,7 @@ type RecordOptions struct {
 	Index     uint64
 	IndexSet  bool
 	ProofFile string
+	Salt      string // the record's salt (hex), if the proof file does not carry it
 }
 
 // RecordResult is what `qc verify record` reports.
@@ -110,7 +111,8 @@ category, and the record must not be revoked.`,
 	cmd.Flags().StringVar(&opts.File, "file", "", "the record file; - reads standard input")
 	cmd.Flags().StringVar(&opts.BatchID, "batch", "", "the Merkle batch the record belongs to")
 	cmd.Flags().Uint64Var(&opts.Index, "index", 0, "the record's leaf index in the batch")
-	cmd.Flags().StringVar(&opts.ProofFile, "proof-file", "", "the inclusion proof: a JSON list of hex hashes")
+	cmd.Flags().StringVar(&opts.ProofFile, "proof-file", "", "the inclusion proof: the provider's proof object (with the record's salt), or a JSON list of hex hashes")
+	cmd.Flags().StringVar(&opts.Salt, "salt", "", "the record's salt (64 hex digits), delivered with it, when the proof file does not carry it")
 	cmdutil.AddJSONFlag(cmd, &opts.Output)
 	return cmd
 }
@@ -130,6 +132,9 @@ func recordRun(opts *RecordOptions) error {
 			return err
 		}
 		if proof, err = proof.with(opts.BatchID, opts.Index, opts.IndexSet); err != nil {
+			return err
+		}
+		if err := proof.withSalt(opts.Salt); err != nil {
 			return err
 		}
 	}
