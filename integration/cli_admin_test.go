@@ -49,7 +49,8 @@ func citizenRefOf(t *testing.T, idNumber string) string {
 		},
 	}
 	hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: conf}}
-	body, _ := json.Marshal(map[string]string{"id_number": idNumber})
+	body, _ := json.Marshal(map[string]string{"id_number": idNumber, "purpose": "AUDIT", "for_requester": bank,
+		"case_id": id("cli-audit")})
 	resp, err := hc.Post("https://"+fabnet.OperatorPeerListen+"/internal/v1/pseudonyms", "application/json", bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
@@ -70,8 +71,8 @@ func TestCLICitizenIDNumber(t *testing.T) {
 	person := demoCitizens(t)[0]
 	ref := citizenRefOf(t, person.IDNumber)
 	for _, cmd := range []string{"authorizations", "accesses"} {
-		byRef := mustQC(t, 0, "audit", cmd, "--citizen", ref, "--json")
-		byID := mustQC(t, 0, "audit", cmd, "--citizen", person.IDNumber, "--json")
+		byRef := mustQC(t, 0, "audit", cmd, "--citizen", ref, "--requester", bank, "--json")
+		byID := mustQC(t, 0, "audit", cmd, "--citizen", person.IDNumber, "--requester", bank, "--json")
 		if byRef.stdout != byID.stdout {
 			t.Fatalf("audit %s: by ID number\n%s\nby ref\n%s", cmd, byID.stdout, byRef.stdout)
 		}
@@ -80,7 +81,7 @@ func TestCLICitizenIDNumber(t *testing.T) {
 		}
 		t.Logf("audit %s: %d bytes for citizen %s…", cmd, len(byID.stdout), ref[:8])
 	}
-	table := mustQC(t, 0, "audit", "authorizations", "--citizen", strings.ToLower(person.IDNumber))
+	table := mustQC(t, 0, "audit", "authorizations", "--citizen", strings.ToLower(person.IDNumber), "--requester", bank)
 	if strings.Contains(table.stdout+table.stderr, person.IDNumber) {
 		t.Fatal("the table prints the ID number")
 	}

@@ -605,8 +605,11 @@ func TestConsentApp(t *testing.T) {
 	}
 
 	// The bank fetches; the use appears in the history, live.
+	// The history also shows who looked the citizen up: the bank's lookup
+	// for this authorisation, recorded by the operator's pseudonym service.
 	phone.run("open the history", click(`#tabs a[data-tab="history"]`),
-		chromedp.WaitVisible(`#view[data-screen="history"] h2`, chromedp.ByQuery))
+		chromedp.WaitVisible(`#view[data-screen="history"] h2`, chromedp.ByQuery),
+		chromedp.WaitVisible(fmt.Sprintf(`#view[data-screen="history"] [data-lookup=%q][data-requester="BankMSP"]`, a.ID), chromedp.ByQuery))
 	var data dataResult
 	code, raw := fetch(bank, a.ID, cats, "app-fetch-1")
 	if code != 200 || json.Unmarshal(raw, &data) != nil || data.AccessID == "" {

@@ -54,7 +54,7 @@ func TestBankLearnsNothingOfTheInsurersClaim(t *testing.T) {
 	secrets := map[string]string{
 		"the insurer's citizenRef": full.CitizenRef,
 		"the claim's reference":    full.ReferenceHash,
-		"the claim's purpose":      `"purpose":"CLAIM_SETTLEMENT"`,
+		"the claim's purpose":      `"purpose":"CLAIM_SETTLEMENT","categories"`,
 		"the claim's categories":   `"categories":["death_registration"`,
 		"the predicate":            `"predicate":"DECEASED_BEFORE"`,
 	}

@@ -60,8 +60,8 @@ delivery time, inclusive.`,
 				if opts.Citizen, err = cmdutil.ParseCitizen("--citizen", citizen); err != nil {
 					return err
 				}
-				if opts.Requester, err = parseMSP(opts.Requester); err != nil {
-					return cmdutil.UsageErrorf("--citizen needs --requester, the institution whose citizenRef it is: %v", err)
+				if !model.ValidMSPID(opts.Requester) {
+					return cmdutil.UsageErrorf("--citizen needs --requester <MSP ID>: a citizenRef is the name one requesting institution knows the citizen by")
 				}
 				opts.CitizenRef = opts.Citizen.Ref
 			case opts.AuthorizationID != "":

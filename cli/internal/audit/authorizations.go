@@ -61,8 +61,8 @@ times, or dates meaning whole UTC days).`,
 				if opts.Citizen, err = cmdutil.ParseCitizen("--citizen", citizen); err != nil {
 					return err
 				}
-				if opts.Requester, err = parseMSP(opts.Requester); err != nil {
-					return cmdutil.UsageErrorf("--citizen needs --requester, the institution whose citizenRef it is: %v", err)
+				if !model.ValidMSPID(opts.Requester) {
+					return cmdutil.UsageErrorf("--citizen needs --requester <MSP ID>: a citizenRef is the name one requesting institution knows the citizen by")
 				}
 				opts.CitizenRef = opts.Citizen.Ref
 			} else if opts.Institution, err = parseMSP(opts.Institution); err != nil {

@@ -310,8 +310,23 @@ async function screenHistory() {
       h('div', {class: 'actions'}, h('button', {type: 'button', class: 'secondary', 'data-receipt': a.id,
         onclick: () => { location.hash = '#/receipt/use/' + encodeURIComponent(a.id); }}, t('btn.receipt'))));
   });
+  // Who looked the citizen up (the pseudonym service's record): shown
+  // under the uses, the other half of the tracker.
+  let lookups = [];
+  try {
+    lookups = (await api('GET', '/citizen/v1/lookups?limit=50')).items || [];
+  } catch (e) {
+    lookups = [];
+  }
+  const lookupItems = lookups.map((l) => h('li', {'data-lookup': l.authorization_id, 'data-requester': l.requester},
+    h('strong', {}, t('lookups.item', {who: l.requester_name || l.requester})), h('br'),
+    h('span', {class: 'hint'}, t('f.for'), ' ', l.purpose === 'AUDIT' ? t('lookups.audit') : purposeText(l.purpose, null).name,
+      ' · ', fmtTime(l.looked_up_at))));
   render('history', t('nav.history'), h('h2', {}, t('history.title')), reloginNotice(), h('p', {class: 'hint'}, t('history.intro')),
-    cards.length ? cards : h('p', {class: 'empty'}, t('history.empty')));
+    cards.length ? cards : h('p', {class: 'empty'}, t('history.empty')),
+    h('section', {class: 'lookups', 'aria-labelledby': 'lookups-title'},
+      h('h2', {id: 'lookups-title'}, t('lookups.title')), h('p', {class: 'hint'}, t('lookups.intro')),
+      lookupItems.length ? h('ul', {class: 'plain'}, lookupItems) : h('p', {class: 'empty'}, t('lookups.empty'))));
 }
 
 // ---------------------------------------------------------------- decide
