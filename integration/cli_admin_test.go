@@ -92,7 +92,7 @@ func TestCLICitizenIDNumber(t *testing.T) {
 		t.Fatalf("stderr %s", r.stderr)
 	}
 	// The operator unreachable: exit 1 and a message that says so.
-	r := mustQC(t, 1, "audit", "authorizations", "--citizen", person.IDNumber, "--operator", "https://127.0.0.1:1")
+	r := mustQC(t, 1, "audit", "authorizations", "--citizen", person.IDNumber, "--requester", bank, "--operator", "https://127.0.0.1:1")
 	if !strings.Contains(r.stderr, "operator gateway unreachable") || strings.Contains(r.stderr, person.IDNumber) {
 		t.Fatalf("stderr %s", r.stderr)
 	}

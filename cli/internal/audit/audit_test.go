@@ -270,7 +270,16 @@ func TestReport(t *testing.T) {
 	historyCalls := 0
 	fake.On("registry:History", func(args []string) (any, error) {
 		historyCalls++
-		return history(state{"t0", "2026-11-01T00:00:00.000Z", granted}), nil
+		// The history is of the public record: the terms are not in it.
+		pub := granted
+		pub.CitizenRef, pub.Purpose, pub.Categories = "", "", nil
+		return history(state{"t0", "2026-11-01T00:00:00.000Z", pub}), nil
+	})
+	fake.On("consent:GetAuthorization", func(args []string) (any, error) {
+		if args[0] != "loan-1" {
+			return nil, errors.New("unexpected authorisation")
+		}
+		return granted, nil
 	})
 	f, out, _ := ledgertest.NewFactory(fake)
 

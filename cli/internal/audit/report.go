@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strconv"
@@ -148,6 +149,16 @@ func BuildReport(ctx context.Context, lc *cmdutil.Ledger, period cmdutil.TimeRan
 				if h, err = lc.History(ctx, "auth", a.AuthorizationID); err != nil {
 					return nil, err
 				}
+				// The key's history is of the public record; the terms
+				// (citizen, purpose, categories, period), which never
+				// change, are in the private one.
+				cur, err := lc.GetAuthorization(ctx, a.AuthorizationID)
+				if err != nil {
+					return nil, err
+				}
+				if h, err = withTerms(h, cur); err != nil {
+					return nil, err
+				}
 				histories[a.AuthorizationID] = h
 			}
 			found := CheckAccess(a, h)
@@ -242,4 +253,28 @@ func orOpen(s, open string) string {
 		return open
 	}
 	return s
+}
+
+// withTerms completes each version of an authorisation's public record
+// with the terms of its private record, which no transaction changes.
+func withTerms(h []model.HistoryEntry, cur *model.Authorization) ([]model.HistoryEntry, error) {
+	out := make([]model.HistoryEntry, len(h))
+	for i, e := range h {
+		out[i] = e
+		if e.IsDelete || e.Value == "" {
+			continue
+		}
+		var a model.Authorization
+		if err := json.Unmarshal([]byte(e.Value), &a); err != nil {
+			return nil, fmt.Errorf("authorisation %s: a version on the ledger does not decode: %w", cur.ID, err)
+		}
+		a.CitizenRef, a.Purpose, a.Categories = cur.CitizenRef, cur.Purpose, cur.Categories
+		a.DataFrom, a.DataTo, a.ReferenceHash = cur.DataFrom, cur.DataTo, cur.ReferenceHash
+		b, err := json.Marshal(&a)
+		if err != nil {
+			return nil, err
+		}
+		out[i].Value = string(b)
+	}
+	return out, nil
 }
