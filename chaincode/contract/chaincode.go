@@ -2,6 +2,7 @@ package contract
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
 )
@@ -14,8 +15,15 @@ const (
 	AccessName   = "access"
 )
 
-// New builds the quanchain chaincode from its four contracts.
-func New() (*contractapi.ContractChaincode, error) {
+// New builds the quanchain chaincode from its four contracts. Every
+// transaction first checks its timestamp against the peer's clock
+// (WithClock; by default time.Now and DefaultMaxClockSkew).
+func New(opts ...Option) (*contractapi.ContractChaincode, error) {
+	o := options{now: time.Now, maxSkew: DefaultMaxClockSkew}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	check := clockCheck(o.now, o.maxSkew)
 	registry := &RegistryContract{}
 	registry.Name = RegistryName
 	consent := &ConsentContract{}
@@ -24,6 +32,9 @@ func New() (*contractapi.ContractChaincode, error) {
 	anchor.Name = AnchorName
 	access := &AccessContract{}
 	access.Name = AccessName
+	for _, c := range []*contractapi.Contract{&registry.Contract, &consent.Contract, &anchor.Contract, &access.Contract} {
+		c.BeforeTransaction = check
+	}
 
 	cc, err := contractapi.NewChaincode(registry, consent, anchor, access)
 	if err != nil {

@@ -46,11 +46,13 @@ type testEnv struct {
 
 func newEnv(t *testing.T) *testEnv {
 	t.Helper()
-	cc, err := contract.New()
+	e := &testEnv{t: t, ledger: stubtest.NewLedger(channel), ids: map[string]*stubtest.Identity{}, now: t0}
+	// The endorsing peer's clock is the test's: proposals are stamped e.now.
+	cc, err := contract.New(contract.WithClock(func() time.Time { return e.now }, 0))
 	if err != nil {
 		t.Fatalf("contract.New: %v", err)
 	}
-	e := &testEnv{t: t, ledger: stubtest.NewLedger(channel), cc: cc, ids: map[string]*stubtest.Identity{}, now: t0}
+	e.cc = cc
 	for _, msp := range []string{opMSP, bankMSP, insurerMSP, auditMSP, rogueMSP, otherMSP} {
 		e.ids[msp] = stubtest.MustIdentity(msp, "client."+msp)
 	}

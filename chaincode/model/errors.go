@@ -50,6 +50,7 @@ const (
 	CodeProofInvalid         Code = "PROOF_INVALID"
 	CodeAccessNotFound       Code = "ACCESS_NOT_FOUND"
 	CodeCollectionNotFound   Code = "COLLECTION_NOT_FOUND"
+	CodeClockSkew            Code = "PROPOSAL_TIME_SKEW"
 	CodeInternal             Code = "INTERNAL"
 )
 
@@ -141,6 +142,7 @@ func AllCodes() []Code {
 		CodeAuthNotYetValid, CodeInvalidTransition, CodePayloadInvalid,
 		CodePayloadMismatch, CodeSignatureInvalid, CodeCategoryOutOfScope,
 		CodeRequesterMismatch, CodeAnchorNotFound, CodeBatchNotFound,
-		CodeRecordRevoked, CodeProofInvalid, CodeAccessNotFound, CodeInternal,
+		CodeRecordRevoked, CodeProofInvalid, CodeAccessNotFound, CodeCollectionNotFound,
+		CodeClockSkew, CodeInternal,
 	}
 }

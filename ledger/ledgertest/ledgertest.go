@@ -91,11 +91,6 @@ type Call struct {
 	Err error
 }
 
-// chaincode is what every Network runs, built once: like a chaincode
-// process, it serves concurrent transactions and keeps no state between
-// them.
-var chaincode = sync.OnceValues(contract.New)
-
 // Network is one channel's ledger with the quanchain chaincode, in
 // process. It is safe for concurrent use.
 type Network struct {
@@ -115,12 +110,15 @@ type Network struct {
 // registry. clock gives every transaction's time; nil means time.Now.
 func New(tb testing.TB, clock func() time.Time) *Network {
 	tb.Helper()
-	cc, err := chaincode()
-	if err != nil {
-		tb.Fatalf("ledgertest: %v", err)
-	}
 	if clock == nil {
 		clock = time.Now
+	}
+	// Like a chaincode process, it serves concurrent transactions and
+	// keeps no state between them; its peer's clock is the Network's, so
+	// proposals stamped with the Network's time pass the skew check.
+	cc, err := contract.New(contract.WithClock(clock, 0))
+	if err != nil {
+		tb.Fatalf("ledgertest: %v", err)
 	}
 	return &Network{state: stubtest.NewLedger(Channel), cc: cc, clock: clock, ids: map[string]*stubtest.Identity{}}
 }

@@ -99,6 +99,10 @@ var ledgerStatus = map[model.Code]int{
 	ledger.CodeUnavailable:         http.StatusServiceUnavailable,
 	ledger.CodeTxInvalid:           http.StatusInternalServerError,
 	model.CodeInternal:             http.StatusInternalServerError,
+	// The network is misconfigured (a requester without its collection)
+	// or this gateway's clock is off: nothing the client can fix.
+	model.CodeCollectionNotFound: http.StatusServiceUnavailable,
+	model.CodeClockSkew:          http.StatusServiceUnavailable,
 }
 
 // exchangeStatus is the HTTP status of the data exchange's own codes; its
