@@ -27,7 +27,8 @@ takes a citizenRef, or an ID number that qc sends, over mutual TLS with your
 organisation's TLS client identity, to the operator's gateway to be turned
 into the citizenRef (--operator): qc never holds the key, and never prints
 or logs the ID number.`)
-	cmd.AddCommand(NewCmdAuthorizations(f, nil), NewCmdAccesses(f, nil), NewCmdHistory(f, nil), NewCmdReport(f, nil))
+	cmd.AddCommand(NewCmdAuthorizations(f, nil), NewCmdAccesses(f, nil), NewCmdHistory(f, nil), NewCmdReport(f, nil),
+		NewCmdReconcile(f, nil))
 	return cmd
 }
 

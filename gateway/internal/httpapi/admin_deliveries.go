@@ -55,9 +55,12 @@ type deliveryLogEntry struct {
 
 // deliveryLogPage is the answer to GET /admin/v1/deliveries.
 type deliveryLogPage struct {
-	Side       string             `json:"side"`
-	Items      []deliveryLogEntry `json:"items"`
-	NextCursor string             `json:"next_cursor,omitempty"`
+	// Organization is the gateway's organisation: the provider of the
+	// deliveries it served, the requester of those it received.
+	Organization string             `json:"organization"`
+	Side         string             `json:"side"`
+	Items        []deliveryLogEntry `json:"items"`
+	NextCursor   string             `json:"next_cursor,omitempty"`
 }
 
 // logCursor is the opaque cursor of the delivery log: the position of the
@@ -150,7 +153,7 @@ func (s *Server) adminListDeliveryLog(w http.ResponseWriter, r *http.Request) er
 	}
 	page := q.Limit
 	q.Limit++ // one more tells whether there is a next page
-	out := deliveryLogPage{Side: side, Items: []deliveryLogEntry{}}
+	out := deliveryLogPage{Organization: s.MSPID, Side: side, Items: []deliveryLogEntry{}}
 	var last store.LogPosition
 	if side == SideServed {
 		list, err := s.DeliveryLog.Deliveries(r.Context(), q)
