@@ -28,7 +28,7 @@ organisation's TLS client identity, to the operator's gateway to be turned
 into the citizenRef (--operator): qc never holds the key, and never prints
 or logs the ID number.`)
 	cmd.AddCommand(NewCmdAuthorizations(f, nil), NewCmdAccesses(f, nil), NewCmdHistory(f, nil), NewCmdReport(f, nil),
-		NewCmdReconcile(f, nil))
+		NewCmdReconcile(f, nil), NewCmdDecisions(f, nil))
 	return cmd
 }
 
