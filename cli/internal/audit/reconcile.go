@@ -305,25 +305,25 @@ func Reconcile(ctx context.Context, lc *cmdutil.Ledger, period cmdutil.TimeRange
 			kept[e.AccessID] = true
 			n := len(rec.Findings)
 			if e.Digest != a.Digest {
-				finding(DigestMismatch, e, a.TxID, "%s digest %s, ledger %s", g.Side, e.Digest, a.Digest)
+				finding(DigestMismatch, e, a.TxID, "the gateway's digest %s, the ledger's %s", e.Digest, a.Digest)
 			}
 			if e.Requester != a.Requester {
-				finding(ReceiptRequester, e, a.TxID, "%s to %s, ledger to %s", g.Side, e.Requester, a.Requester)
+				finding(ReceiptRequester, e, a.TxID, "the gateway says delivered to %s, the ledger to %s", e.Requester, a.Requester)
 			}
 			if e.Provider != "" && e.Provider != a.Provider {
-				finding(ReceiptProvider, e, a.TxID, "%s by %s, ledger by %s", g.Side, e.Provider, a.Provider)
+				finding(ReceiptProvider, e, a.TxID, "the gateway says delivered by %s, the ledger by %s", e.Provider, a.Provider)
 			}
 			if (g.Side == "served" && a.Provider != g.Organization) || (g.Side == "received" && a.Requester != g.Organization) {
 				finding(ReceiptProvider, e, a.TxID, "the ledger's access is between %s and %s, not %s's", a.Provider, a.Requester, g.Organization)
 			}
 			if e.AuthorizationID != a.AuthorizationID {
-				finding(ReceiptAuthorization, e, a.TxID, "%s under %s, ledger under %s", g.Side, e.AuthorizationID, a.AuthorizationID)
+				finding(ReceiptAuthorization, e, a.TxID, "the gateway says under %s, the ledger under %s", e.AuthorizationID, a.AuthorizationID)
 			}
 			if e.UseNumber != 0 && e.UseNumber != a.UseNumber {
-				finding(ReceiptUseNumber, e, a.TxID, "%s as use %d, ledger use %d", g.Side, e.UseNumber, a.UseNumber)
+				finding(ReceiptUseNumber, e, a.TxID, "the gateway says use %d, the ledger use %d", e.UseNumber, a.UseNumber)
 			}
 			if e.TxID != "" && e.TxID != a.TxID {
-				finding(ReceiptTransaction, e, a.TxID, "%s names transaction %s, the access committed in %s", g.Side, e.TxID, a.TxID)
+				finding(ReceiptTransaction, e, a.TxID, "the gateway names transaction %s, the access committed in %s", e.TxID, a.TxID)
 			}
 			if len(rec.Findings) == n {
 				sum.Matched++

@@ -241,7 +241,7 @@ func TestReconcile(t *testing.T) {
 		}
 
 		code, out = reconcile(t, peer, append(period, "--gateway", op.URL)...)
-		for _, want := range []string{"DIGEST_MISMATCH", "acc-2", "served digest " + tampered.Digest + ", ledger " + accs[1].Digest,
+		for _, want := range []string{"DIGEST_MISMATCH", "acc-2", "the gateway's digest " + tampered.Digest + ", the ledger's " + accs[1].Digest,
 			"RECEIPT_WITHOUT_ACCESS", "the receipt names no transaction", "ACCESS_WITHOUT_RECEIPT", "3 FINDING(S)"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("table lacks %q:\n%s", want, out)
