@@ -87,7 +87,7 @@ func NewCmdDecisions(f *cmdutil.Factory, runF func(*DecisionsOptions) error) *co
 		Use:   "decisions [--institution MSP] [--since T] [--until T] [--min-key-age D]",
 		Short: "Verify every citizen decision's signature again, from the ledger alone",
 		Long: `Verify the last decision of every authorisation requested in the period
-(consent:ListAuthorizationsByRequester of every institution, or of
+(consent:ListAuthorizationsByRequester of every bank and insurer, or of
 --institution), from what the ledger holds and nothing else: the signed
 payload must be a canonical v1 payload naming this channel, this
 authorisation and exactly its terms; the signature must verify with the
