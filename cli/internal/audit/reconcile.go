@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -32,6 +33,14 @@ const (
 	ReceiptUseNumber      = "USE_NUMBER_MISMATCH"
 	ReceiptTransaction    = "TX_MISMATCH"
 	defaultReconcileSlack = 10 * time.Minute
+)
+
+// The delivery log's sides, and its answer to a gateway that has both
+// when none is named.
+const (
+	sideServed       = "served"
+	sideReceived     = "received"
+	codeSideRequired = "SIDE_REQUIRED"
 )
 
 // ReconcileOptions are the inputs of `qc audit reconcile`.
@@ -202,11 +211,20 @@ func reconcileRun(opts *ReconcileOptions) error {
 		if !opts.Period.Until.IsZero() {
 			q.Until = opts.Period.Until.Add(opts.Slack)
 		}
-		page, err := admin.AllDeliveries(opts.Ctx, q)
-		if err != nil {
-			return err
+		sides := []string{""} // the gateway's own side
+		for len(sides) > 0 {
+			q.Side, sides = sides[0], sides[1:]
+			page, err := admin.AllDeliveries(opts.Ctx, q)
+			var ae *operator.APIError
+			if errors.As(err, &ae) && ae.Code == codeSideRequired && q.Side == "" {
+				sides = []string{sideServed, sideReceived} // it serves and receives: read both
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			logs = append(logs, GatewayDeliveries{Gateway: g, Organization: page.Organization, Side: page.Side, Entries: page.Items})
 		}
-		logs = append(logs, GatewayDeliveries{Gateway: g, Organization: page.Organization, Side: page.Side, Entries: page.Items})
 	}
 	rec, err := Reconcile(opts.Ctx, lc, opts.Period, logs)
 	if err != nil {
@@ -268,7 +286,7 @@ func Reconcile(ctx context.Context, lc *cmdutil.Ledger, period cmdutil.TimeRange
 	useKept, received := false, false
 	for _, g := range logs {
 		sum := GatewayLog{Gateway: g.Gateway, Organization: g.Organization, Side: g.Side}
-		received = received || g.Side == "received"
+		received = received || g.Side == sideReceived
 		finding := func(kind string, e operator.DeliveryLogEntry, txID, format string, args ...any) {
 			rec.Findings = append(rec.Findings, ReconcileFinding{Kind: kind, Gateway: g.Gateway, Organization: g.Organization, Side: g.Side,
 				AccessID: e.AccessID, AuthorizationID: e.AuthorizationID, Requester: e.Requester, TxID: txID, Detail: fmt.Sprintf(format, args...)})
@@ -276,7 +294,7 @@ func Reconcile(ctx context.Context, lc *cmdutil.Ledger, period cmdutil.TimeRange
 		// The ledger's side: the accesses this organisation took part in.
 		onLedger := map[string]model.Access{}
 		for _, a := range accesses {
-			if (g.Side == "served" && a.Provider == g.Organization) || (g.Side == "received" && a.Requester == g.Organization) {
+			if (g.Side == sideServed && a.Provider == g.Organization) || (g.Side == sideReceived && a.Requester == g.Organization) {
 				onLedger[a.ID] = a
 				sum.Accesses++
 			}
@@ -313,7 +331,7 @@ func Reconcile(ctx context.Context, lc *cmdutil.Ledger, period cmdutil.TimeRange
 			if e.Provider != "" && e.Provider != a.Provider {
 				finding(ReceiptProvider, e, a.TxID, "the gateway says delivered by %s, the ledger by %s", e.Provider, a.Provider)
 			}
-			if (g.Side == "served" && a.Provider != g.Organization) || (g.Side == "received" && a.Requester != g.Organization) {
+			if (g.Side == sideServed && a.Provider != g.Organization) || (g.Side == sideReceived && a.Requester != g.Organization) {
 				finding(ReceiptProvider, e, a.TxID, "the ledger's access is between %s and %s, not %s's", a.Provider, a.Requester, g.Organization)
 			}
 			if e.AuthorizationID != a.AuthorizationID {
@@ -356,7 +374,7 @@ func Reconcile(ctx context.Context, lc *cmdutil.Ledger, period cmdutil.TimeRange
 }
 
 func entryName(side string) string {
-	if side == "served" {
+	if side == sideServed {
 		return "receipt"
 	}
 	return "delivery received"

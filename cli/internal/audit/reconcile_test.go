@@ -140,12 +140,27 @@ func newLogServer(t *testing.T, org, side string, entries ...operator.DeliveryLo
 			}
 			q := r.URL.Query()
 			s.queries = append(s.queries, q.Get("since")+"/"+q.Get("until"))
-			from, _ := strconv.Atoi(q.Get("cursor"))
-			page := operator.DeliveryLogPage{Organization: s.org, Side: s.side, Items: []operator.DeliveryLogEntry{}}
-			for i := from; i < len(s.entries) && i < from+2; i++ {
-				page.Items = append(page.Items, s.entries[i])
+			side := s.side
+			if side == "both" {
+				// Each side's entries are those of its own direction.
+				if side = q.Get("side"); side == "" {
+					w.WriteHeader(http.StatusBadRequest)
+					_, _ = w.Write([]byte(`{"error":{"code":"SIDE_REQUIRED","message":"name the side"}}`))
+					return
+				}
 			}
-			if from+2 < len(s.entries) {
+			var entries []operator.DeliveryLogEntry
+			for _, e := range s.entries {
+				if (side == "served") == (e.Provider != "") {
+					entries = append(entries, e)
+				}
+			}
+			from, _ := strconv.Atoi(q.Get("cursor"))
+			page := operator.DeliveryLogPage{Organization: s.org, Side: side, Items: []operator.DeliveryLogEntry{}}
+			for i := from; i < len(entries) && i < from+2; i++ {
+				page.Items = append(page.Items, entries[i])
+			}
+			if from+2 < len(entries) {
 				page.NextCursor = strconv.Itoa(from + 2)
 			}
 			_ = json.NewEncoder(w).Encode(page)
@@ -249,6 +264,18 @@ func TestReconcile(t *testing.T) {
 		}
 		if code != 3 {
 			t.Fatalf("exit %d", code)
+		}
+	})
+
+	t.Run("a gateway that serves and receives", func(t *testing.T) {
+		// BankMSP as a provider too: it served nothing, so every access it
+		// received is reconciled, and the served side is empty.
+		both := newLogServer(t, "BankMSP", "both", entry(accs[0], false), entry(accs[1], false), entry(accs[2], false))
+		code, out := reconcile(t, peer, append(period, "--gateway", both.URL, "--json")...)
+		var rec Reconciliation
+		if err := json.Unmarshal([]byte(out), &rec); err != nil || code != 0 || len(rec.Gateways) != 2 ||
+			rec.Gateways[0].Side != "served" || rec.Gateways[0].Entries != 0 || rec.Gateways[1].Side != "received" || rec.Gateways[1].Matched != 3 {
+			t.Fatalf("exit %d, %v:\n%s", code, err, out)
 		}
 	})
 

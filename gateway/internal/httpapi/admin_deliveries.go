@@ -31,6 +31,10 @@ type DeliveryLog interface {
 	KeptResponses(ctx context.Context, replayWith string, q store.DeliveryLogQuery) ([]store.KeptResponse, error)
 }
 
+// CodeSideRequired is the delivery log's answer, on a gateway that both
+// serves and receives deliveries, to a request that names no side.
+const CodeSideRequired = "SIDE_REQUIRED"
+
 // Sides of the delivery log.
 const (
 	SideServed   = "served"
@@ -118,7 +122,7 @@ func (s *Server) adminListDeliveryLog(w http.ResponseWriter, r *http.Request) er
 	case side == "" && requester && !provider:
 		side = SideReceived
 	case side == "":
-		return apiErr(http.StatusBadRequest, CodeInvalidArgument, "side is required on this gateway: served or received")
+		return apiErr(http.StatusBadRequest, CodeSideRequired, "this gateway serves and receives deliveries: name the side, served or received")
 	case side == SideServed && !provider, side == SideReceived && !requester:
 		return apiErr(http.StatusBadRequest, CodeInvalidArgument, "this gateway keeps no %s deliveries", side)
 	case side != SideServed && side != SideReceived:

@@ -111,7 +111,7 @@ func TestAdminDeliveryLogReceived(t *testing.T) {
 	}
 
 	both, _ := deliveryLogHarness(t, "BureauMSP", config.RoleProvider, config.RoleRequester)
-	if w := both.do("GET", "/admin/v1/deliveries", ""); w.Code != http.StatusBadRequest {
+	if w := both.do("GET", "/admin/v1/deliveries", ""); w.Code != http.StatusBadRequest || errCode(t, w) != CodeSideRequired {
 		t.Fatalf("both roles without side: %d %s", w.Code, w.Body)
 	}
 	if w := both.do("GET", "/admin/v1/deliveries?side=received", ""); w.Code != http.StatusOK {
