@@ -331,8 +331,12 @@ func Reconcile(ctx context.Context, lc *cmdutil.Ledger, period cmdutil.TimeRange
 			if e.Provider != "" && e.Provider != a.Provider {
 				finding(ReceiptProvider, e, a.TxID, "the gateway says delivered by %s, the ledger by %s", e.Provider, a.Provider)
 			}
-			if (g.Side == sideServed && a.Provider != g.Organization) || (g.Side == sideReceived && a.Requester != g.Organization) {
-				finding(ReceiptProvider, e, a.TxID, "the ledger's access is between %s and %s, not %s's", a.Provider, a.Requester, g.Organization)
+			// An access fetched by id may be another organisation's.
+			if g.Side == sideServed && a.Provider != g.Organization {
+				finding(ReceiptProvider, e, a.TxID, "the ledger's access was provided by %s, not by %s", a.Provider, g.Organization)
+			}
+			if g.Side == sideReceived && a.Requester != g.Organization && e.Requester == a.Requester {
+				finding(ReceiptRequester, e, a.TxID, "the ledger's access was made to %s, not to %s", a.Requester, g.Organization)
 			}
 			if e.AuthorizationID != a.AuthorizationID {
 				finding(ReceiptAuthorization, e, a.TxID, "the gateway says under %s, the ledger under %s", e.AuthorizationID, a.AuthorizationID)

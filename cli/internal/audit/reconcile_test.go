@@ -267,6 +267,22 @@ func TestReconcile(t *testing.T) {
 		}
 	})
 
+	t.Run("an entry of the period whose access committed after it", func(t *testing.T) {
+		// acc-2's receipt written within the period, its access (11:00)
+		// after it: fetched by id and matched; acc-3's receipt is in the
+		// slack and its access outside the period: another period's.
+		late := entry(accs[1], true)
+		late.At = "2026-11-05T10:29:00Z"
+		op := newLogServer(t, "BureauMSP", "served", entry(accs[0], true), late, entry(accs[2], true))
+		code, out := reconcile(t, peer, "--since", "2026-11-05T09:00:00Z", "--until", "2026-11-05T10:30:00Z", "--slack", "2h",
+			"--client-id", "auditor", "--client-secret", "s", "--gateway", op.URL, "--json")
+		var rec Reconciliation
+		if err := json.Unmarshal([]byte(out), &rec); err != nil || code != 0 || rec.Gateways[0].Entries != 2 || rec.Gateways[0].Matched != 2 ||
+			rec.Gateways[0].Accesses != 1 {
+			t.Fatalf("exit %d, %v:\n%s", code, err, out)
+		}
+	})
+
 	t.Run("a gateway that serves and receives", func(t *testing.T) {
 		// BankMSP as a provider too: it served nothing, so every access it
 		// received is reconciled, and the served side is empty.
