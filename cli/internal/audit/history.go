@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/quanchain/quanchain/chaincode/model"
+	"github.com/quanchain/quanchain/cli/internal/chain"
 	"github.com/quanchain/quanchain/cli/internal/cmdutil"
 )
 
@@ -35,11 +36,15 @@ type HistoryOptions struct {
 // Version is one committed version of a key, with what changed from the
 // version before it.
 type Version struct {
-	TxID      string          `json:"tx_id"`
-	Timestamp string          `json:"timestamp"`
-	IsDelete  bool            `json:"is_delete"`
-	Value     json.RawMessage `json:"value,omitempty"`
-	Changes   []Change        `json:"changes"`
+	TxID      string `json:"tx_id"`
+	Timestamp string `json:"timestamp"`
+	// Creator is the identity that submitted the transaction (its
+	// organisation and certificate subject), from the transaction itself
+	// (qscc GetTransactionByID); nil if the peer does not hold it.
+	Creator  *chain.Identity `json:"creator"`
+	IsDelete bool            `json:"is_delete"`
+	Value    json.RawMessage `json:"value,omitempty"`
+	Changes  []Change        `json:"changes"`
 }
 
 // Change is one top-level field that differs from the previous version.
@@ -57,7 +62,9 @@ func NewCmdHistory(f *cmdutil.Factory, runF func(*HistoryOptions) error) *cobra.
 		Short: "Show every committed version of a ledger object",
 		Long: `Show every committed version of one ledger object, newest first, as the
 peer's history database holds it (registry:History): the transaction, its
-time, and which fields changed. ` + "`qc ledger tx`" + ` shows who made each change.
+time, who submitted it — the creator's organisation (MSP ID) and certificate
+subject, read from the transaction itself (qscc GetTransactionByID, as
+` + "`qc ledger tx`" + ` shows it) — and which fields changed.
 
 Types: ` + strings.Join(ObjectTypes, ", ") + ` (config takes no id;
 "authorization" is accepted for auth).`,
@@ -119,25 +126,66 @@ func historyRun(opts *HistoryOptions) error {
 		return cmdutil.NotFoundf("%s has no history: it was never written", strings.TrimSpace(opts.Type+" "+opts.ID))
 	}
 	versions := Versions(entries)
+	missing, err := addCreators(opts.Ctx, lc, versions)
+	if err != nil {
+		return err
+	}
 	switch format {
 	case cmdutil.FormatJSON:
 		return cmdutil.WriteJSON(opts.IO.Out, versions)
 	case cmdutil.FormatCSV:
 		rows := make([][]string, len(versions))
 		for i, v := range versions {
-			rows[i] = []string{v.TxID, v.Timestamp, strconv.FormatBool(v.IsDelete), summary(v.Changes), string(v.Value)}
+			var msp, subject string
+			if v.Creator != nil {
+				msp, subject = v.Creator.MSPID, v.Creator.Subject
+			}
+			rows[i] = []string{v.TxID, v.Timestamp, msp, subject, strconv.FormatBool(v.IsDelete), summary(v.Changes), string(v.Value)}
 		}
-		return cmdutil.WriteCSV(opts.IO.Out, []string{"tx_id", "timestamp", "is_delete", "changes", "value"}, rows)
+		return cmdutil.WriteCSV(opts.IO.Out, []string{"tx_id", "timestamp", "creator_msp", "creator_subject", "is_delete", "changes", "value"}, rows)
 	}
-	t := cmdutil.NewTable(opts.IO.Out, "TIME", "TX ID", "CHANGES")
+	t := cmdutil.NewTable(opts.IO.Out, "TIME", "TX ID", "SUBMITTED BY", "CHANGES")
 	for _, v := range versions {
-		t.Row(v.Timestamp, v.TxID, summary(v.Changes))
+		by := "?"
+		if v.Creator != nil {
+			by = v.Creator.String()
+		}
+		t.Row(v.Timestamp, v.TxID, by, summary(v.Changes))
 	}
 	if err := t.Flush(); err != nil {
 		return err
 	}
 	fmt.Fprintf(opts.IO.Out, "%d version(s) of %s, newest first\n", len(versions), strings.TrimSpace(opts.Type+" "+opts.ID))
+	if missing > 0 {
+		fmt.Fprintf(opts.IO.Out, "note: %d transaction(s) not found on %s's peer: submitter unknown (?)\n", missing, lc.MSPID)
+	}
 	return nil
+}
+
+// addCreators sets each version's creator from its transaction on the
+// connected peer, and returns how many transactions the peer does not
+// hold.
+func addCreators(ctx context.Context, lc *cmdutil.Ledger, versions []Version) (missing int, err error) {
+	seen := map[string]*chain.Identity{}
+	for i := range versions {
+		id, ok := seen[versions[i].TxID]
+		if !ok {
+			pt, err := lc.Blocks.Transaction(ctx, "", versions[i].TxID)
+			switch {
+			case cmdutil.IsNotFound(err):
+			case err != nil:
+				return 0, fmt.Errorf("the submitter of transaction %s: %w", versions[i].TxID, err)
+			default:
+				id = chain.DecodeTransaction(pt, lc.Chaincode).Creator
+			}
+			seen[versions[i].TxID] = id
+		}
+		if id == nil {
+			missing++
+		}
+		versions[i].Creator = id
+	}
+	return missing, nil
 }
 
 // Versions turns history entries (newest first) into versions with the

@@ -110,7 +110,7 @@ func run(ctx context.Context, args, env []string, stdout io.Writer) error {
 		Config: cfg, MSPID: conn.Org.MSPID, Ledger: l, Tokens: tokens,
 		Clients: storeAdapter{st}, Idempotency: storeAdapter{st}, Pseudonyms: pseudonyms, CitizenRefs: citizenRefs,
 		PseudonymLog: st, Log: log,
-		Notify: notifications, Admin: admin,
+		Notify: notifications, Admin: admin, DeliveryLog: st,
 		Citizen: x.citizen, Provider: x.provider, PeerMSP: x.peerMSP, DataRequests: x.dataRequests, Verifications: x.verifications,
 		References:  references,
 		App:         consentapp.Handler(), // routed on the provider role only

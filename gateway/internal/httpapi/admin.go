@@ -23,12 +23,14 @@ import (
 // from POST /admin/v1/oauth/token (served by every gateway). The operator's
 // gateway (provider role) registers API clients and imports datasets; a
 // requester gateway administers its webhook deliveries
-// (webhook_deliveries.go).
+// (webhook_deliveries.go); every gateway lists the deliveries of data it
+// served or received (admin_deliveries.go).
 var adminRoutes = []route{
 	{method: "POST", pattern: "/admin/v1/oauth/token", handle: (*Server).adminToken},
 	{method: "POST", pattern: "/admin/v1/clients", role: config.RoleProvider, auth: auth.KindInstitution, handle: (*Server).adminCreateClient},
 	{method: "POST", pattern: "/admin/v1/datasets/{category}/import", role: config.RoleProvider, auth: auth.KindInstitution,
 		bodyLimit: importLimit, handle: (*Server).adminImportDataset},
+	{method: "GET", pattern: "/admin/v1/deliveries", auth: auth.KindInstitution, handle: (*Server).adminListDeliveryLog},
 	{method: "GET", pattern: "/admin/v1/webhooks/deliveries", role: config.RoleRequester, auth: auth.KindInstitution, handle: (*Server).adminListDeliveries},
 	{method: "POST", pattern: "/admin/v1/webhooks/deliveries/{id}/retry", role: config.RoleRequester, auth: auth.KindInstitution, handle: (*Server).adminRetryDelivery},
 	{method: "POST", pattern: "/admin/v1/webhooks/{id}/retry", role: config.RoleRequester, auth: auth.KindInstitution, handle: (*Server).adminRetryWebhook},

@@ -96,6 +96,10 @@ type Deps struct {
 	// Admin is the operator's admin API (provider role, NewAdminAPI);
 	// without it those routes answer 503.
 	Admin *AdminAPI
+	// DeliveryLog is what the gateway keeps of the deliveries it served
+	// (provider role) or received (requester role), listed by the admin
+	// API for auditors; without it GET /admin/v1/deliveries answers 503.
+	DeliveryLog DeliveryLog
 	// App is the citizens' consent app, served under /app/ (provider
 	// role, consentapp.Handler); without it those routes answer 404.
 	App http.Handler

@@ -1,0 +1,531 @@
+package audit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/quanchain/quanchain/chaincode/model"
+	"github.com/quanchain/quanchain/chaincode/sig"
+	"github.com/quanchain/quanchain/cli/internal/chain"
+	"github.com/quanchain/quanchain/cli/internal/cmdutil"
+	"github.com/quanchain/quanchain/ledger"
+)
+
+// Finding codes of `qc audit decisions`.
+const (
+	DecisionPayloadInvalid  = "PAYLOAD_INVALID"
+	DecisionPayloadMismatch = "PAYLOAD_MISMATCH"
+	DecisionPayloadStale    = "PAYLOAD_NOT_FRESH"
+	DecisionSignatureBad    = "SIGNATURE_INVALID"
+	DecisionKeyUnknown      = "KEY_UNKNOWN"
+	DecisionKeyNotActive    = "KEY_NOT_ACTIVE"
+	DecisionKeyTooYoung     = "KEY_TOO_YOUNG"
+	DecisionTxNotFound      = "TX_NOT_FOUND"
+	DecisionTimeOutOfOrder  = "TIME_OUT_OF_ORDER"
+	DecisionBeyondPurpose   = "BEYOND_PURPOSE"
+)
+
+// Defaults of `qc audit decisions`.
+const (
+	DefaultMinKeyAge = 10 * time.Minute
+	// DefaultClockSkew is how far apart the clocks of the submitters of
+	// neighbouring transactions may be: the skew endorsers allow.
+	DefaultClockSkew = 5 * time.Minute
+)
+
+// youngKeyNote says why every young-key grant is flagged.
+const youngKeyNote = "device approval is not recorded on the ledger yet: every grant signed with a key younger than --min-key-age is flagged"
+
+// DecisionsOptions are the inputs of `qc audit decisions`.
+type DecisionsOptions struct {
+	IO     *cmdutil.IOStreams
+	Ledger func(context.Context) (*cmdutil.Ledger, error)
+	Output cmdutil.OutputFlags
+	Ctx    context.Context
+
+	Institution string // "" for every institution
+	Period      cmdutil.TimeRange
+	MinKeyAge   time.Duration
+	ClockSkew   time.Duration
+}
+
+// DecisionFinding is something wrong with a citizen's recorded decision.
+type DecisionFinding struct {
+	Code            string       `json:"code"`
+	AuthorizationID string       `json:"authorization_id"`
+	Requester       string       `json:"requester"`
+	Action          model.Action `json:"action"`
+	KeyID           string       `json:"key_id"`
+	At              string       `json:"at"`
+	TxID            string       `json:"tx_id"`
+	Detail          string       `json:"detail"`
+}
+
+// DecisionsReport is the outcome of `qc audit decisions`.
+type DecisionsReport struct {
+	Since          string            `json:"since,omitempty"`
+	Until          string            `json:"until,omitempty"`
+	Peer           string            `json:"peer"`
+	Authorizations int               `json:"authorizations"`
+	Decisions      int               `json:"decisions"` // authorisations with a last decision, checked
+	MinKeyAge      string            `json:"min_key_age"`
+	Findings       []DecisionFinding `json:"findings"`
+	Notes          []string          `json:"notes"`
+}
+
+// NewCmdDecisions returns `qc audit decisions`.
+func NewCmdDecisions(f *cmdutil.Factory, runF func(*DecisionsOptions) error) *cobra.Command {
+	opts := &DecisionsOptions{IO: f.IOStreams, Ledger: f.Ledger}
+	var since, until string
+	cmd := &cobra.Command{
+		Use:   "decisions [--institution MSP] [--since T] [--until T] [--min-key-age D]",
+		Short: "Verify every citizen decision's signature again, from the ledger alone",
+		Long: `Verify the last decision of every authorisation requested in the period
+(consent:ListAuthorizationsByRequester of every bank and insurer, or of
+--institution), from what the ledger holds and nothing else: the signed
+payload must be a canonical v1 payload naming this channel, this
+authorisation and exactly its terms; the signature must verify with the
+citizen's device key it names (registry:GetCitizen in the requester's
+records), which must have been active at the decision's time; the
+decision's time must be its transaction's and fit the block order; and the
+granted terms must be within the purpose template's ceilings.
+
+Findings:
+
+  PAYLOAD_INVALID      the payload does not decode, or names another action
+  PAYLOAD_MISMATCH     it names another channel, authorisation, state or terms
+  PAYLOAD_NOT_FRESH    it was issued too long before the decision, or after it
+  SIGNATURE_INVALID    the signature does not verify with the key
+  KEY_UNKNOWN          no such key of the citizen in the requester's records
+  KEY_NOT_ACTIVE       the key was added after the decision or revoked before it
+  KEY_TOO_YOUNG        a grant signed with a key added less than --min-key-age before
+  TX_NOT_FOUND         the decision's transaction is not on this peer
+  TIME_OUT_OF_ORDER    the decision's time is not its transaction's, or is out of
+                       block order by more than --clock-skew
+  BEYOND_PURPOSE       the granted validity, uses, data range or categories exceed
+                       the purpose template
+
+Device approval is not recorded on the ledger yet, so every grant signed
+with a young key is flagged. Findings exit with status 3.`,
+		Example: `  qc audit decisions --since 2026-11-01 --until 2026-11-30
+  qc audit decisions --institution BankMSP --min-key-age 1h --json`,
+		Args: cmdutil.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var err error
+			if opts.Institution != "" {
+				if opts.Institution, err = parseMSP(opts.Institution); err != nil {
+					return err
+				}
+			}
+			if opts.Period, err = cmdutil.ParseTimeRange(since, until); err != nil {
+				return err
+			}
+			if opts.MinKeyAge < 0 || opts.ClockSkew < 0 {
+				return cmdutil.UsageErrorf("--min-key-age and --clock-skew must not be negative")
+			}
+			opts.Ctx = cmd.Context()
+			if runF != nil {
+				return runF(opts)
+			}
+			return decisionsRun(opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.Institution, "institution", "", "only this requesting institution's authorisations (MSP ID)")
+	cmd.Flags().StringVar(&since, "since", "", "authorisations requested at or after this time")
+	cmd.Flags().StringVar(&until, "until", "", "authorisations requested at or before this time")
+	cmd.Flags().DurationVar(&opts.MinKeyAge, "min-key-age", DefaultMinKeyAge, "flag grants signed with a device key younger than this")
+	cmd.Flags().DurationVar(&opts.ClockSkew, "clock-skew", DefaultClockSkew, "how far out of block order a transaction's time may be")
+	cmdutil.AddFormatFlags(cmd, &opts.Output)
+	return cmd
+}
+
+func decisionsRun(opts *DecisionsOptions) error {
+	format, err := opts.Output.Resolve()
+	if err != nil {
+		return err
+	}
+	lc, err := opts.Ledger(opts.Ctx)
+	if err != nil {
+		return err
+	}
+	rep, err := CheckDecisions(opts.Ctx, lc, opts.Institution, opts.Period, opts.MinKeyAge, opts.ClockSkew)
+	if err != nil {
+		return err
+	}
+	switch format {
+	case cmdutil.FormatJSON:
+		err = cmdutil.WriteJSON(opts.IO.Out, rep)
+	case cmdutil.FormatCSV:
+		rows := make([][]string, len(rep.Findings))
+		for i, f := range rep.Findings {
+			rows[i] = []string{f.Code, f.AuthorizationID, f.Requester, string(f.Action), f.KeyID, f.At, f.TxID, f.Detail}
+		}
+		err = cmdutil.WriteCSV(opts.IO.Out, []string{"code", "authorization_id", "requester", "action", "key_id", "at", "tx_id", "detail"}, rows)
+	default:
+		err = writeDecisions(opts.IO, rep)
+	}
+	if err != nil {
+		return err
+	}
+	if len(rep.Findings) > 0 {
+		return cmdutil.FailedCheckf("%d finding(s) in %d decision(s)", len(rep.Findings), rep.Decisions)
+	}
+	return nil
+}
+
+func writeDecisions(ios *cmdutil.IOStreams, r *DecisionsReport) error {
+	w := ios.Out
+	fmt.Fprintf(w, "Citizen decisions, authorisations requested %s to %s, from %s's peer\n", orOpen(r.Since, "the beginning"), orOpen(r.Until, "now"), r.Peer)
+	fmt.Fprintf(w, "%d authorisation(s), %d decision(s) verified, %d finding(s)\n", r.Authorizations, r.Decisions, len(r.Findings))
+	for _, n := range r.Notes {
+		fmt.Fprintf(w, "note: %s\n", n)
+	}
+	if len(r.Findings) == 0 {
+		return nil
+	}
+	fmt.Fprintln(w, "\nFINDINGS")
+	t := cmdutil.NewTable(w, "CODE", "AUTHORIZATION", "REQUESTER", "ACTION", "KEY", "AT", "TX", "DETAIL")
+	for _, f := range r.Findings {
+		t.Row(f.Code, f.AuthorizationID, f.Requester, string(f.Action), cmdutil.Short(f.KeyID), f.At, f.TxID, f.Detail)
+	}
+	return t.Flush()
+}
+
+// CheckDecisions verifies the last decision of every authorisation of
+// institution ("" for all) requested in period.
+func CheckDecisions(ctx context.Context, lc *cmdutil.Ledger, institution string, period cmdutil.TimeRange, minKeyAge, skew time.Duration) (*DecisionsReport, error) {
+	rep := &DecisionsReport{Since: period.SinceArg(), Until: period.UntilArg(), Peer: lc.MSPID, MinKeyAge: minKeyAge.String(),
+		Findings: []DecisionFinding{}, Notes: []string{youngKeyNote}}
+	msps := []string{institution}
+	if institution == "" {
+		insts, err := ledger.All(ctx, ledger.ListQuery{PageSize: cmdutil.PageSize}, lc.ListInstitutions)
+		if err != nil {
+			return nil, err
+		}
+		msps = msps[:0]
+		for _, i := range insts {
+			if i.Kind == model.KindBank || i.Kind == model.KindInsurer {
+				msps = append(msps, i.MSPID)
+			}
+		}
+		sort.Strings(msps)
+	}
+	citizens := map[string]*model.Citizen{}
+	purposes := map[string]*model.Purpose{}
+	blocks := &blockTimes{lc: lc, byNumber: map[uint64][]time.Time{}}
+	for _, msp := range msps {
+		q := ledger.ListQuery{Since: period.SinceArg(), Until: period.UntilArg(), PageSize: cmdutil.PageSize}
+		auths, err := ledger.All(ctx, q, func(ctx context.Context, q ledger.ListQuery) (*model.Page[model.Authorization], error) {
+			return lc.ListAuthorizationsByRequester(ctx, msp, q)
+		})
+		if err != nil {
+			return nil, err
+		}
+		for _, a := range auths {
+			rep.Authorizations++
+			if a.LastDecision == nil {
+				continue
+			}
+			rep.Decisions++
+			ev := DecisionEvidence{Channel: lc.Channel}
+			ck := a.Requester + "/" + a.CitizenRef
+			c, ok := citizens[ck]
+			if !ok {
+				c, err = lc.GetCitizen(ctx, a.Requester, a.CitizenRef)
+				if err != nil && ledger.CodeOf(err) != model.CodeCitizenNotFound {
+					return nil, err
+				}
+				citizens[ck] = c
+			}
+			ev.Citizen = c
+			p, ok := purposes[a.Purpose]
+			if !ok {
+				p, err = lc.GetPurpose(ctx, a.Purpose)
+				if err != nil && ledger.CodeOf(err) != model.CodePurposeNotFound {
+					return nil, err
+				}
+				purposes[a.Purpose] = p
+			}
+			ev.Purpose = p
+			if ev.Tx, err = blocks.place(ctx, a.LastDecision.TxID); err != nil {
+				return nil, err
+			}
+			rep.Findings = append(rep.Findings, CheckDecision(a, ev, minKeyAge, skew)...)
+		}
+	}
+	return rep, nil
+}
+
+// DecisionEvidence is what a decision is checked against besides its
+// authorisation, all read from the ledger.
+type DecisionEvidence struct {
+	Channel string
+	// Citizen is the citizen's record in the requester's collection; nil
+	// if there is none.
+	Citizen *model.Citizen
+	// Purpose is the authorisation's purpose template; nil if unknown.
+	Purpose *model.Purpose
+	// Tx places the decision's transaction among its neighbours; nil if
+	// the peer does not hold it.
+	Tx *TxPlace
+}
+
+// TxPlace is a transaction's time and the times around it in block order.
+type TxPlace struct {
+	Block     uint64
+	Timestamp time.Time
+	// Before is the latest time of the transactions before it (earlier in
+	// its block, and in the previous block); After the earliest of those
+	// after it (later in its block, and in the next block). Zero: none.
+	Before, After time.Time
+}
+
+// CheckDecision verifies a's last decision against ev. The key must have
+// been active at the decision's time, and a grant's key at least minKeyAge
+// old; the decision's time may be out of block order by at most skew.
+func CheckDecision(a model.Authorization, ev DecisionEvidence, minKeyAge, skew time.Duration) []DecisionFinding {
+	d := a.LastDecision
+	if d == nil {
+		return nil
+	}
+	var out []DecisionFinding
+	finding := func(code, format string, args ...any) {
+		out = append(out, DecisionFinding{Code: code, AuthorizationID: a.ID, Requester: a.Requester, Action: d.Action, KeyID: d.KeyID,
+			At: d.At, TxID: d.TxID, Detail: fmt.Sprintf(format, args...)})
+	}
+	at, atErr := time.Parse(time.RFC3339Nano, d.At)
+
+	// The payload: canonical, this action, this authorisation and terms.
+	payload, err := sig.DecodeBase64(d.Payload)
+	var p *model.DecisionPayload
+	if err == nil {
+		p, err = model.ParseDecisionPayload(payload)
+	}
+	switch {
+	case err != nil:
+		finding(DecisionPayloadInvalid, "%s", errText(err))
+	case p.Action != d.Action:
+		finding(DecisionPayloadInvalid, "the payload signs %s, the ledger records %s", p.Action, d.Action)
+	}
+	if p != nil {
+		signed := a // the terms as they stood when signed: only seq has moved on
+		signed.Seq = p.Seq
+		if err := p.Match(ev.Channel, &signed); err != nil {
+			finding(DecisionPayloadMismatch, "%s", errText(err))
+		} else if p.Seq >= a.Seq {
+			finding(DecisionPayloadMismatch, "signed seq %d, but the authorisation is at seq %d: the decision did not move it on", p.Seq, a.Seq)
+		}
+		if atErr == nil {
+			if err := p.CheckFresh(at); err != nil {
+				finding(DecisionPayloadStale, "issued %s, decided %s: %s", p.IssuedAt, d.At, errText(err))
+			}
+		}
+	}
+
+	// The key and the signature.
+	var key model.DeviceKey
+	found := false
+	if ev.Citizen != nil {
+		for _, k := range ev.Citizen.Keys {
+			if k.KeyID == d.KeyID {
+				key, found = k, true
+			}
+		}
+	}
+	if !found {
+		finding(DecisionKeyUnknown, "no key %s of the citizen in %s's records", d.KeyID, a.Requester)
+	} else if pub, err := sig.ParseJWK([]byte(key.JWK)); err != nil {
+		finding(DecisionKeyUnknown, "key %s is not a P-256 public key: %s", d.KeyID, errText(err))
+	} else {
+		if sig.Thumbprint(pub) != d.KeyID {
+			finding(DecisionKeyUnknown, "key %s has the thumbprint %s", d.KeyID, sig.Thumbprint(pub))
+		}
+		signature, err := sig.DecodeBase64(d.Signature)
+		if err == nil && payload != nil {
+			err = sig.Verify(pub, payload, signature)
+		}
+		if err != nil || payload == nil {
+			finding(DecisionSignatureBad, "the signature does not verify with key %s", d.KeyID)
+		}
+		added, _ := time.Parse(time.RFC3339Nano, key.AddedAt)
+		revoked, revErr := time.Parse(time.RFC3339Nano, key.RevokedAt)
+		switch {
+		case atErr != nil:
+			finding(DecisionTimeOutOfOrder, "the decision's time %q is not a time", d.At)
+		case added.IsZero() || added.After(at):
+			finding(DecisionKeyNotActive, "key added %s, after the decision at %s", key.AddedAt, d.At)
+		case key.RevokedAt != "" && (revErr != nil || !revoked.After(at)):
+			finding(DecisionKeyNotActive, "key revoked %s, before the decision at %s", key.RevokedAt, d.At)
+		case d.Action == model.ActionGrant && at.Sub(added) < minKeyAge:
+			finding(DecisionKeyTooYoung, "grant signed %s after the key was added (%s), less than %s", at.Sub(added).Round(time.Millisecond), key.AddedAt, minKeyAge)
+		}
+	}
+
+	// The decision's time and the block order.
+	switch {
+	case ev.Tx == nil:
+		finding(DecisionTxNotFound, "transaction %s is not on the peer", d.TxID)
+	case atErr == nil && model.FormatTime(ev.Tx.Timestamp) != d.At:
+		finding(DecisionTimeOutOfOrder, "the decision says %s, its transaction (block %d) %s", d.At, ev.Tx.Block, model.FormatTime(ev.Tx.Timestamp))
+	case !ev.Tx.Before.IsZero() && ev.Tx.Timestamp.Before(ev.Tx.Before.Add(-skew)):
+		finding(DecisionTimeOutOfOrder, "transaction time %s in block %d, but a transaction before it says %s",
+			model.FormatTime(ev.Tx.Timestamp), ev.Tx.Block, model.FormatTime(ev.Tx.Before))
+	case !ev.Tx.After.IsZero() && ev.Tx.Timestamp.After(ev.Tx.After.Add(skew)):
+		finding(DecisionTimeOutOfOrder, "transaction time %s in block %d, but a transaction after it says %s",
+			model.FormatTime(ev.Tx.Timestamp), ev.Tx.Block, model.FormatTime(ev.Tx.After))
+	}
+
+	// The granted terms against the purpose's ceilings.
+	if a.GrantedAt != "" || d.Action == model.ActionGrant {
+		for _, problem := range beyondPurpose(a, ev.Purpose) {
+			finding(DecisionBeyondPurpose, "%s", problem)
+		}
+	}
+	return out
+}
+
+// beyondPurpose lists how a's terms exceed the purpose template p.
+func beyondPurpose(a model.Authorization, p *model.Purpose) []string {
+	if p == nil {
+		return []string{fmt.Sprintf("purpose %s is not registered", a.Purpose)}
+	}
+	var out []string
+	requested, err1 := time.Parse(time.RFC3339Nano, a.RequestedAt)
+	until, err2 := time.Parse(time.RFC3339Nano, a.ValidUntil)
+	if err1 == nil && err2 == nil && until.After(requested.Add(time.Duration(p.MaxValidityDays)*24*time.Hour)) {
+		out = append(out, fmt.Sprintf("valid until %s, more than %s's %d days after the request (%s)", a.ValidUntil, p.Code, p.MaxValidityDays, a.RequestedAt))
+	}
+	if a.MaxUses > p.MaxUses {
+		out = append(out, fmt.Sprintf("%d uses, %s allows %d", a.MaxUses, p.Code, p.MaxUses))
+	}
+	from, err1 := time.Parse(model.DateFormat, a.DataFrom)
+	to, err2 := time.Parse(model.DateFormat, a.DataTo)
+	if days := int(to.Sub(from).Hours()/24) + 1; err1 == nil && err2 == nil && days > p.MaxDataRangeDays {
+		out = append(out, fmt.Sprintf("data of %d days (%s to %s), %s allows %d", days, a.DataFrom, a.DataTo, p.Code, p.MaxDataRangeDays))
+	}
+	var outside []string
+	for _, c := range a.Categories {
+		allowed := false
+		for _, ac := range p.AllowedCategories {
+			allowed = allowed || ac == c
+		}
+		if !allowed {
+			outside = append(outside, c)
+		}
+	}
+	if len(outside) > 0 {
+		out = append(out, fmt.Sprintf("categories %s not allowed for %s", strings.Join(outside, ","), p.Code))
+	}
+	return out
+}
+
+// errText is an error's message without the code prefix a model error
+// carries.
+func errText(err error) string {
+	var me *model.Error
+	if errors.As(err, &me) {
+		return string(me.Code) + ": " + me.Message
+	}
+	return err.Error()
+}
+
+// blockTimes places transactions among their neighbours, reading each
+// block once.
+type blockTimes struct {
+	lc       *cmdutil.Ledger
+	byNumber map[uint64][]time.Time
+	txs      map[uint64][]string
+}
+
+// times returns the transaction times of block n in block order, and nil
+// if the peer has no such block.
+func (b *blockTimes) times(ctx context.Context, n uint64) ([]time.Time, []string, error) {
+	if ts, ok := b.byNumber[n]; ok {
+		return ts, b.txs[n], nil
+	}
+	blk, err := b.lc.Blocks.Block(ctx, "", n)
+	if cmdutil.IsNotFound(err) {
+		b.byNumber[n] = nil
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return b.add(blk.GetHeader().GetNumber(), chain.DecodeBlock(blk, b.lc.Chaincode)), b.txs[n], nil
+}
+
+func (b *blockTimes) add(n uint64, blk *chain.Block) []time.Time {
+	if b.txs == nil {
+		b.txs = map[uint64][]string{}
+	}
+	ts := make([]time.Time, len(blk.Transactions))
+	ids := make([]string, len(blk.Transactions))
+	for i, tx := range blk.Transactions {
+		ts[i], _ = time.Parse(time.RFC3339Nano, tx.Timestamp)
+		ids[i] = tx.TxID
+	}
+	b.byNumber[n], b.txs[n] = ts, ids
+	return ts
+}
+
+// place finds transaction txID in its block; nil if the peer does not
+// hold it.
+func (b *blockTimes) place(ctx context.Context, txID string) (*TxPlace, error) {
+	blk, err := b.lc.Blocks.BlockByTxID(ctx, "", txID)
+	if cmdutil.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("the block of transaction %s: %w", txID, err)
+	}
+	n := blk.GetHeader().GetNumber()
+	if _, ok := b.byNumber[n]; !ok {
+		b.add(n, chain.DecodeBlock(blk, b.lc.Chaincode))
+	}
+	ts, ids := b.byNumber[n], b.txs[n]
+	idx := -1
+	for i, id := range ids {
+		if id == txID {
+			idx = i
+		}
+	}
+	if idx < 0 {
+		return nil, nil
+	}
+	pl := &TxPlace{Block: n, Timestamp: ts[idx]}
+	latest := func(list []time.Time) {
+		for _, t := range list {
+			if !t.IsZero() && t.After(pl.Before) {
+				pl.Before = t
+			}
+		}
+	}
+	earliest := func(list []time.Time) {
+		for _, t := range list {
+			if !t.IsZero() && (pl.After.IsZero() || t.Before(pl.After)) {
+				pl.After = t
+			}
+		}
+	}
+	latest(ts[:idx])
+	earliest(ts[idx+1:])
+	if n > 0 {
+		prev, _, err := b.times(ctx, n-1)
+		if err != nil {
+			return nil, err
+		}
+		latest(prev)
+	}
+	next, _, err := b.times(ctx, n+1)
+	if err != nil {
+		return nil, err
+	}
+	earliest(next)
+	return pl, nil
+}
