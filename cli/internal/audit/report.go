@@ -26,17 +26,17 @@ type ReportOptions struct {
 
 // Report is the access report of a period.
 type Report struct {
-	Since        string        `json:"since,omitempty"`
-	Until        string        `json:"until,omitempty"`
-	Peer         string        `json:"peer"`
-	Institutions int           `json:"institutions"`
-	Accesses     int           `json:"accesses"`
-	Summary      []SummaryRow  `json:"summary"`
-	Findings     []Finding     `json:"findings"`
+	Since        string       `json:"since,omitempty"`
+	Until        string       `json:"until,omitempty"`
+	Peer         string       `json:"peer"`
+	Institutions int          `json:"institutions"`
+	Accesses     int          `json:"accesses"`
+	Summary      []SummaryRow `json:"summary"`
+	Findings     []Finding    `json:"findings"`
 	// NotMe counts, per requester, the requests citizens denied in the
 	// period as not theirs (不是我申请的: a DENY with the reason NOT_ME).
-	NotMe []NotMeRow `json:"not_me_denials"`
-	Checked      []CheckedItem `json:"-"` // every access with its findings, for CSV
+	NotMe   []NotMeRow    `json:"not_me_denials"`
+	Checked []CheckedItem `json:"-"` // every access with its findings, for CSV
 }
 
 // SummaryRow counts the accesses of one institution, purpose and category;
