@@ -76,11 +76,13 @@ the authorisation it was made under, as that authorisation stood just before
 the delivery (from the key's history, registry:History):
 
 ` + findingTable() + `
-Findings are listed and qc exits with status 3. The report also counts, per
-institution, the requests citizens denied in the period as not theirs
-(不是我申请的: the reason NOT_ME, from consent:ListAuthorizationsByRequester). The table shows the summary
+Findings are listed and qc exits with status 3. The table shows the summary
 and the findings; JSON has both; CSV has one row per delivery with its
-findings. Without --since or --until, the period is open on that side.`,
+findings. Without --since or --until, the period is open on that side.
+
+It also counts, per institution, the requests citizens denied in the period
+as not theirs (不是我申请的: a DENY with the reason NOT_ME), from each
+requester's DENIED authorisations (consent:ListAuthorizationsByRequester).`,
 		Example: `  qc audit report --since 2026-11-01 --until 2026-11-30
   qc audit report --since 2026-11-01 --until 2026-11-30 --format csv > accesses.csv`,
 		Args: cmdutil.NoArgs,
