@@ -450,6 +450,7 @@ func TestDeviceName(t *testing.T) {
 		{"iPhone\r\nAdmin", model.CodeInvalidArgument},
 		{"iPhone\u202e", ""},                          // a format character, not a control character
 		{"next\u0085line", model.CodeInvalidArgument}, // a C1 control character
+		{"370102199003071234 的手机", model.CodeInvalidArgument},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -162,5 +162,15 @@ func CheckContact(s string) error {
 	return nil
 }
 
-// CheckDeviceName checks the name a citizen gives a device.
-func CheckDeviceName(s string) error { return CheckText("device name", s, MaxDeviceNameLen) }
+// CheckDeviceName checks the name a citizen gives a device: a short text
+// that does not hold an ID number. The name is copied into every
+// requester's collection with the key.
+func CheckDeviceName(s string) error {
+	if err := CheckText("device name", s, MaxDeviceNameLen); err != nil {
+		return err
+	}
+	if HasIDNumber(s) {
+		return Errf(CodeInvalidArgument, "device name must not hold an ID number")
+	}
+	return nil
+}

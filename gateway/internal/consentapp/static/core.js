@@ -162,9 +162,9 @@ function defaultDeviceName() {
 }
 
 // deviceNameOK checks a device name as the ledger does: not blank, at
-// most 64 bytes of UTF-8, no control characters.
+// most 64 bytes of UTF-8, no control characters, no ID number.
 function deviceNameOK(s) {
-  return s.trim() !== '' && new TextEncoder().encode(s).length <= 64 && !/\p{Cc}/u.test(s);
+  return s.trim() !== '' && new TextEncoder().encode(s).length <= 64 && !/\p{Cc}/u.test(s) && !/[0-9]{17}[0-9Xx]/.test(s);
 }
 
 function learnCategories(list) {
