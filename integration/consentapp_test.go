@@ -415,13 +415,25 @@ func (b *browser) login(c demoCitizen, checks bool) string {
 		b.noRawCodes("a wrong code", "登录已过期", "INVALID_CODE")
 		b.run("clear the code", chromedp.SetValue("#code", "", chromedp.ByQuery))
 	}
+	// The device is named at login: the app suggests a name from the
+	// browser, the citizen may change it.
+	var suggested string
+	b.run("read the suggested device name", chromedp.Value("#device_name", &suggested, chromedp.ByQuery))
+	if strings.TrimSpace(suggested) == "" {
+		b.t.Errorf("%s: no device name suggested", b.name)
+	}
+	devName := deviceName(b.name)
 	b.run("verify the code",
+		chromedp.SetValue("#device_name", devName, chromedp.ByQuery),
 		chromedp.SendKeys("#code", code, chromedp.ByQuery),
 		click("#code-submit"),
 		chromedp.WaitVisible(`#view[data-screen="data"] h2`, chromedp.ByQuery))
 	b.run("open devices", click(`#tabs a[data-tab="devices"]`),
 		chromedp.WaitVisible(`#device-list li[data-mine="yes"]`, chromedp.ByQuery))
 	kid := b.attr(`#device-list li[data-mine="yes"]`, "data-key-id")
+	if got := b.attr(`#device-list li[data-mine="yes"] [data-device-name]`, "data-device-name"); got != devName {
+		b.t.Errorf("%s: the device list names this device %q, want %q", b.name, got, devName)
+	}
 	// The key pair kept in IndexedDB is a CryptoKeyPair whose private key
 	// cannot be exported.
 	var kept []struct {
@@ -443,6 +455,9 @@ func (b *browser) login(c demoCitizen, checks bool) string {
 	}
 	return kid
 }
+
+// deviceName is the name the test gives the browser profile name at login.
+func deviceName(profile string) string { return "测试" + profile }
 
 // keyStatus is the status of key kid of the citizen, as the ledger holds it.
 func keyStatus(t *testing.T, citizen *httpClient, kid string) string {
@@ -520,6 +535,21 @@ func TestConsentApp(t *testing.T) {
 	phone.noRawCodes("my data", "默克尔根")
 	phone.audit("my data")
 	phone.docShot("02-data")
+	// A category's records, with their values under the category's field
+	// names; hashes, batches and anchors folded under 技术详情.
+	firstCat := phone.attr(`#view[data-screen="data"] section[data-category]`, "data-category")
+	phone.run("open my records", click(fmt.Sprintf(`[data-records=%q]`, firstCat)),
+		chromedp.WaitVisible(fmt.Sprintf(`#record-list[data-category=%q] li[data-record] [data-value]`, firstCat), chromedp.ByQuery))
+	phone.noRawCodes("my records", "默克尔根", "SHA-256", "citizen_id", person.IDNumber)
+	var recordText string
+	phone.run("read a record", text(`#record-list li[data-record]`, &recordText))
+	if !strings.Contains(recordText, "登记日期") && !strings.Contains(recordText, "记录日期") && !strings.Contains(recordText, "结算日期") &&
+		!strings.Contains(recordText, "违法日期") {
+		t.Errorf("a record of %s reads %q: no field names", firstCat, recordText)
+	}
+	phone.audit("my records")
+	phone.run("back to my data", click(`#tabs a[data-tab="data"]`),
+		chromedp.WaitVisible(`#view[data-screen="data"] section[data-category]`, chromedp.ByQuery))
 
 	// The bank asks; the request appears on the open screen, with no reload.
 	phone.run("open requests waiting", click(`#tabs a[data-tab="pending"]`),
@@ -540,8 +570,10 @@ func TestConsentApp(t *testing.T) {
 	}
 	var shown string
 	phone.run("read the request", text(card, &shown))
-	// Storage in years, not days; what 敏感 means.
-	for _, want := range []string{"公积金", "2025-11-01", "最多 2 次", "贷款审批", "可留存 1 年", "敏感个人信息"} {
+	// Storage in years, not days; what 敏感 means; each category's fields
+	// (最少必要); whom to call.
+	for _, want := range []string{"公积金", "2025-11-01", "最多 2 次", "贷款审批", "可留存 1 年", "敏感个人信息",
+		"缴存单位", "缴存基数", "月缴存额", "收入额", "0531-96588", "不是我申请的"} {
 		if !strings.Contains(shown, want) {
 			t.Errorf("the request card lacks %q: %s", want, shown)
 		}
@@ -571,6 +603,17 @@ func TestConsentApp(t *testing.T) {
 	if err := json.Unmarshal([]byte(payloadText), &p); err != nil || p.AuthorizationID != a.ID || p.Action != model.ActionGrant ||
 		p.Requester != "BankMSP" || strings.Join(p.Categories, ",") != "housing_fund,tax" {
 		t.Fatalf("decision screen shows %q (%v)", payloadText, err)
+	}
+	// What is signed covers what was shown: the licence, the retention and
+	// the schema version of each category's field list.
+	if p.Type != model.PayloadType || p.Licence == "" || !p.MayStore || p.DataLifeDays != 365 ||
+		len(p.SchemaVersions) != 2 || p.SchemaVersions[0] < 1 || p.SchemaVersions[1] < 1 || p.Reason != "" {
+		t.Errorf("signed terms %+v", p)
+	}
+	var fieldsShown string
+	phone.run("read the fields signed for", text(`#decision-payload [data-field="fields"]`, &fieldsShown))
+	if !strings.Contains(fieldsShown, "缴存基数") || !strings.Contains(fieldsShown, "已缴税额") {
+		t.Errorf("the decision lists the fields %q", fieldsShown)
 	}
 	phone.audit("decision, technical details open")
 	grantTx := phone.sign(a.ID, "GRANT", "GRANTED")
@@ -814,9 +857,48 @@ func TestConsentApp(t *testing.T) {
 	phone.run("back to Chinese", click("#lang"), chromedp.WaitVisible(`html[lang="zh-CN"]`, chromedp.ByQuery))
 	phone.run("leave elder mode", click("#elder"), chromedp.WaitVisible(`#elder[aria-pressed="false"]`, chromedp.ByQuery))
 
+	// 不是我申请的: a request the citizen did not make is denied with the
+	// signed reason NOT_ME, which the ledger keeps.
+	notMine := request(t, bank, person, "CREDIT_ASSESSMENT", []string{"tax"}, "2025-11-01", "2026-10-31", 1, "app-not-me")
+	notMineCard := fmt.Sprintf(`#view[data-screen="pending"] [data-auth-id=%q]`, notMine.ID)
+	phone.open("#/pending", notMineCard)
+	phone.run("deny as not mine", click(notMineCard+` button[data-action="NOT_ME"]`),
+		chromedp.WaitVisible(fmt.Sprintf(`#decision-payload[data-auth-id=%q][data-action="DENY"] [data-field="reason"]`, notMine.ID), chromedp.ByQuery))
+	phone.run("read the denial", text("#decision-payload", &shown))
+	if !strings.Contains(shown, "不是我申请的") || strings.Contains(shown, "NOT_ME") {
+		t.Errorf("the denial as not mine reads %q", shown)
+	}
+	phone.audit("deny as not mine")
+	phone.run("read the denial's payload", click("#decide-tech summary"), textContent("#payload-text", &payloadText))
+	if !strings.Contains(payloadText, `"action":"DENY","reason":"NOT_ME"`) {
+		t.Errorf("the denial signs %s", payloadText)
+	}
+	phone.sign(notMine.ID, "DENY", "DENIED")
+	phone.run("read the denial's receipt", text("#receipt", &shown))
+	if !strings.Contains(shown, "不是我申请的") {
+		t.Errorf("the receipt of a denial as not mine reads %q", shown)
+	}
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		bank.must("GET", "/v1/authorizations/"+notMine.ID, nil, &got, 200)
+		if got.Status == model.AuthDenied || time.Now().After(deadline) {
+			break
+		}
+	}
+	if got.Status != model.AuthDenied || got.LastDecision == nil || got.LastDecision.Reason != model.ReasonNotMe {
+		t.Fatalf("the bank sees %s, decision %+v", got.Status, got.LastDecision)
+	}
+
 	// A second device registers its own key and revokes the first (lost) one.
+	// The first device, open meanwhile, is told a device was added.
+	phone.open("#/pending", `#view[data-screen="pending"] .principles`)
 	tablet := newBrowser(t, "tablet", shots)
 	kid2 := tablet.login(person, false)
+	added := fmt.Sprintf(`.notice[data-device-added=%q]`, kid2)
+	phone.run("told of the new device", chromedp.WaitVisible(added, chromedp.ByQuery), text(added, &shown))
+	if !strings.Contains(shown, deviceName("tablet")) {
+		t.Errorf("the new-device notice reads %q", shown)
+	}
+	phone.audit("a new device notice")
 	t.Cleanup(func() {
 		if keyStatus(t, api, kid2) == model.StatusActive {
 			api.must("DELETE", "/citizen/v1/keys/"+kid2, nil, nil, 204)

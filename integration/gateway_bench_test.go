@@ -60,7 +60,7 @@ func BenchmarkGatewayOverhead(b *testing.B) {
 		req.Purpose, req.Categories, req.MaxUses, req.DataFrom = "LOAN_MONITORING", []string{"tax"}, usesPerAuth, "2025-11-01"
 		as(b, bank).mustSubmit("consent:RequestAuthorization", mustJSON(req))
 		a := decode[model.Authorization](b, as(b, audit).mustEvaluate("consent:GetAuthorization", req.ID))
-		p := model.NewDecisionPayload("quanchain", &a, model.ActionGrant, time.Now()).Bytes()
+		p := model.NewDecisionPayload("quanchain", &a, registryTerms(b, &a), model.ActionGrant, time.Now()).Bytes()
 		as(b, bureau).mustSubmit("consent:Decide", req.ID, base64.StdEncoding.EncodeToString(p), dphone.sign(b, p), dphone.kid)
 		return req.ID
 	}

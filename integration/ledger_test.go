@@ -30,12 +30,27 @@ var (
 	li    = newCitizen("37010219851224002X", "李四娘", "13987654321")
 )
 
+// registryTerms reads the registry's terms of a that a decision payload
+// names (the requester's licence, the purpose's retention, the categories'
+// schema versions), as the auditor reads them.
+func registryTerms(t testing.TB, a *model.Authorization) model.Terms {
+	t.Helper()
+	inst := decode[model.Institution](t, as(t, audit).mustEvaluate("registry:GetInstitution", a.Requester))
+	p := decode[model.Purpose](t, as(t, audit).mustEvaluate("registry:GetPurpose", a.Purpose))
+	cats := make([]*model.Category, len(a.Categories))
+	for i, code := range a.Categories {
+		c := decode[model.Category](t, as(t, audit).mustEvaluate("registry:GetCategory", code))
+		cats[i] = &c
+	}
+	return model.TermsOf(&inst, &p, cats)
+}
+
 // decide builds the payload for action on the authorisation's current
 // state, signs it on the device and submits it through the operator.
 func decide(t *testing.T, authID string, d *device, action model.Action) (model.Authorization, error) {
 	t.Helper()
 	a := decode[model.Authorization](t, as(t, audit).mustEvaluate("consent:GetAuthorization", authID))
-	p := model.NewDecisionPayload("quanchain", &a, action, time.Now()).Bytes()
+	p := model.NewDecisionPayload("quanchain", &a, registryTerms(t, &a), action, time.Now()).Bytes()
 	out, err := as(t, bureau).submit("consent:Decide", authID, base64.StdEncoding.EncodeToString(p), d.sign(t, p), d.kid)
 	if err != nil {
 		return model.Authorization{}, err
@@ -147,7 +162,7 @@ func TestSignatureRules(t *testing.T) {
 	wantCode(t, err, model.CodeKeyNotFound)
 
 	a := decode[model.Authorization](t, as(t, audit).mustEvaluate("consent:GetAuthorization", authID))
-	p := model.NewDecisionPayload("quanchain", &a, model.ActionGrant, time.Now()).Bytes()
+	p := model.NewDecisionPayload("quanchain", &a, registryTerms(t, &a), model.ActionGrant, time.Now()).Bytes()
 	sig := phone.sign(t, p)
 	as(t, bureau).mustSubmit("consent:Decide", authID, base64.StdEncoding.EncodeToString(p), sig, phone.kid)
 	_, err = as(t, bureau).submit("consent:Decide", authID, base64.StdEncoding.EncodeToString(p), sig, phone.kid)

@@ -344,9 +344,10 @@ func (l *Ledger) Decide(ctx context.Context, id string, payload []byte, signatur
 
 // AddCitizenKey enrols a device public key (an ES256 JWK) for a citizen in
 // one requester's collection, under the citizenRef that requester knows
-// the citizen by, and returns its key id (RFC 7638 thumbprint).
-func (l *Ledger) AddCitizenKey(ctx context.Context, requester, citizenRef, jwk string) (string, error) {
-	in := model.CitizenKeyInput{Requester: requester, CitizenRef: citizenRef, JWK: jwk}
+// the citizen by, with the device's name (may be empty), and returns its key
+// id (RFC 7638 thumbprint).
+func (l *Ledger) AddCitizenKey(ctx context.Context, requester, citizenRef, jwk, name string) (string, error) {
+	in := model.CitizenKeyInput{Requester: requester, CitizenRef: citizenRef, JWK: jwk, Name: name}
 	c, err := l.privateCall(ctx, requester, "registry:AddCitizenKey", model.TransientKey, in)
 	if err != nil {
 		return "", err

@@ -96,9 +96,9 @@ func TestTransactionsAndArguments(t *testing.T) {
 		{`submit|consent:Decide|auth-1|t:decision={"payload":"` + base64.StdEncoding.EncodeToString(payload) + `","signature":"c2ln","key_id":"kid"}|e:BureauMSP,InsurerMSP`,
 			`{"id":"auth-1","requester":"InsurerMSP"}`,
 			func(l *Ledger) error { _, err := l.Decide(ctx, "auth-1", payload, "c2ln", "kid"); return err }},
-		{`submit|registry:AddCitizenKey|t:key={"requester":"BankMSP","citizen_ref":"` + ref + `","jwk":"{}"}|e:BureauMSP,BankMSP`, "kid-1",
+		{`submit|registry:AddCitizenKey|t:key={"requester":"BankMSP","citizen_ref":"` + ref + `","jwk":"{}","name":"iPhone"}|e:BureauMSP,BankMSP`, "kid-1",
 			func(l *Ledger) error {
-				kid, err := l.AddCitizenKey(ctx, "BankMSP", ref, "{}")
+				kid, err := l.AddCitizenKey(ctx, "BankMSP", ref, "{}", "iPhone")
 				if err == nil && kid != "kid-1" {
 					t.Errorf("key id %q", kid)
 				}

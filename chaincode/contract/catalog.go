@@ -8,8 +8,9 @@ import (
 	"github.com/quanchain/quanchain/chaincode/model"
 )
 
-// RegisterCategory registers a data category held by a provider institution.
-// Operator only.
+// RegisterCategory registers a data category held by a provider institution,
+// with the schema version and the fields its records carry, which the
+// consent app lists and a citizen's decision names. Operator only.
 func (c *RegistryContract) RegisterCategory(ctx contractapi.TransactionContextInterface, categoryJSON string) error {
 	if _, err := requireOperator(ctx); err != nil {
 		return err
@@ -25,6 +26,9 @@ func (c *RegistryContract) RegisterCategory(ctx contractapi.TransactionContextIn
 		return err
 	}
 	if err := checkName("name_en", cat.NameEN); err != nil {
+		return err
+	}
+	if err := cat.CheckSchema(); err != nil {
 		return err
 	}
 	if cat.SchemaHash != "" {

@@ -66,7 +66,8 @@ func putCitizen(ctx contractapi.TransactionContextInterface, requester string, c
 // AddCitizenKey enrols a citizen's device public key (an ES256 JWK) in one
 // requester's collection, after the operator has verified the citizen's
 // real name off-ledger. The private input model.TransientKey names the
-// requester, the citizenRef it knows the citizen by and the key. It
+// requester, the citizenRef it knows the citizen by, the key and,
+// optionally, the device's name (model.DeviceKey.Name). It
 // returns the key id, the key's RFC 7638 thumbprint. Operator only.
 func (c *RegistryContract) AddCitizenKey(ctx contractapi.TransactionContextInterface) (string, error) {
 	in, err := citizenInput(ctx)
@@ -76,6 +77,11 @@ func (c *RegistryContract) AddCitizenKey(ctx contractapi.TransactionContextInter
 	pub, err := sig.ParseJWK([]byte(in.JWK))
 	if err != nil {
 		return "", model.Errf(model.CodeInvalidKey, "device key: %v", err)
+	}
+	if in.Name != "" {
+		if err := model.CheckDeviceName(in.Name); err != nil {
+			return "", err
+		}
 	}
 	kid := sig.Thumbprint(pub)
 	now, err := txTime(ctx)
@@ -107,6 +113,7 @@ func (c *RegistryContract) AddCitizenKey(ctx contractapi.TransactionContextInter
 	cz.Keys = append(cz.Keys, model.DeviceKey{
 		KeyID:   kid,
 		JWK:     string(sig.CanonicalJWK(pub)),
+		Name:    in.Name,
 		Status:  model.StatusActive,
 		AddedAt: model.FormatTime(now),
 	})

@@ -147,8 +147,12 @@ func newAuthorization(ctx contractapi.TransactionContextInterface, inst *model.I
 // payload is the base64 of the exact bytes the citizen's device signed,
 // signature the base64 of its ES256 signature (raw r‖s or ASN.1 DER), keyID
 // the enrolled device key. The payload must name this channel, this
-// authorisation at its current seq and exactly its terms, so a signature
-// cannot be replayed or moved to another authorisation or action. Submitted
+// authorisation at its current seq and exactly its terms, and what the
+// registry says now of the requester's licence, the purpose's retention
+// and the categories' schema versions, so a signature cannot be replayed
+// or moved to another authorisation or action, nor stand for terms the
+// citizen was not shown. A DENY may give the reason model.ReasonNotMe,
+// kept in the decision. Submitted
 // by the operator, which serves the citizen, but it cannot forge a decision.
 // The decision (a model.DecisionInput) is the private input
 // model.TransientDecision; the answer is the public record.
@@ -177,7 +181,11 @@ func (c *ConsentContract) Decide(ctx contractapi.TransactionContextInterface, au
 	if err != nil {
 		return "", err
 	}
-	if err := p.Match(ctx.GetStub().GetChannelID(), auth); err != nil {
+	terms, err := registryTerms(ctx, auth)
+	if err != nil {
+		return "", err
+	}
+	if err := p.Match(ctx.GetStub().GetChannelID(), auth, terms); err != nil {
 		return "", err
 	}
 	if err := p.CheckFresh(now); err != nil {
@@ -199,7 +207,7 @@ func (c *ConsentContract) Decide(ctx contractapi.TransactionContextInterface, au
 	if p.Action == model.ActionGrant {
 		auth.GrantedAt = ts
 	}
-	auth.LastDecision = &model.Decision{Action: p.Action, KeyID: keyID, Payload: payload,
+	auth.LastDecision = &model.Decision{Action: p.Action, Reason: p.Reason, KeyID: keyID, Payload: payload,
 		Signature: signature, At: ts, TxID: txID}
 	pub, err := saveAuth(ctx, auth)
 	if err != nil {
@@ -209,6 +217,27 @@ func (c *ConsentContract) Decide(ctx contractapi.TransactionContextInterface, au
 		return "", err
 	}
 	return marshalString(pub)
+}
+
+// registryTerms reads what the registry says now of auth's requester,
+// purpose and categories. The purpose and categories are read hidden, as
+// when the request was made: they are the authorisation's private terms.
+func registryTerms(ctx contractapi.TransactionContextInterface, auth *model.Authorization) (model.Terms, error) {
+	inst, err := institutions.load(ctx, auth.Requester)
+	if err != nil {
+		return model.Terms{}, err
+	}
+	purpose, err := purposes.loadHidden(ctx, auth.Purpose)
+	if err != nil {
+		return model.Terms{}, err
+	}
+	cats := make([]*model.Category, len(auth.Categories))
+	for i, code := range auth.Categories {
+		if cats[i], err = categories.loadHidden(ctx, code); err != nil {
+			return model.Terms{}, err
+		}
+	}
+	return model.TermsOf(inst, purpose, cats), nil
 }
 
 var decisionEvents = map[model.Action]string{

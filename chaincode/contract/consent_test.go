@@ -249,18 +249,60 @@ func TestDecisionSignatures(t *testing.T) {
 		{"terms changed (max uses)", func(t *testing.T, f fixture) (string, error) {
 			a := f.e.getAuth("auth-1")
 			a.MaxUses = 3
-			p := model.NewDecisionPayload(channel, &a, model.ActionGrant, f.e.now).Bytes()
+			p := model.NewDecisionPayload(channel, &a, f.e.terms(&a), model.ActionGrant, f.e.now).Bytes()
 			return f.e.call(opMSP, "consent:Decide", "auth-1", b64(p), f.phone.signRaw(t, p), f.phone.kid)
 		}, model.CodePayloadMismatch},
 		{"terms changed (categories)", func(t *testing.T, f fixture) (string, error) {
 			a := f.e.getAuth("auth-1")
 			a.Categories = []string{"tax"}
-			p := model.NewDecisionPayload(channel, &a, model.ActionGrant, f.e.now).Bytes()
+			p := model.NewDecisionPayload(channel, &a, f.e.terms(&a), model.ActionGrant, f.e.now).Bytes()
 			return f.e.call(opMSP, "consent:Decide", "auth-1", b64(p), f.phone.signRaw(t, p), f.phone.kid)
 		}, model.CodePayloadMismatch},
+		{"registry terms changed (schema version)", func(t *testing.T, f fixture) (string, error) {
+			a := f.e.getAuth("auth-1")
+			terms := f.e.terms(&a)
+			terms.SchemaVersions[0]-- // housing_fund has none; the lending request names it first
+			p := model.NewDecisionPayload(channel, &a, terms, model.ActionGrant, f.e.now).Bytes()
+			return f.e.call(opMSP, "consent:Decide", "auth-1", b64(p), f.phone.signRaw(t, p), f.phone.kid)
+		}, model.CodePayloadMismatch},
+		{"registry terms changed (tax schema shown as version 1)", func(t *testing.T, f fixture) (string, error) {
+			a := f.e.getAuth("auth-1")
+			terms := f.e.terms(&a)
+			terms.SchemaVersions[1] = 1
+			p := model.NewDecisionPayload(channel, &a, terms, model.ActionGrant, f.e.now).Bytes()
+			return f.e.call(opMSP, "consent:Decide", "auth-1", b64(p), f.phone.signRaw(t, p), f.phone.kid)
+		}, model.CodePayloadMismatch},
+		{"registry terms changed (retention)", func(t *testing.T, f fixture) (string, error) {
+			a := f.e.getAuth("auth-1")
+			terms := f.e.terms(&a)
+			terms.MayStore, terms.DataLifeDays = true, 365
+			p := model.NewDecisionPayload(channel, &a, terms, model.ActionGrant, f.e.now).Bytes()
+			return f.e.call(opMSP, "consent:Decide", "auth-1", b64(p), f.phone.signRaw(t, p), f.phone.kid)
+		}, model.CodePayloadMismatch},
+		{"registry terms changed (licence)", func(t *testing.T, f fixture) (string, error) {
+			a := f.e.getAuth("auth-1")
+			terms := f.e.terms(&a)
+			terms.Licence = "LIC-" + insurerMSP
+			p := model.NewDecisionPayload(channel, &a, terms, model.ActionGrant, f.e.now).Bytes()
+			return f.e.call(opMSP, "consent:Decide", "auth-1", b64(p), f.phone.signRaw(t, p), f.phone.kid)
+		}, model.CodePayloadMismatch},
+		{"reason NOT_ME on a grant", func(t *testing.T, f fixture) (string, error) {
+			a := f.e.getAuth("auth-1")
+			pl := model.NewDecisionPayload(channel, &a, f.e.terms(&a), model.ActionGrant, f.e.now)
+			pl.Reason = model.ReasonNotMe
+			p := pl.Bytes()
+			return f.e.call(opMSP, "consent:Decide", "auth-1", b64(p), f.phone.signRaw(t, p), f.phone.kid)
+		}, model.CodePayloadInvalid},
+		{"unknown reason on a denial", func(t *testing.T, f fixture) (string, error) {
+			a := f.e.getAuth("auth-1")
+			pl := model.NewDecisionPayload(channel, &a, f.e.terms(&a), model.ActionDeny, f.e.now)
+			pl.Reason = "TOO_EXPENSIVE"
+			p := pl.Bytes()
+			return f.e.call(opMSP, "consent:Decide", "auth-1", b64(p), f.phone.signRaw(t, p), f.phone.kid)
+		}, model.CodePayloadInvalid},
 		{"another channel", func(t *testing.T, f fixture) (string, error) {
 			a := f.e.getAuth("auth-1")
-			p := model.NewDecisionPayload("jinan-2", &a, model.ActionGrant, f.e.now).Bytes()
+			p := model.NewDecisionPayload("jinan-2", &a, f.e.terms(&a), model.ActionGrant, f.e.now).Bytes()
 			return f.e.call(opMSP, "consent:Decide", "auth-1", b64(p), f.phone.signRaw(t, p), f.phone.kid)
 		}, model.CodePayloadMismatch},
 		{"non-canonical payload", func(t *testing.T, f fixture) (string, error) {
@@ -277,7 +319,7 @@ func TestDecisionSignatures(t *testing.T) {
 		}, model.CodePayloadInvalid},
 		{"payload from the future", func(t *testing.T, f fixture) (string, error) {
 			a := f.e.getAuth("auth-1")
-			p := model.NewDecisionPayload(channel, &a, model.ActionGrant, f.e.now.Add(time.Hour)).Bytes()
+			p := model.NewDecisionPayload(channel, &a, f.e.terms(&a), model.ActionGrant, f.e.now.Add(time.Hour)).Bytes()
 			return f.e.call(opMSP, "consent:Decide", "auth-1", b64(p), f.phone.signRaw(t, p), f.phone.kid)
 		}, model.CodePayloadInvalid},
 		{"payload not base64", func(t *testing.T, f fixture) (string, error) {
@@ -323,6 +365,34 @@ func TestDecisionSignatures(t *testing.T) {
 				t.Fatalf("refused decision changed the authorisation: %+v", after)
 			}
 		})
+	}
+}
+
+// TestDenyNotMe: a citizen denies a request they did not make; the
+// decision keeps the signed reason, and a plain denial keeps none.
+func TestDenyNotMe(t *testing.T) {
+	e := newEnv(t)
+	e.bootstrap()
+	ref := citizenRef(1)
+	phone := newDevice(t)
+	e.enrol(ref, phone)
+	e.request(bankMSP, lendingRequest("auth-1", ref))
+	e.request(bankMSP, lendingRequest("auth-2", ref))
+
+	a := e.getAuth("auth-1")
+	pl := model.NewDecisionPayload(channel, &a, e.terms(&a), model.ActionDeny, e.now)
+	pl.Reason = model.ReasonNotMe
+	p := pl.Bytes()
+	e.must(opMSP, "consent:Decide", "auth-1", b64std(p), phone.signRaw(t, p), phone.kid)
+	got := e.getAuth("auth-1")
+	if got.Status != model.AuthDenied || got.LastDecision == nil || got.LastDecision.Reason != model.ReasonNotMe {
+		t.Fatalf("denied as not me: %+v %+v", got, got.LastDecision)
+	}
+	if ev := e.lastEvent(); ev.Name != model.EventAuthorizationDenied {
+		t.Fatalf("event %+v", ev)
+	}
+	if got := e.mustDecide("auth-2", phone, model.ActionDeny); got.LastDecision.Reason != "" {
+		t.Fatalf("plain denial has reason %q", got.LastDecision.Reason)
 	}
 }
 

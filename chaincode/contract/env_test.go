@@ -70,7 +70,7 @@ func newEnv(t *testing.T) *testEnv {
 //	consent:RequestAuthorization  requestJSON
 //	consent:Decide                id payload signature keyID
 //	access:RecordAccess           accessJSON
-//	registry:AddCitizenKey        requester citizenRef jwk
+//	registry:AddCitizenKey        requester citizenRef jwk [name]
 //	registry:RevokeCitizenKey     requester citizenRef keyID
 func proposal(fn string, args []string) ([]string, map[string][]byte) {
 	switch {
@@ -81,8 +81,11 @@ func proposal(fn string, args []string) ([]string, map[string][]byte) {
 		return args[:1], map[string][]byte{model.TransientDecision: []byte(mustJSON(in))}
 	case fn == "access:RecordAccess" && len(args) == 1:
 		return nil, map[string][]byte{model.TransientAccess: []byte(args[0])}
-	case fn == "registry:AddCitizenKey" && len(args) == 3:
+	case fn == "registry:AddCitizenKey" && (len(args) == 3 || len(args) == 4):
 		in := model.CitizenKeyInput{Requester: args[0], CitizenRef: args[1], JWK: args[2]}
+		if len(args) == 4 {
+			in.Name = args[3]
+		}
 		return nil, map[string][]byte{model.TransientKey: []byte(mustJSON(in))}
 	case fn == "registry:RevokeCitizenKey" && len(args) == 3:
 		in := model.CitizenKeyInput{Requester: args[0], CitizenRef: args[1], KeyID: args[2]}
@@ -177,7 +180,8 @@ func institution(msp string, kind model.InstitutionKind) model.Institution {
 var demoCategories = []model.Category{
 	{Code: "housing_fund", NameZH: "住房公积金", NameEN: "Housing fund", ProviderMSP: opMSP},
 	{Code: "social_security", NameZH: "社会保险", NameEN: "Social security", ProviderMSP: opMSP},
-	{Code: "tax", NameZH: "纳税", NameEN: "Tax", ProviderMSP: opMSP},
+	{Code: "tax", NameZH: "纳税", NameEN: "Tax", ProviderMSP: opMSP, SchemaVersion: 2, Fields: []model.CategoryField{
+		{Name: "month", NameZH: "所属月份", NameEN: "Month"}, {Name: "income_fen", NameZH: "收入额", NameEN: "Income"}}},
 	{Code: "medical_settlement", NameZH: "医疗结算", NameEN: "Medical settlement", ProviderMSP: opMSP, Sensitive: true},
 	{Code: "death_registration", NameZH: "死亡登记", NameEN: "Death registration", ProviderMSP: opMSP, Sensitive: true},
 	{Code: "court_judgement", NameZH: "法院判决", NameEN: "Court judgement", ProviderMSP: otherMSP},
@@ -197,7 +201,9 @@ var demoPurposes = []model.Purpose{
 func (e *testEnv) bootstrap() {
 	e.t.Helper()
 	e.must(opMSP, "registry:Bootstrap", mustJSON(institution(opMSP, model.KindProvider)))
-	e.must(opMSP, "registry:RegisterInstitution", mustJSON(institution(bankMSP, model.KindBank)))
+	bank := institution(bankMSP, model.KindBank)
+	bank.Contact = "0531-96588"
+	e.must(opMSP, "registry:RegisterInstitution", mustJSON(bank))
 	e.must(opMSP, "registry:RegisterInstitution", mustJSON(institution(insurerMSP, model.KindInsurer)))
 	e.must(opMSP, "registry:RegisterInstitution", mustJSON(institution(auditMSP, model.KindAuditor)))
 	e.must(opMSP, "registry:RegisterInstitution", mustJSON(institution(otherMSP, model.KindProvider)))
@@ -303,7 +309,27 @@ func (e *testEnv) getAuth(id string) model.Authorization {
 // current state.
 func (e *testEnv) payload(id string, action model.Action) []byte {
 	a := e.getAuth(id)
-	return model.NewDecisionPayload(channel, &a, action, e.now).Bytes()
+	return model.NewDecisionPayload(channel, &a, e.terms(&a), action, e.now).Bytes()
+}
+
+// terms reads the registry's terms of a as a device's payload names them.
+func (e *testEnv) terms(a *model.Authorization) model.Terms {
+	e.t.Helper()
+	read := func(fn, id string) string {
+		out, err := e.query(auditMSP, fn, id)
+		if err != nil {
+			e.t.Fatalf("%s %s: %v", fn, id, err)
+		}
+		return out
+	}
+	inst := decode[model.Institution](e.t, read("registry:GetInstitution", a.Requester))
+	p := decode[model.Purpose](e.t, read("registry:GetPurpose", a.Purpose))
+	cats := make([]*model.Category, len(a.Categories))
+	for i, code := range a.Categories {
+		c := decode[model.Category](e.t, read("registry:GetCategory", code))
+		cats[i] = &c
+	}
+	return model.TermsOf(&inst, &p, cats)
 }
 
 // decide signs action with d and submits it through the operator.

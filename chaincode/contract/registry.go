@@ -191,6 +191,11 @@ func validateInstitution(inst *model.Institution) error {
 	if err := checkName("licence", inst.Licence); err != nil {
 		return err
 	}
+	if inst.Contact != "" {
+		if err := model.CheckContact(inst.Contact); err != nil {
+			return err
+		}
+	}
 	if inst.EncryptionKey != "" {
 		if err := validateEncryptionKey(inst.EncryptionKey); err != nil {
 			return err

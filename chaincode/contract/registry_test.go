@@ -8,6 +8,8 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -329,4 +331,144 @@ func TestCitizenKeys(t *testing.T) {
 		_, err := e.call(opMSP, "registry:AddCitizenKey", bankMSP, ref, newDevice(t).jwk)
 		wantCode(t, err, model.CodeInvalidArgument)
 	})
+}
+
+// TestCategorySchema: a category's field list is registered with its
+// schema version, within bounds, and read back as registered.
+func TestCategorySchema(t *testing.T) {
+	field := func(name string) model.CategoryField {
+		return model.CategoryField{Name: name, NameZH: "字段", NameEN: "Field"}
+	}
+	with := func(version int, fields ...model.CategoryField) string {
+		return mustJSON(model.Category{Code: "loans", NameZH: "贷款", NameEN: "Loans", ProviderMSP: opMSP,
+			SchemaVersion: version, Fields: fields})
+	}
+	many := make([]model.CategoryField, model.MaxCategoryFields+1)
+	for i := range many {
+		many[i] = field(fmt.Sprintf("f%d", i))
+	}
+	tests := []struct {
+		name  string
+		input string
+		want  model.Code
+	}{
+		{"fields with a version", with(3, field("employer"), field("base_fen")), ""},
+		{"no fields, no version", with(0), ""},
+		{"64 fields", with(1, many[:model.MaxCategoryFields]...), ""},
+		{"65 fields", with(1, many...), model.CodeInvalidArgument},
+		{"fields without a version", with(0, field("employer")), model.CodeInvalidArgument},
+		{"negative version", with(-1), model.CodeInvalidArgument},
+		{"empty field name", with(1, field("")), model.CodeInvalidArgument},
+		{"field name with a space", with(1, field("base fen")), model.CodeInvalidArgument},
+		{"field listed twice", with(1, field("employer"), field("employer")), model.CodeInvalidArgument},
+		{"blank chinese name", with(1, model.CategoryField{Name: "x", NameZH: " ", NameEN: "X"}), model.CodeInvalidArgument},
+		{"missing english name", with(1, model.CategoryField{Name: "x", NameZH: "字段"}), model.CodeInvalidArgument},
+		{"control character", with(1, model.CategoryField{Name: "x", NameZH: "字\u0007段", NameEN: "X"}), model.CodeInvalidArgument},
+		{"line break", with(1, model.CategoryField{Name: "x", NameZH: "字段", NameEN: "X\nY"}), model.CodeInvalidArgument},
+		{"name too long", with(1, model.CategoryField{Name: "x", NameZH: strings.Repeat("字", 43), NameEN: "X"}), model.CodeInvalidArgument},
+		{"unknown member", strings.Replace(with(1, field("x")), `"name_en"`, `"label":"x","name_en"`, 1), model.CodeMalformedJSON},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			e.bootstrap()
+			_, err := e.call(opMSP, "registry:RegisterCategory", tc.input)
+			if tc.want != "" {
+				wantCode(t, err, tc.want)
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var in model.Category
+			_ = json.Unmarshal([]byte(tc.input), &in)
+			got := decode[model.Category](t, e.must(bankMSP, "registry:GetCategory", "loans"))
+			if got.SchemaVersion != in.SchemaVersion || len(got.Fields) != len(in.Fields) {
+				t.Fatalf("stored %+v", got)
+			}
+			for i := range in.Fields {
+				if got.Fields[i] != in.Fields[i] {
+					t.Fatalf("field %d stored as %+v, want %+v", i, got.Fields[i], in.Fields[i])
+				}
+			}
+		})
+	}
+}
+
+// TestInstitutionContact: the contact shown on every request is a
+// telephone number or an https URL.
+func TestInstitutionContact(t *testing.T) {
+	tests := []struct {
+		contact string
+		want    model.Code
+	}{
+		{"0531-96588", ""},
+		{"95588", ""},
+		{"+86 531 8888 6666", ""},
+		{"https://bank.example.cn/contact", ""},
+		{"http://bank.example.cn", model.CodeInvalidArgument},
+		{"javascript:alert(1)", model.CodeInvalidArgument},
+		{"call 0531", model.CodeInvalidArgument},
+		{"0531-96588\n", model.CodeInvalidArgument},
+		{"https://" + strings.Repeat("a", model.MaxContactLen), model.CodeInvalidArgument},
+	}
+	for _, tc := range tests {
+		t.Run(tc.contact, func(t *testing.T) {
+			e := newEnv(t)
+			e.bootstrap()
+			inst := institution("NewBankMSP", model.KindBank)
+			inst.Contact = tc.contact
+			_, err := e.call(opMSP, "registry:RegisterInstitution", mustJSON(inst))
+			if tc.want != "" {
+				wantCode(t, err, tc.want)
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := decode[model.Institution](t, e.must(auditMSP, "registry:GetInstitution", "NewBankMSP"))
+			if got.Contact != tc.contact {
+				t.Fatalf("contact stored as %q", got.Contact)
+			}
+		})
+	}
+}
+
+// TestDeviceName: a device key is enrolled with the name the citizen gave
+// the device, bounded and without control characters.
+func TestDeviceName(t *testing.T) {
+	ref := citizenRef(1)
+	tests := []struct {
+		name string
+		want model.Code
+	}{
+		{"iPhone", ""},
+		{"张三的华为手机", ""},
+		{strings.Repeat("a", model.MaxDeviceNameLen), ""},
+		{strings.Repeat("a", model.MaxDeviceNameLen+1), model.CodeInvalidArgument},
+		{"   ", model.CodeInvalidArgument},
+		{"iPhone\r\nAdmin", model.CodeInvalidArgument},
+		{"iPhone\u202e", ""},                          // a format character, not a control character
+		{"next\u0085line", model.CodeInvalidArgument}, // a C1 control character
+		{"370102199003071234 的手机", model.CodeInvalidArgument},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			e.bootstrap()
+			d := newDevice(t)
+			_, err := e.call(opMSP, "registry:AddCitizenKey", bankMSP, ref, d.jwk, tc.name)
+			if tc.want != "" {
+				wantCode(t, err, tc.want)
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			cz := decode[model.Citizen](t, e.must(auditMSP, "registry:GetCitizen", bankMSP, ref))
+			if len(cz.Keys) != 1 || cz.Keys[0].Name != tc.name {
+				t.Fatalf("keys %+v", cz.Keys)
+			}
+		})
+	}
 }

@@ -76,7 +76,10 @@ type Authorization struct {
 // Decision is the receipt of a citizen decision as kept on the ledger: the
 // exact signed bytes and the signature, so anyone can verify it again.
 type Decision struct {
-	Action    Action `json:"action"`
+	Action Action `json:"action"`
+	// Reason is the signed payload's reason: ReasonNotMe on a denial of a
+	// request the citizen did not make, otherwise empty.
+	Reason    string `json:"reason,omitempty"`
 	KeyID     string `json:"key_id"`
 	Payload   string `json:"payload"`   // base64 of the exact signed bytes
 	Signature string `json:"signature"` // base64 of the signature as received

@@ -49,6 +49,8 @@ type CitizenKeyInput struct {
 	CitizenRef string `json:"citizen_ref"`
 	JWK        string `json:"jwk,omitempty"`
 	KeyID      string `json:"key_id,omitempty"`
+	// Name is the device's name, with JWK (model.DeviceKey.Name).
+	Name string `json:"name,omitempty"`
 }
 
 // PrivateHash is the hex SHA-256 of a private record as stored: the

@@ -7,7 +7,10 @@
 // citizenRef (a keyed hash computed off-ledger), records only as hashes.
 package model
 
-import "time"
+import (
+	"regexp"
+	"time"
+)
 
 // TimeFormat is the layout of every timestamp the chaincode writes: UTC,
 // fixed width, millisecond precision, so strings sort in time order.
@@ -64,6 +67,10 @@ type Institution struct {
 	Name    string          `json:"name"`
 	Kind    InstitutionKind `json:"kind"`
 	Licence string          `json:"licence"`
+	// Contact is where a citizen reaches the institution about a request
+	// (PIPL Art. 23: the recipient's contact): a telephone number or an
+	// https URL, shown on every request in the consent app.
+	Contact string `json:"contact,omitempty"`
 	// EncryptionKey is the institution's data-encryption public key, base64 of
 	// its PKIX (SubjectPublicKeyInfo) DER encoding; P-256 or X25519.
 	EncryptionKey string `json:"encryption_key,omitempty"`
@@ -74,14 +81,19 @@ type Institution struct {
 
 // Category is a kind of government data held by one provider.
 type Category struct {
-	Code         string `json:"code"`
-	NameZH       string `json:"name_zh"`
-	NameEN       string `json:"name_en"`
-	ProviderMSP  string `json:"provider_msp"`
-	Sensitive    bool   `json:"sensitive"` // PIPL Art. 28 sensitive personal information
-	SchemaHash   string `json:"schema_hash,omitempty"`
-	Status       string `json:"status"`
-	RegisteredAt string `json:"registered_at"`
+	Code        string `json:"code"`
+	NameZH      string `json:"name_zh"`
+	NameEN      string `json:"name_en"`
+	ProviderMSP string `json:"provider_msp"`
+	Sensitive   bool   `json:"sensitive"` // PIPL Art. 28 sensitive personal information
+	SchemaHash  string `json:"schema_hash,omitempty"`
+	// SchemaVersion numbers the field list below; a citizen's decision
+	// names the version of each category it covers, so a change of what a
+	// category delivers needs a new decision. 0: no field list registered.
+	SchemaVersion int             `json:"schema_version,omitempty"`
+	Fields        []CategoryField `json:"fields,omitempty"`
+	Status        string          `json:"status"`
+	RegisteredAt  string          `json:"registered_at"`
 }
 
 // Purpose is a fair-use template: what a requester may ask for under a
@@ -112,8 +124,11 @@ type Citizen struct {
 // DeviceKey is one ES256 device public key of a citizen.
 type DeviceKey struct {
 	// KeyID is the RFC 7638 JWK thumbprint (base64url SHA-256) of the key.
-	KeyID     string `json:"key_id"`
-	JWK       string `json:"jwk"` // canonical RFC 7638 form
+	KeyID string `json:"key_id"`
+	JWK   string `json:"jwk"` // canonical RFC 7638 form
+	// Name is what the citizen called the device ("iPhone"), shown in the
+	// device list; at most MaxDeviceNameLen bytes, no control characters.
+	Name      string `json:"name,omitempty"`
 	Status    string `json:"status"`
 	AddedAt   string `json:"added_at"`
 	RevokedAt string `json:"revoked_at,omitempty"`
@@ -127,4 +142,35 @@ func (c *Citizen) ActiveKey(kid string) (DeviceKey, bool, bool) {
 		}
 	}
 	return DeviceKey{}, false, false
+}
+
+var (
+	phonePattern   = regexp.MustCompile(`^\+?[0-9][0-9 -]{2,30}[0-9]$`)
+	contactURLSafe = regexp.MustCompile(`^https://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~!$&'()*+,;=:@%/?#-]*)?$`)
+)
+
+// CheckContact checks an institution's contact: a telephone number (digits,
+// spaces and '-', an optional leading '+', such as 0531-96123 or 95588) or
+// an https URL, at most MaxContactLen bytes.
+func CheckContact(s string) error {
+	if err := CheckText("contact", s, MaxContactLen); err != nil {
+		return err
+	}
+	if !phonePattern.MatchString(s) && !contactURLSafe.MatchString(s) {
+		return Errf(CodeInvalidArgument, "contact must be a telephone number or an https URL")
+	}
+	return nil
+}
+
+// CheckDeviceName checks the name a citizen gives a device: a short text
+// that does not hold an ID number. The name is copied into every
+// requester's collection with the key.
+func CheckDeviceName(s string) error {
+	if err := CheckText("device name", s, MaxDeviceNameLen); err != nil {
+		return err
+	}
+	if HasIDNumber(s) {
+		return Errf(CodeInvalidArgument, "device name must not hold an ID number")
+	}
+	return nil
 }

@@ -21,6 +21,12 @@ func TestRegistry(t *testing.T) {
 		if !model.ValidMSPID(inst.MSPID) || !inst.Kind.Valid() || inst.Name == "" || inst.Licence == "" {
 			t.Errorf("invalid institution %+v", inst)
 		}
+		// Every requester's contact is shown on its requests.
+		if inst.Kind.MayRequest() || inst.Contact != "" {
+			if err := model.CheckContact(inst.Contact); err != nil {
+				t.Errorf("institution %s: %v", inst.MSPID, err)
+			}
+		}
 		kinds[inst.MSPID] = inst.Kind
 	}
 	want := map[string]model.InstitutionKind{"BureauMSP": model.KindProvider, "BankMSP": model.KindBank,
@@ -34,6 +40,9 @@ func TestRegistry(t *testing.T) {
 	for _, c := range reg.Categories {
 		if !model.ValidCategoryCode(c.Code) || c.ProviderMSP != "BureauMSP" || c.NameZH == "" || c.NameEN == "" {
 			t.Errorf("invalid category %+v", c)
+		}
+		if err := c.CheckSchema(); err != nil || c.SchemaVersion < 1 || len(c.Fields) == 0 {
+			t.Errorf("category %s: schema version %d, %d fields: %v", c.Code, c.SchemaVersion, len(c.Fields), err)
 		}
 		cats[c.Code] = true
 	}

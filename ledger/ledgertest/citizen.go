@@ -72,7 +72,7 @@ func (n *Network) Enrol(ctx context.Context, citizenRef string, refOf func(reque
 		if refOf != nil {
 			ref = refOf(req)
 		}
-		if d.KeyID, err = n.Ledger(op).AddCitizenKey(ctx, req, ref, d.JWK); err != nil {
+		if d.KeyID, err = n.Ledger(op).AddCitizenKey(ctx, req, ref, d.JWK, ""); err != nil {
 			return nil, err
 		}
 	}
@@ -92,7 +92,11 @@ func (n *Network) Decide(ctx context.Context, d *Device, authorizationID string,
 	if err != nil {
 		return nil, err
 	}
-	payload := model.NewDecisionPayload(Channel, a, action, n.Now()).Bytes()
+	terms, err := Terms(ctx, l, a)
+	if err != nil {
+		return nil, err
+	}
+	payload := model.NewDecisionPayload(Channel, a, terms, action, n.Now()).Bytes()
 	sig, err := d.Sign(payload)
 	if err != nil {
 		return nil, err
@@ -108,4 +112,32 @@ func (n *Network) operator(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("the operator: %w", err)
 	}
 	return cfg.OperatorMSP, nil
+}
+
+// Registry is the part of the ledger Terms reads.
+type Registry interface {
+	GetInstitution(ctx context.Context, mspID string) (*model.Institution, error)
+	GetPurpose(ctx context.Context, code string) (*model.Purpose, error)
+	GetCategory(ctx context.Context, code string) (*model.Category, error)
+}
+
+// Terms reads the registry's terms of a that a decision payload names: the
+// requester's licence, the purpose's retention, the categories' schema
+// versions.
+func Terms(ctx context.Context, r Registry, a *model.Authorization) (model.Terms, error) {
+	inst, err := r.GetInstitution(ctx, a.Requester)
+	if err != nil {
+		return model.Terms{}, err
+	}
+	p, err := r.GetPurpose(ctx, a.Purpose)
+	if err != nil {
+		return model.Terms{}, err
+	}
+	cats := make([]*model.Category, len(a.Categories))
+	for i, code := range a.Categories {
+		if cats[i], err = r.GetCategory(ctx, code); err != nil {
+			return model.Terms{}, err
+		}
+	}
+	return model.TermsOf(inst, p, cats), nil
 }

@@ -258,9 +258,29 @@ func TestReport(t *testing.T) {
 	fake := ledgertest.NewFake(nil)
 	fake.On("registry:ListInstitutions", func(args []string) (any, error) {
 		if args[1] == "" {
-			return model.Page[model.Institution]{Items: []model.Institution{{MSPID: "InsurerMSP"}, {MSPID: "BankMSP"}}, Bookmark: "n"}, nil
+			return model.Page[model.Institution]{Items: []model.Institution{{MSPID: "InsurerMSP", Kind: model.KindInsurer},
+				{MSPID: "BankMSP", Kind: model.KindBank}}, Bookmark: "n"}, nil
 		}
-		return model.Page[model.Institution]{Items: []model.Institution{{MSPID: "BureauMSP"}}}, nil
+		return model.Page[model.Institution]{Items: []model.Institution{{MSPID: "BureauMSP", Kind: model.KindProvider}}}, nil
+	})
+	// Requests denied as not the citizen's: one in the period, one before
+	// it, and a plain denial.
+	denied := func(id, reason, at string) model.Authorization {
+		a := auth(id, refB, "DENIED", "2026-10-01T00:00:00.000Z")
+		a.LastDecision = &model.Decision{Action: model.ActionDeny, Reason: reason, At: at}
+		return a
+	}
+	var deniedArgs [][]string
+	fake.On("consent:ListAuthorizationsByRequester", func(args []string) (any, error) {
+		deniedArgs = append(deniedArgs, args)
+		if args[0] != "BankMSP" {
+			return model.Page[model.Authorization]{Items: []model.Authorization{}}, nil
+		}
+		return model.Page[model.Authorization]{Items: []model.Authorization{
+			denied("loan-7", model.ReasonNotMe, "2026-11-03T08:00:00.000Z"),
+			denied("loan-8", model.ReasonNotMe, "2026-10-03T08:00:00.000Z"),
+			denied("loan-9", "", "2026-11-04T08:00:00.000Z"),
+		}}, nil
 	})
 	granted := auth("loan-1", refA, "GRANTED", "2026-11-01T00:00:00.000Z")
 	accs := map[string][]model.Access{
@@ -303,6 +323,10 @@ func TestReport(t *testing.T) {
 	if len(periods) != 3 || periods[0] != "2026-11-01T00:00:00.000Z/2026-11-30T23:59:59.999Z" {
 		t.Errorf("periods %v", periods)
 	}
+	// Only the requesters are asked, for their DENIED authorisations.
+	if len(deniedArgs) != 2 || deniedArgs[0][0] != "BankMSP" || deniedArgs[0][1] != "DENIED" || deniedArgs[1][0] != "InsurerMSP" {
+		t.Errorf("denials read with %v", deniedArgs)
+	}
 	for _, want := range []string{
 		"Access report, 2026-11-01T00:00:00.000Z to 2026-11-30T23:59:59.999Z, from AuditMSP's peer",
 		"BankMSP      CREDIT_ASSESSMENT  tax                 2         1",
@@ -310,6 +334,7 @@ func TestReport(t *testing.T) {
 		"2 access(es), 3 institution(s) registered, 2 finding(s)",
 		"acc-2   2026-11-06T10:00:00.000Z  BankMSP      loan-1         CATEGORY_NOT_COVERED  medical_settlement not in the authorised housing_fund,tax",
 		"USES_EXCEEDED         use 3 of at most 2",
+		"BankMSP: 1 request(s) denied by citizens as not theirs (NOT_ME)",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
@@ -330,6 +355,10 @@ func TestReport(t *testing.T) {
 	if err := json.Unmarshal(out.Bytes(), &rep); err != nil || rep.Accesses != 2 || len(rep.Findings) != 2 || len(rep.Summary) != 3 ||
 		rep.Since != "" || rep.Institutions != 3 {
 		t.Fatalf("json %s: %v", out, err)
+	}
+	// An open period counts both denials as not the citizen's.
+	if len(rep.NotMe) != 1 || rep.NotMe[0] != (NotMeRow{Institution: "BankMSP", Denials: 2}) {
+		t.Fatalf("not-me denials %+v", rep.NotMe)
 	}
 
 	// No findings: exit 0.

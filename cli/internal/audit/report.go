@@ -27,14 +27,17 @@ type ReportOptions struct {
 
 // Report is the access report of a period.
 type Report struct {
-	Since        string        `json:"since,omitempty"`
-	Until        string        `json:"until,omitempty"`
-	Peer         string        `json:"peer"`
-	Institutions int           `json:"institutions"`
-	Accesses     int           `json:"accesses"`
-	Summary      []SummaryRow  `json:"summary"`
-	Findings     []Finding     `json:"findings"`
-	Checked      []CheckedItem `json:"-"` // every access with its findings, for CSV
+	Since        string       `json:"since,omitempty"`
+	Until        string       `json:"until,omitempty"`
+	Peer         string       `json:"peer"`
+	Institutions int          `json:"institutions"`
+	Accesses     int          `json:"accesses"`
+	Summary      []SummaryRow `json:"summary"`
+	Findings     []Finding    `json:"findings"`
+	// NotMe counts, per requester, the requests citizens denied in the
+	// period as not theirs (不是我申请的: a DENY with the reason NOT_ME).
+	NotMe   []NotMeRow    `json:"not_me_denials"`
+	Checked []CheckedItem `json:"-"` // every access with its findings, for CSV
 }
 
 // SummaryRow counts the accesses of one institution, purpose and category;
@@ -45,6 +48,13 @@ type SummaryRow struct {
 	Category    string `json:"category"`
 	Accesses    int    `json:"accesses"`
 	Citizens    int    `json:"citizens"` // distinct citizenRefs
+}
+
+// NotMeRow is one requester's count of requests denied as not the
+// citizen's.
+type NotMeRow struct {
+	Institution string `json:"institution"`
+	Denials     int    `json:"denials"`
 }
 
 // CheckedItem is one access and what was found wrong with it.
@@ -69,7 +79,11 @@ the delivery (from the key's history, registry:History):
 ` + findingTable() + `
 Findings are listed and qc exits with status 3. The table shows the summary
 and the findings; JSON has both; CSV has one row per delivery with its
-findings. Without --since or --until, the period is open on that side.`,
+findings. Without --since or --until, the period is open on that side.
+
+It also counts, per institution, the requests citizens denied in the period
+as not theirs (不是我申请的: a DENY with the reason NOT_ME), from each
+requester's DENIED authorisations (consent:ListAuthorizationsByRequester).`,
 		Example: `  qc audit report --since 2026-11-01 --until 2026-11-30
   qc audit report --since 2026-11-01 --until 2026-11-30 --format csv > accesses.csv`,
 		Args: cmdutil.NoArgs,
@@ -130,7 +144,7 @@ func BuildReport(ctx context.Context, lc *cmdutil.Ledger, period cmdutil.TimeRan
 	}
 	sort.Slice(insts, func(i, j int) bool { return insts[i].MSPID < insts[j].MSPID })
 	rep := &Report{Since: period.SinceArg(), Until: period.UntilArg(), Peer: lc.MSPID,
-		Institutions: len(insts), Summary: []SummaryRow{}, Findings: []Finding{}}
+		Institutions: len(insts), Summary: []SummaryRow{}, Findings: []Finding{}, NotMe: []NotMeRow{}}
 	histories := map[string][]model.HistoryEntry{}
 	type key struct{ inst, purpose, category string }
 	counts := map[key]*SummaryRow{}
@@ -176,6 +190,18 @@ func BuildReport(ctx context.Context, lc *cmdutil.Ledger, period cmdutil.TimeRan
 			}
 		}
 	}
+	for _, inst := range insts {
+		if !inst.Kind.MayRequest() {
+			continue
+		}
+		n, err := notMeDenials(ctx, lc, inst.MSPID, period)
+		if err != nil {
+			return nil, err
+		}
+		if n > 0 {
+			rep.NotMe = append(rep.NotMe, NotMeRow{Institution: inst.MSPID, Denials: n})
+		}
+	}
 	for k, row := range counts {
 		row.Citizens = len(citizens[k])
 		rep.Summary = append(rep.Summary, *row)
@@ -193,6 +219,26 @@ func BuildReport(ctx context.Context, lc *cmdutil.Ledger, period cmdutil.TimeRan
 	return rep, nil
 }
 
+// notMeDenials counts requester's authorisations denied with the reason
+// NOT_ME at a time within period. A denial is final, so every one is
+// among the DENIED authorisations, whenever they were requested.
+func notMeDenials(ctx context.Context, lc *cmdutil.Ledger, requester string, period cmdutil.TimeRange) (int, error) {
+	denied, err := ledger.All(ctx, ledger.ListQuery{Status: model.AuthDenied, PageSize: cmdutil.PageSize},
+		func(ctx context.Context, q ledger.ListQuery) (*model.Page[model.Authorization], error) {
+			return lc.ListAuthorizationsByRequester(ctx, requester, q)
+		})
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, a := range denied {
+		if d := a.LastDecision; d != nil && d.Reason == model.ReasonNotMe && period.Contains(d.At) {
+			n++
+		}
+	}
+	return n, nil
+}
+
 func writeReportTable(ios *cmdutil.IOStreams, r *Report) error {
 	w := ios.Out
 	fmt.Fprintf(w, "Access report, %s to %s, from %s's peer\n\n", orOpen(r.Since, "the beginning"), orOpen(r.Until, "now"), r.Peer)
@@ -208,6 +254,9 @@ func writeReportTable(ios *cmdutil.IOStreams, r *Report) error {
 		}
 	}
 	fmt.Fprintf(w, "\n%d access(es), %d institution(s) registered, %d finding(s)\n", r.Accesses, r.Institutions, len(r.Findings))
+	for _, n := range r.NotMe {
+		fmt.Fprintf(w, "%s: %d request(s) denied by citizens as not theirs (NOT_ME)\n", n.Institution, n.Denials)
+	}
 	if len(r.Findings) == 0 {
 		return nil
 	}

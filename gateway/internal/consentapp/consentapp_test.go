@@ -124,3 +124,48 @@ func TestErrorTexts(t *testing.T) {
 		}
 	}
 }
+
+// TestWordsInBothLanguages: every text the scripts name by a literal key
+// (t('key')) is in the dictionary in Chinese and in English, so no screen
+// shows a key, nor Chinese in the English app.
+func TestWordsInBothLanguages(t *testing.T) {
+	js := string(files["i18n.js"].body)
+	start := strings.Index(js, "const DICT = {")
+	end := strings.Index(js[start:], "\n};\n")
+	if start < 0 || end < 0 {
+		t.Fatal("i18n.js has no DICT table")
+	}
+	table := js[start : start+end]
+	enAt := strings.Index(table, "\n  en: {")
+	defined := regexp.MustCompile(`(?:^|[{,]\s*)(?:'([a-zA-Z0-9_.]+)'|([a-zA-Z][a-zA-Z0-9_]*)):`)
+	have := map[string]map[string]bool{"zh": {}, "en": {}}
+	for lang, part := range map[string]string{"zh": table[:enAt], "en": table[enAt:]} {
+		for _, line := range strings.Split(part, "\n") {
+			for _, m := range defined.FindAllStringSubmatch(strings.TrimSpace(line), -1) {
+				have[lang][m[1]+m[2]] = true
+			}
+		}
+	}
+	used := regexp.MustCompile(`\bt\('([a-zA-Z0-9_.]+)'[,)]`)
+	n := 0
+	for _, f := range []string{"core.js", "screens.js", "app.js"} {
+		for _, m := range used.FindAllStringSubmatch(string(files[f].body), -1) {
+			n++
+			for _, lang := range []string{"zh", "en"} {
+				if !have[lang][m[1]] {
+					t.Errorf("%s: t(%q) has no %s text", f, m[1], lang)
+				}
+			}
+		}
+	}
+	if n < 100 {
+		t.Fatalf("found only %d uses of t(): the pattern no longer matches the scripts", n)
+	}
+	for _, key := range []string{"btn.notme", "act.NOT_ME", "reason.NOT_ME", "ev.deviceAdded", "f.fields", "f.contact", "records.title"} {
+		for _, lang := range []string{"zh", "en"} {
+			if !have[lang][key] {
+				t.Errorf("DICT.%s lacks %s", lang, key)
+			}
+		}
+	}
+}

@@ -29,6 +29,7 @@ var citizenRoutes = []route{
 	{method: "POST", pattern: "/citizen/v1/authorizations/{id}/decision", role: config.RoleProvider, auth: auth.KindCitizen, idempotent: true, handle: (*Server).citizenDecision},
 	{method: "GET", pattern: "/citizen/v1/accesses", role: config.RoleProvider, auth: auth.KindCitizen, handle: (*Server).citizenAccesses},
 	{method: "GET", pattern: "/citizen/v1/safe", role: config.RoleProvider, auth: auth.KindCitizen, handle: (*Server).citizenSafe},
+	{method: "GET", pattern: "/citizen/v1/safe/records", role: config.RoleProvider, auth: auth.KindCitizen, handle: (*Server).citizenSafeRecords},
 	{method: "GET", pattern: "/citizen/v1/events", role: config.RoleProvider, auth: auth.KindCitizen, handle: (*Server).citizenEvents},
 	{method: "GET", pattern: "/citizen/v1/lookups", role: config.RoleProvider, auth: auth.KindCitizen, handle: (*Server).citizenLookups},
 }
@@ -50,7 +51,7 @@ type CitizenLedger interface {
 	ListAuthorizationsByCitizen(ctx context.Context, requester, citizenRef string, q ledger.ListQuery) (*model.Page[model.Authorization], error)
 	ListAccessesByCitizen(ctx context.Context, requester, citizenRef string, q ledger.ListQuery) (*model.Page[model.Access], error)
 	Decide(ctx context.Context, id string, payload []byte, signatureB64, keyID string) (*model.Authorization, error)
-	AddCitizenKey(ctx context.Context, requester, citizenRef, jwk string) (string, error)
+	AddCitizenKey(ctx context.Context, requester, citizenRef, jwk, name string) (string, error)
 	RevokeCitizenKey(ctx context.Context, requester, citizenRef, keyID string) error
 	GetCitizen(ctx context.Context, requester, citizenRef string) (*model.Citizen, error)
 	GetInstitution(ctx context.Context, mspID string) (*model.Institution, error)
@@ -63,6 +64,8 @@ type CitizenStore interface {
 	CreateLoginChallenge(ctx context.Context, citizenRef, code string, expiresAt time.Time) (string, error)
 	VerifyLoginChallenge(ctx context.Context, id, code string, now time.Time) (string, error)
 	SafeSummary(ctx context.Context, citizenRef string) ([]store.CategorySummary, error)
+	RecordsFor(ctx context.Context, citizenRef string, categories []string, from, to string) ([]store.Record, error)
+	GetBatch(ctx context.Context, id string) (store.Batch, error)
 }
 
 // The production implementations.
@@ -83,6 +86,8 @@ type LoginCodeSender interface {
 type CitizenEventStream interface {
 	SubscribeKey(key, lastEventID string) (s *notify.Subscription, replay []notify.Event, missed bool)
 	Unsubscribe(s *notify.Subscription)
+	// Publish hands the gateway's own events (DeviceAdded) to the streams.
+	Publish(e notify.Event)
 }
 
 // CitizenConfig are the citizen API's collaborators and settings.

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 	"regexp"
 	"slices"
@@ -21,15 +22,23 @@ import (
 var keyIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{43}$`)
 
 // addKeyRequest is the body of POST /citizen/v1/keys: the device's public
-// key as WebCrypto exports it (exportKey("jwk", publicKey)).
+// key as WebCrypto exports it (exportKey("jwk", publicKey)) and the name
+// the citizen gave the device ("iPhone"), optional.
 type addKeyRequest struct {
-	JWK json.RawMessage `json:"jwk"`
+	JWK  json.RawMessage `json:"jwk"`
+	Name string          `json:"name"`
 }
 
-// Validate parses the JWK: an ES256 public key, never a private one.
+// Validate parses the JWK: an ES256 public key, never a private one; and
+// checks the device name as the chaincode does.
 func (q *addKeyRequest) Validate() (jwk []byte, err error) {
 	if t := bytes.TrimSpace(q.JWK); len(t) == 0 || t[0] != '{' {
 		return nil, apiErr(http.StatusBadRequest, CodeMalformedJSON, `field "jwk" must be of type object`)
+	}
+	if q.Name != "" {
+		if err := model.CheckDeviceName(q.Name); err != nil {
+			return nil, modelError(err)
+		}
 	}
 	pub, err := sig.ParseJWK(q.JWK)
 	switch {
@@ -65,7 +74,7 @@ func (s *Server) citizenAddKey(w http.ResponseWriter, r *http.Request) error {
 	}
 	kid := ""
 	for _, req := range reqs {
-		k, err := c.enrolIn(r.Context(), req, ref, string(jwk))
+		k, err := c.enrolIn(r.Context(), req, ref, string(jwk), q.Name)
 		if err != nil {
 			return err
 		}
@@ -76,6 +85,7 @@ func (s *Server) citizenAddKey(w http.ResponseWriter, r *http.Request) error {
 	if kid == "" {
 		return apiErr(http.StatusConflict, string(model.CodeAlreadyExists), "this device key is already enrolled")
 	}
+	c.deviceAdded(ref, kid, q.Name, s.Now())
 	writeJSON(w, http.StatusCreated, keyResponse{KeyID: kid})
 	return nil
 }
@@ -219,15 +229,21 @@ func citizenListQuery(r *http.Request, withStatus bool) (ledger.ListQuery, error
 	return q, nil
 }
 
-// payloadRequest is the body of POST /citizen/v1/authorizations/{id}/payload.
+// payloadRequest is the body of POST /citizen/v1/authorizations/{id}/payload:
+// the action and, for a DENY of a request the citizen did not make, the
+// reason NOT_ME (不是我申请的).
 type payloadRequest struct {
 	Action model.Action `json:"action"`
+	Reason string       `json:"reason"`
 }
 
-// Validate checks the action.
+// Validate checks the action and the reason.
 func (q *payloadRequest) Validate() error {
 	if !q.Action.Valid() {
 		return apiErr(http.StatusBadRequest, CodeInvalidArgument, "action must be one of GRANT, DENY, PAUSE, RESUME, REVOKE")
+	}
+	if q.Reason != "" && (q.Reason != model.ReasonNotMe || q.Action != model.ActionDeny) {
+		return apiErr(http.StatusBadRequest, CodeInvalidArgument, "reason may only be NOT_ME, with the action DENY")
 	}
 	return nil
 }
@@ -279,7 +295,13 @@ func (s *Server) citizenPayload(w http.ResponseWriter, r *http.Request) error {
 	if err := q.checkTransition(a); err != nil {
 		return err
 	}
-	b := model.NewDecisionPayload(c.cfg.Channel, a, q.Action, s.Now()).Bytes()
+	terms, err := c.terms(r.Context(), a)
+	if err != nil {
+		return err
+	}
+	p := model.NewDecisionPayload(c.cfg.Channel, a, terms, q.Action, s.Now())
+	p.Reason = q.Reason
+	b := p.Bytes()
 	writeJSON(w, http.StatusOK, payloadResponse{AuthorizationID: a.ID, Action: q.Action,
 		Payload: base64.StdEncoding.EncodeToString(b), PayloadJSON: string(b)})
 	return nil
@@ -355,6 +377,14 @@ func (s *Server) citizenDecision(w http.ResponseWriter, r *http.Request) error {
 	}
 	if err != nil {
 		return err
+	}
+	if p.Reason == model.ReasonNotMe {
+		// Someone asked in this citizen's name: the operator looks into the
+		// requester. No personal data in the log: the ids say enough.
+		s.log.WarnContext(r.Context(), "citizen denied a request as not theirs",
+			slog.String("request_id", requestIDFrom(r.Context())), slog.String("reason", model.ReasonNotMe),
+			slog.String("authorization_id", a.ID), slog.String("requester", a.Requester),
+			slog.String("tx_id", out.LastTxID))
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil

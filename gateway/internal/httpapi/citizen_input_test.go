@@ -22,7 +22,8 @@ func TestCitizenRefusals(t *testing.T) {
 	dev := newDeviceKey(t)
 	a := &model.Authorization{ID: "auth-loan-1", CitizenRef: ref, Requester: "BankMSP", Purpose: "CREDIT_ASSESSMENT",
 		Categories: []string{"tax"}, ValidUntil: "2026-11-30T00:00:00.000Z", MaxUses: 1, Status: model.AuthPending}
-	good := model.NewDecisionPayload(citizenTestChannel, a, model.ActionGrant, now).Bytes()
+	terms := model.Terms{Licence: "B0001H237010001", SchemaVersions: []int{1}}
+	good := model.NewDecisionPayload(citizenTestChannel, a, terms, model.ActionGrant, now).Bytes()
 	b64 := base64.StdEncoding.EncodeToString
 	sig64 := b64(dev.signRaw(t, good))
 	decision := func(payload []byte, sig, kid string) string {
@@ -30,7 +31,7 @@ func TestCitizenRefusals(t *testing.T) {
 	}
 	forOther := *a
 	forOther.ID = "auth-else"
-	otherPayload := model.NewDecisionPayload(citizenTestChannel, &forOther, model.ActionGrant, now).Bytes()
+	otherPayload := model.NewDecisionPayload(citizenTestChannel, &forOther, terms, model.ActionGrant, now).Bytes()
 	indented := []byte(strings.Replace(string(good), `,"seq"`, `, "seq"`, 1))
 	privJWK := strings.Replace(dev.jwk, `"ext":true`, `"d":"`+strings.Repeat("A", 43)+`"`, 1)
 

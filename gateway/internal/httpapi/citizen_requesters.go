@@ -126,10 +126,10 @@ func (c *CitizenAPI) keysOf(ctx context.Context, ref string) ([]model.DeviceKey,
 	return out, nil
 }
 
-// enrolIn enrols the caller's key jwk in requester's collection; a key
-// already there is left as it is.
-func (c *CitizenAPI) enrolIn(ctx context.Context, requester, ref, jwk string) (string, error) {
-	kid, err := c.cfg.Ledger.AddCitizenKey(ctx, requester, c.refFor(requester, ref), jwk)
+// enrolIn enrols the caller's key jwk, named name, in requester's
+// collection; a key already there is left as it is.
+func (c *CitizenAPI) enrolIn(ctx context.Context, requester, ref, jwk, name string) (string, error) {
+	kid, err := c.cfg.Ledger.AddCitizenKey(ctx, requester, c.refFor(requester, ref), jwk, name)
 	if ledger.CodeOf(err) == model.CodeAlreadyExists {
 		return "", nil
 	}
@@ -146,7 +146,7 @@ func (c *CitizenAPI) ensureKeyIn(ctx context.Context, requester, ref, kid string
 	}
 	for _, k := range keys {
 		if k.KeyID == kid && k.Status == model.StatusActive {
-			_, err := c.enrolIn(ctx, requester, ref, k.JWK)
+			_, err := c.enrolIn(ctx, requester, ref, k.JWK, k.Name)
 			return err == nil, err
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -18,6 +19,7 @@ import (
 	"github.com/quanchain/quanchain/chaincode/model"
 	"github.com/quanchain/quanchain/gateway/internal/auth"
 	"github.com/quanchain/quanchain/gateway/internal/store"
+	"github.com/quanchain/quanchain/ledger/ledgertest"
 )
 
 // seedAuthorization has the bank ask the citizen ref for authorisation
@@ -115,6 +117,14 @@ func TestCitizenFlow(t *testing.T) {
 		it.PurposeInfo.DataLifeDays != purpose.DataLifeDays || len(it.CategoryInfo) != 2 || it.CategoryInfo[0].NameZH != housingFund.NameZH {
 		t.Errorf("enrichment: %s", w.Body)
 	}
+	// Who to call, and each field every category delivers (最少必要).
+	if it.RequesterInfo.Contact != bank.Contact || bank.Contact == "" {
+		t.Errorf("contact %q, want %q", it.RequesterInfo.Contact, bank.Contact)
+	}
+	if ci := it.CategoryInfo[0]; ci.SchemaVersion != housingFund.SchemaVersion || len(ci.Fields) != len(housingFund.Fields) ||
+		len(ci.Fields) == 0 || ci.Fields[1] != housingFund.Fields[1] {
+		t.Errorf("category fields: %+v", ci)
+	}
 
 	// The payload: the exact canonical bytes, and the same as text.
 	w = h.as(tok, "POST", "/citizen/v1/authorizations/auth-loan-1/payload", `{"action":"GRANT"}`)
@@ -127,8 +137,20 @@ func TestCitizenFlow(t *testing.T) {
 		t.Fatalf("payload encoding: %v %q", err, pr.PayloadJSON)
 	}
 	a, _ := operator.GetAuthorization(ctx, "auth-loan-1")
-	if want := model.NewDecisionPayload(citizenTestChannel, a, model.ActionGrant, now).Bytes(); !bytes.Equal(payload, want) {
+	terms, err := ledgertest.Terms(ctx, operator, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := model.NewDecisionPayload(citizenTestChannel, a, terms, model.ActionGrant, now).Bytes(); !bytes.Equal(payload, want) {
 		t.Fatalf("payload bytes\n got %s\nwant %s", payload, want)
+	}
+	// The payload names what the app showed: the licence, the retention and
+	// the schema version of each category, as registered.
+	for _, part := range []string{`"licence":"` + bank.Licence + `"`, `"may_store":true`,
+		fmt.Sprintf(`"data_life_days":%d`, purpose.DataLifeDays), `"schema_versions":[1,1]`} {
+		if !strings.Contains(string(payload), part) {
+			t.Errorf("payload lacks %s: %s", part, payload)
+		}
 	}
 
 	// Sign on the device (raw r‖s) and decide; replay the request.

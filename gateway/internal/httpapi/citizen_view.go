@@ -14,6 +14,7 @@ type institutionView struct {
 	Name    string                `json:"name"`
 	Kind    model.InstitutionKind `json:"kind,omitempty"`
 	Licence string                `json:"licence"`
+	Contact string                `json:"contact,omitempty"`
 	Status  string                `json:"status,omitempty"`
 }
 
@@ -27,13 +28,16 @@ type purposeView struct {
 	DataLifeDays int    `json:"data_life_days"`
 }
 
-// categoryView is what: a data category's names and whether it is
-// sensitive personal information (PIPL Art. 28).
+// categoryView is what: a data category's names, whether it is sensitive
+// personal information (PIPL Art. 28), and the fields it delivers under
+// its registered schema version (最少必要: the citizen sees each field).
 type categoryView struct {
-	Code      string `json:"category"`
-	NameZH    string `json:"name_zh"`
-	NameEN    string `json:"name_en"`
-	Sensitive bool   `json:"sensitive"`
+	Code          string                `json:"category"`
+	NameZH        string                `json:"name_zh"`
+	NameEN        string                `json:"name_en"`
+	Sensitive     bool                  `json:"sensitive"`
+	SchemaVersion int                   `json:"schema_version"`
+	Fields        []model.CategoryField `json:"fields"`
 }
 
 // citizenAuthorization is an authorisation as the consent app shows it.
@@ -124,7 +128,8 @@ func (c *CitizenAPI) institution(ctx context.Context, msp string) (institutionVi
 	case err != nil:
 		return institutionView{}, err
 	}
-	return institutionView{MSPID: inst.MSPID, Name: inst.Name, Kind: inst.Kind, Licence: inst.Licence, Status: inst.Status}, nil
+	return institutionView{MSPID: inst.MSPID, Name: inst.Name, Kind: inst.Kind, Licence: inst.Licence,
+		Contact: inst.Contact, Status: inst.Status}, nil
 }
 
 // category describes a data category by code.
@@ -132,9 +137,33 @@ func (c *CitizenAPI) category(ctx context.Context, code string) (categoryView, e
 	cat, err := c.categories.get(ctx, code)
 	switch {
 	case ledger.CodeOf(err) == model.CodeCategoryNotFound:
-		return categoryView{Code: code}, nil
+		return categoryView{Code: code, Fields: []model.CategoryField{}}, nil
 	case err != nil:
 		return categoryView{}, err
 	}
-	return categoryView{Code: cat.Code, NameZH: cat.NameZH, NameEN: cat.NameEN, Sensitive: cat.Sensitive}, nil
+	fields := append([]model.CategoryField{}, cat.Fields...)
+	return categoryView{Code: cat.Code, NameZH: cat.NameZH, NameEN: cat.NameEN, Sensitive: cat.Sensitive,
+		SchemaVersion: cat.SchemaVersion, Fields: fields}, nil
+}
+
+// terms reads the registry's terms of a that its decision payload names:
+// the requester's licence, the purpose's retention, each category's
+// schema version — as the app shows them. The chaincode reads them again
+// and refuses a payload that differs.
+func (c *CitizenAPI) terms(ctx context.Context, a *model.Authorization) (model.Terms, error) {
+	inst, err := c.institutions.get(ctx, a.Requester)
+	if err != nil {
+		return model.Terms{}, err
+	}
+	p, err := c.purposes.get(ctx, a.Purpose)
+	if err != nil {
+		return model.Terms{}, err
+	}
+	cats := make([]*model.Category, len(a.Categories))
+	for i, code := range a.Categories {
+		if cats[i], err = c.categories.get(ctx, code); err != nil {
+			return model.Terms{}, err
+		}
+	}
+	return model.TermsOf(inst, p, cats), nil
 }

@@ -31,6 +31,7 @@ function logout() {
   state.sub = '';
   state.device = null;
   state.keyRevoked = false;
+  state.deviceNotices = [];
   state.evGen++;
   if (state.evAbort) state.evAbort.abort();
   sessionStorage.removeItem('qc.token');
@@ -43,7 +44,8 @@ function logout() {
 
 // startSession starts a session; register says whether this device may
 // create and register a new key (only right after a one-time-code login,
-// never on a reload: a revoked device must prove the phone again).
+// never on a reload: a revoked device must prove the phone again), under
+// the name the citizen gave it at login (state.deviceName).
 async function startSession(token, register) {
   state.token = token;
   state.sub = jwtClaims(token).sub || '';
@@ -82,7 +84,8 @@ async function ensureDeviceKey(register) {
   const jwk = await crypto.subtle.exportKey('jwk', pair.publicKey);
   let res;
   try {
-    res = await api('POST', '/citizen/v1/keys', {jwk: {kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y}},
+    const name = deviceNameOK(state.deviceName) ? state.deviceName : defaultDeviceName();
+    res = await api('POST', '/citizen/v1/keys', {jwk: {kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y}, name},
       {'Idempotency-Key': uuid()});
   } catch (err) {
     showError(err, 'keys');
@@ -195,6 +198,14 @@ function onEvent(ev) {
       refreshPendingCount();
       refreshOn('pending', 'active');
       break;
+    case 'DeviceAdded':
+      // Another device of the citizen was registered: say so on every
+      // screen until acknowledged. This device's own key is no news.
+      if (!data.key_id || (state.device && state.device.keyId === data.key_id)) break;
+      if (!state.deviceNotices.some((d) => d.key_id === data.key_id)) state.deviceNotices.push(data);
+      toast(t('ev.deviceAdded', {name: data.device_name || t('devices.unnamed'), when: fmtTime(data.at)}), 'device');
+      refreshOn('data', 'pending', 'active', 'history', 'devices');
+      break;
     case 'reset':
       refreshPendingCount();
       refreshOn('pending', 'active', 'history');
@@ -239,7 +250,8 @@ async function route() {
       case 'history': await screenHistory(); break;
       case 'devices': await screenDevices(); break;
       case 'relogin': screenRelogin(); break;
-      case 'decide': await screenDecide(parts[1], parts[2]); break;
+      case 'decide': await screenDecide(parts[1], parts[2], parts[3]); break;
+      case 'records': await screenRecords(parts[1]); break;
       case 'receipt':
         if (parts[1] === 'use') await screenReceiptUse(parts[2]);
         else await screenReceiptAuth(parts[2], parts[3]);

@@ -13,6 +13,8 @@ const state = {
   accesses: new Map(),
   catNames: new Map(),
   instNames: new Map(), // MSP ID → registered name, as seen in the lists
+  deviceName: '', // the name the citizen gave this device at login
+  deviceNotices: [], // DeviceAdded events not yet acknowledged
   lastEventId: '',
   evGen: 0,
   evAbort: null,
@@ -105,6 +107,64 @@ function catLabel(code) {
 function sensitiveNote(codes) {
   const any = (codes || []).some((c) => (state.catNames.get(c) || {}).sensitive);
   return any ? h('p', {class: 'note sensitive-note'}, t('sensitive.what')) : null;
+}
+
+// fieldNames lists the fields a category delivers, in the current
+// language: 缴存单位、缴存基数、月缴存额. With version, only if the
+// category's registered schema is that version ('' otherwise).
+function fieldNames(code, version) {
+  const c = state.catNames.get(code);
+  if (!c || !(c.fields || []).length) return '';
+  if (version !== undefined && c.schema_version !== version) return '';
+  return c.fields.map((f) => (state.lang === 'zh' ? f.name_zh : f.name_en)).join(state.lang === 'zh' ? '、' : ', ');
+}
+
+// fieldList says, for each category, the fields it delivers (最少必要):
+// “住房公积金：缴存单位、缴存基数、月缴存额”. versions, from a signed payload,
+// are the schema versions in the categories' order.
+function fieldList(codes, versions) {
+  return h('ul', {class: 'plain fields'}, (codes || []).map((code, i) => {
+    const v = versions ? versions[i] : undefined;
+    const names = fieldNames(code, v);
+    return h('li', {'data-fields': code, 'data-schema': v === undefined ? null : String(v)},
+      h('strong', {}, catName(code)), state.lang === 'zh' ? '：' : ': ',
+      names || (v ? t('fields.unknown', {v}) : t('fields.none')));
+  }));
+}
+
+// contactLink makes an institution's contact a link: tel: for a number,
+// the https URL itself otherwise.
+function contactLink(contact) {
+  if (!contact) return '—';
+  if (/^https:\/\//.test(contact)) return h('a', {href: contact, rel: 'noopener noreferrer', target: '_blank'}, contact);
+  return h('a', {href: 'tel:' + contact.replace(/[^0-9+]/g, '')}, contact);
+}
+
+// fmtValue shows a record's value for the citizen: amounts in fen as
+// yuan, rates as percentages, the rest as they are.
+function fmtValue(key, v) {
+  if (v === null || v === undefined) return '—';
+  if (/_fen$/.test(key) && typeof v === 'number') {
+    return '¥' + (v / 100).toLocaleString(state.lang === 'zh' ? 'zh-CN' : 'en-GB', {minimumFractionDigits: 2, maximumFractionDigits: 2});
+  }
+  if (/_percent$/.test(key) && typeof v === 'number') return v + '%';
+  return typeof v === 'object' ? JSON.stringify(v) : String(v);
+}
+
+// defaultDeviceName suggests a name for this device from the browser's
+// user agent: “iPhone”, “Android 手机”, “Mac”…
+function defaultDeviceName() {
+  const ua = navigator.userAgent || '';
+  const known = [[/iPhone/, 'iPhone'], [/iPad/, 'iPad'], [/HarmonyOS/, t('device.harmony')], [/Android/, t('device.android')],
+    [/Macintosh|Mac OS X/, 'Mac'], [/Windows/, t('device.windows')], [/CrOS/, 'Chromebook'], [/Linux/, t('device.linux')]];
+  for (const [re, name] of known) if (re.test(ua)) return name;
+  return t('device.browser');
+}
+
+// deviceNameOK checks a device name as the ledger does: not blank, at
+// most 64 bytes of UTF-8, no control characters, no ID number.
+function deviceNameOK(s) {
+  return s.trim() !== '' && new TextEncoder().encode(s).length <= 64 && !/\p{Cc}/u.test(s) && !/[0-9]{17}[0-9Xx]/.test(s);
 }
 
 function learnCategories(list) {

@@ -34,11 +34,21 @@ function render(screen, title, ...nodes) {
   lastViewKey = key;
 }
 
-// reloginNotice asks a device whose key was revoked for a new login.
+// reloginNotice asks a device whose key was revoked for a new login; and
+// it tells of every device added to the citizen's keys since (another
+// device than this one: if the citizen did not add it, they revoke it).
 function reloginNotice() {
-  if (!state.keyRevoked) return null;
-  return h('div', {class: 'notice', role: 'note'}, h('p', {}, t('devices.ownRevoked')),
-    h('button', {type: 'button', class: 'secondary', onclick: () => logout()}, t('btn.relogin')));
+  const added = state.deviceNotices.map((d) => h('div', {class: 'notice', role: 'note', 'data-device-added': d.key_id},
+    h('p', {}, t('ev.deviceAdded', {name: d.device_name || t('devices.unnamed'), when: fmtTime(d.at)})),
+    h('div', {class: 'actions'},
+      h('a', {class: 'button secondary', href: '#/devices'}, t('devices.check')),
+      h('button', {type: 'button', class: 'secondary', 'data-dismiss': d.key_id, onclick: () => {
+        state.deviceNotices = state.deviceNotices.filter((x) => x.key_id !== d.key_id);
+        route();
+      }}, t('btn.ok')))));
+  if (!state.keyRevoked) return added;
+  return [h('div', {class: 'notice', role: 'note'}, h('p', {}, t('devices.ownRevoked')),
+    h('button', {type: 'button', class: 'secondary', onclick: () => logout()}, t('btn.relogin'))), added];
 }
 
 // ---------------------------------------------------------------- log in
@@ -57,6 +67,7 @@ const fieldChecks = {
   name: (v) => /^[\p{L}\p{Mn}·•・ .'-]{1,64}$/u.test(v.trim()),
   phone: (v) => /^1[3-9][0-9]{9}$/.test(normPhone(v.trim())),
   code: (v) => /^[0-9]{6}$/.test(v.trim()),
+  device_name: (v) => deviceNameOK(v),
 };
 
 function fieldInput(id, label, attrs, hint) {
@@ -146,6 +157,8 @@ function screenCode(challenge, values) {
   const form = h('form', {id: 'code-form', class: 'card', 'data-challenge': challenge, novalidate: true},
     h('h2', {}, t('login.codeTitle')),
     fieldInput('code', t('login.code'), {autocomplete: 'one-time-code', inputmode: 'numeric', maxlength: '6'}, t('login.codeHint')),
+    fieldInput('device_name', t('login.deviceName'), {autocomplete: 'off', maxlength: '64',
+      value: (values && values.device_name) || state.deviceName || defaultDeviceName()}, t('login.deviceNameHint')),
     status,
     h('div', {class: 'actions'},
       h('button', {type: 'submit', id: 'code-submit'}, t('login.verify')),
@@ -153,7 +166,8 @@ function screenCode(challenge, values) {
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     showError('');
-    if (!checkFields(['code'])) return;
+    if (!checkFields(['code', 'device_name'])) return;
+    state.deviceName = $('#device_name').value.trim();
     const btn = $('#code-submit');
     btn.disabled = true;
     try {
@@ -187,7 +201,9 @@ async function screenData() {
         [t('data.root'), h('code', {}, b.root)],
         [t('data.anchorTx'), b.anchored ? h('code', {class: 'tx'}, b.anchor_tx_id) : t('data.notAnchored')],
         b.anchored_at ? [t('data.anchoredAt'), fmtTime(b.anchored_at)] : null,
-      ])))) : null));
+      ])))) : null,
+    h('div', {class: 'actions'}, h('a', {class: 'button secondary', href: '#/records/' + encodeURIComponent(c.category),
+      'data-records': c.category}, t('data.view')))));
   render('data', t('nav.data'), h('h2', {}, t('data.title')), reloginNotice(), h('p', {class: 'hint'}, t('data.intro')),
     sensitiveNote(safe.categories.map((c) => c.category)),
     cards.length ? cards : h('p', {class: 'empty'}, t('data.empty')));
@@ -217,8 +233,10 @@ function authFacts(a) {
   return facts([
     [t('f.who'), instName(a.requester_info, a.requester)],
     [t('f.licence'), (a.requester_info && a.requester_info.licence) || '—'],
+    [t('f.contact'), contactLink(a.requester_info && a.requester_info.contact), {'data-field': 'contact'}],
     [t('f.purpose'), h('span', {}, p.name, p.plain ? h('span', {class: 'hint'}, ' — ' + p.plain) : null)],
     [t('f.categories'), (a.categories || []).map(catLabel)],
+    [t('f.fields'), fieldList(a.categories), {'data-field': 'fields'}],
     [t('f.period'), a.data_from + ' – ' + a.data_to],
     [t('f.valid'), fmtTime(a.valid_until)],
     [t('f.uses'), a.status === 'PENDING' ? t('uses.max', {max: a.max_uses}) : t('uses.used', {uses: a.uses, max: a.max_uses})],
@@ -231,6 +249,14 @@ function actionButton(a, action, cls) {
   return h('button', {type: 'button', class: cls || '', 'data-action': action, 'data-auth': a.id,
     onclick: () => { location.hash = '#/decide/' + encodeURIComponent(a.id) + '/' + action; }},
   t('btn.' + action.toLowerCase()));
+}
+
+// notMeButton denies a request the citizen did not make (不是我申请的):
+// the denial carries the signed reason NOT_ME, and the operator looks
+// into the requester.
+function notMeButton(a) {
+  return h('button', {type: 'button', class: 'secondary', 'data-action': 'NOT_ME', 'data-auth': a.id,
+    onclick: () => { location.hash = '#/decide/' + encodeURIComponent(a.id) + '/DENY/NOT_ME'; }}, t('btn.notme'));
 }
 
 function receiptButton(a) {
@@ -254,7 +280,8 @@ async function screenPending() {
     h('h3', {}, h('span', {}, instName(a.requester_info, a.requester)), statusBadge(a.status)),
     authFacts(a),
     sensitiveNote(a.categories),
-    h('div', {class: 'actions'}, actionButton(a, 'GRANT'), actionButton(a, 'DENY', 'secondary'))));
+    h('div', {class: 'actions'}, actionButton(a, 'GRANT'), actionButton(a, 'DENY', 'secondary'), notMeButton(a)),
+    h('p', {class: 'hint'}, t('notme.hint'))));
   const more = list.items.length - shown.length;
   render('pending', t('nav.pending'), h('h2', {}, t('pending.title')), reloginNotice(), h('p', {class: 'principles'}, t('principles')),
     cards.length ? cards : h('p', {class: 'empty'}, t('pending.empty')),
@@ -334,20 +361,22 @@ async function screenHistory() {
 // they say — decoded from those bytes, not from anything else — and signs
 // those same bytes with the device key. Names (institution, purpose) come
 // from the list entry only when it names the same code as the bytes.
-async function screenDecide(id, action) {
+async function screenDecide(id, action, reason) {
   if (state.keyRevoked || (state.device && !(await checkDeviceKey()))) {
     location.hash = '#/relogin';
     return;
   }
-  const res = await api('POST', '/citizen/v1/authorizations/' + encodeURIComponent(id) + '/payload', {action});
+  reason = reason === 'NOT_ME' && action === 'DENY' ? reason : '';
+  const res = await api('POST', '/citizen/v1/authorizations/' + encodeURIComponent(id) + '/payload',
+    reason ? {action, reason} : {action});
   const bytes = b64ToBytes(res.payload);
   const text = new TextDecoder('utf-8', {fatal: true}).decode(bytes);
   const p = JSON.parse(text);
   const digest = await sha256Hex(bytes);
   const known = state.auths.get(id);
-  const ok = p.type === 'quanchain.consent.v1' && p.authorization_id === id && p.action === action;
+  const ok = p.type === 'quanchain.consent.v2' && p.authorization_id === id && p.action === action && (p.reason || '') === reason;
   const idem = uuid(); // one per screen: a retry of the same submission is answered once
-  const actionName = t('act.' + action);
+  const actionName = reason ? t('act.NOT_ME') : t('act.' + action);
   const who = known && known.requester === p.requester ? instName(known.requester_info, p.requester) : instName(null, p.requester);
   const purpose = purposeText(p.purpose, known && known.purpose === p.purpose ? known.purpose_info : null);
   const signBtn = h('button', {type: 'button', id: 'sign-button', class: action === 'GRANT' || action === 'RESUME' ? '' : 'danger',
@@ -379,7 +408,9 @@ async function screenDecide(id, action) {
       if (!(err instanceof APIError) || err.status >= 500 || err.status === 0) signBtn.disabled = false;
     }
   });
-  const store = known && known.purpose === p.purpose ? known.purpose_info : null;
+  // The retention and the licence are read from the signed bytes.
+  const store = {may_store: p.may_store, data_life_days: p.data_life_days};
+  const contact = known && known.requester === p.requester && known.requester_info ? known.requester_info.contact : '';
   render('decide', t('decide.title', {action: actionName}),
     h('h2', {}, t('decide.title', {action: actionName})),
     h('p', {class: 'hint'}, t('decide.intro')),
@@ -388,14 +419,19 @@ async function screenDecide(id, action) {
     h('section', {class: 'card signed', id: 'decision-payload', 'data-auth-id': p.authorization_id, 'data-action': p.action},
       facts([
         [t('f.action'), actionName, {'data-field': 'action'}],
+        reason ? [t('f.reason'), t('reason.' + reason), {'data-field': 'reason'}] : null,
         [t('f.who'), who, {'data-field': 'requester'}],
+        [t('f.licence'), p.licence || '—', {'data-field': 'licence'}],
+        contact ? [t('f.contact'), contactLink(contact), {'data-field': 'contact'}] : null,
         [t('f.purpose'), h('span', {}, purpose.name, purpose.plain ? h('span', {class: 'hint'}, ' — ' + purpose.plain) : null), {'data-field': 'purpose'}],
         [t('f.categories'), (p.categories || []).map(catLabel), {'data-field': 'categories'}],
+        [t('f.fields'), fieldList(p.categories, p.schema_versions), {'data-field': 'fields'}],
         [t('f.period'), p.data_from + ' – ' + p.data_to, {'data-field': 'period'}],
         [t('f.valid'), fmtTime(p.valid_until), {'data-field': 'valid_until'}],
         [t('f.uses'), t('uses.max', {max: p.max_uses}), {'data-field': 'max_uses'}],
-        store ? [t('f.store'), storeText(store)] : null,
+        [t('f.store'), storeText(store), {'data-field': 'store'}],
       ]),
+      reason ? h('p', {class: 'note', id: 'notme-effect'}, t('notme.effect')) : null,
       sensitiveNote(p.categories),
       action === 'REVOKE' ? h('p', {class: 'note', id: 'revoke-effect'}, revokeEffect(store)) : null,
       techDetails('decide-tech',
@@ -405,6 +441,7 @@ async function screenDecide(id, action) {
           [t('f.purposeCode'), h('code', {}, p.purpose)],
           [t('f.seq'), String(p.seq)],
           [t('f.channel'), p.channel],
+          [t('f.schemas'), (p.categories || []).map((c, i) => c + ' v' + (p.schema_versions || [])[i]).join(', ')],
           [t('f.issued'), fmtTime(p.issued_at)],
           [t('f.key'), state.device ? h('code', {}, state.device.keyId) : '—'],
           [t('f.digest'), h('code', {}, digest)],
@@ -442,12 +479,16 @@ async function screenReceiptAuth(id, tx) {
     h('p', {class: 'hint'}, t('receipt.intro')),
     h('section', {class: 'card', id: 'receipt', 'data-kind': 'decision', 'data-auth-id': a.id, 'data-tx': d.tx_id, 'data-action': d.action},
       h('h3', {id: 'receipt-result', 'data-focus': fresh ? '' : null},
-        h('span', {}, t('receipt.done', {action: t('act.' + d.action)})), statusBadge(a.status)),
+        h('span', {}, t('receipt.done', {action: p.reason ? t('act.' + p.reason) : t('act.' + d.action)})), statusBadge(a.status)),
       facts([
+        p.reason ? [t('f.reason'), t('reason.' + p.reason), {'data-field': 'reason'}] : null,
         [t('f.who'), instName(a.requester_info, a.requester)],
+        p.licence ? [t('f.licence'), p.licence] : null,
         [t('f.purpose'), purpose.name],
         [t('f.categories'), (p.categories || a.categories || []).map(catLabel)],
+        p.schema_versions ? [t('f.fields'), fieldList(p.categories, p.schema_versions)] : null,
         p.data_from ? [t('f.period'), p.data_from + ' – ' + p.data_to] : null,
+        p.may_store !== undefined ? [t('f.store'), storeText(p)] : null,
         [t('f.when'), fmtTime(d.at)],
       ]),
       techDetails('receipt-tech',
@@ -517,6 +558,51 @@ async function screenReceiptUse(id) {
     h('div', {class: 'actions'}, h('a', {class: 'button secondary', href: '#/history'}, t('btn.back'))));
 }
 
+// ---------------------------------------------------------------- my records
+// screenRecords shows the citizen's own records of one category with their
+// values, labelled by the category's registered fields; the hash, batch
+// and anchor of each are folded under 技术详情.
+async function screenRecords(cat, more) {
+  if (!state.catNames.has(cat)) learnCategories((await api('GET', '/citizen/v1/safe')).categories);
+  const items = [];
+  let cursor = '';
+  do {
+    const page = await api('GET', '/citizen/v1/safe/records?category=' + encodeURIComponent(cat) + '&limit=100' +
+      (cursor ? '&cursor=' + encodeURIComponent(cursor) : ''));
+    items.push(...page.items);
+    cursor = page.next_cursor || '';
+  } while (cursor && more && items.length < 1000);
+  const fields = (state.catNames.get(cat) || {}).fields || [];
+  const cards = items.slice().reverse().map((r) => {
+    const v = r.values && typeof r.values === 'object' ? r.values : {};
+    const keys = fields.map((f) => f.name).filter((k) => k in v && k !== 'citizen_id')
+      .concat(Object.keys(v).filter((k) => !fields.some((f) => f.name === k) && k !== 'category' && k !== 'citizen_id'));
+    const label = (k) => {
+      const f = fields.find((x) => x.name === k);
+      return f ? (state.lang === 'zh' ? f.name_zh : f.name_en) : k;
+    };
+    const pr = r.proof;
+    return h('li', {class: 'card', 'data-record': r.record_hash},
+      h('h3', {}, h('span', {}, r.record_date), r.revoked ? statusBadge('REVOKED') : null),
+      facts(keys.map((k) => [label(k), fmtValue(k, v[k]), {'data-value': k}])),
+      techDetails(null, facts([
+        [t('records.hash'), h('code', {}, r.record_hash)],
+        pr ? [t('data.batch'), h('code', {}, pr.batch_id)] : [t('f.status'), t('data.notAnchored')],
+        pr ? [t('records.leaf'), t('records.leafOf', {i: pr.leaf_index + 1, n: pr.leaf_count})] : null,
+        pr ? [t('data.root'), h('code', {}, pr.root)] : null,
+        pr ? [t('data.anchorTx'), pr.anchored ? h('code', {class: 'tx'}, pr.anchor_tx_id) : t('data.notAnchored')] : null,
+        pr && pr.anchored_at ? [t('data.anchoredAt'), fmtTime(pr.anchored_at)] : null,
+        pr && pr.salt ? [t('records.salt'), h('code', {}, pr.salt)] : null,
+      ])));
+  });
+  render('data', t('records.title', {cat: catName(cat)}), h('h2', {}, t('records.title', {cat: catName(cat)})), reloginNotice(),
+    h('p', {class: 'hint'}, t('records.intro')),
+    cards.length ? h('ul', {class: 'plain', id: 'record-list', 'data-category': cat}, cards) : h('p', {class: 'empty'}, t('records.empty')),
+    cursor ? h('div', {class: 'actions'}, h('button', {type: 'button', class: 'secondary', id: 'records-more',
+      onclick: () => screenRecords(cat, true)}, t('records.more'))) : null,
+    h('div', {class: 'actions'}, h('a', {class: 'button secondary', href: '#/data'}, t('btn.back'))));
+}
+
 // ---------------------------------------------------------------- devices
 async function screenDevices() {
   const {keys} = await api('GET', '/citizen/v1/keys');
@@ -553,7 +639,8 @@ async function screenDevices() {
       });
     }
     return h('li', {class: 'card', 'data-key-id': k.key_id, 'data-status': k.status, 'data-mine': k.key_id === mine ? 'yes' : null},
-      h('h3', {}, h('span', {}, k.key_id === mine ? t('devices.this') : t('devices.other')), statusBadge(k.status)),
+      h('h3', {}, h('span', {'data-device-name': k.name || ''}, k.name ? (k.key_id === mine ? t('devices.named', {name: k.name}) : k.name)
+        : k.key_id === mine ? t('devices.this') : t('devices.other')), statusBadge(k.status)),
       facts([
         [t('devices.added'), fmtTime(k.added_at)],
         k.revoked_at ? [t('devices.revokedAt'), fmtTime(k.revoked_at)] : null,
