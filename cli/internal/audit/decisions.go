@@ -253,6 +253,9 @@ func CheckDecisions(ctx context.Context, lc *cmdutil.Ledger, institution string,
 				purposes[a.Purpose] = p
 			}
 			ev.Purpose = p
+			if ev.Terms, err = registryTerms(ctx, lc, &a, p); err != nil {
+				return nil, err
+			}
 			if ev.Tx, err = blocks.place(ctx, a.LastDecision.TxID); err != nil {
 				return nil, err
 			}
@@ -274,6 +277,9 @@ type DecisionEvidence struct {
 	// Tx places the decision's transaction among its neighbours; nil if
 	// the peer does not hold it.
 	Tx *TxPlace
+	// Terms are the registry's terms the payload had to sign (licence,
+	// retention, category schema versions), as registered now.
+	Terms model.Terms
 }
 
 // TxPlace is a transaction's time and the times around it in block order.
@@ -316,7 +322,7 @@ func CheckDecision(a model.Authorization, ev DecisionEvidence, minKeyAge, skew t
 	if p != nil {
 		signed := a // the terms as they stood when signed: only seq has moved on
 		signed.Seq = p.Seq
-		if err := p.Match(ev.Channel, &signed); err != nil {
+		if err := p.Match(ev.Channel, &signed, ev.Terms); err != nil {
 			finding(DecisionPayloadMismatch, "%s", errText(err))
 		} else if p.Seq >= a.Seq {
 			finding(DecisionPayloadMismatch, "signed seq %d, but the authorisation is at seq %d: the decision did not move it on", p.Seq, a.Seq)
@@ -528,4 +534,24 @@ func (b *blockTimes) place(ctx context.Context, txID string) (*TxPlace, error) {
 	}
 	earliest(next)
 	return pl, nil
+}
+
+// registryTerms reads the terms a's decision payload signs from the
+// registry: the requester's licence, the purpose's retention and each
+// category's schema version.
+func registryTerms(ctx context.Context, lc *cmdutil.Ledger, a *model.Authorization, p *model.Purpose) (model.Terms, error) {
+	inst, err := lc.GetInstitution(ctx, a.Requester)
+	if err != nil {
+		return model.Terms{}, err
+	}
+	if p == nil {
+		p = &model.Purpose{}
+	}
+	cats := make([]*model.Category, len(a.Categories))
+	for i, code := range a.Categories {
+		if cats[i], err = lc.GetCategory(ctx, code); err != nil {
+			return model.Terms{}, err
+		}
+	}
+	return model.TermsOf(inst, p, cats), nil
 }

@@ -27,7 +27,8 @@ func signedGrant(t *testing.T, dev *chaincodetest.Device, at time.Time) (model.A
 		Categories: []string{"housing_fund", "tax"}, DataFrom: "2025-11-01", DataTo: "2026-10-31",
 		ValidUntil: model.FormatTime(at.Add(7 * 24 * time.Hour)), MaxUses: 3, Status: model.AuthPending,
 		ReferenceHash: sha("LOAN-1"), RequestedAt: model.FormatTime(at.Add(-2 * time.Hour))}
-	payload := model.NewDecisionPayload(chaincodetest.Channel, &a, model.ActionGrant, at.Add(-time.Minute)).Bytes()
+	terms := model.Terms{Licence: "LIC-BANK", DataLifeDays: 0, SchemaVersions: []int{1, 1}}
+	payload := model.NewDecisionPayload(chaincodetest.Channel, &a, terms, model.ActionGrant, at.Add(-time.Minute)).Bytes()
 	signature, err := dev.Sign(payload)
 	if err != nil {
 		t.Fatal(err)
@@ -35,7 +36,7 @@ func signedGrant(t *testing.T, dev *chaincodetest.Device, at time.Time) (model.A
 	a.Seq, a.Status, a.GrantedAt = 1, model.AuthGranted, model.FormatTime(at)
 	a.LastDecision = &model.Decision{Action: model.ActionGrant, KeyID: dev.KeyID, Payload: base64.StdEncoding.EncodeToString(payload),
 		Signature: signature, At: model.FormatTime(at), TxID: "tx-grant"}
-	ev := DecisionEvidence{Channel: chaincodetest.Channel, Purpose: creditAssessment,
+	ev := DecisionEvidence{Channel: chaincodetest.Channel, Purpose: creditAssessment, Terms: terms,
 		Citizen: &model.Citizen{Ref: dev.CitizenRef, Keys: []model.DeviceKey{{KeyID: dev.KeyID, JWK: dev.JWK, Status: model.StatusActive,
 			AddedAt: model.FormatTime(at.Add(-time.Hour))}}},
 		Tx: &TxPlace{Block: 7, Timestamp: at.Truncate(time.Millisecond), Before: at.Add(-time.Second), After: at.Add(time.Second)}}
