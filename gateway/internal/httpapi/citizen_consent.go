@@ -416,7 +416,15 @@ func (s *Server) citizenAccesses(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		out.Items = append(out.Items, citizenAccess{Access: a, RequesterInfo: inst})
+		ca := citizenAccess{Access: a, RequesterInfo: inst, CategoryInfo: make([]categoryView, 0, len(a.Categories))}
+		for _, code := range a.Categories {
+			cv, err := c.category(r.Context(), code)
+			if err != nil {
+				return err
+			}
+			ca.CategoryInfo = append(ca.CategoryInfo, cv)
+		}
+		out.Items = append(out.Items, ca)
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil

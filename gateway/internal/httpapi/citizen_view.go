@@ -57,6 +57,10 @@ type citizenAuthorizationList struct {
 type citizenAccess struct {
 	model.Access
 	RequesterInfo institutionView `json:"requester_info"`
+	// CategoryInfo names the delivered categories, as for an
+	// authorisation: the use of an authorisation the app has not loaded
+	// still shows names, not codes.
+	CategoryInfo []categoryView `json:"category_info"`
 }
 
 type citizenAccessList struct {

@@ -323,7 +323,7 @@ function givenText(a) {
 async function screenHistory() {
   const list = await api('GET', '/citizen/v1/accesses?limit=100');
   const items = list.items.slice().sort((x, y) => (y.accessed_at || '').localeCompare(x.accessed_at || ''));
-  items.forEach((a) => state.accesses.set(a.id, a));
+  items.forEach((a) => { state.accesses.set(a.id, a); learnCategories(a.category_info); });
   const cards = items.map((a) => {
     const auth = state.auths.get(a.authorization_id);
     return h('section', {class: 'card', 'data-access-id': a.id},
