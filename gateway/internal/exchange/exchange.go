@@ -103,6 +103,9 @@ type DeliveryResponse struct {
 	Mode        string             `json:"mode"`
 	RecordCount int                `json:"record_count"`
 	Payload     *envelope.Envelope `json:"payload"`
+	// ProviderSignature is the provider's signature on the delivery
+	// (DeliveryClaims, signature.go).
+	ProviderSignature string `json:"provider_signature,omitempty"`
 }
 
 // Terms are a request's terms, checked: its categories sorted and its

@@ -12,6 +12,7 @@ import (
 	"github.com/quanchain/quanchain/gateway/internal/envelope"
 	"github.com/quanchain/quanchain/gateway/internal/store"
 	"github.com/quanchain/quanchain/gateway/internal/vault"
+	"github.com/quanchain/quanchain/internal/jws"
 	"github.com/quanchain/quanchain/ledger"
 )
 
@@ -57,6 +58,11 @@ type ProviderConfig struct {
 	// Log receives what goes wrong without failing a delivery; nil
 	// discards it.
 	Log *slog.Logger
+	// Signer is the provider's delivery-signing key and MSPID its
+	// organisation: every delivery is signed (signature.go). Without a
+	// Signer deliveries are not signed, and requesters refuse them.
+	Signer *jws.Signer
+	MSPID  string
 }
 
 // Provider serves authorised data to requester gateways.
@@ -68,6 +74,9 @@ type Provider struct {
 func NewProvider(c ProviderConfig) (*Provider, error) {
 	if c.Ledger == nil || c.Store == nil || c.Builder == nil {
 		return nil, errors.New("exchange: the provider needs a Ledger, a Store and a Builder")
+	}
+	if c.Signer != nil && c.MSPID == "" {
+		return nil, errors.New("exchange: a provider that signs needs its MSPID")
 	}
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
@@ -210,8 +219,15 @@ func (p *Provider) Deliver(ctx context.Context, caller string, q DeliveryRequest
 	if err != nil {
 		return nil, err
 	}
+	// Signed once the access is committed, so the signature names its
+	// transaction too.
+	signature, err := p.signDelivery(DeliveryClaims{AccessID: q.AccessID, AuthorizationID: a.ID, Requester: caller,
+		Digest: digest, TxID: txID, IssuedAt: model.FormatTime(now)})
+	if err != nil {
+		return nil, err
+	}
 	return &DeliveryResponse{AccessID: q.AccessID, TxID: txID, Digest: digest, Mode: q.Mode,
-		RecordCount: d.RecordCount, Payload: env}, nil
+		RecordCount: d.RecordCount, Payload: env, ProviderSignature: signature}, nil
 }
 
 // receipt returns the stored receipt of an access id, if any.

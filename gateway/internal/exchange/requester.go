@@ -63,12 +63,17 @@ type RequesterConfig struct {
 	// Log receives provider failures and failed verifications; nil
 	// discards them.
 	Log *slog.Logger
+	// ProviderKeys gives the provider's published delivery-signing keys;
+	// a delivery signed with another key is refused. Nil accepts any key
+	// that verifies.
+	ProviderKeys ProviderKeys
 }
 
 // Requester fetches authorised data from the provider and verifies it
 // against its own peer before handing it on.
 type Requester struct {
-	cfg RequesterConfig
+	cfg  RequesterConfig
+	keys *providerKeyCache
 }
 
 // NewRequester checks c and returns the requester.
@@ -79,7 +84,11 @@ func NewRequester(c RequesterConfig) (*Requester, error) {
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Requester{cfg: c}, nil
+	r := &Requester{cfg: c}
+	if c.ProviderKeys != nil {
+		r.keys = &providerKeyCache{src: c.ProviderKeys}
+	}
+	return r, nil
 }
 
 // Result is what a data request returns: what was delivered, every check
@@ -106,7 +115,10 @@ type Result struct {
 	Records         *[]vault.DeliveredRecord `json:"records,omitempty"`
 	Predicate       *PredicateQuery          `json:"predicate,omitempty"`
 	Answer          *bool                    `json:"answer,omitempty"`
-	Verified        bool                     `json:"verified"`
+	// ProviderSignature is the provider's signature on the delivery
+	// (DeliveryClaims), checked: the institution's proof of origin.
+	ProviderSignature string `json:"provider_signature,omitempty"`
+	Verified          bool   `json:"verified"`
 }
 
 // Kept is what may be kept of an answered data request for a replay: the
@@ -149,7 +161,7 @@ func (r *Requester) Fetch(ctx context.Context, accessID, authID string, cats []s
 	if err != nil {
 		return nil, nil, r.providerFailure(ctx, err)
 	}
-	out, err := r.verify(ctx, a, req, terms, resp)
+	out, err := r.verify(ctx, a, req, terms, resp, false)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -191,7 +203,7 @@ func (r *Requester) Replay(ctx context.Context, kept Kept, now time.Time) (*Resu
 		return nil, refuse(string(me.Code), "%s; access %s (transaction %s) answered this Idempotency-Key and its data is not handed out again",
 			me.Message, kept.Delivery.AccessID, kept.Delivery.TxID)
 	}
-	return r.verify(ctx, a, kept.Request, terms, kept.Delivery)
+	return r.verify(ctx, a, kept.Request, terms, kept.Delivery, true)
 }
 
 // idEncoding is the alphabet of derived access ids.

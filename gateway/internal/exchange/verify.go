@@ -42,11 +42,14 @@ func unverified(check, format string, args ...any) error {
 // verify checks a delivery against this gateway's own peer and returns the
 // answer for the institution. A failing check is DELIVERY_UNVERIFIED,
 // logged; a ledger that cannot be read is its own error, not a verdict.
+//
+// A replay (replay true) of a delivery kept before providers signed
+// deliveries passes without a signature; any signature present is checked.
 func (r *Requester) verify(ctx context.Context, a *model.Authorization, req DeliveryRequest,
-	terms Terms, resp *DeliveryResponse) (*Result, error) {
-	out, err := r.check(ctx, a, req, terms, resp)
+	terms Terms, resp *DeliveryResponse, replay bool) (*Result, error) {
+	out, err := r.check(ctx, a, req, terms, resp, replay)
 	var xe *Error
-	if errors.As(err, &xe) && xe.Code == CodeDeliveryUnverified {
+	if errors.As(err, &xe) && (xe.Code == CodeDeliveryUnverified || xe.Code == CodeDeliverySignatureInvalid) {
 		r.cfg.Log.WarnContext(ctx, "delivery failed verification",
 			slog.String("access_id", req.AccessID), slog.String("error", xe.Message))
 	}
@@ -55,7 +58,7 @@ func (r *Requester) verify(ctx context.Context, a *model.Authorization, req Deli
 
 // check runs verify's checks.
 func (r *Requester) check(ctx context.Context, a *model.Authorization, req DeliveryRequest,
-	terms Terms, resp *DeliveryResponse) (*Result, error) {
+	terms Terms, resp *DeliveryResponse, replay bool) (*Result, error) {
 	msp, pred := r.cfg.MSPID, terms.predicate
 	if resp.AccessID != req.AccessID || resp.Mode != req.Mode || !model.ValidHash(resp.Digest) || resp.Payload == nil {
 		return nil, unverified(CheckResponse, "the provider answered for another access or mode")
@@ -96,10 +99,13 @@ func (r *Requester) check(ctx context.Context, a *model.Authorization, req Deliv
 	case acc.RecordCount != resp.RecordCount:
 		return nil, unverified(CheckAccess, "the access records %d records, the provider stated %d", acc.RecordCount, resp.RecordCount)
 	}
+	if err := r.checkSignature(ctx, resp.ProviderSignature, acc, replay); err != nil {
+		return nil, err
+	}
 	out := &Result{
 		AccessID: acc.ID, TxID: acc.TxID, AuthorizationID: a.ID, Mode: acc.Mode, Categories: acc.Categories,
 		DataFrom: a.DataFrom, DataTo: a.DataTo, Digest: digest, DigestSalt: hex.EncodeToString(salt), Delivery: body,
-		UseNumber: acc.UseNumber, AccessedAt: acc.AccessedAt,
+		UseNumber: acc.UseNumber, AccessedAt: acc.AccessedAt, ProviderSignature: resp.ProviderSignature,
 	}
 	if pred != nil {
 		answer, err := verifyPredicate(body, msp, a, req, pred)

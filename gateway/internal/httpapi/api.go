@@ -110,6 +110,9 @@ type Deps struct {
 	// requests (requester role; reference.LoadOrCreate); without it,
 	// POST /v1/authorizations fails with 500.
 	References ReferenceKeyer
+	// Artefacts issues consent artefacts (requester role,
+	// NewArtefactAPI); without it those routes answer 503.
+	Artefacts *ArtefactAPI
 }
 
 // CodeStoreUnavailable is /readyz's answer while the gateway's store does
@@ -168,6 +171,7 @@ var routes = concatRoutes(
 	notifyRoutes,
 	adminRoutes,
 	appRoutes,
+	artefactRoutes,
 )
 
 func concatRoutes(first []route, rest ...[]route) []route {

@@ -116,6 +116,9 @@ var exchangeStatus = map[string]int{
 	exchange.CodeDeliveryUnverified:   http.StatusBadGateway,
 	exchange.CodeProviderUnavailable:  http.StatusServiceUnavailable,
 	exchange.CodeProviderError:        http.StatusBadGateway,
+
+	// The provider's signature on a delivery does not hold.
+	exchange.CodeDeliverySignatureInvalid: http.StatusBadGateway,
 }
 
 // statusOfExchange is the status of an exchange error: the provider's own
@@ -159,7 +162,8 @@ func classify(err error) (status int, d errorDetail, internal bool) {
 	case errors.As(err, &xe):
 		st := statusOfExchange(xe)
 		return st, errorDetail{Code: xe.Code, Message: xe.Message}, st >= 500 && xe.Code != exchange.CodeProviderUnavailable &&
-			xe.Code != exchange.CodeDataNotReady && xe.Code != exchange.CodeDeliveryUnverified && xe.Code != exchange.CodeProviderError
+			xe.Code != exchange.CodeDataNotReady && xe.Code != exchange.CodeDeliveryUnverified && xe.Code != exchange.CodeProviderError &&
+			xe.Code != exchange.CodeDeliverySignatureInvalid
 	case errors.As(err, &authErr):
 		// Never the library's text: it would tell an attacker which check failed.
 		return http.StatusUnauthorized, errorDetail{Code: authErr.Code, Message: "a valid bearer token is required"}, false

@@ -32,6 +32,7 @@ import (
 	"github.com/quanchain/quanchain/gateway/internal/store"
 	"github.com/quanchain/quanchain/gateway/internal/synth"
 	"github.com/quanchain/quanchain/gateway/internal/vault"
+	"github.com/quanchain/quanchain/internal/jws"
 	"github.com/quanchain/quanchain/ledger"
 	"github.com/quanchain/quanchain/ledger/ledgertest"
 )
@@ -123,6 +124,8 @@ type xnet struct {
 	devices map[string]*ledgertest.Device
 	// operatorPS is the operator's pseudonymiser (the key of the import).
 	operatorPS *HMACPseudonymiser
+	// deliverySigner is the provider's delivery-signing key.
+	deliverySigner *jws.Signer
 }
 
 type requesterGateway struct {
@@ -194,7 +197,9 @@ func newXnet(t *testing.T) *xnet {
 	operator := x.net.Ledger("BureauMSP")
 	x.builder = &switchBuilder{inner: x.vault}
 	x.safe = &flakySafe{SafeStore: st}
-	prov, err := exchange.NewProvider(exchange.ProviderConfig{Ledger: operator, Store: x.safe, Builder: x.builder})
+	x.deliverySigner = newJWSSigner(t)
+	prov, err := exchange.NewProvider(exchange.ProviderConfig{Ledger: operator, Store: x.safe, Builder: x.builder,
+		Signer: x.deliverySigner, MSPID: "BureauMSP"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -352,7 +357,8 @@ func testTokens(t *testing.T, clock func() time.Time) *auth.Tokens {
 
 // newRequester starts an institution's gateway: its key registered on the
 // ledger, its provider client over mutual TLS pinned to the operator.
-func (x *xnet) newRequester(msp, client string, tokens *auth.Tokens) *requesterGateway {
+// wrap, if given, stands between the requester and its provider client.
+func (x *xnet) newRequester(msp, client string, tokens *auth.Tokens, wrap ...func(exchange.ProviderClient) exchange.ProviderClient) *requesterGateway {
 	t := x.t
 	t.Helper()
 	key, err := envelope.GenerateKey()
@@ -372,7 +378,11 @@ func (x *xnet) newRequester(msp, client string, tokens *auth.Tokens) *requesterG
 		t.Fatal(err)
 	}
 	t.Cleanup(pc.Close)
-	dr, err := exchange.NewRequester(exchange.RequesterConfig{MSPID: msp, Ledger: view, Provider: pc, Key: key})
+	var provider exchange.ProviderClient = pc
+	for _, w := range wrap {
+		provider = w(provider)
+	}
+	dr, err := exchange.NewRequester(exchange.RequesterConfig{MSPID: msp, Ledger: view, Provider: provider, Key: key, ProviderKeys: pc})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,6 +25,7 @@ const DefaultMaxDeliveryBytes = 64 << 20
 type ProviderClient struct {
 	endpoint string
 	health   string
+	keys     string // DeliveryKeysPath
 	// RequestID returns the id of the request being served, if any.
 	RequestID func(context.Context) string
 	hc        *http.Client
@@ -44,6 +45,7 @@ func NewProviderClient(baseURL string, tlsConfig *tls.Config) (*ProviderClient, 
 	return &ProviderClient{
 		endpoint: base + DeliveriesPath,
 		health:   base + "/healthz",
+		keys:     base + DeliveryKeysPath,
 		hc:       peerHTTPClient(tlsConfig),
 	}, nil
 }
