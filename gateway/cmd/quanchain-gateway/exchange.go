@@ -74,7 +74,12 @@ func buildExchange(ctx context.Context, cfg *config.Config, channel, msp string,
 			LoginRate: float64(cfg.LoginPerMinute) / 60, LoginBurst: cfg.LoginPerMinute}); err != nil {
 			return nil, err
 		}
-		if x.provider, err = exchange.NewProvider(exchange.ProviderConfig{Ledger: l, Store: st, Builder: v, Log: xlog}); err != nil {
+		signer, err := loadSigner(filepath.Join(cfg.DataDir, deliveryKeyFile))
+		if err != nil {
+			return nil, err
+		}
+		if x.provider, err = exchange.NewProvider(exchange.ProviderConfig{Ledger: l, Store: st, Builder: v, Log: xlog,
+			Signer: signer, MSPID: msp}); err != nil {
 			return nil, err
 		}
 		x.peerMSP = link.RequestMSP
@@ -89,6 +94,7 @@ func buildExchange(ctx context.Context, cfg *config.Config, channel, msp string,
 			return nil, fmt.Errorf("register the data-encryption key: %w", err)
 		}
 		var pc exchange.ProviderClient
+		var providerKeys exchange.ProviderKeys
 		remote := &peerlink.RemotePseudonymiser{BaseURL: cfg.OperatorURL}
 		if cfg.OperatorURL != "" {
 			// The operator is the organisation the ledger names; its
@@ -115,7 +121,7 @@ func buildExchange(ctx context.Context, cfg *config.Config, channel, msp string,
 			if remote, err = peerlink.NewRemotePseudonymiser(cfg.OperatorURL, pseudoCfg); err != nil {
 				return nil, err
 			}
-			pc = hpc
+			pc, providerKeys = hpc, hpc
 			x.ready = append(x.ready,
 				httpapi.ReadyCheck{Name: "this gateway's data-encryption key on the ledger", Code: httpapi.CodeEncryptionKeyNotRegistered,
 					Check: func(ctx context.Context) error { return envelope.CheckRegistered(ctx, l, msp, key) }},
@@ -123,7 +129,8 @@ func buildExchange(ctx context.Context, cfg *config.Config, channel, msp string,
 				httpapi.ReadyCheck{Name: "the operator's pseudonym service", Code: httpapi.CodePseudonymUnavailable, Check: remote.Ping})
 		}
 		x.pseudonyms = remote
-		if x.dataRequests, err = exchange.NewRequester(exchange.RequesterConfig{MSPID: msp, Ledger: l, Provider: pc, Key: key, Log: xlog}); err != nil {
+		if x.dataRequests, err = exchange.NewRequester(exchange.RequesterConfig{MSPID: msp, Ledger: l, Provider: pc, Key: key, Log: xlog,
+			ProviderKeys: providerKeys}); err != nil {
 			return nil, err
 		}
 		if x.verifications, err = httpapi.NewVerificationAPI(httpapi.VerificationConfig{Ledger: l}); err != nil {

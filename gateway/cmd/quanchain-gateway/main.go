@@ -98,6 +98,10 @@ func run(ctx context.Context, args, env []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	artefacts, err := artefactAPI(cfg, l, conn, conn.Channel)
+	if err != nil {
+		return err
+	}
 	// The operator's gateway names citizens by their vault refs and issues
 	// the pairwise refs (its own too, when it also plays the requester);
 	// any other requester asks the operator's pseudonym service.
@@ -113,6 +117,7 @@ func run(ctx context.Context, args, env []string, stdout io.Writer) error {
 		Notify: notifications, Admin: admin, DeliveryLog: st,
 		Citizen: x.citizen, Provider: x.provider, PeerMSP: x.peerMSP, DataRequests: x.dataRequests, Verifications: x.verifications,
 		References:  references,
+		Artefacts:   artefacts,
 		App:         consentapp.Handler(), // routed on the provider role only
 		ReadyChecks: append([]httpapi.ReadyCheck{{Name: "the store", Code: httpapi.CodeStoreUnavailable, Check: st.Ping}}, x.ready...),
 	})
