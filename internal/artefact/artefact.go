@@ -136,8 +136,12 @@ func New(channel string, a *model.Authorization, t model.Terms, key model.Device
 	if key.KeyID != d.KeyID {
 		return nil, fmt.Errorf("artefact: key %s did not sign the decision (%s did)", key.KeyID, d.KeyID)
 	}
+	auth := *a // a copy that shares nothing with a
+	auth.Categories = append([]string(nil), a.Categories...)
+	ld := *d
+	auth.LastDecision = &ld
 	return &Artefact{Type: PayloadType, Channel: channel, Issuer: a.Requester, IssuedAt: model.FormatTime(now),
-		Authorization: *a, Terms: TermsFrom(t),
+		Authorization: auth, Terms: TermsFrom(t),
 		Decision: Decision{Action: d.Action, Reason: d.Reason, KeyID: d.KeyID, Payload: d.Payload, Signature: d.Signature,
 			At: d.At, TxID: d.TxID, Block: block},
 		DeviceKey: DeviceKey{KeyID: key.KeyID, JWK: json.RawMessage(key.JWK), AddedAt: key.AddedAt, RevokedAt: key.RevokedAt}}, nil

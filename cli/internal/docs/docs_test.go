@@ -64,7 +64,7 @@ func TestJSONTree(t *testing.T) {
 		}
 	}
 	walk(tree)
-	if len(paths) != 26 {
+	if len(paths) != 27 {
 		t.Errorf("%d commands in the tree", len(paths))
 	}
 	found := false

@@ -99,7 +99,9 @@ func TestDeliveryWithABadProviderSignatureIsRefused(t *testing.T) {
 		edit func(r *exchange.DeliveryResponse)
 	}{
 		{"unsigned", func(r *exchange.DeliveryResponse) { r.ProviderSignature = "" }},
-		{"signature cut", func(r *exchange.DeliveryResponse) { r.ProviderSignature = r.ProviderSignature[:len(r.ProviderSignature)-4] }},
+		{"signature cut", func(r *exchange.DeliveryResponse) {
+			r.ProviderSignature = r.ProviderSignature[:len(r.ProviderSignature)-4]
+		}},
 		{"a key the provider does not publish", func(r *exchange.DeliveryResponse) {
 			r.ProviderSignature = sign(stranger, claimsOf(r))
 		}},
