@@ -133,3 +133,46 @@ func TestDeliveryWithABadProviderSignatureIsRefused(t *testing.T) {
 		})
 	}
 }
+
+// TestReplayOfAnUnsignedKeptDelivery: a delivery kept before providers
+// signed is replayed without a signature; a kept signature that does not
+// hold is refused like a fresh one.
+func TestReplayOfAnUnsignedKeptDelivery(t *testing.T) {
+	x := newXnet(t)
+	body := recordsRequest(authBank, synth.Tax)
+	if w := x.bank.do(t, "POST", "/v1/data-requests", body, "Idempotency-Key", "kept-1"); w.Code != 200 {
+		t.Fatalf("first: %d %s", w.Code, w.Body)
+	}
+	editKept := func(edit func(*exchange.DeliveryResponse)) {
+		t.Helper()
+		x.bank.idem.mu.Lock()
+		defer x.bank.idem.mu.Unlock()
+		for _, r := range x.bank.idem.recs {
+			var k exchange.Kept
+			if err := json.Unmarshal(r.resp.Body, &k); err != nil {
+				t.Fatal(err)
+			}
+			edit(k.Delivery)
+			b, err := json.Marshal(k)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.resp.Body = b
+		}
+	}
+	signature := ""
+	editKept(func(d *exchange.DeliveryResponse) { signature, d.ProviderSignature = d.ProviderSignature, "" })
+	w := x.bank.do(t, "POST", "/v1/data-requests", body, "Idempotency-Key", "kept-1")
+	var got struct {
+		ProviderSignature *string `json:"provider_signature"`
+		Verified          bool    `json:"verified"`
+	}
+	if w.Code != 200 || json.Unmarshal(w.Body.Bytes(), &got) != nil || !got.Verified || got.ProviderSignature != nil {
+		t.Fatalf("replay of an unsigned kept delivery: %d %s", w.Code, w.Body)
+	}
+	editKept(func(d *exchange.DeliveryResponse) { d.ProviderSignature = signature[:len(signature)-4] })
+	if w := x.bank.do(t, "POST", "/v1/data-requests", body, "Idempotency-Key", "kept-1"); w.Code != 502 ||
+		errCode(t, w) != exchange.CodeDeliverySignatureInvalid {
+		t.Fatalf("replay with a broken signature: %d %s", w.Code, w.Body)
+	}
+}
