@@ -143,7 +143,10 @@ func seedSafe(ctx context.Context, st *store.Store, cfg *config.Config, l *ledge
 	if err != nil {
 		return total, err
 	}
-	people := synth.Citizens(seed, n)
+	// The random population first, so its citizens keep their lines in
+	// demo-citizens.jsonl; then the named test personas, whose records
+	// cover every category (docs/personas.md).
+	people := append(synth.Citizens(seed, n), synth.PersonaCitizens()...)
 	var cz bytes.Buffer
 	if err := synth.WriteCitizensJSONL(&cz, people); err != nil {
 		return total, err
