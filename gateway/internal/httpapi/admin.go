@@ -168,14 +168,14 @@ func (q *createClientRequest) Validate(self string) error {
 // createdClient is the answer to POST /admin/v1/clients: the only time the
 // secret is shown.
 type createdClient struct {
-	ClientID     string   `json:"client_id"`
-	ClientSecret string   `json:"client_secret,omitempty"`
+	ClientID     string `json:"client_id"`
+	ClientSecret string `json:"client_secret,omitempty"`
 	// TokenEndpointAuthMethod is client_secret_post (also sent as HTTP
 	// Basic) or private_key_jwt (RFC 7591 §2).
-	TokenEndpointAuthMethod string `json:"token_endpoint_auth_method"`
-	OrgMSP       string   `json:"org_msp"`
-	Scopes       []string `json:"scopes"`
-	CreatedAt    string   `json:"created_at"`
+	TokenEndpointAuthMethod string   `json:"token_endpoint_auth_method"`
+	OrgMSP                  string   `json:"org_msp"`
+	Scopes                  []string `json:"scopes"`
+	CreatedAt               string   `json:"created_at"`
 }
 
 // adminCreateClient registers an API client with a fresh id and secret; the
