@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/quanchain/quanchain/chaincode/model"
 	"github.com/quanchain/quanchain/gateway/internal/exchange"
@@ -109,7 +110,8 @@ type accessListOut struct {
 func TestListAccessesOwnOnly(t *testing.T) {
 	x := newXnet(t)
 	var digests []string
-	for _, cats := range [][]string{{synth.Tax}, {synth.HousingFund, synth.Tax}} {
+	for i, cats := range [][]string{{synth.Tax}, {synth.HousingFund, synth.Tax}} {
+		x.clock.set(now.Add(time.Duration(i) * time.Minute)) // oldest first: one access a minute
 		w := x.bank.do(t, "POST", "/v1/data-requests", recordsRequest(authBank, cats...))
 		if w.Code != 200 {
 			t.Fatalf("bank data request: %d %s", w.Code, w.Body)
