@@ -91,6 +91,23 @@ func TestDataAvailability(t *testing.T) {
 		t.Fatalf("provider answered the bank about the insurer's authorisation: %v", err)
 	}
 
+	// A revoked record is no data: the claimant's one death registration,
+	// withdrawn at its source (revoked on the ledger and marked in the
+	// safe, as the predicates read it), leaves the category without.
+	for h, body := range x.imported {
+		if strings.Contains(string(body), `"death_registration"`) {
+			x.revoke(h, synth.DeathRegistration)
+			if err := x.store.SetRecordRevoked(context.Background(), h, true); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	w := x.insurer.do(t, "GET", "/v1/data-availability?authorization_id="+authInsurer, "")
+	if got := decodeBody[availabilityOut](t, w); w.Code != 200 || !slices.Equal(got.Categories, []exchange.CategoryAvailability{
+		{Category: "death_registration", Available: false}, {Category: "medical_settlement", Available: true}}) {
+		t.Fatalf("after the revocation: %d %s", w.Code, w.Body)
+	}
+
 	// Revoked, paused: refused as a delivery would be.
 	x.decide("auth-bank-2", model.ActionPause)
 	if w := x.bank.do(t, "GET", "/v1/data-availability?authorization_id=auth-bank-2", ""); w.Code != 409 || errCode(t, w) != string(model.CodeAuthPaused) {
