@@ -37,9 +37,11 @@ func TestVerifyClientAssertion(t *testing.T) {
 		"iat in the future": func(c *jwt.RegisteredClaims) { c.IssuedAt = jwt.NewNumericDate(now.Add(time.Minute)) },
 		"exp 6 minutes out": func(c *jwt.RegisteredClaims) { c.ExpiresAt = jwt.NewNumericDate(now.Add(6 * time.Minute)) },
 		"expired":           func(c *jwt.RegisteredClaims) { c.ExpiresAt = jwt.NewNumericDate(now.Add(-time.Minute)) },
-		"another audience":  func(c *jwt.RegisteredClaims) { c.Audience = jwt.ClaimStrings{"https://bank.example/admin/v1/oauth/token"} },
-		"another issuer":    func(c *jwt.RegisteredClaims) { c.Issuer = "c2" },
-		"long jti":          func(c *jwt.RegisteredClaims) { c.ID = string(make([]byte, 257)) },
+		"another audience": func(c *jwt.RegisteredClaims) {
+			c.Audience = jwt.ClaimStrings{"https://bank.example/admin/v1/oauth/token"}
+		},
+		"another issuer": func(c *jwt.RegisteredClaims) { c.Issuer = "c2" },
+		"long jti":       func(c *jwt.RegisteredClaims) { c.ID = string(make([]byte, 257)) },
 	} {
 		c := base()
 		edit(&c)
