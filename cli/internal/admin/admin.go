@@ -4,7 +4,9 @@ package admin
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 
@@ -45,19 +47,27 @@ type ClientsCreateOptions struct {
 	Flags  cmdutil.AdminFlags
 	Org    string
 	Scopes []string
+	// JWKFile, if set, holds the client's public key (a P-256 JWK): the
+	// client authenticates with signed client assertions, without a secret.
+	JWKFile string
 }
 
 // NewCmdClientsCreate returns `qc admin clients create`.
 func NewCmdClientsCreate(f *cmdutil.Factory, runF func(*ClientsCreateOptions) error) *cobra.Command {
 	opts := &ClientsCreateOptions{IO: f.IOStreams, Admin: f.AdminClient}
 	cmd := &cobra.Command{
-		Use:   "create --org <msp> --scope institution [--scope admin]",
+		Use:   "create --org <msp> --scope institution [--scope admin] [--jwk-file key.jwk]",
 		Short: "Register an API client and show its secret once",
 		Long: `Register an API client of the gateway's organisation with the given scopes
 (institution: the institution API; admin: the admin API). The secret is
-shown in this answer only: the gateway keeps only a hash of it.`,
+shown in this answer only: the gateway keeps only a hash of it.
+
+With --jwk-file the client registers a public key (an ES256 JWK: kty EC, crv
+P-256, x, y) instead and gets no secret: it authenticates with client
+assertions it signs with the private key (private_key_jwt, RFC 7523).`,
 		Example: `  qc admin clients create --org BureauMSP --scope institution
-  qc admin clients create --org BureauMSP --scope institution --scope admin --json`,
+  qc admin clients create --org BureauMSP --scope institution --scope admin --json
+  qc admin clients create --org BureauMSP --scope institution --jwk-file client.pub.jwk`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if !model.ValidMSPID(opts.Org) {
@@ -89,6 +99,7 @@ shown in this answer only: the gateway keeps only a hash of it.`,
 	}
 	cmd.Flags().StringVar(&opts.Org, "org", "", "the client's organisation (MSP ID; the gateway's own)")
 	cmd.Flags().StringSliceVar(&opts.Scopes, "scope", nil, "a scope of the client: institution or admin (repeatable)")
+	cmd.Flags().StringVar(&opts.JWKFile, "jwk-file", "", "the client's public key, a P-256 JWK, instead of a secret (private_key_jwt)")
 	cmdutil.AddAdminFlags(cmd, &opts.Flags)
 	cmdutil.AddJSONFlag(cmd, &opts.Output)
 	return cmd
@@ -103,7 +114,18 @@ func clientsCreateRun(opts *ClientsCreateOptions) error {
 	if err != nil {
 		return err
 	}
-	c, err := a.CreateClient(opts.Ctx, opts.Org, opts.Scopes)
+	var jwk json.RawMessage
+	if opts.JWKFile != "" {
+		b, err := os.ReadFile(opts.JWKFile)
+		if err != nil {
+			return fmt.Errorf("reading --jwk-file: %w", err)
+		}
+		if !json.Valid(b) {
+			return cmdutil.UsageErrorf("--jwk-file %s: not JSON", opts.JWKFile)
+		}
+		jwk = json.RawMessage(b)
+	}
+	c, err := a.CreateKeyClient(opts.Ctx, opts.Org, opts.Scopes, jwk)
 	if err != nil {
 		return err
 	}
@@ -112,13 +134,20 @@ func clientsCreateRun(opts *ClientsCreateOptions) error {
 	}
 	t := cmdutil.NewTable(opts.IO.Out)
 	t.Row("client_id", c.ClientID)
-	t.Row("client_secret", c.ClientSecret)
+	if c.ClientSecret != "" {
+		t.Row("client_secret", c.ClientSecret)
+	}
+	if c.TokenEndpointAuthMethod != "" {
+		t.Row("token_endpoint_auth_method", c.TokenEndpointAuthMethod)
+	}
 	t.Row("org_msp", c.OrgMSP)
 	t.Row("scopes", strings.Join(c.Scopes, ","))
 	t.Row("created_at", c.CreatedAt)
 	if err := t.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintln(opts.IO.ErrOut, "The secret is shown this once: store it now.")
+	if c.ClientSecret != "" {
+		fmt.Fprintln(opts.IO.ErrOut, "The secret is shown this once: store it now.")
+	}
 	return nil
 }

@@ -38,11 +38,13 @@ type Token struct {
 
 // Client is a registered API client; the secret is shown once.
 type Client struct {
-	ClientID     string   `json:"client_id"`
-	ClientSecret string   `json:"client_secret"`
-	OrgMSP       string   `json:"org_msp"`
-	Scopes       []string `json:"scopes"`
-	CreatedAt    string   `json:"created_at"`
+	ClientID     string `json:"client_id"`
+	ClientSecret string `json:"client_secret,omitempty"` // absent for a client that registered a key
+	// TokenEndpointAuthMethod is client_secret_post or private_key_jwt.
+	TokenEndpointAuthMethod string   `json:"token_endpoint_auth_method,omitempty"`
+	OrgMSP                  string   `json:"org_msp"`
+	Scopes                  []string `json:"scopes"`
+	CreatedAt               string   `json:"created_at"`
 }
 
 // AnchoredBatch is one Merkle batch anchored on the ledger by an import.
@@ -79,9 +81,19 @@ func (a *Admin) IssueToken(ctx context.Context) (*Token, error) {
 
 // CreateClient registers an API client of org with scopes.
 func (a *Admin) CreateClient(ctx context.Context, org string, scopes []string) (*Client, error) {
+	return a.CreateKeyClient(ctx, org, scopes, nil)
+}
+
+// CreateKeyClient registers an API client that authenticates with client
+// assertions signed by the key whose public JWK is jwk (private_key_jwt);
+// with jwk nil it is CreateClient.
+func (a *Admin) CreateKeyClient(ctx context.Context, org string, scopes []string, jwk json.RawMessage) (*Client, error) {
 	var c Client
-	if err := a.do(ctx, http.MethodPost, "/admin/v1/clients", "application/json", true,
-		map[string]any{"org_msp": org, "scopes": scopes}, &c); err != nil {
+	body := map[string]any{"org_msp": org, "scopes": scopes}
+	if jwk != nil {
+		body["jwk"] = jwk
+	}
+	if err := a.do(ctx, http.MethodPost, "/admin/v1/clients", "application/json", true, body, &c); err != nil {
 		return nil, fmt.Errorf("creating the client: %w", err)
 	}
 	return &c, nil

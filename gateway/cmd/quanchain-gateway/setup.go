@@ -37,6 +37,7 @@ type DemoClient struct {
 const (
 	demoClientsFile  = "demo-clients.json"
 	demoCitizensFile = "demo-citizens.jsonl"
+	demoPersonasFile = "demo-personas.jsonl"
 )
 
 // runSetup prepares a gateway's data directory for the demo, idempotently:
@@ -143,14 +144,23 @@ func seedSafe(ctx context.Context, st *store.Store, cfg *config.Config, l *ledge
 	if err != nil {
 		return total, err
 	}
-	people := synth.Citizens(seed, n)
-	var cz bytes.Buffer
-	if err := synth.WriteCitizensJSONL(&cz, people); err != nil {
-		return total, err
+	// The random population, and the named test personas whose records
+	// cover every category (docs/personas.md), each listed in a file of
+	// its own: demo-citizens.jsonl stays the population alone.
+	population, personas := synth.Citizens(seed, n), synth.PersonaCitizens()
+	for _, f := range []struct {
+		name   string
+		people []synth.Citizen
+	}{{demoCitizensFile, population}, {demoPersonasFile, personas}} {
+		var cz bytes.Buffer
+		if err := synth.WriteCitizensJSONL(&cz, f.people); err != nil {
+			return total, err
+		}
+		if err := os.WriteFile(filepath.Join(cfg.DataDir, f.name), cz.Bytes(), 0o600); err != nil {
+			return total, fmt.Errorf("write demo citizens: %w", err)
+		}
 	}
-	if err := os.WriteFile(filepath.Join(cfg.DataDir, demoCitizensFile), cz.Bytes(), 0o600); err != nil {
-		return total, fmt.Errorf("write demo citizens: %w", err)
-	}
+	people := append(population, personas...)
 	im := &vault.Importer{Store: st, Pseudonymiser: ps, Anchorer: ledger.BatchAnchorer{Ledger: l}}
 	to := time.Date(2026, 10, 31, 0, 0, 0, 0, time.UTC)
 	from := to.AddDate(-2, 0, 1)

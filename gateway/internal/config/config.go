@@ -65,6 +65,12 @@ type Config struct {
 	// OperatorURL is the operator gateway's mutual-TLS base URL, where a
 	// requester asks for pseudonyms and fetches authorised data.
 	OperatorURL string
+	// PublicURL is the base URL institutions reach this gateway at
+	// (https://host[:port][/path]); a client assertion (private_key_jwt)
+	// must name <PublicURL>/v1/oauth/token as its audience. Default in dev
+	// mode: http://<Listen>; otherwise empty, and client assertions are
+	// refused.
+	PublicURL string
 	// PeerListen is the provider's mutual-TLS listener for other member
 	// gateways (deliveries, pseudonyms); empty serves none.
 	PeerListen string
@@ -174,6 +180,7 @@ func Load(args, env []string, usage io.Writer) (*Config, error) {
 	fs.DurationVar(&c.TokenTTL, "token-ttl", c.TokenTTL, "lifetime of issued tokens")
 	fs.StringVar(&c.PseudonymKeyFile, "pseudonym-key-file", "", "citizenRef HMAC key file (provider)")
 	fs.StringVar(&c.OperatorURL, "operator-url", "", "operator gateway mutual-TLS base URL: pseudonyms and data deliveries (requester)")
+	fs.StringVar(&c.PublicURL, "public-url", "", "base URL institutions reach this gateway at; client assertions name <public-url>/v1/oauth/token (default http://<listen> in dev mode)")
 	fs.StringVar(&c.PeerListen, "peer-listen", "", "mutual-TLS listen address for other member gateways (provider)")
 	fs.IntVar(&c.LoginPerMinute, "login-per-minute", c.LoginPerMinute, "citizen login attempts allowed per remote address and minute (provider)")
 	fs.IntVar(&c.PseudonymLookupsPerMinute, "pseudonym-lookups-per-minute", c.PseudonymLookupsPerMinute, "pseudonym lookups allowed per requesting institution and minute (provider)")
@@ -270,6 +277,10 @@ func splitList(s string) []string {
 
 // fillDerived sets the defaults that depend on other settings.
 func (c *Config) fillDerived() {
+	if c.PublicURL == "" && c.Dev && c.Listen != "" {
+		c.PublicURL = "http://" + c.Listen
+	}
+	c.PublicURL = strings.TrimSuffix(c.PublicURL, "/")
 	if c.DataDir == "" && c.StateDir != "" && c.Org != "" {
 		c.DataDir = filepath.Join(c.StateDir, "gateway", strings.ToLower(c.Org))
 	}
@@ -326,6 +337,9 @@ func (c *Config) Validate() error {
 	}
 	if c.OperatorURL != "" && !strings.HasPrefix(c.OperatorURL, "https://") && !(c.Dev && strings.HasPrefix(c.OperatorURL, "http://")) {
 		bad("operator-url: must be https:// (http:// only in dev mode)")
+	}
+	if c.PublicURL != "" && !strings.HasPrefix(c.PublicURL, "https://") && !(c.Dev && strings.HasPrefix(c.PublicURL, "http://")) {
+		bad("public-url: must be https:// (http:// only in dev mode)")
 	}
 	if c.BodyLimit < 1024 || c.BodyLimit > 64<<20 {
 		bad("body-limit: %d is outside 1 KiB–64 MiB", c.BodyLimit)

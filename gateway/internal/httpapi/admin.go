@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -59,6 +60,9 @@ var ClientScopes = []string{"institution", auth.ScopeAdmin}
 // AdminClientStore registers API clients; *store.Store implements it.
 type AdminClientStore interface {
 	CreateClient(ctx context.Context, c store.Client, secret string) (store.Client, error)
+	// CreateKeyClient registers a client that authenticates with client
+	// assertions signed by the key of a public JWK (private_key_jwt).
+	CreateKeyClient(ctx context.Context, c store.Client, jwk string) (store.Client, error)
 }
 
 // DatasetImporter checks and imports JSON Lines datasets into the digital
@@ -133,6 +137,9 @@ func (s *Server) adminCaller(r *http.Request) (*AdminAPI, *auth.Principal, error
 type createClientRequest struct {
 	OrgMSP string   `json:"org_msp"`
 	Scopes []string `json:"scopes"`
+	// JWK, if given, is the client's P-256 public key: the client then
+	// authenticates with signed client assertions and has no secret.
+	JWK json.RawMessage `json:"jwk"`
 }
 
 // Validate checks the request's form and that the client would act for
@@ -161,11 +168,14 @@ func (q *createClientRequest) Validate(self string) error {
 // createdClient is the answer to POST /admin/v1/clients: the only time the
 // secret is shown.
 type createdClient struct {
-	ClientID     string   `json:"client_id"`
-	ClientSecret string   `json:"client_secret"`
-	OrgMSP       string   `json:"org_msp"`
-	Scopes       []string `json:"scopes"`
-	CreatedAt    string   `json:"created_at"`
+	ClientID     string `json:"client_id"`
+	ClientSecret string `json:"client_secret,omitempty"`
+	// TokenEndpointAuthMethod is client_secret_post (also sent as HTTP
+	// Basic) or private_key_jwt (RFC 7591 §2).
+	TokenEndpointAuthMethod string   `json:"token_endpoint_auth_method"`
+	OrgMSP                  string   `json:"org_msp"`
+	Scopes                  []string `json:"scopes"`
+	CreatedAt               string   `json:"created_at"`
 }
 
 // adminCreateClient registers an API client with a fresh id and secret; the
@@ -183,18 +193,31 @@ func (s *Server) adminCreateClient(w http.ResponseWriter, r *http.Request) error
 	if err := q.Validate(s.MSPID); err != nil {
 		return err
 	}
-	var raw [clientSecretBytes]byte
-	_, _ = rand.Read(raw[:]) // never fails (crypto/rand, Go 1.24+)
-	secret := base64.RawURLEncoding.EncodeToString(raw[:])
 	scopes := q.Scopes
 	if scopes == nil {
 		scopes = []string{}
 	}
-	c, err := a.cfg.Clients.CreateClient(r.Context(), store.Client{ID: strings.ToLower(auth.RandomID("client-")), OrgMSP: q.OrgMSP, Scopes: scopes}, secret)
+	want := store.Client{ID: strings.ToLower(auth.RandomID("client-")), OrgMSP: q.OrgMSP, Scopes: scopes}
+	if len(q.JWK) > 0 {
+		c, err := a.cfg.Clients.CreateKeyClient(r.Context(), want, string(q.JWK))
+		if errors.Is(err, store.ErrInvalidArgument) {
+			return apiErr(http.StatusUnprocessableEntity, string(model.CodeInvalidKey), "jwk must be a P-256 public key (kty EC, crv P-256, x, y)")
+		}
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusCreated, createdClient{ClientID: c.ID, TokenEndpointAuthMethod: "private_key_jwt", OrgMSP: c.OrgMSP,
+			Scopes: scopes, CreatedAt: c.CreatedAt.UTC().Format(time.RFC3339Nano)})
+		return nil
+	}
+	var raw [clientSecretBytes]byte
+	_, _ = rand.Read(raw[:]) // never fails (crypto/rand, Go 1.24+)
+	secret := base64.RawURLEncoding.EncodeToString(raw[:])
+	c, err := a.cfg.Clients.CreateClient(r.Context(), want, secret)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, createdClient{ClientID: c.ID, ClientSecret: secret, OrgMSP: c.OrgMSP, Scopes: scopes,
-		CreatedAt: c.CreatedAt.UTC().Format(time.RFC3339Nano)})
+	writeJSON(w, http.StatusCreated, createdClient{ClientID: c.ID, ClientSecret: secret, TokenEndpointAuthMethod: "client_secret_post",
+		OrgMSP: c.OrgMSP, Scopes: scopes, CreatedAt: c.CreatedAt.UTC().Format(time.RFC3339Nano)})
 	return nil
 }

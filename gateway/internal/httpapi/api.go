@@ -32,6 +32,7 @@ type Ledger interface {
 	RequestAuthorization(ctx context.Context, req model.AuthorizationRequest) (*model.Authorization, error)
 	GetAuthorization(ctx context.Context, id string) (*model.Authorization, error)
 	ListAuthorizationsByRequester(ctx context.Context, mspID string, q ledger.ListQuery) (*model.Page[model.Authorization], error)
+	ListAccessesByRequester(ctx context.Context, mspID string, q ledger.ListQuery) (*model.Page[model.Access], error)
 	Withdraw(ctx context.Context, id string) (*model.Authorization, error)
 }
 
@@ -168,6 +169,7 @@ var routes = concatRoutes(
 	coreRoutes,
 	citizenRoutes,
 	providerRoutes,
+	institutionDataRoutes,
 	notifyRoutes,
 	adminRoutes,
 	appRoutes,

@@ -15,6 +15,9 @@ type tokenRequest struct {
 	GrantType    string `json:"grant_type"`
 	ClientID     string `json:"client_id"`
 	ClientSecret string `json:"client_secret"`
+	// A client assertion (private_key_jwt, RFC 7523) instead of a secret.
+	ClientAssertionType string `json:"client_assertion_type"`
+	ClientAssertion     string `json:"client_assertion"`
 }
 
 // Validate checks the request's form.
@@ -60,7 +63,8 @@ func (s *Server) issueToken(w http.ResponseWriter, r *http.Request, clients Clie
 			}
 		}
 		q = tokenRequest{GrantType: r.PostForm.Get("grant_type"), ClientID: r.PostForm.Get("client_id"),
-			ClientSecret: r.PostForm.Get("client_secret")}
+			ClientSecret: r.PostForm.Get("client_secret"), ClientAssertionType: r.PostForm.Get("client_assertion_type"),
+			ClientAssertion: r.PostForm.Get("client_assertion")}
 	default:
 		if err := decodeJSON(r, &q); err != nil {
 			return err
@@ -69,15 +73,27 @@ func (s *Server) issueToken(w http.ResponseWriter, r *http.Request, clients Clie
 	if id, secret, ok := r.BasicAuth(); ok && q.ClientID == "" && q.ClientSecret == "" {
 		q.ClientID, q.ClientSecret = id, secret
 	}
-	if err := q.Validate(); err != nil {
-		return err
-	}
-	c, err := clients.AuthenticateClient(r.Context(), q.ClientID, q.ClientSecret)
-	if err != nil {
-		if !errors.Is(err, ErrInvalidClient) {
+	var c APIClient
+	if q.ClientAssertionType != "" || q.ClientAssertion != "" {
+		if q.GrantType != "client_credentials" {
+			return apiErr(http.StatusBadRequest, CodeUnsupportedGrant, "grant_type must be client_credentials")
+		}
+		var err error
+		if c, err = s.assertedClient(r, clients, q); err != nil {
 			return err
 		}
-		return apiErr(http.StatusUnauthorized, CodeInvalidClient, "client authentication failed")
+	} else {
+		if err := q.Validate(); err != nil {
+			return err
+		}
+		var err error
+		c, err = clients.AuthenticateClient(r.Context(), q.ClientID, q.ClientSecret)
+		if err != nil {
+			if !errors.Is(err, ErrInvalidClient) {
+				return err
+			}
+			return apiErr(http.StatusUnauthorized, CodeInvalidClient, "client authentication failed")
+		}
 	}
 	if c.MSPID != s.MSPID {
 		// A client of another organisation in this gateway's store is a

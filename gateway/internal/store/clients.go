@@ -27,6 +27,9 @@ type Client struct {
 	Scopes    []string // OAuth2 scopes, stored space-separated
 	CreatedAt time.Time
 	Disabled  bool
+	// PublicJWK is the P-256 public key (canonical JWK) a key client signs
+	// its client assertions with (CreateKeyClient); "" for a secret client.
+	PublicJWK string
 }
 
 // MinSecretLength is the shortest client secret CreateClient accepts.

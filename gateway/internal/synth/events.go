@@ -142,7 +142,11 @@ func genRealEstate(rng *rand.Rand, p *profile, w window, emit func(dated) bool) 
 	case r < 60:
 		n = 1
 	}
-	for _, d := range pickDates(rng, n, w.from.AddDate(-2, 0, 0), w.to) {
+	from := w.from.AddDate(-2, 0, 0)
+	if p.persona != nil {
+		n, from = p.persona.count(RealEstate, n), w.from
+	}
+	for _, d := range pickDates(rng, n, from, w.to) {
 		area := 4500 + rng.IntN(14000) // hundredths of m²
 		share := "sole"
 		if rng.IntN(2) == 0 {
@@ -170,7 +174,16 @@ func genRealEstate(rng *rand.Rand, p *profile, w window, emit func(dated) bool) 
 }
 
 func genMedicalSettlement(rng *rand.Rand, p *profile, w window, emit func(dated) bool) bool {
-	for _, d := range pickDates(rng, rng.IntN(9), w.from, w.to) {
+	n, to := rng.IntN(9), w.to
+	if p.persona != nil {
+		// Admissions end at least 15 days before the last day alive, so
+		// every stay ends within the window.
+		n, to = p.persona.count(MedicalSettlement, n), p.lastAlive(w).AddDate(0, 0, -15)
+		if to.Before(w.from) {
+			to = w.from
+		}
+	}
+	for _, d := range pickDates(rng, n, w.from, to) {
 		rec := MedicalSettlementRecord{
 			AdmissionDate: d.Format(time.DateOnly), Category: MedicalSettlement, CitizenID: p.c.IDNumber,
 			Department: depts[rng.IntN(len(depts))], Hospital: hospitals[rng.IntN(len(hospitals))],
@@ -231,7 +244,11 @@ func genTrafficCredit(rng *rand.Rand, p *profile, w window, emit func(dated) boo
 		if start.After(w.to) {
 			continue
 		}
-		for _, d := range pickDates(rng, rng.IntN(5), start, w.to) {
+		n, end := rng.IntN(5), w.to
+		if p.persona != nil {
+			n, end = p.persona.count(TrafficCredit, n), p.lastAlive(w)
+		}
+		for _, d := range pickDates(rng, n, start, end) {
 			vi := violations[rng.IntN(len(violations))]
 			if p.alive(d) {
 				recs = append(recs, TrafficCreditRecord{
@@ -269,10 +286,16 @@ func genDeathRegistration(rng *rand.Rand, p *profile, w window, emit func(dated)
 }
 
 func genELicence(rng *rand.Rand, p *profile, w window, emit func(dated) bool) bool {
-	if rng.IntN(100) >= 15 {
+	from, to := w.from.AddDate(-3, 0, 0), w.to
+	if p.persona != nil {
+		if !p.persona.holds(ELicence) {
+			return true
+		}
+		from, to = w.from, p.lastAlive(w)
+	} else if rng.IntN(100) >= 15 {
 		return true
 	}
-	d := randomDay(rng, w.from.AddDate(-3, 0, 0), w.to)
+	d := randomDay(rng, from, to)
 	t := trades[rng.IntN(len(trades))]
 	surname := []rune(p.c.Name)[0]
 	rec := ELicenceRecord{

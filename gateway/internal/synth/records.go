@@ -138,6 +138,7 @@ type profile struct {
 	employedAt time.Time // first month employed
 	gaps       map[string]bool
 	vehicles   []vehicle
+	persona    *Persona // nil for a citizen of the random population
 }
 
 type vehicle struct {
@@ -181,6 +182,9 @@ func newProfile(seed int64, c Citizen, w window) *profile {
 	}
 	for range n {
 		p.vehicles = append(p.vehicles, newVehicle(rng, w))
+	}
+	if ps := personaOf(c.IDNumber); ps != nil {
+		p.applyPersona(rng, ps, w)
 	}
 	return p
 }
