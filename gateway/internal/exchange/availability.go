@@ -54,6 +54,17 @@ type AvailabilityClient interface {
 	Availability(ctx context.Context, req AvailabilityRequest) (*AvailabilityResponse, error)
 }
 
+// CodeAvailabilityNotOffered: availability is not answered for the
+// category (see noAvailability).
+const CodeAvailabilityNotOffered = "AVAILABILITY_NOT_OFFERED"
+
+// noAvailability are the categories whose mere holding of a record is the
+// fact itself: a death registration in the range says the citizen died in
+// it — what a DECEASED_BEFORE answer says, which spends a use and shows in
+// the citizen's history. Availability, which does neither, is not
+// answered for them.
+var noAvailability = map[string]bool{model.CategoryDeathRegistration: true}
+
 // Validate checks the request's form and returns its categories, sorted.
 func (q *AvailabilityRequest) Validate() ([]string, error) {
 	t, err := CheckTerms(q.AuthorizationID, q.Categories, model.ModeRecords, nil)
@@ -69,6 +80,11 @@ func (p *Provider) Availability(ctx context.Context, caller string, q Availabili
 	cats, err := q.Validate()
 	if err != nil {
 		return nil, err
+	}
+	for _, c := range cats {
+		if noAvailability[c] {
+			return nil, refuse(CodeAvailabilityNotOffered, "availability is not answered for %s: holding a record is the fact itself; ask with a data request", c)
+		}
 	}
 	l := p.cfg.Ledger
 	a, err := l.GetAuthorization(ctx, q.AuthorizationID)

@@ -67,7 +67,7 @@ func TestDataAvailability(t *testing.T) {
 		status      int
 		code        string
 	}{
-		{"another institution's", "authorization_id=" + authInsurer + "&categories=death_registration", http.StatusForbidden, string(model.CodeRequesterMismatch)},
+		{"another institution's", "authorization_id=" + authInsurer + "&categories=medical_settlement", http.StatusForbidden, string(model.CodeRequesterMismatch)},
 		{"not covered", "authorization_id=" + authBank + "&categories=real_estate", http.StatusForbidden, string(model.CodeCategoryOutOfScope)},
 		{"no such", "authorization_id=auth-none", http.StatusNotFound, string(model.CodeAuthNotFound)},
 		{"bad category", "authorization_id=" + authBank + "&categories=tax,,", http.StatusBadRequest, CodeInvalidArgument},
@@ -85,26 +85,41 @@ func TestDataAvailability(t *testing.T) {
 	// The provider checks the caller itself: the bank's gateway asking
 	// straight about the insurer's authorisation is refused.
 	_, err := x.bank.client.Availability(context.Background(), exchange.AvailabilityRequest{AuthorizationID: authInsurer,
-		Categories: []string{synth.DeathRegistration}})
+		Categories: []string{synth.MedicalSettlement}})
 	var pe *exchange.ProviderError
 	if !errors.As(err, &pe) || pe.Status != http.StatusForbidden || pe.Code != string(model.CodeRequesterMismatch) {
 		t.Fatalf("provider answered the bank about the insurer's authorisation: %v", err)
 	}
 
-	// A revoked record is no data: the claimant's one death registration,
-	// withdrawn at its source (revoked on the ledger and marked in the
-	// safe, as the predicates read it), leaves the category without.
+	// A death registration's availability would say whether the citizen
+	// died in the range without spending a use: not answered, whether
+	// asked for or implied by the authorisation's categories.
+	for _, q := range []string{"", "&categories=death_registration"} {
+		w := x.insurer.do(t, "GET", "/v1/data-availability?authorization_id="+authInsurer+q, "")
+		if w.Code != http.StatusUnprocessableEntity || errCode(t, w) != exchange.CodeAvailabilityNotOffered {
+			t.Fatalf("death registration%s: %d %s", q, w.Code, w.Body)
+		}
+	}
+
+	// A revoked record is no data: the claimant's medical settlements,
+	// withdrawn at their source (revoked on the ledger and marked in the
+	// safe), leave the category without.
+	med := "/v1/data-availability?authorization_id=" + authInsurer + "&categories=medical_settlement"
+	if got := decodeBody[availabilityOut](t, x.insurer.do(t, "GET", med, "")); !slices.Equal(got.Categories,
+		[]exchange.CategoryAvailability{{Category: "medical_settlement", Available: true}}) {
+		t.Fatalf("before the revocation: %+v", got)
+	}
 	for h, body := range x.imported {
-		if strings.Contains(string(body), `"death_registration"`) {
-			x.revoke(h, synth.DeathRegistration)
+		if strings.Contains(string(body), `"medical_settlement"`) {
+			x.revoke(h, synth.MedicalSettlement)
 			if err := x.store.SetRecordRevoked(context.Background(), h, true); err != nil {
 				t.Fatal(err)
 			}
 		}
 	}
-	w := x.insurer.do(t, "GET", "/v1/data-availability?authorization_id="+authInsurer, "")
+	w := x.insurer.do(t, "GET", med, "")
 	if got := decodeBody[availabilityOut](t, w); w.Code != 200 || !slices.Equal(got.Categories, []exchange.CategoryAvailability{
-		{Category: "death_registration", Available: false}, {Category: "medical_settlement", Available: true}}) {
+		{Category: "medical_settlement", Available: false}}) {
 		t.Fatalf("after the revocation: %d %s", w.Code, w.Body)
 	}
 

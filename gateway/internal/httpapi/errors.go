@@ -108,14 +108,15 @@ var ledgerStatus = map[model.Code]int{
 // exchangeStatus is the HTTP status of the data exchange's own codes; its
 // other codes are the chaincode's (ledgerStatus).
 var exchangeStatus = map[string]int{
-	exchange.CodeEncryptionKeyMissing: http.StatusConflict,
-	exchange.CodeAccessIDReused:       http.StatusConflict,
-	exchange.CodeDataNotReady:         http.StatusServiceUnavailable,
-	exchange.CodeCitizenRefUnknown:    http.StatusUnprocessableEntity,
-	exchange.CodePredicateOutOfRange:  http.StatusUnprocessableEntity,
-	exchange.CodeDeliveryUnverified:   http.StatusBadGateway,
-	exchange.CodeProviderUnavailable:  http.StatusServiceUnavailable,
-	exchange.CodeProviderError:        http.StatusBadGateway,
+	exchange.CodeEncryptionKeyMissing:   http.StatusConflict,
+	exchange.CodeAccessIDReused:         http.StatusConflict,
+	exchange.CodeDataNotReady:           http.StatusServiceUnavailable,
+	exchange.CodeCitizenRefUnknown:      http.StatusUnprocessableEntity,
+	exchange.CodeAvailabilityNotOffered: http.StatusUnprocessableEntity,
+	exchange.CodePredicateOutOfRange:    http.StatusUnprocessableEntity,
+	exchange.CodeDeliveryUnverified:     http.StatusBadGateway,
+	exchange.CodeProviderUnavailable:    http.StatusServiceUnavailable,
+	exchange.CodeProviderError:          http.StatusBadGateway,
 
 	// The provider's signature on a delivery does not hold.
 	exchange.CodeDeliverySignatureInvalid: http.StatusBadGateway,
