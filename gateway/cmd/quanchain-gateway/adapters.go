@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/quanchain/quanchain/gateway/internal/devidp"
 	"github.com/quanchain/quanchain/gateway/internal/httpapi"
 	"github.com/quanchain/quanchain/gateway/internal/store"
 )
@@ -48,4 +49,23 @@ func (a storeAdapter) Complete(ctx context.Context, principal, key string, resp 
 // Release implements httpapi.IdempotencyStore.
 func (a storeAdapter) Release(ctx context.Context, principal, key string) error {
 	return a.s.ReleaseIdempotent(ctx, principal, key)
+}
+
+// registerAdapter gives the citizen login the development real-name
+// register.
+type registerAdapter struct{ r *devidp.Register }
+
+// Registered implements httpapi.CitizenRegister.
+func (a registerAdapter) Registered(ctx context.Context, idNumber string) (string, string, bool, error) {
+	e, ok, err := a.r.Lookup(ctx, idNumber)
+	return e.Name, e.Phone, ok, err
+}
+
+// codeDirAdapter sends the citizen login's codes to the development code
+// directory.
+type codeDirAdapter struct{ d *devidp.CodeDir }
+
+// SendLoginCode implements httpapi.LoginCodeSender.
+func (a codeDirAdapter) SendLoginCode(ctx context.Context, c httpapi.LoginCode) error {
+	return a.d.Send(ctx, devidp.Code{ChallengeID: c.ChallengeID, Phone: c.Phone, Code: c.Code, ExpiresAt: c.ExpiresAt})
 }
