@@ -345,7 +345,7 @@ func (b *browser) eval(step, js string, out any) {
 }
 
 // login logs c in through the app: the one-time code is read from the
-// operator gateway's log, as a developer would. It returns the key id the
+// file the operator's gateway wrote it to, as a developer would. It returns the key id the
 // app registered for this device. With checks, it first makes the
 // mistakes a citizen makes (a wrong phone number, a field the gateway
 // refuses, a wrong code) and checks that each is shown at its field, in
@@ -399,7 +399,7 @@ func (b *browser) login(c demoCitizen, checks bool) string {
 		}
 	}
 	if code == "" {
-		b.t.Fatalf("%s: no one-time code for challenge %q in the operator gateway's log", b.name, challenge)
+		b.t.Fatalf("%s: no one-time code file for challenge %q from the operator's gateway", b.name, challenge)
 	}
 	if checks {
 		b.screen("输入验证码", "")
