@@ -415,16 +415,16 @@ async function init() {
   if (state.token) {
     const exp = jwtClaims(state.token).exp;
     if (exp && exp * 1000 < Date.now()) {
+      // Ended while the app was closed: log in again, then back here.
       state.sub = jwtClaims(state.token).sub || '';
       expire();
       return;
-    } else {
-      try {
-        await startSession(state.token, false);
-        if (state.keyRevoked) location.hash = '#/relogin';
-      } catch (err) {
-        if (state.token) showError(err);
-      }
+    }
+    try {
+      await startSession(state.token, false);
+      if (state.keyRevoked) location.hash = '#/relogin';
+    } catch (err) {
+      if (state.token) showError(err);
     }
   }
   route();
