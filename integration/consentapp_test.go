@@ -456,6 +456,43 @@ func (b *browser) login(c demoCitizen, checks bool) string {
 	return kid
 }
 
+// sessionWarning moves the page's clock to 90 seconds before the token
+// expires: the warning dialog opens with focus on 继续使用 and passes the
+// accessibility audit; 继续使用 (with the real clock back) renews the
+// session at the gateway, closes the dialog and leaves the screen as it was.
+func (b *browser) sessionWarning() {
+	b.t.Helper()
+	var before, screenBefore, screenAfter string
+	b.run("read the session", chromedp.Evaluate(`state.token`, &before), chromedp.Evaluate(`$('#view').dataset.screen`, &screenBefore))
+	b.run("move the clock to the warning", chromedp.Evaluate(`(() => {
+		const real = Date.now.bind(Date);
+		const skew = jwtClaims(state.token).exp * 1000 - real() - 90 * 1000;
+		window.__qcRealNow = real;
+		Date.now = () => real() + skew;
+		checkSession();
+		return true;
+	})()`, nil), chromedp.WaitVisible("#session-dialog", chromedp.ByQuery))
+	var body string
+	b.run("read the warning", text("#session-body", &body))
+	if !strings.Contains(body, "过期") || !b.focusedOn("#session-continue") {
+		b.t.Errorf("%s: session warning %q, focus on 继续使用: %v", b.name, body, b.focusedOn("#session-continue"))
+	}
+	b.audit("session warning")
+	var renewed bool
+	b.run("继续使用", chromedp.Evaluate(`Date.now = window.__qcRealNow; true`, nil), click("#session-continue"),
+		chromedp.WaitNotPresent("#session-dialog", chromedp.ByQuery))
+	b.eval("wait for the renewed token", `new Promise((res) => {
+		const start = Date.now();
+		const iv = setInterval(() => {
+			if (state.token !== `+jsString(before)+` || Date.now() - start > 10000) { clearInterval(iv); res(state.token !== `+jsString(before)+`); }
+		}, 50);
+	})`, &renewed)
+	b.run("read the screen", chromedp.Evaluate(`$('#view').dataset.screen`, &screenAfter))
+	if !renewed || screenAfter != screenBefore {
+		b.t.Errorf("%s: 继续使用: renewed %v, screen %q → %q", b.name, renewed, screenBefore, screenAfter)
+	}
+}
+
 // deviceName is the name the test gives the browser profile name at login.
 func deviceName(profile string) string { return "测试" + profile }
 
@@ -529,6 +566,7 @@ func TestConsentApp(t *testing.T) {
 	}
 	phone.screen("我的设备", "")
 	phone.audit("devices")
+	phone.sessionWarning()
 	phone.run("open my data", click(`#tabs a[data-tab="data"]`),
 		chromedp.WaitVisible(`#view[data-screen="data"] section[data-category]`, chromedp.ByQuery))
 	phone.screen("我的数据", "")
