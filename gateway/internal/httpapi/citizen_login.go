@@ -26,7 +26,8 @@ const loginCodeTTL = 5 * time.Minute
 
 // loginRequest is the body of POST /citizen/v1/login. None of its fields
 // is stored, logged or sent to the ledger: the ID number becomes the
-// citizenRef, the phone only reaches the code sender.
+// citizenRef, and the name and phone are only compared with the real-name
+// register (the code goes to the register's phone, not this one).
 type loginRequest struct {
 	IDNumber string `json:"id_number"`
 	Name     string `json:"name"`
