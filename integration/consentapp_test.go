@@ -345,7 +345,7 @@ func (b *browser) eval(step, js string, out any) {
 }
 
 // login logs c in through the app: the one-time code is read from the
-// operator gateway's log, as a developer would. It returns the key id the
+// file the operator's gateway wrote it to, as a developer would. It returns the key id the
 // app registered for this device. With checks, it first makes the
 // mistakes a citizen makes (a wrong phone number, a field the gateway
 // refuses, a wrong code) and checks that each is shown at its field, in
@@ -399,7 +399,7 @@ func (b *browser) login(c demoCitizen, checks bool) string {
 		}
 	}
 	if code == "" {
-		b.t.Fatalf("%s: no one-time code for challenge %q in the operator gateway's log", b.name, challenge)
+		b.t.Fatalf("%s: no one-time code file for challenge %q from the operator's gateway", b.name, challenge)
 	}
 	if checks {
 		b.screen("输入验证码", "")
@@ -454,6 +454,43 @@ func (b *browser) login(c demoCitizen, checks bool) string {
 		b.t.Fatalf("%s: IndexedDB holds %+v, want one non-extractable P-256 key %s", b.name, kept, kid)
 	}
 	return kid
+}
+
+// sessionWarning moves the page's clock to 90 seconds before the token
+// expires: the warning dialog opens with focus on 继续使用 and passes the
+// accessibility audit; 继续使用 (with the real clock back) renews the
+// session at the gateway, closes the dialog and leaves the screen as it was.
+func (b *browser) sessionWarning() {
+	b.t.Helper()
+	var before, screenBefore, screenAfter string
+	b.run("read the session", chromedp.Evaluate(`state.token`, &before), chromedp.Evaluate(`$('#view').dataset.screen`, &screenBefore))
+	b.run("move the clock to the warning", chromedp.Evaluate(`(() => {
+		const real = Date.now.bind(Date);
+		const skew = jwtClaims(state.token).exp * 1000 - real() - 90 * 1000;
+		window.__qcRealNow = real;
+		Date.now = () => real() + skew;
+		checkSession();
+		return true;
+	})()`, nil), chromedp.WaitVisible("#session-dialog", chromedp.ByQuery))
+	var body string
+	b.run("read the warning", text("#session-body", &body))
+	if !strings.Contains(body, "过期") || !b.focusedOn("#session-continue") {
+		b.t.Errorf("%s: session warning %q, focus on 继续使用: %v", b.name, body, b.focusedOn("#session-continue"))
+	}
+	b.audit("session warning")
+	var renewed bool
+	b.run("继续使用", chromedp.Evaluate(`Date.now = window.__qcRealNow; true`, nil), click("#session-continue"),
+		chromedp.WaitNotPresent("#session-dialog", chromedp.ByQuery))
+	b.eval("wait for the renewed token", `new Promise((res) => {
+		const start = Date.now();
+		const iv = setInterval(() => {
+			if (state.token !== `+jsString(before)+` || Date.now() - start > 10000) { clearInterval(iv); res(state.token !== `+jsString(before)+`); }
+		}, 50);
+	})`, &renewed)
+	b.run("read the screen", chromedp.Evaluate(`$('#view').dataset.screen`, &screenAfter))
+	if !renewed || screenAfter != screenBefore {
+		b.t.Errorf("%s: 继续使用: renewed %v, screen %q → %q", b.name, renewed, screenBefore, screenAfter)
+	}
 }
 
 // deviceName is the name the test gives the browser profile name at login.
@@ -529,6 +566,7 @@ func TestConsentApp(t *testing.T) {
 	}
 	phone.screen("我的设备", "")
 	phone.audit("devices")
+	phone.sessionWarning()
 	phone.run("open my data", click(`#tabs a[data-tab="data"]`),
 		chromedp.WaitVisible(`#view[data-screen="data"] section[data-category]`, chromedp.ByQuery))
 	phone.screen("我的数据", "")

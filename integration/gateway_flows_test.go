@@ -79,7 +79,7 @@ func loginFromOwnAddress(t *testing.T, c demoCitizen) *httpClient {
 		}
 	}
 	if code == "" {
-		t.Fatal("no one-time code in the operator gateway's log")
+		t.Fatal("no one-time code file from the operator's gateway")
 	}
 	var tok struct {
 		AccessToken string `json:"access_token"`

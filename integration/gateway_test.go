@@ -5,8 +5,10 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -154,8 +156,8 @@ func demoCitizens(t testing.TB) []demoCitizen {
 }
 
 // citizenLogin logs a citizen in through the development identity provider:
-// the one-time code is read from the operator gateway's log, as a developer
-// would.
+// the one-time code is read from the file the operator's gateway wrote it
+// to, as a developer would.
 func citizenLogin(t testing.TB, c demoCitizen) *httpClient {
 	t.Helper()
 	cl := &httpClient{t: t, base: operatorURL}
@@ -171,7 +173,7 @@ func citizenLogin(t testing.TB, c demoCitizen) *httpClient {
 		}
 	}
 	if code == "" {
-		t.Fatal("no one-time code in the operator gateway's log")
+		t.Fatal("no one-time code file from the operator's gateway")
 	}
 	var tok struct {
 		AccessToken string `json:"access_token"`
@@ -181,22 +183,27 @@ func citizenLogin(t testing.TB, c demoCitizen) *httpClient {
 	return cl
 }
 
+// devCode reads the one-time code the operator's gateway wrote for a
+// challenge: in development mode each code goes to a file of its own
+// (mode 0600) under the gateway's data directory, never to the log. It
+// returns "" while the file is not there yet.
 func devCode(t testing.TB, challenge string) string {
-	b, err := os.ReadFile(filepath.Join(testNet.StateDir(), "logs", "gateway.bureau.log"))
+	path := filepath.Join(testNet.StateDir(), "gateway", "bureau", "dev-login-codes", challenge)
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return ""
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, line := range bytes.Split(b, []byte("\n")) {
-		var l struct {
-			Msg         string `json:"msg"`
-			ChallengeID string `json:"challenge_id"`
-			Code        string `json:"code"`
-		}
-		if json.Unmarshal(line, &l) == nil && l.Msg == "dev one-time code" && l.ChallengeID == challenge {
-			return l.Code
-		}
+	var c struct {
+		ChallengeID string `json:"challenge_id"`
+		Code        string `json:"code"`
 	}
-	return ""
+	if err := json.Unmarshal(b, &c); err != nil || c.ChallengeID != challenge {
+		t.Fatalf("%s: not the code of challenge %s (%v)", path, challenge, err)
+	}
+	return c.Code
 }
 
 // freshDevice enrols a new device key for the logged-in citizen, first

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 
 	"github.com/quanchain/quanchain/gateway/internal/config"
+	"github.com/quanchain/quanchain/gateway/internal/devidp"
 	"github.com/quanchain/quanchain/gateway/internal/envelope"
 	"github.com/quanchain/quanchain/gateway/internal/exchange"
 	"github.com/quanchain/quanchain/gateway/internal/httpapi"
@@ -70,8 +71,22 @@ func buildExchange(ctx context.Context, cfg *config.Config, channel, msp string,
 			refFor = operator.PairwiseRef
 		}
 		x.citizenFeed = &notify.Feed{Source: l, Broker: citizens, Filter: notify.CitizenEvents(owner), Log: log}
-		if x.citizen, err = httpapi.NewCitizenAPI(httpapi.CitizenConfig{Ledger: l, Store: st, Channel: channel, Events: citizens, RefFor: refFor,
-			LoginRate: float64(cfg.LoginPerMinute) / 60, LoginBurst: cfg.LoginPerMinute}); err != nil {
+		cc := httpapi.CitizenConfig{Ledger: l, Store: st, Channel: channel, Events: citizens, RefFor: refFor,
+			LoginsPerMinute: cfg.LoginPerMinute, CitizenStarts: cfg.LoginStartsPerCitizen, CitizenCodes: cfg.LoginCodesPerCitizen}
+		if cfg.CitizenRegisterFile != "" {
+			reg := registerAdapter{devidp.OpenRegister(cfg.CitizenRegisterFile)}
+			if cfg.Dev {
+				// The named test personas log in too.
+				reg = append(reg, devidp.OpenRegister(filepath.Join(cfg.DataDir, demoPersonasFile)))
+			}
+			cc.Register = reg
+		}
+		if cfg.Dev {
+			// No SMS in development: each code goes to a 0600 file under
+			// the data directory, never to the log.
+			cc.Codes = codeDirAdapter{devidp.NewCodeDir(filepath.Join(cfg.DataDir, "dev-login-codes"))}
+		}
+		if x.citizen, err = httpapi.NewCitizenAPI(cc); err != nil {
 			return nil, err
 		}
 		signer, err := loadSigner(filepath.Join(cfg.DataDir, deliveryKeyFile))

@@ -57,7 +57,8 @@ func run(ctx context.Context, args, env []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	tokens := auth.NewTokens(keys, cfg.Issuer, cfg.Audience, cfg.TokenTTL, nil)
+	tokens := auth.NewTokens(keys, cfg.Issuer, cfg.Audience, cfg.TokenTTL, nil,
+		auth.WithCitizenSessions(auth.CitizenSessions{Idle: cfg.CitizenSessionIdle, Max: cfg.CitizenSessionMax}))
 
 	connectCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	conn, err := fabconn.Connect(connectCtx, cfg.StateDir, cfg.Org)

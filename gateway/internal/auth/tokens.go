@@ -4,6 +4,11 @@
 // two it is, and every route requires one kind, so a citizen token never
 // passes for an institution token or the other way round.
 //
+// A citizen token belongs to a session (see CitizenSessions): it carries
+// the time of the login (auth_time) and a session id (sid), lives for the
+// session's idle timeout, and is renewed while it is still valid, never
+// beyond the session's absolute maximum.
+//
 // The signing algorithm is pinned to ES256 and the key is chosen by the
 // kid header from a key set, so keys can be rotated: a new signing key
 // starts signing while the old one stays in the set until its last token
@@ -44,6 +49,10 @@ type Principal struct {
 	Scopes    []string
 	TokenID   string
 	ExpiresAt time.Time
+	// AuthTime is when the citizen logged in, and SessionID names the
+	// session every renewal continues (citizen tokens only).
+	AuthTime  time.Time
+	SessionID string
 }
 
 // ScopeAdmin is the scope of API clients allowed the operator's admin API.
@@ -61,6 +70,10 @@ type claims struct {
 	MSPID string `json:"msp,omitempty"`
 	// Scope is the space-separated list of scopes (RFC 8693 §4.2).
 	Scope string `json:"scope,omitempty"`
+	// AuthTime (OpenID Connect's auth_time) and SessionID (sid) are set
+	// on citizen tokens only.
+	AuthTime  *jwt.NumericDate `json:"auth_time,omitempty"`
+	SessionID string           `json:"sid,omitempty"`
 }
 
 // Error codes of authentication failures, stable for clients. The reason
@@ -89,23 +102,53 @@ type Tokens struct {
 	audience string
 	ttl      time.Duration
 	now      func() time.Time
+	citizen  CitizenSessions
+}
+
+// Option sets an optional property of Tokens.
+type Option func(*Tokens)
+
+// WithCitizenSessions sets the citizen sessions' lifetimes; without it
+// they are DefaultCitizenSessions.
+func WithCitizenSessions(s CitizenSessions) Option {
+	return func(t *Tokens) { t.citizen = s.WithDefaults() }
 }
 
 // NewTokens returns a token issuer and verifier. now may be nil (wall
 // clock).
-func NewTokens(keys *KeySet, issuer, audience string, ttl time.Duration, now func() time.Time) *Tokens {
+func NewTokens(keys *KeySet, issuer, audience string, ttl time.Duration, now func() time.Time, opts ...Option) *Tokens {
 	if now == nil {
 		now = time.Now
 	}
-	return &Tokens{keys: keys, issuer: issuer, audience: audience, ttl: ttl, now: now}
+	t := &Tokens{keys: keys, issuer: issuer, audience: audience, ttl: ttl, now: now, citizen: DefaultCitizenSessions}
+	for _, o := range opts {
+		o(t)
+	}
+	return t
 }
 
-// TTL is the lifetime of issued tokens.
+// TTL is the lifetime of issued institution tokens; a citizen token lives
+// CitizenSessions().Idle, or less near the session's end.
 func (t *Tokens) TTL() time.Duration { return t.ttl }
 
+// CitizenSessions returns the citizen sessions' lifetimes.
+func (t *Tokens) CitizenSessions() CitizenSessions { return t.citizen }
+
 // Issue signs a token for p (Kind, Subject and, for institutions, MSPID)
-// with the current signing key. It returns the token and its expiry.
+// with the current signing key. It returns the token and its expiry. A
+// citizen token issued here starts a new session (p.AuthTime and
+// p.SessionID are ignored); RenewCitizen continues one.
 func (t *Tokens) Issue(p Principal) (string, time.Time, error) {
+	now := t.now().Truncate(time.Second)
+	if p.Kind == KindCitizen {
+		p.AuthTime, p.SessionID = now, RandomID("")
+		return t.issue(p, now, now.Add(t.citizen.Idle))
+	}
+	return t.issue(p, now, now.Add(t.ttl))
+}
+
+// issue signs a token for p, issued at now, expiring at exp.
+func (t *Tokens) issue(p Principal, now, exp time.Time) (string, time.Time, error) {
 	if p.Kind != KindInstitution && p.Kind != KindCitizen {
 		return "", time.Time{}, fmt.Errorf("auth: unknown token kind %q", p.Kind)
 	}
@@ -120,8 +163,6 @@ func (t *Tokens) Issue(p Principal) (string, time.Time, error) {
 			return "", time.Time{}, errors.New("auth: a scope must be non-empty and contain no white space")
 		}
 	}
-	now := t.now().Truncate(time.Second)
-	exp := now.Add(t.ttl)
 	c := claims{
 		RegisteredClaims: jwt.RegisteredClaims{
 			Issuer: t.issuer, Subject: p.Subject, Audience: jwt.ClaimStrings{t.audience},
@@ -129,6 +170,9 @@ func (t *Tokens) Issue(p Principal) (string, time.Time, error) {
 			ExpiresAt: jwt.NewNumericDate(exp), ID: RandomID(""),
 		},
 		Typ: p.Kind, MSPID: p.MSPID, Scope: strings.Join(p.Scopes, " "),
+	}
+	if p.Kind == KindCitizen {
+		c.AuthTime, c.SessionID = jwt.NewNumericDate(p.AuthTime), p.SessionID
 	}
 	tok := jwt.NewWithClaims(jwt.SigningMethodES256, c)
 	tok.Header["kid"] = t.keys.signing.ID
@@ -161,6 +205,14 @@ func (t *Tokens) Verify(token string, want Kind) (*Principal, error) {
 		return nil, &Error{Code: CodeInvalidToken, Reason: errors.New("institution token without msp")}
 	}
 	p := &Principal{Kind: c.Typ, Subject: c.Subject, MSPID: c.MSPID, TokenID: c.ID, ExpiresAt: c.ExpiresAt.Time}
+	if want == KindCitizen {
+		if err := t.citizen.check(&c); err != nil {
+			return nil, &Error{Code: CodeInvalidToken, Reason: err}
+		}
+		p.AuthTime, p.SessionID = c.AuthTime.Time, c.SessionID
+	} else if c.AuthTime != nil || c.SessionID != "" {
+		return nil, &Error{Code: CodeInvalidToken, Reason: errors.New("session claims on a token that is not a citizen's")}
+	}
 	if c.Scope != "" {
 		if want != KindInstitution {
 			return nil, &Error{Code: CodeInvalidToken, Reason: errors.New("scopes on a token that is not an institution's")}

@@ -74,8 +74,21 @@ type Config struct {
 	// PeerListen is the provider's mutual-TLS listener for other member
 	// gateways (deliveries, pseudonyms); empty serves none.
 	PeerListen string
-	// LoginPerMinute bounds citizen login attempts per remote address.
+	// LoginPerMinute bounds citizen login and code attempts together per
+	// remote address, in any minute.
 	LoginPerMinute int
+	// LoginStartsPerCitizen and LoginCodesPerCitizen bound the login starts
+	// and the code attempts per citizen, in any 15 minutes, whatever
+	// address they come from.
+	LoginStartsPerCitizen, LoginCodesPerCitizen int
+	// CitizenSessionIdle is how long a citizen session lasts without
+	// activity (each token's lifetime, renewed while the app is used);
+	// CitizenSessionMax how long it lasts in all, before a new login.
+	CitizenSessionIdle, CitizenSessionMax time.Duration
+	// CitizenRegisterFile is the development real-name register (JSON
+	// Lines of id_number, name, phone) citizen logins are checked against;
+	// default <DataDir>/demo-citizens.jsonl in dev mode.
+	CitizenRegisterFile string
 	// PseudonymLookupsPerMinute bounds the pseudonym service's lookups per
 	// requesting institution (provider).
 	PseudonymLookupsPerMinute int
@@ -109,8 +122,9 @@ type Config struct {
 	WebhookMaxAttempts                int
 	WebhookBaseDelay, WebhookMaxDelay time.Duration
 
-	// Dev enables development conveniences (one-time codes in the log);
-	// never in production.
+	// Dev enables development conveniences (one-time codes written to
+	// <DataDir>/dev-login-codes, the demo real-name register); never in
+	// production.
 	Dev bool
 }
 
@@ -127,23 +141,29 @@ func (c *Config) HasRole(r Role) bool {
 // Defaults returns the configuration used where nothing is set.
 func Defaults() Config {
 	return Config{
-		Listen:            "127.0.0.1:8080",
-		Roles:             []Role{RoleRequester},
-		Issuer:            "quanchain-gateway",
-		Audience:          "quanchain-api",
-		TokenTTL:          5 * time.Minute,
-		BodyLimit:         1 << 20,
-		ImportLimit:       32 << 20,
-		LoginPerMinute:    5,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		RequestTimeout:    45 * time.Second,
-		ShutdownTimeout:   20 * time.Second,
-		IdempotencyTTL:    24 * time.Hour,
-		RateLimit:         50,
-		RateBurst:         100,
+		Listen:         "127.0.0.1:8080",
+		Roles:          []Role{RoleRequester},
+		Issuer:         "quanchain-gateway",
+		Audience:       "quanchain-api",
+		TokenTTL:       5 * time.Minute,
+		BodyLimit:      1 << 20,
+		ImportLimit:    32 << 20,
+		LoginPerMinute: 5,
+		// Five logins and five codes per citizen in 15 minutes; sessions of
+		// 30 minutes' inactivity, 12 hours in all.
+		LoginStartsPerCitizen: 5,
+		LoginCodesPerCitizen:  5,
+		CitizenSessionIdle:    30 * time.Minute,
+		CitizenSessionMax:     12 * time.Hour,
+		ReadHeaderTimeout:     5 * time.Second,
+		ReadTimeout:           30 * time.Second,
+		WriteTimeout:          60 * time.Second,
+		IdleTimeout:           2 * time.Minute,
+		RequestTimeout:        45 * time.Second,
+		ShutdownTimeout:       20 * time.Second,
+		IdempotencyTTL:        24 * time.Hour,
+		RateLimit:             50,
+		RateBurst:             100,
 		// Ten a second, sustained, per bank or insurer: a busy lender's
 		// applications, far below walking a region's ID numbers.
 		PseudonymLookupsPerMinute: 600,
@@ -182,7 +202,12 @@ func Load(args, env []string, usage io.Writer) (*Config, error) {
 	fs.StringVar(&c.OperatorURL, "operator-url", "", "operator gateway mutual-TLS base URL: pseudonyms and data deliveries (requester)")
 	fs.StringVar(&c.PublicURL, "public-url", "", "base URL institutions reach this gateway at; client assertions name <public-url>/v1/oauth/token (default http://<listen> in dev mode)")
 	fs.StringVar(&c.PeerListen, "peer-listen", "", "mutual-TLS listen address for other member gateways (provider)")
-	fs.IntVar(&c.LoginPerMinute, "login-per-minute", c.LoginPerMinute, "citizen login attempts allowed per remote address and minute (provider)")
+	fs.IntVar(&c.LoginPerMinute, "login-per-minute", c.LoginPerMinute, "citizen login and code attempts allowed per remote address in any minute (provider)")
+	fs.IntVar(&c.LoginStartsPerCitizen, "login-starts-per-citizen", c.LoginStartsPerCitizen, "citizen logins allowed per citizen in any 15 minutes (provider)")
+	fs.IntVar(&c.LoginCodesPerCitizen, "login-codes-per-citizen", c.LoginCodesPerCitizen, "one-time code attempts allowed per citizen in any 15 minutes (provider)")
+	fs.DurationVar(&c.CitizenSessionIdle, "citizen-session-idle", c.CitizenSessionIdle, "a citizen session ends after this long without activity (provider)")
+	fs.DurationVar(&c.CitizenSessionMax, "citizen-session-max", c.CitizenSessionMax, "a citizen session ends this long after its login, however active (provider)")
+	fs.StringVar(&c.CitizenRegisterFile, "citizen-register-file", "", "development real-name register, JSON Lines (default <data-dir>/demo-citizens.jsonl in dev mode)")
 	fs.IntVar(&c.PseudonymLookupsPerMinute, "pseudonym-lookups-per-minute", c.PseudonymLookupsPerMinute, "pseudonym lookups allowed per requesting institution and minute (provider)")
 	fs.Int64Var(&c.BodyLimit, "body-limit", c.BodyLimit, "largest request body in bytes")
 	fs.Int64Var(&c.ImportLimit, "import-limit", c.ImportLimit, "largest dataset import body in bytes (provider admin API)")
@@ -293,6 +318,9 @@ func (c *Config) fillDerived() {
 	if c.JWTKeyFile == "" {
 		c.JWTKeyFile = filepath.Join(c.DataDir, "jwt-signing.pem")
 	}
+	if c.CitizenRegisterFile == "" && c.Dev {
+		c.CitizenRegisterFile = filepath.Join(c.DataDir, "demo-citizens.jsonl")
+	}
 }
 
 var orgPattern = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9.-]{0,63}$`)
@@ -346,6 +374,15 @@ func (c *Config) Validate() error {
 	}
 	if c.LoginPerMinute < 1 || c.LoginPerMinute > 600 {
 		bad("login-per-minute: %d is outside 1–600", c.LoginPerMinute)
+	}
+	if c.LoginStartsPerCitizen < 1 || c.LoginStartsPerCitizen > 100 || c.LoginCodesPerCitizen < 1 || c.LoginCodesPerCitizen > 100 {
+		bad("login-starts-per-citizen and login-codes-per-citizen: must be within 1–100")
+	}
+	if c.CitizenSessionIdle < time.Minute || c.CitizenSessionIdle > 4*time.Hour {
+		bad("citizen-session-idle: %s is outside 1m–4h", c.CitizenSessionIdle)
+	}
+	if c.CitizenSessionMax < c.CitizenSessionIdle || c.CitizenSessionMax > 24*time.Hour {
+		bad("citizen-session-max: %s must be at least citizen-session-idle (%s) and at most 24h", c.CitizenSessionMax, c.CitizenSessionIdle)
 	}
 	if c.PseudonymLookupsPerMinute < 1 || c.PseudonymLookupsPerMinute > 100000 {
 		bad("pseudonym-lookups-per-minute: %d is outside 1–100000", c.PseudonymLookupsPerMinute)

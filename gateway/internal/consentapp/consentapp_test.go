@@ -70,7 +70,7 @@ func TestNoInlineCode(t *testing.T) {
 // the chaincode's (which pass through unchanged).
 var citizenAPICodes = []string{
 	httpapi.CodeInvalidCode, httpapi.CodeTooManyAttempts, httpapi.CodeLoginUnavailable, httpapi.CodePrivateKeyRefused,
-	httpapi.CodeEventsUnavailable, httpapi.CodeCitizenUnavailable,
+	httpapi.CodeEventsUnavailable, httpapi.CodeCitizenUnavailable, httpapi.CodeIdentityNotMatched, httpapi.CodeSessionExpired,
 	httpapi.CodeMalformedJSON, httpapi.CodeInvalidArgument, httpapi.CodeInvalidIDNumber, httpapi.CodeBodyTooLarge,
 	httpapi.CodeUnsupportedMedia, httpapi.CodeNotFound, httpapi.CodeMethodNotAllowed, httpapi.CodeRateLimited,
 	httpapi.CodeIdempotencyReused, httpapi.CodeIdempotencyInFlight, httpapi.CodeInvalidIdempotency,

@@ -21,6 +21,7 @@ import (
 var citizenRoutes = []route{
 	{method: "POST", pattern: "/citizen/v1/login", role: config.RoleProvider, handle: (*Server).citizenLogin},
 	{method: "POST", pattern: "/citizen/v1/login/verify", role: config.RoleProvider, handle: (*Server).citizenLoginVerify},
+	{method: "POST", pattern: "/citizen/v1/session/renew", role: config.RoleProvider, auth: auth.KindCitizen, handle: (*Server).citizenRenewSession},
 	{method: "POST", pattern: "/citizen/v1/keys", role: config.RoleProvider, auth: auth.KindCitizen, idempotent: true, handle: (*Server).citizenAddKey},
 	{method: "GET", pattern: "/citizen/v1/keys", role: config.RoleProvider, auth: auth.KindCitizen, handle: (*Server).citizenListKeys},
 	{method: "DELETE", pattern: "/citizen/v1/keys/{key_id}", role: config.RoleProvider, auth: auth.KindCitizen, handle: (*Server).citizenRevokeKey},
@@ -42,6 +43,13 @@ const (
 	CodePrivateKeyRefused  = "PRIVATE_KEY_REFUSED"
 	CodeEventsUnavailable  = "EVENTS_UNAVAILABLE"
 	CodeCitizenUnavailable = "CITIZEN_API_UNAVAILABLE"
+	// CodeIdentityNotMatched answers a login whose ID number, name and
+	// phone are not together in the real-name register; it never says
+	// which field, nor whether the ID number is registered.
+	CodeIdentityNotMatched = "IDENTITY_NOT_MATCHED"
+	// CodeSessionExpired answers a renewal past the session's absolute
+	// maximum: the citizen logs in again.
+	CodeSessionExpired = "SESSION_EXPIRED"
 )
 
 // CitizenLedger is what the citizen API needs from the chaincode beyond
@@ -62,6 +70,7 @@ type CitizenLedger interface {
 // *store.Store implements it.
 type CitizenStore interface {
 	CreateLoginChallenge(ctx context.Context, citizenRef, code string, expiresAt time.Time) (string, error)
+	LoginChallengeRef(ctx context.Context, id string, now time.Time) (string, error)
 	VerifyLoginChallenge(ctx context.Context, id, code string, now time.Time) (string, error)
 	SafeSummary(ctx context.Context, citizenRef string) ([]store.CategorySummary, error)
 	RecordsFor(ctx context.Context, citizenRef string, categories []string, from, to string) ([]store.Record, error)
@@ -75,10 +84,27 @@ var (
 	_ CitizenEventStream = (*notify.Broker)(nil)
 )
 
+// LoginCode is a one-time login code on its way to the citizen's phone.
+type LoginCode struct {
+	ChallengeID string
+	// Phone is the number the real-name register holds for the citizen,
+	// never the one typed in at the login.
+	Phone     string
+	Code      string
+	ExpiresAt time.Time
+}
+
 // LoginCodeSender delivers a one-time login code to the phone number the
-// real-name register holds for the citizen (an SMS gateway in production).
+// real-name register holds for the citizen (an SMS gateway in production,
+// a 0600 file per code in development: devidp.CodeDir).
 type LoginCodeSender interface {
-	SendLoginCode(ctx context.Context, phone, code string) error
+	SendLoginCode(ctx context.Context, c LoginCode) error
+}
+
+// CitizenRegister is the real-name register: the name and phone number
+// registered for a normalised ID number (devidp.Register in development).
+type CitizenRegister interface {
+	Registered(ctx context.Context, idNumber string) (name, phone string, ok bool, err error)
 }
 
 // CitizenEventStream is the citizens' live events, each under its
@@ -102,13 +128,20 @@ type CitizenConfig struct {
 	// notify.CitizenEvents, which the caller runs); nil answers that route
 	// 503 EVENTS_UNAVAILABLE.
 	Events CitizenEventStream
-	// Codes delivers login codes. Without it, login works in development
-	// mode only (the code goes to the log) and is 503 otherwise.
-	Codes LoginCodeSender
-	// LoginRate (per second) and LoginBurst bound login and verification
-	// attempts per remote address; 0 means 5 a minute, burst 5.
-	LoginRate  float64
-	LoginBurst int
+	// Register is the real-name register a login's name and phone must
+	// match; Codes delivers login codes to the phone it holds. Without
+	// either, login answers 503 LOGIN_UNAVAILABLE. No code is ever logged.
+	Register CitizenRegister
+	Codes    LoginCodeSender
+	// LoginsPerMinute bounds login and verification attempts together per
+	// remote address, in any minute; 0 means 5.
+	LoginsPerMinute int
+	// CitizenStarts and CitizenCodes bound the login starts and the code
+	// attempts per citizen (vault ref), in any 15 minutes, whatever
+	// address they come from; 0 means 5 each.
+	CitizenStarts, CitizenCodes int
+	// Clock is the rate limits' clock; nil means time.Now.
+	Clock func() time.Time
 	// Heartbeat is how often an idle event stream sends a comment line, so
 	// proxies keep it open and clients notice a dead connection; 0 means
 	// 15 seconds.
@@ -126,7 +159,7 @@ type CitizenConfig struct {
 // login limiter, the failed-attempt counts and the registry caches.
 type CitizenAPI struct {
 	cfg          CitizenConfig
-	loginLimit   *limiter
+	limits       citizenLimits
 	attempts     *attemptCounter
 	institutions *ttlCache[*model.Institution]
 	purposes     *ttlCache[*model.Purpose]
@@ -141,11 +174,14 @@ func NewCitizenAPI(c CitizenConfig) (*CitizenAPI, error) {
 	if c.Ledger == nil || c.Store == nil || c.Channel == "" {
 		return nil, errors.New("httpapi: the citizen API needs a Ledger, a Store and a Channel")
 	}
-	if c.LoginRate <= 0 {
-		c.LoginRate = 5.0 / 60
+	if c.LoginsPerMinute < 1 {
+		c.LoginsPerMinute = 5
 	}
-	if c.LoginBurst < 1 {
-		c.LoginBurst = 5
+	if c.CitizenStarts < 1 {
+		c.CitizenStarts = 5
+	}
+	if c.CitizenCodes < 1 {
+		c.CitizenCodes = 5
 	}
 	if c.Heartbeat <= 0 {
 		c.Heartbeat = 15 * time.Second
@@ -155,8 +191,12 @@ func NewCitizenAPI(c CitizenConfig) (*CitizenAPI, error) {
 	}
 	l := c.Ledger
 	return &CitizenAPI{
-		cfg:           c,
-		loginLimit:    newLimiter(c.LoginRate, c.LoginBurst),
+		cfg: c,
+		limits: citizenLimits{
+			perAddress: newWindowLimiter(c.LoginsPerMinute, time.Minute, c.Clock),
+			starts:     newWindowLimiter(c.CitizenStarts, citizenWindow, c.Clock),
+			codes:      newWindowLimiter(c.CitizenCodes, citizenWindow, c.Clock),
+		},
 		attempts:      newAttemptCounter(),
 		institutions:  newTTLCache(c.CacheTTL, l.GetInstitution),
 		purposes:      newTTLCache(c.CacheTTL, l.GetPurpose),

@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/ecdsa"
@@ -16,7 +15,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -57,17 +55,53 @@ type citizenCodeSender struct {
 	phone, code string
 	fail        bool
 	sends       int
+	byChallenge map[string]LoginCode
 }
 
-func (s *citizenCodeSender) SendLoginCode(_ context.Context, phone, code string) error {
+func (s *citizenCodeSender) SendLoginCode(_ context.Context, c LoginCode) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.sends++
-	s.phone, s.code = phone, code
 	if s.fail {
 		return errCitizenSend
 	}
+	s.sends++
+	s.phone, s.code = c.Phone, c.Code
+	if s.byChallenge == nil {
+		s.byChallenge = map[string]LoginCode{}
+	}
+	s.byChallenge[c.ChallengeID] = c
 	return nil
+}
+
+func (s *citizenCodeSender) sent(challenge string) (LoginCode, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.byChallenge[challenge]
+	return c, ok
+}
+
+func (s *citizenCodeSender) count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sends
+}
+
+// citizenRegister is a real-name register. With everyone set, every ID
+// number is registered to citizenName and citizenPhone; entries are
+// looked up first.
+type citizenRegister struct {
+	everyone bool
+	entries  map[string][2]string
+}
+
+func (r citizenRegister) Registered(_ context.Context, id string) (string, string, bool, error) {
+	if e, ok := r.entries[id]; ok {
+		return e[0], e[1], true, nil
+	}
+	if r.everyone {
+		return citizenName, citizenPhone, true, nil
+	}
+	return "", "", false, nil
 }
 
 var errCitizenSend = errors.New("sms gateway down")
@@ -80,6 +114,7 @@ type citizenHarness struct {
 	st     *store.Store
 	logs   *citizenLogBuffer
 	events *notify.Broker
+	codes  *citizenCodeSender
 }
 
 const (
@@ -89,13 +124,20 @@ const (
 
 func newCitizenHarness(t *testing.T, mods ...func(*config.Config, *CitizenConfig)) *citizenHarness {
 	t.Helper()
+	return newCitizenHarnessAt(t, fixedClock, mods...)
+}
+
+// newCitizenHarnessAt is newCitizenHarness whose tokens, requests and
+// citizen rate limits read the clock.
+func newCitizenHarnessAt(t *testing.T, clock func() time.Time, mods ...func(*config.Config, *CitizenConfig)) *citizenHarness {
+	t.Helper()
 	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
 	sk, _ := auth.NewSigningKey(k)
 	ks, _ := auth.NewKeySet(sk)
-	tokens := auth.NewTokens(ks, "qc-test", "qc-api", 5*time.Minute, fixedClock)
+	tokens := auth.NewTokens(ks, "qc-test", "qc-api", 5*time.Minute, clock)
 	cfg := config.Defaults()
 	cfg.Roles = []config.Role{config.RoleProvider}
 	cfg.BodyLimit = 4096
@@ -105,10 +147,12 @@ func newCitizenHarness(t *testing.T, mods ...func(*config.Config, *CitizenConfig
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	net := ledgertest.NewDemo(t, fixedClock)
+	net := ledgertest.NewDemo(t, clock)
 	operator := net.Ledger("BureauMSP")
 	broker := notify.NewBroker(0, 0)
-	cc := CitizenConfig{Ledger: operator, Store: st, Channel: citizenTestChannel, Events: broker, LoginBurst: 1000, LoginRate: 1000}
+	codes := &citizenCodeSender{}
+	cc := CitizenConfig{Ledger: operator, Store: st, Channel: citizenTestChannel, Events: broker,
+		Register: citizenRegister{everyone: true}, Codes: codes, LoginsPerMinute: 1000, CitizenStarts: 100, CitizenCodes: 100, Clock: clock}
 	for _, m := range mods {
 		m(&cfg, &cc)
 	}
@@ -119,7 +163,7 @@ func newCitizenHarness(t *testing.T, mods ...func(*config.Config, *CitizenConfig
 	ps, _ := NewHMACPseudonymiser(bytes.Repeat([]byte{7}, 32))
 	logs := &citizenLogBuffer{}
 	srv, err := New(Deps{Config: &cfg, MSPID: "BureauMSP", Ledger: operator, Tokens: tokens, Clients: fakeClients{}, Idempotency: &memIdempotency{},
-		Pseudonyms: ps, Log: citizenLogger(logs), Now: fixedClock, Citizen: capi})
+		Pseudonyms: ps, Log: citizenLogger(logs), Now: clock, Citizen: capi})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +173,7 @@ func newCitizenHarness(t *testing.T, mods ...func(*config.Config, *CitizenConfig
 	}
 	net.ClearCalls()
 	return &citizenHarness{harness: &harness{t: t, srv: srv, net: net, tokens: tokens, key: sk, token: inst},
-		st: st, logs: logs, events: broker}
+		st: st, logs: logs, events: broker, codes: codes}
 }
 
 // refOf is the citizenRef the harness's pseudonymiser gives an ID number.
@@ -160,23 +204,14 @@ func (h *citizenHarness) as(tok, method, path, body string, headers ...string) *
 	return h.do(method, path, body, append([]string{"Authorization", authz}, headers...)...)
 }
 
-// devCode finds the one-time code the development log gives for a
-// challenge.
+// devCode returns the one-time code sent for a challenge.
 func (h *citizenHarness) devCode(challenge string) string {
 	h.t.Helper()
-	sc := bufio.NewScanner(strings.NewReader(h.logs.String()))
-	for sc.Scan() {
-		var line struct {
-			Msg         string `json:"msg"`
-			ChallengeID string `json:"challenge_id"`
-			Code        string `json:"code"`
-		}
-		if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "dev one-time code" && line.ChallengeID == challenge {
-			return line.Code
-		}
+	c, ok := h.codes.sent(challenge)
+	if !ok {
+		h.t.Fatalf("no one-time code sent for %s", challenge)
 	}
-	h.t.Fatalf("no dev one-time code for %s in the log:\n%s", challenge, h.logs.String())
-	return ""
+	return c.Code
 }
 
 // login runs the whole citizen login and returns the citizen token.

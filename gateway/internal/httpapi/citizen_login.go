@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"crypto/rand"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -25,7 +26,8 @@ const loginCodeTTL = 5 * time.Minute
 
 // loginRequest is the body of POST /citizen/v1/login. None of its fields
 // is stored, logged or sent to the ledger: the ID number becomes the
-// citizenRef, the phone only reaches the code sender.
+// citizenRef, and the name and phone are only compared with the real-name
+// register (the code goes to the register's phone, not this one).
 type loginRequest struct {
 	IDNumber string `json:"id_number"`
 	Name     string `json:"name"`
@@ -92,21 +94,23 @@ type loginResponse struct {
 	ExpiresAt   string `json:"expires_at"`
 }
 
-// citizenLogin is the development identity provider's first step: a valid
-// ID number, name and phone get a one-time code for the citizenRef of the
-// ID number. Only the citizenRef and a hash of the code are stored.
+// citizenLogin is the development identity provider's first step: an ID
+// number, name and phone that the real-name register holds together get a
+// one-time code, sent to the phone the register holds, for the citizenRef
+// of the ID number. Only the citizenRef and a hash of the code are stored,
+// and the code is never logged.
 //
-// A real deployment checks the name and phone against the real-name
-// register (or hands the login to the city's identity provider) and sends
-// the code to the phone the register holds, never to the one typed in;
-// this gateway accepts any well-formed triple, which is what makes it a
-// development identity provider.
+// An ID number that is not registered and a name or phone that does not
+// match are refused alike (422 IDENTITY_NOT_MATCHED) after the same work,
+// so the answer never says which field was wrong or whether the ID number
+// is registered. Attempts are limited per remote address and per citizen:
+// the ID number's ref, registered or not, so a refusal counts too.
 func (s *Server) citizenLogin(w http.ResponseWriter, r *http.Request) error {
 	c, err := s.citizenAPI()
 	if err != nil {
 		return err
 	}
-	if err := c.allowLogin(r); err != nil {
+	if err := c.allowAddress(w, r); err != nil {
 		return err
 	}
 	var q loginRequest
@@ -117,7 +121,7 @@ func (s *Server) citizenLogin(w http.ResponseWriter, r *http.Request) error {
 	if err := q.Validate(now); err != nil {
 		return err
 	}
-	if !s.Config.Dev && c.cfg.Codes == nil {
+	if c.cfg.Register == nil || c.cfg.Codes == nil {
 		return apiErr(http.StatusServiceUnavailable, CodeLoginUnavailable, "citizen login is not available on this gateway")
 	}
 	ctx := r.Context()
@@ -129,6 +133,18 @@ func (s *Server) citizenLogin(w http.ResponseWriter, r *http.Request) error {
 		s.log.WarnContext(ctx, "pseudonymisation failed", slog.String("request_id", requestIDFrom(ctx)), slog.String("error", err.Error()))
 		return apiErr(http.StatusServiceUnavailable, CodePseudonymUnavailable, "the citizen pseudonym service is unavailable; retry later")
 	}
+	if ok, wait := c.limits.starts.take(ref); !ok {
+		return rateLimited(w, wait, "too many logins for this citizen; wait before trying again")
+	}
+	name, phone, found, err := c.cfg.Register.Registered(ctx, q.IDNumber)
+	if err != nil {
+		s.log.WarnContext(ctx, "real-name register unavailable", slog.String("request_id", requestIDFrom(ctx)), slog.String("error", err.Error()))
+		return apiErr(http.StatusServiceUnavailable, CodeLoginUnavailable, "citizen login is not available now; retry later")
+	}
+	if !matchesRegister(q.Name, q.Phone, name, phone, found) {
+		return apiErr(http.StatusUnprocessableEntity, CodeIdentityNotMatched,
+			"the ID number, name and phone do not match the real-name register")
+	}
 	code, err := oneTimeCode()
 	if err != nil {
 		return err
@@ -138,21 +154,26 @@ func (s *Server) citizenLogin(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if s.Config.Dev {
-		// Development only: the challenge id and the code, nothing that
-		// names the citizen.
-		s.log.InfoContext(ctx, "dev one-time code", slog.String("request_id", requestIDFrom(ctx)),
-			slog.String("challenge_id", id), slog.String("code", code))
-	}
-	if c.cfg.Codes != nil {
-		if err := c.cfg.Codes.SendLoginCode(ctx, q.Phone, code); err != nil {
-			s.log.WarnContext(ctx, "login code not sent", slog.String("request_id", requestIDFrom(ctx)),
-				slog.String("challenge_id", id))
-			return apiErr(http.StatusServiceUnavailable, CodeLoginUnavailable, "the login code could not be sent; retry later")
-		}
+	if err := c.cfg.Codes.SendLoginCode(ctx, LoginCode{ChallengeID: id, Phone: phone, Code: code, ExpiresAt: expires}); err != nil {
+		s.log.WarnContext(ctx, "login code not sent", slog.String("request_id", requestIDFrom(ctx)),
+			slog.String("challenge_id", id), slog.String("error", err.Error()))
+		return apiErr(http.StatusServiceUnavailable, CodeLoginUnavailable, "the login code could not be sent; retry later")
 	}
 	writeJSON(w, http.StatusOK, loginResponse{ChallengeID: id, ExpiresAt: expires.UTC().Format(time.RFC3339)})
 	return nil
+}
+
+// matchesRegister reports whether the name and phone typed in are the
+// register's, comparing both whether or not the ID number was found, in
+// time that does not depend on where they differ.
+func matchesRegister(name, phone, regName, regPhone string, found bool) bool {
+	if !found {
+		regName, regPhone = "\x00", "\x00"
+	}
+	regPhone, _ = normalisePhone(regPhone)
+	n := subtle.ConstantTimeCompare([]byte(name), []byte(strings.TrimSpace(regName)))
+	p := subtle.ConstantTimeCompare([]byte(phone), []byte(regPhone))
+	return n&p == 1 && found
 }
 
 // oneTimeCode returns six random decimal digits from crypto/rand.
@@ -164,12 +185,13 @@ func oneTimeCode() (string, error) {
 	return fmt.Sprintf("%06d", n.Int64()), nil
 }
 
-// allowLogin takes a token from the remote address's login bucket. Behind
-// a reverse proxy every citizen shares the proxy's address; the proxy must
-// then rate-limit by client itself.
-func (c *CitizenAPI) allowLogin(r *http.Request) error {
-	if !c.loginLimit.allow("login:" + remoteIP(r)) {
-		return apiErr(http.StatusTooManyRequests, CodeRateLimited, "too many login attempts; wait a minute")
+// allowAddress counts an attempt against the remote address's limit.
+// Behind a reverse proxy every citizen shares the proxy's address; the
+// proxy must then rate-limit by client itself (the per-citizen limits
+// still hold).
+func (c *CitizenAPI) allowAddress(w http.ResponseWriter, r *http.Request) error {
+	if ok, wait := c.limits.perAddress.take(remoteIP(r)); !ok {
+		return rateLimited(w, wait, "too many login attempts from this address; wait a minute")
 	}
 	return nil
 }
@@ -205,7 +227,7 @@ func (s *Server) citizenLoginVerify(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	if err := c.allowLogin(r); err != nil {
+	if err := c.allowAddress(w, r); err != nil {
 		return err
 	}
 	var q verifyRequest
@@ -217,6 +239,17 @@ func (s *Server) citizenLoginVerify(w http.ResponseWriter, r *http.Request) erro
 	}
 	now := s.Now()
 	tooMany := apiErr(http.StatusTooManyRequests, CodeTooManyAttempts, "too many wrong codes; request a new code")
+	// The citizen's code attempts are counted before the code is checked,
+	// across all their challenges and addresses.
+	owner, err := c.cfg.Store.LoginChallengeRef(r.Context(), q.ChallengeID, now)
+	switch {
+	case err == nil:
+		if ok, wait := c.limits.codes.take(owner); !ok {
+			return rateLimited(w, wait, "too many codes tried for this citizen; wait before trying again")
+		}
+	case !errors.Is(err, store.ErrChallengeGone):
+		return err
+	}
 	ref, err := c.cfg.Store.VerifyLoginChallenge(r.Context(), q.ChallengeID, q.Code, now)
 	switch {
 	case errors.Is(err, store.ErrChallengeFailed):
@@ -233,11 +266,60 @@ func (s *Server) citizenLoginVerify(w http.ResponseWriter, r *http.Request) erro
 		return err
 	}
 	c.attempts.forget(q.ChallengeID)
-	tok, _, err := s.Tokens.Issue(auth.Principal{Kind: auth.KindCitizen, Subject: ref})
+	tok, exp, err := s.Tokens.Issue(auth.Principal{Kind: auth.KindCitizen, Subject: ref})
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, tokenResponse{AccessToken: tok, TokenType: "Bearer", ExpiresIn: int(s.Tokens.TTL().Seconds())})
+	p, err := s.Tokens.Verify(tok, auth.KindCitizen)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, s.citizenSession(tok, exp, p))
+	return nil
+}
+
+// citizenSessionResponse is a citizen token and its session's bounds.
+type citizenSessionResponse struct {
+	tokenResponse
+	// ExpiresAt is when this token expires unless renewed first;
+	// SessionExpiresAt when the session ends however often it is renewed.
+	ExpiresAt        string `json:"expires_at"`
+	SessionExpiresAt string `json:"session_expires_at"`
+	// IdleTimeout is how long, in seconds, each renewal extends the
+	// session by.
+	IdleTimeout int `json:"idle_timeout"`
+}
+
+func (s *Server) citizenSession(tok string, exp time.Time, p *auth.Principal) citizenSessionResponse {
+	return citizenSessionResponse{
+		tokenResponse:    tokenResponse{AccessToken: tok, TokenType: "Bearer", ExpiresIn: int(exp.Sub(s.Now()).Seconds())},
+		ExpiresAt:        exp.UTC().Format(time.RFC3339),
+		SessionExpiresAt: s.Tokens.SessionEnd(p).UTC().Format(time.RFC3339),
+		IdleTimeout:      int(s.Tokens.CitizenSessions().Idle.Seconds()),
+	}
+}
+
+// citizenRenewSession exchanges a valid citizen token for a fresh one of
+// the same session: the app calls it while the citizen is active. An
+// expired token is 401 like on every route; a session past its maximum is
+// 401 SESSION_EXPIRED, and the citizen logs in again.
+func (s *Server) citizenRenewSession(w http.ResponseWriter, r *http.Request) error {
+	if _, _, err := s.citizenCaller(r); err != nil {
+		return err
+	}
+	p, _ := auth.FromContext(r.Context())
+	tok, exp, err := s.Tokens.RenewCitizen(p)
+	if errors.Is(err, auth.ErrSessionOver) {
+		return apiErr(http.StatusUnauthorized, CodeSessionExpired, "the session has reached its maximum length; log in again")
+	}
+	if err != nil {
+		return err
+	}
+	np, err := s.Tokens.Verify(tok, auth.KindCitizen)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, s.citizenSession(tok, exp, np))
 	return nil
 }
 

@@ -86,6 +86,23 @@ func (s *Store) VerifyLoginChallenge(ctx context.Context, id, code string, now t
 	return citizenRef, nil
 }
 
+// LoginChallengeRef returns the citizenRef of a challenge that can still
+// be answered at now (known, unexpired, attempts left), so that a caller
+// can count a code attempt against the citizen before checking the code;
+// ErrChallengeGone otherwise.
+func (s *Store) LoginChallengeRef(ctx context.Context, id string, now time.Time) (string, error) {
+	var ref string
+	err := s.db.QueryRowContext(ctx, `SELECT citizen_ref FROM login_challenges
+		WHERE id = $1 AND attempts < $2 AND expires_at > $3`, id, MaxLoginAttempts, s.d.ts(now)).Scan(&ref)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", ErrChallengeGone
+	}
+	if err != nil {
+		return "", fmt.Errorf("store: read login challenge: %w", err)
+	}
+	return ref, nil
+}
+
 // PurgeLoginChallenges deletes challenges expired at now and returns how
 // many.
 func (s *Store) PurgeLoginChallenges(ctx context.Context, now time.Time) (int64, error) {

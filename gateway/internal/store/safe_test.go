@@ -390,6 +390,17 @@ func TestLoginChallenges(t *testing.T) {
 			t.Errorf("the code is stored in the clear: %q", stored)
 		}
 
+		// The challenge's citizen is known before its code is checked.
+		if owner, err := s.LoginChallengeRef(ctx, id, now); err != nil || owner != ref(1) {
+			t.Fatalf("LoginChallengeRef = %q, %v; want %q", owner, err, ref(1))
+		}
+		if _, err := s.LoginChallengeRef(ctx, id, now.Add(5*time.Minute)); !errors.Is(err, ErrChallengeGone) {
+			t.Fatalf("LoginChallengeRef of an expired challenge: %v, want %v", err, ErrChallengeGone)
+		}
+		if _, err := s.LoginChallengeRef(ctx, strings.Repeat("0", 32), now); !errors.Is(err, ErrChallengeGone) {
+			t.Fatalf("LoginChallengeRef of an unknown challenge: %v, want %v", err, ErrChallengeGone)
+		}
+
 		_, err = s.VerifyLoginChallenge(ctx, id, "000000", now)
 		if !errors.Is(err, ErrChallengeFailed) {
 			t.Fatalf("VerifyLoginChallenge: %v, want %v", err, ErrChallengeFailed)
@@ -449,6 +460,9 @@ func TestLoginChallenges(t *testing.T) {
 		_, err = s.VerifyLoginChallenge(ctx, id, "111111", now)
 		if !errors.Is(err, ErrChallengeGone) {
 			t.Fatalf("VerifyLoginChallenge: %v, want %v", err, ErrChallengeGone)
+		}
+		if _, err := s.LoginChallengeRef(ctx, id, now); !errors.Is(err, ErrChallengeGone) {
+			t.Fatalf("LoginChallengeRef of a challenge out of attempts: %v, want %v", err, ErrChallengeGone)
 		}
 
 		n, err := s.PurgeLoginChallenges(ctx, now.Add(time.Hour))

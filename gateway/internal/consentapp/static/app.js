@@ -21,7 +21,24 @@ function applyStaticText() {
 }
 
 // ---------------------------------------------------------------- session
+// A citizen session lasts while the citizen uses the app: each token lives
+// the gateway's idle timeout (30 minutes by default) and the app renews it
+// on activity, at most once a minute. Two minutes before an unrenewed token
+// expires a dialog asks 继续使用 / 退出; a session also ends at its maximum
+// (12 hours after the login), however active. When a session ends by
+// itself, the screen the citizen was on is remembered and shown again after
+// the next login, if it is the same citizen.
+const WARN_BEFORE = 2 * 60 * 1000;
+const RENEW_EVERY = 60 * 1000;
+
+// expire ends a session the gateway no longer accepts (or that ran out).
 function expire() {
+  if (state.token && state.sub) {
+    const hash = location.hash || '';
+    if (/^#\/[a-z]/.test(hash) && !/^#\/(login|relogin)\b/.test(hash)) {
+      sessionStorage.setItem('qc.returnTo', JSON.stringify({sub: state.sub, hash}));
+    }
+  }
   logout();
   showError(ERRORS[state.lang].INVALID_TOKEN);
 }
@@ -35,6 +52,8 @@ function logout() {
   state.evGen++;
   if (state.evAbort) state.evAbort.abort();
   sessionStorage.removeItem('qc.token');
+  sessionStorage.removeItem('qc.sessionEnd');
+  closeSessionDialog();
   setLive(false);
   $('#tabs').hidden = true;
   $('#logout').hidden = true;
@@ -42,14 +61,105 @@ function logout() {
   route();
 }
 
+// returnTo is the screen to show after a login: the one a session that
+// ran out was on, for the same citizen; else 我的数据.
+function returnTo() {
+  let saved = null;
+  try { saved = JSON.parse(sessionStorage.getItem('qc.returnTo') || 'null'); } catch (e) { saved = null; }
+  sessionStorage.removeItem('qc.returnTo');
+  return saved && saved.sub === state.sub && typeof saved.hash === 'string' ? saved.hash : '#/data';
+}
+
+// setToken keeps a session's token, and when it is known, the session's end.
+function setToken(token, sessionEnd) {
+  state.token = token;
+  sessionStorage.setItem('qc.token', token);
+  if (sessionEnd) sessionStorage.setItem('qc.sessionEnd', sessionEnd);
+}
+
+// tokenTimes are the current token's issue and expiry and the session's
+// end, in milliseconds.
+function tokenTimes() {
+  const c = jwtClaims(state.token);
+  const end = Date.parse(sessionStorage.getItem('qc.sessionEnd') || '');
+  // Without the login's answer (a session from before a reload of an older
+  // app), the default maximum from the login time.
+  const fallback = ((c.auth_time || c.iat || 0) * 1000) + 12 * 3600 * 1000;
+  return {iat: (c.iat || 0) * 1000, exp: (c.exp || 0) * 1000, end: Number.isNaN(end) ? fallback : end};
+}
+
+// renewSession exchanges the token for a fresh one of the same session. A
+// 401 (expired, or past the maximum) ends the session through api().
+async function renewSession() {
+  if (!state.token || state.renewing) return false;
+  state.renewing = true;
+  try {
+    const s = await api('POST', '/citizen/v1/session/renew');
+    setToken(s.access_token, s.session_expires_at);
+    return true;
+  } catch (e) {
+    return false;
+  } finally {
+    state.renewing = false;
+  }
+}
+
+// onActivity renews the session when the citizen does something, at most
+// once a minute, and never behind the dialog's back.
+function onActivity() {
+  if (!state.token || $('#session-dialog')) return;
+  const {iat, exp, end} = tokenTimes();
+  if (Date.now() - iat >= RENEW_EVERY && exp < end) renewSession();
+}
+
+// checkSession runs every few seconds: it warns before the token expires
+// and ends the session once it has.
+function checkSession() {
+  if (!state.token) return;
+  const {exp, end} = tokenTimes();
+  const left = exp - Date.now();
+  if (left <= 0) {
+    expire();
+    return;
+  }
+  if (left <= WARN_BEFORE && !$('#session-dialog')) showSessionDialog(exp, exp >= end);
+}
+
+// showSessionDialog is the warning before a session ends: a modal dialog
+// (focus stays in it; Esc is 继续使用) naming the time it ends at.
+function showSessionDialog(exp, atMax) {
+  const time = new Date(exp).toLocaleTimeString(state.lang === 'zh' ? 'zh-CN' : 'en-GB', {hour: '2-digit', minute: '2-digit'});
+  const keep = async () => {
+    closeSessionDialog();
+    if (!atMax) await renewSession();
+  };
+  const dlg = h('dialog', {id: 'session-dialog', class: 'dialog', 'aria-labelledby': 'session-title', 'aria-describedby': 'session-body'},
+    h('h2', {id: 'session-title'}, t('session.title')),
+    h('p', {id: 'session-body'}, t(atMax ? 'session.bodyMax' : 'session.body', {time})),
+    h('div', {class: 'actions'},
+      h('button', {type: 'button', id: 'session-continue', onclick: keep}, t('session.continue')),
+      h('button', {type: 'button', id: 'session-logout', class: 'secondary', onclick: () => logout()}, t('session.logout'))));
+  dlg.addEventListener('cancel', (e) => { e.preventDefault(); keep(); });
+  document.body.append(dlg);
+  dlg.showModal();
+  $('#session-continue').focus();
+}
+
+function closeSessionDialog() {
+  const dlg = $('#session-dialog');
+  if (!dlg) return;
+  if (dlg.open) dlg.close();
+  dlg.remove();
+}
+
 // startSession starts a session; register says whether this device may
 // create and register a new key (only right after a one-time-code login,
 // never on a reload: a revoked device must prove the phone again), under
-// the name the citizen gave it at login (state.deviceName).
-async function startSession(token, register) {
-  state.token = token;
+// the name the citizen gave it at login (state.deviceName). sessionEnd is
+// the login answer's session_expires_at.
+async function startSession(token, register, sessionEnd) {
+  setToken(token, sessionEnd);
   state.sub = jwtClaims(token).sub || '';
-  sessionStorage.setItem('qc.token', token);
   $('#tabs').hidden = false;
   $('#logout').hidden = false;
   await ensureDeviceKey(register);
@@ -292,6 +402,8 @@ async function init() {
     rerender();
   });
   $('#logout').addEventListener('click', () => logout());
+  for (const ev of ['pointerdown', 'keydown']) document.addEventListener(ev, onActivity, {capture: true, passive: true});
+  setInterval(checkSession, 5000);
   window.addEventListener('hashchange', () => { if (state.token) showError(''); route(); });
   // A device brought back to the front checks that its key still stands.
   document.addEventListener('visibilitychange', async () => {
@@ -303,16 +415,16 @@ async function init() {
   if (state.token) {
     const exp = jwtClaims(state.token).exp;
     if (exp && exp * 1000 < Date.now()) {
-      state.token = '';
-      sessionStorage.removeItem('qc.token');
-      showError(ERRORS[state.lang].INVALID_TOKEN);
-    } else {
-      try {
-        await startSession(state.token, false);
-        if (state.keyRevoked) location.hash = '#/relogin';
-      } catch (err) {
-        if (state.token) showError(err);
-      }
+      // Ended while the app was closed: log in again, then back here.
+      state.sub = jwtClaims(state.token).sub || '';
+      expire();
+      return;
+    }
+    try {
+      await startSession(state.token, false);
+      if (state.keyRevoked) location.hash = '#/relogin';
+    } catch (err) {
+      if (state.token) showError(err);
     }
   }
   route();

@@ -173,8 +173,8 @@ function screenCode(challenge, values) {
     try {
       const tok = await api('POST', '/citizen/v1/login/verify', {challenge_id: challenge, code: $('#code').value.trim()});
       status.textContent = t('login.keying');
-      await startSession(tok.access_token, true);
-      location.hash = '#/data';
+      await startSession(tok.access_token, true, tok.session_expires_at);
+      location.hash = returnTo();
       route();
     } catch (err) {
       btn.disabled = false;
