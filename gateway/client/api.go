@@ -118,7 +118,9 @@ type Proof struct {
 	LeafCount uint64   `json:"leaf_count"`
 	Path      []string `json:"path"`
 	Root      string   `json:"root"`
-	Salt      string   `json:"salt,omitempty"`
+	Salt      string   `json:"salt,omitempty"` // hex; empty for a record stored before salts
+	// AnchorTxID is the transaction that anchored the batch.
+	AnchorTxID string `json:"anchor_tx_id,omitempty"`
 }
 
 // Record is one delivered record; Record holds its bytes unchanged, so their
@@ -133,20 +135,31 @@ type Record struct {
 }
 
 // Delivery is the answer of a data request, verified by the institution's
-// gateway against its own peer.
+// gateway against its own peer: records with their proofs, or a predicate's
+// answer.
 type Delivery struct {
-	AccessID  string   `json:"access_id"`
-	TxID      string   `json:"tx_id"`
-	Mode      string   `json:"mode"`
-	UseNumber int      `json:"use_number"`
-	Verified  bool     `json:"verified"`
-	Records   []Record `json:"records,omitempty"`
-	Answer    *bool    `json:"answer,omitempty"`
-	// Digest, DigestSalt and Body prove later what was delivered: see VerifyDelivery.
-	Digest            string          `json:"digest"`
-	DigestSalt        string          `json:"digest_salt,omitempty"`
-	Body              []byte          `json:"delivery,omitempty"` // base64 in JSON
-	ProviderSignature json.RawMessage `json:"provider_signature,omitempty"`
+	AccessID        string     `json:"access_id"`
+	TxID            string     `json:"tx_id"`
+	AuthorizationID string     `json:"authorization_id"`
+	Mode            string     `json:"mode"`
+	Categories      []string   `json:"categories"`
+	DataFrom        string     `json:"data_from"`
+	DataTo          string     `json:"data_to"`
+	UseNumber       int        `json:"use_number"`
+	AccessedAt      string     `json:"accessed_at"`
+	Records         []Record   `json:"records,omitempty"`
+	Predicate       *Predicate `json:"predicate,omitempty"`
+	Answer          *bool      `json:"answer,omitempty"`
+	// Digest is what the ledger recorded for the access; DigestSalt (hex)
+	// and Body, the delivered body exactly, prove later what was delivered:
+	// see VerifyDelivery. Keep them.
+	Digest     string `json:"digest"`
+	DigestSalt string `json:"digest_salt,omitempty"`
+	Body       []byte `json:"delivery"` // base64 in JSON
+	// ProviderSignature is the provider's signature on the delivery
+	// (docs/api.md, "Signed deliveries").
+	ProviderSignature string `json:"provider_signature,omitempty"`
+	Verified          bool   `json:"verified"`
 }
 
 // RequestData asks for records under an authorisation. idempotencyKey names
@@ -261,10 +274,13 @@ func VerificationOf(r Record) VerificationRequest {
 // Verification is the ledger's answer; Raw keeps the whole answer, anchor
 // and proof included.
 type Verification struct {
-	Valid    bool            `json:"valid"`
-	Anchored bool            `json:"anchored"`
-	Revoked  bool            `json:"revoked"`
-	Raw      json.RawMessage `json:"-"`
+	RecordHash string          `json:"record_hash"`
+	Category   string          `json:"category,omitempty"`
+	Valid      bool            `json:"valid"`
+	Anchored   bool            `json:"anchored"`
+	Revoked    bool            `json:"revoked"`
+	Reason     string          `json:"reason,omitempty"`
+	Raw        json.RawMessage `json:"-"`
 }
 
 // Verify checks a record or a document against the ledger.
