@@ -29,12 +29,12 @@ type fakeGateway struct {
 	grantAfter       int              // GETs of a new authorisation before the citizen grants it
 
 	mu         sync.Mutex
-	tokens     int               // tokens issued
-	valid      map[string]bool   // tokens accepted
-	assertions []string          // client assertions received
+	tokens     int             // tokens issued
+	valid      map[string]bool // tokens accepted
+	assertions []string        // client assertions received
 	tokenForms []map[string]string
-	failures   []failure         // answered, in order, before anything else (token endpoint aside)
-	calls      []recorded        // API calls received (token endpoint aside)
+	failures   []failure  // answered, in order, before anything else (token endpoint aside)
+	calls      []recorded // API calls received (token endpoint aside)
 	auths      map[string]*model.Authorization
 	polls      map[string]int
 }
