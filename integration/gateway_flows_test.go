@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/quanchain/quanchain/chaincode/model"
+	"github.com/quanchain/quanchain/gateway/client"
 )
 
 // These tests drive the gateways over HTTP only, on the network make up
@@ -337,16 +338,26 @@ func TestClaimsFlowHTTP(t *testing.T) {
 	people := demoCitizens(t)
 	person := people[2]
 	citizen := citizenWithDevice(t, person, "claim")
-	insurer := institution(t, insurerURL, "insurer")
+	insurer := institutionClient(t, insurerURL, "insurer")
+	ctx := context.Background()
 	// CLAIM_SETTLEMENT: medical_settlement, death_registration allowed;
 	// at most 3 uses, a data range of at most 1095 days.
-	a := request(t, insurer, person, "CLAIM_SETTLEMENT", []string{"medical_settlement", "death_registration"},
-		"2024-01-01", "2026-10-31", 3, "claim")
+	a, err := insurer.CreateAuthorization(ctx, client.AuthorizationRequest{
+		CitizenID: person.IDNumber, Purpose: "CLAIM_SETTLEMENT", Categories: []string{"medical_settlement", "death_registration"},
+		DataFrom: "2024-01-01", DataTo: "2026-10-31",
+		ValidUntil: time.Now().Add(72 * time.Hour).UTC().Format(time.RFC3339), MaxUses: 3,
+		Reference: "CLAIM-" + runID,
+	}, id("claim-request"))
+	if err != nil || a.Status != model.AuthPending || a.ID == "" {
+		t.Fatalf("created %+v: %v", a, err)
+	}
 	citizen.decide(a.ID, model.ActionGrant, "grant")
+	awaitGrant(t, insurer, a.ID)
 
-	var recs dataResult
-	insurer.must("POST", "/v1/data-requests", map[string]any{"authorization_id": a.ID, "categories": []string{"medical_settlement"}},
-		&recs, 200, "Idempotency-Key", id("claim-records"))
+	recs, err := insurer.RequestData(ctx, client.DataRequest{AuthorizationID: a.ID, Categories: []string{"medical_settlement"}}, id("claim-records"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	if !recs.Verified || recs.TxID == "" || recs.Mode != model.ModeRecords || len(recs.Records) == 0 {
 		t.Fatalf("medical settlements: verified=%v tx=%q mode=%q records=%d", recs.Verified, recs.TxID, recs.Mode, len(recs.Records))
 	}
@@ -356,17 +367,18 @@ func TestClaimsFlowHTTP(t *testing.T) {
 		}
 	}
 
-	var ans dataResult
-	code, raw := insurer.call("POST", "/v1/data-requests", map[string]any{
-		"authorization_id": a.ID, "categories": []string{"death_registration"}, "mode": "predicate",
-		"predicate": map[string]any{"code": "DECEASED_BEFORE", "params": map[string]string{"date": "2026-10-01"}},
-	}, &ans, "Idempotency-Key", id("claim-predicate"))
-	if code != 200 {
-		t.Fatalf("predicate: %d %s", code, raw)
+	_, ans, err := insurer.RequestPredicate(ctx, a.ID, "death_registration",
+		client.Predicate{Code: "DECEASED_BEFORE", Params: map[string]string{"date": "2026-10-01"}}, id("claim-predicate"))
+	if err != nil {
+		t.Fatalf("predicate: %v", err)
 	}
-	if !ans.Verified || ans.Mode != model.ModePredicate || ans.Answer == nil || len(ans.Records) != 0 ||
-		bytes.Contains(raw, []byte(`"records"`)) {
-		t.Fatalf("predicate answer: %s", raw)
+	if !ans.Verified || ans.Mode != model.ModePredicate || ans.Answer == nil || len(ans.Records) != 0 {
+		t.Fatalf("predicate answer: %+v", ans)
+	}
+	// The predicate's delivery is salted like any other: it proves the
+	// answer against the access's digest.
+	if ans.Verify("") != nil {
+		t.Fatalf("predicate delivery of %s does not hash to its digest %s", ans.AccessID, ans.Digest)
 	}
 	if n := citizen.accessesOf(a.ID); n != 2 {
 		t.Fatalf("the citizen sees %d uses of %s, want 2", n, a.ID)

@@ -3,6 +3,7 @@ package integration
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"github.com/quanchain/quanchain/chaincode/model"
+	"github.com/quanchain/quanchain/gateway/client"
 )
 
 // The gateways make up runs (network/fabnet.Gateways).
@@ -282,16 +284,19 @@ func TestLendingFlowHTTP(t *testing.T) {
 	applicant := people[0]
 	citizen := citizenLogin(t, applicant)
 	phone := freshDevice(t, citizen)
+	ctx := context.Background()
 
-	bank := institution(t, bankURL, "bank")
-	var auth model.Authorization
-	bank.must("POST", "/v1/authorizations", map[string]any{
-		"citizen_id": applicant.IDNumber, "purpose": "CREDIT_ASSESSMENT", "categories": []string{"housing_fund", "tax"},
-		"data_from": "2025-11-01", "data_to": "2026-10-31",
-		"valid_until": time.Now().Add(72 * time.Hour).UTC().Format(time.RFC3339), "max_uses": 2,
-		"reference": "LOAN-" + runID,
-	}, &auth, 201, "Idempotency-Key", id("loan"))
-	if auth.Status != model.AuthPending || strings.Contains(fmt.Sprint(auth), applicant.IDNumber) {
+	bank := institutionClient(t, bankURL, "bank")
+	auth, err := bank.CreateAuthorization(ctx, client.AuthorizationRequest{
+		CitizenID: applicant.IDNumber, Purpose: "CREDIT_ASSESSMENT", Categories: []string{"housing_fund", "tax"},
+		DataFrom: "2025-11-01", DataTo: "2026-10-31",
+		ValidUntil: time.Now().Add(72 * time.Hour).UTC().Format(time.RFC3339), MaxUses: 2,
+		Reference: "LOAN-" + runID,
+	}, id("loan"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if auth.Status != model.AuthPending || strings.Contains(fmt.Sprint(*auth), applicant.IDNumber) {
 		t.Fatalf("created %+v", auth)
 	}
 
@@ -299,17 +304,27 @@ func TestLendingFlowHTTP(t *testing.T) {
 	if code, raw := decideHTTP(t, citizen, phone, auth.ID, model.ActionGrant); code != 200 {
 		t.Fatalf("grant: %d %s", code, raw)
 	}
+	awaitGrant(t, bank, auth.ID)
 
-	var data struct {
-		AccessID string `json:"access_id"`
-		TxID     string `json:"tx_id"`
-		Verified bool   `json:"verified"`
-		Records  []json.RawMessage
+	data, err := bank.RequestData(ctx, client.DataRequest{AuthorizationID: auth.ID, Categories: []string{"housing_fund", "tax"}}, id("fetch-1"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	bank.must("POST", "/v1/data-requests", map[string]any{"authorization_id": auth.ID, "categories": []string{"housing_fund", "tax"}},
-		&data, 200, "Idempotency-Key", id("fetch-1"))
 	if !data.Verified || len(data.Records) == 0 || data.TxID == "" {
 		t.Fatalf("data request: verified=%v records=%d tx=%q", data.Verified, len(data.Records), data.TxID)
+	}
+	// What the bank keeps proves the delivery against the ledger's digest.
+	if data.DigestSalt == "" || data.Verify("") != nil {
+		t.Fatalf("delivery of %s does not hash to its digest %s", data.AccessID, data.Digest)
+	}
+	for _, r := range data.Records {
+		if client.RecordHash(r.Record) != r.RecordHash {
+			t.Fatalf("record %s does not hash to its record_hash", r.Record)
+		}
+	}
+	v, err := bank.Verify(ctx, client.VerificationOf(data.Records[0]))
+	if err != nil || !v.Valid || !v.Anchored || v.RecordHash != data.Records[0].RecordHash {
+		t.Fatalf("verifying a delivered record: %+v %v", v, err)
 	}
 
 	var uses struct {
@@ -327,17 +342,15 @@ func TestLendingFlowHTTP(t *testing.T) {
 	if code, raw := decideHTTP(t, citizen, phone, auth.ID, model.ActionRevoke); code != 200 {
 		t.Fatalf("revoke: %d %s", code, raw)
 	}
-	code, raw := bank.call("POST", "/v1/data-requests", map[string]any{"authorization_id": auth.ID, "categories": []string{"tax"}},
-		nil, "Idempotency-Key", id("fetch-2"))
-	if code < 400 || code >= 500 || errorCode(raw) != string(model.CodeAuthRevoked) {
-		t.Fatalf("fetch after revocation: %d %s", code, raw)
+	_, err = bank.RequestData(ctx, client.DataRequest{AuthorizationID: auth.ID, Categories: []string{"tax"}}, id("fetch-2"))
+	if qe := apiError(t, err); qe.Status < 400 || qe.Status >= 500 || qe.Code != string(model.CodeAuthRevoked) || qe.RequestID == "" {
+		t.Fatalf("fetch after revocation: %+v", qe)
 	}
 
 	// The insurer cannot fetch under the bank's authorisation.
-	insurer := institution(t, insurerURL, "insurer")
-	code, raw = insurer.call("POST", "/v1/data-requests", map[string]any{"authorization_id": auth.ID, "categories": []string{"tax"}},
-		nil, "Idempotency-Key", id("steal"))
-	if code != 403 && code != 404 {
-		t.Fatalf("insurer fetch under the bank's authorisation: %d %s", code, raw)
+	insurer := institutionClient(t, insurerURL, "insurer")
+	_, err = insurer.RequestData(ctx, client.DataRequest{AuthorizationID: auth.ID, Categories: []string{"tax"}}, id("steal"))
+	if qe := apiError(t, err); qe.Status != 403 && qe.Status != 404 {
+		t.Fatalf("insurer fetch under the bank's authorisation: %+v", qe)
 	}
 }
