@@ -378,3 +378,34 @@ func TestReferenceHashKeyLength(t *testing.T) {
 		t.Fatal("a 16-byte key accepted")
 	}
 }
+
+func TestRoutes(t *testing.T) {
+	gw := newFakeGateway()
+	defer gw.Close()
+	c, _ := newClient(t, gw)
+	ctx := context.Background()
+
+	since := time.Date(2026, 11, 1, 0, 0, 0, 0, time.FixedZone("CST", 8*3600))
+	p, err := c.Accesses(ctx, client.AccessQuery{Since: since, Cursor: "c1", Limit: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "cursor=c1&limit=50&since=2026-10-31T16%3A00%3A00Z"; len(p.Items) != 1 || p.Items[0].Digest != want || p.NextCursor != "c2" {
+		t.Fatalf("accesses %+v, want the query %s", p, want)
+	}
+
+	a, err := c.WithdrawAuthorization(ctx, "auth-7", "withdraw-7")
+	if err != nil || a.ID != "auth-7" || a.Status != "WITHDRAWN" {
+		t.Fatalf("withdraw: %+v %v", a, err)
+	}
+	jws, err := c.Artefact(ctx, "auth-7")
+	if err != nil || strings.Count(jws, ".") != 2 {
+		t.Fatalf("artefact %q %v", jws, err)
+	}
+	_, calls := gw.snapshot()
+	for _, cl := range calls {
+		if cl.method == "POST" && cl.path == "/v1/authorizations/auth-7/withdraw" && cl.idemKey != "withdraw-7" {
+			t.Fatalf("withdraw sent under key %q", cl.idemKey)
+		}
+	}
+}

@@ -63,6 +63,17 @@ func newFakeGateway() *fakeGateway {
 			"data_from": "2025-11-01", "data_to": "2026-10-31",
 			"categories": []map[string]any{{"category": "housing_fund", "available": true}}})
 	}))
+	mux.HandleFunc("GET /v1/accesses", g.api(func(w http.ResponseWriter, r *http.Request) {
+		// The query comes back as the first item's digest, for the test to read.
+		writeJSON(w, 200, map[string]any{"items": []map[string]any{{"access_id": "acc-1", "digest": r.URL.RawQuery}}, "next_cursor": "c2"})
+	}))
+	mux.HandleFunc("POST /v1/authorizations/{id}/withdraw", g.api(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, 200, model.Authorization{ID: r.PathValue("id"), Status: model.AuthWithdrawn})
+	}))
+	mux.HandleFunc("GET /v1/authorizations/{id}/artefact", g.api(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/jose")
+		fmt.Fprint(w, "eyJhbGciOiJFUzI1NiJ9.eyJ0eXBlIjoiYSJ9.c2ln")
+	}))
 	g.Server = httptest.NewServer(mux)
 	return g
 }
