@@ -29,6 +29,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -64,6 +65,7 @@ type Client struct {
 	clientID   string
 	secret     string
 	key        *ecdsa.PrivateKey
+	keyAuth    bool // WithPrivateKeyJWT was chosen
 	maxRetries int
 	maxWait    time.Duration
 
@@ -77,13 +79,13 @@ type Option func(*Client)
 
 // WithClientSecret authenticates as clientID with its secret.
 func WithClientSecret(clientID, secret string) Option {
-	return func(c *Client) { c.clientID, c.secret, c.key = clientID, secret, nil }
+	return func(c *Client) { c.clientID, c.secret, c.key, c.keyAuth = clientID, secret, nil, false }
 }
 
 // WithPrivateKeyJWT authenticates as clientID with assertions signed by key,
 // the ES256 (P-256) private key whose public JWK is registered for the client.
 func WithPrivateKeyJWT(clientID string, key *ecdsa.PrivateKey) Option {
-	return func(c *Client) { c.clientID, c.key, c.secret = clientID, key, "" }
+	return func(c *Client) { c.clientID, c.key, c.secret, c.keyAuth = clientID, key, "", true }
 }
 
 // WithHTTPClient sends requests with hc instead of http.DefaultClient.
@@ -124,7 +126,7 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 	if c.clientID == "" {
 		return nil, errors.New("client: no credentials: use WithClientSecret or WithPrivateKeyJWT")
 	}
-	if c.key != nil && c.key.Curve.Params().Name != "P-256" {
+	if c.keyAuth && (c.key == nil || c.key.Curve != elliptic.P256()) {
 		return nil, errors.New("client: the private_key_jwt key must be ECDSA P-256")
 	}
 	return c, nil
@@ -133,7 +135,7 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 // Error is the gateway's refusal of a request (docs/api.md, "Errors").
 type Error struct {
 	Status     int           // HTTP status
-	Code       string        // stable error code, such as AUTH_REVOKED
+	Code       string        // stable error code, such as AUTH_REVOKED; HTTP_<status> for an answer that is not a JSON error (a proxy's)
 	Message    string        // for people; never branch on it
 	TxID       string        // the Fabric transaction involved, if any
 	RequestID  string        // identifies the request in the gateway's logs

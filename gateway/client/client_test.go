@@ -57,6 +57,7 @@ func TestNewRefuses(t *testing.T) {
 		{"not a URL", "gw.example", []client.Option{client.WithClientSecret("a", "b")}},
 		{"ftp", "ftp://gw.example", []client.Option{client.WithClientSecret("a", "b")}},
 		{"P-384 key", "https://gw.example", []client.Option{client.WithPrivateKeyJWT("a", p384)}},
+		{"no key", "https://gw.example", []client.Option{client.WithPrivateKeyJWT("a", nil)}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if _, err := client.New(tc.base, tc.opts...); err == nil {
