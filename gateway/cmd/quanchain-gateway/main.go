@@ -183,7 +183,8 @@ func loadKeys(cfg *config.Config) (*auth.KeySet, error) {
 // consentLinks wires the citizen-present flow: the operator signs and
 // resolves tickets under a key derived from its pseudonym key; a requester
 // with the operator's app URL makes links, asking the operator's gateway
-// for their tickets over mutual TLS.
+// for their tickets over mutual TLS, or, on the operator's own gateway,
+// signs them itself.
 func consentLinks(cfg *config.Config, operator *vault.Pseudonymiser, remote *peerlink.PresentTickets, st *store.Store) (*present.Signer, *httpapi.ConsentLinks, error) {
 	var signer *present.Signer
 	if operator != nil {
@@ -192,10 +193,14 @@ func consentLinks(cfg *config.Config, operator *vault.Pseudonymiser, remote *pee
 			return nil, nil, err
 		}
 	}
-	if !cfg.HasRole(config.RoleRequester) || cfg.OperatorAppURL == "" || remote == nil {
+	if !cfg.HasRole(config.RoleRequester) || cfg.OperatorAppURL == "" || (remote == nil && signer == nil) {
 		return signer, nil, nil
 	}
-	return signer, &httpapi.ConsentLinks{AppURL: cfg.OperatorAppURL, Clients: storeAdapter{st}, Tickets: remote}, nil
+	links := &httpapi.ConsentLinks{AppURL: cfg.OperatorAppURL, Clients: storeAdapter{st}}
+	if remote != nil {
+		links.Tickets = remote
+	} // else the operator signs its own in process (httpapi.New)
+	return signer, links, nil
 }
 
 // operatorPseudonymiser loads the operator's pseudonym key, if this

@@ -231,6 +231,11 @@ func New(d Deps) (*Server, error) {
 	if s.CitizenRefs == nil && holdsKey {
 		s.CitizenRefs = localPseudonyms{s}
 	}
+	if s.ConsentLinks != nil && s.ConsentLinks.Tickets == nil && s.Present != nil {
+		links := *s.ConsentLinks
+		links.Tickets = localTickets{s}
+		s.ConsentLinks = &links
+	}
 	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.metrics = newMetrics(s.reg)
 

@@ -148,6 +148,10 @@ func (s *Server) createConsentLink(w http.ResponseWriter, r *http.Request) error
 // ticketRefusal maps the operator's answer to a ticket request: its
 // refusals of the authorisation pass through, anything else is 503.
 func ticketRefusal(err error) error {
+	var own *Error
+	if errors.As(err, &own) {
+		return own // issued in process (localTickets)
+	}
 	var ref *peerlink.PseudonymRefusal
 	if errors.As(err, &ref) {
 		switch ref.Code {
@@ -178,26 +182,44 @@ func (s *Server) presentTicket(w http.ResponseWriter, r *http.Request) error {
 	if !model.ValidID(q.AuthorizationID) || !store.ValidRedirectURI(q.ReturnURL) || !present.ValidState(q.State) {
 		return apiErr(http.StatusBadRequest, CodeInvalidArgument, "authorization_id, an https return_url and a state of 1–%d printable characters are required", present.MaxStateLength)
 	}
-	notFound := apiErr(http.StatusNotFound, string(model.CodeAuthNotFound), "no such authorisation")
-	a, err := s.Ledger.GetAuthorization(r.Context(), q.AuthorizationID)
-	if code := ledger.CodeOf(err); code == model.CodeAuthNotFound || code == model.CodeForbiddenMSP {
-		return notFound
-	}
+	t, err := s.issueTicket(r.Context(), caller, q)
 	if err != nil {
 		return err
 	}
+	writeJSON(w, http.StatusOK, t)
+	return nil
+}
+
+// issueTicket signs the ticket of q for requester caller, after checking
+// that the authorisation is caller's and pending.
+func (s *Server) issueTicket(ctx context.Context, caller string, q peerlink.PresentTicketRequest) (peerlink.PresentTicketResponse, error) {
+	notFound := apiErr(http.StatusNotFound, string(model.CodeAuthNotFound), "no such authorisation")
+	a, err := s.Ledger.GetAuthorization(ctx, q.AuthorizationID)
+	if code := ledger.CodeOf(err); code == model.CodeAuthNotFound || code == model.CodeForbiddenMSP {
+		return peerlink.PresentTicketResponse{}, notFound
+	}
+	if err != nil {
+		return peerlink.PresentTicketResponse{}, err
+	}
 	if a.Requester != caller {
-		return notFound
+		return peerlink.PresentTicketResponse{}, notFound
 	}
 	if a.Status != model.AuthPending {
-		return apiErr(http.StatusConflict, string(model.CodeAuthNotPending), "the authorisation is %s", a.Status)
+		return peerlink.PresentTicketResponse{}, apiErr(http.StatusConflict, string(model.CodeAuthNotPending), "the authorisation is %s", a.Status)
 	}
 	ticket, exp, err := s.Present.Mint(present.Ticket{AuthorizationID: a.ID, Requester: caller, ReturnURL: q.ReturnURL, State: q.State})
 	if err != nil {
-		return err
+		return peerlink.PresentTicketResponse{}, err
 	}
-	writeJSON(w, http.StatusOK, peerlink.PresentTicketResponse{Ticket: ticket, ExpiresAt: exp})
-	return nil
+	return peerlink.PresentTicketResponse{Ticket: ticket, ExpiresAt: exp}, nil
+}
+
+// localTickets is the ticket service of a gateway that is the operator and
+// a requester at once: it signs its own tickets in process.
+type localTickets struct{ s *Server }
+
+func (l localTickets) PresentTicket(ctx context.Context, q peerlink.PresentTicketRequest) (peerlink.PresentTicketResponse, error) {
+	return l.s.issueTicket(ctx, l.s.MSPID, q)
 }
 
 // presentView is the answer to GET /citizen/v1/present/{ticket}: what the
