@@ -50,7 +50,25 @@ out.fragment = returnLink(Object.assign({}, view, {return_url: 'https://app.bank
 out.outcomes = ['GRANTED', 'DENIED', 'WITHDRAWN', 'EXPIRED', 'PENDING'].map(outcomeOf);
 out.hash = presentFromHash('#/present/auth-1?r=p1.abc_-.def');
 out.badHash = presentFromHash('#/present/auth-1');
-console.log(JSON.stringify(out));
+// A ticket that expires after this tab resolved it keeps its view; another
+// expired ticket does not.
+const kept = new Map();
+globalThis.sessionStorage = {getItem: (k) => kept.has(k) ? kept.get(k) : null,
+  setItem: (k, v) => kept.set(k, String(v)), removeItem: (k) => kept.delete(k)};
+class APIError extends Error { constructor(status, code, msg) { super(msg); this.status = status; this.code = code; } }
+let answer;
+async function api() { if (answer instanceof Error) throw answer; return answer; }
+(async () => {
+  const p = {id: 'auth-1', ticket: 'p1.t'};
+  answer = view;
+  await resolvePresent(p);
+  answer = new APIError(410, 'TICKET_EXPIRED', 'expired');
+  out.afterExpiry = (await resolvePresent(p)).return_url;
+  try { await resolvePresent({id: 'auth-1', ticket: 'p1.other'}); out.otherExpired = 'resolved'; } catch (e) { out.otherExpired = e.code; }
+  answer = Object.assign({}, view, {authorization_id: 'auth-2'});
+  try { await resolvePresent({id: 'auth-1', ticket: 'p1.t2'}); out.otherRequest = 'resolved'; } catch (e) { out.otherRequest = e.code; }
+  console.log(JSON.stringify(out));
+})();
 `
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -60,12 +78,15 @@ console.log(JSON.stringify(out));
 	if err != nil {
 		t.Fatalf("node: %v", err)
 	}
+	const view0 = "https://app.bank.example/loan/back?step=3"
 	var out struct {
 		GRANTED, DENIED, CANCELLED        string
 		Script, Plain, Loopback, Fragment string
 		Outcomes                          []string
 		Hash                              *struct{ ID, Ticket string }
 		BadHash                           any
+		AfterExpiry, OtherExpired         string
+		OtherRequest                      string
 	}
 	if err := json.Unmarshal(b, &out); err != nil {
 		t.Fatalf("%v: %s", err, b)
@@ -89,6 +110,9 @@ console.log(JSON.stringify(out));
 	}
 	if strings.Join(out.Outcomes, ",") != "GRANTED,DENIED,CANCELLED,CANCELLED,CANCELLED" {
 		t.Errorf("outcomes %v", out.Outcomes)
+	}
+	if out.AfterExpiry != view0 || out.OtherExpired != "TICKET_EXPIRED" || out.OtherRequest != "INVALID_TICKET" {
+		t.Errorf("resolvePresent: after expiry %q, another expired ticket %q, a ticket of another request %q", out.AfterExpiry, out.OtherExpired, out.OtherRequest)
 	}
 	if out.Hash == nil || out.Hash.ID != "auth-1" || out.Hash.Ticket != "p1.abc_-.def" || out.BadHash != nil {
 		t.Errorf("presentFromHash: %+v %v", out.Hash, out.BadHash)

@@ -40,7 +40,14 @@ function savedPresent() {
   }
 }
 
-function keepPresent(p) { sessionStorage.setItem(PRESENT_KEY, JSON.stringify({id: p.id, ticket: p.ticket})); }
+// keepPresent keeps p, and once resolved, the operator's view of it: a
+// citizen who takes longer than the ticket's 10 minutes to decide still
+// gets the way back the operator vouched for in this tab.
+function keepPresent(p, view) {
+  const saved = savedPresent();
+  const kept = view || (saved && saved.ticket === p.ticket ? saved.view : undefined);
+  sessionStorage.setItem(PRESENT_KEY, JSON.stringify({id: p.id, ticket: p.ticket, view: kept}));
+}
 
 function endPresent() { sessionStorage.removeItem(PRESENT_KEY); }
 
@@ -79,10 +86,19 @@ function outcomeOf(status) {
 }
 
 // resolvePresent asks the operator what the ticket vouches for; it needs
-// no login.
+// no login. A ticket that expired after this tab resolved it keeps the
+// view resolved then.
 async function resolvePresent(p) {
-  const view = await api('GET', '/citizen/v1/present/' + encodeURIComponent(p.ticket));
+  let view;
+  try {
+    view = await api('GET', '/citizen/v1/present/' + encodeURIComponent(p.ticket));
+  } catch (err) {
+    const saved = savedPresent();
+    if (err instanceof APIError && err.code === 'TICKET_EXPIRED' && saved && saved.ticket === p.ticket && saved.view) return saved.view;
+    throw err;
+  }
   if (view.authorization_id !== p.id) throw new APIError(404, 'INVALID_TICKET', 'ticket for another request');
+  keepPresent(p, view);
   return view;
 }
 
@@ -125,7 +141,6 @@ async function screenPresent(p) {
     }
     throw err;
   }
-  keepPresent(p);
   const list = await api('GET', '/citizen/v1/authorizations?limit=100');
   list.items.forEach(remember);
   const a = state.auths.get(p.id);
