@@ -529,6 +529,52 @@ func (b *browser) open(hash, ready string) {
 	b.run("open "+hash, chromedp.Evaluate(`location.hash = `+jsString(hash), nil), chromedp.WaitVisible(ready, chromedp.ByQuery))
 }
 
+// presentReturnURL is the bank's demo app client's registered return URL
+// (quanchain-gateway's DemoReturnURL).
+const presentReturnURL = "http://127.0.0.1:7999/consent-return"
+
+// presentFlow is the citizen-present flow: the bank makes a consent link on
+// a new request, the app opens it on the request with the bank's return
+// host shown plainly, the citizen denies it, and the app offers 返回 with
+// the bank's state, the request and the outcome on the registered URL.
+func (b *browser) presentFlow(person demoCitizen) {
+	t := b.t
+	t.Helper()
+	bank := institution(t, bankURL, "bank")
+	a := request(t, bank, person, "CREDIT_ASSESSMENT", []string{"tax"}, "2025-11-01", "2026-10-31", 1, "present")
+	state := "it-" + runID
+	var link struct {
+		URL       string `json:"url"`
+		QRPNG     string `json:"qr_png"`
+		ExpiresAt string `json:"expires_at"`
+	}
+	// An unregistered return URL is refused.
+	bank.must("POST", "/v1/authorizations/"+a.ID+"/consent-link", map[string]string{"return_url": "https://evil.example/back", "state": state}, nil, 422)
+	bank.must("POST", "/v1/authorizations/"+a.ID+"/consent-link", map[string]string{"return_url": presentReturnURL, "state": state}, &link, 200)
+	hashAt := strings.Index(link.URL, "#/present/")
+	if hashAt < 0 || link.QRPNG == "" || link.ExpiresAt == "" {
+		t.Fatalf("consent link %+v", link)
+	}
+	b.open(link.URL[hashAt:], `#present-request[data-auth-id="`+a.ID+`"]`)
+	var host string
+	b.run("read the return host", text("#present-host", &host))
+	if !strings.Contains(host, "127.0.0.1:7999") {
+		t.Errorf("the present screen does not show the return host: %q", host)
+	}
+	b.audit("present")
+	b.run("deny from the present screen", click("#present-deny"),
+		chromedp.WaitVisible(`#decision-payload[data-action="DENY"]`, chromedp.ByQuery),
+		click("#sign-button"),
+		chromedp.WaitVisible(`#present-return[data-outcome="DENIED"]`, chromedp.ByQuery))
+	back := b.attr("#present-return", "href")
+	want := presentReturnURL + "?"
+	if !strings.HasPrefix(back, want) || !strings.Contains(back, "outcome=DENIED") ||
+		!strings.Contains(back, "authorization_id="+a.ID) || !strings.Contains(back, "state="+state) {
+		t.Errorf("返回 goes to %q", back)
+	}
+	b.audit("present: decided")
+}
+
 // TestConsentApp is the citizen's side of the lending flow in a real
 // browser: log in, register the device key, see the bank's request appear
 // live, grant it with a WebCrypto signature, see the bank's use appear,
@@ -567,6 +613,7 @@ func TestConsentApp(t *testing.T) {
 	phone.screen("我的设备", "")
 	phone.audit("devices")
 	phone.sessionWarning()
+	phone.presentFlow(person)
 	phone.run("open my data", click(`#tabs a[data-tab="data"]`),
 		chromedp.WaitVisible(`#view[data-screen="data"] section[data-category]`, chromedp.ByQuery))
 	phone.screen("我的数据", "")

@@ -74,9 +74,22 @@ func (l Layout) gatewayEnv(g GatewaySpec) []string {
 		env = append(env, "QC_PSEUDONYM_KEY_FILE="+filepath.Join(data, "pseudonym.key"),
 			"QC_PEER_LISTEN="+OperatorPeerListen, "QC_LOGIN_PER_MINUTE=120")
 	} else {
-		env = append(env, "QC_OPERATOR_URL=https://"+OperatorPeerListen)
+		// Consent links open the operator's consent app, served on its
+		// gateway's HTTP listener.
+		env = append(env, "QC_OPERATOR_URL=https://"+OperatorPeerListen, "QC_OPERATOR_APP_URL="+operatorAppURL())
 	}
 	return env
+}
+
+// operatorAppURL is the local network's consent app: the provider
+// gateway's HTTP listener, /app/.
+func operatorAppURL() string {
+	for _, g := range Gateways() {
+		if strings.Contains(g.Roles, "provider") {
+			return "http://" + g.Listen + "/app/"
+		}
+	}
+	return ""
 }
 
 // gatewayProc describes a gateway process.

@@ -50,13 +50,15 @@ type ClientsCreateOptions struct {
 	// JWKFile, if set, holds the client's public key (a P-256 JWK): the
 	// client authenticates with signed client assertions, without a secret.
 	JWKFile string
+	// RedirectURIs are the return URLs of the client's consent links.
+	RedirectURIs []string
 }
 
 // NewCmdClientsCreate returns `qc admin clients create`.
 func NewCmdClientsCreate(f *cmdutil.Factory, runF func(*ClientsCreateOptions) error) *cobra.Command {
 	opts := &ClientsCreateOptions{IO: f.IOStreams, Admin: f.AdminClient}
 	cmd := &cobra.Command{
-		Use:   "create --org <msp> --scope institution [--scope admin] [--jwk-file key.jwk]",
+		Use:   "create --org <msp> --scope institution [--scope admin] [--jwk-file key.jwk] [--redirect-uri URL]",
 		Short: "Register an API client and show its secret once",
 		Long: `Register an API client of the gateway's organisation with the given scopes
 (institution: the institution API; admin: the admin API). The secret is
@@ -64,10 +66,15 @@ shown in this answer only: the gateway keeps only a hash of it.
 
 With --jwk-file the client registers a public key (an ES256 JWK: kty EC, crv
 P-256, x, y) instead and gets no secret: it authenticates with client
-assertions it signs with the private key (private_key_jwt, RFC 7523).`,
+assertions it signs with the private key (private_key_jwt, RFC 7523).
+
+--redirect-uri registers a return URL of the institution's app (repeatable):
+a consent link brings the citizen back only to one of these, compared
+exactly. https, or http on 127.0.0.1, [::1] or localhost for development.`,
 		Example: `  qc admin clients create --org BureauMSP --scope institution
   qc admin clients create --org BureauMSP --scope institution --scope admin --json
-  qc admin clients create --org BureauMSP --scope institution --jwk-file client.pub.jwk`,
+  qc admin clients create --org BureauMSP --scope institution --jwk-file client.pub.jwk
+  qc admin clients create --org BankMSP --scope institution --redirect-uri https://app.bank.example/loan/consent-return`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if !model.ValidMSPID(opts.Org) {
@@ -100,6 +107,7 @@ assertions it signs with the private key (private_key_jwt, RFC 7523).`,
 	cmd.Flags().StringVar(&opts.Org, "org", "", "the client's organisation (MSP ID; the gateway's own)")
 	cmd.Flags().StringSliceVar(&opts.Scopes, "scope", nil, "a scope of the client: institution or admin (repeatable)")
 	cmd.Flags().StringVar(&opts.JWKFile, "jwk-file", "", "the client's public key, a P-256 JWK, instead of a secret (private_key_jwt)")
+	cmd.Flags().StringArrayVar(&opts.RedirectURIs, "redirect-uri", nil, "a return URL of the institution's app for consent links (repeatable)")
 	cmdutil.AddAdminFlags(cmd, &opts.Flags)
 	cmdutil.AddJSONFlag(cmd, &opts.Output)
 	return cmd
@@ -125,7 +133,7 @@ func clientsCreateRun(opts *ClientsCreateOptions) error {
 		}
 		jwk = json.RawMessage(b)
 	}
-	c, err := a.CreateKeyClient(opts.Ctx, opts.Org, opts.Scopes, jwk)
+	c, err := a.Register(opts.Ctx, operator.NewClient{Org: opts.Org, Scopes: opts.Scopes, JWK: jwk, RedirectURIs: opts.RedirectURIs})
 	if err != nil {
 		return err
 	}
@@ -142,6 +150,9 @@ func clientsCreateRun(opts *ClientsCreateOptions) error {
 	}
 	t.Row("org_msp", c.OrgMSP)
 	t.Row("scopes", strings.Join(c.Scopes, ","))
+	if len(c.RedirectURIs) > 0 {
+		t.Row("redirect_uris", strings.Join(c.RedirectURIs, " "))
+	}
 	t.Row("created_at", c.CreatedAt)
 	if err := t.Flush(); err != nil {
 		return err

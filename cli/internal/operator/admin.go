@@ -44,7 +44,18 @@ type Client struct {
 	TokenEndpointAuthMethod string   `json:"token_endpoint_auth_method,omitempty"`
 	OrgMSP                  string   `json:"org_msp"`
 	Scopes                  []string `json:"scopes"`
+	RedirectURIs            []string `json:"redirect_uris,omitempty"`
 	CreatedAt               string   `json:"created_at"`
+}
+
+// NewClient is an API client to register: its organisation and scopes, its
+// public key for a key client (nil for a secret), and the return URLs of
+// its consent links.
+type NewClient struct {
+	Org          string
+	Scopes       []string
+	JWK          json.RawMessage
+	RedirectURIs []string
 }
 
 // AnchoredBatch is one Merkle batch anchored on the ledger by an import.
@@ -88,10 +99,18 @@ func (a *Admin) CreateClient(ctx context.Context, org string, scopes []string) (
 // assertions signed by the key whose public JWK is jwk (private_key_jwt);
 // with jwk nil it is CreateClient.
 func (a *Admin) CreateKeyClient(ctx context.Context, org string, scopes []string, jwk json.RawMessage) (*Client, error) {
+	return a.Register(ctx, NewClient{Org: org, Scopes: scopes, JWK: jwk})
+}
+
+// Register registers the API client n.
+func (a *Admin) Register(ctx context.Context, n NewClient) (*Client, error) {
 	var c Client
-	body := map[string]any{"org_msp": org, "scopes": scopes}
-	if jwk != nil {
-		body["jwk"] = jwk
+	body := map[string]any{"org_msp": n.Org, "scopes": n.Scopes}
+	if n.JWK != nil {
+		body["jwk"] = n.JWK
+	}
+	if len(n.RedirectURIs) > 0 {
+		body["redirect_uris"] = n.RedirectURIs
 	}
 	if err := a.do(ctx, http.MethodPost, "/admin/v1/clients", "application/json", true, body, &c); err != nil {
 		return nil, fmt.Errorf("creating the client: %w", err)

@@ -25,6 +25,18 @@ func (a storeAdapter) AuthenticateClient(ctx context.Context, id, secret string)
 	return httpapi.APIClient{ID: c.ID, MSPID: c.OrgMSP, Scopes: c.Scopes}, nil
 }
 
+// RedirectURIs implements httpapi.RedirectURIStore.
+func (a storeAdapter) RedirectURIs(ctx context.Context, clientID string) ([]string, error) {
+	c, err := a.s.GetClient(ctx, clientID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return c.RedirectURIs, nil
+}
+
 // Begin implements httpapi.IdempotencyStore.
 func (a storeAdapter) Begin(ctx context.Context, principal, key, hash string) (*httpapi.StoredResponse, bool, error) {
 	rec, started, err := a.s.BeginIdempotent(ctx, principal, key, hash)

@@ -36,6 +36,7 @@ type exchangeParts struct {
 	dataRequests  *exchange.Requester
 	verifications *httpapi.VerificationAPI
 	pseudonyms    httpapi.RequesterPseudonymiser // the requester's: the operator's pseudonym service
+	tickets       *peerlink.PresentTickets       // the requester's: the operator's consent-link tickets
 	peerTLS       *tls.Config                    // the provider's mutual-TLS listener
 	ready         []httpapi.ReadyCheck           // the requester's: the operator's gateway answers
 }
@@ -134,6 +135,13 @@ func buildExchange(ctx context.Context, cfg *config.Config, channel, msp string,
 				return nil, err
 			}
 			if remote, err = peerlink.NewRemotePseudonymiser(cfg.OperatorURL, pseudoCfg); err != nil {
+				return nil, err
+			}
+			ticketCfg, err := link.ClientConfig(conf.OperatorMSP)
+			if err != nil {
+				return nil, err
+			}
+			if x.tickets, err = peerlink.NewPresentTickets(cfg.OperatorURL, ticketCfg); err != nil {
 				return nil, err
 			}
 			pc, providerKeys = hpc, hpc

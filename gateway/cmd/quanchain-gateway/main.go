@@ -22,6 +22,8 @@ import (
 	"github.com/quanchain/quanchain/gateway/internal/config"
 	"github.com/quanchain/quanchain/gateway/internal/consentapp"
 	"github.com/quanchain/quanchain/gateway/internal/httpapi"
+	"github.com/quanchain/quanchain/gateway/internal/peerlink"
+	"github.com/quanchain/quanchain/gateway/internal/present"
 	"github.com/quanchain/quanchain/gateway/internal/store"
 	"github.com/quanchain/quanchain/gateway/internal/vault"
 	"github.com/quanchain/quanchain/ledger"
@@ -111,16 +113,22 @@ func run(ctx context.Context, args, env []string, stdout io.Writer) error {
 	if operator != nil {
 		pseudonyms, citizenRefs = httpapi.OperatorPseudonymiser(operator), nil
 	}
+	tickets, links, err := consentLinks(cfg, operator, x.tickets, st)
+	if err != nil {
+		return err
+	}
 	api, err := httpapi.New(httpapi.Deps{
 		Config: cfg, MSPID: conn.Org.MSPID, Ledger: l, Tokens: tokens,
 		Clients: storeAdapter{st}, Idempotency: storeAdapter{st}, Pseudonyms: pseudonyms, CitizenRefs: citizenRefs,
 		PseudonymLog: st, Log: log,
 		Notify: notifications, Admin: admin, DeliveryLog: st,
 		Citizen: x.citizen, Provider: x.provider, PeerMSP: x.peerMSP, DataRequests: x.dataRequests, Verifications: x.verifications,
-		References:  references,
-		Artefacts:   artefacts,
-		App:         consentapp.Handler(), // routed on the provider role only
-		ReadyChecks: append([]httpapi.ReadyCheck{{Name: "the store", Code: httpapi.CodeStoreUnavailable, Check: st.Ping}}, x.ready...),
+		References:   references,
+		Artefacts:    artefacts,
+		Present:      tickets,
+		ConsentLinks: links,
+		App:          consentapp.Handler(), // routed on the provider role only
+		ReadyChecks:  append([]httpapi.ReadyCheck{{Name: "the store", Code: httpapi.CodeStoreUnavailable, Check: st.Ping}}, x.ready...),
 	})
 	if err != nil {
 		return err
@@ -170,6 +178,29 @@ func loadKeys(cfg *config.Config) (*auth.KeySet, error) {
 		verify = append(verify, k)
 	}
 	return auth.NewKeySet(sk, verify...)
+}
+
+// consentLinks wires the citizen-present flow: the operator signs and
+// resolves tickets under a key derived from its pseudonym key; a requester
+// with the operator's app URL makes links, asking the operator's gateway
+// for their tickets over mutual TLS, or, on the operator's own gateway,
+// signs them itself.
+func consentLinks(cfg *config.Config, operator *vault.Pseudonymiser, remote *peerlink.PresentTickets, st *store.Store) (*present.Signer, *httpapi.ConsentLinks, error) {
+	var signer *present.Signer
+	if operator != nil {
+		var err error
+		if signer, err = present.NewSigner(operator.DeriveKey(present.KeyPurpose), nil); err != nil {
+			return nil, nil, err
+		}
+	}
+	if !cfg.HasRole(config.RoleRequester) || cfg.OperatorAppURL == "" || (remote == nil && signer == nil) {
+		return signer, nil, nil
+	}
+	links := &httpapi.ConsentLinks{AppURL: cfg.OperatorAppURL, Clients: storeAdapter{st}}
+	if remote != nil {
+		links.Tickets = remote
+	} // else the operator signs its own in process (httpapi.New)
+	return signer, links, nil
 }
 
 // operatorPseudonymiser loads the operator's pseudonym key, if this

@@ -31,7 +31,14 @@ type DemoClient struct {
 	ClientSecret string   `json:"client_secret"`
 	Org          string   `json:"org"`
 	Scopes       []string `json:"scopes"`
+	// RedirectURIs are the return URLs of consent links (the app client's:
+	// DemoReturnURL).
+	RedirectURIs []string `json:"redirect_uris,omitempty"`
 }
+
+// DemoReturnURL is the demo app client's registered return URL for consent
+// links: a loopback address, as development allows.
+const DemoReturnURL = "http://127.0.0.1:7999/consent-return"
 
 // Demo files in the gateway's data directory.
 const (
@@ -109,7 +116,7 @@ func ensureDemoClients(ctx context.Context, st *store.Store, cfg *config.Config,
 	short := strings.ToLower(strings.TrimSuffix(msp, "MSP"))
 	var want []DemoClient
 	if cfg.HasRole(config.RoleRequester) {
-		want = append(want, DemoClient{ClientID: short + "-app", Org: msp, Scopes: []string{"institution"}})
+		want = append(want, DemoClient{ClientID: short + "-app", Org: msp, Scopes: []string{"institution"}, RedirectURIs: []string{DemoReturnURL}})
 	}
 	// Every gateway has an admin API: the operator's registers clients and
 	// imports datasets, a requester's retries its webhook deliveries.
@@ -120,7 +127,8 @@ func ensureDemoClients(ctx context.Context, st *store.Store, cfg *config.Config,
 			return nil, err
 		}
 		want[i].ClientSecret = base64.RawURLEncoding.EncodeToString(secret)
-		_, err := st.CreateClient(ctx, store.Client{ID: want[i].ClientID, OrgMSP: msp, Scopes: want[i].Scopes}, want[i].ClientSecret)
+		_, err := st.CreateClient(ctx, store.Client{ID: want[i].ClientID, OrgMSP: msp, Scopes: want[i].Scopes,
+			RedirectURIs: want[i].RedirectURIs}, want[i].ClientSecret)
 		if err != nil {
 			return nil, fmt.Errorf("create demo client %s: %w", want[i].ClientID, err)
 		}

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -71,6 +72,11 @@ type Config struct {
 	// mode: http://<Listen>; otherwise empty, and client assertions are
 	// refused.
 	PublicURL string
+	// OperatorAppURL is the operator's consent app as citizens reach it
+	// (https://host[:port]/app/), where a requester's consent links open
+	// (requester). Default: <PublicURL>/app/ on a gateway that plays the
+	// provider role too; otherwise empty, and no consent links are made.
+	OperatorAppURL string
 	// PeerListen is the provider's mutual-TLS listener for other member
 	// gateways (deliveries, pseudonyms); empty serves none.
 	PeerListen string
@@ -201,6 +207,7 @@ func Load(args, env []string, usage io.Writer) (*Config, error) {
 	fs.StringVar(&c.PseudonymKeyFile, "pseudonym-key-file", "", "citizenRef HMAC key file (provider)")
 	fs.StringVar(&c.OperatorURL, "operator-url", "", "operator gateway mutual-TLS base URL: pseudonyms and data deliveries (requester)")
 	fs.StringVar(&c.PublicURL, "public-url", "", "base URL institutions reach this gateway at; client assertions name <public-url>/v1/oauth/token (default http://<listen> in dev mode)")
+	fs.StringVar(&c.OperatorAppURL, "operator-app-url", "", "the operator's consent app URL citizens open, such as https://quanchain.example/app/: consent links (requester; default <public-url>/app/ on a gateway that is also the provider)")
 	fs.StringVar(&c.PeerListen, "peer-listen", "", "mutual-TLS listen address for other member gateways (provider)")
 	fs.IntVar(&c.LoginPerMinute, "login-per-minute", c.LoginPerMinute, "citizen login and code attempts allowed per remote address in any minute (provider)")
 	fs.IntVar(&c.LoginStartsPerCitizen, "login-starts-per-citizen", c.LoginStartsPerCitizen, "citizen logins allowed per citizen in any 15 minutes (provider)")
@@ -306,6 +313,9 @@ func (c *Config) fillDerived() {
 		c.PublicURL = "http://" + c.Listen
 	}
 	c.PublicURL = strings.TrimSuffix(c.PublicURL, "/")
+	if c.OperatorAppURL == "" && c.PublicURL != "" && c.HasRole(RoleProvider) {
+		c.OperatorAppURL = c.PublicURL + "/app/"
+	}
 	if c.DataDir == "" && c.StateDir != "" && c.Org != "" {
 		c.DataDir = filepath.Join(c.StateDir, "gateway", strings.ToLower(c.Org))
 	}
@@ -365,6 +375,9 @@ func (c *Config) Validate() error {
 	}
 	if c.OperatorURL != "" && !strings.HasPrefix(c.OperatorURL, "https://") && !(c.Dev && strings.HasPrefix(c.OperatorURL, "http://")) {
 		bad("operator-url: must be https:// (http:// only in dev mode)")
+	}
+	if c.OperatorAppURL != "" && !validAppURL(c.OperatorAppURL, c.Dev) {
+		bad("operator-app-url: must be an https:// URL without query or fragment (http:// only in dev mode)")
 	}
 	if c.PublicURL != "" && !strings.HasPrefix(c.PublicURL, "https://") && !(c.Dev && strings.HasPrefix(c.PublicURL, "http://")) {
 		bad("public-url: must be https:// (http:// only in dev mode)")
@@ -441,3 +454,14 @@ func (e *ValidationError) Error() string {
 
 // Unwrap returns the individual problems.
 func (e *ValidationError) Unwrap() []error { return e.Problems }
+
+// validAppURL reports whether u can be the consent app's URL that links
+// add a fragment to: absolute https (http in dev mode), with a host, no
+// query, fragment or user information.
+func validAppURL(u string, dev bool) bool {
+	p, err := url.Parse(u)
+	if err != nil || p.Host == "" || p.User != nil || p.RawQuery != "" || p.Fragment != "" || strings.ContainsAny(u, "#? \t\r\n") {
+		return false
+	}
+	return p.Scheme == "https" || (dev && p.Scheme == "http")
+}

@@ -25,6 +25,7 @@ func TestHandler(t *testing.T) {
 		{"GET", "/app/screens.js", 200, "text/javascript; charset=utf-8", "crypto.subtle.sign"},
 		{"GET", "/app/i18n.js", 200, "text/javascript; charset=utf-8", "长辈模式"},
 		{"GET", "/app/core.js", 200, "text/javascript; charset=utf-8", "indexedDB.open"},
+		{"GET", "/app/present.js", 200, "text/javascript; charset=utf-8", "/citizen/v1/present/"},
 		{"GET", "/app/app.css", 200, "text/css; charset=utf-8", ":focus-visible"},
 		{"HEAD", "/app/app.js", 200, "text/javascript; charset=utf-8", ""},
 		{"GET", "/app/nope.js", 404, "", ""},
@@ -75,6 +76,7 @@ var citizenAPICodes = []string{
 	httpapi.CodeUnsupportedMedia, httpapi.CodeNotFound, httpapi.CodeMethodNotAllowed, httpapi.CodeRateLimited,
 	httpapi.CodeIdempotencyReused, httpapi.CodeIdempotencyInFlight, httpapi.CodeInvalidIdempotency,
 	httpapi.CodePseudonymUnavailable, httpapi.CodeInternal,
+	httpapi.CodeInvalidTicket, httpapi.CodeTicketExpired, httpapi.CodeConsentLinksUnavailable,
 	auth.CodeMissingToken, auth.CodeInvalidToken,
 	// The ledger client's own codes (package ledger).
 	"LEDGER_UNAVAILABLE", "TX_CONFLICT", "TX_INVALID",
@@ -148,7 +150,7 @@ func TestWordsInBothLanguages(t *testing.T) {
 	}
 	used := regexp.MustCompile(`\bt\('([a-zA-Z0-9_.]+)'[,)]`)
 	n := 0
-	for _, f := range []string{"core.js", "screens.js", "app.js"} {
+	for _, f := range []string{"core.js", "screens.js", "present.js", "app.js"} {
 		for _, m := range used.FindAllStringSubmatch(string(files[f].body), -1) {
 			n++
 			for _, lang := range []string{"zh", "en"} {

@@ -51,6 +51,7 @@ const (
 	defaultImportLimit = 32 << 20
 	clientSecretBytes  = 32
 	maxClientScopes    = 8
+	maxRedirectURIs    = 10
 )
 
 // ClientScopes are the scopes an API client may be given: institution
@@ -140,6 +141,9 @@ type createClientRequest struct {
 	// JWK, if given, is the client's P-256 public key: the client then
 	// authenticates with signed client assertions and has no secret.
 	JWK json.RawMessage `json:"jwk"`
+	// RedirectURIs are the return URLs of the institution's app, where a
+	// consent link may bring the citizen back (store.ValidRedirectURI).
+	RedirectURIs []string `json:"redirect_uris"`
 }
 
 // Validate checks the request's form and that the client would act for
@@ -162,6 +166,18 @@ func (q *createClientRequest) Validate(self string) error {
 			return apiErr(http.StatusBadRequest, CodeInvalidArgument, "scopes[%d] repeats %s", i, sc)
 		}
 	}
+	if len(q.RedirectURIs) > maxRedirectURIs {
+		return apiErr(http.StatusBadRequest, CodeInvalidArgument, "redirect_uris lists at most %d URLs", maxRedirectURIs)
+	}
+	for i, u := range q.RedirectURIs {
+		if !store.ValidRedirectURI(u) {
+			return apiErr(http.StatusBadRequest, CodeInvalidArgument,
+				"redirect_uris[%d] must be an https URL without fragment or user information (http only on 127.0.0.1, [::1] or localhost), at most %d bytes", i, store.MaxRedirectURILength)
+		}
+		if slices.Contains(q.RedirectURIs[:i], u) {
+			return apiErr(http.StatusBadRequest, CodeInvalidArgument, "redirect_uris[%d] repeats an earlier URL", i)
+		}
+	}
 	return nil
 }
 
@@ -175,6 +191,7 @@ type createdClient struct {
 	TokenEndpointAuthMethod string   `json:"token_endpoint_auth_method"`
 	OrgMSP                  string   `json:"org_msp"`
 	Scopes                  []string `json:"scopes"`
+	RedirectURIs            []string `json:"redirect_uris"`
 	CreatedAt               string   `json:"created_at"`
 }
 
@@ -197,7 +214,11 @@ func (s *Server) adminCreateClient(w http.ResponseWriter, r *http.Request) error
 	if scopes == nil {
 		scopes = []string{}
 	}
-	want := store.Client{ID: strings.ToLower(auth.RandomID("client-")), OrgMSP: q.OrgMSP, Scopes: scopes}
+	uris := q.RedirectURIs
+	if uris == nil {
+		uris = []string{}
+	}
+	want := store.Client{ID: strings.ToLower(auth.RandomID("client-")), OrgMSP: q.OrgMSP, Scopes: scopes, RedirectURIs: q.RedirectURIs}
 	if len(q.JWK) > 0 {
 		c, err := a.cfg.Clients.CreateKeyClient(r.Context(), want, string(q.JWK))
 		if errors.Is(err, store.ErrInvalidArgument) {
@@ -207,7 +228,7 @@ func (s *Server) adminCreateClient(w http.ResponseWriter, r *http.Request) error
 			return err
 		}
 		writeJSON(w, http.StatusCreated, createdClient{ClientID: c.ID, TokenEndpointAuthMethod: "private_key_jwt", OrgMSP: c.OrgMSP,
-			Scopes: scopes, CreatedAt: c.CreatedAt.UTC().Format(time.RFC3339Nano)})
+			Scopes: scopes, RedirectURIs: uris, CreatedAt: c.CreatedAt.UTC().Format(time.RFC3339Nano)})
 		return nil
 	}
 	var raw [clientSecretBytes]byte
@@ -218,6 +239,6 @@ func (s *Server) adminCreateClient(w http.ResponseWriter, r *http.Request) error
 		return err
 	}
 	writeJSON(w, http.StatusCreated, createdClient{ClientID: c.ID, ClientSecret: secret, TokenEndpointAuthMethod: "client_secret_post",
-		OrgMSP: c.OrgMSP, Scopes: scopes, CreatedAt: c.CreatedAt.UTC().Format(time.RFC3339Nano)})
+		OrgMSP: c.OrgMSP, Scopes: scopes, RedirectURIs: uris, CreatedAt: c.CreatedAt.UTC().Format(time.RFC3339Nano)})
 	return nil
 }

@@ -77,17 +77,17 @@ func adminToken(t *testing.T, h *harness, scopes ...string) string {
 
 func TestAdminCreateClient(t *testing.T) {
 	h, cc := newAdminHarness(t)
-	w := h.do("POST", "/admin/v1/clients", `{"org_msp":"BankMSP","scopes":["admin"]}`)
+	w := h.do("POST", "/admin/v1/clients", `{"org_msp":"BankMSP","scopes":["admin"],"redirect_uris":["https://app.bank.example/back"]}`)
 	if w.Code != http.StatusCreated || w.Header().Get("Cache-Control") != "no-store" {
 		t.Fatalf("create: %d %s", w.Code, w.Body)
 	}
 	c := decodeBody[createdClient](t, w)
 	if !strings.HasPrefix(c.ClientID, "client-") || len(c.ClientSecret) < store.MinSecretLength || c.OrgMSP != "BankMSP" ||
-		len(c.Scopes) != 1 || c.Scopes[0] != auth.ScopeAdmin {
+		len(c.Scopes) != 1 || c.Scopes[0] != auth.ScopeAdmin || len(c.RedirectURIs) != 1 || c.RedirectURIs[0] != "https://app.bank.example/back" {
 		t.Fatalf("client %+v", c)
 	}
 	stored, err := cc.VerifyClientSecret(context.Background(), c.ClientID, c.ClientSecret)
-	if err != nil || stored.OrgMSP != "BankMSP" || len(stored.Scopes) != 1 {
+	if err != nil || stored.OrgMSP != "BankMSP" || len(stored.Scopes) != 1 || len(stored.RedirectURIs) != 1 || stored.RedirectURIs[0] != "https://app.bank.example/back" {
 		t.Fatalf("stored %+v, %v", stored, err)
 	}
 
@@ -140,6 +140,10 @@ func TestAdminCreateClientBadInput(t *testing.T) {
 		{"another organisation", `{"org_msp":"InsurerMSP"}`, nil, nil, 422, CodeOrgNotServed},
 		{"unknown scope", `{"org_msp":"BankMSP","scopes":["root"]}`, nil, nil, 400, CodeInvalidArgument},
 		{"repeated scope", `{"org_msp":"BankMSP","scopes":["admin","admin"]}`, nil, nil, 400, CodeInvalidArgument},
+		{"plain http return URL", `{"org_msp":"BankMSP","redirect_uris":["http://app.bank.example/back"]}`, nil, nil, 400, CodeInvalidArgument},
+		{"return URL with fragment", `{"org_msp":"BankMSP","redirect_uris":["https://app.bank.example/back#x"]}`, nil, nil, 400, CodeInvalidArgument},
+		{"script return URL", `{"org_msp":"BankMSP","redirect_uris":["javascript:alert(1)"]}`, nil, nil, 400, CodeInvalidArgument},
+		{"repeated return URL", `{"org_msp":"BankMSP","redirect_uris":["https://a.example/b","https://a.example/b"]}`, nil, nil, 400, CodeInvalidArgument},
 		{"oversized", `{"org_msp":"` + strings.Repeat("B", 5000) + `"}`, nil, nil, 413, CodeBodyTooLarge},
 		{"not JSON", `org_msp=BankMSP`, []string{"Content-Type", "application/x-www-form-urlencoded"}, nil, 415, CodeUnsupportedMedia},
 		{"no token", `{"org_msp":"BankMSP"}`, []string{"Authorization", ""}, nil, 401, auth.CodeMissingToken},

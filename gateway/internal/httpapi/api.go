@@ -19,6 +19,7 @@ import (
 	"github.com/quanchain/quanchain/gateway/internal/auth"
 	"github.com/quanchain/quanchain/gateway/internal/config"
 	"github.com/quanchain/quanchain/gateway/internal/exchange"
+	"github.com/quanchain/quanchain/gateway/internal/present"
 	"github.com/quanchain/quanchain/ledger"
 )
 
@@ -111,6 +112,13 @@ type Deps struct {
 	// requests (requester role; reference.LoadOrCreate); without it,
 	// POST /v1/authorizations fails with 500.
 	References ReferenceKeyer
+	// Present signs and opens consent-link tickets (provider role:
+	// the operator's ticket service and GET /citizen/v1/present/{ticket});
+	// without it those routes answer 503.
+	Present *present.Signer
+	// ConsentLinks makes consent links (requester role); without it
+	// POST /v1/authorizations/{id}/consent-link answers 503.
+	ConsentLinks *ConsentLinks
 	// Artefacts issues consent artefacts (requester role,
 	// NewArtefactAPI); without it those routes answer 503.
 	Artefacts *ArtefactAPI
@@ -174,6 +182,7 @@ var routes = concatRoutes(
 	adminRoutes,
 	appRoutes,
 	artefactRoutes,
+	presentRoutes,
 )
 
 func concatRoutes(first []route, rest ...[]route) []route {
@@ -221,6 +230,11 @@ func New(d Deps) (*Server, error) {
 		pseudo:       newPseudonymState(d.Config.PseudonymLookupsPerMinute, d.Ledger)}
 	if s.CitizenRefs == nil && holdsKey {
 		s.CitizenRefs = localPseudonyms{s}
+	}
+	if s.ConsentLinks != nil && s.ConsentLinks.Tickets == nil && s.Present != nil {
+		links := *s.ConsentLinks
+		links.Tickets = localTickets{s}
+		s.ConsentLinks = &links
 	}
 	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.metrics = newMetrics(s.reg)

@@ -26,20 +26,19 @@ func (s *Store) CreateKeyClient(ctx context.Context, c Client, jwk string) (Clie
 	if c.ID == "" || c.OrgMSP == "" {
 		return Client{}, fmt.Errorf("%w: client id and organisation are required", ErrInvalidArgument)
 	}
-	for _, sc := range c.Scopes {
-		if sc == "" || strings.ContainsAny(sc, " \t\r\n") {
-			return Client{}, fmt.Errorf("%w: a scope must be non-empty and contain no white space", ErrInvalidArgument)
-		}
+	if err := checkClientLists(c); err != nil {
+		return Client{}, err
 	}
+	c.RedirectURIs = redirectURIs(strings.Join(c.RedirectURIs, " "))
 	pub, err := sig.ParseJWK([]byte(jwk))
 	if err != nil {
 		return Client{}, fmt.Errorf("%w: the key is not a P-256 public JWK", ErrInvalidArgument)
 	}
 	c.PublicJWK = string(sig.CanonicalJWK(pub))
 	c.CreatedAt = s.now().UTC().Truncate(time.Microsecond)
-	res, err := s.db.ExecContext(ctx, `INSERT INTO clients (id, org_msp, secret_hash, scopes, created_at, disabled, public_jwk)
-		VALUES ($1, $2, '', $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING`,
-		c.ID, c.OrgMSP, strings.Join(c.Scopes, " "), s.d.ts(c.CreatedAt), c.Disabled, c.PublicJWK)
+	res, err := s.db.ExecContext(ctx, `INSERT INTO clients (id, org_msp, secret_hash, scopes, created_at, disabled, public_jwk, redirect_uris)
+		VALUES ($1, $2, '', $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING`,
+		c.ID, c.OrgMSP, strings.Join(c.Scopes, " "), s.d.ts(c.CreatedAt), c.Disabled, c.PublicJWK, strings.Join(c.RedirectURIs, " "))
 	if err := affectedOne(res, err); err != nil {
 		if errors.Is(err, ErrNotFound) {
 			return Client{}, ErrExists
@@ -54,10 +53,10 @@ func (s *Store) CreateKeyClient(ctx context.Context, c Client, jwk string) (Clie
 // ErrInvalidCredentials.
 func (s *Store) ClientKey(ctx context.Context, id string) (Client, error) {
 	var c Client
-	var scopes string
+	var scopes, uris string
 	var jwk sql.NullString
-	err := s.db.QueryRowContext(ctx, `SELECT id, org_msp, scopes, created_at, disabled, public_jwk FROM clients WHERE id = $1`, id).
-		Scan(&c.ID, &c.OrgMSP, &scopes, scanTime(&c.CreatedAt), &c.Disabled, &jwk)
+	err := s.db.QueryRowContext(ctx, `SELECT id, org_msp, scopes, created_at, disabled, public_jwk, redirect_uris FROM clients WHERE id = $1`, id).
+		Scan(&c.ID, &c.OrgMSP, &scopes, scanTime(&c.CreatedAt), &c.Disabled, &jwk, &uris)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Client{}, ErrInvalidCredentials
 	}
@@ -67,7 +66,7 @@ func (s *Store) ClientKey(ctx context.Context, id string) (Client, error) {
 	if c.Disabled || !jwk.Valid || jwk.String == "" {
 		return Client{}, ErrInvalidCredentials
 	}
-	c.Scopes, c.PublicJWK = strings.Fields(scopes), jwk.String
+	c.Scopes, c.PublicJWK, c.RedirectURIs = strings.Fields(scopes), jwk.String, redirectURIs(uris)
 	return c, nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -30,6 +31,10 @@ type Client struct {
 	// PublicJWK is the P-256 public key (canonical JWK) a key client signs
 	// its client assertions with (CreateKeyClient); "" for a secret client.
 	PublicJWK string
+	// RedirectURIs are the return URLs of the institution's app, where a
+	// consent link may send the citizen back (ValidRedirectURI; exact
+	// match).
+	RedirectURIs []string
 }
 
 // MinSecretLength is the shortest client secret CreateClient accepts.
@@ -54,19 +59,18 @@ func (s *Store) CreateClient(ctx context.Context, c Client, secret string) (Clie
 	if c.ID == "" || c.OrgMSP == "" || len(secret) < MinSecretLength {
 		return Client{}, fmt.Errorf("%w: client id, organisation and a secret of at least %d bytes are required", ErrInvalidArgument, MinSecretLength)
 	}
-	for _, sc := range c.Scopes {
-		if sc == "" || strings.ContainsAny(sc, " \t\r\n") {
-			return Client{}, fmt.Errorf("%w: a scope must be non-empty and contain no white space", ErrInvalidArgument)
-		}
+	if err := checkClientLists(c); err != nil {
+		return Client{}, err
 	}
+	c.RedirectURIs = redirectURIs(strings.Join(c.RedirectURIs, " "))
 	hash, err := hashSecret(secret)
 	if err != nil {
 		return Client{}, err
 	}
 	c.CreatedAt = s.now().UTC().Truncate(time.Microsecond)
-	res, err := s.db.ExecContext(ctx, `INSERT INTO clients (id, org_msp, secret_hash, scopes, created_at, disabled)
-		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING`,
-		c.ID, c.OrgMSP, hash, strings.Join(c.Scopes, " "), s.d.ts(c.CreatedAt), c.Disabled)
+	res, err := s.db.ExecContext(ctx, `INSERT INTO clients (id, org_msp, secret_hash, scopes, created_at, disabled, redirect_uris)
+		VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING`,
+		c.ID, c.OrgMSP, hash, strings.Join(c.Scopes, " "), s.d.ts(c.CreatedAt), c.Disabled, strings.Join(c.RedirectURIs, " "))
 	if err := affectedOne(res, err); err != nil {
 		if errors.Is(err, ErrNotFound) {
 			return Client{}, ErrExists
@@ -84,18 +88,72 @@ func (s *Store) GetClient(ctx context.Context, id string) (Client, error) {
 
 func (s *Store) getClient(ctx context.Context, id string) (Client, string, error) {
 	var c Client
-	var scopes, hash string
-	err := s.db.QueryRowContext(ctx, `SELECT id, org_msp, secret_hash, scopes, created_at, disabled
+	var scopes, hash, uris string
+	err := s.db.QueryRowContext(ctx, `SELECT id, org_msp, secret_hash, scopes, created_at, disabled, redirect_uris
 		FROM clients WHERE id = $1`, id).
-		Scan(&c.ID, &c.OrgMSP, &hash, &scopes, scanTime(&c.CreatedAt), &c.Disabled)
+		Scan(&c.ID, &c.OrgMSP, &hash, &scopes, scanTime(&c.CreatedAt), &c.Disabled, &uris)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Client{}, "", ErrNotFound
 	}
 	if err != nil {
 		return Client{}, "", fmt.Errorf("store: get client: %w", err)
 	}
-	c.Scopes = strings.Fields(scopes)
+	c.Scopes, c.RedirectURIs = strings.Fields(scopes), redirectURIs(uris)
 	return c, hash, nil
+}
+
+// checkClientLists checks that c's scopes and return URLs can be stored
+// space-separated.
+func checkClientLists(c Client) error {
+	for _, sc := range c.Scopes {
+		if sc == "" || strings.ContainsAny(sc, " \t\r\n") {
+			return fmt.Errorf("%w: a scope must be non-empty and contain no white space", ErrInvalidArgument)
+		}
+	}
+	for _, u := range c.RedirectURIs {
+		if !ValidRedirectURI(u) {
+			return fmt.Errorf("%w: a return URL must be an https URL, or http on 127.0.0.1 or localhost", ErrInvalidArgument)
+		}
+	}
+	return nil
+}
+
+// redirectURIs splits the stored list; none is nil.
+func redirectURIs(stored string) []string {
+	if stored == "" {
+		return nil
+	}
+	return strings.Fields(stored)
+}
+
+// MaxRedirectURILength is the longest return URL a client may register.
+const MaxRedirectURILength = 512
+
+// ValidRedirectURI reports whether u may be registered as a return URL: an
+// absolute https URL, or http on 127.0.0.1, [::1] or localhost for
+// development; no user information, no fragment, no white space or control
+// characters. Return URLs are compared exactly, byte for byte.
+func ValidRedirectURI(u string) bool {
+	if u == "" || len(u) > MaxRedirectURILength {
+		return false
+	}
+	for _, r := range u {
+		if r <= ' ' || r == 0x7f {
+			return false
+		}
+	}
+	p, err := url.Parse(u)
+	if err != nil || p.Opaque != "" || p.User != nil || p.Fragment != "" || strings.Contains(u, "#") || p.Host == "" {
+		return false
+	}
+	switch p.Scheme {
+	case "https":
+		return true
+	case "http":
+		h := p.Hostname()
+		return h == "127.0.0.1" || h == "::1" || h == "localhost"
+	}
+	return false
 }
 
 // SetClientDisabled disables or re-enables a client.

@@ -215,6 +215,20 @@ func TestClients(t *testing.T) {
 		if !errors.Is(err, ErrInvalidArgument) {
 			t.Fatalf("CreateClient: %v, want %v", err, ErrInvalidArgument)
 		}
+		for _, bad := range []string{"http://bank.example/back", "https://bank.example/back#frag", "https://user@bank.example/", "javascript:alert(1)", "/relative"} {
+			_, err = s.CreateClient(ctx, Client{ID: "bad-uri", OrgMSP: "BankMSP", RedirectURIs: []string{bad}}, secret)
+			if !errors.Is(err, ErrInvalidArgument) {
+				t.Errorf("CreateClient(redirect %q): %v, want %v", bad, err, ErrInvalidArgument)
+			}
+		}
+		uris := []string{"https://app.bank.example/loan/back", "http://127.0.0.1:8080/cb"}
+		withURIs, err := s.CreateClient(ctx, Client{ID: "bank-web", OrgMSP: "BankMSP", Scopes: []string{}, RedirectURIs: uris}, secret)
+		if err != nil {
+			t.Fatalf("CreateClient(redirect URIs): %v", err)
+		}
+		if got, err := s.GetClient(ctx, "bank-web"); err != nil || !reflect.DeepEqual(got.RedirectURIs, uris) || !reflect.DeepEqual(got, withURIs) {
+			t.Errorf("GetClient(bank-web) = %+v, %v; want redirect URIs %q", got, err, uris)
+		}
 
 		got, err := s.GetClient(ctx, "bank-app")
 		if err != nil {

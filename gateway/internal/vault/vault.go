@@ -134,6 +134,23 @@ func (p *Pseudonymiser) PairwiseRef(requesterMSP, vaultRef string) string {
 	return hex.EncodeToString(mac.Sum(nil))
 }
 
+// derivedKeyDomain opens the message of a derived key; no ID number or
+// pairwise domain starts with it.
+const derivedKeyDomain = "quanchain derived key v1"
+
+// DeriveKey returns a 32-byte key for purpose, derived from the pseudonym
+// key: HMAC-SHA-256 of "quanchain derived key v1" ‖ 0x00 ‖ purpose. The
+// operator's gateway keys what only it checks (the consent links'
+// tickets) this way, so that every replica and restart agrees without
+// another key file.
+func (p *Pseudonymiser) DeriveKey(purpose string) []byte {
+	mac := hmac.New(sha256.New, p.key)
+	mac.Write([]byte(derivedKeyDomain))
+	mac.Write([]byte{0})
+	mac.Write([]byte(purpose))
+	return mac.Sum(nil)
+}
+
 // Vault reads the digital safe.
 type Vault struct {
 	st *store.Store

@@ -64,6 +64,11 @@ function logout() {
 // returnTo is the screen to show after a login: the one a session that
 // ran out was on, for the same citizen; else 我的数据.
 function returnTo() {
+  const presenting = presentReturnTo();
+  if (presenting) {
+    sessionStorage.removeItem('qc.returnTo');
+    return presenting;
+  }
   let saved = null;
   try { saved = JSON.parse(sessionStorage.getItem('qc.returnTo') || 'null'); } catch (e) { saved = null; }
   sessionStorage.removeItem('qc.returnTo');
@@ -343,9 +348,14 @@ let routeFailed = false; // the banner shows why the last screen failed to load
 async function route() {
   const hash = location.hash || '';
   const parts = hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
+  const presenting = presentFromHash(hash);
+  if (presenting) keepPresent(presenting); // kept over the login
   if (!state.token) {
     state.screen = 'login';
-    if (!$('#login-form') && !$('#code-form')) screenLogin();
+    if (!$('#login-form') && !$('#code-form')) {
+      screenLogin();
+      presentBanner().then((b) => { if (b && $('#login-form') && !$('#present-banner')) $('#login-form').before(b); });
+    }
     return;
   }
   const name = parts[0] || 'data';
@@ -361,6 +371,10 @@ async function route() {
       case 'devices': await screenDevices(); break;
       case 'relogin': screenRelogin(); break;
       case 'decide': await screenDecide(parts[1], parts[2], parts[3]); break;
+      case 'present':
+        if (presenting) await screenPresent(presenting);
+        else { state.screen = 'data'; await screenData(); }
+        break;
       case 'records': await screenRecords(parts[1]); break;
       case 'receipt':
         if (parts[1] === 'use') await screenReceiptUse(parts[2]);

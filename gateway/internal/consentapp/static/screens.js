@@ -396,7 +396,7 @@ async function screenDecide(id, action, reason) {
       refreshPendingCount();
       toast(t('done.decided', {action: actionName}), 'decided');
       state.justSigned = out.last_decision && out.last_decision.tx_id;
-      location.hash = '#/receipt/auth/' + encodeURIComponent(id);
+      location.hash = afterDecision(id);
     } catch (err) {
       status.textContent = '';
       if (err instanceof APIError && (err.code === 'KEY_REVOKED' || err.code === 'KEY_NOT_FOUND')) {
