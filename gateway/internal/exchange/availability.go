@@ -54,8 +54,8 @@ type AvailabilityClient interface {
 	Availability(ctx context.Context, req AvailabilityRequest) (*AvailabilityResponse, error)
 }
 
-// CodeAvailabilityNotOffered: availability is not answered for the
-// category (see noAvailability).
+// CodeAvailabilityNotOffered refuses an availability question about a
+// category it is not answered for (see noAvailability).
 const CodeAvailabilityNotOffered = "AVAILABILITY_NOT_OFFERED"
 
 // noAvailability are the categories whose mere holding of a record is the
