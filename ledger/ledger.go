@@ -11,6 +11,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"sort"
 	"strconv"
 	"sync"
 	"time"
@@ -191,7 +192,7 @@ func (l *Ledger) endorsersFor(ctx context.Context, requester string) []string {
 }
 
 // requesterOf returns the requester of an authorisation, which never
-// changes, reading it once.
+// changes: as seen by any earlier read of it, else read now.
 func (l *Ledger) requesterOf(ctx context.Context, id string) (string, error) {
 	l.mu.Lock()
 	r, ok := l.requesters[id]
@@ -203,13 +204,20 @@ func (l *Ledger) requesterOf(ctx context.Context, id string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	return a.Requester, nil
+}
+
+// noteRequester remembers the requester of an authorisation.
+func (l *Ledger) noteRequester(id, requester string) {
+	if id == "" || requester == "" {
+		return
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.requesters == nil || len(l.requesters) >= maxRequesterCache {
 		l.requesters = make(map[string]string)
 	}
-	l.requesters[id] = a.Requester
-	return a.Requester, nil
+	l.requesters[id] = requester
 }
 
 // maxRequesterCache bounds the authorisations whose requester a Ledger
@@ -292,7 +300,11 @@ func (l *Ledger) RequestAuthorization(ctx context.Context, req model.Authorizati
 // GetAuthorization returns an authorisation with its effective status, to
 // its requester, the operator and the auditor.
 func (l *Ledger) GetAuthorization(ctx context.Context, id string) (*model.Authorization, error) {
-	return evaluate[model.Authorization](ctx, l, "consent:GetAuthorization", id)
+	a, err := evaluate[model.Authorization](ctx, l, "consent:GetAuthorization", id)
+	if err == nil {
+		l.noteRequester(a.ID, a.Requester)
+	}
+	return a, err
 }
 
 // ListAuthorizationsByRequester returns a page of an institution's
@@ -375,6 +387,24 @@ func (l *Ledger) RevokeCitizenKey(ctx context.Context, requester, citizenRef, ke
 // PageSize and Bookmark are used).
 func (l *Ledger) ListInstitutions(ctx context.Context, q ListQuery) (*model.Page[model.Institution], error) {
 	return evaluate[model.Page[model.Institution]](ctx, l, "registry:ListInstitutions", q.size(), q.Bookmark)
+}
+
+// Requesters returns the MSP IDs of the registered institutions that may
+// request authorisations (banks, insurers), sorted: those with a private
+// data collection of their own.
+func (l *Ledger) Requesters(ctx context.Context) ([]string, error) {
+	insts, err := All(ctx, ListQuery{PageSize: 100}, l.ListInstitutions)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, inst := range insts {
+		if inst.Kind.MayRequest() {
+			out = append(out, inst.MSPID)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
 }
 
 // History returns every committed version of one ledger object, newest

@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
 	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
+	"github.com/hyperledger/fabric-protos-go-apiv2/ledger/queryresult"
 
 	"github.com/quanchain/quanchain/chaincode/model"
 )
@@ -202,62 +204,78 @@ func loadAccess(ctx contractapi.TransactionContextInterface, id string) (*model.
 }
 
 // listPrivateIndex pages through a citizen's index in a collection, like
-// listIndex over the world state. Fabric does not paginate private range
-// queries, so the bookmark is the index key to resume from and at most
-// maxScan entries are read per call.
+// listIndex over the world state. Fabric neither paginates private range
+// queries nor starts them at a key, so the query reads the owner's whole
+// index and a window keeps the entries from the bookmark on, at most
+// maxScan of them per call.
 func listPrivateIndex[T any](ctx contractapi.TransactionContextInterface, collection string, q indexQuery,
 	load func(id string) (*T, error), keep func(*T) bool) (*model.Page[T], error) {
-	size, err := pageSizeOf(q.pageSize)
+	size, start, err := q.bounds(ctx)
 	if err != nil {
 		return nil, err
 	}
 	stub := ctx.GetStub()
-	prefix, err := key(ctx, q.index, q.owner)
-	if err != nil {
-		return nil, err
-	}
-	start, err := decodeBookmark(q.bookmark, prefix)
-	if err != nil {
-		return nil, err
-	}
-	if start == "" && q.since != "" {
-		if start, err = key(ctx, q.index, q.owner, q.since); err != nil {
-			return nil, err
-		}
-	}
 	it, err := stub.GetPrivateDataByPartialCompositeKey(collection, q.index, []string{q.owner})
 	if err != nil {
 		return nil, privateErr(collection, err)
 	}
 	defer it.Close()
+	w := &window{it: it, start: start, left: maxScan}
 	page := &model.Page[T]{Items: []T{}}
-	for scanned := 0; it.HasNext(); scanned++ {
-		kv, err := it.Next()
-		if err != nil {
-			return nil, fmt.Errorf("listing %s: %w", q.index, err)
-		}
-		if kv.GetKey() < start {
-			scanned--
-			continue
-		}
-		if int32(len(page.Items)) >= size || scanned >= maxScan {
-			page.Bookmark = encodeBookmark(kv.GetKey())
-			return page, nil
-		}
-		_, attrs, err := stub.SplitCompositeKey(kv.GetKey())
-		if err != nil || len(attrs) != 3 {
-			return nil, fmt.Errorf("listing %s: malformed index key", q.index)
-		}
-		if q.until != "" && attrs[1] > q.until {
-			break
-		}
-		v, err := load(attrs[2])
-		if err != nil {
-			return nil, err
-		}
-		if keep == nil || keep(v) {
-			page.Items = append(page.Items, *v)
-		}
+	next, done, err := consumeIndex(stub, w, q, size, page, load, keep)
+	switch {
+	case err != nil:
+		return nil, err
+	case w.err != nil:
+		return nil, fmt.Errorf("listing %s: %w", q.index, w.err)
+	case done:
+		page.Bookmark = encodeBookmark(next)
+	default:
+		page.Bookmark = encodeBookmark(w.cut)
 	}
 	return page, nil
 }
+
+// window passes on a query's results from the key start on, at most left
+// of them; cut is the first key it held back once full.
+type window struct {
+	it    shim.StateQueryIteratorInterface
+	start string
+	left  int
+	next  *queryresult.KV
+	cut   string
+	err   error
+}
+
+// HasNext implements shim.StateQueryIteratorInterface.
+func (w *window) HasNext() bool {
+	for w.next == nil && w.err == nil && w.it.HasNext() {
+		kv, err := w.it.Next()
+		if err != nil {
+			w.err = err
+			return false
+		}
+		if kv.GetKey() >= w.start {
+			w.next = kv
+		}
+	}
+	if w.next != nil && w.left == 0 {
+		w.cut = w.next.GetKey()
+		return false
+	}
+	return w.next != nil
+}
+
+// Next implements shim.StateQueryIteratorInterface.
+func (w *window) Next() (*queryresult.KV, error) {
+	if !w.HasNext() {
+		return nil, fmt.Errorf("no more entries")
+	}
+	kv := w.next
+	w.next, w.left = nil, w.left-1
+	return kv, nil
+}
+
+// Close implements shim.StateQueryIteratorInterface; the query is closed
+// by its caller.
+func (w *window) Close() error { return nil }

@@ -142,29 +142,40 @@ type indexQuery struct {
 	bookmark string
 }
 
+// bounds validates the page size and returns it with the key the listing
+// starts at: the bookmark's, else the first of since, else "" (the index's
+// start).
+func (q indexQuery) bounds(ctx contractapi.TransactionContextInterface) (int32, string, error) {
+	size, err := pageSizeOf(q.pageSize)
+	if err != nil {
+		return 0, "", err
+	}
+	prefix, err := key(ctx, q.index, q.owner)
+	if err != nil {
+		return 0, "", err
+	}
+	start, err := decodeBookmark(q.bookmark, prefix)
+	if err != nil {
+		return 0, "", err
+	}
+	if start == "" && q.since != "" {
+		if start, err = key(ctx, q.index, q.owner, q.since); err != nil {
+			return 0, "", err
+		}
+	}
+	return size, start, nil
+}
+
 // listIndex pages through an index, loading each object and keeping those
 // keep accepts. It reads at most maxScan index entries per call; the
 // bookmark then lets the caller go on.
 func listIndex[T any](ctx contractapi.TransactionContextInterface, q indexQuery,
 	load func(id string) (*T, error), keep func(*T) bool) (*model.Page[T], error) {
-	size, err := pageSizeOf(q.pageSize)
+	size, start, err := q.bounds(ctx)
 	if err != nil {
 		return nil, err
 	}
 	stub := ctx.GetStub()
-	prefix, err := key(ctx, q.index, q.owner)
-	if err != nil {
-		return nil, err
-	}
-	start, err := decodeBookmark(q.bookmark, prefix)
-	if err != nil {
-		return nil, err
-	}
-	if start == "" && q.since != "" {
-		if start, err = key(ctx, q.index, q.owner, q.since); err != nil {
-			return nil, err
-		}
-	}
 	page := &model.Page[T]{Items: []T{}}
 	scanned := 0
 	for {

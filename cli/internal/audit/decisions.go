@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
@@ -204,17 +203,10 @@ func CheckDecisions(ctx context.Context, lc *cmdutil.Ledger, institution string,
 		Findings: []DecisionFinding{}, Notes: []string{youngKeyNote}}
 	msps := []string{institution}
 	if institution == "" {
-		insts, err := ledger.All(ctx, ledger.ListQuery{PageSize: cmdutil.PageSize}, lc.ListInstitutions)
-		if err != nil {
+		var err error
+		if msps, err = lc.Requesters(ctx); err != nil {
 			return nil, err
 		}
-		msps = msps[:0]
-		for _, i := range insts {
-			if i.Kind == model.KindBank || i.Kind == model.KindInsurer {
-				msps = append(msps, i.MSPID)
-			}
-		}
-		sort.Strings(msps)
 	}
 	citizens := map[string]*model.Citizen{}
 	purposes := map[string]*model.Purpose{}

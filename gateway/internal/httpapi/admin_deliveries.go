@@ -148,11 +148,11 @@ func (s *Server) adminListDeliveryLog(w http.ResponseWriter, r *http.Request) er
 		}
 		q.After = pos
 	}
-	if l := qs.Get("limit"); l != "" {
-		limit, ok := parseLimit(l)
-		if !ok {
-			return apiErr(http.StatusBadRequest, CodeInvalidArgument, "limit must be 1–100")
-		}
+	limit, lerr := queryLimit(qs)
+	if lerr != nil {
+		return lerr
+	}
+	if limit > 0 {
 		q.Limit = int(limit)
 	}
 	page := q.Limit

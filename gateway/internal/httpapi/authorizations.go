@@ -5,6 +5,7 @@ import (
 	"encoding/base32"
 	"errors"
 	"net/http"
+	"net/url"
 	"slices"
 	"time"
 	"unicode/utf8"
@@ -241,19 +242,12 @@ func (s *Server) listAuthorizations(w http.ResponseWriter, r *http.Request) erro
 			return apiErr(http.StatusBadRequest, CodeInvalidArgument, "unknown query parameter %q", k)
 		}
 	}
-	q := ledger.ListQuery{Status: model.AuthStatus(qs.Get("status")), Bookmark: qs.Get("cursor")}
+	q := ledger.ListQuery{Status: model.AuthStatus(qs.Get("status"))}
 	if q.Status != "" && !q.Status.Valid() {
 		return apiErr(http.StatusBadRequest, CodeInvalidArgument, "status must be one of PENDING, GRANTED, DENIED, PAUSED, REVOKED, WITHDRAWN, EXPIRED, EXHAUSTED")
 	}
-	if len(q.Bookmark) > 512 {
-		return apiErr(http.StatusBadRequest, CodeInvalidArgument, "cursor is not valid")
-	}
-	if l := qs.Get("limit"); l != "" {
-		n, ok := parseLimit(l)
-		if !ok {
-			return apiErr(http.StatusBadRequest, CodeInvalidArgument, "limit must be 1–100")
-		}
-		q.PageSize = n
+	if err := ledgerPaging(qs, &q); err != nil {
+		return err
 	}
 	page, err := s.Ledger.ListAuthorizationsByRequester(r.Context(), s.MSPID, q)
 	if err != nil {
@@ -265,6 +259,30 @@ func (s *Server) listAuthorizations(w http.ResponseWriter, r *http.Request) erro
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
+}
+
+// ledgerPaging reads the cursor and the limit of a ledger listing into q.
+func ledgerPaging(qs url.Values, q *ledger.ListQuery) error {
+	q.Bookmark = qs.Get("cursor")
+	if len(q.Bookmark) > 512 {
+		return apiErr(http.StatusBadRequest, CodeInvalidArgument, "cursor is not valid")
+	}
+	n, err := queryLimit(qs)
+	q.PageSize = n
+	return err
+}
+
+// queryLimit reads the limit parameter: 1–100, 0 if absent.
+func queryLimit(qs url.Values) (int32, error) {
+	l := qs.Get("limit")
+	if l == "" {
+		return 0, nil
+	}
+	n, ok := parseLimit(l)
+	if !ok {
+		return 0, apiErr(http.StatusBadRequest, CodeInvalidArgument, "limit must be 1–100")
+	}
+	return n, nil
 }
 
 func parseLimit(s string) (int32, bool) {

@@ -135,21 +135,14 @@ func (s *Server) listAccesses(w http.ResponseWriter, r *http.Request) error {
 	if err := onlyParams(qs, "since", "until", "cursor", "limit"); err != nil {
 		return err
 	}
-	q := ledger.ListQuery{Since: qs.Get("since"), Until: qs.Get("until"), Bookmark: qs.Get("cursor")}
+	q := ledger.ListQuery{Since: qs.Get("since"), Until: qs.Get("until")}
 	for _, t := range []string{q.Since, q.Until} {
 		if _, err := time.Parse(time.RFC3339, t); t != "" && err != nil {
 			return apiErr(http.StatusBadRequest, CodeInvalidArgument, "since and until must be RFC 3339 times")
 		}
 	}
-	if len(q.Bookmark) > 512 {
-		return apiErr(http.StatusBadRequest, CodeInvalidArgument, "cursor is not valid")
-	}
-	if l := qs.Get("limit"); l != "" {
-		n, ok := parseLimit(l)
-		if !ok {
-			return apiErr(http.StatusBadRequest, CodeInvalidArgument, "limit must be 1–100")
-		}
-		q.PageSize = n
+	if err := ledgerPaging(qs, &q); err != nil {
+		return err
 	}
 	page, err := s.Ledger.ListAccessesByRequester(r.Context(), s.MSPID, q)
 	if err != nil {

@@ -63,7 +63,7 @@ type CitizenLedger interface {
 	RevokeCitizenKey(ctx context.Context, requester, citizenRef, keyID string) error
 	GetCitizen(ctx context.Context, requester, citizenRef string) (*model.Citizen, error)
 	GetInstitution(ctx context.Context, mspID string) (*model.Institution, error)
-	ListInstitutions(ctx context.Context, q ledger.ListQuery) (*model.Page[model.Institution], error)
+	Requesters(ctx context.Context) ([]string, error)
 }
 
 // CitizenStore is what the citizen API needs from the gateway's store;
@@ -201,7 +201,7 @@ func NewCitizenAPI(c CitizenConfig) (*CitizenAPI, error) {
 		institutions:  newTTLCache(c.CacheTTL, l.GetInstitution),
 		purposes:      newTTLCache(c.CacheTTL, l.GetPurpose),
 		categories:    newTTLCache(c.CacheTTL, l.GetCategory),
-		requesterList: newTTLCache(c.CacheTTL, loadRequesters(l)),
+		requesterList: newTTLCache(c.CacheTTL, func(ctx context.Context, _ string) ([]string, error) { return l.Requesters(ctx) }),
 	}, nil
 }
 

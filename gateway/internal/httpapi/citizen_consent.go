@@ -212,21 +212,11 @@ func citizenListQuery(r *http.Request, withStatus bool) (ledger.ListQuery, error
 			return q, apiErr(http.StatusBadRequest, CodeInvalidArgument, "query parameter %q is repeated", k)
 		}
 	}
-	q.Status, q.Bookmark = model.AuthStatus(qs.Get("status")), qs.Get("cursor")
+	q.Status = model.AuthStatus(qs.Get("status"))
 	if q.Status != "" && !q.Status.Valid() {
 		return q, apiErr(http.StatusBadRequest, CodeInvalidArgument, "status must be one of PENDING, GRANTED, DENIED, PAUSED, REVOKED, WITHDRAWN, EXPIRED, EXHAUSTED")
 	}
-	if len(q.Bookmark) > 512 {
-		return q, apiErr(http.StatusBadRequest, CodeInvalidArgument, "cursor is not valid")
-	}
-	if l := qs.Get("limit"); l != "" {
-		n, ok := parseLimit(l)
-		if !ok {
-			return q, apiErr(http.StatusBadRequest, CodeInvalidArgument, "limit must be 1–100")
-		}
-		q.PageSize = n
-	}
-	return q, nil
+	return q, ledgerPaging(qs, &q)
 }
 
 // payloadRequest is the body of POST /citizen/v1/authorizations/{id}/payload:

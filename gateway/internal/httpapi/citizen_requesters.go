@@ -3,7 +3,6 @@ package httpapi
 import (
 	"context"
 	"encoding/base64"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -20,24 +19,6 @@ import (
 // authorisations, sorted, from a cache of the registry.
 func (c *CitizenAPI) requesters(ctx context.Context) ([]string, error) {
 	return c.requesterList.get(ctx, "")
-}
-
-// loadRequesters reads the requesting institutions from the registry.
-func loadRequesters(l CitizenLedger) func(context.Context, string) ([]string, error) {
-	return func(ctx context.Context, _ string) ([]string, error) {
-		insts, err := ledger.All(ctx, ledger.ListQuery{PageSize: 100}, l.ListInstitutions)
-		if err != nil {
-			return nil, err
-		}
-		var out []string
-		for _, inst := range insts {
-			if inst.Kind.MayRequest() {
-				out = append(out, inst.MSPID)
-			}
-		}
-		slices.Sort(out)
-		return out, nil
-	}
 }
 
 // refFor is the citizenRef requester knows the caller (token subject

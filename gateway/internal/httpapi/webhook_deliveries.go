@@ -143,11 +143,11 @@ func (s *Server) adminListDeliveries(w http.ResponseWriter, r *http.Request) err
 		}
 		q.After = after
 	}
-	if l := qs.Get("limit"); l != "" {
-		limit, ok := parseLimit(l)
-		if !ok {
-			return apiErr(http.StatusBadRequest, CodeInvalidArgument, "limit must be 1–100")
-		}
+	limit, lerr := queryLimit(qs)
+	if lerr != nil {
+		return lerr
+	}
+	if limit > 0 {
 		q.Limit = int(limit)
 	}
 	page := q.Limit

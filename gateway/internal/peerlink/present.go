@@ -1,13 +1,10 @@
 package peerlink
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -60,25 +57,11 @@ func (p *PresentTickets) PresentTicket(ctx context.Context, q PresentTicketReque
 	if p == nil || p.Client == nil || p.BaseURL == "" {
 		return PresentTicketResponse{}, fmt.Errorf("%w: no operator gateway is configured", ErrPresentUnavailable)
 	}
-	body, err := json.Marshal(q)
-	if err != nil {
+	var out PresentTicketResponse
+	if err := postToOperator(ctx, p.Client, strings.TrimSuffix(p.BaseURL, "/")+PresentTicketsPath, q, &out, ErrPresentUnavailable); err != nil {
 		return PresentTicketResponse{}, err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(p.BaseURL, "/")+PresentTicketsPath, bytes.NewReader(body))
-	if err != nil {
-		return PresentTicketResponse{}, fmt.Errorf("%w: %v", ErrPresentUnavailable, err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := p.Client.Do(req)
-	if err != nil {
-		return PresentTicketResponse{}, fmt.Errorf("%w: operator gateway unreachable", ErrPresentUnavailable)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return PresentTicketResponse{}, refusal(resp)
-	}
-	var out PresentTicketResponse
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 8192)).Decode(&out); err != nil || out.Ticket == "" || out.ExpiresAt.IsZero() {
+	if out.Ticket == "" || out.ExpiresAt.IsZero() {
 		return PresentTicketResponse{}, fmt.Errorf("%w: malformed answer from the operator gateway", ErrPresentUnavailable)
 	}
 	return out, nil

@@ -56,7 +56,7 @@ type PseudonymRefusal struct {
 }
 
 func (e *PseudonymRefusal) Error() string {
-	return fmt.Sprintf("operator gateway refused the pseudonym lookup: %d %s", e.Status, e.Code)
+	return fmt.Sprintf("operator gateway refused the request: %d %s", e.Status, e.Code)
 }
 
 // Is makes a temporary refusal match ErrPseudonymUnavailable.
@@ -108,28 +108,41 @@ func (p *RemotePseudonymiser) PairwiseRef(ctx context.Context, q PseudonymReques
 	if p.Client == nil || p.BaseURL == "" {
 		return "", fmt.Errorf("%w: no operator gateway is configured", ErrPseudonymUnavailable)
 	}
-	body, err := json.Marshal(q)
-	if err != nil {
+	var out PseudonymResponse
+	if err := postToOperator(ctx, p.Client, strings.TrimSuffix(p.BaseURL, "/")+PseudonymsPath, q, &out, ErrPseudonymUnavailable); err != nil {
 		return "", err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(p.BaseURL, "/")+PseudonymsPath, bytes.NewReader(body))
-	if err != nil {
-		return "", fmt.Errorf("%w: %v", ErrPseudonymUnavailable, err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := p.Client.Do(req)
-	if err != nil {
-		return "", fmt.Errorf("%w: operator gateway unreachable", ErrPseudonymUnavailable)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return "", refusal(resp)
-	}
-	var out PseudonymResponse
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 4096)).Decode(&out); err != nil || !model.ValidHash(out.CitizenRef) {
+	if !model.ValidHash(out.CitizenRef) {
 		return "", fmt.Errorf("%w: malformed answer from the operator gateway", ErrPseudonymUnavailable)
 	}
 	return out.CitizenRef, nil
+}
+
+// postToOperator sends in as JSON to the operator's mutual-TLS listener
+// and decodes its answer into out. A failure to reach the operator or a
+// malformed answer wraps unavailable; a refusal is a *PseudonymRefusal.
+func postToOperator(ctx context.Context, client *http.Client, url string, in, out any, unavailable error) error {
+	body, err := json.Marshal(in)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("%w: %v", unavailable, err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := client.Do(req)
+	if err != nil {
+		return fmt.Errorf("%w: operator gateway unreachable", unavailable)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return refusal(resp)
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 8192)).Decode(out); err != nil {
+		return fmt.Errorf("%w: malformed answer from the operator gateway", unavailable)
+	}
+	return nil
 }
 
 // refusal reads the operator's error answer; a body that is not the
