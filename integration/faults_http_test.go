@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -187,8 +188,8 @@ func TestFaultRequesterKilledMidRequest(t *testing.T) {
 
 // TestFaultPeerRestart: the bank's peer is killed; the bank's gateway is
 // not ready meanwhile and becomes ready again without a restart of its
-// own; its event stream resumes from the last event it delivered, with
-// nothing missed or repeated.
+// own; its event stream and its webhook resume from the last event they
+// delivered, with nothing missed or repeated.
 func TestFaultPeerRestart(t *testing.T) {
 	people := demoCitizens(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
@@ -197,6 +198,14 @@ func TestFaultPeerRestart(t *testing.T) {
 	stream := followEvents(ctx, t, bank)
 	defer stream.stop()
 	bankPID := pidOf(t, "gateway.bank")
+	receiver := newOutageReceiver(t)
+	receiver.setDown(false)
+	var hook struct {
+		ID     string `json:"id"`
+		Secret string `json:"secret"`
+	}
+	bank.must("POST", "/v1/webhooks", map[string]string{"url": receiver.srv.URL + "/hook"}, &hook, 201, "Idempotency-Key", id("fault-peer-hook"))
+	t.Cleanup(func() { bank.must("DELETE", "/v1/webhooks/"+hook.ID, nil, nil, 204) })
 
 	_, citizen, before := lendingGrant(t, people[32], 1, "fault-peer-1")
 	if err := testNet.Kill("peer0.bank"); err != nil {
@@ -224,8 +233,45 @@ func TestFaultPeerRestart(t *testing.T) {
 	if dup := stream.duplicates(); dup != 0 {
 		t.Fatalf("the event stream repeated %d events", dup)
 	}
-	t.Logf("peer restarted: bank gateway not ready meanwhile; restarted in %s, ready %s later (%s after the kill), event stream resumed over %d connections",
-		up.Round(100*time.Millisecond), took.Round(100*time.Millisecond), time.Since(killed).Round(100*time.Millisecond), stream.connections())
+	hooked := waitGrantsHooked(t, receiver, hook.Secret, []string{before.ID, after.ID}, 60*time.Second)
+	t.Logf("peer restarted: bank gateway not ready meanwhile; restarted in %s, ready %s later (%s after the kill), event stream resumed over %d connections, "+
+		"webhook got each grant once in %d deliveries", up.Round(100*time.Millisecond), took.Round(100*time.Millisecond),
+		time.Since(killed).Round(100*time.Millisecond), stream.connections(), hooked)
+}
+
+// waitGrantsHooked waits until receiver has taken, signed, exactly one
+// AuthorizationGranted delivery of each authorisation in ids, in ids'
+// order, and returns how many deliveries it took in all.
+func waitGrantsHooked(t *testing.T, receiver *outageReceiver, secret string, ids []string, timeout time.Duration) int {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		var order []string
+		count := map[string]int{}
+		reqs := receiver.requests()
+		for _, r := range reqs {
+			var ev model.Event
+			if !r.ok || json.Unmarshal(r.body, &ev) != nil || ev.Name != model.EventAuthorizationGranted || !slices.Contains(ids, ev.AuthorizationID) {
+				continue
+			}
+			checkSignature(t, secret, r.header.Get("Quanchain-Signature"), r.body, r.at)
+			if count[ev.AuthorizationID]++; count[ev.AuthorizationID] == 1 {
+				order = append(order, ev.AuthorizationID)
+			}
+		}
+		for id, n := range count {
+			if n > 1 {
+				t.Fatalf("webhook: the grant of %s arrived %d times", id, n)
+			}
+		}
+		if slices.Equal(order, ids) {
+			return len(reqs)
+		}
+		if len(order) == len(ids) || time.Now().After(deadline) {
+			t.Fatalf("webhook: grants arrived as %v, want %v", order, ids)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
 
 // TestFaultChaincodeRestart: with the chaincode service down, requests are

@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/connectivity"
 	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/keepalive"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -33,8 +34,19 @@ type Connection struct {
 }
 
 type options struct {
-	user string
+	user      string
+	keepAlive time.Duration
 }
+
+// DefaultKeepAlive is how long the connection to the peer may carry
+// nothing before the client pings the peer. Fabric peers refuse pings more
+// frequent than their peer.keepalive.minInterval (60 s by default) by
+// closing the connection, so a shorter setting needs the peers' consent.
+const DefaultKeepAlive = 60 * time.Second
+
+// keepAliveTimeout is how long the client waits for the peer to answer a
+// ping before it drops the connection and dials again.
+const keepAliveTimeout = 20 * time.Second
 
 // Option customises Connect.
 type Option func(*options)
@@ -43,11 +55,17 @@ type Option func(*options)
 // client identity) or "Admin".
 func WithUser(name string) Option { return func(o *options) { o.user = name } }
 
+// WithKeepAlive pings the peer after d without traffic, also while no call
+// is in flight, so a connection that a firewall or a dead peer dropped
+// silently is found and replaced before a transaction waits on it
+// (default DefaultKeepAlive).
+func WithKeepAlive(d time.Duration) Option { return func(o *options) { o.keepAlive = d } }
+
 // Connect opens a gateway connection as an organisation (MSP ID or short
 // name) using the profile in stateDir. It waits, within ctx, until the gRPC
 // connection to the peer is ready, so an unreachable peer fails here.
 func Connect(ctx context.Context, stateDir, org string, opts ...Option) (*Connection, error) {
-	o := options{user: "User1"}
+	o := options{user: "User1", keepAlive: DefaultKeepAlive}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -67,7 +85,7 @@ func Connect(ctx context.Context, stateDir, org string, opts ...Option) (*Connec
 	if err != nil {
 		return nil, fmt.Errorf("identity %s of %s: %w", o.user, op.MSPID, err)
 	}
-	cc, err := dial(ctx, op.PeerEndpoint, op.PeerHostname, abs(stateDir, op.TLSRootCert))
+	cc, err := dial(ctx, op.PeerEndpoint, op.PeerHostname, abs(stateDir, op.TLSRootCert), o.keepAlive)
 	if err != nil {
 		return nil, fmt.Errorf("connect to the peer of %s: %w", op.MSPID, err)
 	}
@@ -150,7 +168,7 @@ func loadIdentity(mspID, certPath, keyPath string) (*identity.X509Identity, iden
 }
 
 // dial opens a TLS gRPC connection to a peer and waits until it is ready.
-func dial(ctx context.Context, endpoint, serverName, caPath string) (*grpc.ClientConn, error) {
+func dial(ctx context.Context, endpoint, serverName, caPath string, keepAlive time.Duration) (*grpc.ClientConn, error) {
 	caPEM, err := os.ReadFile(caPath)
 	if err != nil {
 		return nil, fmt.Errorf("read TLS root certificate: %w", err)
@@ -160,7 +178,8 @@ func dial(ctx context.Context, endpoint, serverName, caPath string) (*grpc.Clien
 		return nil, fmt.Errorf("no certificate in %s", caPath)
 	}
 	cc, err := grpc.NewClient("dns:///"+endpoint,
-		grpc.WithTransportCredentials(credentials.NewClientTLSFromCert(pool, serverName)))
+		grpc.WithTransportCredentials(credentials.NewClientTLSFromCert(pool, serverName)),
+		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: keepAlive, Timeout: keepAliveTimeout, PermitWithoutStream: true}))
 	if err != nil {
 		return nil, fmt.Errorf("gRPC client for %s: %w", endpoint, err)
 	}

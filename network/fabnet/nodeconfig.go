@@ -111,6 +111,10 @@ func peerSettings(l Layout, p Node) []setting {
 		// The default 25 s retry leaves the gateway unable to find other
 		// organisations' peers for half a minute after start-up.
 		{"peer.gossip.reconnectInterval", "2s"},
+		// Clients may ping every 5 s or more: the short soak runs the
+		// gateways with a 10 s gRPC keep-alive, so that its idle gaps
+		// cross it (Fabric's default of 60 s refuses pings more frequent).
+		{"peer.keepalive.minInterval", "5s"},
 		{"peer.tls.enabled", true},
 		{"peer.tls.clientAuthRequired", false},
 		{"peer.tls.cert.file", filepath.Join(tls, "server.crt")},

@@ -63,7 +63,7 @@ func run(ctx context.Context, args, env []string, stdout io.Writer) error {
 		auth.WithCitizenSessions(auth.CitizenSessions{Idle: cfg.CitizenSessionIdle, Max: cfg.CitizenSessionMax}))
 
 	connectCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	conn, err := fabconn.Connect(connectCtx, cfg.StateDir, cfg.Org)
+	conn, err := fabconn.Connect(connectCtx, cfg.StateDir, cfg.Org, fabconn.WithKeepAlive(cfg.LedgerKeepAlive))
 	cancel()
 	if err != nil {
 		return fmt.Errorf("connect to the ledger: %w", err)

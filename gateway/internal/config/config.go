@@ -109,6 +109,9 @@ type Config struct {
 	// included); ShutdownTimeout bounds the graceful shutdown.
 	ReadHeaderTimeout, ReadTimeout, WriteTimeout, IdleTimeout time.Duration
 	RequestTimeout, ShutdownTimeout                           time.Duration
+	// LedgerKeepAlive is how long the gRPC connection to the peer may be
+	// idle before the gateway pings the peer (fabconn.WithKeepAlive).
+	LedgerKeepAlive time.Duration
 
 	// IdempotencyTTL is how long an Idempotency-Key is kept: its retries
 	// are replayed within it, and the key is deleted after it.
@@ -165,6 +168,7 @@ func Defaults() Config {
 		ReadTimeout:           30 * time.Second,
 		WriteTimeout:          60 * time.Second,
 		IdleTimeout:           2 * time.Minute,
+		LedgerKeepAlive:       time.Minute, // fabconn.DefaultKeepAlive
 		RequestTimeout:        45 * time.Second,
 		ShutdownTimeout:       20 * time.Second,
 		IdempotencyTTL:        24 * time.Hour,
@@ -222,6 +226,7 @@ func Load(args, env []string, usage io.Writer) (*Config, error) {
 	fs.DurationVar(&c.ReadTimeout, "read-timeout", c.ReadTimeout, "HTTP read timeout")
 	fs.DurationVar(&c.WriteTimeout, "write-timeout", c.WriteTimeout, "HTTP write timeout")
 	fs.DurationVar(&c.IdleTimeout, "idle-timeout", c.IdleTimeout, "HTTP idle timeout")
+	fs.DurationVar(&c.LedgerKeepAlive, "ledger-keepalive", c.LedgerKeepAlive, "ping the peer after this long without traffic on the gRPC connection (at least 10s, and no shorter than the peers' peer.keepalive.minInterval)")
 	fs.DurationVar(&c.RequestTimeout, "request-timeout", c.RequestTimeout, "per-request handler timeout")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "graceful shutdown timeout")
 	fs.DurationVar(&c.IdempotencyTTL, "idempotency-ttl", c.IdempotencyTTL, "how long idempotency keys are kept and replayed")
@@ -414,6 +419,9 @@ func (c *Config) Validate() error {
 		if t.d <= 0 {
 			bad("%s: must be positive, got %s", t.name, t.d)
 		}
+	}
+	if c.LedgerKeepAlive < 10*time.Second {
+		bad("ledger-keepalive: %s is shorter than gRPC's 10s minimum", c.LedgerKeepAlive)
 	}
 	if c.RequestTimeout > 0 && c.WriteTimeout > 0 && c.RequestTimeout >= c.WriteTimeout {
 		bad("request-timeout (%s) must be shorter than write-timeout (%s), so timeouts are answered", c.RequestTimeout, c.WriteTimeout)

@@ -72,6 +72,7 @@ func TestLoadRefusals(t *testing.T) {
 		{"tiny body limit", append(base, "--body-limit", "10"), nil, "body-limit"},
 		{"zero rate", append(base, "--rate-limit", "0"), nil, "rate-limit"},
 		{"timeouts inverted", append(base, "--request-timeout", "2m"), nil, "request-timeout"},
+		{"keep-alive below gRPC's minimum", append(base, "--ledger-keepalive", "5s"), nil, "ledger-keepalive"},
 		{"plain http operator", append(base, "--operator-url", "http://op"), nil, "operator-url"},
 		{"unknown env", base, []string{"QC_LISTN=:1"}, "QC_LISTN names no setting"},
 		{"bad env value", base, []string{"QC_TOKEN_TTL=soon"}, "token-ttl"},
