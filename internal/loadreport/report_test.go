@@ -3,6 +3,7 @@ package loadreport
 import (
 	"bytes"
 	"encoding/xml"
+	"math"
 	"os"
 	"strings"
 	"testing"
@@ -101,12 +102,12 @@ func TestWriteSVG(t *testing.T) {
 	}
 }
 
-func TestNiceScale(t *testing.T) {
-	for _, tc := range []struct{ max, top, step float64 }{
-		{0, 1, 0.25}, {7, 8, 2}, {168, 200, 50}, {430, 500, 100}, {1, 1, 0.2},
+func TestDecades(t *testing.T) {
+	for _, tc := range []struct{ lo, hi, bottom, top float64 }{
+		{math.Inf(1), 0, 1, 10}, {3.5, 349, 1, 1000}, {10, 10, 10, 100}, {0.4, 7, 0.1, 10},
 	} {
-		if top, step := niceScale(tc.max); top != tc.top || step != tc.step {
-			t.Errorf("niceScale(%v) = %v, %v; want %v, %v", tc.max, top, step, tc.top, tc.step)
+		if bottom, top := decades(tc.lo, tc.hi); math.Abs(bottom-tc.bottom) > 1e-9 || math.Abs(top-tc.top) > 1e-9 {
+			t.Errorf("decades(%v, %v) = %v, %v; want %v, %v", tc.lo, tc.hi, bottom, top, tc.bottom, tc.top)
 		}
 	}
 }

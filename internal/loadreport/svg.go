@@ -22,7 +22,8 @@ const (
 )
 
 // WriteSVG draws throughput (ops/s) against concurrent clients, one line
-// per scenario, clients on a log-2 axis.
+// per scenario, clients on a log-2 axis and throughput on a log-10 axis
+// (reads and writes differ by two orders of magnitude).
 func (r *Report) WriteSVG(w io.Writer) error {
 	levels, scenarios := r.Levels(), r.Scenarios()
 	var b strings.Builder
@@ -42,17 +43,32 @@ func (r *Report) WriteSVG(w io.Writer) error {
 		}
 		return padLeft + (math.Log2(float64(clients))-lo)/(hi-lo)*plotW
 	}
-	top := 0.0
+	lowest, highest := math.Inf(1), 0.0
 	for i := range r.Results {
-		top = math.Max(top, r.Results[i].Throughput())
+		if v := r.Results[i].Throughput(); v > 0 {
+			lowest, highest = math.Min(lowest, v), math.Max(highest, v)
+		}
 	}
-	top, step := niceScale(top)
-	y := func(v float64) float64 { return padTop + plotH - v/top*plotH }
+	bottom, top := decades(lowest, highest)
+	y := func(v float64) float64 {
+		v = math.Max(v, bottom) // nothing done: drawn on the bottom edge
+		return padTop + plotH - (math.Log10(v)-math.Log10(bottom))/(math.Log10(top)-math.Log10(bottom))*plotH
+	}
 
-	// Axes, grid and ticks.
-	for v := 0.0; v <= top+step/2; v += step {
-		fmt.Fprintf(&b, `<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="#ddd"/>`+"\n", padLeft, y(v), padLeft+plotW, y(v))
-		fmt.Fprintf(&b, `<text x="%d" y="%.1f" text-anchor="end">%s</text>`+"\n", padLeft-6, y(v)+4, trimFloat(v))
+	// Axes, grid and ticks: 1, 2 and 5 times each power of ten.
+	for d := bottom; d < top*1.01; d *= 10 {
+		for _, m := range []float64{1, 2, 5} {
+			v := d * m
+			if v > top*1.01 {
+				break
+			}
+			grid := "#eee"
+			if m == 1 {
+				grid = "#ccc"
+			}
+			fmt.Fprintf(&b, `<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="%s"/>`+"\n", padLeft, y(v), padLeft+plotW, y(v), grid)
+			fmt.Fprintf(&b, `<text x="%d" y="%.1f" text-anchor="end">%s</text>`+"\n", padLeft-6, y(v)+4, trimFloat(v))
+		}
 	}
 	for _, c := range levels {
 		fmt.Fprintf(&b, `<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#ddd"/>`+"\n", x(c), padTop, x(c), padTop+plotH)
@@ -60,7 +76,7 @@ func (r *Report) WriteSVG(w io.Writer) error {
 	}
 	fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%d" height="%d" fill="none" stroke="#333"/>`+"\n", padLeft, padTop, plotW, plotH)
 	fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="middle">concurrent clients (log 2)</text>`+"\n", padLeft+plotW/2, chartH-12)
-	fmt.Fprintf(&b, `<text transform="translate(16 %d) rotate(-90)" text-anchor="middle">ops/s</text>`+"\n", padTop+plotH/2)
+	fmt.Fprintf(&b, `<text transform="translate(16 %d) rotate(-90)" text-anchor="middle">ops/s (log 10)</text>`+"\n", padTop+plotH/2)
 
 	// One line per scenario, and its legend entry.
 	for i, s := range scenarios {
@@ -85,20 +101,18 @@ func (r *Report) WriteSVG(w io.Writer) error {
 	return err
 }
 
-// niceScale rounds max up to a 1, 2 or 5 times a power of ten, split into
-// four to five steps.
-func niceScale(max float64) (top, step float64) {
-	if max <= 0 {
-		return 1, 0.25
+// decades widens [lo, hi] to whole powers of ten, at least one decade
+// apart; [1, 10] when nothing was measured.
+func decades(lo, hi float64) (bottom, top float64) {
+	if hi <= 0 || math.IsInf(lo, 1) {
+		return 1, 10
 	}
-	raw := max / 5
-	mag := math.Pow(10, math.Floor(math.Log10(raw)))
-	for _, m := range []float64{1, 2, 5, 10} {
-		if step = m * mag; step >= raw {
-			break
-		}
+	bottom = math.Pow(10, math.Floor(math.Log10(lo)))
+	top = math.Pow(10, math.Ceil(math.Log10(hi)))
+	if top <= bottom {
+		top = bottom * 10
 	}
-	return math.Ceil(max/step) * step, step
+	return bottom, top
 }
 
 func trimFloat(v float64) string {
