@@ -51,7 +51,7 @@ func BenchmarkLoad(b *testing.B) {
 		{Name: "verified data requests ÷ ceiling", Numerator: scDataRequest, Denominator: scCeiling},
 		{Name: "gateway reads ÷ direct evaluates", Numerator: scReadGateway, Denominator: scReadDirect},
 	}}
-	start := time.Now()
+	start, load0 := time.Now(), loadAverage()
 	for _, clients := range cfg.levels {
 		for _, s := range sc.list {
 			if s.prepare != nil {
@@ -74,8 +74,9 @@ func BenchmarkLoad(b *testing.B) {
 	}
 	rep.Notes = append(rep.Notes, fmt.Sprintf("Levels %v, %s warm-up and %s timed per step, %d authorisations granted for the "+
 		"data and claim steps; run %s, %s in all. CPU is that of the 11 network processes (orderers, peers, chaincode "+
-		"service, gateways), not of the load generator.", cfg.levels, cfg.warmup, cfg.step, sc.granted,
-		start.UTC().Format("2006-01-02 15:04 UTC"), time.Since(start).Round(time.Second)))
+		"service, gateways), not of the load generator. Load average (1 min) of the machine at the start %s, "+
+		"at the end %s.", cfg.levels, cfg.warmup, cfg.step, sc.granted,
+		start.UTC().Format("2006-01-02 15:04 UTC"), time.Since(start).Round(time.Second), load0, loadAverage()))
 
 	var md strings.Builder
 	if err := rep.WriteMarkdown(&md); err != nil {
@@ -167,14 +168,21 @@ var loadSteps int
 var errPoolEmpty = errors.New("no granted authorisation left")
 
 // runLoadStep runs s with clients concurrent clients: a warm-up, then the
-// timed step whose completed operations and network CPU are counted.
+// timed step. The warm-up lasts cfg.warmup and until every client has had
+// an answer (at most a minute): with many clients a request waits its turn
+// for seconds, and until each has had one the network is not yet at its
+// steady rate. The step counts the operations that complete in it, and the
+// network's CPU time over it.
 func runLoadStep(ctx context.Context, s loadScenario, clients int, cfg loadConfig, procs *netProcs) loadreport.Result {
 	res := loadreport.Result{Scenario: s.name, Clients: clients, Window: cfg.step, Errors: map[string]int{}}
-	var mu sync.Mutex
 	loadSteps++
-	t0 := time.Now().Add(cfg.warmup)
-	t1 := t0.Add(cfg.step)
-	var wg sync.WaitGroup
+	var (
+		mu       sync.Mutex
+		t0, t1   time.Time // the step, once the warm-up is over
+		waiting  = clients // clients without an answer yet
+		answered = make(chan struct{})
+		wg       sync.WaitGroup
+	)
 	for i := 0; i < clients; i++ {
 		c := &loadClient{step: loadSteps, n: i}
 		wg.Add(1)
@@ -183,9 +191,12 @@ func runLoadStep(ctx context.Context, s loadScenario, clients int, cfg loadConfi
 			if s.done != nil {
 				defer s.done(c)
 			}
-			for {
+			for first := true; ; first = false {
 				begin := time.Now()
-				if !begin.Before(t1) {
+				mu.Lock()
+				over := !t1.IsZero() && !begin.Before(t1)
+				mu.Unlock()
+				if over {
 					return
 				}
 				c.seq++
@@ -193,24 +204,37 @@ func runLoadStep(ctx context.Context, s loadScenario, clients int, cfg loadConfi
 				err := s.op(octx, c)
 				cancel()
 				end := time.Now()
-				if !begin.Before(t0) && !end.After(t1) {
-					mu.Lock()
+				mu.Lock()
+				if !t0.IsZero() && !end.Before(t0) && !end.After(t1) {
 					if err != nil {
 						res.Errors[loadErrorCode(err)]++
 					} else {
 						res.Latencies = append(res.Latencies, end.Sub(begin))
 					}
-					mu.Unlock()
 				}
+				if first {
+					if waiting--; waiting == 0 {
+						close(answered)
+					}
+				}
+				mu.Unlock()
 				if errors.Is(err, errPoolEmpty) {
 					return
 				}
 			}
 		}()
 	}
-	time.Sleep(time.Until(t0))
+	time.Sleep(cfg.warmup)
+	select {
+	case <-answered:
+	case <-time.After(time.Minute):
+	}
 	cpu0 := procs.cpu()
-	time.Sleep(time.Until(t1))
+	mu.Lock()
+	t0 = time.Now()
+	t1 = t0.Add(cfg.step)
+	mu.Unlock()
+	time.Sleep(cfg.step)
 	res.CPU = procs.cpu() - cpu0
 	wg.Wait()
 	return res
@@ -366,16 +390,18 @@ func (p *authPool) fill(ctx context.Context, clients int, rep *loadreport.Report
 	}
 	have := len(p.free)
 	p.mu.Unlock()
-	// Expected uses: the last level's rate, scaled by the clients (at most
-	// fourfold), for the whole step and warm-up, with a margin; 20 ops/s
-	// before anything was measured.
+	// Expected uses: the last level's rate, with a half more for margin,
+	// over the warm-up and the step, and the warm-up's wait until each
+	// client has had an answer (clients ÷ rate); 20 ops/s before anything
+	// was measured.
 	rate, prev := 20.0, 0
 	for _, r := range rep.Results {
-		if r.Scenario == p.scenario && r.Clients > prev {
-			rate, prev = r.Throughput()*min(float64(clients)/float64(r.Clients), 4), r.Clients
+		if r.Scenario == p.scenario && r.Clients > prev && r.Throughput() > 0 {
+			rate, prev = r.Throughput(), r.Clients
 		}
 	}
-	need := max(clients-have, (int(rate*1.5*p.window.Seconds())-left+p.uses-1)/p.uses, 0)
+	uses := rate * 1.5 * (p.window.Seconds() + float64(clients)/rate)
+	need := max(clients-have, (int(uses)-left+p.uses-1)/p.uses, 0)
 	if need == 0 {
 		return nil
 	}
@@ -572,6 +598,15 @@ func writeLoadFiles(b *testing.B, dir string, rep *loadreport.Report, md string)
 		b.Fatal(err)
 	}
 	fmt.Printf("load: wrote %s and %s\n", filepath.Join(dir, "load.md"), filepath.Join(dir, "load.svg"))
+}
+
+// loadAverage is the machine's one-minute load average, "?" if unknown.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); err == nil && len(f) > 0 {
+		return f[0]
+	}
+	return "?"
 }
 
 func loadMS(d time.Duration) string { return fmt.Sprintf("%.1f", float64(d.Microseconds())/1000) }
