@@ -3,7 +3,7 @@ GO      ?= go
 NET     := $(GO) run ./network/cmd/quanchain-net
 PKGS    := ./...
 
-.PHONY: bench-gateway bench-ledger deps all build up down clean status test test-unit test-integration test-faults soak fuzz cover vet fmt
+.PHONY: bench-gateway bench-ledger bench-load deps all build up down clean status test test-unit test-integration test-faults soak fuzz cover vet fmt
 
 all: build
 
@@ -74,6 +74,10 @@ bench-ledger:
 ## bench-gateway: the gateway's overhead next to the direct Fabric client (p50/p99, ops/s)
 bench-gateway:
 	$(GO) test -count=1 -run='^$$' -bench=GatewayOverhead -benchtime=48x ./integration/
+
+## bench-load: ops/s, p50/p95/p99, errors and network CPU per operation at 1, 8, 32, 128 clients (docs/bench/load.md, load.svg)
+bench-load:
+	QUANCHAIN_LOAD_OUT=docs/bench $(GO) test -count=1 -run='^$$' -bench='^BenchmarkLoad$$' -benchtime=1x -timeout=60m ./integration/
 
 # staticcheck is pinned here rather than with a tool line in go.mod: as a
 # tool its requirements would raise the versions the module itself builds

@@ -52,17 +52,27 @@ func (c *httpClient) call(method, path string, body any, out any, headers ...str
 // headers and raw body.
 func (c *httpClient) callHeader(method, path string, body any, headers ...string) (int, http.Header, []byte) {
 	c.t.Helper()
+	code, h, raw, err := c.do(method, path, body, headers...)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return code, h, raw
+}
+
+// do is callHeader without failing the test, for concurrent callers: it
+// returns the error that kept the request from being sent or answered.
+func (c *httpClient) do(method, path string, body any, headers ...string) (int, http.Header, []byte, error) {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
-			c.t.Fatal(err)
+			return 0, nil, nil, err
 		}
 		rd = bytes.NewReader(b)
 	}
 	req, err := http.NewRequest(method, c.base+path, rd)
 	if err != nil {
-		c.t.Fatal(err)
+		return 0, nil, nil, err
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -75,11 +85,11 @@ func (c *httpClient) callHeader(method, path string, body any, headers ...string
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		c.t.Fatalf("%s %s: %v", method, path, err)
+		return 0, nil, nil, fmt.Errorf("%s %s: %w", method, path, err)
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, resp.Header, raw
+	return resp.StatusCode, resp.Header, raw, nil
 }
 
 func (c *httpClient) must(method, path string, body, out any, want int, headers ...string) {
@@ -260,18 +270,49 @@ func waitPending(t testing.TB, citizen *httpClient, authID string) {
 // device and submits the decision.
 func decideHTTP(t testing.TB, citizen *httpClient, d *device, authID string, action model.Action) (int, []byte) {
 	t.Helper()
+	code, raw, err := tryDecide(citizen, d, authID, action)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return code, raw
+}
+
+// payloadRefused is the operator's refusal to give the bytes to sign.
+type payloadRefused struct {
+	status int
+	body   []byte
+}
+
+func (e *payloadRefused) Error() string {
+	return fmt.Sprintf("payload: status %d, want 200: %s", e.status, e.body)
+}
+
+// tryDecide is decideHTTP without failing the test, for concurrent
+// callers: a refused payload is a *payloadRefused; the decision's answer
+// is returned as its status and body.
+func tryDecide(citizen *httpClient, d *device, authID string, action model.Action) (int, []byte, error) {
+	code, _, raw, err := citizen.do("POST", "/citizen/v1/authorizations/"+authID+"/payload", map[string]string{"action": string(action)})
+	if err != nil {
+		return 0, nil, err
+	}
+	if code != http.StatusOK {
+		return 0, nil, &payloadRefused{status: code, body: raw}
+	}
 	var p struct {
 		Payload     string `json:"payload"`
 		PayloadJSON string `json:"payload_json"`
 	}
-	citizen.must("POST", "/citizen/v1/authorizations/"+authID+"/payload", map[string]string{"action": string(action)}, &p, 200)
-	raw, err := base64.StdEncoding.DecodeString(p.Payload)
-	if err != nil || string(raw) != p.PayloadJSON {
-		t.Fatalf("payload %q does not decode to the displayed %q", p.Payload, p.PayloadJSON)
+	if err := json.Unmarshal(raw, &p); err != nil {
+		return 0, nil, fmt.Errorf("payload: decoding %s: %w", raw, err)
 	}
-	return citizen.call("POST", "/citizen/v1/authorizations/"+authID+"/decision",
-		map[string]string{"payload": p.Payload, "signature": d.sign(t, raw), "key_id": d.kid}, nil,
+	signed, err := base64.StdEncoding.DecodeString(p.Payload)
+	if err != nil || string(signed) != p.PayloadJSON {
+		return 0, nil, fmt.Errorf("payload %q does not decode to the displayed %q", p.Payload, p.PayloadJSON)
+	}
+	code, _, raw, err = citizen.do("POST", "/citizen/v1/authorizations/"+authID+"/decision",
+		map[string]string{"payload": p.Payload, "signature": d.sign(citizen.t, signed), "key_id": d.kid},
 		"Idempotency-Key", id("decide-"+authID+"-"+string(action)))
+	return code, raw, err
 }
 
 // TestLendingFlowHTTP is the lending flow through the gateways' HTTP APIs

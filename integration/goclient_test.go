@@ -16,8 +16,9 @@ import (
 
 // institutionClient is the Go client package (gateway/client) logged in as
 // the first demo API client a gateway's setup wrote into its data
-// directory, so the suite runs the client against the real gateways.
-func institutionClient(t testing.TB, base, member string) *client.Client {
+// directory, so the suite runs the client against the real gateways. opts
+// come after the defaults.
+func institutionClient(t testing.TB, base, member string, opts ...client.Option) *client.Client {
 	t.Helper()
 	data := filepath.Join(testNet.StateDir(), "gateway", member)
 	b, err := os.ReadFile(filepath.Join(data, "demo-clients.json"))
@@ -31,8 +32,8 @@ func institutionClient(t testing.TB, base, member string) *client.Client {
 	if err := json.Unmarshal(b, &clients); err != nil || len(clients) == 0 {
 		t.Fatalf("demo clients in %s: %v", data, err)
 	}
-	c, err := client.New(base, client.WithClientSecret(clients[0].ClientID, clients[0].ClientSecret),
-		client.WithHTTPClient(&http.Client{Timeout: 60 * time.Second}))
+	c, err := client.New(base, append([]client.Option{client.WithClientSecret(clients[0].ClientID, clients[0].ClientSecret),
+		client.WithHTTPClient(&http.Client{Timeout: 60 * time.Second})}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -170,6 +170,11 @@ func (l *ledger) submit(fn string, args ...string) ([]byte, error) {
 // private input key, endorsed by the operator and requester (if not
 // empty).
 func (l *ledger) submitWith(fn, requester string, args []string, key string, v any) ([]byte, error) {
+	return l.submitWithContext(ctxFor(l.t), fn, requester, args, key, v)
+}
+
+// submitWithContext is submitWith under ctx.
+func (l *ledger) submitWithContext(ctx context.Context, fn, requester string, args []string, key string, v any) ([]byte, error) {
 	opts := []client.ProposalOption{client.WithArguments(args...)}
 	if key != "" {
 		b, err := json.Marshal(v)
@@ -181,7 +186,7 @@ func (l *ledger) submitWith(fn, requester string, args []string, key string, v a
 	if requester != "" && requester != "BureauMSP" {
 		opts = append(opts, client.WithEndorsingOrganizations("BureauMSP", requester))
 	}
-	out, block, err := fabconn.SubmitWith(ctxFor(l.t), l.contract, fn, opts...)
+	out, block, err := fabconn.SubmitWith(ctx, l.contract, fn, opts...)
 	if block > 0 || err == nil {
 		noteCommitted(block)
 	}

@@ -13,11 +13,14 @@ const (
 	ConsentName  = "consent"
 	AnchorName   = "anchor"
 	AccessName   = "access"
+	// CeilingName is the measuring contract registered only WithCeiling.
+	CeilingName = "ceiling"
 )
 
 // New builds the quanchain chaincode from its four contracts. Every
 // transaction first checks its timestamp against the peer's clock
-// (WithClock; by default time.Now and DefaultMaxClockSkew).
+// (WithClock; by default time.Now and DefaultMaxClockSkew). WithCeiling adds
+// the load test's CeilingContract.
 func New(opts ...Option) (*contractapi.ContractChaincode, error) {
 	o := options{now: time.Now, maxSkew: DefaultMaxClockSkew}
 	for _, opt := range opts {
@@ -36,7 +39,13 @@ func New(opts ...Option) (*contractapi.ContractChaincode, error) {
 		c.BeforeTransaction = check
 	}
 
-	cc, err := contractapi.NewChaincode(registry, consent, anchor, access)
+	contracts := []contractapi.ContractInterface{registry, consent, anchor, access}
+	if o.ceiling {
+		ceiling := &CeilingContract{}
+		ceiling.Name = CeilingName
+		contracts = append(contracts, ceiling)
+	}
+	cc, err := contractapi.NewChaincode(contracts...)
 	if err != nil {
 		return nil, fmt.Errorf("building chaincode: %w", err)
 	}

@@ -19,6 +19,7 @@ type Option func(*options)
 type options struct {
 	now     func() time.Time
 	maxSkew time.Duration
+	ceiling bool // register CeilingContract (WithCeiling)
 }
 
 // WithClock sets the clock a proposal's timestamp is checked against and

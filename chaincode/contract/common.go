@@ -36,6 +36,7 @@ const (
 	keyAccessByCitizen = "access~citizen"   // citizenRef, accessedAt, accessID
 	keyAccessByReq     = "access~requester" // requester MSP, accessedAt, accessID
 	keyAccessByAuth    = "access~auth"      // authID, accessedAt, accessID
+	keyCeiling         = "ceiling"          // the load test's writes (CeilingContract)
 )
 
 // Input limits.

@@ -46,9 +46,15 @@ type testEnv struct {
 
 func newEnv(t *testing.T) *testEnv {
 	t.Helper()
+	return newEnvWith(t)
+}
+
+// newEnvWith is newEnv with more options for contract.New.
+func newEnvWith(t *testing.T, opts ...contract.Option) *testEnv {
+	t.Helper()
 	e := &testEnv{t: t, ledger: stubtest.NewLedger(channel), ids: map[string]*stubtest.Identity{}, now: t0}
 	// The endorsing peer's clock is the test's: proposals are stamped e.now.
-	cc, err := contract.New(contract.WithClock(func() time.Time { return e.now }, 0))
+	cc, err := contract.New(append([]contract.Option{contract.WithClock(func() time.Time { return e.now }, 0)}, opts...)...)
 	if err != nil {
 		t.Fatalf("contract.New: %v", err)
 	}

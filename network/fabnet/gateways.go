@@ -71,12 +71,23 @@ func (l Layout) gatewayEnv(g GatewaySpec) []string {
 	if strings.Contains(g.Roles, "provider") {
 		// Every demo citizen logs in from 127.0.0.1 here, so the local
 		// network allows more logins per address than a deployment's 5.
+		// The load benchmark (make bench-load) creates authorisations by
+		// the hundred a second, each with a pseudonym lookup: the local
+		// network allows more lookups per institution than a
+		// deployment's 600 a minute, which would otherwise be what it
+		// measures.
 		env = append(env, "QC_PSEUDONYM_KEY_FILE="+filepath.Join(data, "pseudonym.key"),
-			"QC_PEER_LISTEN="+OperatorPeerListen, "QC_LOGIN_PER_MINUTE=120")
+			"QC_PEER_LISTEN="+OperatorPeerListen, "QC_LOGIN_PER_MINUTE=120",
+			"QC_PSEUDONYM_LOOKUPS_PER_MINUTE=60000")
 	} else {
 		// Consent links open the operator's consent app, served on its
 		// gateway's HTTP listener.
 		env = append(env, "QC_OPERATOR_URL=https://"+OperatorPeerListen, "QC_OPERATOR_APP_URL="+operatorAppURL())
+		// The load benchmark drives up to 128 concurrent clients with one
+		// demo API client: the local network raises the per-client limit
+		// (a deployment's default is 50 requests a second, burst 100),
+		// it does not remove it.
+		env = append(env, "QC_RATE_LIMIT=2000", "QC_RATE_BURST=2000")
 	}
 	return env
 }
@@ -134,18 +145,23 @@ func (l Layout) gatewayProcs() []proc {
 // ensureGateways prepares each gateway's data directory (keys, demo API
 // clients and, for the operator, the synthetic digital safe anchored on the
 // ledger) and starts the gateways with extraEnv added to their
-// configuration, restarting them if their binary or extraEnv changed.
-// It returns how many it started.
+// configuration, restarting them if their binary, their configuration or
+// extraEnv changed. It returns how many it started.
 func (l Layout) ensureGateways(ctx context.Context, binHash string, extraEnv []string) (int, error) {
 	type deployment struct {
 		BinarySHA256 string
 		Env          []string `json:",omitempty"`
+		Config       []string `json:",omitempty"` // every gateway's own configuration
+	}
+	var config []string
+	for _, g := range Gateways() {
+		config = append(config, l.gatewayEnv(g)...)
 	}
 	var have deployment
 	if b, err := os.ReadFile(l.gatewayDeploymentFile()); err == nil {
 		_ = json.Unmarshal(b, &have)
 	}
-	changed := have.BinarySHA256 != binHash || !slices.Equal(have.Env, extraEnv)
+	changed := have.BinarySHA256 != binHash || !slices.Equal(have.Env, extraEnv) || !slices.Equal(have.Config, config)
 	started := 0
 	for _, g := range Gateways() {
 		if err := l.setupGateway(ctx, g); err != nil {
@@ -166,7 +182,7 @@ func (l Layout) ensureGateways(ctx context.Context, binHash string, extraEnv []s
 			started++
 		}
 	}
-	b, err := json.Marshal(deployment{BinarySHA256: binHash, Env: extraEnv})
+	b, err := json.Marshal(deployment{BinarySHA256: binHash, Env: extraEnv, Config: config})
 	if err != nil {
 		return started, err
 	}

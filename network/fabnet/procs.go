@@ -51,6 +51,11 @@ func (l Layout) chaincodeProc(t Topology, packageID string) proc {
 		Env: baseEnv(
 			"CHAINCODE_ID="+packageID,
 			"CHAINCODE_SERVER_ADDRESS="+t.ChaincodeAddress,
+			// The development network carries the load test's trivial
+			// write (ceiling:Put), the Fabric ceiling BenchmarkLoad
+			// compares quanchain's transactions with; a deployment's
+			// chaincode service is started without it.
+			"QUANCHAIN_CEILING_CONTRACT=1",
 		),
 		Health: func(ctx context.Context) error {
 			var d net.Dialer

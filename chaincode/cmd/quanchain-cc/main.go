@@ -8,12 +8,15 @@
 //	CHAINCODE_TLS_CERT        PEM server certificate file (TLS is on when set)
 //	CHAINCODE_TLS_KEY         PEM server key file
 //	CHAINCODE_CLIENT_CA_CERT  PEM CA file for peer client certificates (mutual TLS when set)
+//	QUANCHAIN_CEILING_CONTRACT  1 registers the load test's ceiling contract
+//	                            (contract.WithCeiling); development networks only
 package main
 
 import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 
 	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
 
@@ -45,7 +48,11 @@ func newServer(getenv func(string) string) (*shim.ChaincodeServer, error) {
 	if ccid == "" || addr == "" {
 		return nil, errors.New("CHAINCODE_ID and CHAINCODE_SERVER_ADDRESS must be set")
 	}
-	cc, err := contract.New()
+	opts, err := contractOptions(getenv)
+	if err != nil {
+		return nil, err
+	}
+	cc, err := contract.New(opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -54,6 +61,23 @@ func newServer(getenv func(string) string) (*shim.ChaincodeServer, error) {
 		return nil, err
 	}
 	return &shim.ChaincodeServer{CCID: ccid, Address: addr, CC: cc, TLSProps: tls}, nil
+}
+
+// contractOptions reads the chaincode's options: the ceiling contract only
+// on an explicit QUANCHAIN_CEILING_CONTRACT=1.
+func contractOptions(getenv func(string) string) ([]contract.Option, error) {
+	v := getenv("QUANCHAIN_CEILING_CONTRACT")
+	if v == "" {
+		return nil, nil
+	}
+	on, err := strconv.ParseBool(v)
+	if err != nil {
+		return nil, fmt.Errorf("QUANCHAIN_CEILING_CONTRACT=%q: want 1 or 0", v)
+	}
+	if !on {
+		return nil, nil
+	}
+	return []contract.Option{contract.WithCeiling()}, nil
 }
 
 // tlsProperties reads the optional TLS material; TLS is disabled when no
