@@ -33,6 +33,9 @@ type Result struct {
 	// CPU is the CPU time (user and system) the network's processes spent
 	// in the window.
 	CPU time.Duration
+	// CPUParts splits CPU by part of the network: "orderers", "peers",
+	// "chaincode" and each gateway by name.
+	CPUParts map[string]time.Duration
 }
 
 // OK is the number of successful operations.
@@ -99,6 +102,9 @@ type Report struct {
 	Results []Result
 	Memory  []Memory
 	Ratios  []Ratio
+	// PartsAt is the number of clients at which the CPU time is shown by
+	// part of the network (0: not shown).
+	PartsAt int
 	// Notes are printed after the tables, one line each.
 	Notes []string
 }
@@ -197,6 +203,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 			b.WriteString("\n")
 		}
 	}
+	r.writeParts(&b)
 	if len(r.Notes) > 0 {
 		b.WriteString("\n")
 		for _, n := range r.Notes {
@@ -205,6 +212,47 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeParts writes where the CPU time of each operation went, by part of
+// the network, at PartsAt clients.
+func (r *Report) writeParts(b *strings.Builder) {
+	var parts []string
+	for _, res := range r.Results {
+		if res.Clients != r.PartsAt {
+			continue
+		}
+		for p := range res.CPUParts {
+			if !slices.Contains(parts, p) {
+				parts = append(parts, p)
+			}
+		}
+	}
+	if len(parts) == 0 {
+		return
+	}
+	slices.Sort(parts)
+	fmt.Fprintf(b, "\n| CPU ms/op at %d clients |", r.PartsAt)
+	for _, p := range parts {
+		fmt.Fprintf(b, " %s |", p)
+	}
+	b.WriteString("\n|---|" + strings.Repeat("--:|", len(parts)) + "\n")
+	for _, s := range r.Scenarios() {
+		res := r.Find(s, r.PartsAt)
+		if res == nil {
+			continue
+		}
+		n := res.OK() + res.Failed()
+		fmt.Fprintf(b, "| %s |", s)
+		for _, p := range parts {
+			if n == 0 {
+				b.WriteString(" – |")
+				continue
+			}
+			fmt.Fprintf(b, " %.1f |", float64((res.CPUParts[p]/time.Duration(n)).Microseconds())/1000)
+		}
+		b.WriteString("\n")
+	}
 }
 
 // ms renders a latency in milliseconds, "–" for none.

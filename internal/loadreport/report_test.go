@@ -22,13 +22,15 @@ func sample() *Report {
 		Results: []Result{
 			{Scenario: "ceiling", Clients: 1, Window: 2 * time.Second, Latencies: ms(100, 120, 110, 130), CPU: 400 * time.Millisecond},
 			{Scenario: "ceiling", Clients: 8, Window: 2 * time.Second, Latencies: ms(150, 160, 170, 180, 190, 200, 210, 220, 230, 240),
-				Errors: map[string]int{"MVCC_READ_CONFLICT": 1, "429 RATE_LIMITED": 3}, CPU: 1300 * time.Millisecond},
+				Errors: map[string]int{"MVCC_READ_CONFLICT": 1, "429 RATE_LIMITED": 3}, CPU: 1300 * time.Millisecond,
+				CPUParts: map[string]time.Duration{"peers": 840 * time.Millisecond, "orderers": 460 * time.Millisecond}},
 			{Scenario: "data request", Clients: 1, Window: 2 * time.Second, Latencies: ms(300, 320)},
 			{Scenario: "data request", Clients: 8, Window: 2 * time.Second, Latencies: ms(400, 410, 420, 430, 440)},
 		},
-		Memory: []Memory{{Clients: 1, Network: 412e6, Gateways: map[string]int64{"gateway.bank": 48e6}}},
-		Ratios: []Ratio{{Name: "data ÷ ceiling", Numerator: "data request", Denominator: "ceiling"}},
-		Notes:  []string{"a note"},
+		Memory:  []Memory{{Clients: 1, Network: 412e6, Gateways: map[string]int64{"gateway.bank": 48e6}}},
+		Ratios:  []Ratio{{Name: "data ÷ ceiling", Numerator: "data request", Denominator: "ceiling"}},
+		PartsAt: 8,
+		Notes:   []string{"a note"},
 	}
 }
 
@@ -69,6 +71,9 @@ func TestWriteMarkdown(t *testing.T) {
 		"| clients | network RSS MB | gateway.bank RSS MB |",
 		"| 1 | 412 | 48 |",
 		"| data ÷ ceiling | 0.50 | 0.50 |",
+		"| CPU ms/op at 8 clients | orderers | peers |",
+		"| ceiling | 32.9 | 60.0 |",
+		"| data request | 0.0 | 0.0 |",
 		"\na note\n",
 	} {
 		if !strings.Contains(out, want) {
