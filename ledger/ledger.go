@@ -11,6 +11,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"sync"
@@ -451,6 +452,30 @@ func (l *Ledger) VerifyProof(ctx context.Context, proof model.ProofRequest) (*mo
 		return nil, err
 	}
 	return evaluate[model.Verification](ctx, l, "anchor:VerifyProof", arg)
+}
+
+// VerifyProofs checks Merkle inclusion proofs against their stored batches
+// as VerifyProof checks each, and returns one verification per proof, in
+// order: one evaluation for up to model.MaxProofs proofs (a longer list
+// takes one per model.MaxProofs), none for an empty list.
+func (l *Ledger) VerifyProofs(ctx context.Context, proofs []model.ProofRequest) ([]model.Verification, error) {
+	out := make([]model.Verification, 0, len(proofs))
+	for chunk := range slices.Chunk(proofs, model.MaxProofs) {
+		arg, err := encode(chunk)
+		if err != nil {
+			return nil, err
+		}
+		vs, err := evaluate[[]model.Verification](ctx, l, "anchor:VerifyProofs", arg)
+		if err != nil {
+			return nil, err
+		}
+		if len(*vs) != len(chunk) {
+			return nil, &Error{Code: model.CodeInternal,
+				Message: fmt.Sprintf("anchor:VerifyProofs: %d verifications for %d proofs", len(*vs), len(chunk))}
+		}
+		out = append(out, *vs...)
+	}
+	return out, nil
 }
 
 // GetBatch returns an anchored Merkle batch.

@@ -23,7 +23,7 @@ type RequesterLedger interface {
 	GetInstitution(ctx context.Context, mspID string) (*model.Institution, error)
 	GetAccess(ctx context.Context, id string) (*model.Access, error)
 	GetBatch(ctx context.Context, batchID string) (*model.BatchAnchor, error)
-	VerifyProof(ctx context.Context, proof model.ProofRequest) (*model.Verification, error)
+	VerifyProofs(ctx context.Context, proofs []model.ProofRequest) ([]model.Verification, error)
 }
 
 // ProviderClient calls the operator's provider; peerlink.ProviderClient

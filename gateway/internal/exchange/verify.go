@@ -144,7 +144,8 @@ func verifyPredicate(delivered []byte, msp string, a *model.Authorization, req D
 // verifyRecords checks a records delivery: its header, every record's
 // bytes against its hash, every proof against the batch root anchored on
 // this gateway's peer (locally with chaincode/merkle, then by the
-// chaincode's VerifyProof, which also reports revocation).
+// chaincode's VerifyProofs, all proofs in one evaluation, which also
+// reports revocation).
 func (r *Requester) verifyRecords(ctx context.Context, delivered []byte, msp string, a *model.Authorization,
 	req DeliveryRequest, acc *model.Access) ([]vault.DeliveredRecord, error) {
 	l := r.cfg.Ledger
@@ -178,6 +179,7 @@ func (r *Requester) verifyRecords(ctx context.Context, delivered []byte, msp str
 	case len(body.Records) != acc.RecordCount:
 		return nil, unverified(CheckAccess, "the delivery has %d records, the access records %d", len(body.Records), acc.RecordCount)
 	}
+	proofs := make([]model.ProofRequest, len(body.Records))
 	for i, rec := range body.Records {
 		b := batches[rec.Proof.BatchID]
 		if b == nil || b.Category != rec.Category || rec.Proof.AnchorTxID != b.TxID {
@@ -190,11 +192,19 @@ func (r *Requester) verifyRecords(ctx context.Context, delivered []byte, msp str
 		for j, h := range rec.Proof.Path {
 			path[j] = h.String()
 		}
-		v, err := l.VerifyProof(ctx, model.ProofRequest{BatchID: rec.Proof.BatchID, RecordHash: rec.RecordHash,
-			Salt: rec.Proof.Salt, LeafIndex: rec.Proof.LeafIndex, Proof: path})
-		if err != nil {
-			return nil, err
-		}
+		proofs[i] = model.ProofRequest{BatchID: rec.Proof.BatchID, RecordHash: rec.RecordHash,
+			Salt: rec.Proof.Salt, LeafIndex: rec.Proof.LeafIndex, Proof: path}
+	}
+	// One evaluation for the whole delivery (up to model.MaxProofs
+	// records), whatever its size.
+	vs, err := l.VerifyProofs(ctx, proofs)
+	if err != nil {
+		return nil, err
+	}
+	if len(vs) != len(proofs) {
+		return nil, fmt.Errorf("exchange: the ledger answered %d verifications for %d proofs", len(vs), len(proofs))
+	}
+	for i, v := range vs {
 		switch {
 		case v.Revoked:
 			return nil, unverified(CheckRevoked, "record %d is revoked on the ledger", i)
