@@ -81,6 +81,7 @@ type EventSource interface {
 type Ledger struct {
 	tx        transactor
 	events    EventSource
+	commits   CommitWaiter // nil: WaitForCommit fails
 	chaincode string
 	msp       string // the organisation the client acts as; "" if unknown
 
@@ -508,6 +509,25 @@ func (l *Ledger) RecordAccess(ctx context.Context, access model.AccessRequest) (
 		return nil, err
 	}
 	return l.GetAccess(ctx, access.ID)
+}
+
+// WaitForCommit waits until transaction txID, submitted by anyone, has
+// committed on this client's own peer, for as long as ctx allows: the
+// peer answers as soon as it commits the block, so a read that must see
+// another organisation's write waits for it without polling. A
+// transaction that committed invalid is TX_CONFLICT or TX_INVALID, with
+// its id; a wait that ctx ends is LEDGER_UNAVAILABLE. A Ledger that cannot
+// ask (New without a connection, NewReader) answers INTERNAL.
+func (l *Ledger) WaitForCommit(ctx context.Context, txID string) error {
+	const op = "commit status"
+	if l.commits == nil {
+		return &Error{Code: model.CodeInternal, Message: op + ": this ledger client cannot wait for commits"}
+	}
+	if txID == "" {
+		return &Error{Code: model.CodeInvalidArgument, Message: op + ": no transaction id"}
+	}
+	_, err := l.commits.WaitForCommit(ctx, txID)
+	return MapError(op, err)
 }
 
 // GetAccess returns one access record.

@@ -342,3 +342,15 @@ func TestVerifyProofsInChunks(t *testing.T) {
 		t.Fatalf("one verification short: %v", err)
 	}
 }
+
+// TestWaitForCommitNeedsAWaiter: a Ledger without a commit-status service
+// says so rather than pretending the transaction committed.
+func TestWaitForCommitNeedsAWaiter(t *testing.T) {
+	l := &Ledger{tx: &recorder{}}
+	if err := l.WaitForCommit(t.Context(), "tx-1"); CodeOf(err) != model.CodeInternal {
+		t.Fatalf("no waiter: %v", err)
+	}
+	if err := NewReader(nil, "quanchain").WaitForCommit(t.Context(), "tx-1"); CodeOf(err) != model.CodeInternal {
+		t.Fatalf("a reader: %v", err)
+	}
+}
