@@ -81,10 +81,10 @@ func TestRateLimitPerPrincipal(t *testing.T) {
 	}
 }
 
-// TestRateLimitForALoadTest plays 128 clients of one API client, each
-// sending its next request as soon as the last is answered, at the 130
-// data requests a second the ledger commits (all in step, the bucket's
-// worst case), for a minute. The default limit (50/s, burst 100) refuses
+// TestRateLimitForALoadTest plays 128 workers of one API client, each
+// sending its next request as soon as the last is answered, at 130 data
+// requests a second, about what the ledger commits under load (all in
+// step, the bucket's worst case), for a minute. The default limit (50/s, burst 100) refuses
 // some, as it should for one API client; the load-test setting docs/api.md
 // gives (--rate-limit 200 --rate-burst 256) refuses none.
 func TestRateLimitForALoadTest(t *testing.T) {
