@@ -12,9 +12,11 @@ import (
 )
 
 // FromConnection wraps the quanchain chaincode of an open fabconn
-// connection.
+// connection; its WaitForCommit asks the connection's peer.
 func FromConnection(conn *fabconn.Connection) *Ledger {
-	return New(conn.Contract(""), conn.Network(), conn.Chaincode, conn.Org.MSPID)
+	l := New(conn.Contract(""), conn.Network(), conn.Chaincode, conn.Org.MSPID)
+	l.commits = conn
+	return l
 }
 
 // ChainEvent is one chaincode event of a committed transaction.

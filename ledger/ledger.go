@@ -11,6 +11,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"sync"
@@ -80,6 +81,7 @@ type EventSource interface {
 type Ledger struct {
 	tx        transactor
 	events    EventSource
+	commits   CommitWaiter // nil: WaitForCommit fails
 	chaincode string
 	msp       string // the organisation the client acts as; "" if unknown
 
@@ -453,6 +455,30 @@ func (l *Ledger) VerifyProof(ctx context.Context, proof model.ProofRequest) (*mo
 	return evaluate[model.Verification](ctx, l, "anchor:VerifyProof", arg)
 }
 
+// VerifyProofs checks Merkle inclusion proofs against their stored batches
+// as VerifyProof checks each, and returns one verification per proof, in
+// order: one evaluation for up to model.MaxProofs proofs (a longer list
+// takes one per model.MaxProofs), none for an empty list.
+func (l *Ledger) VerifyProofs(ctx context.Context, proofs []model.ProofRequest) ([]model.Verification, error) {
+	out := make([]model.Verification, 0, len(proofs))
+	for chunk := range slices.Chunk(proofs, model.MaxProofs) {
+		arg, err := encode(chunk)
+		if err != nil {
+			return nil, err
+		}
+		vs, err := evaluate[[]model.Verification](ctx, l, "anchor:VerifyProofs", arg)
+		if err != nil {
+			return nil, err
+		}
+		if len(*vs) != len(chunk) {
+			return nil, &Error{Code: model.CodeInternal,
+				Message: fmt.Sprintf("anchor:VerifyProofs: %d verifications for %d proofs", len(*vs), len(chunk))}
+		}
+		out = append(out, *vs...)
+	}
+	return out, nil
+}
+
 // GetBatch returns an anchored Merkle batch.
 func (l *Ledger) GetBatch(ctx context.Context, batchID string) (*model.BatchAnchor, error) {
 	return evaluate[model.BatchAnchor](ctx, l, "anchor:GetBatch", batchID)
@@ -483,6 +509,25 @@ func (l *Ledger) RecordAccess(ctx context.Context, access model.AccessRequest) (
 		return nil, err
 	}
 	return l.GetAccess(ctx, access.ID)
+}
+
+// WaitForCommit waits until transaction txID, submitted by anyone, has
+// committed on this client's own peer, for as long as ctx allows: the
+// peer answers as soon as it commits the block, so a read that must see
+// another organisation's write waits for it without polling. A
+// transaction that committed invalid is TX_CONFLICT or TX_INVALID, with
+// its id; a wait that ctx ends is LEDGER_UNAVAILABLE. A Ledger that cannot
+// ask (New without a connection, NewReader) answers INTERNAL.
+func (l *Ledger) WaitForCommit(ctx context.Context, txID string) error {
+	const op = "commit status"
+	if l.commits == nil {
+		return &Error{Code: model.CodeInternal, Message: op + ": this ledger client cannot wait for commits"}
+	}
+	if txID == "" {
+		return &Error{Code: model.CodeInvalidArgument, Message: op + ": no transaction id"}
+	}
+	_, err := l.commits.WaitForCommit(ctx, txID)
+	return MapError(op, err)
 }
 
 // GetAccess returns one access record.

@@ -3,8 +3,10 @@ package ledger
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -119,6 +121,14 @@ func TestTransactionsAndArguments(t *testing.T) {
 		{`evaluate|anchor:VerifyProof|{"batch_id":"b-1","record_hash":"` + ref + `","leaf_index":3,"proof":["` + ref + `"]}`, `{}`,
 			func(l *Ledger) error {
 				_, err := l.VerifyProof(ctx, model.ProofRequest{BatchID: "b-1", RecordHash: ref, LeafIndex: 3, Proof: []string{ref}})
+				return err
+			}},
+		{`evaluate|anchor:VerifyProofs|[{"batch_id":"b-1","record_hash":"` + ref + `","salt":"` + ref + `","leaf_index":3,"proof":["` + ref + `"]}]`, `[{"valid":true}]`,
+			func(l *Ledger) error {
+				vs, err := l.VerifyProofs(ctx, []model.ProofRequest{{BatchID: "b-1", RecordHash: ref, Salt: ref, LeafIndex: 3, Proof: []string{ref}}})
+				if err == nil && (len(vs) != 1 || !vs[0].Valid) {
+					t.Errorf("verifications %+v", vs)
+				}
 				return err
 			}},
 		{"evaluate|anchor:GetBatch|b-1", `{}`,
@@ -270,5 +280,77 @@ func TestReaderEvaluatesOnItsOwnPeerOnly(t *testing.T) {
 	}
 	if _, err := l.Withdraw(ctx, "auth-1"); CodeOf(err) != model.CodeInternal || strings.Contains(strings.Join(ev.calls, ","), "Withdraw") {
 		t.Fatalf("a reader submitted: %v, calls %q", err, ev.calls)
+	}
+}
+
+// proofChecker answers anchor:VerifyProofs with one valid verification per
+// proof asked, or with short verifications fewer.
+type proofChecker struct {
+	calls []int
+	short int
+}
+
+func (p *proofChecker) evaluate(_ context.Context, c Call) ([]byte, error) {
+	var reqs []model.ProofRequest
+	if err := json.Unmarshal([]byte(c.Args[0]), &reqs); err != nil {
+		return nil, err
+	}
+	p.calls = append(p.calls, len(reqs))
+	vs := make([]model.Verification, len(reqs)-p.short)
+	for i := range vs {
+		vs[i] = model.Verification{Valid: true, Batch: &model.BatchAnchor{BatchID: reqs[i].BatchID}}
+	}
+	return json.Marshal(vs)
+}
+
+func (p *proofChecker) submit(context.Context, Call) ([]byte, error) {
+	return nil, errors.New("no submits")
+}
+
+// TestVerifyProofsInChunks: a list of proofs is one evaluation per
+// model.MaxProofs proofs, answered in order; none for an empty list; an
+// answer that does not have one verification per proof is an error.
+func TestVerifyProofsInChunks(t *testing.T) {
+	ctx := t.Context()
+	for _, tc := range []struct {
+		proofs int
+		calls  []int
+	}{
+		{0, nil},
+		{1, []int{1}},
+		{model.MaxProofs, []int{model.MaxProofs}},
+		{model.MaxProofs + 3, []int{model.MaxProofs, 3}},
+	} {
+		p := &proofChecker{}
+		l := &Ledger{tx: p}
+		reqs := make([]model.ProofRequest, tc.proofs)
+		for i := range reqs {
+			reqs[i].BatchID = fmt.Sprintf("b-%d", i)
+		}
+		vs, err := l.VerifyProofs(ctx, reqs)
+		if err != nil || len(vs) != tc.proofs || !slices.Equal(p.calls, tc.calls) {
+			t.Fatalf("%d proofs: %d verifications, calls %v, %v; want calls %v", tc.proofs, len(vs), p.calls, err, tc.calls)
+		}
+		for i, v := range vs {
+			if v.Batch.BatchID != reqs[i].BatchID {
+				t.Fatalf("verification %d answers %s", i, v.Batch.BatchID)
+			}
+		}
+	}
+	l := &Ledger{tx: &proofChecker{short: 1}}
+	if _, err := l.VerifyProofs(ctx, make([]model.ProofRequest, 2)); CodeOf(err) != model.CodeInternal {
+		t.Fatalf("one verification short: %v", err)
+	}
+}
+
+// TestWaitForCommitNeedsAWaiter: a Ledger without a commit-status service
+// says so rather than pretending the transaction committed.
+func TestWaitForCommitNeedsAWaiter(t *testing.T) {
+	l := &Ledger{tx: &recorder{}}
+	if err := l.WaitForCommit(t.Context(), "tx-1"); CodeOf(err) != model.CodeInternal {
+		t.Fatalf("no waiter: %v", err)
+	}
+	if err := NewReader(nil, "quanchain").WaitForCommit(t.Context(), "tx-1"); CodeOf(err) != model.CodeInternal {
+		t.Fatalf("a reader: %v", err)
 	}
 }

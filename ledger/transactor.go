@@ -23,11 +23,27 @@ type Transactor interface {
 	Submit(ctx context.Context, c Call) ([]byte, error)
 }
 
+// CommitWaiter waits until a transaction known by its id (submitted by
+// anyone) has committed on the connected organisation's peer, and returns
+// its block number. A transaction that committed invalid is an error
+// MapError reads as TX_CONFLICT or TX_INVALID (a *client.CommitError in
+// its chain); one not committed waits until ctx ends. *fabconn.Connection
+// is one (the Fabric Gateway's CommitStatus service); ledgertest's
+// Ledgers have one.
+type CommitWaiter interface {
+	WaitForCommit(ctx context.Context, txID string) (uint64, error)
+}
+
 // NewWithTransactor returns a Ledger whose transactions tx runs as a
 // client of organisation mspID. events and chaincode are as for New:
-// events may be nil if Events is never called.
+// events may be nil if Events is never called. If tx is also a
+// CommitWaiter, the Ledger's WaitForCommit uses it.
 func NewWithTransactor(tx Transactor, events EventSource, chaincode, mspID string) *Ledger {
-	return &Ledger{tx: exportedTransactor{tx}, events: events, chaincode: chaincode, msp: mspID}
+	l := &Ledger{tx: exportedTransactor{tx}, events: events, chaincode: chaincode, msp: mspID}
+	if cw, ok := tx.(CommitWaiter); ok {
+		l.commits = cw
+	}
+	return l
 }
 
 // exportedTransactor is a Transactor as the Ledger's transactor.

@@ -2,6 +2,8 @@ package contract
 
 import (
 	"encoding/hex"
+	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
@@ -19,7 +21,7 @@ type AnchorContract struct {
 
 // GetEvaluateTransactions lists the read-only transactions of the contract.
 func (c *AnchorContract) GetEvaluateTransactions() []string {
-	return []string{"VerifyRecord", "GetBatch", "VerifyProof"}
+	return []string{"VerifyRecord", "GetBatch", "VerifyProof", "VerifyProofs"}
 }
 
 // AnchorRecord anchors the SHA-256 of one record or document of a category.
@@ -174,34 +176,76 @@ func (c *AnchorContract) VerifyProof(ctx contractapi.TransactionContextInterface
 	if err := decodeStrict(proofJSON, &req); err != nil {
 		return "", err
 	}
-	h, err := normaliseHash("record_hash", req.RecordHash)
+	v, err := verifyProof(ctx, req, map[string]*model.BatchAnchor{})
 	if err != nil {
 		return "", err
+	}
+	return marshalString(v)
+}
+
+// VerifyProofs checks a list of inclusion proofs, at most model.MaxProofs, as
+// VerifyProof checks each, and answers one verification per proof in the
+// order asked: a requester verifies a whole delivery in one evaluation.
+// A proof VerifyProof would refuse (a malformed hash, an unknown batch)
+// refuses the list, the message naming the proof by its index.
+func (c *AnchorContract) VerifyProofs(ctx contractapi.TransactionContextInterface, proofsJSON string) (string, error) {
+	var reqs []model.ProofRequest
+	if err := decodeStrictLimit(proofsJSON, maxProofsInput, &reqs); err != nil {
+		return "", err
+	}
+	if len(reqs) > model.MaxProofs {
+		return "", model.Errf(model.CodeInputTooLarge, "%d proofs, limit %d", len(reqs), model.MaxProofs)
+	}
+	read := make(map[string]*model.BatchAnchor)
+	out := make([]model.Verification, len(reqs))
+	for i, req := range reqs {
+		v, err := verifyProof(ctx, req, read)
+		if err != nil {
+			var me *model.Error
+			if errors.As(err, &me) {
+				return "", model.Errf(me.Code, "proof %d: %s", i, me.Message)
+			}
+			return "", fmt.Errorf("proof %d: %w", i, err)
+		}
+		out[i] = *v
+	}
+	return marshalString(out)
+}
+
+// verifyProof is VerifyProof's check of one proof; read keeps the batches
+// the transaction has read so far.
+func verifyProof(ctx contractapi.TransactionContextInterface, req model.ProofRequest, read map[string]*model.BatchAnchor) (*model.Verification, error) {
+	h, err := normaliseHash("record_hash", req.RecordHash)
+	if err != nil {
+		return nil, err
 	}
 	var salt []byte
 	if req.Salt != "" {
 		s := strings.ToLower(req.Salt)
 		if !model.ValidHash(s) {
-			return "", model.Errf(model.CodeInvalidArgument, "salt must be %d hex digits", 2*merkle.SaltSize)
+			return nil, model.Errf(model.CodeInvalidArgument, "salt must be %d hex digits", 2*merkle.SaltSize)
 		}
 		salt, _ = hex.DecodeString(s)
 	}
 	if len(req.Proof) > maxProofLen {
-		return "", model.Errf(model.CodeInputTooLarge, "proof has more than %d nodes", maxProofLen)
+		return nil, model.Errf(model.CodeInputTooLarge, "proof has more than %d nodes", maxProofLen)
 	}
 	proof := make([]merkle.Hash, len(req.Proof))
 	for i, s := range req.Proof {
 		if proof[i], err = merkle.ParseHash(s); err != nil {
-			return "", model.Errf(model.CodeInvalidArgument, "proof node %d is not a hex SHA-256 digest", i)
+			return nil, model.Errf(model.CodeInvalidArgument, "proof node %d is not a hex SHA-256 digest", i)
 		}
 	}
-	b, err := batches.load(ctx, req.BatchID)
-	if err != nil {
-		return "", err
+	b := read[req.BatchID]
+	if b == nil {
+		if b, err = batches.load(ctx, req.BatchID); err != nil {
+			return nil, err
+		}
+		read[req.BatchID] = b
 	}
 	root, err := merkle.ParseHash(b.Root)
 	if err != nil {
-		return "", model.Errf(model.CodeInternal, "stored root of batch %s is malformed", b.BatchID)
+		return nil, model.Errf(model.CodeInternal, "stored root of batch %s is malformed", b.BatchID)
 	}
 	rh, _ := merkle.ParseHash(h) // h is validated above
 	v := model.Verification{Batch: b}
@@ -211,21 +255,21 @@ func (c *AnchorContract) VerifyProof(ctx contractapi.TransactionContextInterface
 		v.Anchored = true
 	}
 	if err := checkRevoked(ctx, h, &v); err != nil {
-		return "", err
+		return nil, err
 	}
 	if !v.Revoked && salt != nil {
 		// A batched record is revoked by its leaf hash: its record hash on
 		// the ledger would confirm a guess of the record, as the leaf does
 		// not.
 		if err := checkRevoked(ctx, merkle.RecordLeafHash(salt, rh).String(), &v); err != nil {
-			return "", err
+			return nil, err
 		}
 	}
 	if v.Anchored && v.Revoked {
 		v.Reason = string(model.CodeRecordRevoked)
 	}
 	v.Valid = v.Anchored && !v.Revoked
-	return marshalString(v)
+	return &v, nil
 }
 
 func checkRevoked(ctx contractapi.TransactionContextInterface, h string, v *model.Verification) error {

@@ -45,6 +45,7 @@ const (
 	maxCategories   = 16       // categories in one request
 	maxNameLen      = 128      // institution, category and purpose names
 	maxProofLen     = 64       // nodes in an inclusion proof
+	maxProofsInput  = 4 << 20  // anchor:VerifyProofs's list: model.MaxProofs proofs of a batch of 2^24 leaves
 	maxLeafCount    = 1 << 24  // leaves in one batch
 	defaultPageSize = 20
 	maxPageSize     = 100
@@ -129,8 +130,13 @@ func exists(ctx contractapi.TransactionContextInterface, k string) (bool, error)
 // decodeStrict decodes one JSON object from s into v: size-limited, unknown
 // fields and trailing data refused.
 func decodeStrict(s string, v any) error {
-	if len(s) > maxJSONInput {
-		return model.Errf(model.CodeInputTooLarge, "input is %d bytes, limit %d", len(s), maxJSONInput)
+	return decodeStrictLimit(s, maxJSONInput, v)
+}
+
+// decodeStrictLimit is decodeStrict for an input of at most limit bytes.
+func decodeStrictLimit(s string, limit int, v any) error {
+	if len(s) > limit {
+		return model.Errf(model.CodeInputTooLarge, "input is %d bytes, limit %d", len(s), limit)
 	}
 	dec := json.NewDecoder(strings.NewReader(s))
 	dec.DisallowUnknownFields()

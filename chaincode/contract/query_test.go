@@ -194,7 +194,7 @@ func TestDispatcher(t *testing.T) {
 			}
 		}
 	}
-	for _, fn := range []string{"registry:GetInstitution", "consent:GetAuthorization", "anchor:VerifyProof", "access:ListAccessesByRequester"} {
+	for _, fn := range []string{"registry:GetInstitution", "consent:GetAuthorization", "anchor:VerifyProof", "anchor:VerifyProofs", "access:ListAccessesByRequester"} {
 		if !evaluate[fn] {
 			t.Errorf("%s is not marked as an evaluate transaction", fn)
 		}

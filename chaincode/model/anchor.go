@@ -57,6 +57,10 @@ type ProofRequest struct {
 	Proof      []string `json:"proof"` // hex node hashes, leaf to root
 }
 
+// MaxProofs is the most proofs one anchor:VerifyProofs checks; a longer
+// list is refused with INPUT_TOO_LARGE.
+const MaxProofs = 1024
+
 // Verification is the answer to a record or proof check.
 type Verification struct {
 	Valid      bool          `json:"valid"`

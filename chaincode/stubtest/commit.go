@@ -62,7 +62,9 @@ func (s *Stub) Commit() error {
 	l.txs = append(l.txs, tx)
 	// Like the block store's index, the ID of an invalid transaction is
 	// taken too.
-	l.txIDs[s.txID] = struct{}{}
+	if _, dup := l.txIDs[s.txID]; !dup {
+		l.txIDs[s.txID] = len(l.txs) - 1
+	}
 	if verr != nil {
 		return verr
 	}

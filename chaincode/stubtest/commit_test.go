@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/hyperledger/fabric-protos-go-apiv2/peer"
+
 	"github.com/quanchain/quanchain/chaincode/stubtest"
 )
 
@@ -103,6 +105,16 @@ func TestDuplicateTxID(t *testing.T) {
 	}
 	if got := l.Get("k"); !bytes.Equal(got, []byte("1")) {
 		t.Errorf(`l.Get("k") = %q, want %q`, got, []byte("1"))
+	}
+	// The ID's status is the first transaction's.
+	if tx, ok := l.Transaction("same"); !ok || tx.Block != 1 || tx.ValidationCode != peer.TxValidationCode_VALID {
+		t.Errorf(`Transaction("same") = block %d %s, %v; want block 1 VALID`, tx.Block, tx.ValidationCode, ok)
+	}
+	if txs := l.Transactions(); len(txs) != 2 || txs[1].ValidationCode != peer.TxValidationCode_DUPLICATE_TXID {
+		t.Errorf("the second transaction is not logged DUPLICATE_TXID: %+v", txs)
+	}
+	if _, ok := l.Transaction("other"); ok {
+		t.Error(`Transaction("other") found`)
 	}
 }
 

@@ -103,7 +103,7 @@ type Ledger struct {
 	keys    []string           // sorted; every key that ever had a state
 	history map[string][]historyEntry
 	txs     []Transaction
-	txIDs   map[string]struct{}
+	txIDs   map[string]int // transaction ID to its first entry in txs
 	// collections maps each private data collection to its members.
 	collections map[string][]string
 }
@@ -114,7 +114,7 @@ func NewLedger(channel string) *Ledger {
 		channel: channel,
 		states:  make(map[string][]entry),
 		history: make(map[string][]historyEntry),
-		txIDs:   make(map[string]struct{}),
+		txIDs:   make(map[string]int),
 	}
 }
 
@@ -179,6 +179,20 @@ func (l *Ledger) Transactions() []Transaction {
 		out[i] = cloneTx(tx)
 	}
 	return out
+}
+
+// Transaction returns the transaction committed under txID, valid or not,
+// and whether there is one. An ID committed twice is the first transaction,
+// as a peer's commit status reports it; the second is in Transactions,
+// DUPLICATE_TXID.
+func (l *Ledger) Transaction(txID string) (Transaction, bool) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	i, ok := l.txIDs[txID]
+	if !ok {
+		return Transaction{}, false
+	}
+	return cloneTx(l.txs[i]), true
 }
 
 // Events returns the chaincode events of the valid transactions in commit

@@ -19,6 +19,8 @@
 // where that is safe. Every transaction has the time the Network's clock
 // gives, and the identity of a client certificate of its organisation
 // (an MSP ID is all it takes: the Network makes one identity per MSP).
+// A Ledger's WaitForCommit waits until a transaction id is in the ledger,
+// valid or not, as a peer's commit-status service does.
 //
 // # Errors
 //
@@ -104,6 +106,9 @@ type Network struct {
 	seq      int
 	calls    []Call
 	fault    func(Call) error
+	// committed is closed, and replaced, at every commit: it wakes the
+	// commit-status waits.
+	committed chan struct{}
 }
 
 // New returns a Network with an empty ledger: not bootstrapped, no
@@ -120,7 +125,8 @@ func New(tb testing.TB, clock func() time.Time) *Network {
 	if err != nil {
 		tb.Fatalf("ledgertest: %v", err)
 	}
-	return &Network{state: stubtest.NewLedger(Channel), cc: cc, clock: clock, ids: map[string]*stubtest.Identity{}}
+	return &Network{state: stubtest.NewLedger(Channel), cc: cc, clock: clock, ids: map[string]*stubtest.Identity{},
+		committed: make(chan struct{})}
 }
 
 // NewDemo returns a Network whose registry is the demo network's
@@ -283,6 +289,59 @@ func (t transactor) Submit(ctx context.Context, c ledger.Call) ([]byte, error) {
 	return t.n.run(ctx, t.org, true, c)
 }
 
+// WaitForCommit makes the Ledgers ledger.CommitWaiters.
+func (t transactor) WaitForCommit(ctx context.Context, txID string) (uint64, error) {
+	return t.n.WaitForCommit(ctx, t.org, txID)
+}
+
+// CommitStatus is the name of the Call a SetFault function sees for a
+// commit-status wait (ledger.Ledger.WaitForCommit); its Args hold the
+// transaction id. Such waits are not transactions: Calls does not list
+// them.
+const CommitStatus = "commit status"
+
+// WaitForCommit waits, as org, until the transaction txID is in the ledger
+// or ctx ends, as the Fabric Gateway's CommitStatus service does: it
+// returns the transaction's block, or, if it committed invalid, a
+// *client.CommitError with its validation code (in the chain); if ctx
+// ends first, ctx's error. A fault SetFault sets applies to it (Name
+// CommitStatus).
+func (n *Network) WaitForCommit(ctx context.Context, org, txID string) (uint64, error) {
+	n.mu.Lock()
+	fault := n.fault
+	n.mu.Unlock()
+	if fault != nil {
+		if err := fault(Call{Org: org, Name: CommitStatus, Args: []string{txID}}); err != nil {
+			return 0, err
+		}
+	}
+	for {
+		n.mu.Lock()
+		wake := n.committed
+		n.mu.Unlock()
+		if tx, ok := n.state.Transaction(txID); ok {
+			if tx.ValidationCode != peer.TxValidationCode_VALID {
+				return tx.Block, &commitError{CommitError: &client.CommitError{TransactionID: txID, Code: tx.ValidationCode},
+					cause: errors.New("the committer marked it invalid")}
+			}
+			return tx.Block, nil
+		}
+		select {
+		case <-wake:
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		}
+	}
+}
+
+// noteCommit wakes the commit-status waits after a commit.
+func (n *Network) noteCommit() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	close(n.committed)
+	n.committed = make(chan struct{})
+}
+
 // run runs one call, records it and returns the chaincode's answer.
 func (n *Network) run(ctx context.Context, org string, submit bool, lc ledger.Call) ([]byte, error) {
 	n.mu.Lock()
@@ -330,7 +389,9 @@ func (n *Network) invoke(id *stubtest.Identity, c Call) ([]byte, error) {
 	if !c.Submit {
 		return resp.GetPayload(), nil
 	}
-	if err := stub.Commit(); err != nil {
+	err := stub.Commit()
+	n.noteCommit()
+	if err != nil {
 		return nil, commitFailure(c.TxID, err)
 	}
 	return resp.GetPayload(), nil

@@ -235,3 +235,91 @@ func TestRewrite(t *testing.T) {
 		t.Fatalf("calls %+v, want only the test's GetBatch", calls)
 	}
 }
+
+// TestWaitForCommit: a client waits for another organisation's
+// transaction on its own peer: at once if it has committed, until it
+// commits if not; an invalid commit is TX_CONFLICT with its id; a wait
+// its context ends, or a peer that cannot be reached, is
+// LEDGER_UNAVAILABLE.
+func TestWaitForCommit(t *testing.T) {
+	n := NewDemo(t, fixed)
+	ctx := t.Context()
+	bank, op := n.Ledger("BankMSP"), n.Ledger("BureauMSP")
+	if _, err := bank.RequestAuthorization(ctx, loan("auth-1", hash("c1"), 1)); err != nil {
+		t.Fatal(err)
+	}
+	var committed string
+	for _, c := range n.Calls() {
+		if c.Submit {
+			committed = c.TxID
+		}
+	}
+	if err := op.WaitForCommit(ctx, committed); err != nil {
+		t.Fatalf("a committed transaction: %v", err)
+	}
+
+	// The next transaction's id, waited for before it is submitted.
+	n.mu.Lock()
+	sum := sha256.Sum256(fmt.Appendf(nil, "ledgertest transaction %d", n.seq+1))
+	n.mu.Unlock()
+	next := hex.EncodeToString(sum[:])
+	done := make(chan error, 1)
+	go func() { done <- op.WaitForCommit(ctx, next) }()
+	select {
+	case err := <-done:
+		t.Fatalf("the wait ended before the commit: %v", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	if _, err := n.Submit(ctx, "BureauMSP", "anchor:AnchorRecord", "tax", hash("e-licence 1")); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("a transaction committed while waited for: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the wait did not end at the commit")
+	}
+
+	// Two transactions read and write the same key; the second commits
+	// invalid.
+	a := n.State().NewTx("tx-a", t0, nil, "x")
+	b := n.State().NewTx("tx-b", t0, nil, "x")
+	for _, s := range []*stubtest.Stub{a, b} {
+		if _, err := s.GetState("k"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.PutState("k", []byte(s.GetTxID())); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := a.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Commit(); !errors.Is(err, stubtest.ErrMVCCReadConflict) {
+		t.Fatalf("second commit: %v", err)
+	}
+	var le *ledger.Error
+	if err := op.WaitForCommit(ctx, "tx-b"); !errors.As(err, &le) || le.Code != ledger.CodeTxConflict || le.TxID != "tx-b" {
+		t.Fatalf("an invalid transaction: %#v", err)
+	}
+
+	wctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	if err := op.WaitForCommit(wctx, "tx-never"); ledger.CodeOf(err) != ledger.CodeUnavailable {
+		t.Fatalf("a transaction never committed: %v", err)
+	}
+	n.SetFault(func(c Call) error {
+		if c.Name == CommitStatus && c.Org == "BureauMSP" && c.Args[0] == "tx-a" {
+			return ErrUnavailable
+		}
+		return nil
+	})
+	if err := op.WaitForCommit(ctx, "tx-a"); ledger.CodeOf(err) != ledger.CodeUnavailable {
+		t.Fatalf("an unreachable peer: %v", err)
+	}
+	if err := bank.WaitForCommit(ctx, "tx-a"); err != nil {
+		t.Fatalf("another organisation's peer: %v", err)
+	}
+}

@@ -49,5 +49,7 @@ func Rewrite[T any](n *Network, objectType, id string, edit func(*T)) error {
 	if err := stub.PutState(key, b); err != nil {
 		return fmt.Errorf("rewrite %s %s: %w", objectType, id, err)
 	}
-	return stub.Commit()
+	err = stub.Commit()
+	n.noteCommit()
+	return err
 }

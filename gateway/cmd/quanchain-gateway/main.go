@@ -75,6 +75,7 @@ func run(ctx context.Context, args, env []string, stdout io.Writer) error {
 		return fmt.Errorf("open the store: %w", err)
 	}
 	defer st.Close()
+	st.SetMaxConns(cfg.StoreMaxConns)
 	// A request cut off by a crash holds its Idempotency-Key until no
 	// handler can still be running it: the request timeout, and a margin.
 	st.SetPendingTimeout(cfg.RequestTimeout + 5*time.Second)

@@ -48,6 +48,9 @@ type Config struct {
 	// StoreDSN is the store's data source name: a SQLite file path or
 	// "sqlite:///PATH", or a "postgres://…" URL; default SQLite under DataDir.
 	StoreDSN string
+	// StoreMaxConns is how many connections the store keeps open to
+	// PostgreSQL, busy or idle (store.SetMaxConns); SQLite uses one.
+	StoreMaxConns int
 
 	// JWTKeyFile is the ES256 signing key (PKCS#8 PEM), generated on first
 	// start if absent; default <DataDir>/jwt-signing.pem.
@@ -172,6 +175,7 @@ func Defaults() Config {
 		RequestTimeout:        45 * time.Second,
 		ShutdownTimeout:       20 * time.Second,
 		IdempotencyTTL:        24 * time.Hour,
+		StoreMaxConns:         20, // store.DefaultMaxConns
 		RateLimit:             50,
 		RateBurst:             100,
 		// Ten a second, sustained, per bank or insurer: a busy lender's
@@ -203,6 +207,7 @@ func Load(args, env []string, usage io.Writer) (*Config, error) {
 	fs.StringVar(&c.StateDir, "state-dir", "", "Fabric network state directory (holds network.json)")
 	fs.StringVar(&c.DataDir, "data-dir", "", "gateway state directory (default <state-dir>/gateway/<org>)")
 	fs.StringVar(&c.StoreDSN, "store-dsn", "", "store DSN: SQLite path or postgres:// URL (default SQLite in data-dir)")
+	fs.IntVar(&c.StoreMaxConns, "store-max-conns", c.StoreMaxConns, "connections kept open to PostgreSQL, busy or idle (SQLite uses one)")
 	fs.StringVar(&c.JWTKeyFile, "jwt-key-file", "", "ES256 token signing key, PEM (generated if absent)")
 	fs.StringVar(&verify, "jwt-verify-key-files", "", "comma-separated extra token verification public keys, PEM")
 	fs.StringVar(&c.Issuer, "jwt-issuer", c.Issuer, "token issuer (iss)")
@@ -431,6 +436,9 @@ func (c *Config) Validate() error {
 	}
 	if c.RateLimit <= 0 || c.RateBurst < 1 {
 		bad("rate-limit and rate-burst: must be positive")
+	}
+	if c.StoreMaxConns < 1 || c.StoreMaxConns > 1000 {
+		bad("store-max-conns: %d is outside 1–1000", c.StoreMaxConns)
 	}
 	if c.WebhookMaxAttempts < 1 || c.WebhookMaxAttempts > 100 {
 		bad("webhook-max-attempts: %d is outside 1–100", c.WebhookMaxAttempts)

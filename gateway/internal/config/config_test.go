@@ -36,6 +36,7 @@ func TestLoadEnvAndFlagPrecedence(t *testing.T) {
 	env := []string{
 		"QC_ORG=bureau", "QC_STATE_DIR=" + state, "QC_ROLES=provider,requester",
 		"QC_PSEUDONYM_KEY_FILE=/keys/pseudonym", "QC_TOKEN_TTL=2m", "QC_LISTEN=127.0.0.1:9000",
+		"QC_RATE_LIMIT=200", "QC_RATE_BURST=256", "QC_STORE_MAX_CONNS=40",
 		"PATH=/usr/bin", // not ours: ignored
 	}
 	c, err := Load([]string{"--listen", "127.0.0.1:9100", "--jwt-verify-key-files", "/a.pem, /b.pem"}, env, io.Discard)
@@ -47,6 +48,9 @@ func TestLoadEnvAndFlagPrecedence(t *testing.T) {
 	}
 	if c.TokenTTL != 2*time.Minute || c.Org != "bureau" || !c.HasRole(RoleProvider) || !c.HasRole(RoleRequester) {
 		t.Errorf("env not applied: %+v", c)
+	}
+	if c.RateLimit != 200 || c.RateBurst != 256 || c.StoreMaxConns != 40 {
+		t.Errorf("limits from env: rate %v, burst %d, store connections %d", c.RateLimit, c.RateBurst, c.StoreMaxConns)
 	}
 	if strings.Join(c.JWTVerifyKeyFiles, "|") != "/a.pem|/b.pem" {
 		t.Errorf("JWTVerifyKeyFiles = %q", c.JWTVerifyKeyFiles)
@@ -71,6 +75,8 @@ func TestLoadRefusals(t *testing.T) {
 		{"long ttl", append(base, "--token-ttl", "24h"), nil, "token-ttl"},
 		{"tiny body limit", append(base, "--body-limit", "10"), nil, "body-limit"},
 		{"zero rate", append(base, "--rate-limit", "0"), nil, "rate-limit"},
+		{"zero burst", base, []string{"QC_RATE_BURST=0"}, "rate-burst"},
+		{"no store connections", append(base, "--store-max-conns", "0"), nil, "store-max-conns"},
 		{"timeouts inverted", append(base, "--request-timeout", "2m"), nil, "request-timeout"},
 		{"keep-alive below gRPC's minimum", append(base, "--ledger-keepalive", "5s"), nil, "ledger-keepalive"},
 		{"plain http operator", append(base, "--operator-url", "http://op"), nil, "operator-url"},

@@ -22,8 +22,11 @@ type RequesterLedger interface {
 	GetAuthorization(ctx context.Context, id string) (*model.Authorization, error)
 	GetInstitution(ctx context.Context, mspID string) (*model.Institution, error)
 	GetAccess(ctx context.Context, id string) (*model.Access, error)
+	// WaitForCommit returns once transaction txID has committed on this
+	// gateway's peer (TX_CONFLICT or TX_INVALID if it committed invalid).
+	WaitForCommit(ctx context.Context, txID string) error
 	GetBatch(ctx context.Context, batchID string) (*model.BatchAnchor, error)
-	VerifyProof(ctx context.Context, proof model.ProofRequest) (*model.Verification, error)
+	VerifyProofs(ctx context.Context, proofs []model.ProofRequest) ([]model.Verification, error)
 }
 
 // ProviderClient calls the operator's provider; peerlink.ProviderClient
@@ -67,6 +70,9 @@ type RequesterConfig struct {
 	// a delivery signed with another key is refused. Nil accepts any key
 	// that verifies.
 	ProviderKeys ProviderKeys
+	// CommitWait bounds the wait for the provider's access transaction to
+	// commit on this gateway's peer; zero means DefaultCommitWait.
+	CommitWait time.Duration
 }
 
 // Requester fetches authorised data from the provider and verifies it
@@ -83,6 +89,9 @@ func NewRequester(c RequesterConfig) (*Requester, error) {
 	}
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
+	}
+	if c.CommitWait <= 0 {
+		c.CommitWait = DefaultCommitWait
 	}
 	r := &Requester{cfg: c}
 	if c.ProviderKeys != nil {

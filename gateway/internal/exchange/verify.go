@@ -16,7 +16,6 @@ import (
 	"github.com/quanchain/quanchain/chaincode/model"
 	"github.com/quanchain/quanchain/gateway/internal/envelope"
 	"github.com/quanchain/quanchain/gateway/internal/vault"
-	"github.com/quanchain/quanchain/internal/backoff"
 	"github.com/quanchain/quanchain/ledger"
 )
 
@@ -63,6 +62,9 @@ func (r *Requester) check(ctx context.Context, a *model.Authorization, req Deliv
 	if resp.AccessID != req.AccessID || resp.Mode != req.Mode || !model.ValidHash(resp.Digest) || resp.Payload == nil {
 		return nil, unverified(CheckResponse, "the provider answered for another access or mode")
 	}
+	if resp.TxID == "" {
+		return nil, unverified(CheckResponse, "the provider named no access transaction")
+	}
 	plain, err := envelope.Open(r.cfg.Key, resp.Payload)
 	if err != nil {
 		return nil, unverified(CheckEnvelope, "the payload does not decrypt with this institution's key")
@@ -79,7 +81,7 @@ func (r *Requester) check(ctx context.Context, a *model.Authorization, req Deliv
 	if err != nil {
 		return nil, unverified(CheckBody, "the payload holds no salt and body")
 	}
-	acc, err := accessOnOwnPeer(ctx, r.cfg.Ledger, req.AccessID)
+	acc, err := accessOnOwnPeer(ctx, r.cfg.Ledger, req.AccessID, resp.TxID, r.cfg.CommitWait)
 	if ledger.CodeOf(err) == model.CodeAccessNotFound {
 		return nil, unverified(CheckAccess, "access %s is not on this gateway's peer", req.AccessID)
 	}
@@ -144,7 +146,8 @@ func verifyPredicate(delivered []byte, msp string, a *model.Authorization, req D
 // verifyRecords checks a records delivery: its header, every record's
 // bytes against its hash, every proof against the batch root anchored on
 // this gateway's peer (locally with chaincode/merkle, then by the
-// chaincode's VerifyProof, which also reports revocation).
+// chaincode's VerifyProofs, all proofs in one evaluation, which also
+// reports revocation).
 func (r *Requester) verifyRecords(ctx context.Context, delivered []byte, msp string, a *model.Authorization,
 	req DeliveryRequest, acc *model.Access) ([]vault.DeliveredRecord, error) {
 	l := r.cfg.Ledger
@@ -178,6 +181,7 @@ func (r *Requester) verifyRecords(ctx context.Context, delivered []byte, msp str
 	case len(body.Records) != acc.RecordCount:
 		return nil, unverified(CheckAccess, "the delivery has %d records, the access records %d", len(body.Records), acc.RecordCount)
 	}
+	proofs := make([]model.ProofRequest, len(body.Records))
 	for i, rec := range body.Records {
 		b := batches[rec.Proof.BatchID]
 		if b == nil || b.Category != rec.Category || rec.Proof.AnchorTxID != b.TxID {
@@ -190,11 +194,19 @@ func (r *Requester) verifyRecords(ctx context.Context, delivered []byte, msp str
 		for j, h := range rec.Proof.Path {
 			path[j] = h.String()
 		}
-		v, err := l.VerifyProof(ctx, model.ProofRequest{BatchID: rec.Proof.BatchID, RecordHash: rec.RecordHash,
-			Salt: rec.Proof.Salt, LeafIndex: rec.Proof.LeafIndex, Proof: path})
-		if err != nil {
-			return nil, err
-		}
+		proofs[i] = model.ProofRequest{BatchID: rec.Proof.BatchID, RecordHash: rec.RecordHash,
+			Salt: rec.Proof.Salt, LeafIndex: rec.Proof.LeafIndex, Proof: path}
+	}
+	// One evaluation for the whole delivery (up to model.MaxProofs
+	// records), whatever its size.
+	vs, err := l.VerifyProofs(ctx, proofs)
+	if err != nil {
+		return nil, err
+	}
+	if len(vs) != len(proofs) {
+		return nil, fmt.Errorf("exchange: the ledger answered %d verifications for %d proofs", len(vs), len(proofs))
+	}
+	for i, v := range vs {
 		switch {
 		case v.Revoked:
 			return nil, unverified(CheckRevoked, "record %d is revoked on the ledger", i)
@@ -217,21 +229,31 @@ func deliveryProblem(err error) string {
 	return msg
 }
 
-// accessCommitWait bounds how long the requester waits for the provider's
-// access transaction to reach its own peer.
-const accessCommitWait = 5 * time.Second
+// DefaultCommitWait bounds how long the requester waits for the
+// provider's access transaction to commit on its own peer.
+const DefaultCommitWait = 5 * time.Second
 
-// accessOnOwnPeer reads the access record from this gateway's own peer. The
+// accessOnOwnPeer reads the access record from this gateway's own peer
+// once the provider's access transaction txID has committed there. The
 // provider's submit returns once the operator's peer has committed the
-// block; every peer commits it on its own, a few milliseconds apart, so a
-// not-yet-committed access is asked for again until accessCommitWait.
-func accessOnOwnPeer(ctx context.Context, l RequesterLedger, accessID string) (*model.Access, error) {
-	deadline := time.Now().Add(accessCommitWait)
-	wait := backoff.Backoff{Base: 20 * time.Millisecond, Max: 500 * time.Millisecond}
-	for {
-		acc, err := l.GetAccess(ctx, accessID)
-		if ledger.CodeOf(err) != model.CodeAccessNotFound || time.Now().After(deadline) || !wait.Wait(ctx) {
-			return acc, err
-		}
+// block; every peer commits it on its own, a few milliseconds apart. So
+// the requester waits for that transaction on its own peer (its commit
+// status, which the peer answers as the block commits, not a poll) for up
+// to wait, then reads the access once. A transaction that commits
+// invalid, or not within the wait, fails the access check.
+func accessOnOwnPeer(ctx context.Context, l RequesterLedger, accessID, txID string, wait time.Duration) (*model.Access, error) {
+	wctx, cancel := context.WithTimeout(ctx, wait)
+	err := l.WaitForCommit(wctx, txID)
+	timedOut := errors.Is(wctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil
+	cancel()
+	switch code := ledger.CodeOf(err); {
+	case err == nil:
+	case code == ledger.CodeTxConflict || code == ledger.CodeTxInvalid:
+		return nil, unverified(CheckAccess, "access transaction %s did not commit valid on this gateway's peer (%s)", txID, code)
+	case timedOut:
+		return nil, unverified(CheckAccess, "access transaction %s did not commit on this gateway's peer within %s", txID, wait)
+	default:
+		return nil, err
 	}
+	return l.GetAccess(ctx, accessID)
 }

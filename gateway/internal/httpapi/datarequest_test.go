@@ -435,3 +435,43 @@ type notAnchoredBuilder struct{}
 func (notAnchoredBuilder) BuildDelivery(context.Context, vault.DeliveryHeader, []byte, []store.Record) (vault.Delivery, error) {
 	return vault.Delivery{}, vault.ErrNotAnchored
 }
+
+// TestDataRequestOneProofCheckPerDelivery: the requester's gateway asks its
+// peer to check all of a delivery's proofs in one evaluation, whatever the
+// number of records; the other reads it makes do not grow with them either.
+func TestDataRequestOneProofCheckPerDelivery(t *testing.T) {
+	x := newXnet(t)
+	x.net.ClearCalls()
+	w := x.bank.do(t, "POST", "/v1/data-requests", recordsRequest(authBank, synth.Tax, synth.HousingFund))
+	if w.Code != 200 {
+		t.Fatalf("data request: %d %s", w.Code, w.Body)
+	}
+	if res := decodeBody[dataResult](t, w); len(res.Records) != 14 {
+		t.Fatalf("%d records, want 14", len(res.Records))
+	}
+	evaluates := map[string]int{}
+	var proofs []model.ProofRequest
+	for _, c := range x.net.Calls() {
+		if c.Org != "BankMSP" || c.Submit {
+			continue
+		}
+		evaluates[c.Name]++
+		if c.Name == "anchor:VerifyProofs" {
+			if err := json.Unmarshal([]byte(c.Args[0]), &proofs); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if evaluates["anchor:VerifyProofs"] != 1 || evaluates["anchor:VerifyProof"] != 0 || len(proofs) != 14 {
+		t.Fatalf("proof checks: %v, %d proofs in the list; want one list of 14", evaluates, len(proofs))
+	}
+	// Each batch is read once, the access once.
+	batches := map[string]bool{}
+	for _, p := range proofs {
+		batches[p.BatchID] = true
+	}
+	if evaluates["anchor:GetBatch"] != len(batches) || evaluates["access:GetAccess"] != 1 {
+		t.Fatalf("the bank's evaluations: %v for %d batches", evaluates, len(batches))
+	}
+	t.Logf("the bank's evaluations for a delivery of 14 records: %v", evaluates)
+}

@@ -207,23 +207,37 @@ type limiter struct {
 	rate    rate.Limit
 	burst   int
 	buckets *expiring.Map[string, *rate.Limiter]
+	now     func() time.Time // the buckets' clock: time.Now, a test's
 }
 
 const bucketIdle = 10 * time.Minute
 
 func newLimiter(perSecond float64, burst int) *limiter {
-	return &limiter{rate: rate.Limit(perSecond), burst: burst, buckets: expiring.New[string, *rate.Limiter](bucketIdle, 0)}
+	return &limiter{rate: rate.Limit(perSecond), burst: burst, buckets: expiring.New[string, *rate.Limiter](bucketIdle, 0),
+		now: time.Now}
 }
 
-// allow takes one token from key's bucket.
-func (l *limiter) allow(key string) bool {
+// take takes one token from key's bucket. If there is none, it takes
+// nothing and returns how long until the bucket holds one again.
+func (l *limiter) take(key string) (wait time.Duration, ok bool) {
 	b := l.buckets.Touch(key, func() *rate.Limiter { return rate.NewLimiter(l.rate, l.burst) })
-	return b.Allow()
+	now := l.now()
+	res := b.ReserveN(now, 1)
+	if !res.OK() {
+		return time.Minute, false // a bucket that can never hold a token: burst 0
+	}
+	if d := res.DelayFrom(now); d > 0 {
+		res.CancelAt(now)
+		return d, false
+	}
+	return 0, true
 }
 
-// rateLimit refuses a client over its rate with 429 RATE_LIMITED. The
-// client is the authenticated principal where there is one, else the
-// remote address.
+// rateLimit refuses a client over its rate with 429 RATE_LIMITED and a
+// Retry-After of the seconds until its bucket holds a token again. The
+// client is the authenticated principal where there is one (an
+// institution's API client, a citizen), whatever address it calls from;
+// else the remote address.
 func (s *Server) rateLimit(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		key := "ip:" + remoteIP(r)
@@ -236,8 +250,8 @@ func (s *Server) rateLimit(next http.Handler) http.Handler {
 				}
 			}
 		}
-		if !s.limiter.allow(key) {
-			s.renderError(w, r, apiErr(http.StatusTooManyRequests, CodeRateLimited, "too many requests; slow down"))
+		if wait, ok := s.limiter.take(key); !ok {
+			s.renderError(w, r, rateLimited(w, wait, "too many requests; slow down"))
 			return
 		}
 		next.ServeHTTP(w, r)

@@ -126,6 +126,10 @@ type xnet struct {
 	operatorPS *HMACPseudonymiser
 	// deliverySigner is the provider's delivery-signing key.
 	deliverySigner *jws.Signer
+	// commitWait is the requesters' wait for an access to commit on their
+	// peer (zero: the exchange's default); it applies to the requesters
+	// newRequester starts from then on.
+	commitWait time.Duration
 }
 
 type requesterGateway struct {
@@ -382,7 +386,8 @@ func (x *xnet) newRequester(msp, client string, tokens *auth.Tokens, wrap ...fun
 	for _, w := range wrap {
 		provider = w(provider)
 	}
-	dr, err := exchange.NewRequester(exchange.RequesterConfig{MSPID: msp, Ledger: view, Provider: provider, Key: key, ProviderKeys: pc})
+	dr, err := exchange.NewRequester(exchange.RequesterConfig{MSPID: msp, Ledger: view, Provider: provider, Key: key, ProviderKeys: pc,
+		CommitWait: x.commitWait})
 	if err != nil {
 		t.Fatal(err)
 	}

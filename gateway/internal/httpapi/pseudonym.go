@@ -3,15 +3,13 @@ package httpapi
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
-	"math"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
-
-	"golang.org/x/time/rate"
 
 	"github.com/quanchain/quanchain/chaincode/model"
 	"github.com/quanchain/quanchain/gateway/internal/peerlink"
@@ -176,8 +174,7 @@ func (s *Server) pseudonymRef(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if wait, ok := s.pseudo.take(caller); !ok {
-		w.Header().Set("Retry-After", strconv.Itoa(wait))
-		return apiErr(http.StatusTooManyRequests, CodeRateLimited, "too many pseudonym lookups by %s; slow down", caller)
+		return rateLimited(w, wait, fmt.Sprintf("too many pseudonym lookups by %s; slow down", caller))
 	}
 	ctx := r.Context()
 	var q pseudonymRequest
@@ -284,16 +281,9 @@ func (s *Server) auditLookup(ctx context.Context, caller string, q PseudonymQuer
 }
 
 // take counts one lookup of caller; if it is over its limit, it returns
-// false and the whole seconds until its next lookup is allowed.
-func (p *pseudonymState) take(caller string) (retryAfter int, ok bool) {
-	l := p.perInstitution
-	b := l.buckets.Touch(caller, func() *rate.Limiter { return rate.NewLimiter(l.rate, l.burst) })
-	res := b.Reserve()
-	if d := res.Delay(); d > 0 {
-		res.Cancel()
-		return max(1, int(math.Ceil(d.Seconds()))), false
-	}
-	return 0, true
+// false and how long until its next lookup is allowed.
+func (p *pseudonymState) take(caller string) (wait time.Duration, ok bool) {
+	return p.perInstitution.take(caller)
 }
 
 // issuePairwiseRef computes the pairwise ref of requester for q's citizen

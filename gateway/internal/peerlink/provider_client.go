@@ -64,6 +64,17 @@ func peerBase(what, baseURL string, tlsConfig *tls.Config) (string, error) {
 	return strings.TrimSuffix(u.String(), "/"), nil
 }
 
+// peerMaxIdleConns is how many idle connections a client of another
+// member's gateway keeps. Over HTTP/2, which member gateways speak to each
+// other, concurrent requests share one connection (up to the server's 250
+// streams) and this does not matter. Over HTTP/1.1 (a proxy between the
+// gateways that does not speak HTTP/2) every request in flight holds a
+// connection of its own: with fewer kept idle than requests run at once,
+// each burst dials, with a TLS handshake, the connections the last one
+// closed. 128 covers the concurrency the requester's gateway is measured
+// at (benchmarks.md).
+const peerMaxIdleConns = 128
+
 // peerHTTPClient is an HTTP/2-capable client of another member's gateway.
 // Its transport owns a copy of tlsConfig: the HTTP/2 transport adds "h2"
 // to its configuration's NextProtos in place, and a configuration shared
@@ -73,7 +84,7 @@ func peerHTTPClient(tlsConfig *tls.Config) *http.Client {
 	tr := &http.Transport{
 		TLSClientConfig:     tlsConfig.Clone(),
 		ForceAttemptHTTP2:   true,
-		MaxIdleConnsPerHost: 16,
+		MaxIdleConnsPerHost: peerMaxIdleConns,
 		IdleConnTimeout:     90 * time.Second,
 		TLSHandshakeTimeout: 10 * time.Second,
 	}

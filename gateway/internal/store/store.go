@@ -168,12 +168,12 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		db.SetMaxIdleConns(1)
 		db.SetConnMaxLifetime(0) // keep :memory: databases alive
 		db.SetConnMaxIdleTime(0)
-	} else {
-		db.SetMaxOpenConns(20)
-		db.SetMaxIdleConns(10)
-		db.SetConnMaxIdleTime(5 * time.Minute)
 	}
 	s := &Store{db: db, d: d, now: time.Now, pendingTimeout: PendingTimeout}
+	if d == postgresDialect {
+		s.SetMaxConns(DefaultMaxConns)
+		db.SetConnMaxIdleTime(5 * time.Minute)
+	}
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store: connect to %s: %w", d, err)
@@ -183,6 +183,25 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// DefaultMaxConns is how many connections a store keeps open to
+// PostgreSQL unless SetMaxConns says otherwise.
+const DefaultMaxConns = 20
+
+// SetMaxConns sets how many connections the store keeps open to
+// PostgreSQL, busy or idle: as many idle as open, so that a burst of
+// requests does not close connections the next burst opens again (a new
+// PostgreSQL connection costs a process on the server and an
+// authentication); an idle connection is closed after five minutes. A
+// request beyond them waits for a connection. SQLite keeps its single
+// connection (see Open); n < 1 changes nothing.
+func (s *Store) SetMaxConns(n int) {
+	if s.d != postgresDialect || n < 1 {
+		return
+	}
+	s.db.SetMaxOpenConns(n)
+	s.db.SetMaxIdleConns(n)
 }
 
 // parseDSN picks the driver for dsn and returns the driver's data source

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"os"
 	"path/filepath"
@@ -471,4 +472,41 @@ func TestSQLiteFileIsPrivate(t *testing.T) {
 	if mode := fi.Mode().Perm(); mode != 0o600 {
 		t.Fatalf("database file mode %o, want 600", mode)
 	}
+}
+
+// TestSetMaxConns: PostgreSQL keeps as many connections idle as it opens,
+// 20 unless set; SQLite keeps its single connection whatever is asked.
+func TestSetMaxConns(t *testing.T) {
+	eachBackend(t, func(t *testing.T, s *Store) {
+		want := 1
+		if s.d == postgresDialect {
+			want = DefaultMaxConns
+		}
+		if got := s.db.Stats().MaxOpenConnections; got != want {
+			t.Fatalf("%d connections at most, want %d", got, want)
+		}
+		s.SetMaxConns(64)
+		if s.d == postgresDialect {
+			want = 64
+		}
+		if got := s.db.Stats().MaxOpenConnections; got != want {
+			t.Fatalf("after SetMaxConns(64): %d connections at most, want %d", got, want)
+		}
+		// As many kept idle as open: a burst leaves them all open.
+		ctx := t.Context()
+		conns := make([]*sql.Conn, want)
+		for i := range conns {
+			c, err := s.db.Conn(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			conns[i] = c
+		}
+		for _, c := range conns {
+			c.Close()
+		}
+		if st := s.db.Stats(); st.Idle != want || st.MaxIdleClosed != 0 {
+			t.Fatalf("after a burst of %d: %d idle, %d closed for the idle limit", want, st.Idle, st.MaxIdleClosed)
+		}
+	})
 }
