@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/hyperledger/fabric-gateway/pkg/client"
@@ -26,11 +27,24 @@ import (
 // peers mark a second copy invalid, DUPLICATE_TXID, and the commit status
 // of the id stays that of the first), so a resubmission can never apply a
 // write twice.
+//
+// Under load a commit can take longer than CommitWait while nothing is
+// lost: the transactions queue at the orderers and the peers. Handing them
+// over again then doubles the work of the ordering service and of every
+// peer (each copy is ordered and validated) and slows every commit
+// further. So the wait follows the commits this process has seen: four
+// times their moving average, never less than CommitWait nor more than
+// MaxCommitWait (commitPace).
 const (
 	// CommitWait is how long Submit waits for a commit before it hands the
-	// transaction to the ordering service again. A commit normally takes
-	// 0.1–2 s here; a Raft leader election about 3 s.
+	// transaction to the ordering service again, while commits are fast.
+	// A commit normally takes 0.1–2 s here; a Raft leader election about
+	// 3 s.
 	CommitWait = 5 * time.Second
+	// MaxCommitWait bounds the wait however slow recent commits were, so a
+	// transaction an orderer dropped is handed over well within the
+	// client's 30 s submit timeout.
+	MaxCommitWait = 15 * time.Second
 	// maxSubmits bounds the hand-overs of one transaction.
 	maxSubmits = 4
 	// submitRetryDelay is the pause after the ordering service refused a
@@ -82,10 +96,12 @@ func SubmitWith(ctx context.Context, c *client.Contract, name string, opts ...cl
 			}
 			continue
 		}
-		wctx, cancel := context.WithTimeout(ctx, CommitWait)
+		sent := time.Now()
+		wctx, cancel := context.WithTimeout(ctx, commits.wait())
 		st, err := commit.StatusWithContext(wctx)
 		cancel()
 		if err == nil {
+			commits.observe(time.Since(sent))
 			if !st.Successful {
 				return nil, st.BlockNumber, &commitFailure{id: st.TransactionID, code: st.Code}
 			}
@@ -98,6 +114,36 @@ func SubmitWith(ctx context.Context, c *client.Contract, name string, opts ...cl
 	}
 	return nil, 0, fmt.Errorf("transaction %s not committed after %d hand-overs to the ordering service: %w",
 		txn.TransactionID(), maxSubmits, last)
+}
+
+// commits is the pace of the commits this process has waited for.
+var commits commitPace
+
+// commitPace is a moving average of commit latencies, from hand-over to
+// the commit status.
+type commitPace struct {
+	mu  sync.Mutex
+	avg time.Duration
+}
+
+// observe takes in one commit's latency (an exponential moving average
+// over about the last eight).
+func (p *commitPace) observe(d time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.avg == 0 {
+		p.avg = d
+		return
+	}
+	p.avg += (d - p.avg) / 8
+}
+
+// wait is how long to wait for a commit before handing the transaction
+// over again: four times the average, within CommitWait and MaxCommitWait.
+func (p *commitPace) wait() time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return min(max(4*p.avg, CommitWait), MaxCommitWait)
 }
 
 // retryableSubmit reports a hand-over the ordering service did not take.
