@@ -34,7 +34,8 @@ import (
 //
 // Settings (environment): QUANCHAIN_LOAD_CLIENTS (levels, default
 // 1,8,32,128), QUANCHAIN_LOAD_STEP (the timed step, default 8s),
-// QUANCHAIN_LOAD_WARMUP (before each step, default 2s), QUANCHAIN_LOAD_OUT
+// QUANCHAIN_LOAD_WARMUP (before each step, default 2s), QUANCHAIN_LOAD_ONLY
+// (only the scenarios whose names hold it, e.g. "data-requests"), QUANCHAIN_LOAD_OUT
 // (a directory, relative to the repository root: load.md and load.svg are
 // written there). `make bench-load` runs it with QUANCHAIN_LOAD_OUT=docs/bench.
 //
@@ -54,6 +55,9 @@ func BenchmarkLoad(b *testing.B) {
 	start, load0 := time.Now(), loadAverage()
 	for _, clients := range cfg.levels {
 		for _, s := range sc.list {
+			if cfg.only != "" && !strings.Contains(s.name, cfg.only) {
+				continue
+			}
 			if s.prepare != nil {
 				// A failed preparation is reported; the step then counts
 				// what its clients lack.
@@ -117,11 +121,13 @@ type loadConfig struct {
 	levels       []int
 	step, warmup time.Duration
 	out          string
+	only         string // run only the scenarios whose names hold it
 }
 
 func loadSettings(b *testing.B) loadConfig {
 	b.Helper()
-	cfg := loadConfig{levels: []int{1, 8, 32, 128}, step: 8 * time.Second, warmup: 2 * time.Second, out: os.Getenv("QUANCHAIN_LOAD_OUT")}
+	cfg := loadConfig{levels: []int{1, 8, 32, 128}, step: 8 * time.Second, warmup: 2 * time.Second, out: os.Getenv("QUANCHAIN_LOAD_OUT"),
+		only: os.Getenv("QUANCHAIN_LOAD_ONLY")}
 	if v := os.Getenv("QUANCHAIN_LOAD_CLIENTS"); v != "" {
 		cfg.levels = nil
 		for _, f := range strings.Split(v, ",") {
