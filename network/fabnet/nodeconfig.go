@@ -134,5 +134,9 @@ func peerSettings(l Layout, p Node) []setting {
 		{"operations.tls.clientAuthRequired", false},
 		{"operations.tls.clientRootCAs.files", []string{l.TLSCA(p.Org)}},
 		{"metrics.provider", "prometheus"},
+		// Go's profiler on loopback (/debug/pprof), to find where a peer's
+		// time goes under load (docs/benchmarks.md).
+		{"peer.profile.enabled", true},
+		{"peer.profile.listenAddress", p.ProfileAddress()},
 	}
 }

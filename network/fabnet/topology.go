@@ -90,6 +90,10 @@ func (n Node) AdminAddress() string { return fmt.Sprintf("%s:%d", host, n.AdminP
 // OpsAddress is the node's operations endpoint.
 func (n Node) OpsAddress() string { return fmt.Sprintf("%s:%d", host, n.OpsPort) }
 
+// ProfileAddress is a peer's Go profiler endpoint (/debug/pprof, plain
+// HTTP, loopback only): its operations port + 100.
+func (n Node) ProfileAddress() string { return fmt.Sprintf("%s:%d", host, n.OpsPort+100) }
+
 // Topology is the whole local network.
 type Topology struct {
 	OrdererOrg Org
