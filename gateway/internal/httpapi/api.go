@@ -19,6 +19,7 @@ import (
 	"github.com/quanchain/quanchain/gateway/internal/auth"
 	"github.com/quanchain/quanchain/gateway/internal/config"
 	"github.com/quanchain/quanchain/gateway/internal/exchange"
+	"github.com/quanchain/quanchain/gateway/internal/expiring"
 	"github.com/quanchain/quanchain/gateway/internal/present"
 	"github.com/quanchain/quanchain/ledger"
 )
@@ -150,7 +151,7 @@ type Server struct {
 	mux     chi.Router
 	// institutions caches registry entries for the pre-checks that spare
 	// the ledger a doomed transaction (the chaincode checks again).
-	institutions *ttlCache[*model.Institution]
+	institutions *expiring.Cache[*model.Institution]
 	// pseudo is the pseudonym service's limiter and purpose cache.
 	pseudo *pseudonymState
 }
@@ -226,7 +227,7 @@ func New(d Deps) (*Server, error) {
 	}
 	s := &Server{Deps: d, log: d.Log, reg: prometheus.NewRegistry(),
 		limiter:      newLimiter(d.Config.RateLimit, d.Config.RateBurst),
-		institutions: newTTLCache(time.Minute, d.Ledger.GetInstitution),
+		institutions: expiring.NewCache(time.Minute, d.Ledger.GetInstitution),
 		pseudo:       newPseudonymState(d.Config.PseudonymLookupsPerMinute, d.Ledger)}
 	if s.CitizenRefs == nil && holdsKey {
 		s.CitizenRefs = localPseudonyms{s}

@@ -148,7 +148,7 @@ func (s *Server) checkPurpose(r *http.Request, purpose string, cats []string) er
 	if err != nil {
 		return err
 	}
-	inst, err := s.institutions.get(r.Context(), s.MSPID)
+	inst, err := s.institutions.Get(r.Context(), s.MSPID)
 	if err != nil {
 		return err
 	}

@@ -161,12 +161,12 @@ type CitizenAPI struct {
 	cfg          CitizenConfig
 	limits       citizenLimits
 	attempts     *attemptCounter
-	institutions *ttlCache[*model.Institution]
-	purposes     *ttlCache[*model.Purpose]
-	categories   *ttlCache[*model.Category]
+	institutions *expiring.Cache[*model.Institution]
+	purposes     *expiring.Cache[*model.Purpose]
+	categories   *expiring.Cache[*model.Category]
 	// requesterList caches the requesting institutions, whose collections
 	// hold a citizen's records.
-	requesterList *ttlCache[[]string]
+	requesterList *expiring.Cache[[]string]
 }
 
 // NewCitizenAPI checks c and returns the citizen API's state.
@@ -198,10 +198,10 @@ func NewCitizenAPI(c CitizenConfig) (*CitizenAPI, error) {
 			codes:      newWindowLimiter(c.CitizenCodes, citizenWindow, c.Clock),
 		},
 		attempts:      newAttemptCounter(),
-		institutions:  newTTLCache(c.CacheTTL, l.GetInstitution),
-		purposes:      newTTLCache(c.CacheTTL, l.GetPurpose),
-		categories:    newTTLCache(c.CacheTTL, l.GetCategory),
-		requesterList: newTTLCache(c.CacheTTL, func(ctx context.Context, _ string) ([]string, error) { return l.Requesters(ctx) }),
+		institutions:  expiring.NewCache(c.CacheTTL, l.GetInstitution),
+		purposes:      expiring.NewCache(c.CacheTTL, l.GetPurpose),
+		categories:    expiring.NewCache(c.CacheTTL, l.GetCategory),
+		requesterList: expiring.NewCache(c.CacheTTL, func(ctx context.Context, _ string) ([]string, error) { return l.Requesters(ctx) }),
 	}, nil
 }
 
@@ -241,30 +241,4 @@ func modelError(err error) error {
 		status = http.StatusBadRequest
 	}
 	return apiErr(status, string(me.Code), "%s", me.Message)
-}
-
-// ttlCache keeps registry entries for display a short while, so a list of
-// twenty authorisations from three banks costs three lookups. Only hits
-// are kept; at most ttlCacheMax entries, dropped all at once beyond that.
-type ttlCache[V any] struct {
-	m    *expiring.Map[string, V]
-	load func(context.Context, string) (V, error)
-}
-
-const ttlCacheMax = 1024
-
-func newTTLCache[V any](ttl time.Duration, load func(context.Context, string) (V, error)) *ttlCache[V] {
-	return &ttlCache[V]{m: expiring.New[string, V](ttl, ttlCacheMax), load: load}
-}
-
-func (c *ttlCache[V]) get(ctx context.Context, key string) (V, error) {
-	if v, ok := c.m.Get(key); ok {
-		return v, nil
-	}
-	v, err := c.load(ctx, key)
-	if err != nil {
-		return v, err
-	}
-	c.m.Put(key, v)
-	return v, nil
 }

@@ -18,7 +18,7 @@ import (
 // requesters returns the MSP IDs of the institutions that may request
 // authorisations, sorted, from a cache of the registry.
 func (c *CitizenAPI) requesters(ctx context.Context) ([]string, error) {
-	return c.requesterList.get(ctx, "")
+	return c.requesterList.Get(ctx, "")
 }
 
 // refFor is the citizenRef requester knows the caller (token subject

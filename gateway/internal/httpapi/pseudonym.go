@@ -14,6 +14,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/quanchain/quanchain/chaincode/model"
+	"github.com/quanchain/quanchain/gateway/internal/expiring"
 	"github.com/quanchain/quanchain/gateway/internal/peerlink"
 	"github.com/quanchain/quanchain/gateway/internal/store"
 	"github.com/quanchain/quanchain/gateway/internal/vault"
@@ -155,7 +156,7 @@ type pseudonymResponse = peerlink.PseudonymResponse
 // requesting institution and the purposes, cached like the institutions.
 type pseudonymState struct {
 	perInstitution *limiter
-	purposes       *ttlCache[*model.Purpose]
+	purposes       *expiring.Cache[*model.Purpose]
 }
 
 func newPseudonymState(perMinute int, l Ledger) *pseudonymState {
@@ -163,7 +164,7 @@ func newPseudonymState(perMinute int, l Ledger) *pseudonymState {
 		perMinute = DefaultPseudonymLookupsPerMinute
 	}
 	return &pseudonymState{perInstitution: newLimiter(float64(perMinute)/60, perMinute),
-		purposes: newTTLCache(time.Minute, l.GetPurpose)}
+		purposes: expiring.NewCache(time.Minute, l.GetPurpose)}
 }
 
 // pseudonymRef answers a member gateway's request for a citizen's pairwise
@@ -199,7 +200,7 @@ func (s *Server) pseudonymRef(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	pur, err := s.pseudo.purposes.get(ctx, q.Purpose)
+	pur, err := s.pseudo.purposes.Get(ctx, q.Purpose)
 	if err != nil {
 		return err
 	}
@@ -241,7 +242,7 @@ func (s *Server) pseudonymCaller(r *http.Request) (string, error) {
 // for a minute, like every registry entry the gateway checks before the
 // chaincode does.
 func (s *Server) requestingInstitution(ctx context.Context, caller string) (*model.Institution, error) {
-	inst, err := s.institutions.get(ctx, caller)
+	inst, err := s.institutions.Get(ctx, caller)
 	if ledger.CodeOf(err) == model.CodeInstitutionNotFound {
 		return nil, apiErr(http.StatusForbidden, string(model.CodeForbiddenMSP), "%s is not a registered institution", caller)
 	}
@@ -262,7 +263,7 @@ func (s *Server) requestingInstitution(ctx context.Context, caller string) (*mod
 // knows the citizen by, recorded as the auditor's, for its case, so the
 // citizen's tracker shows that the auditor looked.
 func (s *Server) auditLookup(ctx context.Context, caller string, q PseudonymQuery) (string, error) {
-	inst, err := s.institutions.get(ctx, caller)
+	inst, err := s.institutions.Get(ctx, caller)
 	if ledger.CodeOf(err) == model.CodeInstitutionNotFound {
 		return "", apiErr(http.StatusForbidden, string(model.CodeForbiddenMSP), "%s is not a registered institution", caller)
 	}
@@ -275,7 +276,7 @@ func (s *Server) auditLookup(ctx context.Context, caller string, q PseudonymQuer
 	if inst.Status != model.StatusActive {
 		return "", apiErr(http.StatusForbidden, string(model.CodeInstitutionInactive), "institution %s is %s", caller, inst.Status)
 	}
-	target, err := s.institutions.get(ctx, q.ForRequester)
+	target, err := s.institutions.Get(ctx, q.ForRequester)
 	if err != nil || !target.Kind.MayRequest() {
 		return "", apiErr(http.StatusBadRequest, CodeInvalidArgument, "for_requester %s is not a requesting institution", q.ForRequester)
 	}
