@@ -11,6 +11,7 @@ import (
 	"github.com/quanchain/quanchain/gateway/internal/config"
 	"github.com/quanchain/quanchain/gateway/internal/expiring"
 	"github.com/quanchain/quanchain/gateway/internal/notify"
+	"github.com/quanchain/quanchain/gateway/internal/ratelimit"
 	"github.com/quanchain/quanchain/gateway/internal/store"
 	"github.com/quanchain/quanchain/ledger"
 )
@@ -193,9 +194,9 @@ func NewCitizenAPI(c CitizenConfig) (*CitizenAPI, error) {
 	return &CitizenAPI{
 		cfg: c,
 		limits: citizenLimits{
-			perAddress: newWindowLimiter(c.LoginsPerMinute, time.Minute, c.Clock),
-			starts:     newWindowLimiter(c.CitizenStarts, citizenWindow, c.Clock),
-			codes:      newWindowLimiter(c.CitizenCodes, citizenWindow, c.Clock),
+			perAddress: ratelimit.NewWindow(c.LoginsPerMinute, time.Minute, c.Clock),
+			starts:     ratelimit.NewWindow(c.CitizenStarts, citizenWindow, c.Clock),
+			codes:      ratelimit.NewWindow(c.CitizenCodes, citizenWindow, c.Clock),
 		},
 		attempts:      newAttemptCounter(),
 		institutions:  expiring.NewCache(c.CacheTTL, l.GetInstitution),

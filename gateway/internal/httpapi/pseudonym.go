@@ -11,11 +11,10 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/time/rate"
-
 	"github.com/quanchain/quanchain/chaincode/model"
 	"github.com/quanchain/quanchain/gateway/internal/expiring"
 	"github.com/quanchain/quanchain/gateway/internal/peerlink"
+	"github.com/quanchain/quanchain/gateway/internal/ratelimit"
 	"github.com/quanchain/quanchain/gateway/internal/store"
 	"github.com/quanchain/quanchain/gateway/internal/vault"
 	"github.com/quanchain/quanchain/internal/resident"
@@ -155,7 +154,7 @@ type pseudonymResponse = peerlink.PseudonymResponse
 // pseudonymState is the pseudonym service's own state: the limiter per
 // requesting institution and the purposes, cached like the institutions.
 type pseudonymState struct {
-	perInstitution *limiter
+	perInstitution *ratelimit.Buckets
 	purposes       *expiring.Cache[*model.Purpose]
 }
 
@@ -163,7 +162,7 @@ func newPseudonymState(perMinute int, l Ledger) *pseudonymState {
 	if perMinute < 1 {
 		perMinute = DefaultPseudonymLookupsPerMinute
 	}
-	return &pseudonymState{perInstitution: newLimiter(float64(perMinute)/60, perMinute),
+	return &pseudonymState{perInstitution: ratelimit.NewBuckets(float64(perMinute)/60, perMinute),
 		purposes: expiring.NewCache(time.Minute, l.GetPurpose)}
 }
 
@@ -287,12 +286,8 @@ func (s *Server) auditLookup(ctx context.Context, caller string, q PseudonymQuer
 // take counts one lookup of caller; if it is over its limit, it returns
 // false and the whole seconds until its next lookup is allowed.
 func (p *pseudonymState) take(caller string) (retryAfter int, ok bool) {
-	l := p.perInstitution
-	b := l.buckets.Touch(caller, func() *rate.Limiter { return rate.NewLimiter(l.rate, l.burst) })
-	res := b.Reserve()
-	if d := res.Delay(); d > 0 {
-		res.Cancel()
-		return max(1, int(math.Ceil(d.Seconds()))), false
+	if ok, wait := p.perInstitution.Take(caller); !ok {
+		return max(1, int(math.Ceil(wait.Seconds()))), false
 	}
 	return 0, true
 }
