@@ -21,6 +21,7 @@ import (
 	"github.com/quanchain/quanchain/gateway/internal/exchange"
 	"github.com/quanchain/quanchain/gateway/internal/expiring"
 	"github.com/quanchain/quanchain/gateway/internal/present"
+	"github.com/quanchain/quanchain/gateway/internal/vault"
 	"github.com/quanchain/quanchain/ledger"
 )
 
@@ -63,13 +64,15 @@ type Deps struct {
 	Tokens      *auth.Tokens
 	Clients     ClientAuthenticator
 	Idempotency IdempotencyStore
-	// Pseudonyms gives the vault ref of an ID number: the operator's
-	// (provider role) citizen login and pseudonym service.
-	Pseudonyms Pseudonymiser
+	// Pseudonyms is the operator's pseudonymiser, the digital safe's own,
+	// so the API and the safe never disagree on a citizen's ref: its
+	// citizen login names citizens by their vault refs, its pseudonym
+	// service issues the pairwise refs. Nil on any other gateway.
+	Pseudonyms *vault.Pseudonymiser
 	// CitizenRefs gives a requester the pairwise ref its organisation knows
 	// a citizen by (requester role): the operator's pseudonym service. Nil
-	// on a gateway whose Pseudonyms is an *HMACPseudonymiser means the
-	// pairwise refs of MSPID, computed and recorded in process.
+	// on a gateway with Pseudonyms means the pairwise refs of MSPID,
+	// computed and recorded in process.
 	CitizenRefs RequesterPseudonymiser
 	// PseudonymLog records the pseudonym service's lookups and lists a
 	// citizen's (provider role); without it no ref is issued and
@@ -212,7 +215,7 @@ func New(d Deps) (*Server, error) {
 	if d.Config == nil || d.Ledger == nil || d.Tokens == nil {
 		return nil, errors.New("httpapi: Config, Ledger and Tokens are required")
 	}
-	_, holdsKey := d.Pseudonyms.(*HMACPseudonymiser)
+	holdsKey := d.Pseudonyms != nil
 	if d.Config.HasRole(config.RoleRequester) && (d.Clients == nil || (d.CitizenRefs == nil && !holdsKey) || d.MSPID == "") {
 		return nil, errors.New("httpapi: the requester role needs Clients, CitizenRefs (or the pseudonym key) and MSPID")
 	}

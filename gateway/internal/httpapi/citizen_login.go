@@ -128,7 +128,7 @@ func (s *Server) citizenLogin(w http.ResponseWriter, r *http.Request) error {
 	if s.Pseudonyms == nil {
 		return apiErr(http.StatusServiceUnavailable, CodePseudonymUnavailable, "the citizen pseudonym service is unavailable; retry later")
 	}
-	ref, err := s.Pseudonyms.Ref(ctx, q.IDNumber)
+	ref, err := s.Pseudonyms.Ref(q.IDNumber)
 	if err != nil {
 		s.log.WarnContext(ctx, "pseudonymisation failed", slog.String("request_id", requestIDFrom(ctx)), slog.String("error", err.Error()))
 		return apiErr(http.StatusServiceUnavailable, CodePseudonymUnavailable, "the citizen pseudonym service is unavailable; retry later")

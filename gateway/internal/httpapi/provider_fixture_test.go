@@ -123,7 +123,7 @@ type xnet struct {
 	// devices are the citizens' enrolled devices, by citizenRef.
 	devices map[string]*ledgertest.Device
 	// operatorPS is the operator's pseudonymiser (the key of the import).
-	operatorPS *HMACPseudonymiser
+	operatorPS *vault.Pseudonymiser
 	// deliverySigner is the provider's delivery-signing key.
 	deliverySigner *jws.Signer
 }
@@ -443,7 +443,7 @@ func (x *xnet) importData() {
 	if err != nil {
 		t.Fatal(err)
 	}
-	x.operatorPS = OperatorPseudonymiser(ps)
+	x.operatorPS = ps
 	citizens := synth.Citizens(42, 2)
 	applicant, claimant := citizens[applicantIdx].IDNumber, citizens[claimantIdx].IDNumber
 	x.applicantRef, _ = ps.Ref(applicant)
