@@ -22,6 +22,7 @@ import (
 	"github.com/quanchain/quanchain/gateway/internal/expiring"
 	"github.com/quanchain/quanchain/gateway/internal/present"
 	"github.com/quanchain/quanchain/gateway/internal/vault"
+	"github.com/quanchain/quanchain/internal/artefact"
 	"github.com/quanchain/quanchain/ledger"
 )
 
@@ -124,8 +125,8 @@ type Deps struct {
 	// POST /v1/authorizations/{id}/consent-link answers 503.
 	ConsentLinks *ConsentLinks
 	// Artefacts issues consent artefacts (requester role,
-	// NewArtefactAPI); without it those routes answer 503.
-	Artefacts *ArtefactAPI
+	// artefact.NewIssuer); without it those routes answer 503.
+	Artefacts *artefact.Issuer
 }
 
 // CodeStoreUnavailable is /readyz's answer while the gateway's store does

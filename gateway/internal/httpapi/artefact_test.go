@@ -20,7 +20,7 @@ func (b blockOf) TxBlock(context.Context, string) (uint64, error) { return uint6
 func withArtefacts(t *testing.T, h *harness, msp string) *jws.Signer {
 	t.Helper()
 	signer := newJWSSigner(t)
-	api, err := NewArtefactAPI(h.net.Ledger(msp), blockOf(42), signer, ledgertest.Channel)
+	api, err := artefact.NewIssuer(h.net.Ledger(msp), blockOf(42), signer, ledgertest.Channel)
 	if err != nil {
 		t.Fatal(err)
 	}
