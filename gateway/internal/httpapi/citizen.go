@@ -8,6 +8,7 @@ import (
 
 	"github.com/quanchain/quanchain/chaincode/model"
 	"github.com/quanchain/quanchain/gateway/internal/auth"
+	"github.com/quanchain/quanchain/gateway/internal/citizens"
 	"github.com/quanchain/quanchain/gateway/internal/config"
 	"github.com/quanchain/quanchain/gateway/internal/expiring"
 	"github.com/quanchain/quanchain/gateway/internal/notify"
@@ -165,9 +166,8 @@ type CitizenAPI struct {
 	institutions *expiring.Cache[*model.Institution]
 	purposes     *expiring.Cache[*model.Purpose]
 	categories   *expiring.Cache[*model.Category]
-	// requesterList caches the requesting institutions, whose collections
-	// hold a citizen's records.
-	requesterList *expiring.Cache[[]string]
+	// records are the citizen's records in every requester's collection.
+	records *citizens.Collections
 }
 
 // NewCitizenAPI checks c and returns the citizen API's state.
@@ -198,11 +198,11 @@ func NewCitizenAPI(c CitizenConfig) (*CitizenAPI, error) {
 			starts:     ratelimit.NewWindow(c.CitizenStarts, citizenWindow, c.Clock),
 			codes:      ratelimit.NewWindow(c.CitizenCodes, citizenWindow, c.Clock),
 		},
-		attempts:      newAttemptCounter(),
-		institutions:  expiring.NewCache(c.CacheTTL, l.GetInstitution),
-		purposes:      expiring.NewCache(c.CacheTTL, l.GetPurpose),
-		categories:    expiring.NewCache(c.CacheTTL, l.GetCategory),
-		requesterList: expiring.NewCache(c.CacheTTL, func(ctx context.Context, _ string) ([]string, error) { return l.Requesters(ctx) }),
+		attempts:     newAttemptCounter(),
+		institutions: expiring.NewCache(c.CacheTTL, l.GetInstitution),
+		purposes:     expiring.NewCache(c.CacheTTL, l.GetPurpose),
+		categories:   expiring.NewCache(c.CacheTTL, l.GetCategory),
+		records:      citizens.New(l, c.RefFor, c.CacheTTL),
 	}, nil
 }
 
