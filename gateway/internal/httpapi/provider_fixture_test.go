@@ -482,7 +482,7 @@ func (x *xnet) importData() {
 			x.batches = append(x.batches, b.ID)
 		}
 		for _, l := range lines {
-			x.imported[recordHashHex([]byte(l))] = []byte(l)
+			x.imported[vault.RecordHashHex([]byte(l))] = []byte(l)
 		}
 	}
 }
