@@ -24,7 +24,7 @@ var artefactRoutes = []route{
 const (
 	CodeArtefactUnavailable = "ARTEFACT_UNAVAILABLE"
 	CodeAuthNotDecided      = "AUTH_NOT_DECIDED"
-	CodeDecisionNotProvable = artefact.CodeNotProvable
+	CodeDecisionNotProvable = "DECISION_NOT_PROVABLE"
 )
 
 // ContentTypeJOSE is the media type of a compact JWS (RFC 7515 §9.2.1).
