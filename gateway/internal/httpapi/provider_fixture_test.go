@@ -35,6 +35,7 @@ import (
 	"github.com/quanchain/quanchain/internal/jws"
 	"github.com/quanchain/quanchain/ledger"
 	"github.com/quanchain/quanchain/ledger/ledgertest"
+	"github.com/quanchain/quanchain/ledger/ledgertest/artefacttest"
 )
 
 // The data-exchange tests run the whole path in process: a requester
@@ -197,7 +198,7 @@ func newXnet(t *testing.T) *xnet {
 	operator := x.net.Ledger("BureauMSP")
 	x.builder = &switchBuilder{inner: x.vault}
 	x.safe = &flakySafe{SafeStore: st}
-	x.deliverySigner = newJWSSigner(t)
+	x.deliverySigner = artefacttest.NewSigner(t)
 	prov, err := exchange.NewProvider(exchange.ProviderConfig{Ledger: operator, Store: x.safe, Builder: x.builder,
 		Signer: x.deliverySigner, MSPID: "BureauMSP"})
 	if err != nil {
