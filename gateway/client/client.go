@@ -293,6 +293,10 @@ func retryAfter(v string, now time.Time) time.Duration {
 	return 0
 }
 
+// sleepCtx waits d, or until ctx is done. The gateway names the pause
+// (Retry-After), so there is no schedule to grow and internal/backoff,
+// the module's doubling pause for retries the caller times itself, has
+// nothing to add here.
 func sleepCtx(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()

@@ -22,7 +22,10 @@
 //
 // # Errors
 //
-// Verify returns an *Error whose Code says which check failed.
+// Verify returns an *Error whose Code says which check failed. The
+// requester gateway's Issuer refuses a decision it cannot prove with an
+// *Error of CodeNotProvable, and an undecided authorisation with
+// ErrNotDecided.
 package artefact
 
 import (

@@ -9,8 +9,8 @@ import (
 
 	"github.com/quanchain/quanchain/chaincode/model"
 	"github.com/quanchain/quanchain/internal/artefact"
-	"github.com/quanchain/quanchain/internal/artefact/artefacttest"
 	"github.com/quanchain/quanchain/ledger/ledgertest"
+	"github.com/quanchain/quanchain/ledger/ledgertest/artefacttest"
 )
 
 func TestVerifyAcceptsAGrantAsTheLedgerKeepsIt(t *testing.T) {

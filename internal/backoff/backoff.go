@@ -19,16 +19,29 @@ type Backoff struct {
 	// Jitter adds up to this fraction of the pause at random (0 to 1).
 	Jitter float64
 
-	next time.Duration
+	failed int
 }
 
 // Next returns the pause before the next attempt and grows the one after.
 func (b *Backoff) Next() time.Duration {
-	if b.next == 0 {
-		b.next = b.Base
+	b.failed++
+	return b.Nth(b.failed)
+}
+
+// Nth returns the pause after the n-th failed attempt in a row (n ≥ 1):
+// Base doubled n-1 times, bounded by Max, plus the jitter. It keeps no
+// state, for loops that count their attempts elsewhere (the webhook
+// outbox keeps the count in its row, over restarts); Next is Nth of the
+// attempts since the last Reset.
+func (b *Backoff) Nth(n int) time.Duration {
+	d, top := b.Base, max(b.Max, b.Base)
+	for i := 1; i < n && d > 0 && d < top; i++ {
+		if d > top/2 {
+			d = top // doubling would pass top, or overflow
+		} else {
+			d *= 2
+		}
 	}
-	d := b.next
-	b.next = min(2*b.next, max(b.Max, b.Base))
 	if b.Jitter > 0 && d > 0 {
 		d += time.Duration(rand.Float64() * b.Jitter * float64(d))
 	}
@@ -37,7 +50,7 @@ func (b *Backoff) Next() time.Duration {
 
 // Reset makes the next pause Base again, after an attempt that made
 // progress.
-func (b *Backoff) Reset() { b.next = 0 }
+func (b *Backoff) Reset() { b.failed = 0 }
 
 // Wait sleeps the next pause and reports whether it did: false if ctx
 // ended first.

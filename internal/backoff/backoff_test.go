@@ -55,3 +55,18 @@ func TestWaitEndsWithTheContext(t *testing.T) {
 		}
 	})
 }
+
+func TestNthIsNextWithoutState(t *testing.T) {
+	b := Backoff{Base: time.Second, Max: time.Minute}
+	for n := 1; n <= 10; n++ {
+		if d, want := b.Nth(n), b.Next(); d != want {
+			t.Fatalf("Nth(%d) = %s, Next = %s", n, d, want)
+		}
+	}
+	if d := b.Nth(1 << 20); d != time.Minute {
+		t.Fatalf("Nth far past Max: %s", d)
+	}
+	if d := (&Backoff{}).Nth(5); d != 0 {
+		t.Fatalf("zero value: %s", d)
+	}
+}

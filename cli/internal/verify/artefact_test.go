@@ -16,7 +16,7 @@ import (
 	"github.com/quanchain/quanchain/cli/internal/root"
 	"github.com/quanchain/quanchain/cli/internal/verify"
 	"github.com/quanchain/quanchain/internal/artefact"
-	"github.com/quanchain/quanchain/internal/artefact/artefacttest"
+	"github.com/quanchain/quanchain/ledger/ledgertest/artefacttest"
 )
 
 // artefactRun runs `qc verify artefact --json` over blocks and the

@@ -109,10 +109,9 @@ func run(ctx context.Context, args, env []string, stdout io.Writer) error {
 	// The operator's gateway names citizens by their vault refs and issues
 	// the pairwise refs (its own too, when it also plays the requester);
 	// any other requester asks the operator's pseudonym service.
-	var pseudonyms httpapi.Pseudonymiser
 	citizenRefs := x.pseudonyms
 	if operator != nil {
-		pseudonyms, citizenRefs = httpapi.OperatorPseudonymiser(operator), nil
+		citizenRefs = nil
 	}
 	tickets, links, err := consentLinks(cfg, operator, x.tickets, st)
 	if err != nil {
@@ -120,7 +119,7 @@ func run(ctx context.Context, args, env []string, stdout io.Writer) error {
 	}
 	api, err := httpapi.New(httpapi.Deps{
 		Config: cfg, MSPID: conn.Org.MSPID, Ledger: l, Tokens: tokens,
-		Clients: storeAdapter{st}, Idempotency: storeAdapter{st}, Pseudonyms: pseudonyms, CitizenRefs: citizenRefs,
+		Clients: storeAdapter{st}, Idempotency: storeAdapter{st}, Pseudonyms: operator, CitizenRefs: citizenRefs,
 		PseudonymLog: st, Log: log,
 		Notify: notifications, Admin: admin, DeliveryLog: st,
 		Citizen: x.citizen, Provider: x.provider, PeerMSP: x.peerMSP, DataRequests: x.dataRequests, Verifications: x.verifications,

@@ -6,7 +6,7 @@ import (
 
 	"github.com/quanchain/quanchain/gateway/internal/auth"
 	"github.com/quanchain/quanchain/gateway/internal/config"
-	"github.com/quanchain/quanchain/gateway/internal/httpapi"
+	"github.com/quanchain/quanchain/internal/artefact"
 	"github.com/quanchain/quanchain/internal/jws"
 	"github.com/quanchain/quanchain/ledger"
 	"github.com/quanchain/quanchain/ledger/qscc"
@@ -33,7 +33,7 @@ func loadSigner(path string) (*jws.Signer, error) {
 
 // artefactAPI returns the consent artefact API of a requester gateway;
 // nil for a gateway without the requester role.
-func artefactAPI(cfg *config.Config, l *ledger.Ledger, ev ledger.Evaluator, channel string) (*httpapi.ArtefactAPI, error) {
+func artefactAPI(cfg *config.Config, l *ledger.Ledger, ev ledger.Evaluator, channel string) (*artefact.Issuer, error) {
 	if !cfg.HasRole(config.RoleRequester) {
 		return nil, nil
 	}
@@ -41,7 +41,7 @@ func artefactAPI(cfg *config.Config, l *ledger.Ledger, ev ledger.Evaluator, chan
 	if err != nil {
 		return nil, err
 	}
-	return httpapi.NewArtefactAPI(l, txBlocks{qscc.New(ev, channel)}, signer, channel)
+	return artefact.NewIssuer(l, txBlocks{qscc.New(ev, channel)}, signer, channel)
 }
 
 // txBlocks places transactions in blocks through the gateway's own peer's

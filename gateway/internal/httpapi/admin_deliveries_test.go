@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/quanchain/quanchain/gateway/internal/auth"
@@ -27,7 +28,13 @@ func deliveryLogHarness(t *testing.T, msp string, roles ...config.Role) (*harnes
 	return h, st
 }
 
+// TestAdminDeliveryLogServed runs in a synctest bubble, whose clock
+// time.Sleep moves: the receipts get distinct times at once.
 func TestAdminDeliveryLogServed(t *testing.T) {
+	synctest.Test(t, testAdminDeliveryLogServed)
+}
+
+func testAdminDeliveryLogServed(t *testing.T) {
 	h, st := deliveryLogHarness(t, "BureauMSP", config.RoleProvider)
 	ctx := context.Background()
 	for _, id := range []string{"acc-1", "acc-2", "acc-3"} {

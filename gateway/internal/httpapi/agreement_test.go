@@ -71,7 +71,7 @@ func TestAuthorizationChecksAgreeWithTheChaincode(t *testing.T) {
 			if err := json.Unmarshal([]byte(body), &q); err != nil {
 				t.Fatal(err)
 			}
-			ref, err := h.srv.Pseudonyms.Ref(t.Context(), q.CitizenID)
+			ref, err := h.srv.Pseudonyms.Ref(q.CitizenID)
 			if err != nil {
 				t.Fatal(err)
 			}

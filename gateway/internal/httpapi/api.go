@@ -19,7 +19,11 @@ import (
 	"github.com/quanchain/quanchain/gateway/internal/auth"
 	"github.com/quanchain/quanchain/gateway/internal/config"
 	"github.com/quanchain/quanchain/gateway/internal/exchange"
+	"github.com/quanchain/quanchain/gateway/internal/expiring"
 	"github.com/quanchain/quanchain/gateway/internal/present"
+	"github.com/quanchain/quanchain/gateway/internal/ratelimit"
+	"github.com/quanchain/quanchain/gateway/internal/vault"
+	"github.com/quanchain/quanchain/internal/artefact"
 	"github.com/quanchain/quanchain/ledger"
 )
 
@@ -62,13 +66,15 @@ type Deps struct {
 	Tokens      *auth.Tokens
 	Clients     ClientAuthenticator
 	Idempotency IdempotencyStore
-	// Pseudonyms gives the vault ref of an ID number: the operator's
-	// (provider role) citizen login and pseudonym service.
-	Pseudonyms Pseudonymiser
+	// Pseudonyms is the operator's pseudonymiser, the digital safe's own,
+	// so the API and the safe never disagree on a citizen's ref: its
+	// citizen login names citizens by their vault refs, its pseudonym
+	// service issues the pairwise refs. Nil on any other gateway.
+	Pseudonyms *vault.Pseudonymiser
 	// CitizenRefs gives a requester the pairwise ref its organisation knows
 	// a citizen by (requester role): the operator's pseudonym service. Nil
-	// on a gateway whose Pseudonyms is an *HMACPseudonymiser means the
-	// pairwise refs of MSPID, computed and recorded in process.
+	// on a gateway with Pseudonyms means the pairwise refs of MSPID,
+	// computed and recorded in process.
 	CitizenRefs RequesterPseudonymiser
 	// PseudonymLog records the pseudonym service's lookups and lists a
 	// citizen's (provider role); without it no ref is issued and
@@ -120,8 +126,8 @@ type Deps struct {
 	// POST /v1/authorizations/{id}/consent-link answers 503.
 	ConsentLinks *ConsentLinks
 	// Artefacts issues consent artefacts (requester role,
-	// NewArtefactAPI); without it those routes answer 503.
-	Artefacts *ArtefactAPI
+	// artefact.NewIssuer); without it those routes answer 503.
+	Artefacts *artefact.Issuer
 }
 
 // CodeStoreUnavailable is /readyz's answer while the gateway's store does
@@ -146,11 +152,11 @@ type Server struct {
 	log     *slog.Logger
 	metrics *metrics
 	reg     *prometheus.Registry
-	limiter *limiter
+	limiter *ratelimit.Buckets
 	mux     chi.Router
 	// institutions caches registry entries for the pre-checks that spare
 	// the ledger a doomed transaction (the chaincode checks again).
-	institutions *ttlCache[*model.Institution]
+	institutions *expiring.Cache[*model.Institution]
 	// pseudo is the pseudonym service's limiter and purpose cache.
 	pseudo *pseudonymState
 }
@@ -211,7 +217,7 @@ func New(d Deps) (*Server, error) {
 	if d.Config == nil || d.Ledger == nil || d.Tokens == nil {
 		return nil, errors.New("httpapi: Config, Ledger and Tokens are required")
 	}
-	_, holdsKey := d.Pseudonyms.(*HMACPseudonymiser)
+	holdsKey := d.Pseudonyms != nil
 	if d.Config.HasRole(config.RoleRequester) && (d.Clients == nil || (d.CitizenRefs == nil && !holdsKey) || d.MSPID == "") {
 		return nil, errors.New("httpapi: the requester role needs Clients, CitizenRefs (or the pseudonym key) and MSPID")
 	}
@@ -225,8 +231,8 @@ func New(d Deps) (*Server, error) {
 		d.Now = time.Now
 	}
 	s := &Server{Deps: d, log: d.Log, reg: prometheus.NewRegistry(),
-		limiter:      newLimiter(d.Config.RateLimit, d.Config.RateBurst),
-		institutions: newTTLCache(time.Minute, d.Ledger.GetInstitution),
+		limiter:      ratelimit.NewBuckets(d.Config.RateLimit, d.Config.RateBurst),
+		institutions: expiring.NewCache(time.Minute, d.Ledger.GetInstitution),
 		pseudo:       newPseudonymState(d.Config.PseudonymLookupsPerMinute, d.Ledger)}
 	if s.CitizenRefs == nil && holdsKey {
 		s.CitizenRefs = localPseudonyms{s}

@@ -9,6 +9,7 @@ import (
 	"github.com/quanchain/quanchain/internal/artefact"
 	"github.com/quanchain/quanchain/internal/jws"
 	"github.com/quanchain/quanchain/ledger/ledgertest"
+	"github.com/quanchain/quanchain/ledger/ledgertest/artefacttest"
 )
 
 // blockOf is a TxBlocks that places every transaction in one block.
@@ -19,8 +20,8 @@ func (b blockOf) TxBlock(context.Context, string) (uint64, error) { return uint6
 // withArtefacts gives the harness's gateway its artefact key.
 func withArtefacts(t *testing.T, h *harness, msp string) *jws.Signer {
 	t.Helper()
-	signer := newJWSSigner(t)
-	api, err := NewArtefactAPI(h.net.Ledger(msp), blockOf(42), signer, ledgertest.Channel)
+	signer := artefacttest.NewSigner(t)
+	api, err := artefact.NewIssuer(h.net.Ledger(msp), blockOf(42), signer, ledgertest.Channel)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/quanchain/quanchain/chaincode/model"
 	"github.com/quanchain/quanchain/gateway/internal/auth"
 	"github.com/quanchain/quanchain/gateway/internal/peerlink"
+	"github.com/quanchain/quanchain/internal/resident"
 	"github.com/quanchain/quanchain/ledger"
 )
 
@@ -38,8 +39,8 @@ func (q *createAuthorizationRequest) Validate(now time.Time) error {
 	bad := func(format string, args ...any) error {
 		return apiErr(http.StatusBadRequest, CodeInvalidArgument, format, args...)
 	}
-	q.CitizenID = NormaliseIDNumber(q.CitizenID)
-	if !ValidIDNumber(q.CitizenID) {
+	q.CitizenID = resident.Normalise(q.CitizenID)
+	if resident.Valid(q.CitizenID, time.Now()) != nil {
 		return apiErr(http.StatusBadRequest, CodeInvalidIDNumber, "citizen_id is not a valid 18-character resident ID number")
 	}
 	if !model.ValidPurposeCode(q.Purpose) {
@@ -148,7 +149,7 @@ func (s *Server) checkPurpose(r *http.Request, purpose string, cats []string) er
 	if err != nil {
 		return err
 	}
-	inst, err := s.institutions.get(r.Context(), s.MSPID)
+	inst, err := s.institutions.Get(r.Context(), s.MSPID)
 	if err != nil {
 		return err
 	}

@@ -8,9 +8,11 @@ import (
 
 	"github.com/quanchain/quanchain/chaincode/model"
 	"github.com/quanchain/quanchain/gateway/internal/auth"
+	"github.com/quanchain/quanchain/gateway/internal/citizens"
 	"github.com/quanchain/quanchain/gateway/internal/config"
 	"github.com/quanchain/quanchain/gateway/internal/expiring"
 	"github.com/quanchain/quanchain/gateway/internal/notify"
+	"github.com/quanchain/quanchain/gateway/internal/ratelimit"
 	"github.com/quanchain/quanchain/gateway/internal/store"
 	"github.com/quanchain/quanchain/ledger"
 )
@@ -161,12 +163,11 @@ type CitizenAPI struct {
 	cfg          CitizenConfig
 	limits       citizenLimits
 	attempts     *attemptCounter
-	institutions *ttlCache[*model.Institution]
-	purposes     *ttlCache[*model.Purpose]
-	categories   *ttlCache[*model.Category]
-	// requesterList caches the requesting institutions, whose collections
-	// hold a citizen's records.
-	requesterList *ttlCache[[]string]
+	institutions *expiring.Cache[*model.Institution]
+	purposes     *expiring.Cache[*model.Purpose]
+	categories   *expiring.Cache[*model.Category]
+	// records are the citizen's records in every requester's collection.
+	records *citizens.Collections
 }
 
 // NewCitizenAPI checks c and returns the citizen API's state.
@@ -193,15 +194,15 @@ func NewCitizenAPI(c CitizenConfig) (*CitizenAPI, error) {
 	return &CitizenAPI{
 		cfg: c,
 		limits: citizenLimits{
-			perAddress: newWindowLimiter(c.LoginsPerMinute, time.Minute, c.Clock),
-			starts:     newWindowLimiter(c.CitizenStarts, citizenWindow, c.Clock),
-			codes:      newWindowLimiter(c.CitizenCodes, citizenWindow, c.Clock),
+			perAddress: ratelimit.NewWindow(c.LoginsPerMinute, time.Minute, c.Clock),
+			starts:     ratelimit.NewWindow(c.CitizenStarts, citizenWindow, c.Clock),
+			codes:      ratelimit.NewWindow(c.CitizenCodes, citizenWindow, c.Clock),
 		},
-		attempts:      newAttemptCounter(),
-		institutions:  newTTLCache(c.CacheTTL, l.GetInstitution),
-		purposes:      newTTLCache(c.CacheTTL, l.GetPurpose),
-		categories:    newTTLCache(c.CacheTTL, l.GetCategory),
-		requesterList: newTTLCache(c.CacheTTL, func(ctx context.Context, _ string) ([]string, error) { return l.Requesters(ctx) }),
+		attempts:     newAttemptCounter(),
+		institutions: expiring.NewCache(c.CacheTTL, l.GetInstitution),
+		purposes:     expiring.NewCache(c.CacheTTL, l.GetPurpose),
+		categories:   expiring.NewCache(c.CacheTTL, l.GetCategory),
+		records:      citizens.New(l, c.RefFor, c.CacheTTL),
 	}, nil
 }
 
@@ -241,30 +242,4 @@ func modelError(err error) error {
 		status = http.StatusBadRequest
 	}
 	return apiErr(status, string(me.Code), "%s", me.Message)
-}
-
-// ttlCache keeps registry entries for display a short while, so a list of
-// twenty authorisations from three banks costs three lookups. Only hits
-// are kept; at most ttlCacheMax entries, dropped all at once beyond that.
-type ttlCache[V any] struct {
-	m    *expiring.Map[string, V]
-	load func(context.Context, string) (V, error)
-}
-
-const ttlCacheMax = 1024
-
-func newTTLCache[V any](ttl time.Duration, load func(context.Context, string) (V, error)) *ttlCache[V] {
-	return &ttlCache[V]{m: expiring.New[string, V](ttl, ttlCacheMax), load: load}
-}
-
-func (c *ttlCache[V]) get(ctx context.Context, key string) (V, error) {
-	if v, ok := c.m.Get(key); ok {
-		return v, nil
-	}
-	v, err := c.load(ctx, key)
-	if err != nil {
-		return v, err
-	}
-	c.m.Put(key, v)
-	return v, nil
 }

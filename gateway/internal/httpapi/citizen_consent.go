@@ -15,6 +15,7 @@ import (
 
 	"github.com/quanchain/quanchain/chaincode/model"
 	"github.com/quanchain/quanchain/chaincode/sig"
+	"github.com/quanchain/quanchain/gateway/internal/citizens"
 	"github.com/quanchain/quanchain/ledger"
 )
 
@@ -68,19 +69,9 @@ func (s *Server) citizenAddKey(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	reqs, err := c.requesters(r.Context())
+	kid, err := c.records.Enrol(r.Context(), ref, string(jwk), q.Name)
 	if err != nil {
 		return err
-	}
-	kid := ""
-	for _, req := range reqs {
-		k, err := c.enrolIn(r.Context(), req, ref, string(jwk), q.Name)
-		if err != nil {
-			return err
-		}
-		if k != "" {
-			kid = k
-		}
 	}
 	if kid == "" {
 		return apiErr(http.StatusConflict, string(model.CodeAlreadyExists), "this device key is already enrolled")
@@ -101,7 +92,7 @@ func (s *Server) citizenListKeys(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	out := keyList{Keys: []model.DeviceKey{}}
-	keys, err := c.keysOf(r.Context(), ref)
+	keys, err := c.records.Keys(r.Context(), ref)
 	if err != nil {
 		return err
 	}
@@ -121,30 +112,12 @@ func (s *Server) citizenRevokeKey(w http.ResponseWriter, r *http.Request) error 
 	if !keyIDPattern.MatchString(kid) {
 		return apiErr(http.StatusNotFound, string(model.CodeKeyNotFound), "no such key")
 	}
-	reqs, err := c.requesters(r.Context())
+	err = c.records.RevokeKey(r.Context(), ref, kid)
+	if errors.Is(err, citizens.ErrNoKey) {
+		return apiErr(http.StatusNotFound, string(model.CodeKeyNotFound), "no such key")
+	}
 	if err != nil {
 		return err
-	}
-	var first error
-	revoked := false
-	for _, req := range reqs {
-		err := c.cfg.Ledger.RevokeCitizenKey(r.Context(), req, c.refFor(req, ref), kid)
-		switch code := ledger.CodeOf(err); {
-		case err == nil:
-			revoked = true
-		case code == model.CodeKeyNotFound || code == model.CodeCitizenNotFound || code == model.CodeKeyRevoked:
-			if first == nil {
-				first = err
-			}
-		default:
-			return err
-		}
-	}
-	if !revoked {
-		if first == nil {
-			first = apiErr(http.StatusNotFound, string(model.CodeKeyNotFound), "no such key")
-		}
-		return first
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
@@ -162,7 +135,7 @@ func (c *CitizenAPI) ownAuthorization(r *http.Request, ref string) (*model.Autho
 	if err != nil {
 		return nil, err
 	}
-	if a.CitizenRef != c.refFor(a.Requester, ref) {
+	if a.CitizenRef != c.records.RefFor(a.Requester, ref) {
 		return nil, notFound
 	}
 	return a, nil
@@ -179,7 +152,7 @@ func (s *Server) citizenListAuthorizations(w http.ResponseWriter, r *http.Reques
 	if err != nil {
 		return err
 	}
-	all, err := allOf(r.Context(), c, ref, q, c.cfg.Ledger.ListAuthorizationsByCitizen)
+	all, err := citizens.All(r.Context(), c.records, ref, q, c.cfg.Ledger.ListAuthorizationsByCitizen)
 	if err != nil {
 		return err
 	}
@@ -361,7 +334,7 @@ func (s *Server) citizenDecision(w http.ResponseWriter, r *http.Request) error {
 	if ledger.CodeOf(err) == model.CodeKeyNotFound {
 		// A requester registered after the device was enrolled: enrol the
 		// device's key in its collection and decide again.
-		if enrolled, eerr := c.ensureKeyIn(r.Context(), a.Requester, ref, q.KeyID); eerr == nil && enrolled {
+		if enrolled, eerr := c.records.EnsureKey(r.Context(), a.Requester, ref, q.KeyID); eerr == nil && enrolled {
 			out, err = c.cfg.Ledger.Decide(r.Context(), a.ID, payload, q.Signature, q.KeyID)
 		}
 	}
@@ -391,7 +364,7 @@ func (s *Server) citizenAccesses(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	all, err := allOf(r.Context(), c, ref, q, c.cfg.Ledger.ListAccessesByCitizen)
+	all, err := citizens.All(r.Context(), c.records, ref, q, c.cfg.Ledger.ListAccessesByCitizen)
 	if err != nil {
 		return err
 	}

@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -9,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/quanchain/quanchain/chaincode/model"
@@ -29,39 +29,18 @@ func citizenEvent(n uint64, ref string) notify.Event {
 	return notify.Event{ID: notify.EventID(n, fmt.Sprintf("tx%d", n)), Name: model.EventAuthorizationGranted, Block: n, Data: data, Key: ref}
 }
 
-// citizenEventually polls cond until it holds or a few seconds have passed.
-func citizenEventually(t *testing.T, what string, cond func() bool) {
+// citizenSSELines opens the citizen's event stream, served in memory
+// (serveStream) in the test's synctest bubble; cancel is the client going
+// away.
+func citizenSSELines(t *testing.T, h http.Handler, token, lastID string) (<-chan string, *streamWriter, context.CancelFunc) {
 	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(2 * time.Millisecond) {
-		if cond() {
-			return
-		}
-	}
-	t.Fatalf("timed out waiting for %s", what)
-}
-
-// citizenSSELines reads an event stream line by line.
-func citizenSSELines(t *testing.T, ctx context.Context, url, token, lastID string) (<-chan string, *http.Response) {
-	t.Helper()
-	req, _ := http.NewRequestWithContext(ctx, "GET", url+"/citizen/v1/events", nil)
+	req := httptest.NewRequest("GET", "/citizen/v1/events", nil)
 	req.Header.Set("Authorization", "Bearer "+token)
 	if lastID != "" {
 		req.Header.Set("Last-Event-ID", lastID)
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	lines := make(chan string, 64)
-	go func() {
-		defer close(lines)
-		defer resp.Body.Close()
-		sc := bufio.NewScanner(resp.Body)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-	}()
-	return lines, resp
+	w, cancel := serveStream(t, h, req)
+	return w.lines, w, cancel
 }
 
 // citizenExpectLine reads lines until one satisfies ok, failing on any line that
@@ -91,18 +70,21 @@ func citizenExpectLine(t *testing.T, lines <-chan string, ok, bad func(string) b
 // heartbeats while idle, resumes after Last-Event-ID, and its handler ends
 // when the client goes away.
 func TestCitizenEventsStream(t *testing.T) {
+	synctest.Test(t, testCitizenEventsStream)
+}
+
+func testCitizenEventsStream(t *testing.T) {
 	h := newCitizenHarness(t, func(_ *config.Config, cc *CitizenConfig) { cc.Heartbeat = 20 * time.Millisecond })
 	ref := h.refOf(applicant)
-	srv := httptest.NewServer(h.srv)
-	defer srv.Close()
 	tok := h.citizenToken(ref)
 
-	ctx, cancel := context.WithCancel(t.Context())
-	lines, resp := citizenSSELines(t, ctx, srv.URL, tok, "")
-	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" {
-		t.Fatalf("stream: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	lines, w, cancel := citizenSSELines(t, h.srv, tok, "")
+	if code, ctype := w.status(); code != 200 || ctype != "text/event-stream" {
+		t.Fatalf("stream: %d %s", code, ctype)
 	}
-	citizenEventually(t, "the stream to subscribe", func() bool { return h.events.Subscribers() == 1 })
+	if n := h.events.Subscribers(); n != 1 {
+		t.Fatalf("%d subscribers once the stream waits, want 1", n)
+	}
 	h.events.Publish(citizenEvent(4, citizenRefB))
 	h.events.Publish(citizenEvent(5, ref))
 	notOthers := func(l string) bool { return strings.Contains(l, "auth-4") || strings.Contains(l, "4:tx4") }
@@ -115,15 +97,17 @@ func TestCitizenEventsStream(t *testing.T) {
 	citizenExpectLine(t, lines, func(l string) bool { return l == ": heartbeat" }, nil)
 
 	cancel() // the client goes away: the handler ends and unsubscribes
-	citizenEventually(t, "the handler to end", func() bool { return h.events.Subscribers() == 0 })
+	for range lines {
+	}
+	if n := h.events.Subscribers(); n != 0 {
+		t.Fatalf("%d subscribers after the handler ended, want 0", n)
+	}
 
 	h.events.Publish(citizenEvent(6, ref)) // missed while disconnected
-	ctx, cancel = context.WithCancel(t.Context())
-	defer cancel()
-	lines, _ = citizenSSELines(t, ctx, srv.URL, tok, "5:tx5")
+	lines, _, _ = citizenSSELines(t, h.srv, tok, "5:tx5")
 	citizenExpectLine(t, lines, func(l string) bool { return l == "id: 6:tx6" }, nil)
 
-	lines, _ = citizenSSELines(t, ctx, srv.URL, tok, "1:long-gone")
+	lines, _, _ = citizenSSELines(t, h.srv, tok, "1:long-gone")
 	citizenExpectLine(t, lines, func(l string) bool { return l == "event: reset" }, nil)
 }
 

@@ -24,6 +24,7 @@ import (
 	"github.com/quanchain/quanchain/gateway/internal/config"
 	"github.com/quanchain/quanchain/gateway/internal/notify"
 	"github.com/quanchain/quanchain/gateway/internal/store"
+	"github.com/quanchain/quanchain/gateway/internal/vault"
 	"github.com/quanchain/quanchain/ledger/ledgertest"
 )
 
@@ -160,7 +161,7 @@ func newCitizenHarnessAt(t *testing.T, clock func() time.Time, mods ...func(*con
 	if err != nil {
 		t.Fatal(err)
 	}
-	ps, _ := NewHMACPseudonymiser(bytes.Repeat([]byte{7}, 32))
+	ps, _ := vault.NewPseudonymiser(bytes.Repeat([]byte{7}, 32))
 	logs := &citizenLogBuffer{}
 	srv, err := New(Deps{Config: &cfg, MSPID: "BureauMSP", Ledger: operator, Tokens: tokens, Clients: fakeClients{}, Idempotency: &memIdempotency{},
 		Pseudonyms: ps, Log: citizenLogger(logs), Now: clock, Citizen: capi})
@@ -178,7 +179,7 @@ func newCitizenHarnessAt(t *testing.T, clock func() time.Time, mods ...func(*con
 
 // refOf is the citizenRef the harness's pseudonymiser gives an ID number.
 func (h *citizenHarness) refOf(id string) string {
-	ref, err := h.srv.Pseudonyms.Ref(h.t.Context(), id)
+	ref, err := h.srv.Pseudonyms.Ref(id)
 	if err != nil {
 		h.t.Fatal(err)
 	}

@@ -128,12 +128,12 @@ func (s *Server) citizenLogin(w http.ResponseWriter, r *http.Request) error {
 	if s.Pseudonyms == nil {
 		return apiErr(http.StatusServiceUnavailable, CodePseudonymUnavailable, "the citizen pseudonym service is unavailable; retry later")
 	}
-	ref, err := s.Pseudonyms.Ref(ctx, q.IDNumber)
+	ref, err := s.Pseudonyms.Ref(q.IDNumber)
 	if err != nil {
 		s.log.WarnContext(ctx, "pseudonymisation failed", slog.String("request_id", requestIDFrom(ctx)), slog.String("error", err.Error()))
 		return apiErr(http.StatusServiceUnavailable, CodePseudonymUnavailable, "the citizen pseudonym service is unavailable; retry later")
 	}
-	if ok, wait := c.limits.starts.take(ref); !ok {
+	if ok, wait := c.limits.starts.Take(ref); !ok {
 		return rateLimited(w, wait, "too many logins for this citizen; wait before trying again")
 	}
 	name, phone, found, err := c.cfg.Register.Registered(ctx, q.IDNumber)
@@ -190,7 +190,7 @@ func oneTimeCode() (string, error) {
 // proxy must then rate-limit by client itself (the per-citizen limits
 // still hold).
 func (c *CitizenAPI) allowAddress(w http.ResponseWriter, r *http.Request) error {
-	if ok, wait := c.limits.perAddress.take(remoteIP(r)); !ok {
+	if ok, wait := c.limits.perAddress.Take(remoteIP(r)); !ok {
 		return rateLimited(w, wait, "too many login attempts from this address; wait a minute")
 	}
 	return nil
@@ -244,7 +244,7 @@ func (s *Server) citizenLoginVerify(w http.ResponseWriter, r *http.Request) erro
 	owner, err := c.cfg.Store.LoginChallengeRef(r.Context(), q.ChallengeID, now)
 	switch {
 	case err == nil:
-		if ok, wait := c.limits.codes.take(owner); !ok {
+		if ok, wait := c.limits.codes.Take(owner); !ok {
 			return rateLimited(w, wait, "too many codes tried for this citizen; wait before trying again")
 		}
 	case !errors.Is(err, store.ErrChallengeGone):

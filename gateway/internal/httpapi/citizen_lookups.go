@@ -60,7 +60,7 @@ func (s *Server) citizenLookups(w http.ResponseWriter, r *http.Request) error {
 	for _, l := range lookups {
 		item := citizenLookup{Requester: l.RequesterMSP, Purpose: l.Purpose, AuthorizationID: l.AuthorizationID,
 			LookedUpAt: l.LookedUpAt.UTC().Format(time.RFC3339)}
-		if inst, err := s.institutions.get(r.Context(), l.RequesterMSP); err == nil {
+		if inst, err := s.institutions.Get(r.Context(), l.RequesterMSP); err == nil {
 			item.RequesterName = inst.Name
 		}
 		out.Items = append(out.Items, item)

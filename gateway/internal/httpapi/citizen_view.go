@@ -104,7 +104,7 @@ func (c *CitizenAPI) describe(ctx context.Context, a *model.Authorization) (citi
 		return out, err
 	}
 	out.PurposeInfo = purposeView{Code: a.Purpose}
-	p, err := c.purposes.get(ctx, a.Purpose)
+	p, err := c.purposes.Get(ctx, a.Purpose)
 	switch {
 	case ledger.CodeOf(err) == model.CodePurposeNotFound:
 	case err != nil:
@@ -125,7 +125,7 @@ func (c *CitizenAPI) describe(ctx context.Context, a *model.Authorization) (citi
 // institution describes a member by MSP ID; one the registry does not
 // know (which the chaincode never lets request) is shown by its MSP ID.
 func (c *CitizenAPI) institution(ctx context.Context, msp string) (institutionView, error) {
-	inst, err := c.institutions.get(ctx, msp)
+	inst, err := c.institutions.Get(ctx, msp)
 	switch {
 	case ledger.CodeOf(err) == model.CodeInstitutionNotFound:
 		return institutionView{MSPID: msp}, nil
@@ -138,7 +138,7 @@ func (c *CitizenAPI) institution(ctx context.Context, msp string) (institutionVi
 
 // category describes a data category by code.
 func (c *CitizenAPI) category(ctx context.Context, code string) (categoryView, error) {
-	cat, err := c.categories.get(ctx, code)
+	cat, err := c.categories.Get(ctx, code)
 	switch {
 	case ledger.CodeOf(err) == model.CodeCategoryNotFound:
 		return categoryView{Code: code, Fields: []model.CategoryField{}}, nil
@@ -155,17 +155,17 @@ func (c *CitizenAPI) category(ctx context.Context, code string) (categoryView, e
 // schema version — as the app shows them. The chaincode reads them again
 // and refuses a payload that differs.
 func (c *CitizenAPI) terms(ctx context.Context, a *model.Authorization) (model.Terms, error) {
-	inst, err := c.institutions.get(ctx, a.Requester)
+	inst, err := c.institutions.Get(ctx, a.Requester)
 	if err != nil {
 		return model.Terms{}, err
 	}
-	p, err := c.purposes.get(ctx, a.Purpose)
+	p, err := c.purposes.Get(ctx, a.Purpose)
 	if err != nil {
 		return model.Terms{}, err
 	}
 	cats := make([]*model.Category, len(a.Categories))
 	for i, code := range a.Categories {
-		if cats[i], err = c.categories.get(ctx, code); err != nil {
+		if cats[i], err = c.categories.Get(ctx, code); err != nil {
 			return model.Terms{}, err
 		}
 	}

@@ -2,29 +2,14 @@ package httpapi
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"encoding/json"
 	"testing"
 
 	"github.com/quanchain/quanchain/gateway/internal/exchange"
 	"github.com/quanchain/quanchain/gateway/internal/synth"
 	"github.com/quanchain/quanchain/internal/jws"
+	"github.com/quanchain/quanchain/ledger/ledgertest/artefacttest"
 )
-
-func newJWSSigner(t *testing.T) *jws.Signer {
-	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := jws.NewSigner(k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
 
 // resigning hands on the provider's answers with the signature edit
 // makes of it.
@@ -78,7 +63,7 @@ func TestDeliverySignaturePassedOn(t *testing.T) {
 
 func TestDeliveryWithABadProviderSignatureIsRefused(t *testing.T) {
 	var x *xnet // each case's own: each uses one of the authorisation's uses
-	stranger := newJWSSigner(t)
+	stranger := artefacttest.NewSigner(t)
 	sign := func(s *jws.Signer, c exchange.DeliveryClaims) string {
 		b, _ := json.Marshal(c)
 		tok, err := s.Sign(exchange.DeliverySignatureType, b)

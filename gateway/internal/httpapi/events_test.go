@@ -1,12 +1,14 @@
 package httpapi
 
 import (
-	"bufio"
+	"bytes"
 	"context"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/quanchain/quanchain/gateway/internal/notify"
@@ -15,37 +17,90 @@ import (
 // sseClient reads a server-sent event stream line by line.
 type sseClient struct {
 	t     *testing.T
-	resp  *http.Response
-	lines chan string
+	lines <-chan string
 }
 
+// openEvents opens /v1/events as h's API client. The stream is served in
+// memory (serveStream): the tests run in a synctest bubble, whose clock
+// moves as soon as every goroutine waits, so a heartbeat comes at once.
 func openEvents(t *testing.T, h *harness, lastEventID string) (*sseClient, context.CancelFunc) {
 	t.Helper()
-	srv := httptest.NewServer(h.srv)
-	t.Cleanup(srv.Close)
-	ctx, cancel := context.WithCancel(context.Background())
-	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/v1/events", nil)
+	req := httptest.NewRequest("GET", "/v1/events", nil)
 	req.Header.Set("Authorization", "Bearer "+h.token)
 	if lastEventID != "" {
 		req.Header.Set("Last-Event-ID", lastEventID)
 	}
-	resp, err := srv.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
+	w, cancel := serveStream(t, h.srv, req)
+	if code, ctype := w.status(); code != 200 || ctype != "text/event-stream" {
+		t.Fatalf("stream: %d %s", code, ctype)
 	}
-	t.Cleanup(func() { resp.Body.Close() })
-	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" {
-		t.Fatalf("stream: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	return &sseClient{t: t, lines: w.lines}, cancel
+}
+
+// streamWriter is an http.ResponseWriter and http.Flusher that hands a
+// streamed answer over line by line.
+type streamWriter struct {
+	ctx    context.Context
+	header http.Header
+	lines  chan string
+	part   []byte
+
+	mu          sync.Mutex
+	code        int
+	contentType string
+}
+
+func (w *streamWriter) Header() http.Header { return w.header }
+
+func (w *streamWriter) WriteHeader(code int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.code == 0 {
+		w.code, w.contentType = code, w.header.Get("Content-Type")
 	}
-	c := &sseClient{t: t, resp: resp, lines: make(chan string, 100)}
-	go func() {
-		defer close(c.lines)
-		sc := bufio.NewScanner(resp.Body)
-		for sc.Scan() {
-			c.lines <- sc.Text()
+}
+
+func (w *streamWriter) Write(p []byte) (int, error) {
+	w.WriteHeader(http.StatusOK)
+	w.part = append(w.part, p...)
+	for {
+		i := bytes.IndexByte(w.part, '\n')
+		if i < 0 {
+			return len(p), nil
 		}
+		line := string(w.part[:i])
+		w.part = w.part[i+1:]
+		select {
+		case w.lines <- line:
+		case <-w.ctx.Done():
+			return 0, w.ctx.Err()
+		}
+	}
+}
+
+func (w *streamWriter) Flush() {}
+
+// status is the answer's status and Content-Type, once the handler has
+// written them or waits.
+func (w *streamWriter) status() (int, string) {
+	synctest.Wait()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.code, w.contentType
+}
+
+// serveStream serves req on handler in the background, to a client that
+// reads the answer from lines; cancel is the client going away. lines is
+// closed when the handler has returned.
+func serveStream(t *testing.T, handler http.Handler, req *http.Request) (*streamWriter, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(req.Context())
+	t.Cleanup(cancel)
+	w := &streamWriter{ctx: ctx, header: http.Header{}, lines: make(chan string, 100)}
+	go func() {
+		defer close(w.lines)
+		handler.ServeHTTP(w, req.WithContext(ctx))
 	}()
-	return c, cancel
+	return w, cancel
 }
 
 // next returns the next non-empty line, skipping heartbeats unless asked.
@@ -82,6 +137,10 @@ func instEvent(block int, name string) notify.Event {
 }
 
 func TestInstitutionEvents(t *testing.T) {
+	synctest.Test(t, testInstitutionEvents)
+}
+
+func testInstitutionEvents(t *testing.T) {
 	h, _, b := newNotifyHarness(t)
 	n, _ := NewNotifyAPI(NotifyConfig{Webhooks: webhookStore(t), Events: b, Heartbeat: 30 * time.Millisecond})
 	h.srv.Notify = n
@@ -116,6 +175,10 @@ func TestInstitutionEvents(t *testing.T) {
 }
 
 func TestInstitutionEventsSlowClientIsDropped(t *testing.T) {
+	synctest.Test(t, testInstitutionEventsSlowClientIsDropped)
+}
+
+func testInstitutionEventsSlowClientIsDropped(t *testing.T) {
 	h, _, b := newNotifyHarness(t) // a subscriber buffers 4 events
 	c, cancel := openEvents(t, h, "")
 	defer cancel()
@@ -138,13 +201,12 @@ func TestInstitutionEventsSlowClientIsDropped(t *testing.T) {
 	waitSubscribers(t, b, 0)
 }
 
+// waitSubscribers checks, once every goroutine of the test's bubble
+// waits, that b has n subscribers.
 func waitSubscribers(t *testing.T, b *notify.Broker, n int) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for b.Subscribers() != n {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d subscribers, want %d", b.Subscribers(), n)
-		}
-		time.Sleep(2 * time.Millisecond)
+	synctest.Wait()
+	if got := b.Subscribers(); got != n {
+		t.Fatalf("%d subscribers, want %d", got, n)
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/quanchain/quanchain/gateway/internal/auth"
 	"github.com/quanchain/quanchain/gateway/internal/config"
 	"github.com/quanchain/quanchain/gateway/internal/store"
+	"github.com/quanchain/quanchain/gateway/internal/vault"
 	"github.com/quanchain/quanchain/ledger/ledgertest"
 )
 
@@ -80,7 +81,7 @@ func newHarnessAs(t *testing.T, msp string, mod ...func(*config.Config)) *harnes
 	for _, m := range mod {
 		m(&cfg)
 	}
-	ps, _ := NewHMACPseudonymiser(bytes.Repeat([]byte{7}, 32))
+	ps, _ := vault.NewPseudonymiser(bytes.Repeat([]byte{7}, 32))
 	st, err := store.Open(t.Context(), "sqlite://"+filepath.Join(t.TempDir(), "gateway.db"))
 	if err != nil {
 		t.Fatal(err)

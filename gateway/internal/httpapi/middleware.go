@@ -14,10 +14,8 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/prometheus/client_golang/prometheus"
-	"golang.org/x/time/rate"
 
 	"github.com/quanchain/quanchain/gateway/internal/auth"
-	"github.com/quanchain/quanchain/gateway/internal/expiring"
 )
 
 // reqInfo is the per-request state the outer middleware shares with the
@@ -201,38 +199,6 @@ func bodyLimit(n int64) func(http.Handler) http.Handler {
 	}
 }
 
-// limiter keeps one token bucket per client. Buckets idle for ten minutes
-// are dropped, so the map does not grow without bound.
-type limiter struct {
-	rate    rate.Limit
-	burst   int
-	buckets *expiring.Map[string, *rate.Limiter]
-	now     func() time.Time // the buckets' clock: time.Now, a test's
-}
-
-const bucketIdle = 10 * time.Minute
-
-func newLimiter(perSecond float64, burst int) *limiter {
-	return &limiter{rate: rate.Limit(perSecond), burst: burst, buckets: expiring.New[string, *rate.Limiter](bucketIdle, 0),
-		now: time.Now}
-}
-
-// take takes one token from key's bucket. If there is none, it takes
-// nothing and returns how long until the bucket holds one again.
-func (l *limiter) take(key string) (wait time.Duration, ok bool) {
-	b := l.buckets.Touch(key, func() *rate.Limiter { return rate.NewLimiter(l.rate, l.burst) })
-	now := l.now()
-	res := b.ReserveN(now, 1)
-	if !res.OK() {
-		return time.Minute, false // a bucket that can never hold a token: burst 0
-	}
-	if d := res.DelayFrom(now); d > 0 {
-		res.CancelAt(now)
-		return d, false
-	}
-	return 0, true
-}
-
 // rateLimit refuses a client over its rate with 429 RATE_LIMITED and a
 // Retry-After of the seconds until its bucket holds a token again. The
 // client is the authenticated principal where there is one (an
@@ -250,7 +216,7 @@ func (s *Server) rateLimit(next http.Handler) http.Handler {
 				}
 			}
 		}
-		if wait, ok := s.limiter.take(key); !ok {
+		if ok, wait := s.limiter.Take(key); !ok {
 			s.renderError(w, r, rateLimited(w, wait, "too many requests; slow down"))
 			return
 		}

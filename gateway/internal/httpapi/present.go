@@ -255,7 +255,7 @@ func (s *Server) citizenPresent(w http.ResponseWriter, r *http.Request) error {
 	}
 	v := presentView{AuthorizationID: t.AuthorizationID, Requester: t.Requester, RequesterName: t.Requester,
 		ReturnURL: t.ReturnURL, ReturnHost: u.Host, State: t.State, ExpiresAt: t.ExpiresAt.Format(time.RFC3339)}
-	if inst, err := s.institutions.get(r.Context(), t.Requester); err == nil && inst.Name != "" {
+	if inst, err := s.institutions.Get(r.Context(), t.Requester); err == nil && inst.Name != "" {
 		v.RequesterName = inst.Name
 	}
 	w.Header().Set("Cache-Control", "no-store")

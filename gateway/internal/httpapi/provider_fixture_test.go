@@ -35,6 +35,7 @@ import (
 	"github.com/quanchain/quanchain/internal/jws"
 	"github.com/quanchain/quanchain/ledger"
 	"github.com/quanchain/quanchain/ledger/ledgertest"
+	"github.com/quanchain/quanchain/ledger/ledgertest/artefacttest"
 )
 
 // The data-exchange tests run the whole path in process: a requester
@@ -123,7 +124,7 @@ type xnet struct {
 	// devices are the citizens' enrolled devices, by citizenRef.
 	devices map[string]*ledgertest.Device
 	// operatorPS is the operator's pseudonymiser (the key of the import).
-	operatorPS *HMACPseudonymiser
+	operatorPS *vault.Pseudonymiser
 	// deliverySigner is the provider's delivery-signing key.
 	deliverySigner *jws.Signer
 	// commitWait is the requesters' wait for an access to commit on their
@@ -201,7 +202,7 @@ func newXnet(t *testing.T) *xnet {
 	operator := x.net.Ledger("BureauMSP")
 	x.builder = &switchBuilder{inner: x.vault}
 	x.safe = &flakySafe{SafeStore: st}
-	x.deliverySigner = newJWSSigner(t)
+	x.deliverySigner = artefacttest.NewSigner(t)
 	prov, err := exchange.NewProvider(exchange.ProviderConfig{Ledger: operator, Store: x.safe, Builder: x.builder,
 		Signer: x.deliverySigner, MSPID: "BureauMSP"})
 	if err != nil {
@@ -448,7 +449,7 @@ func (x *xnet) importData() {
 	if err != nil {
 		t.Fatal(err)
 	}
-	x.operatorPS = OperatorPseudonymiser(ps)
+	x.operatorPS = ps
 	citizens := synth.Citizens(42, 2)
 	applicant, claimant := citizens[applicantIdx].IDNumber, citizens[claimantIdx].IDNumber
 	x.applicantRef, _ = ps.Ref(applicant)
@@ -487,7 +488,7 @@ func (x *xnet) importData() {
 			x.batches = append(x.batches, b.ID)
 		}
 		for _, l := range lines {
-			x.imported[recordHashHex([]byte(l))] = []byte(l)
+			x.imported[vault.RecordHashHex([]byte(l))] = []byte(l)
 		}
 	}
 }

@@ -8,11 +8,12 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/quanchain/quanchain/chaincode/model"
+	"github.com/quanchain/quanchain/gateway/internal/expiring"
 	"github.com/quanchain/quanchain/gateway/internal/peerlink"
+	"github.com/quanchain/quanchain/gateway/internal/ratelimit"
 	"github.com/quanchain/quanchain/gateway/internal/store"
 	"github.com/quanchain/quanchain/gateway/internal/vault"
 	"github.com/quanchain/quanchain/internal/resident"
@@ -25,7 +26,7 @@ import (
 // authorisations (vault.Pseudonymiser). A requester gateway (bank,
 // insurer) knows the applicant's ID number from the loan application or
 // claim, so it asks the operator's gateway for its pairwise ref, stating
-// the purpose and the authorisation it is for (RemotePseudonymiser, POST
+// the purpose and the authorisation it is for (peerlink.RemotePseudonymiser, POST
 // /internal/v1/pseudonyms over mutual TLS). The operator answers only a
 // registered, active bank or insurer calling with its gateway's client
 // certificate, at most PseudonymLookupsPerMinute times a minute, and
@@ -33,14 +34,6 @@ import (
 // citizen of an authorisation through that record, and the citizen sees
 // who looked them up (GET /citizen/v1/lookups). Requesters never receive
 // the vault ref, nor one another's refs.
-
-// Pseudonymiser turns a citizen's ID number into their vault ref. Only the
-// operator's gateway has one (HMACPseudonymiser): its citizen login names
-// the citizen by it, and its pseudonym service derives the pairwise refs
-// from it.
-type Pseudonymiser interface {
-	Ref(ctx context.Context, idNumber string) (string, error)
-}
 
 // RequesterPseudonymiser gives a requester gateway the citizenRef its own
 // organisation knows a citizen by (the pairwise ref), for one purpose and
@@ -81,39 +74,6 @@ const (
 // limit per requesting institution.
 const DefaultPseudonymLookupsPerMinute = 600
 
-// HMACPseudonymiser computes citizenRefs in process, with the operator's
-// key: it is the digital safe's own vault.Pseudonymiser, so the API and the
-// safe can never disagree on a citizen's ref.
-type HMACPseudonymiser struct{ p *vault.Pseudonymiser }
-
-// MinPseudonymKeyLength is the shortest pseudonym key accepted (256 bits).
-const MinPseudonymKeyLength = vault.MinPseudonymKeyLength
-
-// NewHMACPseudonymiser returns a pseudonymiser with key.
-func NewHMACPseudonymiser(key []byte) (*HMACPseudonymiser, error) {
-	p, err := vault.NewPseudonymiser(key)
-	if err != nil {
-		return nil, err
-	}
-	return OperatorPseudonymiser(p), nil
-}
-
-// OperatorPseudonymiser serves citizenRefs from the safe's pseudonymiser.
-func OperatorPseudonymiser(p *vault.Pseudonymiser) *HMACPseudonymiser {
-	return &HMACPseudonymiser{p: p}
-}
-
-// Ref implements Pseudonymiser: the vault ref.
-func (h *HMACPseudonymiser) Ref(_ context.Context, idNumber string) (string, error) {
-	return h.p.Ref(idNumber)
-}
-
-// PairwiseRef returns the citizenRef requesterMSP knows the citizen with
-// vault ref vaultRef by (vault.Pseudonymiser.PairwiseRef).
-func (h *HMACPseudonymiser) PairwiseRef(requesterMSP, vaultRef string) string {
-	return h.p.PairwiseRef(requesterMSP, vaultRef)
-}
-
 // pseudonymsPattern is the operator's pseudonym route, served on the
 // mutual-TLS listener only (PeerHandler).
 const pseudonymsPattern = peerlink.PseudonymsPath
@@ -123,8 +83,8 @@ type pseudonymRequest PseudonymQuery
 // Validate checks the ID number (GB 11643), then that the lookup states its
 // purpose and authorisation.
 func (q *pseudonymRequest) Validate() error {
-	q.IDNumber = NormaliseIDNumber(q.IDNumber)
-	if !ValidIDNumber(q.IDNumber) {
+	q.IDNumber = resident.Normalise(q.IDNumber)
+	if resident.Valid(q.IDNumber, time.Now()) != nil {
 		return apiErr(http.StatusBadRequest, CodeInvalidIDNumber, "id_number is not a valid resident identity number")
 	}
 	if q.Purpose == peerlink.PurposeAudit {
@@ -152,16 +112,16 @@ type pseudonymResponse = peerlink.PseudonymResponse
 // pseudonymState is the pseudonym service's own state: the limiter per
 // requesting institution and the purposes, cached like the institutions.
 type pseudonymState struct {
-	perInstitution *limiter
-	purposes       *ttlCache[*model.Purpose]
+	perInstitution *ratelimit.Buckets
+	purposes       *expiring.Cache[*model.Purpose]
 }
 
 func newPseudonymState(perMinute int, l Ledger) *pseudonymState {
 	if perMinute < 1 {
 		perMinute = DefaultPseudonymLookupsPerMinute
 	}
-	return &pseudonymState{perInstitution: newLimiter(float64(perMinute)/60, perMinute),
-		purposes: newTTLCache(time.Minute, l.GetPurpose)}
+	return &pseudonymState{perInstitution: ratelimit.NewBuckets(float64(perMinute)/60, perMinute),
+		purposes: expiring.NewCache(time.Minute, l.GetPurpose)}
 }
 
 // pseudonymRef answers a member gateway's request for a citizen's pairwise
@@ -196,7 +156,7 @@ func (s *Server) pseudonymRef(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	pur, err := s.pseudo.purposes.get(ctx, q.Purpose)
+	pur, err := s.pseudo.purposes.Get(ctx, q.Purpose)
 	if err != nil {
 		return err
 	}
@@ -238,7 +198,7 @@ func (s *Server) pseudonymCaller(r *http.Request) (string, error) {
 // for a minute, like every registry entry the gateway checks before the
 // chaincode does.
 func (s *Server) requestingInstitution(ctx context.Context, caller string) (*model.Institution, error) {
-	inst, err := s.institutions.get(ctx, caller)
+	inst, err := s.institutions.Get(ctx, caller)
 	if ledger.CodeOf(err) == model.CodeInstitutionNotFound {
 		return nil, apiErr(http.StatusForbidden, string(model.CodeForbiddenMSP), "%s is not a registered institution", caller)
 	}
@@ -259,7 +219,7 @@ func (s *Server) requestingInstitution(ctx context.Context, caller string) (*mod
 // knows the citizen by, recorded as the auditor's, for its case, so the
 // citizen's tracker shows that the auditor looked.
 func (s *Server) auditLookup(ctx context.Context, caller string, q PseudonymQuery) (string, error) {
-	inst, err := s.institutions.get(ctx, caller)
+	inst, err := s.institutions.Get(ctx, caller)
 	if ledger.CodeOf(err) == model.CodeInstitutionNotFound {
 		return "", apiErr(http.StatusForbidden, string(model.CodeForbiddenMSP), "%s is not a registered institution", caller)
 	}
@@ -272,7 +232,7 @@ func (s *Server) auditLookup(ctx context.Context, caller string, q PseudonymQuer
 	if inst.Status != model.StatusActive {
 		return "", apiErr(http.StatusForbidden, string(model.CodeInstitutionInactive), "institution %s is %s", caller, inst.Status)
 	}
-	target, err := s.institutions.get(ctx, q.ForRequester)
+	target, err := s.institutions.Get(ctx, q.ForRequester)
 	if err != nil || !target.Kind.MayRequest() {
 		return "", apiErr(http.StatusBadRequest, CodeInvalidArgument, "for_requester %s is not a requesting institution", q.ForRequester)
 	}
@@ -283,7 +243,8 @@ func (s *Server) auditLookup(ctx context.Context, caller string, q PseudonymQuer
 // take counts one lookup of caller; if it is over its limit, it returns
 // false and how long until its next lookup is allowed.
 func (p *pseudonymState) take(caller string) (wait time.Duration, ok bool) {
-	return p.perInstitution.take(caller)
+	ok, wait = p.perInstitution.Take(caller)
+	return wait, ok
 }
 
 // issuePairwiseRef computes the pairwise ref of requester for q's citizen
@@ -295,24 +256,20 @@ func (s *Server) issuePairwiseRef(ctx context.Context, requester string, q Pseud
 }
 
 // issueRef computes the ref forRequester knows q's citizen by and records
-// the lookup as caller's.
+// the lookup as caller's (vault.Pseudonymiser.IssueRef).
 func (s *Server) issueRef(ctx context.Context, caller, forRequester string, q PseudonymQuery) (string, error) {
-	h, ok := s.Pseudonyms.(*HMACPseudonymiser)
-	if !ok || s.PseudonymLog == nil {
+	if s.Pseudonyms == nil || s.PseudonymLog == nil {
 		return "", apiErr(http.StatusServiceUnavailable, CodePseudonymUnavailable, "this gateway does not hold the pseudonym key or cannot record lookups")
 	}
-	vaultRef, err := h.p.Ref(q.IDNumber)
-	if err != nil {
-		return "", apiErr(http.StatusBadRequest, CodeInvalidIDNumber, "id_number is not a valid resident identity number")
-	}
-	ref := h.PairwiseRef(forRequester, vaultRef)
-	if _, err := s.PseudonymLog.RecordPseudonymLookup(ctx, store.PseudonymLookup{
-		RequesterMSP: caller, PairwiseRef: ref, VaultRef: vaultRef, Purpose: q.Purpose, AuthorizationID: q.AuthorizationID,
-		LookedUpAt: s.Now(),
-	}); err != nil {
+	ref, err := s.Pseudonyms.IssueRef(ctx, s.PseudonymLog, vault.Lookup{Caller: caller, ForRequester: forRequester,
+		IDNumber: q.IDNumber, Purpose: q.Purpose, AuthorizationID: q.AuthorizationID, At: s.Now()})
+	switch {
+	case errors.Is(err, vault.ErrLookupNotRecorded):
 		s.log.ErrorContext(ctx, "pseudonym lookup not recorded", slog.String("request_id", requestIDFrom(ctx)),
 			slog.String("requester", caller), slog.String("error", err.Error()))
 		return "", apiErr(http.StatusServiceUnavailable, CodePseudonymUnavailable, "the lookup could not be recorded; retry later")
+	case err != nil:
+		return "", apiErr(http.StatusBadRequest, CodeInvalidIDNumber, "id_number is not a valid resident identity number")
 	}
 	return ref, nil
 }
@@ -342,15 +299,4 @@ func pseudonymUnavailable(w http.ResponseWriter, err error) error {
 		}
 	}
 	return apiErr(http.StatusServiceUnavailable, CodePseudonymUnavailable, "the citizen pseudonym service is unavailable; retry later")
-}
-
-// NormaliseIDNumber trims an ID number and upper-cases its check character,
-// as the operator's pseudonymiser does before hashing it.
-func NormaliseIDNumber(s string) string { return strings.ToUpper(resident.Normalise(s)) }
-
-// ValidIDNumber reports whether s is an 18-character resident identity
-// number (GB 11643-1999): region, a real birth date not in the future and
-// the ISO 7064 MOD 11-2 check character. s must already be normalised.
-func ValidIDNumber(s string) bool {
-	return s == NormaliseIDNumber(s) && resident.Valid(s, time.Now()) == nil
 }

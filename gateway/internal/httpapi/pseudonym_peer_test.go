@@ -51,7 +51,7 @@ func lookupQuery(purpose, authID string) PseudonymQuery {
 // vaultRefOf is the operator's own ref of an ID number.
 func (x *xnet) vaultRefOf(id string) string {
 	x.t.Helper()
-	ref, err := x.operatorPS.Ref(context.Background(), id)
+	ref, err := x.operatorPS.Ref(id)
 	if err != nil {
 		x.t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/quanchain/quanchain/gateway/internal/auth"
 	"github.com/quanchain/quanchain/gateway/internal/config"
+	"github.com/quanchain/quanchain/gateway/internal/ratelimit"
 )
 
 // TestRateLimitRetryAfter: a 429's Retry-After is the time until the
@@ -25,14 +26,14 @@ func TestRateLimitRetryAfter(t *testing.T) {
 		{1000, 1, time.Millisecond, 1},
 		{50, 100, 20 * time.Millisecond, 1},
 	} {
-		l := newLimiter(tc.perSecond, tc.burst)
-		l.now = func() time.Time { return t0 }
+		l := ratelimit.NewBuckets(tc.perSecond, tc.burst)
+		l.Now = func() time.Time { return t0 }
 		for i := range tc.burst {
-			if _, ok := l.take("institution:bank-loans"); !ok {
+			if ok, _ := l.Take("institution:bank-loans"); !ok {
 				t.Fatalf("%v/s burst %d: request %d refused", tc.perSecond, tc.burst, i)
 			}
 		}
-		wait, ok := l.take("institution:bank-loans")
+		ok, wait := l.Take("institution:bank-loans")
 		if ok || wait < tc.want-time.Millisecond || wait > tc.want+time.Millisecond {
 			t.Fatalf("%v/s burst %d: past the burst %v, %v; want a wait of %v", tc.perSecond, tc.burst, wait, ok, tc.want)
 		}
@@ -42,8 +43,8 @@ func TestRateLimitRetryAfter(t *testing.T) {
 			t.Fatalf("%v/s burst %d: Retry-After %d, want %d", tc.perSecond, tc.burst, got, tc.header)
 		}
 		// A refused request took nothing: the token is there after the wait.
-		l.now = func() time.Time { return t0.Add(wait) }
-		if _, ok := l.take("institution:bank-loans"); !ok {
+		l.Now = func() time.Time { return t0.Add(wait) }
+		if ok, _ := l.Take("institution:bank-loans"); !ok {
 			t.Fatalf("%v/s burst %d: refused after the Retry-After", tc.perSecond, tc.burst)
 		}
 	}
@@ -90,14 +91,14 @@ func TestRateLimitPerPrincipal(t *testing.T) {
 func TestRateLimitForALoadTest(t *testing.T) {
 	clients, perSecond := 128, 130.0
 	refused := func(rateLimit float64, burst int) int {
-		l := newLimiter(rateLimit, burst)
+		l := ratelimit.NewBuckets(rateLimit, burst)
 		start := time.Date(2026, 11, 29, 9, 0, 0, 0, time.UTC)
 		round := time.Duration(float64(time.Second) * float64(clients) / perSecond)
 		n := 0
 		for at := start; at.Before(start.Add(time.Minute)); at = at.Add(round) {
-			l.now = func() time.Time { return at }
+			l.Now = func() time.Time { return at }
 			for range clients {
-				if _, ok := l.take("institution:bank-loans"); !ok {
+				if ok, _ := l.Take("institution:bank-loans"); !ok {
 					n++
 				}
 			}

@@ -3,7 +3,6 @@ package httpapi
 import (
 	"bytes"
 	"context"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -121,82 +120,15 @@ func (q *verificationRequest) Validate() ([]string, error) {
 	if record[0] != '{' {
 		return nil, bad("record must be a JSON object")
 	}
-	canonical, err := canonicalJSON(record)
+	canonical, err := vault.CanonicalJSON(record)
 	if err != nil {
 		return nil, bad("record is not a JSON object with unique members")
 	}
-	hashes := []string{recordHashHex(canonical)}
+	hashes := []string{vault.RecordHashHex(canonical)}
 	if !bytes.Equal(canonical, record) {
-		hashes = append(hashes, recordHashHex(record))
+		hashes = append(hashes, vault.RecordHashHex(record))
 	}
 	return hashes, nil
-}
-
-func recordHashHex(b []byte) string {
-	sum := vault.RecordHash(b)
-	return hex.EncodeToString(sum[:])
-}
-
-// canonicalJSON re-encodes a JSON value the way the provider's records are
-// written: object members sorted by name, no white space, strings escaped
-// as encoding/json escapes them, numbers exactly as written. Duplicate
-// member names are refused.
-func canonicalJSON(b []byte) ([]byte, error) {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	v, err := decodeUnique(dec)
-	if err != nil {
-		return nil, err
-	}
-	if dec.More() {
-		return nil, errors.New("trailing data")
-	}
-	return json.Marshal(v)
-}
-
-// decodeUnique decodes one JSON value, refusing duplicate member names
-// (which parsers resolve differently, so two readers could disagree about
-// what a record says).
-func decodeUnique(dec *json.Decoder) (any, error) {
-	tok, err := dec.Token()
-	if err != nil {
-		return nil, err
-	}
-	switch t := tok.(type) {
-	case json.Delim:
-		switch t {
-		case '{':
-			m := map[string]any{}
-			for dec.More() {
-				k, err := dec.Token()
-				if err != nil {
-					return nil, err
-				}
-				name, _ := k.(string)
-				if _, dup := m[name]; dup {
-					return nil, errors.New("duplicate member")
-				}
-				if m[name], err = decodeUnique(dec); err != nil {
-					return nil, err
-				}
-			}
-			_, err := dec.Token()
-			return m, err
-		case '[':
-			a := []any{}
-			for dec.More() {
-				v, err := decodeUnique(dec)
-				if err != nil {
-					return nil, err
-				}
-				a = append(a, v)
-			}
-			_, err := dec.Token()
-			return a, err
-		}
-		return nil, errors.New("unexpected delimiter")
-	}
-	return tok, nil
 }
 
 // verificationProof is a batch inclusion proof, as given or as found.

@@ -8,13 +8,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"sync"
 	"time"
 
 	"github.com/quanchain/quanchain/gateway/internal/store"
+	"github.com/quanchain/quanchain/internal/backoff"
 )
 
 // SenderStore is what the Sender needs from the store; *store.Store
@@ -303,13 +303,9 @@ func (s *Sender) fail(ctx context.Context, log *slog.Logger, it store.OutboxItem
 }
 
 // backoff is the wait after the n-th failed attempt (n ≥ 1): BaseDelay
-// doubled n-1 times, capped at MaxDelay, then drawn from its upper half.
+// doubled n-1 times, capped at MaxDelay, then drawn from its upper half —
+// half of it, plus up to as much again.
 func (s *Sender) backoff(n int) time.Duration {
-	d := s.cfg.BaseDelay
-	for i := 1; i < n && d < s.cfg.MaxDelay; i++ {
-		d *= 2
-	}
-	d = min(d, s.cfg.MaxDelay)
-	half := d / 2
-	return half + rand.N(d-half+1)
+	half := backoff.Backoff{Base: s.cfg.BaseDelay / 2, Max: s.cfg.MaxDelay / 2, Jitter: 1}
+	return half.Nth(n)
 }
