@@ -1,0 +1,201 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/quanchain/quanchain/chaincode/merkle"
+)
+
+// Bulk writes of the digital safe: a dataset import stores each Merkle
+// batch together with its records, in one transaction, so that a record is
+// written once (never stored unbatched and then updated) and the batch's
+// leaves are computed once.
+
+// StoredHashes returns which of the given hex record hashes are already
+// stored, for an importer that skips them before it builds a batch.
+func (s *Store) StoredHashes(ctx context.Context, hashes []string) (map[string]bool, error) {
+	stored := map[string]bool{}
+	for start := 0; start < len(hashes); start += lookupRows {
+		chunk := hashes[start:min(start+lookupRows, len(hashes))]
+		args := make([]any, len(chunk))
+		for i, h := range chunk {
+			args[i] = h
+		}
+		rows, err := s.db.QueryContext(ctx, `SELECT record_hash FROM records WHERE record_hash IN (`+
+			placeholders(1, len(chunk))+`)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("store: stored hashes: %w", err)
+		}
+		for rows.Next() {
+			var h string
+			if err := rows.Scan(&h); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("store: stored hashes: %w", err)
+			}
+			stored[h] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("store: stored hashes: %w", err)
+		}
+	}
+	return stored, nil
+}
+
+// lookupRows is how many hashes one IN list of StoredHashes holds.
+const lookupRows = 500
+
+// InsertBatch stores new records of one category as one Merkle batch, in
+// one transaction: the records in leaf order, each with its batch and leaf
+// index, the leaf hashes SHA-256(0x00 ‖ salt ‖ record hash) and the batch.
+// It computes the leaves and the root itself and names the batch with
+// name(root). Records are read as by InsertRecords, and every one must be
+// new: a record already stored fails the whole batch with ErrExists (the
+// caller skips stored records first, see StoredHashes). The batch is
+// returned unanchored, with CreatedAt set.
+func (s *Store) InsertBatch(ctx context.Context, category string, records []Record, name func(root string) string) (Batch, error) {
+	if category == "" || len(records) == 0 {
+		return Batch{}, fmt.Errorf("%w: a batch needs a category and records", ErrInvalidArgument)
+	}
+	leaves := make([]merkle.Hash, len(records))
+	for i, r := range records {
+		if len(r.CitizenRef) != 64 || r.Category != category || !validDate(r.RecordDate) || len(r.Body) == 0 {
+			return Batch{}, fmt.Errorf("%w: record %d lacks a citizenRef, date or body, or is of another category", ErrInvalidArgument, i)
+		}
+		if r.Salt != nil && len(r.Salt) != merkle.SaltSize {
+			return Batch{}, fmt.Errorf("%w: record %d has a salt of %d bytes, not %d", ErrInvalidArgument, i, len(r.Salt), merkle.SaltSize)
+		}
+		h, err := merkle.ParseHash(r.Hash)
+		if err != nil || len(r.Hash) != 64 {
+			return Batch{}, fmt.Errorf("%w: record %d has no hex hash", ErrInvalidArgument, i)
+		}
+		leaves[i] = merkle.RecordLeafHash(r.Salt, h)
+	}
+	root := merkle.NewFromLeafHashes(leaves).Root().String()
+	b := Batch{ID: name(root), Category: category, Root: root, LeafCount: len(records),
+		CreatedAt: s.now().UTC().Truncate(time.Microsecond)}
+	now := s.d.ts(b.CreatedAt)
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `INSERT INTO batches (id, category, root, leaf_count, created_at)
+			VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING`, b.ID, b.Category, b.Root, b.LeafCount, now)
+		if err := affectedOne(res, err); err != nil {
+			if errors.Is(err, ErrNotFound) {
+				return fmt.Errorf("%w: batch %s", ErrExists, b.ID)
+			}
+			return err
+		}
+		recs := s.newBulkInsert(tx, `INSERT INTO records
+			(citizen_ref, category, record_date, body, record_hash, salt, batch_id, leaf_index, created_at) VALUES `,
+			` ON CONFLICT (record_hash) DO NOTHING`, 9)
+		defer recs.close()
+		lvs := s.newBulkInsert(tx, `INSERT INTO batch_leaves (batch_id, idx, leaf_hash) VALUES `, ``, 3)
+		defer lvs.close()
+		for i, r := range records {
+			var salt any
+			if r.Salt != nil {
+				salt = r.Salt
+			}
+			if err := recs.add(ctx, r.CitizenRef, category, r.RecordDate, r.Body, r.Hash, salt, b.ID, i, now); err != nil {
+				return err
+			}
+			if err := lvs.add(ctx, b.ID, i, leaves[i].String()); err != nil {
+				return err
+			}
+		}
+		if err := recs.flush(ctx); err != nil {
+			return err
+		}
+		if err := lvs.flush(ctx); err != nil {
+			return err
+		}
+		if recs.affected != int64(len(records)) {
+			return fmt.Errorf("%w: a record of the batch is already stored", ErrExists)
+		}
+		return nil
+	})
+	if err != nil {
+		if errors.Is(err, ErrExists) {
+			return Batch{}, err
+		}
+		return Batch{}, fmt.Errorf("store: insert batch: %w", err)
+	}
+	return b, nil
+}
+
+// bulkInsert writes rows, many to a statement, through one statement
+// prepared for the transaction (a full chunk), and the last, shorter chunk
+// through a statement of its own.
+//
+// On SQLite the parameters are anonymous (?), which the driver binds by
+// position: with numbered ones ($N) it formats and compares every name
+// against the arguments, which cost more than the insert itself.
+type bulkInsert struct {
+	tx             *sql.Tx
+	d              dialect
+	prefix, suffix string
+	rows, cols     int
+	full           *sql.Stmt
+	args           []any
+	affected       int64
+}
+
+func (s *Store) newBulkInsert(tx *sql.Tx, prefix, suffix string, cols int) *bulkInsert {
+	return &bulkInsert{tx: tx, d: s.d, prefix: prefix, suffix: suffix, rows: bulkRows, cols: cols, args: make([]any, 0, bulkRows*cols)}
+}
+
+// values returns the VALUES list of n rows.
+func (b *bulkInsert) values(n int) string {
+	if b.d == postgresDialect {
+		return valuesList(1, n, b.cols)
+	}
+	row := "(?" + strings.Repeat(", ?", b.cols-1) + ")"
+	return row + strings.Repeat(", "+row, n-1)
+}
+
+// add queues one row, writing the chunk when it is full.
+func (b *bulkInsert) add(ctx context.Context, row ...any) error {
+	b.args = append(b.args, row...)
+	if len(b.args) < b.rows*b.cols {
+		return nil
+	}
+	if b.full == nil {
+		st, err := b.tx.PrepareContext(ctx, b.prefix+b.values(b.rows)+b.suffix)
+		if err != nil {
+			return err
+		}
+		b.full = st
+	}
+	res, err := b.full.ExecContext(ctx, b.args...)
+	b.args = b.args[:0]
+	return b.count(res, err)
+}
+
+// flush writes the rows queued.
+func (b *bulkInsert) flush(ctx context.Context) error {
+	if len(b.args) == 0 {
+		return nil
+	}
+	res, err := b.tx.ExecContext(ctx, b.prefix+b.values(len(b.args)/b.cols)+b.suffix, b.args...)
+	b.args = b.args[:0]
+	return b.count(res, err)
+}
+
+func (b *bulkInsert) count(res sql.Result, err error) error {
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	b.affected += n
+	return err
+}
+
+func (b *bulkInsert) close() {
+	if b.full != nil {
+		b.full.Close()
+	}
+}
