@@ -50,9 +50,14 @@ func (s *Store) StoredHashes(ctx context.Context, hashes []string) (map[string]b
 // lookupRows is how many hashes one IN list of StoredHashes holds.
 const lookupRows = 500
 
+// LeafBlockSize is the number of leaves in a block of a batch's leaves
+// (see LeafBlocks); a power of two, so blocks are subtrees of the batch.
+const LeafBlockSize = 256
+
 // InsertBatch stores new records of one category as one Merkle batch, in
 // one transaction: the records in leaf order, each with its batch and leaf
-// index, the leaf hashes SHA-256(0x00 ‖ salt ‖ record hash) and the batch.
+// index, the leaf hashes SHA-256(0x00 ‖ salt ‖ record hash) in blocks of
+// LeafBlockSize with their subtree hashes, and the batch.
 // It computes the leaves and the root itself and names the batch with
 // name(root). Records are read as by InsertRecords, and every one must be
 // new: a record already stored fails the whole batch with ErrExists (the
@@ -76,7 +81,12 @@ func (s *Store) InsertBatch(ctx context.Context, category string, records []Reco
 		}
 		leaves[i] = merkle.RecordLeafHash(r.Salt, h)
 	}
-	root := merkle.NewFromLeafHashes(leaves).Root().String()
+	// The blocks are the tree's subtrees: their hashes give the root.
+	blocks := make([]merkle.Hash, 0, (len(leaves)+LeafBlockSize-1)/LeafBlockSize)
+	for start := 0; start < len(leaves); start += LeafBlockSize {
+		blocks = append(blocks, merkle.NewFromLeafHashes(leaves[start:min(start+LeafBlockSize, len(leaves))]).Root())
+	}
+	root := merkle.NewFromLeafHashes(blocks).Root().String()
 	b := Batch{ID: name(root), Category: category, Root: root, LeafCount: len(records),
 		CreatedAt: s.now().UTC().Truncate(time.Microsecond)}
 	now := s.d.ts(b.CreatedAt)
@@ -93,8 +103,6 @@ func (s *Store) InsertBatch(ctx context.Context, category string, records []Reco
 			(citizen_ref, category, record_date, body, record_hash, salt, batch_id, leaf_index, created_at) VALUES `,
 			` ON CONFLICT (record_hash) DO NOTHING`, 9)
 		defer recs.close()
-		lvs := s.newBulkInsert(tx, `INSERT INTO batch_leaves (batch_id, idx, leaf_hash) VALUES `, ``, 3)
-		defer lvs.close()
 		for i, r := range records {
 			var salt any
 			if r.Salt != nil {
@@ -103,15 +111,19 @@ func (s *Store) InsertBatch(ctx context.Context, category string, records []Reco
 			if err := recs.add(ctx, r.CitizenRef, category, r.RecordDate, r.Body, r.Hash, salt, b.ID, i, now); err != nil {
 				return err
 			}
-			if err := lvs.add(ctx, b.ID, i, leaves[i].String()); err != nil {
-				return err
-			}
 		}
 		if err := recs.flush(ctx); err != nil {
 			return err
 		}
-		if err := lvs.flush(ctx); err != nil {
-			return err
+		for k, h := range blocks {
+			blob := make([]byte, 0, 32*LeafBlockSize)
+			for _, l := range leaves[k*LeafBlockSize : min((k+1)*LeafBlockSize, len(leaves))] {
+				blob = append(blob, l[:]...)
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO batch_leaf_blocks (batch_id, block, block_hash, leaves)
+				VALUES ($1, $2, $3, $4)`, b.ID, k, h.String(), blob); err != nil {
+				return err
+			}
 		}
 		if recs.affected != int64(len(records)) {
 			return fmt.Errorf("%w: a record of the batch is already stored", ErrExists)
@@ -198,4 +210,69 @@ func (b *bulkInsert) close() {
 	if b.full != nil {
 		b.full.Close()
 	}
+}
+
+// LeafBlocks returns the hashes of a batch's leaf blocks, in order, and the
+// leaves of block k: what a record's proof in a large batch needs (its path
+// in its block, then the block's path among the blocks). It returns
+// ErrNotFound for a batch without blocks (sealed before them: see
+// BatchLeaves) and for a block it does not have.
+func (s *Store) LeafBlocks(ctx context.Context, batchID string, k int) (blocks, leaves []merkle.Hash, err error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT block, block_hash FROM batch_leaf_blocks WHERE batch_id = $1 ORDER BY block`, batchID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("store: leaf blocks: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var i int
+		var text string
+		if err := rows.Scan(&i, &text); err != nil {
+			return nil, nil, fmt.Errorf("store: leaf blocks: %w", err)
+		}
+		h, err := merkle.ParseHash(text)
+		if err != nil || i != len(blocks) {
+			return nil, nil, errors.New("store: leaf blocks are corrupt")
+		}
+		blocks = append(blocks, h)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("store: leaf blocks: %w", err)
+	}
+	if k < 0 || k >= len(blocks) {
+		return nil, nil, ErrNotFound
+	}
+	var blob []byte
+	if err := s.db.QueryRowContext(ctx, `SELECT leaves FROM batch_leaf_blocks WHERE batch_id = $1 AND block = $2`,
+		batchID, k).Scan(&blob); err != nil {
+		return nil, nil, fmt.Errorf("store: leaf blocks: %w", err)
+	}
+	return blocks, splitLeaves(blob), nil
+}
+
+// splitLeaves cuts a block's bytes into its 32-byte leaf hashes.
+func splitLeaves(blob []byte) []merkle.Hash {
+	leaves := make([]merkle.Hash, len(blob)/32)
+	for i := range leaves {
+		copy(leaves[i][:], blob[32*i:])
+	}
+	return leaves
+}
+
+// blockLeaves returns every leaf of a batch stored in blocks, in order, or
+// nil if it has none.
+func (s *Store) blockLeaves(ctx context.Context, batchID string) ([]merkle.Hash, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT leaves FROM batch_leaf_blocks WHERE batch_id = $1 ORDER BY block`, batchID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var leaves []merkle.Hash
+	for rows.Next() {
+		var blob []byte
+		if err := rows.Scan(&blob); err != nil {
+			return nil, err
+		}
+		leaves = append(leaves, splitLeaves(blob)...)
+	}
+	return leaves, rows.Err()
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/quanchain/quanchain/chaincode/merkle"
@@ -37,8 +38,15 @@ func TestInsertBatch(t *testing.T) {
 			t.Fatalf("batch %+v, want root %s over %d leaves, unanchored", b, root, n)
 		}
 		got, err := s.BatchLeaves(ctx, b.ID)
-		if err != nil || len(got) != n || got[n-1] != leaves[n-1] || got[bulkRows] != leaves[bulkRows] {
+		if err != nil || !slices.Equal(got, leaves) {
 			t.Fatalf("BatchLeaves: %d leaves, %v; want the records' leaves", len(got), err)
+		}
+		blocks, blockLeaves, err := s.LeafBlocks(ctx, b.ID, 0)
+		if err != nil || len(blocks) != 1 || !slices.Equal(blockLeaves, leaves) || blocks[0].String() != root {
+			t.Fatalf("LeafBlocks: %d blocks, %d leaves, %v; want one block of every leaf", len(blocks), len(blockLeaves), err)
+		}
+		if _, _, err := s.LeafBlocks(ctx, b.ID, 1); !errors.Is(err, ErrNotFound) {
+			t.Errorf("LeafBlocks of a block past the end: %v, want ErrNotFound", err)
 		}
 		for _, i := range []int{0, bulkRows, n - 1} {
 			r, err := s.RecordByHash(ctx, recs[i].Hash)
@@ -78,4 +86,37 @@ func withHash(r Record, n int) Record {
 	sum := sha256.Sum256(r.Body)
 	r.Hash = hex.EncodeToString(sum[:])
 	return r
+}
+
+func TestInsertBatchBlocks(t *testing.T) {
+	eachBackend(t, func(t *testing.T, s *Store) {
+		const n = 2*LeafBlockSize + 3
+		recs := make([]Record, n)
+		leaves := make([]merkle.Hash, n)
+		for i := range recs {
+			recs[i] = withHash(testRecord(i%5, "tax", "2026-05-01"), i)
+			h, _ := merkle.ParseHash(recs[i].Hash)
+			leaves[i] = merkle.RecordLeafHash(nil, h)
+		}
+		b, err := s.InsertBatch(ctx, "tax", recs, func(root string) string { return "tax-" + root[:24] })
+		if err != nil {
+			t.Fatalf("InsertBatch: %v", err)
+		}
+		if root := merkle.NewFromLeafHashes(leaves).Root().String(); b.Root != root {
+			t.Fatalf("root %s, want %s", b.Root, root)
+		}
+		blocks, last, err := s.LeafBlocks(ctx, b.ID, 2)
+		if err != nil || len(blocks) != 3 || !slices.Equal(last, leaves[2*LeafBlockSize:]) {
+			t.Fatalf("LeafBlocks(2): %d blocks, %d leaves, %v; want 3 blocks, the last 3 leaves", len(blocks), len(last), err)
+		}
+		for k := range blocks {
+			want := merkle.NewFromLeafHashes(leaves[k*LeafBlockSize : min((k+1)*LeafBlockSize, n)]).Root()
+			if blocks[k] != want {
+				t.Errorf("block %d hash %s, want %s", k, blocks[k], want)
+			}
+		}
+		if got, err := s.BatchLeaves(ctx, b.ID); err != nil || !slices.Equal(got, leaves) {
+			t.Errorf("BatchLeaves: %d leaves, %v; want all %d", len(got), err, n)
+		}
+	})
 }
