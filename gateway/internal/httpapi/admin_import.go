@@ -38,7 +38,8 @@ type importResult struct {
 	// Batches counts the Merkle batches this import sealed.
 	Batches int `json:"batches"`
 	// Anchored lists the batches this import anchored on the ledger: its
-	// own and any an earlier import left unanchored.
+	// own and any an earlier import left unanchored, in the order their
+	// anchoring ended (several are anchored at once).
 	Anchored []anchoredBatch `json:"anchored"`
 }
 
