@@ -218,7 +218,9 @@ func (b *bulkInsert) close() {
 // ErrNotFound for a batch without blocks (sealed before them: see
 // BatchLeaves) and for a block it does not have.
 func (s *Store) LeafBlocks(ctx context.Context, batchID string, k int) (blocks, leaves []merkle.Hash, err error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT block, block_hash FROM batch_leaf_blocks WHERE batch_id = $1 ORDER BY block`, batchID)
+	// One query: every block's hash, and the leaves of block k only.
+	rows, err := s.db.QueryContext(ctx, `SELECT block, block_hash, CASE WHEN block = $2 THEN leaves END
+		FROM batch_leaf_blocks WHERE batch_id = $1 ORDER BY block`, batchID, k)
 	if err != nil {
 		return nil, nil, fmt.Errorf("store: leaf blocks: %w", err)
 	}
@@ -226,7 +228,8 @@ func (s *Store) LeafBlocks(ctx context.Context, batchID string, k int) (blocks, 
 	for rows.Next() {
 		var i int
 		var text string
-		if err := rows.Scan(&i, &text); err != nil {
+		var blob []byte
+		if err := rows.Scan(&i, &text, &blob); err != nil {
 			return nil, nil, fmt.Errorf("store: leaf blocks: %w", err)
 		}
 		h, err := merkle.ParseHash(text)
@@ -234,6 +237,9 @@ func (s *Store) LeafBlocks(ctx context.Context, batchID string, k int) (blocks, 
 			return nil, nil, errors.New("store: leaf blocks are corrupt")
 		}
 		blocks = append(blocks, h)
+		if i == k {
+			leaves = splitLeaves(blob)
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, nil, fmt.Errorf("store: leaf blocks: %w", err)
@@ -241,12 +247,10 @@ func (s *Store) LeafBlocks(ctx context.Context, batchID string, k int) (blocks, 
 	if k < 0 || k >= len(blocks) {
 		return nil, nil, ErrNotFound
 	}
-	var blob []byte
-	if err := s.db.QueryRowContext(ctx, `SELECT leaves FROM batch_leaf_blocks WHERE batch_id = $1 AND block = $2`,
-		batchID, k).Scan(&blob); err != nil {
-		return nil, nil, fmt.Errorf("store: leaf blocks: %w", err)
+	if len(leaves) == 0 {
+		return nil, nil, errors.New("store: leaf blocks are corrupt")
 	}
-	return blocks, splitLeaves(blob), nil
+	return blocks, leaves, nil
 }
 
 // splitLeaves cuts a block's bytes into its 32-byte leaf hashes.

@@ -28,7 +28,8 @@ import (
 // date range (store.RecordsFor), then the delivery body with every
 // record's inclusion proof, rebuilt from its batch's leaves
 // (Vault.BuildDelivery). It reports p50 and p99 over b.N lookups of
-// random citizens.
+// random citizens. QUANCHAIN_SAFE_BACKEND=sqlite (or postgres) runs one
+// backend only.
 //
 // The records are laid out as monthly datasets are imported: each round
 // gives every citizen one record, of one category and month, so a
@@ -48,6 +49,9 @@ func BenchmarkSafeLookup(b *testing.B) {
 		{"sqlite", func(b *testing.B) string { return "sqlite://" + filepath.Join(b.TempDir(), "safe.db") }},
 		{"postgres", benchPostgres},
 	} {
+		if only := os.Getenv("QUANCHAIN_SAFE_BACKEND"); only != "" && only != backend.name {
+			continue
+		}
 		dsn := backend.dsn(b)
 		if dsn == "" {
 			continue
