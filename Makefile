@@ -3,7 +3,7 @@ GO      ?= go
 NET     := $(GO) run ./network/cmd/quanchain-net
 PKGS    := ./...
 
-.PHONY: bench-gateway bench-ledger bench-load deps all build up down clean status test test-unit test-integration test-faults soak fuzz cover vet fmt
+.PHONY: bench-gateway bench-ledger bench-load bench-scale deps all build up down clean status test test-unit test-integration test-faults soak fuzz cover vet fmt
 
 all: build
 
@@ -78,6 +78,18 @@ bench-gateway:
 ## bench-load: ops/s, p50/p95/p99, errors and network CPU per operation at 1, 8, 32, 128 clients (docs/bench/load.md, load.svg)
 bench-load:
 	QUANCHAIN_LOAD_OUT=docs/bench $(GO) test -count=1 -run='^$$' -bench='^BenchmarkLoad$$' -benchtime=1x -timeout=60m ./integration/
+
+## bench-scale: import throughput and a delivery's safe lookup (p50/p99) at scale; no network.
+## Sizes: SCALE_RECORDS (import), SCALE_CITIZENS and SCALE_SAFE_RECORDS (lookup, SQLite and PostgreSQL).
+SCALE_RECORDS      ?= 1000000
+SCALE_BATCH        ?= 65536
+SCALE_CITIZENS     ?= 100000
+SCALE_SAFE_RECORDS ?= 1000000
+bench-scale:
+	QUANCHAIN_IMPORT_RECORDS=$(SCALE_RECORDS) QUANCHAIN_IMPORT_BATCH=$(SCALE_BATCH) \
+		$(GO) test -count=1 -run='^$$' -bench='^BenchmarkImport$$' -benchtime=1x -timeout=1h ./gateway/internal/vault/
+	QUANCHAIN_SAFE_CITIZENS=$(SCALE_CITIZENS) QUANCHAIN_SAFE_RECORDS=$(SCALE_SAFE_RECORDS) \
+		$(GO) test -count=1 -v -run='^$$' -bench='^BenchmarkSafeLookup$$' -benchtime=2000x -timeout=3h ./gateway/internal/vault/
 
 # staticcheck is pinned here rather than with a tool line in go.mod: as a
 # tool its requirements would raise the versions the module itself builds

@@ -56,6 +56,7 @@ func adminAPI(cfg *config.Config, st *store.Store, l *ledger.Ledger, ps *vault.P
 	if ps == nil {
 		return nil, errors.New("the provider role needs the pseudonym key")
 	}
-	im := &vault.Importer{Store: st, Pseudonymiser: ps, Anchorer: httpapi.ReportingAnchorer(ledger.BatchAnchorer{Ledger: l})}
-	return httpapi.NewAdminAPI(httpapi.AdminConfig{Clients: st, Datasets: im})
+	im := &vault.Importer{Store: st, Pseudonymiser: ps, Anchorer: httpapi.ReportingAnchorer(ledger.BatchAnchorer{Ledger: l}),
+		BatchSize: cfg.ImportBatchSize, AnchorParallelism: cfg.ImportAnchors}
+	return httpapi.NewAdminAPI(httpapi.AdminConfig{Clients: st, Datasets: im, SpoolDir: cfg.DataDir})
 }

@@ -107,6 +107,13 @@ type Config struct {
 	// ImportLimit is the largest dataset accepted by the admin import
 	// (JSON Lines), in bytes; it replaces BodyLimit on that route.
 	ImportLimit int64
+	// ImportBatchSize is the number of records per Merkle batch of a
+	// dataset import (1–65,536): larger batches mean fewer anchor
+	// transactions, and more leaves to hash when a delivery proves a record.
+	ImportBatchSize int
+	// ImportAnchors is how many anchor transactions a dataset import keeps
+	// in flight at once (1–64).
+	ImportAnchors int
 	// ReadHeaderTimeout, ReadTimeout, WriteTimeout and IdleTimeout bound the
 	// HTTP server; RequestTimeout bounds one handler's work (ledger calls
 	// included); ShutdownTimeout bounds the graceful shutdown.
@@ -153,14 +160,16 @@ func (c *Config) HasRole(r Role) bool {
 // Defaults returns the configuration used where nothing is set.
 func Defaults() Config {
 	return Config{
-		Listen:         "127.0.0.1:8080",
-		Roles:          []Role{RoleRequester},
-		Issuer:         "quanchain-gateway",
-		Audience:       "quanchain-api",
-		TokenTTL:       5 * time.Minute,
-		BodyLimit:      1 << 20,
-		ImportLimit:    32 << 20,
-		LoginPerMinute: 5,
+		Listen:          "127.0.0.1:8080",
+		Roles:           []Role{RoleRequester},
+		Issuer:          "quanchain-gateway",
+		Audience:        "quanchain-api",
+		TokenTTL:        5 * time.Minute,
+		BodyLimit:       1 << 20,
+		ImportLimit:     32 << 20,
+		ImportBatchSize: 1024,
+		ImportAnchors:   8,
+		LoginPerMinute:  5,
 		// Five logins and five codes per citizen in 15 minutes; sessions of
 		// 30 minutes' inactivity, 12 hours in all.
 		LoginStartsPerCitizen: 5,
@@ -227,6 +236,8 @@ func Load(args, env []string, usage io.Writer) (*Config, error) {
 	fs.IntVar(&c.PseudonymLookupsPerMinute, "pseudonym-lookups-per-minute", c.PseudonymLookupsPerMinute, "pseudonym lookups allowed per requesting institution and minute (provider)")
 	fs.Int64Var(&c.BodyLimit, "body-limit", c.BodyLimit, "largest request body in bytes")
 	fs.Int64Var(&c.ImportLimit, "import-limit", c.ImportLimit, "largest dataset import body in bytes (provider admin API)")
+	fs.IntVar(&c.ImportBatchSize, "import-batch-size", c.ImportBatchSize, "records per Merkle batch of a dataset import, 1–65536 (provider)")
+	fs.IntVar(&c.ImportAnchors, "import-anchors", c.ImportAnchors, "anchor transactions a dataset import keeps in flight, 1–64 (provider)")
 	fs.DurationVar(&c.ReadHeaderTimeout, "read-header-timeout", c.ReadHeaderTimeout, "HTTP read-header timeout")
 	fs.DurationVar(&c.ReadTimeout, "read-timeout", c.ReadTimeout, "HTTP read timeout")
 	fs.DurationVar(&c.WriteTimeout, "write-timeout", c.WriteTimeout, "HTTP write timeout")
@@ -412,6 +423,12 @@ func (c *Config) Validate() error {
 	}
 	if c.ImportLimit < 1024 || c.ImportLimit > 1<<30 {
 		bad("import-limit: %d is outside 1 KiB–1 GiB", c.ImportLimit)
+	}
+	if c.ImportBatchSize < 1 || c.ImportBatchSize > 1<<16 {
+		bad("import-batch-size: %d is outside 1–65536", c.ImportBatchSize)
+	}
+	if c.ImportAnchors < 1 || c.ImportAnchors > 64 {
+		bad("import-anchors: %d is outside 1–64", c.ImportAnchors)
 	}
 	for _, t := range []struct {
 		name string

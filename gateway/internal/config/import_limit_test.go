@@ -25,3 +25,23 @@ func TestImportLimit(t *testing.T) {
 		}
 	}
 }
+
+func TestImportBatching(t *testing.T) {
+	base := []string{"--org", "BankMSP", "--state-dir", t.TempDir()}
+	c, err := Load(base, nil, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ImportBatchSize != 1024 || c.ImportAnchors != 8 {
+		t.Errorf("defaults: batch size %d, anchors %d; want 1024, 8", c.ImportBatchSize, c.ImportAnchors)
+	}
+	c, err = Load(base, []string{"QC_IMPORT_BATCH_SIZE=65536", "QC_IMPORT_ANCHORS=16"}, io.Discard)
+	if err != nil || c.ImportBatchSize != 65536 || c.ImportAnchors != 16 {
+		t.Fatalf("QC_IMPORT_BATCH_SIZE, QC_IMPORT_ANCHORS: %v %+v", err, c)
+	}
+	for _, bad := range [][]string{{"--import-batch-size", "0"}, {"--import-batch-size", "65537"}, {"--import-anchors", "0"}, {"--import-anchors", "65"}} {
+		if _, err := Load(append(base, bad...), nil, io.Discard); err == nil || !strings.Contains(err.Error(), bad[0][2:]) {
+			t.Errorf("%v: err = %v", bad, err)
+		}
+	}
+}

@@ -80,13 +80,18 @@ type AdminConfig struct {
 	Clients AdminClientStore
 	// Datasets imports datasets; nil answers the import route 503.
 	Datasets DatasetImporter
+	// SpoolDir keeps a dataset, in a file only the gateway can read,
+	// between its check and its import (the gateway's data directory;
+	// os.TempDir() if empty): the request is read once, and memory does
+	// not grow with the dataset.
+	SpoolDir string
 }
 
 // AdminAPI serves the admin routes.
 type AdminAPI struct {
 	cfg AdminConfig
 	// importing holds one token while an import runs: imports are
-	// serialised, so at most one dataset is held in memory.
+	// serialised, so at most one dataset is spooled at a time.
 	importing chan struct{}
 }
 

@@ -1,13 +1,15 @@
 package httpapi
 
 import (
-	"bytes"
+	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"mime"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 
@@ -36,7 +38,8 @@ type importResult struct {
 	// Batches counts the Merkle batches this import sealed.
 	Batches int `json:"batches"`
 	// Anchored lists the batches this import anchored on the ledger: its
-	// own and any an earlier import left unanchored.
+	// own and any an earlier import left unanchored, in the order their
+	// anchoring ended (several are anchored at once).
 	Anchored []anchoredBatch `json:"anchored"`
 }
 
@@ -86,23 +89,41 @@ func (s *Server) adminImportDataset(w http.ResponseWriter, r *http.Request) erro
 	case <-ctx.Done():
 		return apiErr(http.StatusServiceUnavailable, CodeImportBusy, "another import is running; retry later")
 	}
-	data, err := io.ReadAll(r.Body)
+	// The body is checked as it arrives and kept in a spool file, which
+	// the import then reads: all or nothing, and memory does not grow
+	// with the dataset.
+	spool, err := os.CreateTemp(a.cfg.SpoolDir, "import-*.jsonl")
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return err
-		}
-		return apiErr(http.StatusBadRequest, CodeInvalidArgument, "the dataset could not be read")
+		return fmt.Errorf("spool the dataset: %w", err)
 	}
-	if len(bytes.TrimSpace(data)) == 0 {
+	defer func() {
+		spool.Close()
+		os.Remove(spool.Name())
+	}()
+	spooled := bufio.NewWriterSize(spool, 256<<10)
+	lines, err := a.cfg.Datasets.Check(ctx, category, io.TeeReader(r.Body, spooled))
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		return mbe
+	case err != nil:
+		var le *vault.LineError
+		if !errors.As(err, &le) && !errors.Is(err, vault.ErrCategoryNotServed) && ctx.Err() == nil {
+			return apiErr(http.StatusBadRequest, CodeInvalidArgument, "the dataset could not be read")
+		}
+		return datasetError(err)
+	case lines == 0:
 		return apiErr(http.StatusBadRequest, CodeInvalidRecord, "the dataset is empty")
 	}
-	if _, err := a.cfg.Datasets.Check(ctx, category, bytes.NewReader(data)); err != nil {
-		return datasetError(err)
+	if err := spooled.Flush(); err != nil {
+		return fmt.Errorf("spool the dataset: %w", err)
+	}
+	if _, err := spool.Seek(0, io.SeekStart); err != nil {
+		return fmt.Errorf("spool the dataset: %w", err)
 	}
 
 	log := &anchorLog{}
-	res, err := a.cfg.Datasets.Import(withAnchorLog(ctx, log), category, bytes.NewReader(data))
+	res, err := a.cfg.Datasets.Import(withAnchorLog(ctx, log), category, bufio.NewReaderSize(spool, 256<<10))
 	if err != nil {
 		s.log.WarnContext(ctx, "dataset import incomplete", slog.String("request_id", requestIDFrom(ctx)),
 			slog.String("category", category), slog.Int("inserted", res.Inserted), slog.Int("batches", len(res.Batches)),

@@ -16,13 +16,16 @@ import (
 // The digital safe (数字保险箱): the provider's records, kept at their source
 // and anchored on the ledger in Merkle batches.
 //
-// A batch keeps its leaf hashes, in leaf order, in batch_leaves; proofs are
-// recomputed from them on demand rather than stored. Leaves take n rows of
-// 32 bytes where stored proofs would take n·log₂ n hashes; rebuilding a
-// batch of a thousand leaves is about two thousand SHA-256 computations,
-// well under a millisecond; and the tree stays intact if records are later
-// deleted (a retention limit or an erasure request under PIPL), since the
-// leaves are hashes, not records.
+// A batch keeps its leaf hashes, in leaf order, in blocks of LeafBlockSize
+// leaves, each with the hash of its subtree (batch_leaf_blocks); batches
+// sealed before blocks, and those CreateBatch seals, keep one row a leaf
+// (batch_leaves). Proofs are recomputed from them on demand rather than
+// stored: leaves take n·32 bytes where stored proofs would take n·log₂ n
+// hashes, and the tree stays intact if records are later deleted (a
+// retention limit or an erasure request under PIPL), since the leaves are
+// hashes, not records. A record's proof needs only its block and the block
+// hashes (LeafBlocks): a few rows and about 500 SHA-256 computations,
+// however large the batch.
 //
 // Each record keeps its salt, 32 random bytes drawn at import, and its leaf
 // is SHA-256(0x00 ‖ salt ‖ record hash) (merkle.RecordLeafHash): the salt is
@@ -407,6 +410,12 @@ func (s *Store) BatchLeaves(ctx context.Context, batchID string) ([]merkle.Hash,
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: batch leaves: %w", err)
+	}
+	if len(leaves) == 0 {
+		// A batch stored by InsertBatch keeps its leaves in blocks.
+		if leaves, err = s.blockLeaves(ctx, batchID); err != nil {
+			return nil, fmt.Errorf("store: batch leaves: %w", err)
+		}
 	}
 	if len(leaves) == 0 {
 		return nil, ErrNotFound

@@ -233,6 +233,12 @@ func sqliteSource(path string) (string, string, dialect, error) {
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "foreign_keys(1)")
+	// Statement journals (the undo of one statement that may fail halfway
+	// through, such as a multi-row insert) in memory, not in temporary
+	// files; and a page cache of 32 MiB (the default is 2 MiB), so that a
+	// large transaction is not spilled to the WAL before it commits.
+	q.Add("_pragma", "temp_store(MEMORY)")
+	q.Add("_pragma", "cache_size(-32768)")
 	if path != ":memory:" {
 		q.Add("_pragma", "journal_mode(WAL)")
 		q.Add("_pragma", "synchronous(NORMAL)")

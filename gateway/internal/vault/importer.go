@@ -59,21 +59,33 @@ type LineError struct {
 func (e *LineError) Error() string { return fmt.Sprintf("line %d: %v", e.Line, e.Err) }
 func (e *LineError) Unwrap() error { return e.Err }
 
-// Defaults of the Importer.
+// Defaults and limits of the Importer.
 const (
-	DefaultBatchSize    = 1024
-	DefaultMaxLineBytes = 64 << 10
-	insertChunk         = 500
+	DefaultBatchSize = 1024
+	// MaxBatchSize bounds BatchSize. The anchor contract accepts up to 2²⁴
+	// leaves, but an import holds one batch of records in memory while it
+	// writes the one before, and a delivery rebuilds the tree of each
+	// batch its records are in: 65,536 leaves keep both bounded (about 20
+	// MB of records of 300 bytes, a 16-node proof).
+	MaxBatchSize             = 1 << 16
+	DefaultAnchorParallelism = 8
+	DefaultMaxLineBytes      = 64 << 10
 )
 
 // Importer loads records from JSON Lines into the digital safe, groups them
 // into Merkle batches and anchors the batches.
 //
+// Import streams: it reads, checks and hashes lines while the batch before
+// is written and earlier batches are anchored, so its memory is bounded by
+// two batches of records, whatever the size of the input. Each batch is
+// stored with its records in one transaction, and up to AnchorParallelism
+// anchor transactions are in flight at once.
+//
 // Import is restartable: records already stored (same hash) are skipped,
-// records not yet batched are batched by the next run, and batches whose
-// anchoring failed are anchored by the next run (or by AnchorPending). An
-// Importer serialises its own batching and anchoring; run one Importer per
-// store.
+// records an earlier version left unbatched are batched by the next run, and
+// batches whose anchoring failed are anchored by the next run (or by
+// AnchorPending). An Importer serialises its own imports, batching and
+// anchoring; run one Importer per store.
 type Importer struct {
 	Store         *store.Store
 	Pseudonymiser *Pseudonymiser
@@ -82,15 +94,21 @@ type Importer struct {
 	Anchorer Anchorer
 	// Categories the provider serves; empty means model.StandardCategories().
 	Categories []string
-	// BatchSize is the number of leaves per batch (DefaultBatchSize if 0).
+	// BatchSize is the number of leaves per batch, at most MaxBatchSize
+	// (DefaultBatchSize if 0).
 	BatchSize int
+	// AnchorParallelism is how many anchor transactions may be in flight
+	// at once (DefaultAnchorParallelism if 0). Each waits for its commit,
+	// so the ledger part of an import takes about the commit latency
+	// times batches ÷ AnchorParallelism.
+	AnchorParallelism int
 	// MaxLineBytes bounds one line (DefaultMaxLineBytes if 0).
 	MaxLineBytes int
 	// Now is the clock (time.Now if nil): the reference date for ID
 	// numbers and the anchoring time.
 	Now func() time.Time
 
-	mu sync.Mutex // serialises batching and anchoring
+	mu sync.Mutex // serialises imports, batching and anchoring
 }
 
 // ImportResult summarises an import.
@@ -109,42 +127,108 @@ func (im *Importer) now() time.Time {
 	return time.Now()
 }
 
+func (im *Importer) batchSize() int {
+	if im.BatchSize <= 0 {
+		return DefaultBatchSize
+	}
+	return min(im.BatchSize, MaxBatchSize)
+}
+
 // Import reads one dataset of the given category from r — one JSON record
 // per line, with string members "category" (equal to category),
 // "citizen_id" and "record_date" — and stores each line's bytes (without
-// surrounding white space) as the record body. It then batches the
-// category's unbatched records and anchors every unanchored batch.
+// surrounding white space) as the record body, BatchSize records to a
+// Merkle batch, in input order, skipping records already stored. Each
+// batch is anchored as soon as it is stored. At the end it batches any
+// unbatched records of the category and anchors every unanchored batch.
 //
-// It stops at the first invalid line with a *LineError; records of the
-// lines before it may be stored (in chunks of 500), and a corrected input
-// can simply be imported again. If anchoring fails, the result counts what
-// was done and the error says so; the batches are retried by the next run.
+// It stops at the first invalid line with a *LineError; the batches
+// completed before it may be stored (and anchored), and a corrected input
+// can simply be imported again. If anchoring fails, Import still stores
+// the whole dataset, then returns the counts and the first anchoring
+// error; the batches left are retried by the next run.
 func (im *Importer) Import(ctx context.Context, category string, r io.Reader) (ImportResult, error) {
 	var res ImportResult
 	if !slices.Contains(im.categories(), category) {
 		return res, fmt.Errorf("vault: category %q is not served here", category)
 	}
+	im.mu.Lock()
+	defer im.mu.Unlock()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	// Three stages: reading and hashing (a goroutine), storing (here) and
+	// anchoring (a pool). Channels of one element bound what is in memory.
+	chunks := make(chan []store.Record, 1)
+	var readErr error
+	go func() {
+		defer close(chunks)
+		readErr = im.read(ctx, category, r, chunks, &res.Lines)
+	}()
+	anchors := im.startAnchoring(ctx)
+	var storeErr error
+	for chunk := range chunks {
+		if storeErr != nil {
+			continue // drain, so the reader ends
+		}
+		b, inserted, err := im.storeBatch(ctx, category, chunk)
+		if err != nil {
+			storeErr = err
+			cancel()
+			continue
+		}
+		res.Inserted += inserted
+		res.Duplicates += len(chunk) - inserted
+		if inserted > 0 {
+			res.Batches = append(res.Batches, b)
+			anchors.add(b)
+		}
+	}
+	anchored, anchorErr := anchors.wait()
+	res.Anchored = anchored
+	if storeErr != nil {
+		return res, storeErr
+	}
+	if readErr != nil {
+		return res, readErr
+	}
+	// Records left unbatched by an earlier version of the importer.
+	batches, err := im.seal(ctx, category)
+	res.Batches = append(res.Batches, batches...)
+	if err != nil {
+		return res, err
+	}
+	if anchorErr != nil {
+		return res, anchorErr
+	}
+	n, err := im.anchorPending(ctx)
+	res.Anchored += n
+	return res, err
+}
+
+// read scans the dataset and sends its records, hashed and salted, in
+// chunks of the batch size. It counts the non-blank lines into lines.
+func (im *Importer) read(ctx context.Context, category string, r io.Reader, out chan<- []store.Record, lines *int) error {
 	maxLine := im.MaxLineBytes
 	if maxLine <= 0 {
 		maxLine = DefaultMaxLineBytes
 	}
+	size := im.batchSize()
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, min(maxLine, 64<<10)), maxLine)
 	ref := im.now()
-	var chunk []store.Record
-	flush := func() error {
-		if len(chunk) == 0 {
-			return nil
+	chunk := make([]store.Record, 0, min(size, 4096))
+	send := func() bool {
+		select {
+		case out <- chunk:
+			chunk = make([]store.Record, 0, min(size, 4096))
+			return true
+		case <-ctx.Done():
+			return false
 		}
-		n, err := im.Store.InsertRecords(ctx, chunk)
-		if err != nil {
-			return err
-		}
-		res.Inserted += n
-		res.Duplicates += len(chunk) - n
-		chunk = chunk[:0]
-		return nil
 	}
+	// One allocation of salts for many records.
+	var salts []byte
 	line := 0
 	for sc.Scan() {
 		line++
@@ -152,42 +236,63 @@ func (im *Importer) Import(ctx context.Context, category string, r io.Reader) (I
 		if len(body) == 0 {
 			continue
 		}
-		res.Lines++
+		*lines++
 		rec, err := im.parseLine(body, category, ref)
 		if err != nil {
-			return res, &LineError{Line: line, Err: err}
+			return &LineError{Line: line, Err: err}
 		}
 		// The record's salt, kept next to it: its Merkle leaf is
 		// SHA-256(0x00 ‖ salt ‖ record hash). A record already stored keeps
 		// the salt it was first stored with.
-		rec.Salt = make([]byte, merkle.SaltSize)
-		rand.Read(rec.Salt)
+		if len(salts) < merkle.SaltSize {
+			salts = make([]byte, 256*merkle.SaltSize)
+			rand.Read(salts)
+		}
+		rec.Salt, salts = salts[:merkle.SaltSize:merkle.SaltSize], salts[merkle.SaltSize:]
 		chunk = append(chunk, rec)
-		if len(chunk) == insertChunk {
-			if err := flush(); err != nil {
-				return res, err
-			}
+		if len(chunk) == size && !send() {
+			return ctx.Err()
 		}
 	}
 	if err := sc.Err(); err != nil {
 		if errors.Is(err, bufio.ErrTooLong) {
-			return res, &LineError{Line: line + 1, Err: fmt.Errorf("%w: over %d bytes", ErrLineTooLong, maxLine)}
+			return &LineError{Line: line + 1, Err: fmt.Errorf("%w: over %d bytes", ErrLineTooLong, maxLine)}
 		}
-		return res, fmt.Errorf("vault: read dataset: %w", err)
+		return fmt.Errorf("vault: read dataset: %w", err)
 	}
-	if err := flush(); err != nil {
-		return res, err
+	if len(chunk) > 0 && !send() {
+		return ctx.Err()
 	}
+	return nil
+}
 
-	im.mu.Lock()
-	defer im.mu.Unlock()
-	batches, err := im.seal(ctx, category)
-	res.Batches = batches
-	if err != nil {
-		return res, err
+// storeBatch stores the records of chunk not already stored (nor repeated
+// within it) as one batch and returns it with the number stored; with none
+// new, it stores nothing.
+func (im *Importer) storeBatch(ctx context.Context, category string, chunk []store.Record) (store.Batch, int, error) {
+	hashes := make([]string, len(chunk))
+	for i, r := range chunk {
+		hashes[i] = r.Hash
 	}
-	res.Anchored, err = im.anchorPending(ctx)
-	return res, err
+	stored, err := im.Store.StoredHashes(ctx, hashes)
+	if err != nil {
+		return store.Batch{}, 0, err
+	}
+	fresh := chunk[:0]
+	for _, r := range chunk {
+		if !stored[r.Hash] {
+			stored[r.Hash] = true // a line repeated in the chunk is stored once
+			fresh = append(fresh, r)
+		}
+	}
+	if len(fresh) == 0 {
+		return store.Batch{}, 0, nil
+	}
+	b, err := im.Store.InsertBatch(ctx, category, fresh, func(root string) string { return BatchID(category, root) })
+	if err != nil {
+		return store.Batch{}, 0, fmt.Errorf("vault: store batch: %w", err)
+	}
+	return b, len(fresh), nil
 }
 
 func (im *Importer) categories() []string {
@@ -269,10 +374,7 @@ func (im *Importer) SealBatches(ctx context.Context, category string) ([]store.B
 }
 
 func (im *Importer) seal(ctx context.Context, category string) ([]store.Batch, error) {
-	size := im.BatchSize
-	if size <= 0 {
-		size = DefaultBatchSize
-	}
+	size := im.batchSize()
 	var created []store.Batch
 	for {
 		recs, err := im.Store.UnanchoredRecords(ctx, category, size)
@@ -314,9 +416,9 @@ func BatchID(category, root string) string {
 	return category + "-" + head[:12] + "-" + head[12:]
 }
 
-// AnchorPending anchors every batch not yet anchored, oldest first, and
-// returns how many it anchored. It stops at the first failure, which the
-// next call retries.
+// AnchorPending anchors every batch not yet anchored, up to
+// AnchorParallelism at a time, and returns how many it anchored. After the
+// first failure it starts no more; the next call retries what is left.
 func (im *Importer) AnchorPending(ctx context.Context) (int, error) {
 	im.mu.Lock()
 	defer im.mu.Unlock()
@@ -333,18 +435,94 @@ func (im *Importer) anchorPending(ctx context.Context) (int, error) {
 		if err != nil || len(batches) == 0 {
 			return anchored, err
 		}
+		a := im.startAnchoring(ctx)
 		for _, b := range batches {
-			txID, err := im.Anchorer.AnchorBatch(ctx, b.ID, b.Category, b.Root, b.LeafCount)
-			if err == nil && txID == "" {
-				err = errors.New("anchorer returned no transaction id")
-			}
-			if err != nil {
-				return anchored, fmt.Errorf("vault: anchor batch %s: %w", b.ID, err)
-			}
-			if err := im.Store.MarkBatchAnchored(ctx, b.ID, txID, im.now()); err != nil {
-				return anchored, fmt.Errorf("vault: anchor batch %s: %w", b.ID, err)
-			}
-			anchored++
+			a.add(b)
+		}
+		n, err := a.wait()
+		anchored += n
+		if err != nil {
+			return anchored, err
 		}
 	}
+}
+
+// anchoring anchors batches in a pool of AnchorParallelism goroutines.
+type anchoring struct {
+	im    *Importer
+	ctx   context.Context
+	queue chan store.Batch
+	wg    sync.WaitGroup
+
+	mu       sync.Mutex
+	anchored int
+	err      error // the first failure; no batch is anchored after it
+}
+
+// startAnchoring starts the pool; add queues a batch (blocking while every
+// goroutine is busy), wait ends the pool. Without an Anchorer, batches are
+// left for a later AnchorPending.
+func (im *Importer) startAnchoring(ctx context.Context) *anchoring {
+	a := &anchoring{im: im, ctx: ctx, queue: make(chan store.Batch)}
+	if im.Anchorer == nil {
+		return a
+	}
+	n := im.AnchorParallelism
+	if n <= 0 {
+		n = DefaultAnchorParallelism
+	}
+	for range n {
+		a.wg.Go(func() {
+			for b := range a.queue {
+				a.anchor(b)
+			}
+		})
+	}
+	return a
+}
+
+func (a *anchoring) add(b store.Batch) {
+	if a.im.Anchorer != nil {
+		a.queue <- b
+	}
+}
+
+func (a *anchoring) wait() (int, error) {
+	close(a.queue)
+	a.wg.Wait()
+	return a.anchored, a.err
+}
+
+func (a *anchoring) anchor(b store.Batch) {
+	a.mu.Lock()
+	failed := a.err != nil
+	a.mu.Unlock()
+	if failed {
+		return
+	}
+	err := a.im.anchorOne(a.ctx, b)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if err != nil {
+		if a.err == nil {
+			a.err = err
+		}
+		return
+	}
+	a.anchored++
+}
+
+// anchorOne anchors one batch and records its transaction.
+func (im *Importer) anchorOne(ctx context.Context, b store.Batch) error {
+	txID, err := im.Anchorer.AnchorBatch(ctx, b.ID, b.Category, b.Root, b.LeafCount)
+	if err == nil && txID == "" {
+		err = errors.New("anchorer returned no transaction id")
+	}
+	if err != nil {
+		return fmt.Errorf("vault: anchor batch %s: %w", b.ID, err)
+	}
+	if err := im.Store.MarkBatchAnchored(ctx, b.ID, txID, im.now()); err != nil {
+		return fmt.Errorf("vault: anchor batch %s: %w", b.ID, err)
+	}
+	return nil
 }

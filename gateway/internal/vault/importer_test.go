@@ -2,11 +2,14 @@ package vault
 
 import (
 	"bytes"
+	"context"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/quanchain/quanchain/chaincode/merkle"
 	"github.com/quanchain/quanchain/gateway/internal/store"
@@ -146,6 +149,7 @@ func TestImportRetriesFailedAnchor(t *testing.T) {
 	anchorer.failOn[2] = true // the second batch fails outright
 	anchorer.lose[3] = true   // the third commits, but the answer is lost
 	im := newImporter(t, st, anchorer)
+	im.AnchorParallelism = 1 // one anchor at a time, so the failing calls are known batches
 	data := dataset(t, 5, synth.Citizens(5, 40), synth.SocialSecurity)
 
 	res, err := im.Import(ctx, synth.SocialSecurity, bytes.NewReader(data))
@@ -168,6 +172,7 @@ func TestImportRetriesFailedAnchor(t *testing.T) {
 	}
 	st = openStore(t, dsn)
 	im = newImporter(t, st, anchorer)
+	im.AnchorParallelism = 1
 	if _, err := im.AnchorPending(ctx); err == nil || !strings.Contains(err.Error(), "deadline exceeded") {
 		t.Fatalf("AnchorPending: %v, want batch 3's answer lost once", err)
 	}
@@ -314,5 +319,77 @@ func TestImportLineErrors(t *testing.T) {
 	}
 	if string(rec.Body) != spaced {
 		t.Errorf("stored body %q, want %q", rec.Body, spaced)
+	}
+}
+
+// slowAnchorer anchors after a pause, counting the calls in flight.
+type slowAnchorer struct {
+	*fakeAnchorer
+	inFlight, most atomic.Int32
+}
+
+func (s *slowAnchorer) AnchorBatch(ctx context.Context, batchID, category, root string, leafCount int) (string, error) {
+	n := s.inFlight.Add(1)
+	defer s.inFlight.Add(-1)
+	for {
+		m := s.most.Load()
+		if n <= m || s.most.CompareAndSwap(m, n) {
+			break
+		}
+	}
+	time.Sleep(20 * time.Millisecond)
+	return s.fakeAnchorer.AnchorBatch(ctx, batchID, category, root, leafCount)
+}
+
+func TestImportAnchorsConcurrently(t *testing.T) {
+	st := openStore(t, sqliteDSN(t))
+	anchorer := &slowAnchorer{fakeAnchorer: newFakeAnchorer()}
+	im := newImporter(t, st, anchorer)
+	im.BatchSize, im.AnchorParallelism = 16, 4
+	data := dataset(t, 9, synth.Citizens(9, 30), synth.Tax)
+
+	res, err := im.Import(ctx, synth.Tax, bytes.NewReader(data))
+	if err != nil {
+		t.Fatalf("Import: %v", err)
+	}
+	if len(res.Batches) < 8 || res.Anchored != len(res.Batches) {
+		t.Fatalf("%d batches, %d anchored; want at least 8, all anchored", len(res.Batches), res.Anchored)
+	}
+	if most := anchorer.most.Load(); most < 2 || most > 4 {
+		t.Errorf("at most %d anchor calls in flight, want 2 to 4", most)
+	}
+	for i, b := range res.Batches {
+		if b.LeafCount > 16 {
+			t.Errorf("batch %d has %d leaves, want at most 16", i, b.LeafCount)
+		}
+		got, err := st.GetBatch(ctx, b.ID)
+		if err != nil || got.AnchoredTxID != anchorer.batches[b.ID].txID {
+			t.Errorf("batch %s: stored anchor %q (%v), want the ledger's", b.ID, got.AnchoredTxID, err)
+		}
+	}
+
+	// Again: every record is a duplicate, nothing new is batched.
+	again, err := im.Import(ctx, synth.Tax, bytes.NewReader(data))
+	if err != nil {
+		t.Fatalf("Import again: %v", err)
+	}
+	if again.Inserted != 0 || again.Duplicates != res.Lines || len(again.Batches) != 0 {
+		t.Errorf("import again: %+v, want every line a duplicate and no batch", again)
+	}
+}
+
+func TestImportRepeatedLineStoredOnce(t *testing.T) {
+	st := openStore(t, sqliteDSN(t))
+	im := newImporter(t, st, newFakeAnchorer())
+	data := dataset(t, 4, synth.Citizens(4, 3), synth.Tax)
+	first, _, _ := bytes.Cut(data, []byte("\n"))
+	data = append(append(data, first...), '\n')
+
+	res, err := im.Import(ctx, synth.Tax, bytes.NewReader(data))
+	if err != nil {
+		t.Fatalf("Import: %v", err)
+	}
+	if res.Duplicates != 1 || res.Inserted != res.Lines-1 {
+		t.Errorf("%d inserted, %d duplicates of %d lines; want the repeated line skipped once", res.Inserted, res.Duplicates, res.Lines)
 	}
 }

@@ -223,45 +223,116 @@ func (v *Vault) Proofs(ctx context.Context, records []store.Record) ([]Proof, er
 	return proofs, nil
 }
 
-// prover builds proofs, keeping each batch's tree for the records that
+// prover builds proofs, keeping the trees it built for the records that
 // follow (the records of one delivery mostly share a few batches).
+//
+// A batch stored in leaf blocks (store.LeafBlocks) is proved without
+// reading all its leaves: the blocks are aligned subtrees of size
+// store.LeafBlockSize, a power of two, so in RFC 6962's tree each is the
+// node over its leaves, and the tree over the block hashes (taken as
+// leaves) has the batch's root and nodes. A record's audit path is its path
+// in its block's tree followed by its block's path in the tree of blocks.
 type prover struct {
 	st      *store.Store
-	trees   map[string]*merkle.Tree
+	trees   map[string]*merkle.Tree // batches kept one row a leaf
+	blocks  map[string]*merkle.Tree // the tree of a batch's block hashes
+	inner   map[blockKey]*merkle.Tree
 	batches map[string]store.Batch
 }
 
+type blockKey struct {
+	batch string
+	block int
+}
+
 func newProver(st *store.Store) *prover {
-	return &prover{st: st, trees: map[string]*merkle.Tree{}, batches: map[string]store.Batch{}}
+	return &prover{st: st, trees: map[string]*merkle.Tree{}, blocks: map[string]*merkle.Tree{},
+		inner: map[blockKey]*merkle.Tree{}, batches: map[string]store.Batch{}}
 }
 
 func (p *prover) proof(ctx context.Context, rec store.Record) (Proof, error) {
 	if rec.BatchID == "" {
 		return Proof{}, ErrNotBatched
 	}
-	tree, ok := p.trees[rec.BatchID]
-	b := p.batches[rec.BatchID]
+	b, ok := p.batches[rec.BatchID]
 	if !ok {
 		var err error
 		if b, err = p.st.GetBatch(ctx, rec.BatchID); err != nil {
 			return Proof{}, err
 		}
-		leaves, err := p.st.BatchLeaves(ctx, rec.BatchID)
+		p.batches[rec.BatchID] = b
+	}
+	var path []merkle.Hash
+	var root merkle.Hash
+	var err error
+	if _, whole := p.trees[b.ID]; whole {
+		path, root, err = p.wholeProof(ctx, b, rec.LeafIndex)
+	} else {
+		path, root, err = p.blockProof(ctx, b, rec.LeafIndex)
+		if errors.Is(err, store.ErrNotFound) {
+			path, root, err = p.wholeProof(ctx, b, rec.LeafIndex)
+		}
+	}
+	if err != nil {
+		return Proof{}, err
+	}
+	return Proof{
+		BatchID: b.ID, Salt: hex.EncodeToString(rec.Salt), LeafIndex: uint64(rec.LeafIndex), LeafCount: uint64(b.LeafCount),
+		Path: path, Root: root, AnchorTxID: b.AnchoredTxID,
+	}, nil
+}
+
+// blockProof proves leaf i of a batch kept in leaf blocks; it returns
+// store.ErrNotFound for a batch kept one row a leaf.
+func (p *prover) blockProof(ctx context.Context, b store.Batch, i int) ([]merkle.Hash, merkle.Hash, error) {
+	const size = store.LeafBlockSize
+	k := i / size
+	key := blockKey{b.ID, k}
+	outer, inner := p.blocks[b.ID], p.inner[key]
+	if outer == nil || inner == nil {
+		blocks, leaves, err := p.st.LeafBlocks(ctx, b.ID, k)
 		if err != nil {
-			return Proof{}, err
+			return nil, merkle.Hash{}, err
+		}
+		n := len(blocks)
+		want := min(size, b.LeafCount-k*size)
+		if n != (b.LeafCount+size-1)/size || len(leaves) != want {
+			return nil, merkle.Hash{}, fmt.Errorf("%w: batch %s blocks do not hold its %d leaves", ErrCorrupt, b.ID, b.LeafCount)
+		}
+		outer, inner = merkle.NewFromLeafHashes(blocks), merkle.NewFromLeafHashes(leaves)
+		if outer.Root().String() != b.Root || inner.Root() != blocks[k] {
+			return nil, merkle.Hash{}, fmt.Errorf("%w: batch %s leaves do not give its root", ErrCorrupt, b.ID)
+		}
+		p.blocks[b.ID], p.inner[key] = outer, inner
+	}
+	in, err := inner.Proof(uint64(i - k*size))
+	if err != nil {
+		return nil, merkle.Hash{}, fmt.Errorf("%w: %w", ErrCorrupt, err)
+	}
+	out, err := outer.Proof(uint64(k))
+	if err != nil {
+		return nil, merkle.Hash{}, fmt.Errorf("%w: %w", ErrCorrupt, err)
+	}
+	return append(in, out...), outer.Root(), nil
+}
+
+// wholeProof proves leaf i of a batch from all its leaves.
+func (p *prover) wholeProof(ctx context.Context, b store.Batch, i int) ([]merkle.Hash, merkle.Hash, error) {
+	tree, ok := p.trees[b.ID]
+	if !ok {
+		leaves, err := p.st.BatchLeaves(ctx, b.ID)
+		if err != nil {
+			return nil, merkle.Hash{}, err
 		}
 		tree = merkle.NewFromLeafHashes(leaves)
 		if tree.Root().String() != b.Root || tree.Size() != uint64(b.LeafCount) {
-			return Proof{}, fmt.Errorf("%w: batch %s leaves do not give its root", ErrCorrupt, b.ID)
+			return nil, merkle.Hash{}, fmt.Errorf("%w: batch %s leaves do not give its root", ErrCorrupt, b.ID)
 		}
-		p.trees[rec.BatchID], p.batches[rec.BatchID] = tree, b
+		p.trees[b.ID] = tree
 	}
-	path, err := tree.Proof(uint64(rec.LeafIndex))
+	path, err := tree.Proof(uint64(i))
 	if err != nil {
-		return Proof{}, fmt.Errorf("%w: %w", ErrCorrupt, err)
+		return nil, merkle.Hash{}, fmt.Errorf("%w: %w", ErrCorrupt, err)
 	}
-	return Proof{
-		BatchID: b.ID, Salt: hex.EncodeToString(rec.Salt), LeafIndex: uint64(rec.LeafIndex), LeafCount: tree.Size(),
-		Path: path, Root: tree.Root(), AnchorTxID: b.AnchoredTxID,
-	}, nil
+	return path, tree.Root(), nil
 }
