@@ -413,7 +413,8 @@ func (p *authPool) fill(ctx context.Context, clients int, rep *loadreport.Report
 	}
 	have := len(p.free)
 	p.mu.Unlock()
-	// Expected uses: the last level's rate, with a half more for margin,
+	// Expected uses: the last level's rate, two and a half times over (a
+	// level with four times the clients may well go faster),
 	// over the warm-up and the step, and the warm-up's wait until each
 	// client has had an answer (clients ÷ rate); 20 ops/s before anything
 	// was measured.
@@ -423,7 +424,7 @@ func (p *authPool) fill(ctx context.Context, clients int, rep *loadreport.Report
 			rate, prev = r.Throughput(), r.Clients
 		}
 	}
-	uses := rate * 1.5 * (p.window.Seconds() + float64(clients)/rate)
+	uses := rate * 2.5 * (p.window.Seconds() + float64(clients)/rate)
 	need := max(clients-have, (int(uses)-left+p.uses-1)/p.uses, 0)
 	if need == 0 {
 		return nil
