@@ -25,7 +25,9 @@ import (
 // retention limit or an erasure request under PIPL), since the leaves are
 // hashes, not records. A record's proof needs only its block and the block
 // hashes (LeafBlocks): a few rows and about 500 SHA-256 computations,
-// however large the batch.
+// however large the batch. A delivery reads the batches and blocks of all
+// its records in two queries (ProofSources), however many batches they lie
+// in.
 //
 // Each record keeps its salt, 32 random bytes drawn at import, and its leaf
 // is SHA-256(0x00 ‖ salt ‖ record hash) (merkle.RecordLeafHash): the salt is

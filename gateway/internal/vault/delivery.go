@@ -152,7 +152,10 @@ func (v *Vault) BuildDelivery(ctx context.Context, h DeliveryHeader, salt []byte
 	var buf bytes.Buffer
 	buf.Write(head[:len(head)-1]) // without the closing brace
 	buf.WriteString(`,"records":[`)
-	p := newProver(v.st)
+	p := newProver(v.proofs)
+	if err := p.prefetch(ctx, records); err != nil {
+		return Delivery{}, err
+	}
 	for i, rec := range records {
 		if sum := RecordHash(rec.Body); hex.EncodeToString(sum[:]) != rec.Hash || !json.Valid(rec.Body) {
 			return Delivery{}, fmt.Errorf("%w: record %d body does not give its hash", ErrCorrupt, rec.ID)

@@ -153,11 +153,12 @@ func (p *Pseudonymiser) DeriveKey(purpose string) []byte {
 
 // Vault reads the digital safe.
 type Vault struct {
-	st *store.Store
+	st     *store.Store
+	proofs proofStore // where proofs are read: st (the tests wrap it to count the reads)
 }
 
 // New returns a Vault over st.
-func New(st *store.Store) *Vault { return &Vault{st: st} }
+func New(st *store.Store) *Vault { return &Vault{st: st, proofs: st} }
 
 // Proof is the inclusion proof of one record in its Merkle batch. Salt is
 // the record's salt, without which its leaf cannot be recomputed.
@@ -206,13 +207,16 @@ func (v *Vault) Proof(ctx context.Context, recordHash string) (Proof, error) {
 	if err != nil {
 		return Proof{}, err
 	}
-	return newProver(v.st).proof(ctx, rec)
+	return newProver(v.proofs).proof(ctx, rec)
 }
 
 // Proofs returns the inclusion proofs of records, in order, rebuilding
 // each batch's tree once. Errors are those of [Vault.Proof].
 func (v *Vault) Proofs(ctx context.Context, records []store.Record) ([]Proof, error) {
-	p := newProver(v.st)
+	p := newProver(v.proofs)
+	if err := p.prefetch(ctx, records); err != nil {
+		return nil, err
+	}
 	proofs := make([]Proof, len(records))
 	for i, rec := range records {
 		var err error
@@ -232,12 +236,26 @@ func (v *Vault) Proofs(ctx context.Context, records []store.Record) ([]Proof, er
 // node over its leaves, and the tree over the block hashes (taken as
 // leaves) has the batch's root and nodes. A record's audit path is its path
 // in its block's tree followed by its block's path in the tree of blocks.
+//
+// prefetch reads the batches and blocks of all the records to prove in two
+// queries (store.ProofSources), however many batches they lie in; proof
+// reads one batch at a time only what was not prefetched, and the leaves of
+// a batch kept one row a leaf.
 type prover struct {
-	st      *store.Store
+	st      proofStore
 	trees   map[string]*merkle.Tree // batches kept one row a leaf
 	blocks  map[string]*merkle.Tree // the tree of a batch's block hashes
 	inner   map[blockKey]*merkle.Tree
 	batches map[string]store.Batch
+	fetched map[string]store.ProofSource // by batch, from prefetch
+}
+
+// proofStore is what a prover reads: *store.Store.
+type proofStore interface {
+	ProofSources(ctx context.Context, refs []store.LeafBlockRef) (map[string]store.ProofSource, error)
+	GetBatch(ctx context.Context, id string) (store.Batch, error)
+	LeafBlocks(ctx context.Context, batchID string, k int) (blocks, leaves []merkle.Hash, err error)
+	BatchLeaves(ctx context.Context, batchID string) ([]merkle.Hash, error)
 }
 
 type blockKey struct {
@@ -245,9 +263,34 @@ type blockKey struct {
 	block int
 }
 
-func newProver(st *store.Store) *prover {
+func newProver(st proofStore) *prover {
 	return &prover{st: st, trees: map[string]*merkle.Tree{}, blocks: map[string]*merkle.Tree{},
-		inner: map[blockKey]*merkle.Tree{}, batches: map[string]store.Batch{}}
+		inner: map[blockKey]*merkle.Tree{}, batches: map[string]store.Batch{}, fetched: map[string]store.ProofSource{}}
+}
+
+// prefetch reads the batches of records and the leaf blocks their proofs
+// need, at once. It only reads: proof checks what was read as it uses it,
+// as it checks what it reads itself.
+func (p *prover) prefetch(ctx context.Context, records []store.Record) error {
+	var refs []store.LeafBlockRef
+	for _, rec := range records {
+		if rec.BatchID == "" || rec.LeafIndex < 0 {
+			continue
+		}
+		refs = append(refs, store.LeafBlockRef{BatchID: rec.BatchID, Block: rec.LeafIndex / store.LeafBlockSize})
+	}
+	if len(refs) == 0 {
+		return nil
+	}
+	sources, err := p.st.ProofSources(ctx, refs)
+	if err != nil {
+		return err
+	}
+	for id, src := range sources {
+		p.batches[id] = src.Batch
+		p.fetched[id] = src
+	}
+	return nil
 }
 
 func (p *prover) proof(ctx context.Context, rec store.Record) (Proof, error) {
@@ -282,6 +325,22 @@ func (p *prover) proof(ctx context.Context, rec store.Record) (Proof, error) {
 	}, nil
 }
 
+// leafBlocks returns what store.LeafBlocks does, from what prefetch read
+// if it read it.
+func (p *prover) leafBlocks(ctx context.Context, batchID string, k int) (blocks, leaves []merkle.Hash, err error) {
+	src, ok := p.fetched[batchID]
+	if !ok {
+		return p.st.LeafBlocks(ctx, batchID, k)
+	}
+	if k < 0 || k >= len(src.Blocks) {
+		return nil, nil, store.ErrNotFound // a batch kept one row a leaf, or a block the batch has not
+	}
+	if leaves, ok = src.Leaves[k]; !ok {
+		return p.st.LeafBlocks(ctx, batchID, k)
+	}
+	return src.Blocks, leaves, nil
+}
+
 // blockProof proves leaf i of a batch kept in leaf blocks; it returns
 // store.ErrNotFound for a batch kept one row a leaf.
 func (p *prover) blockProof(ctx context.Context, b store.Batch, i int) ([]merkle.Hash, merkle.Hash, error) {
@@ -290,7 +349,7 @@ func (p *prover) blockProof(ctx context.Context, b store.Batch, i int) ([]merkle
 	key := blockKey{b.ID, k}
 	outer, inner := p.blocks[b.ID], p.inner[key]
 	if outer == nil || inner == nil {
-		blocks, leaves, err := p.st.LeafBlocks(ctx, b.ID, k)
+		blocks, leaves, err := p.leafBlocks(ctx, b.ID, k)
 		if err != nil {
 			return nil, merkle.Hash{}, err
 		}
