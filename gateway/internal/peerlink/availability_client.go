@@ -1,12 +1,8 @@
 package peerlink
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
-	"io"
-	"net/http"
 	"strings"
 
 	"github.com/quanchain/quanchain/gateway/internal/exchange"
@@ -25,40 +21,10 @@ const maxAvailabilityBytes = 16 << 10
 // *exchange.ProviderError; a failure to reach the provider is returned as
 // the transport's error.
 func (c *ProviderClient) Availability(ctx context.Context, req exchange.AvailabilityRequest) (*exchange.AvailabilityResponse, error) {
-	body, err := json.Marshal(req)
-	if err != nil {
-		return nil, err
-	}
-	url := strings.TrimSuffix(c.endpoint, DeliveriesPath) + AvailabilityPath
-	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
-	if err != nil {
-		return nil, err
-	}
-	hr.Header.Set("Content-Type", "application/json")
-	hr.Header.Set("Accept", "application/json")
-	if id := c.requestID(ctx); id != "" {
-		hr.Header.Set("X-Request-Id", id)
-	}
-	resp, err := c.hc.Do(hr)
-	if err != nil {
-		return nil, fmt.Errorf("provider: %w", err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxAvailabilityBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("provider: read answer: %w", err)
-	}
-	if len(b) > maxAvailabilityBytes {
-		return nil, fmt.Errorf("%w: answer over %d bytes", exchange.ErrProviderResponse, maxAvailabilityBytes)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, providerRefusal(resp.StatusCode, b)
-	}
 	var out exchange.AvailabilityResponse
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&out); err != nil || dec.More() {
-		return nil, fmt.Errorf("%w: the availability answer does not decode", exchange.ErrProviderResponse)
+	url := strings.TrimSuffix(c.endpoint, DeliveriesPath) + AvailabilityPath
+	if err := c.post(ctx, url, req, maxAvailabilityBytes, &out); err != nil {
+		return nil, err
 	}
 	return &out, nil
 }

@@ -151,13 +151,32 @@ func (c *ProviderClient) requestID(ctx context.Context) string {
 // Deliver asks the provider for a delivery. A refusal is a *ProviderError;
 // a failure to reach the provider is returned as the transport's error.
 func (c *ProviderClient) Deliver(ctx context.Context, req exchange.DeliveryRequest) (*exchange.DeliveryResponse, error) {
-	body, err := json.Marshal(req)
-	if err != nil {
+	limit := c.MaxBytes
+	if limit <= 0 {
+		limit = DefaultMaxDeliveryBytes
+	}
+	var out exchange.DeliveryResponse
+	if err := c.post(ctx, c.endpoint, req, limit, &out); err != nil {
 		return nil, err
 	}
-	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint, bytes.NewReader(body))
+	if out.Payload == nil {
+		return nil, fmt.Errorf("%w: the answer holds no delivery", exchange.ErrProviderResponse)
+	}
+	return &out, nil
+}
+
+// post sends in as JSON to url and decodes the provider's 200 answer, of
+// at most limit bytes and no unknown fields, into out. A refusal is a
+// *exchange.ProviderError; a failure to reach the provider is the
+// transport's error.
+func (c *ProviderClient) post(ctx context.Context, url string, in any, limit int64, out any) error {
+	body, err := json.Marshal(in)
 	if err != nil {
-		return nil, err
+		return err
+	}
+	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return err
 	}
 	hr.Header.Set("Content-Type", "application/json")
 	hr.Header.Set("Accept", "application/json")
@@ -166,36 +185,23 @@ func (c *ProviderClient) Deliver(ctx context.Context, req exchange.DeliveryReque
 	}
 	resp, err := c.hc.Do(hr)
 	if err != nil {
-		return nil, fmt.Errorf("provider: %w", err)
+		return fmt.Errorf("provider: %w", err)
 	}
 	defer resp.Body.Close()
-	limit := c.MaxBytes
-	if limit <= 0 {
-		limit = DefaultMaxDeliveryBytes
-	}
 	b, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
-		return nil, fmt.Errorf("provider: read answer: %w", err)
+		return fmt.Errorf("provider: read answer: %w", err)
 	}
 	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("%w: answer over %d bytes", exchange.ErrProviderResponse, limit)
+		return fmt.Errorf("%w: answer over %d bytes", exchange.ErrProviderResponse, limit)
 	}
 	if resp.StatusCode != http.StatusOK {
-		var eb peerErrorBody
-		if json.Unmarshal(b, &eb) != nil || !safeCode.MatchString(eb.Error.Code) {
-			return nil, &exchange.ProviderError{Status: resp.StatusCode, Code: exchange.CodeProviderError, Message: "the provider's error does not decode"}
-		}
-		msg := eb.Error.Message
-		if len(msg) > 512 {
-			msg = msg[:512]
-		}
-		return nil, &exchange.ProviderError{Status: resp.StatusCode, Code: eb.Error.Code, Message: msg, TxID: eb.Error.TxID}
+		return providerRefusal(resp.StatusCode, b)
 	}
-	var out exchange.DeliveryResponse
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&out); err != nil || dec.More() || out.Payload == nil {
-		return nil, fmt.Errorf("%w: the delivery does not decode", exchange.ErrProviderResponse)
+	if err := dec.Decode(out); err != nil || dec.More() {
+		return fmt.Errorf("%w: the answer does not decode", exchange.ErrProviderResponse)
 	}
-	return &out, nil
+	return nil
 }
