@@ -43,6 +43,10 @@ type AuthorizationRequest struct {
 	// requester's gateway, of its own reference (loan application or claim
 	// number); the reference itself stays off-ledger (docs/api.md).
 	ReferenceHash string `json:"reference_hash"`
+	// Subject is the SubjectDigest of the applicant, from the ID number
+	// the requester was given; only a key enrolled for the same digest
+	// may decide.
+	Subject string `json:"subject"`
 }
 
 // Authorization is a citizen's authorisation, from request to its end.
@@ -59,6 +63,8 @@ type Authorization struct {
 	Uses          int        `json:"uses"`
 	Status        AuthStatus `json:"status"`
 	ReferenceHash string     `json:"reference_hash"`
+	// Subject is the request's SubjectDigest (private record only).
+	Subject string `json:"subject,omitempty"`
 	// Seq counts the state changes of this authorisation. A decision payload
 	// must name the current Seq, so a signature is good for one change only.
 	Seq          int       `json:"seq"`
@@ -83,8 +89,16 @@ type Decision struct {
 	KeyID     string `json:"key_id"`
 	Payload   string `json:"payload"`   // base64 of the exact signed bytes
 	Signature string `json:"signature"` // base64 of the signature as received
-	At        string `json:"at"`
-	TxID      string `json:"tx_id"`
+	// AuthenticatorData and ClientDataJSON are the passkey assertion's,
+	// kept so anyone can verify it again.
+	AuthenticatorData string `json:"authenticator_data,omitempty"`
+	ClientDataJSON    string `json:"client_data_json,omitempty"`
+	// UserVerified is whether the device verified the citizen (a PIN or a
+	// biometric) for this decision: true only for a passkey assertion
+	// with the UV flag; a plain WebCrypto key's decisions are false.
+	UserVerified bool   `json:"user_verified"`
+	At           string `json:"at"`
+	TxID         string `json:"tx_id"`
 }
 
 // EffectiveStatus is the status at time now: a PENDING, GRANTED or PAUSED

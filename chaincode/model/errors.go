@@ -51,7 +51,15 @@ const (
 	CodeAccessNotFound       Code = "ACCESS_NOT_FOUND"
 	CodeCollectionNotFound   Code = "COLLECTION_NOT_FOUND"
 	CodeClockSkew            Code = "PROPOSAL_TIME_SKEW"
-	CodeInternal             Code = "INTERNAL"
+	// Citizen identity.
+	CodePolicyNotSet     Code = "IDENTITY_POLICY_NOT_SET"
+	CodeProofRequired    Code = "ENROLMENT_PROOF_REQUIRED"
+	CodeIDTokenInvalid   Code = "ID_TOKEN_INVALID"
+	CodeApprovalInvalid  Code = "APPROVAL_INVALID"
+	CodeSubjectMismatch  Code = "SUBJECT_MISMATCH"
+	CodeUserVerification Code = "USER_VERIFICATION_REQUIRED"
+	CodeAssertionInvalid Code = "ASSERTION_INVALID"
+	CodeInternal         Code = "INTERNAL"
 )
 
 // Error is the chaincode's error type. Its text is "CODE: message", which is

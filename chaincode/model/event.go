@@ -10,6 +10,8 @@ const (
 	EventPurposeRegistered      = "PurposeRegistered"
 	EventCitizenKeyAdded        = "CitizenKeyAdded"
 	EventCitizenKeyRevoked      = "CitizenKeyRevoked"
+	EventIdentityPolicyProposed = "IdentityPolicyProposed"
+	EventIdentityPolicyApproved = "IdentityPolicyApproved"
 	EventAuthorizationRequested = "AuthorizationRequested"
 	EventAuthorizationGranted   = "AuthorizationGranted"
 	EventAuthorizationDenied    = "AuthorizationDenied"

@@ -39,6 +39,12 @@ type DecisionInput struct {
 	Payload   string `json:"payload"`
 	Signature string `json:"signature"`
 	KeyID     string `json:"key_id"`
+	// AuthenticatorData and ClientDataJSON (base64url) are set when a
+	// passkey signed: Signature is then the assertion's signature over
+	// AuthenticatorData ‖ SHA-256(ClientDataJSON), and the client data's
+	// challenge is the base64url SHA-256 of the payload bytes.
+	AuthenticatorData string `json:"authenticator_data,omitempty"`
+	ClientDataJSON    string `json:"client_data_json,omitempty"`
 }
 
 // CitizenKeyInput is the private input of registry:AddCitizenKey (JWK set)
@@ -51,6 +57,11 @@ type CitizenKeyInput struct {
 	KeyID      string `json:"key_id,omitempty"`
 	// Name is the device's name, with JWK (model.DeviceKey.Name).
 	Name string `json:"name,omitempty"`
+	// Kind is KeyWebAuthn or KeyWebCrypto, with JWK.
+	Kind string `json:"kind,omitempty"`
+	// Proof is what lets the key in, with JWK; without one the chaincode
+	// refuses the enrolment.
+	Proof *EnrolmentProof `json:"proof,omitempty"`
 }
 
 // PrivateHash is the hex SHA-256 of a private record as stored: the

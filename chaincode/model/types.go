@@ -132,6 +132,15 @@ type DeviceKey struct {
 	Status    string `json:"status"`
 	AddedAt   string `json:"added_at"`
 	RevokedAt string `json:"revoked_at,omitempty"`
+	// Kind is KeyWebAuthn or KeyWebCrypto.
+	Kind string `json:"kind"`
+	// Proof is the enrolment proof the chaincode checked: ProofIDToken or
+	// ProofDevice; ApprovedBy is the approving key's id for ProofDevice.
+	Proof      string `json:"proof"`
+	ApprovedBy string `json:"approved_by,omitempty"`
+	// Subject is the SubjectDigest the key was enrolled for: computed from
+	// the ID token, or the approving key's.
+	Subject string `json:"subject"`
 }
 
 // ActiveKey returns the citizen's key with id kid and whether it is active.
