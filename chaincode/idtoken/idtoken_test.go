@@ -276,7 +276,7 @@ func FuzzVerify(f *testing.F) {
 	f.Add(tok)
 	f.Add("a.b.c")
 	f.Add("..")
-	f.Add(b64.EncodeToString([]byte(`{"alg":"RS256","kid":"` + p.KeyID + `"}`)) + ".e30.AA")
+	f.Add(b64.EncodeToString([]byte(`{"alg":"RS256","kid":"`+p.KeyID+`"}`)) + ".e30.AA")
 	f.Fuzz(func(t *testing.T, s string) {
 		c, err := idtoken.Verify(s, ks)
 		if err == nil {
