@@ -77,7 +77,7 @@ func newEnvWith(t *testing.T, opts ...contract.Option) *testEnv {
 // Decide, RecordAccess and the key transactions go in the transient map.
 //
 //	consent:RequestAuthorization  requestJSON
-//	consent:Decide                id payload signature keyID
+//	consent:Decide                id payload signature keyID, or id inputJSON
 //	access:RecordAccess           accessJSON
 //	registry:AddCitizenKey        inputJSON, or requester citizenRef jwk [name]
 //	                              (a WebCrypto key with an ID token proof,
@@ -87,6 +87,8 @@ func proposal(fn string, args []string) ([]string, map[string][]byte) {
 	switch {
 	case fn == "consent:RequestAuthorization" && len(args) == 1:
 		return nil, map[string][]byte{model.TransientRequest: []byte(args[0])}
+	case fn == "consent:Decide" && len(args) == 2:
+		return args[:1], map[string][]byte{model.TransientDecision: []byte(args[1])}
 	case fn == "consent:Decide" && len(args) == 4:
 		in := model.DecisionInput{Payload: args[1], Signature: args[2], KeyID: args[3]}
 		return args[:1], map[string][]byte{model.TransientDecision: []byte(mustJSON(in))}
