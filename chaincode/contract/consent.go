@@ -155,8 +155,13 @@ func newAuthorization(ctx contractapi.TransactionContextInterface, inst *model.I
 // and the categories' schema versions, so a signature cannot be replayed
 // or moved to another authorisation or action, nor stand for terms the
 // citizen was not shown. A DENY may give the reason model.ReasonNotMe,
-// kept in the decision. Submitted
-// by the operator, which serves the citizen, but it cannot forge a decision.
+// kept in the decision. The signature is checked by the key's kind: a
+// passkey's WebAuthn assertion (with user verification, whose challenge is
+// the SHA-256 of the payload), or, where the identity policy allows it, a
+// WebCrypto key's raw signature; and the key must have been enrolled for
+// the authorisation's subject (docs/ledger.md, "Citizen identity").
+// Submitted by the operator, which serves the citizen, but it cannot forge
+// a decision.
 // The decision (a model.DecisionInput) is the private input
 // model.TransientDecision; the answer is the public record.
 func (c *ConsentContract) Decide(ctx contractapi.TransactionContextInterface, authorizationID string) (string, error) {
