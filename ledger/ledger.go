@@ -334,16 +334,26 @@ func (l *Ledger) Withdraw(ctx context.Context, id string) (*model.Authorization,
 	return l.GetAuthorization(ctx, id)
 }
 
-// Decide submits a citizen's decision: payload is the exact bytes the
-// device signed (sent base64-encoded, unchanged), signatureB64 the
-// signature as the device produced it, keyID the enrolled device key.
-// The decision travels as private input.
+// Decide submits a citizen's decision signed by a plain WebCrypto key:
+// payload is the exact bytes the device signed (sent base64-encoded,
+// unchanged), signatureB64 the signature as the device produced it, keyID
+// the enrolled device key. It is DecideSigned without an assertion.
 func (l *Ledger) Decide(ctx context.Context, id string, payload []byte, signatureB64, keyID string) (*model.Authorization, error) {
+	return l.DecideSigned(ctx, id, payload, model.Signature{KeyID: keyID, Signature: signatureB64})
+}
+
+// DecideSigned submits a citizen's decision: payload is the exact bytes
+// the device signed (sent base64-encoded, unchanged) and s the device's
+// signature, with the WebAuthn assertion's authenticator data and client
+// data for a passkey (whose challenge is the SHA-256 of payload). The
+// decision travels as private input.
+func (l *Ledger) DecideSigned(ctx context.Context, id string, payload []byte, s model.Signature) (*model.Authorization, error) {
 	requester, err := l.requesterOf(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	in := model.DecisionInput{Payload: base64.StdEncoding.EncodeToString(payload), Signature: signatureB64, KeyID: keyID}
+	in := model.DecisionInput{Payload: base64.StdEncoding.EncodeToString(payload), Signature: s.Signature, KeyID: s.KeyID,
+		AuthenticatorData: s.AuthenticatorData, ClientDataJSON: s.ClientDataJSON}
 	c, err := l.privateCall(ctx, requester, "consent:Decide", model.TransientDecision, in, id)
 	if err != nil {
 		return nil, err
@@ -357,12 +367,13 @@ func (l *Ledger) Decide(ctx context.Context, id string, payload []byte, signatur
 }
 
 // AddCitizenKey enrols a device public key (an ES256 JWK) for a citizen in
-// one requester's collection, under the citizenRef that requester knows
-// the citizen by, with the device's name (may be empty), and returns its key
-// id (RFC 7638 thumbprint).
-func (l *Ledger) AddCitizenKey(ctx context.Context, requester, citizenRef, jwk, name string) (string, error) {
-	in := model.CitizenKeyInput{Requester: requester, CitizenRef: citizenRef, JWK: jwk, Name: name}
-	c, err := l.privateCall(ctx, requester, "registry:AddCitizenKey", model.TransientKey, in)
+// one requester's collection (registry:AddCitizenKey): in names the
+// requester, the citizenRef that requester knows the citizen by, the key,
+// its kind, the device's name (may be empty) and the enrolment proof (an
+// ID token or a device approval), and travels as private input. It
+// returns the key id (RFC 7638 thumbprint).
+func (l *Ledger) AddCitizenKey(ctx context.Context, in model.CitizenKeyInput) (string, error) {
+	c, err := l.privateCall(ctx, in.Requester, "registry:AddCitizenKey", model.TransientKey, in)
 	if err != nil {
 		return "", err
 	}

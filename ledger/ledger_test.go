@@ -73,12 +73,12 @@ func TestTransactionsAndArguments(t *testing.T) {
 	}{
 		{"evaluate|registry:GetConfig", `{"operator_msp":"BureauMSP"}`,
 			func(l *Ledger) error { return l.Ping(ctx) }},
-		{`submit|consent:RequestAuthorization|t:request={"id":"auth-1","citizen_ref":"` + ref + `","purpose":"CREDIT_ASSESSMENT","categories":["tax"],"data_from":"2025-01-01","data_to":"2025-12-31","valid_until":"2026-01-01T00:00:00Z","max_uses":1,"reference_hash":"` + ref + `"}|e:BureauMSP,BankMSP`,
+		{`submit|consent:RequestAuthorization|t:request={"id":"auth-1","citizen_ref":"` + ref + `","purpose":"CREDIT_ASSESSMENT","categories":["tax"],"data_from":"2025-01-01","data_to":"2025-12-31","valid_until":"2026-01-01T00:00:00Z","max_uses":1,"reference_hash":"` + ref + `","subject":"` + ref + `"}|e:BureauMSP,BankMSP`,
 			`{"id":"auth-1"}`,
 			func(l *Ledger) error {
 				_, err := l.RequestAuthorization(ctx, model.AuthorizationRequest{ID: "auth-1", CitizenRef: ref,
 					Purpose: "CREDIT_ASSESSMENT", Categories: []string{"tax"}, DataFrom: "2025-01-01", DataTo: "2025-12-31",
-					ValidUntil: "2026-01-01T00:00:00Z", MaxUses: 1, ReferenceHash: ref})
+					ValidUntil: "2026-01-01T00:00:00Z", MaxUses: 1, ReferenceHash: ref, Subject: ref})
 				return err
 			}},
 		{"evaluate|consent:GetAuthorization|auth-1", `{"id":"auth-1"}`,
@@ -98,9 +98,16 @@ func TestTransactionsAndArguments(t *testing.T) {
 		{`submit|consent:Decide|auth-1|t:decision={"payload":"` + base64.StdEncoding.EncodeToString(payload) + `","signature":"c2ln","key_id":"kid"}|e:BureauMSP,InsurerMSP`,
 			`{"id":"auth-1","requester":"InsurerMSP"}`,
 			func(l *Ledger) error { _, err := l.Decide(ctx, "auth-1", payload, "c2ln", "kid"); return err }},
-		{`submit|registry:AddCitizenKey|t:key={"requester":"BankMSP","citizen_ref":"` + ref + `","jwk":"{}","name":"iPhone"}|e:BureauMSP,BankMSP`, "kid-1",
+		{`submit|consent:Decide|auth-1|t:decision={"payload":"` + base64.StdEncoding.EncodeToString(payload) + `","signature":"c2ln","key_id":"kid","authenticator_data":"YWQ","client_data_json":"Y2Q"}|e:BureauMSP,InsurerMSP`,
+			`{"id":"auth-1","requester":"InsurerMSP"}`,
 			func(l *Ledger) error {
-				kid, err := l.AddCitizenKey(ctx, "BankMSP", ref, "{}", "iPhone")
+				_, err := l.DecideSigned(ctx, "auth-1", payload, model.Signature{KeyID: "kid", Signature: "c2ln", AuthenticatorData: "YWQ", ClientDataJSON: "Y2Q"})
+				return err
+			}},
+		{`submit|registry:AddCitizenKey|t:key={"requester":"BankMSP","citizen_ref":"` + ref + `","jwk":"{}","name":"iPhone","kind":"webauthn","proof":{"kind":"id_token","id_token":"a.b.c"}}|e:BureauMSP,BankMSP`, "kid-1",
+			func(l *Ledger) error {
+				kid, err := l.AddCitizenKey(ctx, model.CitizenKeyInput{Requester: "BankMSP", CitizenRef: ref, JWK: "{}", Name: "iPhone",
+					Kind: model.KeyWebAuthn, Proof: &model.EnrolmentProof{Kind: model.ProofIDToken, IDToken: "a.b.c"}})
 				if err == nil && kid != "kid-1" {
 					t.Errorf("key id %q", kid)
 				}
@@ -108,6 +115,25 @@ func TestTransactionsAndArguments(t *testing.T) {
 			}},
 		{`submit|registry:RevokeCitizenKey|t:key={"requester":"InsurerMSP","citizen_ref":"` + ref + `","key_id":"kid-1"}|e:BureauMSP,InsurerMSP`, "",
 			func(l *Ledger) error { return l.RevokeCitizenKey(ctx, "InsurerMSP", ref, "kid-1") }},
+		{`submit|registry:ProposeIdentityPolicy|{"issuer":"https://id.test","audience":"gw","id_claim":"id_number","acr_values":["loa3"],"jwks":"{}","max_token_age_seconds":0,"rp_id":"x.test","origins":["https://x.test"],"allow_unverified_keys":false}`, ref,
+			func(l *Ledger) error {
+				d, err := l.ProposeIdentityPolicy(ctx, model.IdentityPolicy{Issuer: "https://id.test", Audience: "gw", IDClaim: "id_number",
+					ACRValues: []string{"loa3"}, JWKS: "{}", RPID: "x.test", Origins: []string{"https://x.test"}})
+				if err == nil && d != ref {
+					t.Errorf("digest %q", d)
+				}
+				return err
+			}},
+		{"submit|registry:ApproveIdentityPolicy|" + ref, "",
+			func(l *Ledger) error { return l.ApproveIdentityPolicy(ctx, ref) }},
+		{"evaluate|registry:GetIdentityPolicy", `{"active":{"digest":"` + ref + `"}}`,
+			func(l *Ledger) error {
+				st, err := l.GetIdentityPolicy(ctx)
+				if err == nil && (st.Active == nil || st.Active.Digest != ref || st.Pending != nil) {
+					t.Errorf("state %+v", st)
+				}
+				return err
+			}},
 		{"evaluate|registry:GetCitizen|BankMSP|" + ref, `{}`,
 			func(l *Ledger) error { _, err := l.GetCitizen(ctx, "BankMSP", ref); return err }},
 		{"evaluate|registry:GetInstitution|BankMSP", `{}`,

@@ -31,6 +31,36 @@ func (l *Ledger) RegisterPurpose(ctx context.Context, p model.Purpose) error {
 	return submitJSON(ctx, l, "registry:RegisterPurpose", p)
 }
 
+// ProposeIdentityPolicy proposes the identity policy p
+// (registry:ProposeIdentityPolicy, operator only) and returns its digest,
+// which the supervisor approves.
+func (l *Ledger) ProposeIdentityPolicy(ctx context.Context, p model.IdentityPolicy) (string, error) {
+	const name = "registry:ProposeIdentityPolicy"
+	arg, err := encode(p)
+	if err != nil {
+		return "", err
+	}
+	out, err := l.tx.submit(ctx, call(name, arg))
+	if err != nil {
+		return "", MapError(name, err)
+	}
+	return string(out), nil
+}
+
+// ApproveIdentityPolicy puts the pending identity policy with digest in
+// force (registry:ApproveIdentityPolicy, the supervisor only).
+func (l *Ledger) ApproveIdentityPolicy(ctx context.Context, digest string) error {
+	const name = "registry:ApproveIdentityPolicy"
+	_, err := l.tx.submit(ctx, call(name, digest))
+	return MapError(name, err)
+}
+
+// GetIdentityPolicy returns the identity policy in force and the one
+// awaiting approval, each if any.
+func (l *Ledger) GetIdentityPolicy(ctx context.Context) (*model.IdentityPolicyState, error) {
+	return evaluate[model.IdentityPolicyState](ctx, l, "registry:GetIdentityPolicy")
+}
+
 // submitJSON submits a transaction whose one argument is v as JSON and
 // whose result is empty.
 func submitJSON(ctx context.Context, l *Ledger, name string, v any) error {

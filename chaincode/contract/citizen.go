@@ -64,15 +64,37 @@ func putCitizen(ctx contractapi.TransactionContextInterface, requester string, c
 }
 
 // AddCitizenKey enrols a citizen's device public key (an ES256 JWK) in one
-// requester's collection, after the operator has verified the citizen's
-// real name off-ledger. The private input model.TransientKey names the
-// requester, the citizenRef it knows the citizen by, the key and,
-// optionally, the device's name (model.DeviceKey.Name). It
-// returns the key id, the key's RFC 7638 thumbprint. Operator only.
+// requester's collection. The private input model.TransientKey (a
+// model.CitizenKeyInput) names the requester, the citizenRef it knows the
+// citizen by, the key, its kind (a passkey, or a plain WebCrypto key where
+// the identity policy allows one), optionally the device's name, and the
+// proof that the citizen, not the operator, enrols it: a fresh ID token of
+// the trusted provider whose nonce names the key, or an approval signed by
+// an active device of the same citizen (docs/ledger.md, "Citizen
+// identity"). The key is enrolled for the subject the proof establishes;
+// a citizen record's active keys all have one subject. It returns the key
+// id, the key's RFC 7638 thumbprint. Submitted by the operator only; the
+// input, with its ID token, is never written.
 func (c *RegistryContract) AddCitizenKey(ctx contractapi.TransactionContextInterface) (string, error) {
 	in, err := citizenInput(ctx)
 	if err != nil {
 		return "", err
+	}
+	pol, err := activePolicy(ctx)
+	if err != nil {
+		return "", err
+	}
+	if in.Proof == nil {
+		return "", model.Errf(model.CodeProofRequired, "an enrolment needs a proof: an ID token or a device approval")
+	}
+	switch in.Kind {
+	case model.KeyWebAuthn:
+	case model.KeyWebCrypto:
+		if !pol.AllowUnverifiedKeys {
+			return "", model.Errf(model.CodeUserVerification, "the identity policy accepts passkeys only")
+		}
+	default:
+		return "", model.Errf(model.CodeInvalidArgument, "kind must be %s or %s", model.KeyWebAuthn, model.KeyWebCrypto)
 	}
 	pub, err := sig.ParseJWK([]byte(in.JWK))
 	if err != nil {
@@ -95,6 +117,10 @@ func (c *RegistryContract) AddCitizenKey(ctx contractapi.TransactionContextInter
 	if err != nil {
 		return "", err
 	}
+	subject, approvedBy, err := enrolment(ctx, pol, in, cz, kid, now)
+	if err != nil {
+		return "", err
+	}
 	active := 0
 	for _, dk := range cz.Keys {
 		if dk.KeyID == kid && dk.Status == model.StatusRevoked {
@@ -104,6 +130,9 @@ func (c *RegistryContract) AddCitizenKey(ctx contractapi.TransactionContextInter
 			return "", model.Errf(model.CodeAlreadyExists, "key %s is already enrolled", kid)
 		}
 		if dk.Status == model.StatusActive {
+			if dk.Subject != subject {
+				return "", model.Errf(model.CodeSubjectMismatch, "the proof is for another person than this citizen's enrolled keys")
+			}
 			active++
 		}
 	}
@@ -111,11 +140,15 @@ func (c *RegistryContract) AddCitizenKey(ctx contractapi.TransactionContextInter
 		return "", model.Errf(model.CodeInvalidArgument, "a citizen may have at most %d active device keys", maxActiveKeys)
 	}
 	cz.Keys = append(cz.Keys, model.DeviceKey{
-		KeyID:   kid,
-		JWK:     string(sig.CanonicalJWK(pub)),
-		Name:    in.Name,
-		Status:  model.StatusActive,
-		AddedAt: model.FormatTime(now),
+		KeyID:      kid,
+		JWK:        string(sig.CanonicalJWK(pub)),
+		Name:       in.Name,
+		Status:     model.StatusActive,
+		AddedAt:    model.FormatTime(now),
+		Kind:       in.Kind,
+		Proof:      in.Proof.Kind,
+		ApprovedBy: approvedBy,
+		Subject:    subject,
 	})
 	cz.UpdatedAt = model.FormatTime(now)
 	if err := putCitizen(ctx, in.Requester, cz); err != nil {

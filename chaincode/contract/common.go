@@ -37,6 +37,7 @@ const (
 	keyAccessByReq     = "access~requester" // requester MSP, accessedAt, accessID
 	keyAccessByAuth    = "access~auth"      // authID, accessedAt, accessID
 	keyCeiling         = "ceiling"          // the load test's writes (CeilingContract)
+	keyIdentityPolicy  = "idpolicy"         // "active" or "pending"
 )
 
 // Input limits.

@@ -38,6 +38,9 @@ func (c *ConsentContract) RequestAuthorization(ctx contractapi.TransactionContex
 	if err := transient(ctx, model.TransientRequest, &req); err != nil {
 		return "", err
 	}
+	if !model.ValidHash(req.Subject) {
+		return "", model.Errf(model.CodeInvalidArgument, "subject must be the applicant's subject digest (64 lower-case hex characters)")
+	}
 	now, err := txTime(ctx)
 	if err != nil {
 		return "", err
@@ -139,7 +142,7 @@ func newAuthorization(ctx contractapi.TransactionContextInterface, inst *model.I
 		ID: req.ID, CitizenRef: req.CitizenRef, Requester: inst.MSPID, Purpose: purpose.Code,
 		Categories: cats, DataFrom: req.DataFrom, DataTo: req.DataTo,
 		ValidUntil: model.FormatTime(until), MaxUses: req.MaxUses, Status: model.AuthPending,
-		ReferenceHash: ref, RequestedAt: ts, UpdatedAt: ts, RequestTxID: txID, LastTxID: txID,
+		ReferenceHash: ref, Subject: req.Subject, RequestedAt: ts, UpdatedAt: ts, RequestTxID: txID, LastTxID: txID,
 	}, nil
 }
 
@@ -152,8 +155,13 @@ func newAuthorization(ctx contractapi.TransactionContextInterface, inst *model.I
 // and the categories' schema versions, so a signature cannot be replayed
 // or moved to another authorisation or action, nor stand for terms the
 // citizen was not shown. A DENY may give the reason model.ReasonNotMe,
-// kept in the decision. Submitted
-// by the operator, which serves the citizen, but it cannot forge a decision.
+// kept in the decision. The signature is checked by the key's kind: a
+// passkey's WebAuthn assertion (with user verification, whose challenge is
+// the SHA-256 of the payload), or, where the identity policy allows it, a
+// WebCrypto key's raw signature; and the key must have been enrolled for
+// the authorisation's subject (docs/ledger.md, "Citizen identity").
+// Submitted by the operator, which serves the citizen, but it cannot forge
+// a decision.
 // The decision (a model.DecisionInput) is the private input
 // model.TransientDecision; the answer is the public record.
 func (c *ConsentContract) Decide(ctx contractapi.TransactionContextInterface, authorizationID string) (string, error) {
@@ -164,7 +172,7 @@ func (c *ConsentContract) Decide(ctx contractapi.TransactionContextInterface, au
 	if err := transient(ctx, model.TransientDecision, &in); err != nil {
 		return "", err
 	}
-	payload, signature, keyID := in.Payload, in.Signature, in.KeyID
+	payload, keyID := in.Payload, in.KeyID
 	auth, err := loadAuth(ctx, authorizationID)
 	if err != nil {
 		return "", err
@@ -191,7 +199,8 @@ func (c *ConsentContract) Decide(ctx contractapi.TransactionContextInterface, au
 	if err := p.CheckFresh(now); err != nil {
 		return "", err
 	}
-	if err := verifyCitizenSignature(ctx, auth.Requester, auth.CitizenRef, keyID, raw, signature); err != nil {
+	userVerified, err := verifyDecision(ctx, auth, &in, raw)
+	if err != nil {
 		return "", err
 	}
 	next, err := transition(auth.EffectiveStatus(now), p.Action)
@@ -208,7 +217,8 @@ func (c *ConsentContract) Decide(ctx contractapi.TransactionContextInterface, au
 		auth.GrantedAt = ts
 	}
 	auth.LastDecision = &model.Decision{Action: p.Action, Reason: p.Reason, KeyID: keyID, Payload: payload,
-		Signature: signature, At: ts, TxID: txID}
+		Signature: in.Signature, AuthenticatorData: in.AuthenticatorData, ClientDataJSON: in.ClientDataJSON,
+		UserVerified: userVerified, At: ts, TxID: txID}
 	pub, err := saveAuth(ctx, auth)
 	if err != nil {
 		return "", err
@@ -248,35 +258,40 @@ var decisionEvents = map[model.Action]string{
 	model.ActionRevoke: model.EventAuthorizationRevoked,
 }
 
-// verifyCitizenSignature checks an ES256 signature by an enrolled, unrevoked
-// device key of the citizen, as enrolled in the requester's collection.
-func verifyCitizenSignature(ctx contractapi.TransactionContextInterface, requester, citizenRef, keyID string, msg []byte, signature string) error {
-	cz, err := loadCitizen(ctx, requester, citizenRef)
+// verifyDecision checks the citizen's signature of a decision: by an
+// enrolled, unrevoked device key of the citizen, as enrolled in the
+// requester's collection, verified by the key's kind (deviceSignature),
+// and enrolled for the authorisation's subject, so that only the person
+// the requester asked may decide. It returns whether the device verified
+// the citizen.
+func verifyDecision(ctx contractapi.TransactionContextInterface, auth *model.Authorization, in *model.DecisionInput, msg []byte) (bool, error) {
+	cz, err := loadCitizen(ctx, auth.Requester, auth.CitizenRef)
 	if model.CodeOf(err) == model.CodeCitizenNotFound {
-		return model.Errf(model.CodeKeyNotFound, "the citizen has no enrolled device key")
+		return false, model.Errf(model.CodeKeyNotFound, "the citizen has no enrolled device key")
 	}
 	if err != nil {
-		return err
+		return false, err
 	}
-	dk, found, active := cz.ActiveKey(keyID)
+	dk, found, active := cz.ActiveKey(in.KeyID)
 	if !found {
-		return model.Errf(model.CodeKeyNotFound, "key %q is not enrolled for this citizen", keyID)
+		return false, model.Errf(model.CodeKeyNotFound, "key %q is not enrolled for this citizen", in.KeyID)
 	}
 	if !active {
-		return model.Errf(model.CodeKeyRevoked, "key %s was revoked", keyID)
+		return false, model.Errf(model.CodeKeyRevoked, "key %s was revoked", in.KeyID)
 	}
-	pub, err := sig.ParseJWK([]byte(dk.JWK))
+	pol, err := activePolicy(ctx)
 	if err != nil {
-		return model.Errf(model.CodeInternal, "stored key %s cannot be parsed", keyID)
+		return false, err
 	}
-	sigBytes, err := sig.DecodeBase64(signature)
+	uv, err := deviceSignature(&dk, pol, model.Signature{KeyID: in.KeyID, Signature: in.Signature,
+		AuthenticatorData: in.AuthenticatorData, ClientDataJSON: in.ClientDataJSON}, msg, model.CodeSignatureInvalid)
 	if err != nil {
-		return model.Errf(model.CodeSignatureInvalid, "signature must be base64")
+		return false, err
 	}
-	if err := sig.Verify(pub, msg, sigBytes); err != nil {
-		return model.Errf(model.CodeSignatureInvalid, "signature does not verify with key %s", keyID)
+	if dk.Subject == "" || dk.Subject != auth.Subject {
+		return false, model.Errf(model.CodeSubjectMismatch, "key %s was enrolled for another person than the one asked", in.KeyID)
 	}
-	return nil
+	return uv, nil
 }
 
 // transition is the authorisation state machine for citizen decisions.

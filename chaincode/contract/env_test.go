@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,7 +18,9 @@ import (
 
 	"github.com/quanchain/quanchain/chaincode/contract"
 	"github.com/quanchain/quanchain/chaincode/model"
+	"github.com/quanchain/quanchain/chaincode/sig"
 	"github.com/quanchain/quanchain/chaincode/stubtest"
+	"github.com/quanchain/quanchain/internal/identitytest"
 )
 
 const (
@@ -74,25 +77,25 @@ func newEnvWith(t *testing.T, opts ...contract.Option) *testEnv {
 // Decide, RecordAccess and the key transactions go in the transient map.
 //
 //	consent:RequestAuthorization  requestJSON
-//	consent:Decide                id payload signature keyID
+//	consent:Decide                id payload signature keyID, or id inputJSON
 //	access:RecordAccess           accessJSON
-//	registry:AddCitizenKey        requester citizenRef jwk [name]
+//	registry:AddCitizenKey        inputJSON, or requester citizenRef jwk [name]
+//	                              (a WebCrypto key with an ID token proof,
+//	                              see testEnv.proposal)
 //	registry:RevokeCitizenKey     requester citizenRef keyID
 func proposal(fn string, args []string) ([]string, map[string][]byte) {
 	switch {
 	case fn == "consent:RequestAuthorization" && len(args) == 1:
 		return nil, map[string][]byte{model.TransientRequest: []byte(args[0])}
+	case fn == "consent:Decide" && len(args) == 2:
+		return args[:1], map[string][]byte{model.TransientDecision: []byte(args[1])}
 	case fn == "consent:Decide" && len(args) == 4:
 		in := model.DecisionInput{Payload: args[1], Signature: args[2], KeyID: args[3]}
 		return args[:1], map[string][]byte{model.TransientDecision: []byte(mustJSON(in))}
 	case fn == "access:RecordAccess" && len(args) == 1:
 		return nil, map[string][]byte{model.TransientAccess: []byte(args[0])}
-	case fn == "registry:AddCitizenKey" && (len(args) == 3 || len(args) == 4):
-		in := model.CitizenKeyInput{Requester: args[0], CitizenRef: args[1], JWK: args[2]}
-		if len(args) == 4 {
-			in.Name = args[3]
-		}
-		return nil, map[string][]byte{model.TransientKey: []byte(mustJSON(in))}
+	case fn == "registry:AddCitizenKey" && len(args) == 1:
+		return nil, map[string][]byte{model.TransientKey: []byte(args[0])}
 	case fn == "registry:RevokeCitizenKey" && len(args) == 3:
 		in := model.CitizenKeyInput{Requester: args[0], CitizenRef: args[1], KeyID: args[2]}
 		return nil, map[string][]byte{model.TransientKey: []byte(mustJSON(in))}
@@ -100,12 +103,27 @@ func proposal(fn string, args []string) ([]string, map[string][]byte) {
 	return args, nil
 }
 
+// proposal is the package's proposal, where registry:AddCitizenKey with
+// positional arguments enrols a WebCrypto key with an ID token of the
+// test provider for the citizen idNumberFor(citizenRef), minted now.
+func (e *testEnv) proposal(fn string, args []string) ([]string, map[string][]byte) {
+	if fn != "registry:AddCitizenKey" || len(args) != 3 && len(args) != 4 {
+		return proposal(fn, args)
+	}
+	in := model.CitizenKeyInput{Requester: args[0], CitizenRef: args[1], JWK: args[2], Kind: model.KeyWebCrypto}
+	if len(args) == 4 {
+		in.Name = args[3]
+	}
+	in.Proof = identitytest.IDTokenProof(e.idToken(idNumberFor(in.CitizenRef), keyIDOf(in.JWK), identitytest.Overrides{}))
+	return nil, map[string][]byte{model.TransientKey: []byte(mustJSON(in))}
+}
+
 // call invokes fn as a client of msp and commits the transaction if the
 // chaincode accepted it (as a peer commits an endorsed transaction).
 func (e *testEnv) call(msp, fn string, args ...string) (string, error) {
 	e.t.Helper()
 	e.seq++
-	args, tr := proposal(fn, args)
+	args, tr := e.proposal(fn, args)
 	stub := e.ledger.NewTx(fmt.Sprintf("tx%05d", e.seq), e.now, e.ids[msp].Creator(), fn, args...).WithTransient(tr)
 	resp := e.cc.Invoke(stub)
 	if resp.GetStatus() != 200 {
@@ -121,7 +139,7 @@ func (e *testEnv) call(msp, fn string, args ...string) (string, error) {
 func (e *testEnv) query(msp, fn string, args ...string) (string, error) {
 	e.t.Helper()
 	e.seq++
-	args, tr := proposal(fn, args)
+	args, tr := e.proposal(fn, args)
 	stub := e.ledger.NewTx(fmt.Sprintf("q%05d", e.seq), e.now, e.ids[msp].Creator(), fn, args...).WithTransient(tr)
 	resp := e.cc.Invoke(stub)
 	if resp.GetStatus() != 200 {
@@ -203,7 +221,8 @@ var demoPurposes = []model.Purpose{
 }
 
 // bootstrap registers the operator, the other institutions, the demo
-// categories and purposes.
+// categories and purposes, and puts the test provider's identity policy
+// in force (plain WebCrypto keys allowed, as the tests' devices are).
 func (e *testEnv) bootstrap() {
 	e.t.Helper()
 	e.must(opMSP, "registry:Bootstrap", mustJSON(institution(opMSP, model.KindProvider)))
@@ -219,6 +238,72 @@ func (e *testEnv) bootstrap() {
 	for _, p := range demoPurposes {
 		e.must(opMSP, "registry:RegisterPurpose", mustJSON(p))
 	}
+	e.setPolicy(testProvider(e.t).Policy(identitytest.RPID, []string{identitytest.Origin}, true))
+}
+
+// setPolicy has the operator propose p and the auditor approve it.
+func (e *testEnv) setPolicy(p model.IdentityPolicy) {
+	e.t.Helper()
+	digest := e.must(opMSP, "registry:ProposeIdentityPolicy", mustJSON(p))
+	e.must(auditMSP, "registry:ApproveIdentityPolicy", digest)
+}
+
+var (
+	providerOnce sync.Once
+	provider     *identitytest.Provider
+)
+
+// testProvider is the identity provider the tests' policy trusts; its
+// RSA key is made once.
+func testProvider(t *testing.T) *identitytest.Provider {
+	t.Helper()
+	providerOnce.Do(func() {
+		p, err := identitytest.NewProvider("https://id.gov.test", "quanchain-gateway")
+		if err != nil {
+			t.Fatalf("provider: %v", err)
+		}
+		provider = p
+	})
+	return provider
+}
+
+// idToken mints an ID token of the test provider at e.now for idNumber,
+// naming the key kid in its nonce.
+func (e *testEnv) idToken(idNumber, kid string, o identitytest.Overrides) string {
+	e.t.Helper()
+	if o.Now.IsZero() {
+		o.Now = e.now
+	}
+	tok, err := testProvider(e.t).MintIDToken(idNumber, model.EnrolmentNonce(kid, "salt"), identitytest.ACR, o)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return tok
+}
+
+// idNumberFor is the resident ID number of the test citizen citizenRef:
+// 17 digits of its hash and a check digit.
+func idNumberFor(citizenRef string) string {
+	sum := sha256.Sum256([]byte("id:" + citizenRef))
+	out := make([]byte, 18)
+	for i := range out {
+		out[i] = '0' + sum[i]%10
+	}
+	return string(out)
+}
+
+// subjectFor is the subject digest of citizenRef as requester knows it.
+func subjectFor(requester, citizenRef string) string {
+	return model.SubjectDigest(requester, citizenRef, idNumberFor(citizenRef))
+}
+
+// keyIDOf is the key id of a JWK, or "unparsable" if it does not parse.
+func keyIDOf(jwk string) string {
+	pub, err := sig.ParseJWK([]byte(jwk))
+	if err != nil {
+		return "unparsable"
+	}
+	return sig.Thumbprint(pub)
 }
 
 // device is a citizen's phone: an ES256 key pair.
@@ -287,6 +372,9 @@ func (e *testEnv) enrol(ref string, d *device) {
 // requester then reads it.
 func (e *testEnv) request(msp string, req model.AuthorizationRequest) model.Authorization {
 	e.t.Helper()
+	if req.Subject == "" {
+		req.Subject = subjectFor(msp, req.CitizenRef)
+	}
 	pub := decode[model.Authorization](e.t, e.must(msp, "consent:RequestAuthorization", mustJSON(req)))
 	if pub.CitizenRef != "" || pub.PrivateHash == "" {
 		e.t.Fatalf("RequestAuthorization answered more than the public record: %+v", pub)
@@ -299,6 +387,7 @@ func lendingRequest(id string, ref string) model.AuthorizationRequest {
 		ID: id, CitizenRef: ref, Purpose: "CREDIT_ASSESSMENT",
 		Categories: []string{"tax", "housing_fund"}, DataFrom: "2025-11-01", DataTo: "2026-10-31",
 		ValidUntil: t0.Add(7 * 24 * time.Hour).Format(time.RFC3339), MaxUses: 2, ReferenceHash: hash("LOAN-2026-0001"),
+		Subject: subjectFor(bankMSP, ref),
 	}
 }
 

@@ -23,7 +23,7 @@ type RegistryContract struct {
 // GetEvaluateTransactions lists the read-only transactions of the contract.
 func (c *RegistryContract) GetEvaluateTransactions() []string {
 	return []string{"GetConfig", "GetInstitution", "ListInstitutions", "GetCategory",
-		"ListCategories", "GetPurpose", "ListPurposes", "GetCitizen", "History"}
+		"ListCategories", "GetPurpose", "ListPurposes", "GetCitizen", "GetIdentityPolicy", "History"}
 }
 
 // Bootstrap names the operator organisation. It runs once, submitted by the

@@ -151,6 +151,8 @@ func AllCodes() []Code {
 		CodePayloadMismatch, CodeSignatureInvalid, CodeCategoryOutOfScope,
 		CodeRequesterMismatch, CodeAnchorNotFound, CodeBatchNotFound,
 		CodeRecordRevoked, CodeProofInvalid, CodeAccessNotFound, CodeCollectionNotFound,
-		CodeClockSkew, CodeInternal,
+		CodeClockSkew, CodePolicyNotSet, CodeProofRequired, CodeIDTokenInvalid,
+		CodeApprovalInvalid, CodeSubjectMismatch, CodeUserVerification, CodeAssertionInvalid,
+		CodeInternal,
 	}
 }

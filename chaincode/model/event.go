@@ -44,4 +44,7 @@ type Event struct {
 	UseNumber       int        `json:"use_number,omitempty"`
 	RecordHash      string     `json:"record_hash,omitempty"`
 	BatchID         string     `json:"batch_id,omitempty"`
+	// PolicyDigest names the identity policy of IdentityPolicyProposed
+	// and IdentityPolicyApproved.
+	PolicyDigest string `json:"policy_digest,omitempty"`
 }

@@ -63,6 +63,14 @@ type IdentityPolicyRecord struct {
 	TxID       string         `json:"tx_id"`
 }
 
+// IdentityPolicyState is what registry:GetIdentityPolicy answers: the
+// policy in force, if any, and the proposal awaiting the supervisor's
+// approval, if any.
+type IdentityPolicyState struct {
+	Active  *IdentityPolicyRecord `json:"active,omitempty"`
+	Pending *IdentityPolicyRecord `json:"pending,omitempty"`
+}
+
 // Key kinds: how a device key signs.
 const (
 	// KeyWebAuthn is a passkey: decisions are WebAuthn assertions, made

@@ -62,6 +62,7 @@ import (
 	"github.com/quanchain/quanchain/chaincode/model"
 	"github.com/quanchain/quanchain/chaincode/stubtest"
 	"github.com/quanchain/quanchain/internal/demo"
+	"github.com/quanchain/quanchain/internal/identitytest"
 	"github.com/quanchain/quanchain/ledger"
 )
 
@@ -96,9 +97,10 @@ type Call struct {
 // Network is one channel's ledger with the quanchain chaincode, in
 // process. It is safe for concurrent use.
 type Network struct {
-	state *stubtest.Ledger
-	cc    *contractapi.ContractChaincode
-	clock func() time.Time
+	state    *stubtest.Ledger
+	cc       *contractapi.ContractChaincode
+	clock    func() time.Time
+	provider *identitytest.Provider
 
 	mu       sync.Mutex
 	registry *demo.Registry // as bootstrapped
@@ -125,7 +127,11 @@ func New(tb testing.TB, clock func() time.Time) *Network {
 	if err != nil {
 		tb.Fatalf("ledgertest: %v", err)
 	}
-	return &Network{state: stubtest.NewLedger(Channel), cc: cc, clock: clock, ids: map[string]*stubtest.Identity{},
+	prov, err := sharedProvider()
+	if err != nil {
+		tb.Fatalf("ledgertest: identity provider: %v", err)
+	}
+	return &Network{state: stubtest.NewLedger(Channel), cc: cc, clock: clock, provider: prov, ids: map[string]*stubtest.Identity{},
 		committed: make(chan struct{})}
 }
 
@@ -173,6 +179,61 @@ func (n *Network) Bootstrap(ctx context.Context, reg *demo.Registry) error {
 		if err := op.RegisterPurpose(ctx, p); err != nil {
 			return fmt.Errorf("register purpose %s: %w", p.Code, err)
 		}
+	}
+	return n.SetIdentityPolicy(ctx, n.Provider().Policy(identitytest.RPID, []string{identitytest.Origin}, true))
+}
+
+// Provider is the test identity provider whose ID tokens the Network's
+// default identity policy trusts. It is shared by every Network of the
+// process (its RSA key is made once).
+func (n *Network) Provider() *identitytest.Provider { return n.provider }
+
+// sharedProvider makes the process's test identity provider once.
+func sharedProvider() (*identitytest.Provider, error) {
+	providerOnce.Do(func() {
+		testProvider, providerErr = identitytest.NewProvider(ProviderIssuer, ProviderAudience)
+	})
+	return testProvider, providerErr
+}
+
+// The issuer and audience of the Network's identity provider.
+const (
+	ProviderIssuer   = "https://id.ledgertest.example"
+	ProviderAudience = "quanchain-gateway"
+)
+
+var (
+	providerOnce sync.Once
+	testProvider *identitytest.Provider
+	providerErr  error
+)
+
+// SetIdentityPolicy puts p in force as the network does: the operator
+// proposes it, an auditor organisation approves it. Bootstrap puts the
+// Network's provider's policy in force, with plain WebCrypto keys
+// allowed (a Device is one).
+func (n *Network) SetIdentityPolicy(ctx context.Context, p model.IdentityPolicy) error {
+	n.mu.Lock()
+	reg := n.registry
+	n.mu.Unlock()
+	if reg == nil {
+		return errors.New("ledgertest: the network is not bootstrapped")
+	}
+	auditor := ""
+	for _, inst := range reg.Institutions {
+		if inst.Kind == model.KindAuditor && auditor == "" {
+			auditor = inst.MSPID
+		}
+	}
+	if auditor == "" {
+		return errors.New("ledgertest: the registry has no auditor organisation to approve an identity policy")
+	}
+	digest, err := n.Ledger(reg.Operator.MSPID).ProposeIdentityPolicy(ctx, p)
+	if err != nil {
+		return fmt.Errorf("propose identity policy: %w", err)
+	}
+	if err := n.Ledger(auditor).ApproveIdentityPolicy(ctx, digest); err != nil {
+		return fmt.Errorf("approve identity policy: %w", err)
 	}
 	return nil
 }

@@ -30,7 +30,8 @@ func hash(s string) string {
 func loan(id, ref string, maxUses int) model.AuthorizationRequest {
 	return model.AuthorizationRequest{ID: id, CitizenRef: ref, Purpose: "CREDIT_ASSESSMENT",
 		Categories: []string{"tax", "housing_fund"}, DataFrom: "2025-11-01", DataTo: "2026-10-31",
-		ValidUntil: t0.Add(7 * 24 * time.Hour).Format(time.RFC3339), MaxUses: maxUses, ReferenceHash: hash("LOAN-1")}
+		ValidUntil: t0.Add(7 * 24 * time.Hour).Format(time.RFC3339), MaxUses: maxUses, ReferenceHash: hash("LOAN-1"),
+		Subject: SubjectFor("BankMSP", ref)}
 }
 
 func TestDemoRegistry(t *testing.T) {

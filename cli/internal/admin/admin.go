@@ -14,6 +14,7 @@ import (
 
 	"github.com/quanchain/quanchain/chaincode/model"
 	"github.com/quanchain/quanchain/cli/internal/cmdutil"
+	"github.com/quanchain/quanchain/cli/internal/idpolicy"
 	"github.com/quanchain/quanchain/cli/internal/operator"
 )
 
@@ -30,7 +31,7 @@ directory.`)
 		`Register API clients of the gateway's organisation: institutions' back
 offices call the gateway with them.`)
 	clients.AddCommand(NewCmdClientsCreate(f, nil))
-	cmd.AddCommand(clients, newCmdWebhooks(f))
+	cmd.AddCommand(clients, newCmdWebhooks(f), idpolicy.NewCmdAdminIdentityPolicy(f))
 	return cmd
 }
 

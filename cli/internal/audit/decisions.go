@@ -2,6 +2,10 @@ package audit
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -346,7 +350,7 @@ func CheckDecision(a model.Authorization, ev DecisionEvidence, minKeyAge, skew t
 		}
 		signature, err := sig.DecodeBase64(d.Signature)
 		if err == nil && payload != nil {
-			err = sig.Verify(pub, payload, signature)
+			err = verifyDecisionSignature(pub, d, payload, signature)
 		}
 		if err != nil || payload == nil {
 			finding(DecisionSignatureBad, "the signature does not verify with key %s", d.KeyID)
@@ -546,4 +550,36 @@ func registryTerms(ctx context.Context, lc *cmdutil.Ledger, a *model.Authorizati
 		}
 	}
 	return model.TermsOf(inst, p, cats), nil
+}
+
+// verifyDecisionSignature checks a decision's signature of payload: a raw
+// ES256 signature by a WebCrypto key, or, where the decision keeps a
+// passkey's assertion, its signature over authenticatorData ‖
+// SHA-256(clientDataJSON), whose challenge must be SHA-256(payload) and
+// whose flags must say the user was verified as the decision records.
+// The relying party and origins are the identity policy's, which the
+// chaincode checked; qc checks what binds the citizen's key to the payload.
+func verifyDecisionSignature(pub *ecdsa.PublicKey, d *model.Decision, payload, signature []byte) error {
+	if d.AuthenticatorData == "" && d.ClientDataJSON == "" {
+		return sig.Verify(pub, payload, signature)
+	}
+	ad, err1 := sig.DecodeBase64(d.AuthenticatorData)
+	cd, err2 := sig.DecodeBase64(d.ClientDataJSON)
+	if err1 != nil || err2 != nil || len(ad) < 37 {
+		return errors.New("malformed assertion")
+	}
+	var client struct {
+		Type      string `json:"type"`
+		Challenge string `json:"challenge"`
+	}
+	want := sha256.Sum256(payload)
+	if json.Unmarshal(cd, &client) != nil || client.Type != "webauthn.get" ||
+		client.Challenge != base64.RawURLEncoding.EncodeToString(want[:]) {
+		return errors.New("the assertion's challenge is not the payload's")
+	}
+	if uv := ad[32]&0x04 != 0; ad[32]&0x01 == 0 || uv != d.UserVerified {
+		return errors.New("the assertion's flags are not the decision's")
+	}
+	cdHash := sha256.Sum256(cd)
+	return sig.Verify(pub, append(append([]byte(nil), ad...), cdHash[:]...), signature)
 }

@@ -61,7 +61,8 @@ var day = time.Date(2026, 11, 5, 9, 0, 0, 0, time.UTC)
 func loanRequest(id, ref string) model.AuthorizationRequest {
 	return model.AuthorizationRequest{ID: id, CitizenRef: ref, Purpose: "CREDIT_ASSESSMENT",
 		Categories: []string{"housing_fund", "tax"}, DataFrom: "2025-11-01", DataTo: "2026-10-31",
-		ValidUntil: day.Add(7 * 24 * time.Hour).Format(time.RFC3339), MaxUses: 3, ReferenceHash: sha("LOAN-" + id)}
+		ValidUntil: day.Add(7 * 24 * time.Hour).Format(time.RFC3339), MaxUses: 3, ReferenceHash: sha("LOAN-" + id),
+		Subject: chaincodetest.SubjectFor("BankMSP", ref)}
 }
 
 // deliveryFixture is a ledger with three deliveries to the bank under one

@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"sync"
 
+	"github.com/quanchain/quanchain/ledger"
 	"github.com/quanchain/quanchain/ledger/fabconn"
 )
 
@@ -86,6 +87,7 @@ func NewFactory(ios *IOStreams) *Factory {
 		}
 		f.AddCloser(conn.Close)
 		lc = NewLedger(conn, conn.Channel, conn.Chaincode, conn.Org.MSPID)
+		lc.Writer = ledger.New(conn.Contract(""), conn.Network(), conn.Chaincode, conn.Org.MSPID)
 		return lc, nil
 	}
 	return f

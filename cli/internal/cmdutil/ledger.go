@@ -21,6 +21,10 @@ type Ledger struct {
 	*ledger.Ledger
 	Blocks *qscc.Client
 
+	// Writer submits transactions as the same organisation; nil where
+	// the connection cannot (a test's evaluator).
+	Writer *ledger.Ledger
+
 	Channel   string // the channel read
 	Chaincode string // the network's chaincode, whose transactions qc decodes
 	MSPID     string // the organisation connected as; its peer answers

@@ -64,7 +64,7 @@ func TestJSONTree(t *testing.T) {
 		}
 	}
 	walk(tree)
-	if len(paths) != 27 {
+	if len(paths) != 32 {
 		t.Errorf("%d commands in the tree", len(paths))
 	}
 	found := false

@@ -18,6 +18,7 @@ import (
 	"github.com/quanchain/quanchain/cli/internal/config"
 	"github.com/quanchain/quanchain/cli/internal/data"
 	"github.com/quanchain/quanchain/cli/internal/docs"
+	"github.com/quanchain/quanchain/cli/internal/idpolicy"
 	"github.com/quanchain/quanchain/cli/internal/ledger"
 	"github.com/quanchain/quanchain/cli/internal/verify"
 )
@@ -62,6 +63,7 @@ findings present, 4 not found.`)
 		audit.NewCmdAudit(f),
 		verify.NewCmdVerify(f),
 		admin.NewCmdAdmin(f),
+		idpolicy.NewCmdIdentityPolicy(f),
 		data.NewCmdData(f),
 		docs.NewCmdDocs(f, nil),
 	)

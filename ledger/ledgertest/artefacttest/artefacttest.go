@@ -42,7 +42,8 @@ func Granted(t testing.TB, id string) *Fixture {
 	if _, err := bank.RequestAuthorization(ctx, model.AuthorizationRequest{ID: id, CitizenRef: ref,
 		Purpose: "CREDIT_ASSESSMENT", Categories: []string{"housing_fund", "tax"}, DataFrom: "2025-11-01", DataTo: "2026-10-31",
 		ValidUntil: "2026-11-20T00:00:00Z", MaxUses: 2,
-		ReferenceHash: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"}); err != nil {
+		ReferenceHash: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+		Subject:       ledgertest.SubjectFor(Requester, ref)}); err != nil {
 		t.Fatal(err)
 	}
 	dev, err := net.Enrol(ctx, ref, nil)
