@@ -252,7 +252,8 @@ func oidcLogin(t testing.TB, c demoCitizen, dev *softPasskey) (*httpClient, stri
 // providerLogin walks from start through the identity provider's forms
 // back to the app. It returns the ticket of the app's fragment (or "")
 // and the text of the last page the provider showed. Without wantCode
-// it stops, without a ticket, where the provider would ask for a code.
+// it stops, without a ticket, where the provider would ask for a code; it
+// also stops where the provider shows its identity form again (a refusal).
 func providerLogin(t testing.TB, c demoCitizen, start string, wantCode bool) (ticket, page string) {
 	t.Helper()
 	jar, _ := cookiejar.New(nil)
@@ -294,6 +295,9 @@ func providerLogin(t testing.TB, c demoCitizen, start string, wantCode bool) (ti
 		action, fields, ok := htmlForm(body)
 		if !ok {
 			return "", page
+		}
+		if _, again := fields["id_number"]; again && step > 0 {
+			return "", page // the provider refused who we said we are
 		}
 		if _, asks := fields["code"]; asks {
 			if !wantCode {
