@@ -475,3 +475,79 @@ func approveDevice(t testing.TB, citizen *httpClient, approver, dev *softPasskey
 	cl.token = s.Token
 	return cl
 }
+
+// TestCitizenIdentity is the citizen identity contract over HTTP, without a
+// browser: a login at the identity provider enrols a software passkey, a
+// second login reuses it, a second passkey is added by the first one's
+// approval, and a grant signed with it is user verified on the ledger.
+func TestCitizenIdentity(t *testing.T) {
+	person := demoCitizens(t)[11]
+	first := newSoftPasskey(t, "测试身份-1")
+	citizen, kid := oidcLogin(t, person, first)
+	if kid != first.keyID || keyStatus(t, citizen, kid) != "ACTIVE" {
+		t.Fatalf("the login enrolled %q (passkey %s): %q", kid, first.keyID, keyStatus(t, citizen, kid))
+	}
+	t.Cleanup(func() { citizen.call("DELETE", "/citizen/v1/keys/"+kid, nil, nil) })
+	if _, again := oidcLogin(t, person, first); again != "" {
+		t.Errorf("a second login on an enrolled device enrolled %q", again)
+	}
+
+	second := newSoftPasskey(t, "测试身份-2")
+	second.register(t)
+	if st := second.status(t); st.Status != "pending" || st.Ticket != "" {
+		t.Fatalf("a new device before its approval: %+v", st)
+	}
+	other := approveDevice(t, citizen, first, second)
+	t.Cleanup(func() { citizen.call("DELETE", "/citizen/v1/keys/"+second.keyID, nil, nil) })
+	var keys struct {
+		Keys []struct {
+			KeyID      string `json:"key_id"`
+			Kind       string `json:"kind"`
+			Proof      string `json:"proof"`
+			ApprovedBy string `json:"approved_by"`
+			Status     string `json:"status"`
+		} `json:"keys"`
+	}
+	other.must("GET", "/citizen/v1/keys", nil, &keys, 200)
+	found := false
+	for _, k := range keys.Keys {
+		if k.KeyID == second.keyID {
+			found = true
+			if k.Kind != "webauthn" || k.Proof != "device" || k.ApprovedBy != first.keyID || k.Status != "ACTIVE" {
+				t.Errorf("the approved key reads %+v", k)
+			}
+		}
+	}
+	if !found {
+		t.Fatalf("the approved key %s is not among the citizen's keys", second.keyID)
+	}
+
+	bank := institution(t, bankURL, "bank")
+	a := request(t, bank, person, "CREDIT_ASSESSMENT", []string{"tax"}, "2025-11-01", "2026-10-31", 1, "identity")
+	var p struct {
+		Payload   string `json:"payload"`
+		Challenge string `json:"challenge"`
+	}
+	other.must("POST", "/citizen/v1/authorizations/"+a.ID+"/payload", map[string]string{"action": "GRANT"}, &p, 200)
+	payload, err := base64.StdEncoding.DecodeString(p.Payload)
+	if err != nil {
+		payload, err = b64u.DecodeString(strings.TrimRight(p.Payload, "="))
+	}
+	if err != nil {
+		t.Fatalf("payload %q: %v", p.Payload, err)
+	}
+	body := map[string]any{"payload": p.Payload}
+	for k, v := range second.assertPayload(t, payload) {
+		body[k] = v
+	}
+	var out struct {
+		LastDecision struct {
+			KeyID        string `json:"key_id"`
+			UserVerified bool   `json:"user_verified"`
+		} `json:"last_decision"`
+	}
+	other.must("POST", "/citizen/v1/authorizations/"+a.ID+"/decision", body, &out, 200, "Idempotency-Key", id("identity-grant"))
+	if out.LastDecision.KeyID != second.keyID || !out.LastDecision.UserVerified {
+		t.Errorf("the passkey's grant: %+v", out.LastDecision)
+	}
+}
