@@ -14,6 +14,7 @@ import (
 
 	"github.com/chromedp/cdproto"
 	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/cdproto/webauthn"
 	"github.com/chromedp/chromedp"
 
 	"github.com/quanchain/quanchain/chaincode/model"
@@ -21,8 +22,11 @@ import (
 
 // The consent app's browser tests drive Debian's Chromium headless through
 // the Chrome DevTools protocol, at a phone's size, against the operator's
-// gateway that make up runs. The signatures are made by the browser's
-// WebCrypto and verified by the chaincode.
+// gateway that make up runs. The citizen logs in at the development
+// identity provider; the signatures are passkey assertions made by a virtual
+// authenticator (Chromium's WebAuthn domain: CTAP2, internal, resident keys,
+// user verified), and verified by the chaincode. The app is opened at
+// localhost: browsers refuse an IP address as a WebAuthn rp id.
 //
 // Every screen the test visits is audited with axe-core (vendored under
 // testdata/axe-core, injected by the test only: the app does not ship it),
@@ -49,10 +53,11 @@ var docScreens = []string{"01-login", "02-data", "03-pending", "04-decision", "0
 
 // browser is one device: a Chromium profile of its own.
 type browser struct {
-	t    *testing.T
-	name string
-	ctx  context.Context
-	shot func(name string)
+	t             *testing.T
+	name          string
+	ctx           context.Context
+	shot          func(name string)
+	authenticator webauthn.AuthenticatorID
 }
 
 // artefactDir is where this run's screenshots go.
@@ -134,7 +139,24 @@ func newBrowser(t *testing.T, name, shots string) *browser {
 	if err := chromedp.Run(ctx, chromedp.EmulateViewport(phoneWidth, phoneHeight, chromedp.EmulateScale(2), chromedp.EmulateMobile)); err != nil {
 		t.Fatalf("start Chromium (%s): %v", exe, err)
 	}
-	b := &browser{t: t, name: name, ctx: ctx}
+	// The phone's authenticator: a platform passkey with user verification
+	// (its screen lock), answering every prompt as the citizen would.
+	var authenticator webauthn.AuthenticatorID
+	if err := chromedp.Run(ctx, webauthn.Enable().WithEnableUI(false), chromedp.ActionFunc(func(ctx context.Context) error {
+		var err error
+		authenticator, err = webauthn.AddVirtualAuthenticator(&webauthn.VirtualAuthenticatorOptions{
+			Protocol:                    webauthn.AuthenticatorProtocolCtap2,
+			Transport:                   webauthn.AuthenticatorTransportInternal,
+			HasResidentKey:              true,
+			HasUserVerification:         true,
+			IsUserVerified:              true,
+			AutomaticPresenceSimulation: true,
+		}).Do(ctx)
+		return err
+	})); err != nil {
+		t.Fatalf("%s: virtual authenticator: %v", name, err)
+	}
+	b := &browser{t: t, name: name, ctx: ctx, authenticator: authenticator}
 	b.shot = func(screen string) {
 		t.Helper()
 		var png []byte
@@ -344,15 +366,17 @@ func (b *browser) eval(step, js string, out any) {
 	}))
 }
 
-// login logs c in through the app: the one-time code is read from the
-// file the operator's gateway wrote it to, as a developer would. It returns the key id the
-// app registered for this device. With checks, it first makes the
-// mistakes a citizen makes (a wrong phone number, a field the gateway
-// refuses, a wrong code) and checks that each is shown at its field, in
-// words, and audits the login screens.
+// login logs c in through the app: the login screen explains the identity
+// provider and the passkey; on a new device the app creates the passkey
+// (the virtual authenticator answers) and goes to the identity provider,
+// where the test types the ID number, name and phone and the one-time code
+// read from the provider's code file, as a developer would; back in the app,
+// the session starts on the screen the citizen was on. It returns the key id
+// of this device. With checks, it audits the login screen first.
 func (b *browser) login(c demoCitizen, checks bool) string {
 	b.t.Helper()
-	b.run("open the app", chromedp.Navigate(operatorURL+"/app/"), chromedp.WaitVisible("#login-form", chromedp.ByQuery))
+	b.run("open the app", chromedp.Navigate(appOrigin+"/app/"), chromedp.WaitVisible("#login-form", chromedp.ByQuery))
+	enrolled := b.attr("#login-form", "data-enrolled") == "yes"
 	if checks {
 		// Logged out, neither the tabs nor 退出 show.
 		var shown []string
@@ -362,97 +386,153 @@ func (b *browser) login(c demoCitizen, checks bool) string {
 			b.t.Errorf("%s: logged out, %v still show", b.name, shown)
 		}
 		b.screen("登录", "")
+		var intro string
+		b.run("read the login screen", text("#login-form", &intro))
+		for _, want := range []string{"统一身份认证", "通行密钥", "锁屏"} {
+			if !enrolled && !strings.Contains(intro, want) {
+				b.t.Errorf("%s: the login screen does not explain %q: %s", b.name, want, intro)
+			}
+		}
 		b.audit("log in")
-	}
-	b.run("fill the login form",
-		chromedp.SendKeys("#id_number", c.IDNumber, chromedp.ByQuery),
-		chromedp.SendKeys("#name", c.Name, chromedp.ByQuery),
-		chromedp.SendKeys("#phone", c.Phone, chromedp.ByQuery))
-	if checks {
-		b.docShot("01-login")
-		// A phone number that is not one is shown at its field.
-		var msg, described string
-		b.run("a wrong phone number", chromedp.SetValue("#phone", "12345", chromedp.ByQuery), click("#login-submit"),
-			chromedp.WaitVisible(`#phone[aria-invalid="true"]`, chromedp.ByQuery), text("#phone-error", &msg))
-		described = b.attr("#phone", "aria-describedby")
-		if !strings.Contains(msg, "手机号码") || !strings.Contains(described, "phone-error") || !b.focusedOn("#phone") {
-			b.t.Errorf("%s: wrong phone: message %q, aria-describedby %q", b.name, msg, described)
+		if !enrolled {
+			b.docShot("01-login")
 		}
-		b.audit("log in with a field error")
-		// A field the gateway refuses (400 INVALID_ARGUMENT "name must…") is
-		// shown at that field too, in words, without the code.
-		b.failNext("/citizen/v1/login", 400, "INVALID_ARGUMENT")
-		b.run("the gateway refuses a field", chromedp.SetValue("#phone", c.Phone, chromedp.ByQuery), chromedp.SetValue("#name", c.Name, chromedp.ByQuery),
-			chromedp.Evaluate(`window.__qcFail[0].message = 'name must be 1–64 letters (test)'`, nil),
-			click("#login-submit"), chromedp.WaitVisible(`#name[aria-invalid="true"]`, chromedp.ByQuery), text("#name-error", &msg))
-		if !strings.Contains(msg, "姓名") {
-			b.t.Errorf("%s: refused name: %q", b.name, msg)
-		}
-		b.noRawCodes("a refused field", "INVALID_ARGUMENT", "name must")
-	}
-	b.run("ask for a code", click("#login-submit"), chromedp.WaitVisible("#code-form", chromedp.ByQuery))
-	challenge := b.attr("#code-form", "data-challenge")
-	code := ""
-	for deadline := time.Now().Add(10 * time.Second); code == "" && time.Now().Before(deadline); {
-		if code = devCode(b.t, challenge); code == "" {
-			time.Sleep(100 * time.Millisecond)
-		}
-	}
-	if code == "" {
-		b.t.Fatalf("%s: no one-time code file for challenge %q from the operator's gateway", b.name, challenge)
-	}
-	if checks {
-		b.screen("输入验证码", "")
-		b.audit("one-time code")
-		// A wrong code says so, at the code field: not "session expired".
-		wrong := string('0'+(code[0]-'0'+1)%10) + code[1:]
-		var msg string
-		b.run("a wrong code", chromedp.SendKeys("#code", wrong, chromedp.ByQuery), click("#code-submit"),
-			chromedp.WaitVisible(`#code[aria-invalid="true"]`, chromedp.ByQuery), text("#code-error", &msg))
-		if !strings.Contains(msg, "验证码不正确") {
-			b.t.Errorf("%s: wrong code: %q", b.name, msg)
-		}
-		b.noRawCodes("a wrong code", "登录已过期", "INVALID_CODE")
-		b.run("clear the code", chromedp.SetValue("#code", "", chromedp.ByQuery))
-	}
-	// The device is named at login: the app suggests a name from the
-	// browser, the citizen may change it.
-	var suggested string
-	b.run("read the suggested device name", chromedp.Value("#device_name", &suggested, chromedp.ByQuery))
-	if strings.TrimSpace(suggested) == "" {
-		b.t.Errorf("%s: no device name suggested", b.name)
 	}
 	devName := deviceName(b.name)
-	b.run("verify the code",
-		chromedp.SetValue("#device_name", devName, chromedp.ByQuery),
-		chromedp.SendKeys("#code", code, chromedp.ByQuery),
-		click("#code-submit"),
-		chromedp.WaitVisible(`#view[data-screen="data"] h2`, chromedp.ByQuery))
+	if !enrolled {
+		// The device is named at login: the app suggests a name from the
+		// browser, the citizen may change it.
+		var suggested string
+		b.run("read the suggested device name", chromedp.Value("#device_name", &suggested, chromedp.ByQuery))
+		if strings.TrimSpace(suggested) == "" {
+			b.t.Errorf("%s: no device name suggested", b.name)
+		}
+		b.run("name the device", chromedp.SetValue("#device_name", devName, chromedp.ByQuery))
+	}
+	b.run("log in with the identity provider", click("#login-submit"))
+	b.providerLogin(c)
+	b.run("back in the app", chromedp.WaitVisible(`#view[data-screen="data"] h2`, chromedp.ByQuery))
+	var addr string
+	b.run("read the address", chromedp.Location(&addr))
+	if strings.Contains(addr, "ticket=") || strings.Contains(addr, "?r=") {
+		b.t.Errorf("%s: the ticket stays in the address bar: %s", b.name, addr)
+	}
 	b.run("open devices", click(`#tabs a[data-tab="devices"]`),
 		chromedp.WaitVisible(`#device-list li[data-mine="yes"]`, chromedp.ByQuery))
 	kid := b.attr(`#device-list li[data-mine="yes"]`, "data-key-id")
-	if got := b.attr(`#device-list li[data-mine="yes"] [data-device-name]`, "data-device-name"); got != devName {
+	if got := b.attr(`#device-list li[data-mine="yes"] [data-device-name]`, "data-device-name"); !enrolled && got != devName {
 		b.t.Errorf("%s: the device list names this device %q, want %q", b.name, got, devName)
 	}
-	// The key pair kept in IndexedDB is a CryptoKeyPair whose private key
-	// cannot be exported.
+	if kind, proof := b.attr(`#device-list li[data-mine="yes"]`, "data-kind"), b.attr(`#device-list li[data-mine="yes"]`, "data-proof"); kind != "webauthn" {
+		b.t.Errorf("%s: this device's key is of kind %q (proof %q), want a passkey", b.name, kind, proof)
+	}
+	b.checkKept(kid)
+	return kid
+}
+
+// providerLogin fills the development identity provider's forms in the
+// page: the ID number, name and phone, then the one-time code from the
+// provider's code file.
+func (b *browser) providerLogin(c demoCitizen) {
+	b.t.Helper()
+	since := time.Now().Add(-time.Second)
+	b.run("the identity provider asks who I am",
+		chromedp.WaitVisible(`input[name="id_number"]`, chromedp.ByQuery),
+		chromedp.SendKeys(`input[name="id_number"]`, c.IDNumber, chromedp.ByQuery),
+		chromedp.SendKeys(`input[name="name"]`, c.Name, chromedp.ByQuery),
+		chromedp.SendKeys(`input[name="phone"]`, c.Phone, chromedp.ByQuery),
+		chromedp.Evaluate(`document.querySelector('input[name="id_number"]').form.requestSubmit(); true`, nil),
+		chromedp.WaitVisible(`input[name="code"]`, chromedp.ByQuery))
+	var challenge string
+	b.run("read the challenge", chromedp.Evaluate(`(document.querySelector('input[name="challenge_id"]') || {}).value || ''`, &challenge))
+	code := waitDevIDPCode(b.t, c.Phone, challenge, since)
+	b.run("type the one-time code",
+		chromedp.SendKeys(`input[name="code"]`, code, chromedp.ByQuery),
+		chromedp.Evaluate(`document.querySelector('input[name="code"]').form.requestSubmit(); true`, nil))
+}
+
+// checkKept checks what the app keeps of this device in IndexedDB: the
+// passkey's key id and credential id, enrolled, and no secret left.
+func (b *browser) checkKept(kid string) {
+	b.t.Helper()
 	var kept []struct {
-		KeyID       string `json:"kid"`
-		Extractable bool   `json:"extractable"`
-		Curve       string `json:"curve"`
+		Kind         string `json:"kind"`
+		KeyID        string `json:"keyId"`
+		CredentialID string `json:"credentialId"`
+		Status       string `json:"status"`
+		Secret       string `json:"secret"`
+		KeyPair      any    `json:"keyPair"`
 	}
 	b.eval("read IndexedDB", `new Promise((res, rej) => {
 		const r = indexedDB.open('quanchain-consent');
 		r.onerror = () => rej(r.error);
 		r.onsuccess = () => {
 			const g = r.result.transaction('keys').objectStore('keys').getAll();
-			g.onsuccess = () => res(g.result.map((x) => ({kid: x.keyId, extractable: x.keyPair.privateKey.extractable,
-				curve: x.keyPair.privateKey.algorithm.namedCurve})));
+			g.onsuccess = () => res(g.result.map((x) => ({kind: x.kind, keyId: x.keyId, credentialId: x.credentialId,
+				status: x.status, secret: x.secret || '', keyPair: x.keyPair ? 'yes' : null})));
 		};
 	})`, &kept)
-	if len(kept) != 1 || kept[0].KeyID != kid || kept[0].Extractable || kept[0].Curve != "P-256" {
-		b.t.Fatalf("%s: IndexedDB holds %+v, want one non-extractable P-256 key %s", b.name, kept, kid)
+	if len(kept) != 1 || kept[0].Kind != "webauthn" || kept[0].KeyID != kid || kept[0].CredentialID == "" ||
+		kept[0].Status != "enrolled" || kept[0].Secret != "" || kept[0].KeyPair != nil {
+		b.t.Fatalf("%s: IndexedDB holds %+v, want this device's enrolled passkey %s and no secret", b.name, kept, kid)
 	}
+	// The virtual authenticator holds the one passkey, resident.
+	var creds []*webauthn.Credential
+	b.run("read the authenticator", chromedp.ActionFunc(func(ctx context.Context) error {
+		var err error
+		creds, err = webauthn.GetCredentials(b.authenticator).Do(ctx)
+		return err
+	}))
+	if len(creds) != 1 || !creds[0].IsResidentCredential {
+		b.t.Errorf("%s: the authenticator holds %d credentials", b.name, len(creds))
+	}
+}
+
+// pairByApproval is a new device let in by an enrolled one: the new
+// device creates its passkey and shows its device code; the enrolled
+// device types the code, sees the new device's name and approves with
+// its passkey; the new device then logs in by itself. It returns the new
+// device's key id.
+func pairByApproval(newer, enrolled *browser) string {
+	t := newer.t
+	t.Helper()
+	devName := deviceName(newer.name)
+	newer.run("open the app", chromedp.Navigate(appOrigin+"/app/"), chromedp.WaitVisible("#login-form", chromedp.ByQuery),
+		chromedp.SetValue("#device_name", devName, chromedp.ByQuery),
+		click("#login-approve"),
+		chromedp.WaitVisible("#device-code code", chromedp.ByQuery))
+	newer.screen("由已有设备批准", "")
+	newer.audit("waiting for an approval")
+	var code, waiting string
+	newer.run("read the device code", textContent("#device-code code", &code), text("#pair-status", &waiting))
+	if code == "" || !strings.Contains(waiting, "等待") || newer.attr("#pair-status", "aria-live") != "polite" {
+		t.Errorf("the new device shows code %q, status %q", code, waiting)
+	}
+	enrolled.open("#/devices", "#approve-form")
+	var found string
+	enrolled.run("enter the device code", chromedp.SendKeys("#device_code", code, chromedp.ByQuery), click("#approve-lookup"),
+		chromedp.WaitVisible("#approve-device", chromedp.ByQuery), text("#approve-device-card", &found))
+	if !strings.Contains(found, devName) {
+		t.Errorf("the approving device shows %q, want the new device's name %q", found, devName)
+	}
+	if enrolled.focusedOn("#approve-device") {
+		t.Error("the approve button is the focused default")
+	}
+	enrolled.audit("approve a new device")
+	kid := enrolled.attr("#approve-device-card", "data-key-id")
+	enrolled.run("approve with the passkey", click("#approve-device"),
+		chromedp.WaitVisible(fmt.Sprintf(`#device-list li[data-key-id=%q][data-proof="device"]`, kid), chromedp.ByQuery))
+	newer.run("the new device logs in", chromedp.WaitVisible(`#view[data-screen="data"] h2`, chromedp.ByQuery),
+		click(`#tabs a[data-tab="devices"]`), chromedp.WaitVisible(`#device-list li[data-mine="yes"]`, chromedp.ByQuery))
+	if got := newer.attr(`#device-list li[data-mine="yes"]`, "data-key-id"); got != kid {
+		t.Fatalf("the new device's key is %s, the approved one %s", got, kid)
+	}
+	var proof string
+	newer.run("read how it was added", text(fmt.Sprintf(`#device-list li[data-key-id=%q] [data-field="proof"]`, kid), &proof))
+	if !strings.Contains(proof, "批准") || !strings.Contains(proof, deviceName(enrolled.name)) {
+		t.Errorf("the approved device's proof reads %q", proof)
+	}
+	newer.checkKept(kid)
 	return kid
 }
 
@@ -515,6 +595,15 @@ func keyStatus(t *testing.T, citizen *httpClient, kid string) string {
 // receipt, where focus must land on the result.
 func (b *browser) sign(authID, action, status string) string {
 	b.t.Helper()
+	// The passkey prompt is the citizen's confirmation: the button is
+	// never the focused default, and says what the phone will ask.
+	b.run("wait for the sign button", chromedp.WaitVisible("#sign-button", chromedp.ByQuery))
+	if b.focusedOn("#sign-button") {
+		b.t.Errorf("%s: the sign button is the focused default", b.name)
+	}
+	if b.attr("#sign-button", "aria-describedby") != "sign-how" {
+		b.t.Errorf("%s: the sign button does not say the phone will ask to unlock", b.name)
+	}
 	b.run("sign: "+action, click("#sign-button"),
 		chromedp.WaitVisible(fmt.Sprintf(`#receipt[data-auth-id=%q][data-action=%q] [data-status=%q]`, authID, action, status), chromedp.ByQuery))
 	if !b.focusedOn("#receipt-result") {
@@ -576,11 +665,14 @@ func (b *browser) presentFlow(person demoCitizen) {
 }
 
 // TestConsentApp is the citizen's side of the lending flow in a real
-// browser: log in, register the device key, see the bank's request appear
-// live, grant it with a WebCrypto signature, see the bank's use appear,
-// revoke, and the bank's next fetch is refused; errors in words, English,
-// 长辈模式 with a claim answered yes/no; then a second device logs in with
-// its own key and revokes the first one, which asks for a new login.
+// browser: log in at the identity provider, which enrols the device's
+// passkey (a second login reuses it; an impostor never gets a code), see the
+// bank's request appear live, grant it with a passkey assertion (the ledger
+// says user verified), see the bank's use appear, revoke, and the bank's
+// next fetch is refused; errors in words, English, 长辈模式 with a claim
+// answered yes/no; then a second device is added by the first one's
+// approval, grants with its own passkey and revokes the first one, which
+// asks for a new login.
 func TestConsentApp(t *testing.T) {
 	people := demoCitizens(t)
 	person := people[10]
@@ -589,7 +681,7 @@ func TestConsentApp(t *testing.T) {
 
 	// The same citizen over the API, to check what the app did: first
 	// retire the device keys earlier runs left.
-	api := loginFromOwnAddress(t, person)
+	api, _ := oidcLogin(t, person, nil)
 	var keys struct {
 		Keys []model.DeviceKey `json:"keys"`
 	}
@@ -612,6 +704,28 @@ func TestConsentApp(t *testing.T) {
 	}
 	phone.screen("我的设备", "")
 	phone.audit("devices")
+
+	// A second login on the same device goes to the identity provider
+	// only: the passkey is reused, no new one is made or enrolled.
+	phone.run("log out", click("#logout"), chromedp.WaitVisible(`#login-form[data-enrolled="yes"]`, chromedp.ByQuery))
+	phone.audit("log in on an enrolled device")
+	if again := phone.login(person, false); again != kid1 {
+		t.Fatalf("the second login on the same device uses key %s, want the passkey %s", again, kid1)
+	}
+
+	// Someone who knows the ID number but not the name and phone it is
+	// registered with never gets a one-time code.
+	impostor := person
+	impostor.Name, impostor.Phone = "冒名者", "13800000000"
+	since := time.Now().Add(-time.Second)
+	if ticket, page := providerLogin(t, impostor, operatorURL+"/citizen/v1/oidc/start?return_to=%2Fapp%2F", false); ticket != "" || page == "" {
+		t.Errorf("an impersonation attempt got ticket %q, page %q", ticket, page)
+	}
+	time.Sleep(time.Second)
+	if devIDPCode(t, person.Phone, "", since) != "" || devIDPCode(t, impostor.Phone, "", since) != "" {
+		t.Error("the identity provider sent a one-time code for a name and phone that do not match the register")
+	}
+
 	phone.sessionWarning()
 	phone.presentFlow(person)
 	phone.run("open my data", click(`#tabs a[data-tab="data"]`),
@@ -728,8 +842,8 @@ func TestConsentApp(t *testing.T) {
 	if got.Status != model.AuthGranted {
 		t.Fatalf("the bank sees %s", got.Status)
 	}
-	if got.LastDecision != nil && (got.LastDecision.KeyID != kid1 || got.LastDecision.TxID != grantTx) {
-		t.Fatalf("the ledger's decision %+v, want key %s tx %s", got.LastDecision, kid1, grantTx)
+	if got.LastDecision == nil || got.LastDecision.KeyID != kid1 || got.LastDecision.TxID != grantTx || !got.LastDecision.UserVerified {
+		t.Fatalf("the ledger's decision %+v, want key %s tx %s, user verified", got.LastDecision, kid1, grantTx)
 	}
 
 	// The bank fetches; the use appears in the history, live.
@@ -973,11 +1087,12 @@ func TestConsentApp(t *testing.T) {
 		t.Fatalf("the bank sees %s, decision %+v", got.Status, got.LastDecision)
 	}
 
-	// A second device registers its own key and revokes the first (lost) one.
-	// The first device, open meanwhile, is told a device was added.
-	phone.open("#/pending", `#view[data-screen="pending"] .principles`)
+	// A second device is added by the first one's approval, grants with its
+	// own passkey, and revokes the first (lost) one. The first device is
+	// told a device was added.
 	tablet := newBrowser(t, "tablet", shots)
-	kid2 := tablet.login(person, false)
+	kid2 := pairByApproval(tablet, phone)
+	phone.open("#/pending", `#view[data-screen="pending"] .principles`)
 	added := fmt.Sprintf(`.notice[data-device-added=%q]`, kid2)
 	phone.run("told of the new device", chromedp.WaitVisible(added, chromedp.ByQuery), text(added, &shown))
 	if !strings.Contains(shown, deviceName("tablet")) {
@@ -992,6 +1107,19 @@ func TestConsentApp(t *testing.T) {
 	if kid2 == kid1 || keyStatus(t, api, kid2) != model.StatusActive {
 		t.Fatalf("second device key %s (first %s): %q", kid2, kid1, keyStatus(t, api, kid2))
 	}
+	byTablet := request(t, bank, person, "CREDIT_ASSESSMENT", []string{"tax"}, "2025-11-01", "2026-10-31", 1, "app-tablet")
+	tablet.open("#/decide/"+byTablet.ID+"/GRANT", fmt.Sprintf(`#decision-payload[data-auth-id=%q]`, byTablet.ID))
+	tablet.sign(byTablet.ID, "GRANT", "GRANTED")
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		bank.must("GET", "/v1/authorizations/"+byTablet.ID, nil, &got, 200)
+		if got.Status == model.AuthGranted || time.Now().After(deadline) {
+			break
+		}
+	}
+	if got.Status != model.AuthGranted || got.LastDecision == nil || got.LastDecision.KeyID != kid2 || !got.LastDecision.UserVerified {
+		t.Fatalf("the tablet's grant: %s, decision %+v, want key %s, user verified", got.Status, got.LastDecision, kid2)
+	}
+	tablet.open("#/devices", `#device-list li[data-mine="yes"]`)
 	lost := fmt.Sprintf(`#device-list li[data-key-id=%q]`, kid1)
 	tablet.run("revoke the first device's key",
 		chromedp.WaitVisible(lost+`[data-status="ACTIVE"]`, chromedp.ByQuery),
@@ -1009,14 +1137,15 @@ func TestConsentApp(t *testing.T) {
 	}
 
 	// The first device notices on its next start and asks for a new login;
-	// it can still look, but a new key needs the phone's code.
+	// it can still look, but a new key needs a new login at the identity
+	// provider.
 	phone.run("reload the first device", chromedp.Evaluate(`location.hash = "#/devices"`, nil), chromedp.Reload(),
 		chromedp.WaitVisible(`#view[data-screen="relogin"] #relogin-button`, chromedp.ByQuery))
 	phone.screen("请重新登录", "")
 	phone.audit("a revoked device")
 	phone.docShot("11-relogin")
 	phone.open("#/devices", "#register-key")
-	phone.run("log in again", click("#register-key"), chromedp.WaitVisible("#login-form", chromedp.ByQuery))
+	phone.run("log in again", click("#register-key"), chromedp.WaitVisible(`#login-form[data-enrolled="no"]`, chromedp.ByQuery))
 	var stillShown []string
 	phone.eval("what shows after logging out",
 		`['#tabs', '#logout'].filter((s) => getComputedStyle(document.querySelector(s)).display !== 'none')`, &stillShown)

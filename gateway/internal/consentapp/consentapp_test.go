@@ -22,7 +22,9 @@ func TestHandler(t *testing.T) {
 		{"GET", "/app/", 200, "text/html; charset=utf-8", `<script src="app.js"`},
 		{"GET", "/app/index.html", 200, "text/html; charset=utf-8", "我的数据"},
 		{"GET", "/app/app.js", 200, "text/javascript; charset=utf-8", "startEvents"},
-		{"GET", "/app/screens.js", 200, "text/javascript; charset=utf-8", "crypto.subtle.sign"},
+		{"GET", "/app/screens.js", 200, "text/javascript; charset=utf-8", "signBytes"},
+		{"GET", "/app/device.js", 200, "text/javascript; charset=utf-8", "navigator.credentials.get"},
+		{"GET", "/app/login.js", 200, "text/javascript; charset=utf-8", "/citizen/v1/oidc/start"},
 		{"GET", "/app/i18n.js", 200, "text/javascript; charset=utf-8", "长辈模式"},
 		{"GET", "/app/core.js", 200, "text/javascript; charset=utf-8", "indexedDB.open"},
 		{"GET", "/app/present.js", 200, "text/javascript; charset=utf-8", "/citizen/v1/present/"},
@@ -93,6 +95,10 @@ var citizenAPICodes = []string{
 	string(model.CodeCategoryOutOfScope), string(model.CodeRequesterMismatch), string(model.CodeAnchorNotFound),
 	string(model.CodeBatchNotFound), string(model.CodeRecordRevoked), string(model.CodeProofInvalid),
 	string(model.CodeAccessNotFound), string(model.CodeInternal),
+	// Citizen identity (the chaincode's, through the gateway).
+	string(model.CodePolicyNotSet), string(model.CodeProofRequired), string(model.CodeIDTokenInvalid),
+	string(model.CodeApprovalInvalid), string(model.CodeSubjectMismatch), string(model.CodeUserVerification),
+	string(model.CodeAssertionInvalid),
 }
 
 // TestErrorTexts: every stable error code the citizen API can answer has

@@ -157,58 +157,35 @@ function closeSessionDialog() {
   dlg.remove();
 }
 
-// startSession starts a session; register says whether this device may
-// create and register a new key (only right after a one-time-code login,
-// never on a reload: a revoked device must prove the phone again), under
-// the name the citizen gave it at login (state.deviceName). sessionEnd is
-// the login answer's session_expires_at.
-async function startSession(token, register, sessionEnd) {
+// startSession starts a session with token; sessionEnd is the session's
+// end as the gateway answered it (session_expires_at), when it did.
+async function startSession(token, sessionEnd) {
   setToken(token, sessionEnd);
   state.sub = jwtClaims(token).sub || '';
+  state.pairing = null;
   $('#tabs').hidden = false;
   $('#logout').hidden = false;
-  await ensureDeviceKey(register);
+  await loadDevice();
   startEvents();
   refreshPendingCount();
 }
 
-// ensureDeviceKey loads this device's key for the citizen from IndexedDB
-// and checks that the ledger still holds it as active. Otherwise, if
-// register is set, it creates a new non-extractable ECDSA P-256 key pair,
-// keeps it in IndexedDB and registers its public key; if not, a key the
-// ledger no longer holds as active marks the device as revoked, and the
-// app asks for a new login.
-async function ensureDeviceKey(register) {
-  if (!window.crypto || !crypto.subtle) throw new Error(t('err.crypto'));
-  const slot = 'device:' + state.sub;
-  const rec = await idbGet(slot);
+// loadDevice finds this device's key for the logged-in citizen and checks
+// that the ledger still holds it as active. A key the ledger no longer
+// holds as active marks the device as revoked: the app then asks for a new
+// login, which enrols a new passkey with the identity provider's proof. A
+// session alone never enrols a key.
+async function loadDevice() {
   state.device = null;
   state.keyRevoked = false;
-  if (rec) {
-    const {keys} = await api('GET', '/citizen/v1/keys');
-    if (keys.some((k) => k.key_id === rec.keyId && k.status === 'ACTIVE')) {
-      state.device = rec;
-      return;
-    }
-  }
-  if (!register) {
-    state.keyRevoked = !!rec;
+  const rec = await loadThisDevice();
+  if (!rec || rec.status !== 'enrolled' || (rec.sub && rec.sub !== state.sub)) return;
+  const {keys} = await api('GET', '/citizen/v1/keys');
+  if (keys.some((k) => k.key_id === rec.keyId && k.status === 'ACTIVE')) {
+    state.device = rec.sub ? rec : await markEnrolled(rec, state.sub);
     return;
   }
-  const pair = await crypto.subtle.generateKey({name: 'ECDSA', namedCurve: 'P-256'}, false, ['sign', 'verify']);
-  const jwk = await crypto.subtle.exportKey('jwk', pair.publicKey);
-  let res;
-  try {
-    const name = deviceNameOK(state.deviceName) ? state.deviceName : defaultDeviceName();
-    res = await api('POST', '/citizen/v1/keys', {jwk: {kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y}, name},
-      {'Idempotency-Key': uuid()});
-  } catch (err) {
-    showError(err, 'keys');
-    return;
-  }
-  const next = {keyPair: pair, keyId: res.key_id, addedAt: new Date().toISOString()};
-  await idbPut(slot, next);
-  state.device = next;
+  state.keyRevoked = true;
 }
 
 // checkDeviceKey asks the ledger whether this device's key is still
@@ -220,6 +197,13 @@ async function checkDeviceKey() {
   state.device = null;
   state.keyRevoked = true;
   return false;
+}
+
+// relogin forgets this device's revoked key and logs out: the next login
+// makes a new passkey and enrols it with the identity provider's proof.
+async function relogin() {
+  await forgetThisDevice();
+  logout();
 }
 
 function deviceKeyLost() {
@@ -352,8 +336,8 @@ async function route() {
   if (presenting) keepPresent(presenting); // kept over the login
   if (!state.token) {
     state.screen = 'login';
-    if (!$('#login-form') && !$('#code-form')) {
-      screenLogin();
+    if (!$('#login-form') && !$('#pair-card')) {
+      await screenLogin();
       presentBanner().then((b) => { if (b && $('#login-form') && !$('#present-banner')) $('#login-form').before(b); });
     }
     return;
@@ -426,6 +410,29 @@ async function init() {
       if (!(await checkDeviceKey())) location.hash = '#/relogin';
     } catch (e) { /* checked again before signing */ }
   });
+  // Back from the identity provider: a ticket to exchange for a session,
+  // or the reason the login failed.
+  const back = loginReturn();
+  if (back && back.ticket) {
+    try {
+      await exchangeTicket(back.ticket, back.route);
+      return;
+    } catch (err) {
+      state.token = '';
+      sessionStorage.removeItem('qc.token');
+      await route();
+      showError(err, 'login');
+      return;
+    }
+  }
+  if (back && back.error) {
+    state.token = '';
+    sessionStorage.removeItem('qc.token');
+    if (back.route) sessionStorage.setItem('qc.route', back.route);
+    await route();
+    showError(new APIError(401, back.error, ''), 'login');
+    return;
+  }
   if (state.token) {
     const exp = jwtClaims(state.token).exp;
     if (exp && exp * 1000 < Date.now()) {
@@ -435,7 +442,7 @@ async function init() {
       return;
     }
     try {
-      await startSession(state.token, false);
+      await startSession(state.token);
       if (state.keyRevoked) location.hash = '#/relogin';
     } catch (err) {
       if (state.token) showError(err);
@@ -448,7 +455,7 @@ async function init() {
 // mode, keeping what was typed into the login form.
 function rerender() {
   if (state.token) route();
-  else if ($('#code-form')) screenCode($('#code-form').dataset.challenge, state.loginValues);
+  else if ($('#pair-card') && state.pairing) screenPair(state.pairing);
   else screenLogin(loginValues());
 }
 

@@ -7,7 +7,8 @@ const state = {
   elder: localStorage.getItem('qc.elder') === '1', // 长辈模式
   token: sessionStorage.getItem('qc.token') || '',
   sub: '',
-  device: null, // {keyPair, keyId} from IndexedDB
+  device: null, // this device's enrolled key, from IndexedDB (device.js)
+  pairing: null, // the new device waiting for an approval
   keyRevoked: false, // this device held a key the ledger no longer holds as active
   auths: new Map(), // id → authorisation as last seen
   accesses: new Map(),
@@ -219,9 +220,8 @@ function jwtClaims(tok) {
 }
 
 // ---------------------------------------------------------------- IndexedDB
-// Store "keys": the device key pair, kept as a CryptoKeyPair object whose
-// private key is not extractable, so the browser never hands out its
-// bytes. Store "receipts": a copy of every decision receipt the app has
+// Store "keys": this device's key record (device.js): a passkey's ids, or a
+// WebCrypto CryptoKeyPair whose private key is not extractable. Store "receipts": a copy of every decision receipt the app has
 // seen, because the ledger's authorisation keeps only its last decision.
 function idb() {
   return new Promise((resolve, reject) => {
@@ -308,33 +308,24 @@ async function api(method, path, body, headers) {
   if (!res.ok) {
     const err = (data && data.error) || {};
     const e = new APIError(res.status, err.code, err.message, err.request_id || res.headers.get('X-Request-Id'));
-    // Only a token the gateway no longer accepts ends the session; a wrong
-    // one-time code is a 401 too, before there is any session.
-    if (res.status === 401 && state.token && e.code !== 'INVALID_CODE') expire();
+    // Only a token the gateway no longer accepts ends the session.
+    if (res.status === 401 && state.token) expire();
     throw e;
   }
   return data;
 }
 
-// loginFields are the login forms' fields whose errors are shown at the
-// field; a gateway message names the field it is about first.
-const loginFields = ['id_number', 'name', 'phone', 'code'];
-
 // errorInfo is what the citizen is told about e: the text, and the form
-// field it is about, if any. ctx names the call ("login", "keys"…) for
-// the few codes whose meaning depends on it.
+// field it is about, if any. ctx names the call ("login", "devices",
+// "approve"…) for the codes whose meaning depends on it.
 function errorInfo(e, ctx) {
   const E = ERRORS[state.lang];
+  if (e instanceof PasskeyError) return {text: e.message};
   if (!(e instanceof APIError)) return {text: (e && e.message) || String(e)};
   if (e.status === 0) return {text: E.NETWORK};
-  let field = '';
-  if (e.code === 'INVALID_CODE') field = 'code';
-  else if (e.code === 'INVALID_ID_NUMBER') field = 'id_number';
-  else if (e.code === 'INVALID_ARGUMENT' && ctx === 'login') field = loginFields.find((f) => (e.message || '').startsWith(f + ' ')) || '';
-  if (field && e.code === 'INVALID_ARGUMENT') return {text: t('field.' + field), field};
-  const text = E[ctx + '.' + e.code] || E[e.code] ||
-    (e.status === 401 ? E.INVALID_TOKEN : e.status === 429 ? E.RATE_LIMITED : e.status >= 500 ? E.INTERNAL : E.generic);
-  return {text, field};
+  const text = E[ctx + '.' + e.code] || E[e.code] || (ctx === 'login' ? E['login.failed'] :
+    e.status === 401 ? E.INVALID_TOKEN : e.status === 429 ? E.RATE_LIMITED : e.status >= 500 ? E.INTERNAL : E.generic);
+  return {text, field: ''};
 }
 
 // showError shows err in the banner: a message in words, the code and

@@ -48,26 +48,15 @@ function reloginNotice() {
       }}, t('btn.ok')))));
   if (!state.keyRevoked) return added;
   return [h('div', {class: 'notice', role: 'note'}, h('p', {}, t('devices.ownRevoked')),
-    h('button', {type: 'button', class: 'secondary', onclick: () => logout()}, t('btn.relogin'))), added];
+    h('button', {type: 'button', class: 'secondary', onclick: () => relogin()}, t('btn.relogin'))), added];
 }
 
-// ---------------------------------------------------------------- log in
-// The fields are checked here as the gateway checks them, so a mistake
-// is shown at its field, named by aria-describedby and aria-invalid.
-function idNumberOK(s) {
-  if (!/^[0-9]{17}[0-9X]$/.test(s)) return false;
-  const w = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-  let sum = 0;
-  for (let i = 0; i < 17; i++) sum += Number(s[i]) * w[i];
-  return '10X98765432'[sum % 11] === s[17];
-}
-const normPhone = (s) => s.replace(/[ -]/g, '').replace(/^\+?86(?=1\d{10}$)/, '');
+// ---------------------------------------------------------------- fields
+// A field is checked here as the gateway checks it, so a mistake is shown
+// at its field, named by aria-describedby and aria-invalid.
 const fieldChecks = {
-  id_number: (v) => idNumberOK(v.replace(/\s/g, '').toUpperCase()),
-  name: (v) => /^[\p{L}\p{Mn}·•・ .'-]{1,64}$/u.test(v.trim()),
-  phone: (v) => /^1[3-9][0-9]{9}$/.test(normPhone(v.trim())),
-  code: (v) => /^[0-9]{6}$/.test(v.trim()),
   device_name: (v) => deviceNameOK(v),
+  device_code: (v) => /^[A-Za-z0-9_-]{6,128}$/.test(v.replace(/\s/g, '')),
 };
 
 function fieldInput(id, label, attrs, hint) {
@@ -104,84 +93,6 @@ function checkFields(ids) {
   }
   if (first) $('#' + first).focus();
   return !first;
-}
-
-// loginFailed shows a login error at its field when it is about one.
-function loginFailed(err) {
-  const info = errorInfo(err, 'login');
-  if (info.field && setFieldError(info.field, info.text)) {
-    showError('');
-    $('#' + info.field).focus();
-    return;
-  }
-  showError(err, 'login');
-  $('#error').focus();
-}
-
-function screenLogin(values) {
-  const v = values || {};
-  const form = h('form', {id: 'login-form', class: 'card', novalidate: true},
-    h('h2', {}, t('login.title')),
-    h('p', {class: 'hint'}, t('login.intro')),
-    fieldInput('id_number', t('login.id'), {autocomplete: 'off', inputmode: 'text', maxlength: '18', value: v.id_number}),
-    fieldInput('name', t('login.name'), {autocomplete: 'name', value: v.name}),
-    fieldInput('phone', t('login.phone'), {type: 'tel', autocomplete: 'tel', inputmode: 'tel', value: v.phone}),
-    h('div', {class: 'actions'}, h('button', {type: 'submit', id: 'login-submit'}, t('login.send'))));
-  form.addEventListener('submit', async (e) => {
-    e.preventDefault();
-    showError('');
-    if (!checkFields(['id_number', 'name', 'phone'])) return;
-    const btn = $('#login-submit');
-    btn.disabled = true;
-    try {
-      const res = await api('POST', '/citizen/v1/login', {id_number: $('#id_number').value.replace(/\s/g, '').toUpperCase(),
-        name: $('#name').value.trim(), phone: $('#phone').value.trim()});
-      screenCode(res.challenge_id, loginValues());
-    } catch (err) {
-      btn.disabled = false;
-      loginFailed(err);
-    }
-  });
-  render('login', t('login.title'), form);
-}
-
-function loginValues() {
-  const out = {};
-  for (const id of ['id_number', 'name', 'phone']) if ($('#' + id)) out[id] = $('#' + id).value;
-  return out;
-}
-
-function screenCode(challenge, values) {
-  state.loginValues = values;
-  const status = h('p', {id: 'login-status', class: 'hint', role: 'status'});
-  const form = h('form', {id: 'code-form', class: 'card', 'data-challenge': challenge, novalidate: true},
-    h('h2', {}, t('login.codeTitle')),
-    fieldInput('code', t('login.code'), {autocomplete: 'one-time-code', inputmode: 'numeric', maxlength: '6'}, t('login.codeHint')),
-    fieldInput('device_name', t('login.deviceName'), {autocomplete: 'off', maxlength: '64',
-      value: (values && values.device_name) || state.deviceName || defaultDeviceName()}, t('login.deviceNameHint')),
-    status,
-    h('div', {class: 'actions'},
-      h('button', {type: 'submit', id: 'code-submit'}, t('login.verify')),
-      h('button', {type: 'button', class: 'secondary', onclick: () => { showError(''); screenLogin(values); }}, t('login.back'))));
-  form.addEventListener('submit', async (e) => {
-    e.preventDefault();
-    showError('');
-    if (!checkFields(['code', 'device_name'])) return;
-    state.deviceName = $('#device_name').value.trim();
-    const btn = $('#code-submit');
-    btn.disabled = true;
-    try {
-      const tok = await api('POST', '/citizen/v1/login/verify', {challenge_id: challenge, code: $('#code').value.trim()});
-      status.textContent = t('login.keying');
-      await startSession(tok.access_token, true, tok.session_expires_at);
-      location.hash = returnTo();
-      route();
-    } catch (err) {
-      btn.disabled = false;
-      loginFailed(err);
-    }
-  });
-  render('login', t('login.codeTitle'), form);
 }
 
 // ---------------------------------------------------------------- my data
@@ -379,17 +290,24 @@ async function screenDecide(id, action, reason) {
   const actionName = reason ? t('act.NOT_ME') : t('act.' + action);
   const who = known && known.requester === p.requester ? instName(known.requester_info, p.requester) : instName(null, p.requester);
   const purpose = purposeText(p.purpose, known && known.purpose === p.purpose ? known.purpose_info : null);
+  const passkey = state.device && state.device.kind === 'webauthn';
   const signBtn = h('button', {type: 'button', id: 'sign-button', class: action === 'GRANT' || action === 'RESUME' ? '' : 'danger',
-    disabled: !ok || !state.device}, t('decide.sign', {action: actionName}));
+    disabled: !ok || !state.device, 'aria-describedby': passkey ? 'sign-how' : null},
+  t(passkey ? 'decide.signPasskey' : 'decide.sign', {action: actionName}));
   const status = h('p', {id: 'decide-status', class: 'hint', role: 'status'});
   signBtn.addEventListener('click', async () => {
     showError('');
     signBtn.disabled = true;
     status.textContent = t('decide.signing');
     try {
-      const sig = await crypto.subtle.sign({name: 'ECDSA', hash: 'SHA-256'}, state.device.keyPair.privateKey, bytes);
+      // A passkey asks for the phone's screen lock or biometric here: that
+      // prompt is the citizen's confirmation, so the button is never the
+      // focused default.
+      status.textContent = t(state.device.kind === 'webauthn' ? 'decide.passkey' : 'decide.signing');
+      const sig = await signBytes(state.device, bytes, res.challenge);
+      status.textContent = t('decide.signing');
       const out = await api('POST', '/citizen/v1/authorizations/' + encodeURIComponent(id) + '/decision',
-        {payload: res.payload, signature: bytesToB64(sig), key_id: state.device.keyId}, {'Idempotency-Key': idem});
+        Object.assign({payload: res.payload}, sig), {'Idempotency-Key': idem});
       const merged = Object.assign({}, known || {}, out);
       state.auths.set(id, merged);
       await keepDecision(merged);
@@ -448,6 +366,8 @@ async function screenDecide(id, action, reason) {
         ]),
         h('p', {class: 'tech-label'}, t('f.payload') + ' · ' + t('decide.bytes', {n: bytes.length})),
         h('pre', {id: 'payload-text'}, text))),
+    passkey ? h('p', {class: 'hint', id: 'sign-how'}, t('decide.passkeyHint')) : null,
+    state.device && !passkey ? h('p', {class: 'note', id: 'sign-unverified'}, t('decide.unverified')) : null,
     status,
     h('div', {class: 'actions'}, signBtn,
       h('button', {type: 'button', class: 'secondary', onclick: () => history.back()}, t('btn.cancel'))));
@@ -604,9 +524,27 @@ async function screenRecords(cat, more) {
 }
 
 // ---------------------------------------------------------------- devices
+// kindText says how a key signs: a passkey (the phone checks it is the
+// citizen), or a key of this browser only, which checks nobody.
+function kindText(k) {
+  return k.kind === 'webcrypto' ? t('devices.kind.webcrypto') : t('devices.kind.webauthn');
+}
+
+// proofText says what let a key onto the ledger: the identity provider's
+// login, or the approval of another of the citizen's devices.
+function proofText(k, byId) {
+  if (k.proof === 'device') {
+    const by = byId.get(k.approved_by);
+    return t('devices.proof.device', {name: (by && by.name) || (k.approved_by ? short(k.approved_by) : t('devices.other'))});
+  }
+  if (k.proof === 'id_token') return t('devices.proof.id_token');
+  return '—';
+}
+
 async function screenDevices() {
   const {keys} = await api('GET', '/citizen/v1/keys');
   const mine = state.device && state.device.keyId;
+  const byId = new Map(keys.map((k) => [k.key_id, k]));
   const items = keys.slice().sort((x, y) => (y.added_at || '').localeCompare(x.added_at || '')).map((k) => {
     const btn = k.status === 'ACTIVE' ? h('button', {type: 'button', class: 'secondary', 'data-revoke': k.key_id},
       t('btn.revoke')) : null;
@@ -624,7 +562,7 @@ async function screenDevices() {
         try {
           await api('DELETE', '/citizen/v1/keys/' + encodeURIComponent(k.key_id));
           if (k.key_id === mine) {
-            await idbDel('device:' + state.sub);
+            await forgetThisDevice();
             state.device = null;
             state.keyRevoked = true;
             toast(t('devices.ownRevoked'), 'revoked');
@@ -638,23 +576,97 @@ async function screenDevices() {
         }
       });
     }
-    return h('li', {class: 'card', 'data-key-id': k.key_id, 'data-status': k.status, 'data-mine': k.key_id === mine ? 'yes' : null},
-      h('h3', {}, h('span', {'data-device-name': k.name || ''}, k.name ? (k.key_id === mine ? t('devices.named', {name: k.name}) : k.name)
-        : k.key_id === mine ? t('devices.this') : t('devices.other')), statusBadge(k.status)),
-      facts([
-        [t('devices.added'), fmtTime(k.added_at)],
-        k.revoked_at ? [t('devices.revokedAt'), fmtTime(k.revoked_at)] : null,
-        [t('f.key'), h('code', {}, k.key_id)],
-      ]),
-      btn ? h('div', {class: 'actions'}, btn) : null);
+    return h('li', {class: 'card', 'data-key-id': k.key_id, 'data-status': k.status, 'data-mine': k.key_id === mine ? 'yes' : null,
+      'data-kind': k.kind || null, 'data-proof': k.proof || null},
+    h('h3', {}, h('span', {'data-device-name': k.name || ''}, k.name ? (k.key_id === mine ? t('devices.named', {name: k.name}) : k.name)
+      : k.key_id === mine ? t('devices.this') : t('devices.other')), statusBadge(k.status)),
+    facts([
+      [t('devices.kind'), kindText(k), {'data-field': 'kind'}],
+      [t('devices.proof'), proofText(k, byId), {'data-field': 'proof'}],
+      [t('devices.added'), fmtTime(k.added_at)],
+      k.revoked_at ? [t('devices.revokedAt'), fmtTime(k.revoked_at)] : null,
+      [t('f.key'), h('code', {}, k.key_id)],
+    ]),
+    btn ? h('div', {class: 'actions'}, btn) : null);
   });
-  // A device without an active key registers a new one only after a new
-  // one-time-code login.
+  // A device without an active key gets a new one only with a new login
+  // at the identity provider.
   const register = state.device ? null : h('button', {type: 'button', id: 'register-key',
-    onclick: () => logout()}, t('devices.register'));
-  render('devices', t('devices.title'), h('h2', {}, t('devices.title')), h('p', {class: 'hint'}, t('devices.intro')),
+    onclick: () => relogin()}, t('devices.register'));
+  render('devices', t('devices.title'), h('h2', {}, t('devices.title')), reloginNotice(), h('p', {class: 'hint'}, t('devices.intro')),
     register ? h('div', {class: 'actions'}, register) : null,
-    h('ul', {class: 'plain', id: 'device-list'}, items));
+    h('ul', {class: 'plain', id: 'device-list'}, items),
+    state.device ? addDeviceCard() : null);
+}
+
+// addDeviceCard lets this enrolled device approve a new one: the citizen
+// types the code the new device shows, sees its name, and signs the
+// approval with this device's passkey.
+function addDeviceCard() {
+  const status = h('p', {id: 'approve-status', class: 'hint', role: 'status', 'aria-live': 'polite'});
+  const found = h('div', {id: 'approve-found'});
+  const form = h('form', {id: 'approve-form', class: 'card', novalidate: true, 'aria-labelledby': 'approve-title'},
+    h('h3', {id: 'approve-title'}, t('approve.title')),
+    h('p', {class: 'hint'}, t('approve.intro')),
+    fieldInput('device_code', t('approve.code'), {autocomplete: 'off', autocapitalize: 'off', spellcheck: 'false'}, t('approve.codeHint')),
+    h('div', {class: 'actions'}, h('button', {type: 'submit', id: 'approve-lookup', class: 'secondary'}, t('approve.lookup'))),
+    found, status);
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    showError('');
+    found.replaceChildren();
+    if (!checkFields(['device_code'])) return;
+    const code = $('#device_code').value.replace(/\s/g, '');
+    const path = '/citizen/v1/devices/' + encodeURIComponent(code) + '/approval';
+    status.textContent = t('loading');
+    let ap;
+    try {
+      ap = await api('GET', path);
+    } catch (err) {
+      status.textContent = '';
+      if (err instanceof APIError && err.status === 404) {
+        setFieldError('device_code', t('approve.notFound'));
+        $('#device_code').focus();
+      } else {
+        showError(err, 'approve');
+      }
+      return;
+    }
+    status.textContent = '';
+    const approveBtn = h('button', {type: 'button', id: 'approve-device'}, t('approve.sign', {name: ap.name || t('devices.unnamed')}));
+    approveBtn.addEventListener('click', async () => {
+      showError('');
+      approveBtn.disabled = true;
+      try {
+        const bytes = b64ToBytes(ap.payload);
+        const approval = JSON.parse(new TextDecoder('utf-8', {fatal: true}).decode(bytes));
+        // Sign only an approval of the key and name shown.
+        if (approval.type !== 'quanchain.enrol.v1' || approval.key_id !== ap.key_id || (approval.name || '') !== (ap.name || '')) {
+          throw new Error(t('approve.mismatch'));
+        }
+        status.textContent = t(state.device.kind === 'webauthn' ? 'decide.passkey' : 'decide.signing');
+        const signer = await signBytes(state.device, bytes, ap.challenge);
+        status.textContent = t('decide.signing');
+        await api('POST', path, {payload: ap.payload, signer}, {'Idempotency-Key': uuid()});
+        toast(t('approve.done', {name: ap.name || t('devices.unnamed')}), 'approved');
+        await screenDevices();
+      } catch (err) {
+        status.textContent = '';
+        approveBtn.disabled = false;
+        showError(err, 'approve');
+        $('#error').focus();
+      }
+    });
+    found.replaceChildren(h('section', {class: 'notice', id: 'approve-device-card', 'data-key-id': ap.key_id, 'data-kind': ap.kind || null},
+      h('p', {id: 'approve-found-name', tabindex: '-1'}, t('approve.found', {name: ap.name || t('devices.unnamed')})),
+      facts([[t('devices.kind'), kindText(ap)], [t('f.key'), h('code', {}, ap.key_id)]]),
+      h('p', {class: 'warn'}, t('approve.warn')),
+      h('div', {class: 'actions'}, approveBtn)));
+    // Focus on the name to check, not on the button: the passkey prompt
+    // that follows the button is the confirmation.
+    $('#approve-found-name').focus();
+  });
+  return form;
 }
 
 // screenRelogin asks a device whose key was revoked for a new login: a
@@ -663,5 +675,5 @@ function screenRelogin() {
   render('relogin', t('relogin.title'), h('section', {class: 'card', id: 'relogin'},
     h('h2', {}, t('relogin.title')),
     h('p', {}, t('relogin.intro')),
-    h('div', {class: 'actions'}, h('button', {type: 'button', id: 'relogin-button', onclick: () => logout()}, t('btn.relogin')))));
+    h('div', {class: 'actions'}, h('button', {type: 'button', id: 'relogin-button', onclick: () => relogin()}, t('btn.relogin')))));
 }
