@@ -48,7 +48,9 @@ var pseudonymKey = func() []byte {
 func newCitizen(idNumber, name, phone string) testCitizen {
 	m := hmac.New(sha256.New, pseudonymKey)
 	m.Write([]byte(idNumber))
-	return testCitizen{IDNumber: idNumber, Name: name, Phone: phone, ref: hex.EncodeToString(m.Sum(nil))}
+	ref := hex.EncodeToString(m.Sum(nil))
+	idNumbers.Store(ref, idNumber)
+	return testCitizen{IDNumber: idNumber, Name: name, Phone: phone, ref: ref}
 }
 
 // device is a citizen's phone with an ES256 key.
@@ -122,7 +124,7 @@ func ctxFor(t testing.TB) context.Context {
 //	consent:RequestAuthorization  requestJSON
 //	consent:Decide                id payload signature keyID
 //	access:RecordAccess           accessJSON
-//	registry:AddCitizenKey        citizenRef jwk          (every requester's collection)
+//	registry:AddCitizenKey        citizenRef jwk          (every requester's collection, with an ID-token proof)
 //	registry:RevokeCitizenKey     citizenRef keyID        (every requester's collection)
 func (l *ledger) submit(fn string, args ...string) ([]byte, error) {
 	if (fn == "registry:AddCitizenKey" || fn == "registry:RevokeCitizenKey") && len(args) == 2 {
@@ -130,7 +132,7 @@ func (l *ledger) submit(fn string, args ...string) ([]byte, error) {
 		for _, req := range []string{"BankMSP", "InsurerMSP"} {
 			in := model.CitizenKeyInput{Requester: req, CitizenRef: args[0]}
 			if fn == "registry:AddCitizenKey" {
-				in.JWK = args[1]
+				in.JWK, in.Kind, in.Proof = args[1], model.KeyWebCrypto, idTokenProof(l.t, args[0], args[1])
 			} else {
 				in.KeyID = args[1]
 			}

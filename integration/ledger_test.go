@@ -62,7 +62,7 @@ func lending(authID, ref string) model.AuthorizationRequest {
 	return model.AuthorizationRequest{ID: authID, CitizenRef: ref, Purpose: "CREDIT_ASSESSMENT",
 		Categories: []string{"housing_fund", "social_security", "tax"}, DataFrom: "2025-11-01", DataTo: "2026-10-31",
 		ValidUntil: time.Now().Add(7 * 24 * time.Hour).UTC().Format(time.RFC3339), MaxUses: 3,
-		ReferenceHash: sha("LOAN-" + authID)}
+		ReferenceHash: sha("LOAN-" + authID), Subject: subjectFor("BankMSP", ref)}
 }
 
 func delivery(accessID, authID, requester string, cats ...string) string {

@@ -73,7 +73,7 @@ func (tr *traffic) submit(ctx context.Context, contract *client.Contract, id str
 	req := model.AuthorizationRequest{ID: id, CitizenRef: sha("citizen " + id), Purpose: "CREDIT_ASSESSMENT",
 		Categories: []string{"housing_fund"}, DataFrom: "2025-11-01", DataTo: "2026-10-31",
 		ValidUntil: time.Now().Add(7 * 24 * time.Hour).UTC().Format(time.RFC3339), MaxUses: 1,
-		ReferenceHash: sha("LOAN-" + id)}
+		ReferenceHash: sha("LOAN-" + id), Subject: sha("subject " + id)}
 	body, _ := json.Marshal(req)
 	start := time.Now()
 	// A submission is given far longer than any recovery should take, so
