@@ -9,7 +9,7 @@ all: build
 
 ## build: compile every command of the module into ./bin
 build:
-	$(GO) build -o bin/ ./chaincode/cmd/quanchain-cc ./network/cmd/quanchain-net ./cli/cmd/qc ./gateway/cmd/quanchain-gateway
+	$(GO) build -o bin/ ./chaincode/cmd/quanchain-cc ./network/cmd/quanchain-net ./cli/cmd/qc ./gateway/cmd/quanchain-gateway ./gateway/cmd/quanchain-devidp
 
 ## up: build what is missing, start or resume the local Fabric network, deploy and bootstrap
 up:

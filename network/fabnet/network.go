@@ -92,6 +92,15 @@ func Up(ctx context.Context, l Layout, opts Options) error {
 		h, err := l.buildBinary(bctx, DefaultGatewaySource, l.GatewayBinary())
 		gwBuilt <- buildResult{h, err}
 	}()
+	idpBuilt := make(chan buildResult, 1)
+	go func() {
+		if opts.SkipGateways {
+			idpBuilt <- buildResult{}
+			return
+		}
+		h, err := l.buildBinary(bctx, DefaultDevIDPSource, l.DevIDPBinary())
+		idpBuilt <- buildResult{h, err}
+	}()
 	made, err := ensureCrypto(ctx, l, t)
 	if err != nil {
 		return err
@@ -171,10 +180,17 @@ func Up(ctx context.Context, l Layout, opts Options) error {
 		step("bootstrap", "%d registry entries submitted", n)
 	}
 	if !opts.SkipBootstrap && !opts.SkipGateways {
-		gb := <-gwBuilt
-		if gb.err != nil {
-			return gb.err
+		gb, ib := <-gwBuilt, <-idpBuilt
+		if err := errors.Join(gb.err, ib.err); err != nil {
+			return err
 		}
+		// The operator's gateway logs citizens in with the development
+		// OpenID provider: it runs first.
+		idpStarted, err := l.ensureDevIDP(ctx, ib.hash)
+		if err != nil {
+			return err
+		}
+		step("devidp", "%s at %s; codes in %s", keptOrMade(idpStarted, "started", "running"), DevIDPIssuer(), l.DevIDPCodesDir())
 		started, err := l.ensureGateways(ctx, gb.hash, opts.GatewayEnv)
 		if err != nil {
 			return err
@@ -258,8 +274,9 @@ func checkBuilder(l Layout) error {
 	return nil
 }
 
-// Down stops every process by its recorded pid (chaincode, peers, then
-// orderers), keeping all state: `up` resumes the same ledger.
+// Down stops every process by its recorded pid (gateways, identity
+// provider, chaincode, peers, then orderers), keeping all state: `up`
+// resumes the same ledger.
 func Down(ctx context.Context, l Layout, out io.Writer) error {
 	if out == nil {
 		out = io.Discard
@@ -276,22 +293,24 @@ func Down(ctx context.Context, l Layout, out io.Writer) error {
 	return l.stopAll(out)
 }
 
-// stopAll stops the gateways, then the chaincode, then the peers, then
-// the orderers.
+// stopAll stops the gateways, then the development identity provider,
+// then the chaincode, then the peers, then the orderers.
 func (l Layout) stopAll(out io.Writer) error {
 	t := DefaultTopology()
 	procs := l.allProcs(t)
-	tiers := [][]proc{{}, {}, {}, {}}
+	tiers := [][]proc{{}, {}, {}, {}, {}}
 	for _, p := range procs {
 		switch p.Kind {
 		case KindGateway:
 			tiers[0] = append(tiers[0], p)
-		case KindChaincode:
+		case KindIdentityProvider:
 			tiers[1] = append(tiers[1], p)
-		case KindPeer:
+		case KindChaincode:
 			tiers[2] = append(tiers[2], p)
-		default:
+		case KindPeer:
 			tiers[3] = append(tiers[3], p)
+		default:
+			tiers[4] = append(tiers[4], p)
 		}
 	}
 	var errs []error

@@ -23,7 +23,7 @@ const (
 // proc is one supervised daemon.
 type proc struct {
 	Name string   // process name: logs/<Name>.log, run/<Name>.pid
-	Kind Kind     // orderer, peer or chaincode
+	Kind Kind     // orderer, peer, chaincode, idp or gateway
 	Bin  string   // absolute path of the executable
 	Args []string // arguments
 	Env  []string // the complete environment

@@ -72,7 +72,8 @@ func (l Layout) chaincodeProc(t Topology, packageID string) proc {
 func (l Layout) ChaincodeBinary() string { return filepath.Join(l.StateDir, "bin", "quanchain-cc") }
 
 // allProcs lists every supervised process in start order; the chaincode
-// service is included only if its package id is known.
+// service is included only if its package id is known, the identity
+// provider and the gateways only once built.
 func (l Layout) allProcs(t Topology) []proc {
 	var ps []proc
 	for _, n := range t.Nodes() {
@@ -81,6 +82,7 @@ func (l Layout) allProcs(t Topology) []proc {
 	if id, err := l.recordedPackageID(); err == nil && id != "" {
 		ps = append(ps, l.chaincodeProc(t, id))
 	}
+	ps = append(ps, l.devIDPProcs()...)
 	return append(ps, l.gatewayProcs()...)
 }
 

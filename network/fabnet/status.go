@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -66,8 +67,9 @@ func Status(ctx context.Context, l Layout) (*Report, error) {
 	t := DefaultTopology()
 	rep := &Report{StateDir: l.StateDir}
 	procs := l.allProcs(t)
-	if len(procs) == len(t.Nodes()) { // the chaincode was never deployed
-		procs = append(procs, l.chaincodeProc(t, ""))
+	if !slices.ContainsFunc(procs, func(p proc) bool { return p.Kind == KindChaincode }) {
+		// The chaincode was never deployed: show it stopped, after the nodes.
+		procs = slices.Insert(procs, len(t.Nodes()), l.chaincodeProc(t, ""))
 	}
 	nodes := map[string]Node{}
 	for _, n := range t.Nodes() {

@@ -1,21 +1,16 @@
 package httpapi
 
 import (
-	"crypto/rand"
-	"crypto/subtle"
 	"errors"
-	"fmt"
 	"log/slog"
-	"math/big"
 	"net/http"
 	"regexp"
 	"strings"
 	"sync/atomic"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/quanchain/quanchain/gateway/internal/auth"
+	"github.com/quanchain/quanchain/gateway/internal/devidp"
 	"github.com/quanchain/quanchain/gateway/internal/expiring"
 	"github.com/quanchain/quanchain/gateway/internal/store"
 	"github.com/quanchain/quanchain/internal/resident"
@@ -42,50 +37,15 @@ func (q *loginRequest) Validate(now time.Time) error {
 		return apiErr(http.StatusBadRequest, CodeInvalidIDNumber, "id_number is not a valid 18-character resident ID number")
 	}
 	q.Name = strings.TrimSpace(q.Name)
-	if !validPersonName(q.Name) {
+	if !devidp.ValidName(q.Name) {
 		return apiErr(http.StatusBadRequest, CodeInvalidArgument, "name must be 1–64 letters (a middle dot, space, hyphen or apostrophe may separate parts)")
 	}
-	phone, ok := normalisePhone(q.Phone)
+	phone, ok := devidp.NormalisePhone(q.Phone)
 	if !ok {
 		return apiErr(http.StatusBadRequest, CodeInvalidArgument, "phone must be a mainland mobile number (11 digits starting with 1, optionally +86)")
 	}
 	q.Phone = phone
 	return nil
-}
-
-// validPersonName accepts names as the real-name register writes them:
-// Han characters, or letters of any script, with the separators of
-// minority and foreign names (· • ・ space - . ').
-func validPersonName(s string) bool {
-	if s == "" || len(s) > 256 || !utf8.ValidString(s) || utf8.RuneCountInString(s) > 64 {
-		return false
-	}
-	for _, r := range s {
-		switch {
-		case unicode.IsLetter(r), unicode.Is(unicode.Mn, r):
-		case strings.ContainsRune("·•・ -.'", r):
-		default:
-			return false
-		}
-	}
-	return true
-}
-
-var mobilePattern = regexp.MustCompile(`^1[3-9][0-9]{9}$`)
-
-// normalisePhone returns the 11-digit mainland mobile number of s, which
-// may carry a +86 or 86 prefix and spaces or hyphens between digits.
-func normalisePhone(s string) (string, bool) {
-	if len(s) > 32 {
-		return "", false
-	}
-	s = strings.NewReplacer(" ", "", "-", "").Replace(strings.TrimSpace(s))
-	if len(s) == 14 && strings.HasPrefix(s, "+86") {
-		s = s[3:]
-	} else if len(s) == 13 && strings.HasPrefix(s, "86") {
-		s = s[2:]
-	}
-	return s, mobilePattern.MatchString(s)
 }
 
 // loginResponse names the challenge the code answers.
@@ -141,11 +101,11 @@ func (s *Server) citizenLogin(w http.ResponseWriter, r *http.Request) error {
 		s.log.WarnContext(ctx, "real-name register unavailable", slog.String("request_id", requestIDFrom(ctx)), slog.String("error", err.Error()))
 		return apiErr(http.StatusServiceUnavailable, CodeLoginUnavailable, "citizen login is not available now; retry later")
 	}
-	if !matchesRegister(q.Name, q.Phone, name, phone, found) {
+	if !devidp.Matches(q.Name, q.Phone, devidp.Entry{Name: name, Phone: phone}, found) {
 		return apiErr(http.StatusUnprocessableEntity, CodeIdentityNotMatched,
 			"the ID number, name and phone do not match the real-name register")
 	}
-	code, err := oneTimeCode()
+	code, err := devidp.OneTimeCode()
 	if err != nil {
 		return err
 	}
@@ -161,28 +121,6 @@ func (s *Server) citizenLogin(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusOK, loginResponse{ChallengeID: id, ExpiresAt: expires.UTC().Format(time.RFC3339)})
 	return nil
-}
-
-// matchesRegister reports whether the name and phone typed in are the
-// register's, comparing both whether or not the ID number was found, in
-// time that does not depend on where they differ.
-func matchesRegister(name, phone, regName, regPhone string, found bool) bool {
-	if !found {
-		regName, regPhone = "\x00", "\x00"
-	}
-	regPhone, _ = normalisePhone(regPhone)
-	n := subtle.ConstantTimeCompare([]byte(name), []byte(strings.TrimSpace(regName)))
-	p := subtle.ConstantTimeCompare([]byte(phone), []byte(regPhone))
-	return n&p == 1 && found
-}
-
-// oneTimeCode returns six random decimal digits from crypto/rand.
-func oneTimeCode() (string, error) {
-	n, err := rand.Int(rand.Reader, big.NewInt(1_000_000))
-	if err != nil {
-		return "", fmt.Errorf("one-time code: %w", err)
-	}
-	return fmt.Sprintf("%06d", n.Int64()), nil
 }
 
 // allowAddress counts an attempt against the remote address's limit.
