@@ -55,7 +55,7 @@ func TestDevIDPConfig(t *testing.T) {
 	c := l.OperatorOIDC()
 	want := OIDCClient{Issuer: "http://127.0.0.1:7085", ClientID: "gateway.bureau",
 		ClientSecretFile: filepath.Join(l.StateDir, "devidp", "client-secret"),
-		RedirectURL:      "http://127.0.0.1:7080/citizen/v1/oidc/callback"}
+		RedirectURL:      "http://localhost:7080/citizen/v1/oidc/callback"}
 	if c != want {
 		t.Fatalf("OperatorOIDC = %+v, want %+v", c, want)
 	}

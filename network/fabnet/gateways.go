@@ -93,11 +93,14 @@ func (l Layout) gatewayEnv(g GatewaySpec) []string {
 }
 
 // operatorAppURL is the local network's consent app: the provider
-// gateway's HTTP listener, /app/.
+// gateway's HTTP listener, /app/, named localhost rather than by its
+// address. Browsers refuse an IP address as a passkey's relying party, and
+// treat http://localhost as a secure context.
 func operatorAppURL() string {
 	for _, g := range Gateways() {
 		if strings.Contains(g.Roles, "provider") {
-			return "http://" + g.Listen + "/app/"
+			_, port, _ := strings.Cut(g.Listen, ":")
+			return "http://localhost:" + port + "/app/"
 		}
 	}
 	return ""

@@ -191,6 +191,11 @@ func Up(ctx context.Context, l Layout, opts Options) error {
 			return err
 		}
 		step("devidp", "%s at %s; codes in %s", keptOrMade(idpStarted, "started", "running"), DevIDPIssuer(), l.DevIDPCodesDir())
+		wrote, err := ensureIdentityPolicy(ctx, l.StateDir)
+		if err != nil {
+			return err
+		}
+		step("identity", "%s: the development provider's keys, app origin %s", keptOrMade(!wrote, "in force", "proposed by BureauMSP, approved by "+supervisorMSP), operatorOrigin())
 		started, err := l.ensureGateways(ctx, gb.hash, opts.GatewayEnv)
 		if err != nil {
 			return err
