@@ -718,7 +718,7 @@ func TestConsentApp(t *testing.T) {
 	impostor := person
 	impostor.Name, impostor.Phone = "冒名者", "13800000000"
 	since := time.Now().Add(-time.Second)
-	if ticket, page := providerLogin(t, impostor, operatorURL+"/citizen/v1/oidc/start?return_to=%2Fapp%2F", false); ticket != "" || page == "" {
+	if ticket, page := providerLogin(t, impostor, appOrigin+"/citizen/v1/oidc/start?return_to=%2Fapp%2F", false); ticket != "" || page == "" {
 		t.Errorf("an impersonation attempt got ticket %q, page %q", ticket, page)
 	}
 	time.Sleep(time.Second)

@@ -29,8 +29,7 @@ const usesPerAuth = 12
 // the ledger write alone (access:RecordAccess submitted by the operator).
 func BenchmarkGatewayOverhead(b *testing.B) {
 	people := demoCitizens(b)
-	citizen := citizenLogin(b, people[len(people)-1])
-	phone := freshDevice(b, citizen)
+	citizen, phone := freshDevice(b, people[len(people)-1])
 	bankAPI := institution(b, bankURL, "bank")
 
 	// grantedViaGateway creates and grants an authorisation through the

@@ -14,8 +14,7 @@ import (
 func TestExpiryAndCrossUseHTTP(t *testing.T) {
 	people := demoCitizens(t)
 	person := people[len(people)-2]
-	citizen := citizenLogin(t, person)
-	phone := freshDevice(t, citizen)
+	citizen, phone := freshDevice(t, person)
 
 	// The insurer's claim authorisation, granted: the bank cannot use it.
 	insurerAPI := institution(t, insurerURL, "insurer")

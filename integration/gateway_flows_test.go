@@ -4,13 +4,11 @@ import (
 	"bytes"
 	"context"
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -37,65 +35,13 @@ type consent struct {
 // loginNet is this run's block of loopback source addresses: the citizen
 // login is rate-limited per remote address (5 a minute), so each test logs
 // in from an address of its own, as separate phones would.
-var loginNet = func() byte {
-	var b [1]byte
-	_, _ = rand.Read(b[:])
-	return 1 + b[0]%250
-}()
-
-var loginHost byte
-
-// loginFromOwnAddress logs c in through the development identity provider
-// like citizenLogin, but from a loopback address no other test uses.
-func loginFromOwnAddress(t *testing.T, c demoCitizen) *httpClient {
-	t.Helper()
-	loginHost++
-	src := &net.TCPAddr{IP: net.IPv4(127, 77, loginNet, loginHost)}
-	dialer := &net.Dialer{LocalAddr: src, Timeout: 5 * time.Second}
-	hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
-		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			return dialer.DialContext(ctx, network, addr)
-		}}}
-	post := func(path string, body any, out any) {
-		t.Helper()
-		b, _ := json.Marshal(body)
-		resp, err := hc.Post(operatorURL+path, "application/json", bytes.NewReader(b))
-		if err != nil {
-			t.Fatalf("POST %s: %v", path, err)
-		}
-		defer resp.Body.Close()
-		raw, _ := io.ReadAll(resp.Body)
-		if resp.StatusCode != 200 || json.Unmarshal(raw, out) != nil {
-			t.Fatalf("POST %s: %d %s", path, resp.StatusCode, raw)
-		}
-	}
-	var ch struct {
-		ChallengeID string `json:"challenge_id"`
-	}
-	post("/citizen/v1/login", c, &ch)
-	code := ""
-	for deadline := time.Now().Add(10 * time.Second); code == "" && time.Now().Before(deadline); {
-		if code = devCode(t, ch.ChallengeID); code == "" {
-			time.Sleep(100 * time.Millisecond)
-		}
-	}
-	if code == "" {
-		t.Fatal("no one-time code file from the operator's gateway")
-	}
-	var tok struct {
-		AccessToken string `json:"access_token"`
-	}
-	post("/citizen/v1/login/verify", map[string]string{"challenge_id": ch.ChallengeID, "code": code}, &tok)
-	return &httpClient{t: t, base: operatorURL, token: tok.AccessToken}
-}
-
 // maxActiveKeys is the chaincode's bound on a citizen's active device keys.
 const maxActiveKeys = 8
 
 // citizenWithDevice logs citizen in and registers a fresh ES256 device key.
 func citizenWithDevice(t *testing.T, c demoCitizen, tag string) *consent {
 	t.Helper()
-	cl := loginFromOwnAddress(t, c)
+	cl := citizenLogin(t, c)
 	// A citizen holds at most 8 active device keys: retire the oldest
 	// left by earlier runs so there is room for this one.
 	var keys struct {
@@ -112,16 +58,12 @@ func citizenWithDevice(t *testing.T, c demoCitizen, tag string) *consent {
 		cl.must("DELETE", "/citizen/v1/keys/"+active[i], nil, nil, 204)
 	}
 	phone := newDevice(t)
-	var key struct {
-		KeyID string `json:"key_id"`
-	}
-	cl.must("POST", "/citizen/v1/keys", map[string]json.RawMessage{"jwk": json.RawMessage(phone.jwk)}, &key, 201,
-		"Idempotency-Key", id(tag+"-key"))
-	phone.kid = key.KeyID
+	cl = enrolWebCrypto(t, c, phone, tag)
+	key := struct{ KeyID string }{phone.kid}
 	t.Cleanup(func() {
 		code, raw := cl.call("DELETE", "/citizen/v1/keys/"+key.KeyID, nil, nil)
 		if code == http.StatusUnauthorized { // the session ended: log in again
-			loginFromOwnAddress(t, c).must("DELETE", "/citizen/v1/keys/"+key.KeyID, nil, nil, 204)
+			citizenLogin(t, c).must("DELETE", "/citizen/v1/keys/"+key.KeyID, nil, nil, 204)
 			return
 		}
 		if code != 204 {
@@ -588,7 +530,7 @@ func TestBadInputHTTP(t *testing.T) {
 	// Nothing may be created: the citizen named in the requests sees no
 	// new authorisation (the bank's own list is shared with other users of
 	// the network, so it is not a reliable count).
-	citizen := loginFromOwnAddress(t, person)
+	citizen := citizenLogin(t, person)
 	before := countAuthorizations(t, citizen, "/citizen/v1/authorizations")
 
 	valid := func() map[string]any {

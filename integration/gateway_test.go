@@ -6,10 +6,8 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -167,62 +165,22 @@ func demoCitizens(t testing.TB) []demoCitizen {
 	return out
 }
 
-// citizenLogin logs a citizen in through the development identity provider:
-// the one-time code is read from the file the operator's gateway wrote it
-// to, as a developer would.
+// citizenLogin logs a citizen in at the development identity provider,
+// the one-time code read from the file it wrote it to, as a developer
+// would.
 func citizenLogin(t testing.TB, c demoCitizen) *httpClient {
 	t.Helper()
-	cl := &httpClient{t: t, base: operatorURL}
-	var ch struct {
-		ChallengeID string `json:"challenge_id"`
-	}
-	cl.must("POST", "/citizen/v1/login", c, &ch, 200)
-	code := ""
-	for deadline := time.Now().Add(10 * time.Second); code == "" && time.Now().Before(deadline); {
-		code = devCode(t, ch.ChallengeID)
-		if code == "" {
-			time.Sleep(100 * time.Millisecond)
-		}
-	}
-	if code == "" {
-		t.Fatal("no one-time code file from the operator's gateway")
-	}
-	var tok struct {
-		AccessToken string `json:"access_token"`
-	}
-	cl.must("POST", "/citizen/v1/login/verify", map[string]string{"challenge_id": ch.ChallengeID, "code": code}, &tok, 200)
-	cl.token = tok.AccessToken
+	cl, _ := oidcLogin(t, c, nil)
 	return cl
 }
 
-// devCode reads the one-time code the operator's gateway wrote for a
-// challenge: in development mode each code goes to a file of its own
-// (mode 0600) under the gateway's data directory, never to the log. It
-// returns "" while the file is not there yet.
-func devCode(t testing.TB, challenge string) string {
-	path := filepath.Join(testNet.StateDir(), "gateway", "bureau", "dev-login-codes", challenge)
-	b, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return ""
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	var c struct {
-		ChallengeID string `json:"challenge_id"`
-		Code        string `json:"code"`
-	}
-	if err := json.Unmarshal(b, &c); err != nil || c.ChallengeID != challenge {
-		t.Fatalf("%s: not the code of challenge %s (%v)", path, challenge, err)
-	}
-	return c.Code
-}
-
-// freshDevice enrols a new device key for the logged-in citizen, first
-// revoking the keys earlier runs left on the same ledger (a citizen may
-// hold at most eight).
-func freshDevice(t testing.TB, citizen *httpClient) *device {
+// freshDevice enrols a new device key for c with a login at the identity
+// provider, first revoking the keys earlier runs left on the same ledger
+// (a citizen may hold at most eight). It returns the login's session and
+// the device.
+func freshDevice(t testing.TB, c demoCitizen) (*httpClient, *device) {
 	t.Helper()
+	citizen := citizenLogin(t, c)
 	var keys struct {
 		Keys []model.DeviceKey `json:"keys"`
 	}
@@ -234,13 +192,7 @@ func freshDevice(t testing.TB, citizen *httpClient) *device {
 		}
 	}
 	d := newDevice(t)
-	var key struct {
-		KeyID string `json:"key_id"`
-	}
-	citizen.must("POST", "/citizen/v1/keys", map[string]json.RawMessage{"jwk": json.RawMessage(d.jwk)}, &key, 201,
-		"Idempotency-Key", id("key-"+d.jwk[len(d.jwk)-12:len(d.jwk)-2]))
-	d.kid = key.KeyID
-	return d
+	return enrolWebCrypto(t, c, d, "test phone"), d
 }
 
 // waitPending waits until the operator's peer has committed a request the
@@ -323,8 +275,7 @@ func tryDecide(citizen *httpClient, d *device, authID string, action model.Actio
 func TestLendingFlowHTTP(t *testing.T) {
 	people := demoCitizens(t)
 	applicant := people[0]
-	citizen := citizenLogin(t, applicant)
-	phone := freshDevice(t, citizen)
+	citizen, phone := freshDevice(t, applicant)
 	ctx := context.Background()
 
 	bank := institutionClient(t, bankURL, "bank")

@@ -235,7 +235,15 @@ func oidcLogin(t testing.TB, c demoCitizen, dev *softPasskey) (*httpClient, stri
 		dev.register(t)
 		q.Set("device_id", dev.deviceID)
 	}
-	ticket, page := providerLogin(t, c, operatorURL+"/citizen/v1/oidc/start?"+q.Encode(), true)
+	return loginAt(t, c, q)
+}
+
+// loginAt logs c in through /citizen/v1/oidc/start with query q and
+// exchanges the ticket for a session; it returns the session and the key
+// id the login enrolled ("" if none).
+func loginAt(t testing.TB, c demoCitizen, q url.Values) (*httpClient, string) {
+	t.Helper()
+	ticket, page := providerLogin(t, c, appOrigin+"/citizen/v1/oidc/start?"+q.Encode(), true)
 	if ticket == "" {
 		t.Fatalf("login of %s at the identity provider: no ticket; the provider shows %q", c.Name, page)
 	}
@@ -249,6 +257,27 @@ func oidcLogin(t testing.TB, c demoCitizen, dev *softPasskey) (*httpClient, stri
 	return cl, s.KeyID
 }
 
+// enrolWebCrypto enrols d, a plain WebCrypto key (no user verification;
+// the development network's identity policy allows such keys), for c: it
+// creates the pending device at the operator's gateway and logs c in with
+// it, so that the login's ID token is the enrolment's proof. It sets d.kid
+// and returns the session.
+func enrolWebCrypto(t testing.TB, c demoCitizen, d *device, name string) *httpClient {
+	t.Helper()
+	var dev struct {
+		DeviceID string `json:"device_id"`
+		KeyID    string `json:"key_id"`
+	}
+	(&httpClient{t: t, base: operatorURL}).must("POST", "/citizen/v1/devices",
+		map[string]any{"kind": "webcrypto", "jwk": json.RawMessage(d.jwk), "name": name}, &dev, 201)
+	cl, kid := loginAt(t, c, url.Values{"return_to": {"/app/"}, "device_id": {dev.DeviceID}})
+	if kid == "" || kid != dev.KeyID {
+		t.Fatalf("the login enrolled key %q, want the device's %q", kid, dev.KeyID)
+	}
+	d.kid = kid
+	return cl
+}
+
 // providerLogin walks from start through the identity provider's forms
 // back to the app. It returns the ticket of the app's fragment (or "")
 // and the text of the last page the provider showed. Without wantCode
@@ -259,7 +288,7 @@ func providerLogin(t testing.TB, c demoCitizen, start string, wantCode bool) (ti
 	jar, _ := cookiejar.New(nil)
 	var back string
 	hc := &http.Client{Jar: jar, Timeout: 30 * time.Second, CheckRedirect: func(req *http.Request, via []*http.Request) error {
-		if req.URL.Host == strings.TrimPrefix(operatorURL, "http://") && strings.HasPrefix(req.URL.Path, "/app/") {
+		if req.URL.Host == strings.TrimPrefix(appOrigin, "http://") && strings.HasPrefix(req.URL.Path, "/app/") {
 			back = req.URL.String()
 			return http.ErrUseLastResponse
 		}

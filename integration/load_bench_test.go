@@ -474,8 +474,7 @@ func (s *loadScenarios) granter(b *testing.B, base, member string, person demoCi
 	request func(key string) client.AuthorizationRequest) func(ctx context.Context, n int) ([]string, error) {
 	b.Helper()
 	inst := institutionClient(b, base, member)
-	citizen := citizenLogin(b, person)
-	phone := freshDevice(b, citizen)
+	citizen, phone := freshDevice(b, person)
 	batch := 0
 	return func(ctx context.Context, n int) ([]string, error) {
 		batch++

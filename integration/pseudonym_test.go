@@ -70,7 +70,7 @@ func TestPseudonymServiceOnTheNetwork(t *testing.T) {
 		t.Fatalf("the bank's gateway identity: %d %s", code, raw)
 	}
 
-	citizen := loginFromOwnAddress(t, person)
+	citizen := citizenLogin(t, person)
 	var lookups struct {
 		Items []struct {
 			Requester       string `json:"requester"`
