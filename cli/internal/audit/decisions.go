@@ -28,6 +28,9 @@ const (
 	DecisionKeyUnknown      = "KEY_UNKNOWN"
 	DecisionKeyNotActive    = "KEY_NOT_ACTIVE"
 	DecisionKeyTooYoung     = "KEY_TOO_YOUNG"
+	DecisionKeyNoProof      = "KEY_WITHOUT_PROOF"
+	DecisionApproverUnknown = "APPROVER_UNKNOWN"
+	DecisionNotUserVerified = "NOT_USER_VERIFIED"
 	DecisionTxNotFound      = "TX_NOT_FOUND"
 	DecisionTimeOutOfOrder  = "TIME_OUT_OF_ORDER"
 	DecisionBeyondPurpose   = "BEYOND_PURPOSE"
@@ -41,9 +44,6 @@ const (
 	DefaultClockSkew = 5 * time.Minute
 )
 
-// youngKeyNote says why every young-key grant is flagged.
-const youngKeyNote = "device approval is not recorded on the ledger yet: every grant signed with a key younger than --min-key-age is flagged"
-
 // DecisionsOptions are the inputs of `qc audit decisions`.
 type DecisionsOptions struct {
 	IO     *cmdutil.IOStreams
@@ -53,8 +53,22 @@ type DecisionsOptions struct {
 
 	Institution string // "" for every institution
 	Period      cmdutil.TimeRange
-	MinKeyAge   time.Duration
-	ClockSkew   time.Duration
+	Rules       DecisionRules
+}
+
+// DecisionRules are what `qc audit decisions` holds decisions to besides
+// their signatures.
+type DecisionRules struct {
+	// MinKeyAge is how long before a grant the key that signs it must have
+	// been enrolled: a key enrolled with an ID token, or, for a key a
+	// device approved, the key enrolled with an ID token its approvals
+	// lead back to.
+	MinKeyAge time.Duration
+	// ClockSkew is how far out of block order a decision's time may be.
+	ClockSkew time.Duration
+	// RequireUserVerification makes a decision the device made without
+	// verifying the citizen a finding; otherwise it is only counted.
+	RequireUserVerification bool
 }
 
 // DecisionFinding is something wrong with a citizen's recorded decision.
@@ -64,21 +78,33 @@ type DecisionFinding struct {
 	Requester       string       `json:"requester"`
 	Action          model.Action `json:"action"`
 	KeyID           string       `json:"key_id"`
-	At              string       `json:"at"`
-	TxID            string       `json:"tx_id"`
-	Detail          string       `json:"detail"`
+	// KeyKind and KeyProof are the signing key's kind and enrolment proof,
+	// as the citizen's record has them; empty if it has no such key.
+	KeyKind  string `json:"key_kind"`
+	KeyProof string `json:"key_proof"`
+	At       string `json:"at"`
+	TxID     string `json:"tx_id"`
+	Detail   string `json:"detail"`
 }
 
 // DecisionsReport is the outcome of `qc audit decisions`.
 type DecisionsReport struct {
-	Since          string            `json:"since,omitempty"`
-	Until          string            `json:"until,omitempty"`
-	Peer           string            `json:"peer"`
-	Authorizations int               `json:"authorizations"`
-	Decisions      int               `json:"decisions"` // authorisations with a last decision, checked
-	MinKeyAge      string            `json:"min_key_age"`
-	Findings       []DecisionFinding `json:"findings"`
-	Notes          []string          `json:"notes"`
+	Since          string `json:"since,omitempty"`
+	Until          string `json:"until,omitempty"`
+	Peer           string `json:"peer"`
+	Authorizations int    `json:"authorizations"`
+	Decisions      int    `json:"decisions"` // authorisations with a last decision, checked
+	MinKeyAge      string `json:"min_key_age"`
+	// RequireUserVerification is --require-user-verification.
+	RequireUserVerification bool `json:"require_user_verification"`
+	// UserVerified and NotUserVerified count the checked decisions by
+	// whether the device verified the citizen.
+	UserVerified    int               `json:"user_verified"`
+	NotUserVerified int               `json:"not_user_verified"`
+	SigningKeys     SigningKeyCounts  `json:"signing_keys"`
+	Checked         []CheckedDecision `json:"checked"`
+	Findings        []DecisionFinding `json:"findings"`
+	Notes           []string          `json:"notes"`
 }
 
 // NewCmdDecisions returns `qc audit decisions`.
@@ -86,7 +112,7 @@ func NewCmdDecisions(f *cmdutil.Factory, runF func(*DecisionsOptions) error) *co
 	opts := &DecisionsOptions{IO: f.IOStreams, Ledger: f.Ledger}
 	var since, until string
 	cmd := &cobra.Command{
-		Use:   "decisions [--institution MSP] [--since T] [--until T] [--min-key-age D]",
+		Use:   "decisions [--institution MSP] [--since T] [--until T] [--min-key-age D] [--require-user-verification]",
 		Short: "Verify every citizen decision's signature again, from the ledger alone",
 		Long: `Verify the last decision of every authorisation requested in the period
 (consent:ListAuthorizationsByRequester of every bank and insurer, or of
@@ -94,9 +120,13 @@ func NewCmdDecisions(f *cmdutil.Factory, runF func(*DecisionsOptions) error) *co
 payload must be a canonical v1 payload naming this channel, this
 authorisation and exactly its terms; the signature must verify with the
 citizen's device key it names (registry:GetCitizen in the requester's
-records), which must have been active at the decision's time; the
-decision's time must be its transaction's and fit the block order; and the
-granted terms must be within the purpose template's ceilings.
+records), which must have been active at the decision's time and
+enrolled with a proof the chaincode checked (an ID token, or the approval
+of another active key of the same record); the decision's time must be its
+transaction's and fit the block order; and the granted terms must be
+within the purpose template's ceilings. Each decision is listed with its
+key's kind and proof, and the report counts decisions with and without
+user verification and signing keys by proof and kind.
 
 Findings:
 
@@ -106,17 +136,26 @@ Findings:
   SIGNATURE_INVALID    the signature does not verify with the key
   KEY_UNKNOWN          no such key of the citizen in the requester's records
   KEY_NOT_ACTIVE       the key was added after the decision or revoked before it
-  KEY_TOO_YOUNG        a grant signed with a key added less than --min-key-age before
+  KEY_WITHOUT_PROOF    the key has no recorded enrolment proof or subject (enrolled
+                       before proofs were required), or a record the chaincode
+                       does not write
+  APPROVER_UNKNOWN     the key's approver, or one further up its approvals, is not
+                       a key of the same record active when it approved
+  KEY_TOO_YOUNG        a grant signed less than --min-key-age after the key was
+                       enrolled with an ID token, or, for a key a device approved,
+                       after the ID-token key its approvals lead back to
+  NOT_USER_VERIFIED    the device did not verify the citizen (with
+                       --require-user-verification; otherwise only counted)
   TX_NOT_FOUND         the decision's transaction is not on this peer
   TIME_OUT_OF_ORDER    the decision's time is not its transaction's, or is out of
                        block order by more than --clock-skew
   BEYOND_PURPOSE       the granted validity, uses, data range or categories exceed
                        the purpose template
 
-Device approval is not recorded on the ledger yet, so every grant signed
-with a young key is flagged. Findings exit with status 3.`,
+Findings exit with status 3.`,
 		Example: `  qc audit decisions --since 2026-11-01 --until 2026-11-30
-  qc audit decisions --institution BankMSP --min-key-age 1h --json`,
+  qc audit decisions --institution BankMSP --min-key-age 1h --json
+  qc audit decisions --require-user-verification`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var err error
@@ -128,7 +167,7 @@ with a young key is flagged. Findings exit with status 3.`,
 			if opts.Period, err = cmdutil.ParseTimeRange(since, until); err != nil {
 				return err
 			}
-			if opts.MinKeyAge < 0 || opts.ClockSkew < 0 {
+			if opts.Rules.MinKeyAge < 0 || opts.Rules.ClockSkew < 0 {
 				return cmdutil.UsageErrorf("--min-key-age and --clock-skew must not be negative")
 			}
 			opts.Ctx = cmd.Context()
@@ -141,8 +180,9 @@ with a young key is flagged. Findings exit with status 3.`,
 	cmd.Flags().StringVar(&opts.Institution, "institution", "", "only this requesting institution's authorisations (MSP ID)")
 	cmd.Flags().StringVar(&since, "since", "", "authorisations requested at or after this time")
 	cmd.Flags().StringVar(&until, "until", "", "authorisations requested at or before this time")
-	cmd.Flags().DurationVar(&opts.MinKeyAge, "min-key-age", DefaultMinKeyAge, "flag grants signed with a device key younger than this")
-	cmd.Flags().DurationVar(&opts.ClockSkew, "clock-skew", DefaultClockSkew, "how far out of block order a transaction's time may be")
+	cmd.Flags().DurationVar(&opts.Rules.MinKeyAge, "min-key-age", DefaultMinKeyAge, "flag grants made sooner than this after the ID-token enrolment that vouches for the key")
+	cmd.Flags().DurationVar(&opts.Rules.ClockSkew, "clock-skew", DefaultClockSkew, "how far out of block order a transaction's time may be")
+	cmd.Flags().BoolVar(&opts.Rules.RequireUserVerification, "require-user-verification", false, "flag decisions the device made without verifying the citizen")
 	cmdutil.AddFormatFlags(cmd, &opts.Output)
 	return cmd
 }
@@ -156,7 +196,7 @@ func decisionsRun(opts *DecisionsOptions) error {
 	if err != nil {
 		return err
 	}
-	rep, err := CheckDecisions(opts.Ctx, lc, opts.Institution, opts.Period, opts.MinKeyAge, opts.ClockSkew)
+	rep, err := CheckDecisions(opts.Ctx, lc, opts.Institution, opts.Period, opts.Rules)
 	if err != nil {
 		return err
 	}
@@ -166,9 +206,9 @@ func decisionsRun(opts *DecisionsOptions) error {
 	case cmdutil.FormatCSV:
 		rows := make([][]string, len(rep.Findings))
 		for i, f := range rep.Findings {
-			rows[i] = []string{f.Code, f.AuthorizationID, f.Requester, string(f.Action), f.KeyID, f.At, f.TxID, f.Detail}
+			rows[i] = []string{f.Code, f.AuthorizationID, f.Requester, string(f.Action), f.KeyID, f.At, f.TxID, f.Detail, f.KeyKind, f.KeyProof}
 		}
-		err = cmdutil.WriteCSV(opts.IO.Out, []string{"code", "authorization_id", "requester", "action", "key_id", "at", "tx_id", "detail"}, rows)
+		err = cmdutil.WriteCSV(opts.IO.Out, []string{"code", "authorization_id", "requester", "action", "key_id", "at", "tx_id", "detail", "key_kind", "key_proof"}, rows)
 	default:
 		err = writeDecisions(opts.IO, rep)
 	}
@@ -185,8 +225,23 @@ func writeDecisions(ios *cmdutil.IOStreams, r *DecisionsReport) error {
 	w := ios.Out
 	fmt.Fprintf(w, "Citizen decisions, authorisations requested %s to %s, from %s's peer\n", orOpen(r.Since, "the beginning"), orOpen(r.Until, "now"), r.Peer)
 	fmt.Fprintf(w, "%d authorisation(s), %d decision(s) verified, %d finding(s)\n", r.Authorizations, r.Decisions, len(r.Findings))
+	fmt.Fprintf(w, "user verification: %d decision(s) with, %d without\n", r.UserVerified, r.NotUserVerified)
+	k := r.SigningKeys
+	fmt.Fprintf(w, "signing key(s): %d; enrolled with an ID token %s, approved by a device %s, without a proof %s, unknown %d\n",
+		k.Total, k.IDToken, k.Device, k.WithoutProof, k.Unknown)
 	for _, n := range r.Notes {
 		fmt.Fprintf(w, "note: %s\n", n)
+	}
+	if len(r.Checked) > 0 {
+		fmt.Fprintln(w, "\nDECISIONS")
+		t := cmdutil.NewTable(w, "AUTHORIZATION", "REQUESTER", "ACTION", "AT", "KEY", "KIND", "PROOF", "APPROVED BY", "USER VERIFIED", "FINDINGS")
+		for _, d := range r.Checked {
+			t.Row(d.AuthorizationID, d.Requester, string(d.Action), d.At, cmdutil.Short(d.KeyID), cmdutil.OrDash(d.KeyKind), cmdutil.OrDash(d.KeyProof),
+				cmdutil.OrDash(cmdutil.Short(d.ApprovedBy)), map[bool]string{true: "yes", false: "no"}[d.UserVerified], fmt.Sprint(d.Findings))
+		}
+		if err := t.Flush(); err != nil {
+			return err
+		}
 	}
 	if len(r.Findings) == 0 {
 		return nil
@@ -200,10 +255,11 @@ func writeDecisions(ios *cmdutil.IOStreams, r *DecisionsReport) error {
 }
 
 // CheckDecisions verifies the last decision of every authorisation of
-// institution ("" for all) requested in period.
-func CheckDecisions(ctx context.Context, lc *cmdutil.Ledger, institution string, period cmdutil.TimeRange, minKeyAge, skew time.Duration) (*DecisionsReport, error) {
-	rep := &DecisionsReport{Since: period.SinceArg(), Until: period.UntilArg(), Peer: lc.MSPID, MinKeyAge: minKeyAge.String(),
-		Findings: []DecisionFinding{}, Notes: []string{youngKeyNote}}
+// institution ("" for all) requested in period against rules.
+func CheckDecisions(ctx context.Context, lc *cmdutil.Ledger, institution string, period cmdutil.TimeRange, rules DecisionRules) (*DecisionsReport, error) {
+	rep := &DecisionsReport{Since: period.SinceArg(), Until: period.UntilArg(), Peer: lc.MSPID, MinKeyAge: rules.MinKeyAge.String(),
+		RequireUserVerification: rules.RequireUserVerification, Checked: []CheckedDecision{}, Findings: []DecisionFinding{}, Notes: []string{}}
+	keys := keyTally{counts: &rep.SigningKeys, seen: map[string]bool{}}
 	msps := []string{institution}
 	if institution == "" {
 		var err error
@@ -254,8 +310,25 @@ func CheckDecisions(ctx context.Context, lc *cmdutil.Ledger, institution string,
 			if ev.Tx, err = blocks.place(ctx, a.LastDecision.TxID); err != nil {
 				return nil, err
 			}
-			rep.Findings = append(rep.Findings, CheckDecision(a, ev, minKeyAge, skew)...)
+			findings := CheckDecision(a, ev, rules)
+			rep.Findings = append(rep.Findings, findings...)
+			d := a.LastDecision
+			checked := CheckedDecision{AuthorizationID: a.ID, Requester: a.Requester, Action: d.Action, At: d.At, KeyID: d.KeyID,
+				UserVerified: d.UserVerified, Findings: len(findings)}
+			if k, ok := signingKey(c, d.KeyID); ok {
+				checked.KeyKind, checked.KeyProof, checked.ApprovedBy = k.Kind, k.Proof, k.ApprovedBy
+			}
+			rep.Checked = append(rep.Checked, checked)
+			keys.add(a.Requester, a.CitizenRef, d.KeyID, c)
+			if d.UserVerified {
+				rep.UserVerified++
+			} else {
+				rep.NotUserVerified++
+			}
 		}
+	}
+	if rep.NotUserVerified > 0 && !rules.RequireUserVerification {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("%d decision(s) made without user verification: --require-user-verification makes each a finding", rep.NotUserVerified))
 	}
 	return rep, nil
 }
@@ -287,18 +360,21 @@ type TxPlace struct {
 	Before, After time.Time
 }
 
-// CheckDecision verifies a's last decision against ev. The key must have
-// been active at the decision's time, and a grant's key at least minKeyAge
-// old; the decision's time may be out of block order by at most skew.
-func CheckDecision(a model.Authorization, ev DecisionEvidence, minKeyAge, skew time.Duration) []DecisionFinding {
+// CheckDecision verifies a's last decision against ev and rules. The key
+// must have been active at the decision's time and enrolled with a proof
+// the chaincode checked; a grant's key must be vouched for by an ID-token
+// enrolment at least rules.MinKeyAge old (signingkeys.go); the decision's
+// time may be out of block order by at most rules.ClockSkew.
+func CheckDecision(a model.Authorization, ev DecisionEvidence, rules DecisionRules) []DecisionFinding {
 	d := a.LastDecision
 	if d == nil {
 		return nil
 	}
+	key, found := signingKey(ev.Citizen, d.KeyID)
 	var out []DecisionFinding
 	finding := func(code, format string, args ...any) {
 		out = append(out, DecisionFinding{Code: code, AuthorizationID: a.ID, Requester: a.Requester, Action: d.Action, KeyID: d.KeyID,
-			At: d.At, TxID: d.TxID, Detail: fmt.Sprintf(format, args...)})
+			KeyKind: key.Kind, KeyProof: key.Proof, At: d.At, TxID: d.TxID, Detail: fmt.Sprintf(format, args...)})
 	}
 	at, atErr := time.Parse(time.RFC3339Nano, d.At)
 
@@ -329,16 +405,7 @@ func CheckDecision(a model.Authorization, ev DecisionEvidence, minKeyAge, skew t
 		}
 	}
 
-	// The key and the signature.
-	var key model.DeviceKey
-	found := false
-	if ev.Citizen != nil {
-		for _, k := range ev.Citizen.Keys {
-			if k.KeyID == d.KeyID {
-				key, found = k, true
-			}
-		}
-	}
+	// The key, its enrolment and the signature.
 	if !found {
 		finding(DecisionKeyUnknown, "no key %s of the citizen in %s's records", d.KeyID, a.Requester)
 	} else if pub, err := sig.ParseJWK([]byte(key.JWK)); err != nil {
@@ -349,13 +416,27 @@ func CheckDecision(a model.Authorization, ev DecisionEvidence, minKeyAge, skew t
 		}
 		signature, err := sig.DecodeBase64(d.Signature)
 		if err == nil && payload != nil {
-			err = verifyDecisionSignature(pub, d, payload, signature)
+			err = verifyDecisionSignature(pub, key.Kind, d, payload, signature)
 		}
-		if err != nil || payload == nil {
+		var form formError
+		switch {
+		case errors.As(err, &form):
+			finding(DecisionSignatureBad, "%s", form)
+		case err != nil || payload == nil:
 			finding(DecisionSignatureBad, "the signature does not verify with key %s", d.KeyID)
+		}
+	}
+	if found {
+		if problem := enrolmentProblem(ev.Citizen, key); problem != "" {
+			finding(DecisionKeyNoProof, "%s", problem)
+		}
+		vouching, broken := vouchingKey(ev.Citizen, key)
+		if broken != "" {
+			finding(DecisionApproverUnknown, "%s", broken)
 		}
 		added, _ := time.Parse(time.RFC3339Nano, key.AddedAt)
 		revoked, revErr := time.Parse(time.RFC3339Nano, key.RevokedAt)
+		vouched, _ := time.Parse(time.RFC3339Nano, vouching.AddedAt)
 		switch {
 		case atErr != nil:
 			finding(DecisionTimeOutOfOrder, "the decision's time %q is not a time", d.At)
@@ -363,9 +444,20 @@ func CheckDecision(a model.Authorization, ev DecisionEvidence, minKeyAge, skew t
 			finding(DecisionKeyNotActive, "key added %s, after the decision at %s", key.AddedAt, d.At)
 		case key.RevokedAt != "" && (revErr != nil || !revoked.After(at)):
 			finding(DecisionKeyNotActive, "key revoked %s, before the decision at %s", key.RevokedAt, d.At)
-		case d.Action == model.ActionGrant && at.Sub(added) < minKeyAge:
-			finding(DecisionKeyTooYoung, "grant signed %s after the key was added (%s), less than %s", at.Sub(added).Round(time.Millisecond), key.AddedAt, minKeyAge)
+		case d.Action == model.ActionGrant && vouching.KeyID == key.KeyID && at.Sub(added) < rules.MinKeyAge:
+			finding(DecisionKeyTooYoung, "grant signed %s after the key was added (%s), less than %s",
+				at.Sub(added).Round(time.Millisecond), key.AddedAt, rules.MinKeyAge)
+		case d.Action == model.ActionGrant && at.Sub(vouched) < rules.MinKeyAge:
+			finding(DecisionKeyTooYoung, "grant signed %s after key %s was added (%s), which approved this key's enrolment, directly or through other devices: less than %s",
+				at.Sub(vouched).Round(time.Millisecond), vouching.KeyID, vouching.AddedAt, rules.MinKeyAge)
 		}
+	}
+	if rules.RequireUserVerification && !d.UserVerified {
+		kind := key.Kind
+		if kind == "" {
+			kind = "unknown"
+		}
+		finding(DecisionNotUserVerified, "the device did not verify the citizen for this decision (key kind %s)", kind)
 	}
 
 	// The decision's time and the block order.
@@ -374,10 +466,10 @@ func CheckDecision(a model.Authorization, ev DecisionEvidence, minKeyAge, skew t
 		finding(DecisionTxNotFound, "transaction %s is not on the peer", d.TxID)
 	case atErr == nil && model.FormatTime(ev.Tx.Timestamp) != d.At:
 		finding(DecisionTimeOutOfOrder, "the decision says %s, its transaction (block %d) %s", d.At, ev.Tx.Block, model.FormatTime(ev.Tx.Timestamp))
-	case !ev.Tx.Before.IsZero() && ev.Tx.Timestamp.Before(ev.Tx.Before.Add(-skew)):
+	case !ev.Tx.Before.IsZero() && ev.Tx.Timestamp.Before(ev.Tx.Before.Add(-rules.ClockSkew)):
 		finding(DecisionTimeOutOfOrder, "transaction time %s in block %d, but a transaction before it says %s",
 			model.FormatTime(ev.Tx.Timestamp), ev.Tx.Block, model.FormatTime(ev.Tx.Before))
-	case !ev.Tx.After.IsZero() && ev.Tx.Timestamp.After(ev.Tx.After.Add(skew)):
+	case !ev.Tx.After.IsZero() && ev.Tx.Timestamp.After(ev.Tx.After.Add(rules.ClockSkew)):
 		finding(DecisionTimeOutOfOrder, "transaction time %s in block %d, but a transaction after it says %s",
 			model.FormatTime(ev.Tx.Timestamp), ev.Tx.Block, model.FormatTime(ev.Tx.After))
 	}
@@ -456,15 +548,31 @@ func registryTerms(ctx context.Context, lc *cmdutil.Ledger, a *model.Authorizati
 	return model.TermsOf(inst, p, cats), nil
 }
 
-// verifyDecisionSignature checks a decision's signature of payload: a raw
-// ES256 signature by a WebCrypto key, or, where the decision keeps a
-// passkey's assertion, its signature over authenticatorData ‖
+// formError is a decision whose form does not fit its key's kind, or its
+// own user_verified.
+type formError string
+
+func (e formError) Error() string { return string(e) }
+
+// verifyDecisionSignature checks a decision's signature of payload by a
+// key of kind (as enrolled; "" for a key enrolled before kinds were
+// recorded): a raw ES256 signature by a WebCrypto key, or a passkey's
+// assertion, its signature over authenticatorData ‖
 // SHA-256(clientDataJSON), whose challenge must be SHA-256(payload) and
-// whose flags must say the user was verified as the decision records.
-// The relying party and origins are the identity policy's, which the
+// whose flags must say the user was verified as the decision records. A
+// key of no recorded kind is held to the form the decision has. The
+// relying party and origins are the identity policy's, which the
 // chaincode checked; qc checks what binds the citizen's key to the payload.
-func verifyDecisionSignature(pub *ecdsa.PublicKey, d *model.Decision, payload, signature []byte) error {
-	if d.AuthenticatorData == "" && d.ClientDataJSON == "" {
+func verifyDecisionSignature(pub *ecdsa.PublicKey, kind string, d *model.Decision, payload, signature []byte) error {
+	assertion := d.AuthenticatorData != "" || d.ClientDataJSON != ""
+	switch {
+	case kind == model.KeyWebAuthn && !assertion:
+		return formError(fmt.Sprintf("key %s is a passkey, but the decision keeps no assertion", d.KeyID))
+	case kind == model.KeyWebCrypto && assertion:
+		return formError(fmt.Sprintf("key %s is a WebCrypto key, which makes no assertions, but the decision keeps one", d.KeyID))
+	case !assertion && d.UserVerified:
+		return formError("a raw signature verifies no one, but the decision records user_verified")
+	case !assertion:
 		return sig.Verify(pub, payload, signature)
 	}
 	ad, err1 := sig.DecodeBase64(d.AuthenticatorData)
