@@ -160,13 +160,13 @@ type Refusal struct {
 func (r *Refusal) Error() string { return "identity: " + r.Code + ": " + r.Reason.Error() }
 func (r *Refusal) Unwrap() error { return r.Reason }
 
-// Refusal codes.
+// Refusal codes: the login_error the app is sent back with.
 const (
-	RefusedExchange = "CODE_EXCHANGE_FAILED"
-	RefusedIDToken  = "ID_TOKEN_INVALID"
-	RefusedNonce    = "NONCE_MISMATCH"
-	RefusedACR      = "ACR_NOT_ACCEPTED"
-	RefusedIDClaim  = "ID_CLAIM_MISSING"
+	CodeExchangeFailed = "CODE_EXCHANGE_FAILED"
+	CodeIDTokenInvalid  = "ID_TOKEN_INVALID"
+	CodeNonceMismatch    = "NONCE_MISMATCH"
+	CodeACRNotAccepted      = "ACR_NOT_ACCEPTED"
+	CodeIDClaimMissing  = "ID_CLAIM_MISSING"
 )
 
 // Exchange redeems code with the PKCE verifier and verifies the ID token
@@ -180,11 +180,11 @@ func (rp *RP) Exchange(ctx context.Context, code, verifier, nonce string) (*Iden
 	ctx = oidc.ClientContext(ctx, rp.cfg.HTTPClient)
 	tok, err := rp.oauth(p).Exchange(ctx, code, oauth2.VerifierOption(verifier))
 	if err != nil {
-		return nil, &Refusal{Code: RefusedExchange, Reason: err}
+		return nil, &Refusal{Code: CodeExchangeFailed, Reason: err}
 	}
 	raw, ok := tok.Extra("id_token").(string)
 	if !ok || raw == "" {
-		return nil, &Refusal{Code: RefusedIDToken, Reason: errors.New("no id_token in the token response")}
+		return nil, &Refusal{Code: CodeIDTokenInvalid, Reason: errors.New("no id_token in the token response")}
 	}
 	return rp.Verify(ctx, raw, nonce)
 }
@@ -197,22 +197,22 @@ func (rp *RP) Verify(ctx context.Context, raw, nonce string) (*Identity, error) 
 	}
 	idt, err := p.Verifier(&oidc.Config{ClientID: rp.cfg.ClientID, Now: rp.cfg.Now}).Verify(ctx, raw)
 	if err != nil {
-		return nil, &Refusal{Code: RefusedIDToken, Reason: err}
+		return nil, &Refusal{Code: CodeIDTokenInvalid, Reason: err}
 	}
 	if nonce == "" || idt.Nonce != nonce {
-		return nil, &Refusal{Code: RefusedNonce, Reason: errors.New("the ID token's nonce is not this login's")}
+		return nil, &Refusal{Code: CodeNonceMismatch, Reason: errors.New("the ID token's nonce is not this login's")}
 	}
 	var claims map[string]any
 	if err := idt.Claims(&claims); err != nil {
-		return nil, &Refusal{Code: RefusedIDToken, Reason: err}
+		return nil, &Refusal{Code: CodeIDTokenInvalid, Reason: err}
 	}
 	acr, _ := claims["acr"].(string)
 	if len(rp.cfg.ACRValues) > 0 && !slices.Contains(rp.cfg.ACRValues, acr) {
-		return nil, &Refusal{Code: RefusedACR, Reason: fmt.Errorf("acr %q is not accepted", acr)}
+		return nil, &Refusal{Code: CodeACRNotAccepted, Reason: fmt.Errorf("acr %q is not accepted", acr)}
 	}
 	id, _ := claims[rp.cfg.IDClaim].(string)
 	if id == "" {
-		return nil, &Refusal{Code: RefusedIDClaim, Reason: fmt.Errorf("no %s claim", rp.cfg.IDClaim)}
+		return nil, &Refusal{Code: CodeIDClaimMissing, Reason: fmt.Errorf("no %s claim", rp.cfg.IDClaim)}
 	}
 	return &Identity{IDNumber: id, ACR: acr, RawIDToken: raw}, nil
 }
