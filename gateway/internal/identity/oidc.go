@@ -163,10 +163,10 @@ func (r *Refusal) Unwrap() error { return r.Reason }
 // Refusal codes: the login_error the app is sent back with.
 const (
 	CodeExchangeFailed = "CODE_EXCHANGE_FAILED"
-	CodeIDTokenInvalid  = "ID_TOKEN_INVALID"
-	CodeNonceMismatch    = "NONCE_MISMATCH"
-	CodeACRNotAccepted      = "ACR_NOT_ACCEPTED"
-	CodeIDClaimMissing  = "ID_CLAIM_MISSING"
+	CodeIDTokenInvalid = "ID_TOKEN_INVALID"
+	CodeNonceMismatch  = "NONCE_MISMATCH"
+	CodeACRNotAccepted = "ACR_NOT_ACCEPTED"
+	CodeIDClaimMissing = "ID_CLAIM_MISSING"
 )
 
 // Exchange redeems code with the PKCE verifier and verifies the ID token
