@@ -62,7 +62,7 @@ type citizenHarness struct {
 	st     *store.Store
 	logs   *citizenLogBuffer
 	events *notify.Broker
-	idp    *testIdP
+	idp    *testIDP
 	// keys are the key enrolments sent to the ledger, decisions the
 	// decisions, as the citizen API made them.
 	mu         sync.Mutex
@@ -89,8 +89,8 @@ func newCitizenHarnessAt(t *testing.T, clock func() time.Time, mods ...func(*con
 }
 
 // newCitizenHarnessWith is newCitizenHarnessAt whose identity provider
-// listens on 127.0.0.1 if realIdP is set (outside a synctest bubble only).
-func newCitizenHarnessWith(t *testing.T, clock func() time.Time, realIdP bool, mods ...func(*config.Config, *CitizenConfig)) *citizenHarness {
+// listens on 127.0.0.1 if realIDP is set (outside a synctest bubble only).
+func newCitizenHarnessWith(t *testing.T, clock func() time.Time, realIDP bool, mods ...func(*config.Config, *CitizenConfig)) *citizenHarness {
 	t.Helper()
 	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -111,7 +111,7 @@ func newCitizenHarnessWith(t *testing.T, clock func() time.Time, realIdP bool, m
 	net := ledgertest.NewDemo(t, clock)
 	operator := net.Ledger("BureauMSP")
 	broker := notify.NewBroker(0, 0)
-	h := &citizenHarness{events: broker, idp: newTestIdP(t, clock, realIdP)}
+	h := &citizenHarness{events: broker, idp: newTestIDP(t, clock, realIDP)}
 	rp, err := identity.NewRP(identity.RPConfig{Issuer: h.idp.url, ClientID: testClientID, ClientSecret: "secret",
 		RedirectURL: "http://gateway.test/citizen/v1/oidc/callback", IDClaim: "id_number", ACRValues: []string{"loa3"}, Now: clock,
 		HTTPClient: h.idp.client})

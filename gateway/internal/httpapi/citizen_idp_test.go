@@ -18,8 +18,8 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 )
 
-// testIdPKey is the test identity provider's RSA signing key, made once.
-var testIdPKey = sync.OnceValue(func() *rsa.PrivateKey {
+// testIDPKey is the test identity provider's RSA signing key, made once.
+var testIDPKey = sync.OnceValue(func() *rsa.PrivateKey {
 	k, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		panic(err)
@@ -27,14 +27,14 @@ var testIdPKey = sync.OnceValue(func() *rsa.PrivateKey {
 	return k
 })
 
-// testIdP is a small OpenID provider on 127.0.0.1: discovery, JWKS, an
+// testIDP is a small OpenID provider on 127.0.0.1: discovery, JWKS, an
 // authorize endpoint that logs in whoever it is told to at once, and a
 // token endpoint that checks the PKCE verifier and signs RS256 ID tokens.
 //
 // With real set it listens on 127.0.0.1; otherwise it is served in
 // process through its clients' transport, which works inside a synctest
 // bubble too (whose goroutines must not wait on the network).
-type testIdP struct {
+type testIDP struct {
 	t   *testing.T
 	url string
 	now func() time.Time
@@ -55,8 +55,8 @@ type idpGrant struct {
 
 const testClientID = "operator-gateway"
 
-func newTestIdP(t *testing.T, now func() time.Time, real bool) *testIdP {
-	p := &testIdP{t: t, now: now, grants: map[string]idpGrant{}}
+func newTestIDP(t *testing.T, now func() time.Time, real bool) *testIDP {
+	p := &testIDP{t: t, now: now, grants: map[string]idpGrant{}}
 	p.next.idNumber, p.next.acr = applicant, "loa3"
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
@@ -66,7 +66,7 @@ func newTestIdP(t *testing.T, now func() time.Time, real bool) *testIdP {
 			"subject_types_supported": []string{"public"}, "code_challenge_methods_supported": []string{"S256"}})
 	})
 	mux.HandleFunc("GET /jwks", func(w http.ResponseWriter, r *http.Request) {
-		k := testIdPKey().PublicKey
+		k := testIDPKey().PublicKey
 		enc := base64.RawURLEncoding
 		json.NewEncoder(w).Encode(map[string]any{"keys": []map[string]string{{"kty": "RSA", "kid": "test", "alg": "RS256", "use": "sig",
 			"n": enc.EncodeToString(k.N.Bytes()), "e": enc.EncodeToString(big.NewInt(int64(k.E)).Bytes())}}})
@@ -110,7 +110,7 @@ func newTestIdP(t *testing.T, now func() time.Time, real bool) *testIdP {
 			"iat": now.Unix(), "exp": now.Add(5 * time.Minute).Unix(), "auth_time": now.Unix(), "nonce": g.nonce, "acr": g.acr,
 			"id_number": g.idNumber})
 		tok.Header["kid"] = "test"
-		raw, err := tok.SignedString(testIdPKey())
+		raw, err := tok.SignedString(testIDPKey())
 		if err != nil {
 			t.Error(err)
 		}
@@ -133,14 +133,14 @@ func newTestIdP(t *testing.T, now func() time.Time, real bool) *testIdP {
 }
 
 // loginAs sets who the next login is.
-func (p *testIdP) loginAs(idNumber, acr, nonce string) {
+func (p *testIDP) loginAs(idNumber, acr, nonce string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.next.idNumber, p.next.acr, p.next.nonce = idNumber, acr, nonce
 }
 
 // lastIDToken returns the last ID token issued.
-func (p *testIdP) lastIDToken() string {
+func (p *testIDP) lastIDToken() string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if len(p.issued) == 0 {
