@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 
-	"github.com/quanchain/quanchain/gateway/internal/devidp"
 	"github.com/quanchain/quanchain/gateway/internal/httpapi"
 	"github.com/quanchain/quanchain/gateway/internal/store"
 )
@@ -61,29 +60,4 @@ func (a storeAdapter) Complete(ctx context.Context, principal, key string, resp 
 // Release implements httpapi.IdempotencyStore.
 func (a storeAdapter) Release(ctx context.Context, principal, key string) error {
 	return a.s.ReleaseIdempotent(ctx, principal, key)
-}
-
-// registerAdapter gives the citizen login the development real-name
-// register.
-type registerAdapter []*devidp.Register
-
-// Registered implements httpapi.CitizenRegister: the first register that
-// holds the ID number answers.
-func (a registerAdapter) Registered(ctx context.Context, idNumber string) (string, string, bool, error) {
-	for _, r := range a {
-		e, ok, err := r.Lookup(ctx, idNumber)
-		if err != nil || ok {
-			return e.Name, e.Phone, ok, err
-		}
-	}
-	return "", "", false, nil
-}
-
-// codeDirAdapter sends the citizen login's codes to the development code
-// directory.
-type codeDirAdapter struct{ d *devidp.CodeDir }
-
-// SendLoginCode implements httpapi.LoginCodeSender.
-func (a codeDirAdapter) SendLoginCode(ctx context.Context, c httpapi.LoginCode) error {
-	return a.d.Send(ctx, devidp.Code{ChallengeID: c.ChallengeID, Phone: c.Phone, Code: c.Code, ExpiresAt: c.ExpiresAt})
 }

@@ -8,13 +8,16 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
+	"strings"
+	"time"
 
 	"github.com/quanchain/quanchain/gateway/internal/config"
-	"github.com/quanchain/quanchain/gateway/internal/devidp"
 	"github.com/quanchain/quanchain/gateway/internal/envelope"
 	"github.com/quanchain/quanchain/gateway/internal/exchange"
 	"github.com/quanchain/quanchain/gateway/internal/httpapi"
+	"github.com/quanchain/quanchain/gateway/internal/identity"
 	"github.com/quanchain/quanchain/gateway/internal/notify"
 	"github.com/quanchain/quanchain/gateway/internal/peerlink"
 	"github.com/quanchain/quanchain/gateway/internal/store"
@@ -73,19 +76,20 @@ func buildExchange(ctx context.Context, cfg *config.Config, channel, msp string,
 		}
 		x.citizenFeed = &notify.Feed{Source: l, Broker: citizens, Filter: notify.CitizenEvents(owner), Log: log}
 		cc := httpapi.CitizenConfig{Ledger: l, Store: st, Channel: channel, Events: citizens, RefFor: refFor,
-			LoginsPerMinute: cfg.LoginPerMinute, CitizenStarts: cfg.LoginStartsPerCitizen, CitizenCodes: cfg.LoginCodesPerCitizen}
-		if cfg.CitizenRegisterFile != "" {
-			reg := registerAdapter{devidp.OpenRegister(cfg.CitizenRegisterFile)}
-			if cfg.Dev {
-				// The named test personas log in too.
-				reg = append(reg, devidp.OpenRegister(filepath.Join(cfg.DataDir, demoPersonasFile)))
+			LoginsPerMinute: cfg.LoginPerMinute, CitizenStarts: cfg.LoginStartsPerCitizen,
+			SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"), AllowUnverifiedKeys: cfg.AllowUnverifiedKeys}
+		if cfg.OIDCIssuer != "" {
+			rp, err := newRelyingParty(cfg)
+			if err != nil {
+				return nil, err
 			}
-			cc.Register = reg
+			cc.Login = rp
+			x.ready = append(x.ready, httpapi.ReadyCheck{Name: "the identity provider", Code: httpapi.CodeLoginUnavailable, Check: rp.Ready})
 		}
-		if cfg.Dev {
-			// No SMS in development: each code goes to a 0600 file under
-			// the data directory, never to the log.
-			cc.Codes = codeDirAdapter{devidp.NewCodeDir(filepath.Join(cfg.DataDir, "dev-login-codes"))}
+		if cfg.WebAuthnRPID != "" {
+			if cc.Passkeys, err = identity.NewPasskeys(cfg.WebAuthnRPID, "quanchain", cfg.WebAuthnOrigins); err != nil {
+				return nil, err
+			}
 		}
 		if x.citizen, err = httpapi.NewCitizenAPI(cc); err != nil {
 			return nil, err
@@ -161,6 +165,23 @@ func buildExchange(ctx context.Context, cfg *config.Config, channel, msp string,
 		}
 	}
 	return x, nil
+}
+
+// newRelyingParty is the citizen login's OpenID Connect relying party;
+// discovery waits for its first use, so the identity provider may start
+// after the gateway (/readyz says when it answers).
+func newRelyingParty(cfg *config.Config) (*identity.RP, error) {
+	secret := ""
+	if cfg.OIDCClientSecretFile != "" {
+		b, err := os.ReadFile(cfg.OIDCClientSecretFile)
+		if err != nil {
+			return nil, fmt.Errorf("oidc client secret: %w", err)
+		}
+		secret = strings.TrimSpace(string(b))
+	}
+	return identity.NewRP(identity.RPConfig{Issuer: cfg.OIDCIssuer, ClientID: cfg.OIDCClientID, ClientSecret: secret,
+		RedirectURL: cfg.OIDCRedirectURL, IDClaim: cfg.OIDCIDClaim, ACRValues: cfg.OIDCACR,
+		HTTPClient: &http.Client{Timeout: 10 * time.Second}})
 }
 
 // servePeer runs the provider's mutual-TLS listener for other gateways

@@ -9,6 +9,7 @@ package citizens
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/quanchain/quanchain/chaincode/model"
@@ -21,7 +22,7 @@ import (
 type Ledger interface {
 	Requesters(ctx context.Context) ([]string, error)
 	GetCitizen(ctx context.Context, requester, citizenRef string) (*model.Citizen, error)
-	AddCitizenKey(ctx context.Context, requester, citizenRef, jwk, name string) (string, error)
+	AddCitizenKey(ctx context.Context, in model.CitizenKeyInput) (string, error)
 	RevokeCitizenKey(ctx context.Context, requester, citizenRef, keyID string) error
 }
 
@@ -34,17 +35,22 @@ type Collections struct {
 	l          Ledger
 	refFor     func(requester, ref string) string
 	requesters *expiring.Cache[[]string]
+	add        AddKey
 }
 
 // New returns the collections over l. refFor gives the citizenRef a
 // requester knows a citizen by, from the citizen's vault ref (nil: the
 // vault ref itself, for every requester); the list of requesters is kept
 // for ttl.
-func New(l Ledger, refFor func(requester, ref string) string, ttl time.Duration) *Collections {
+// Keys are enrolled with add (nil: LedgerAddKey(l)).
+func New(l Ledger, refFor func(requester, ref string) string, ttl time.Duration, add AddKey) *Collections {
 	if refFor == nil {
 		refFor = func(_, ref string) string { return ref }
 	}
-	return &Collections{l: l, refFor: refFor,
+	if add == nil {
+		add = LedgerAddKey(l)
+	}
+	return &Collections{l: l, refFor: refFor, add: add,
 		requesters: expiring.NewCache(ttl, func(ctx context.Context, _ string) ([]string, error) { return l.Requesters(ctx) })}
 }
 
@@ -111,51 +117,74 @@ func (c *Collections) Keys(ctx context.Context, ref string) ([]model.DeviceKey, 
 	return out, nil
 }
 
-// Enrol enrols the citizen's key jwk, named name, in every requester's
-// collection and returns its key id; "" if it was already in all of them.
-func (c *Collections) Enrol(ctx context.Context, ref, jwk, name string) (string, error) {
+// AddKey enrols one key in one requester's collection: in carries the
+// requester, the citizenRef that requester knows the citizen by, the JWK,
+// name, kind and proof.
+type AddKey func(ctx context.Context, in model.CitizenKeyInput) (string, error)
+
+// LedgerAddKey is the AddKey of the typed ledger client.
+func LedgerAddKey(l Ledger) AddKey { return l.AddCitizenKey }
+
+// NewKey is a device key to enrol and the proof that lets it in.
+type NewKey struct {
+	JWK, Name, Kind string
+	Proof           *model.EnrolmentProof
+}
+
+// EnrolError is an enrolment that did not reach every collection: Done
+// lists the requesters whose collections hold the key now, Failed the one
+// that refused or failed. Enrol is idempotent, so the same enrolment
+// again (with a fresh proof if this one has aged) completes it.
+type EnrolError struct {
+	Done   []string
+	Failed string
+	Err    error
+}
+
+func (e *EnrolError) Error() string {
+	return fmt.Sprintf("citizens: key enrolled in %d collections, not in %s: %v", len(e.Done), e.Failed, e.Err)
+}
+
+func (e *EnrolError) Unwrap() error { return e.Err }
+
+// Enrol enrols the citizen's key k in every requester's collection, each
+// with the same proof, and reports whether any collection did not hold it
+// yet. A key already in a collection counts as enrolled
+// there, so a retry completes a partial enrolment.
+//
+// All or nothing, as far as the ledger allows: a proof the chaincode
+// refuses is refused by the first collection already, before anything is
+// written; a failure after that (a collection's peer unreachable) leaves
+// the key in the collections before it, reported in an *EnrolError. The
+// key is not rolled back there: a revoked key can never be enrolled again,
+// and a device that holds it would be lost, while the key in a subset of
+// the collections can only decide on those requesters' authorisations
+// until the retry.
+func (c *Collections) Enrol(ctx context.Context, ref string, k NewKey) (added bool, err error) {
 	reqs, err := c.Requesters(ctx)
-	if err != nil {
-		return "", err
-	}
-	kid := ""
-	for _, req := range reqs {
-		k, err := c.enrolIn(ctx, req, ref, jwk, name)
-		if err != nil {
-			return "", err
-		}
-		if k != "" {
-			kid = k
-		}
-	}
-	return kid, nil
-}
-
-// enrolIn enrols the citizen's key jwk, named name, in requester's
-// collection; a key already there is left as it is.
-func (c *Collections) enrolIn(ctx context.Context, requester, ref, jwk, name string) (string, error) {
-	kid, err := c.l.AddCitizenKey(ctx, requester, c.RefFor(requester, ref), jwk, name)
-	if ledger.CodeOf(err) == model.CodeAlreadyExists {
-		return "", nil
-	}
-	return kid, err
-}
-
-// EnsureKey enrols an active key the citizen holds in another requester's
-// collection into requester's (a requester registered after the device
-// was enrolled). It reports whether it enrolled it.
-func (c *Collections) EnsureKey(ctx context.Context, requester, ref, kid string) (bool, error) {
-	keys, err := c.Keys(ctx, ref)
 	if err != nil {
 		return false, err
 	}
-	for _, k := range keys {
-		if k.KeyID == kid && k.Status == model.StatusActive {
-			_, err := c.enrolIn(ctx, requester, ref, k.JWK, k.Name)
-			return err == nil, err
-		}
+	if len(reqs) == 0 {
+		return false, errors.New("citizens: no requester's collection to enrol the key in")
 	}
-	return false, nil
+	var done []string
+	for _, req := range reqs {
+		in := model.CitizenKeyInput{Requester: req, CitizenRef: c.RefFor(req, ref), JWK: k.JWK, Name: k.Name, Kind: k.Kind, Proof: k.Proof}
+		_, err := c.add(ctx, in)
+		switch {
+		case ledger.CodeOf(err) == model.CodeAlreadyExists:
+		case err != nil:
+			if len(done) == 0 {
+				return false, err
+			}
+			return false, &EnrolError{Done: done, Failed: req, Err: err}
+		default:
+			added = true
+		}
+		done = append(done, req)
+	}
+	return added, nil
 }
 
 // RevokeKey revokes the citizen's key kid in every requester's collection

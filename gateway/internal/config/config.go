@@ -83,21 +83,33 @@ type Config struct {
 	// PeerListen is the provider's mutual-TLS listener for other member
 	// gateways (deliveries, pseudonyms); empty serves none.
 	PeerListen string
-	// LoginPerMinute bounds citizen login and code attempts together per
-	// remote address, in any minute.
+	// LoginPerMinute bounds citizen login, ticket and device registration
+	// attempts together per remote address, in any minute.
 	LoginPerMinute int
-	// LoginStartsPerCitizen and LoginCodesPerCitizen bound the login starts
-	// and the code attempts per citizen, in any 15 minutes, whatever
-	// address they come from.
-	LoginStartsPerCitizen, LoginCodesPerCitizen int
+	// LoginStartsPerCitizen bounds the logins per citizen, in any 15
+	// minutes, whatever address they come from.
+	LoginStartsPerCitizen int
 	// CitizenSessionIdle is how long a citizen session lasts without
 	// activity (each token's lifetime, renewed while the app is used);
 	// CitizenSessionMax how long it lasts in all, before a new login.
 	CitizenSessionIdle, CitizenSessionMax time.Duration
-	// CitizenRegisterFile is the development real-name register (JSON
-	// Lines of id_number, name, phone) citizen logins are checked against;
-	// default <DataDir>/demo-citizens.jsonl in dev mode.
-	CitizenRegisterFile string
+
+	// OIDCIssuer is the identity provider citizens log in at (OpenID
+	// Connect; the issuer the ledger's identity policy names), with the
+	// gateway's client id, the file holding its client secret and its
+	// redirect URL (default <PublicURL>/citizen/v1/oidc/callback).
+	// OIDCIDClaim names the ID token claim with the resident ID number;
+	// OIDCACR lists the accepted acr values. Provider role; without an
+	// issuer citizens cannot log in.
+	OIDCIssuer, OIDCClientID, OIDCClientSecretFile, OIDCRedirectURL, OIDCIDClaim string
+	OIDCACR                                                                      []string
+	// WebAuthnRPID is the passkeys' relying party id (the consent app's
+	// host name) and WebAuthnOrigins the app's origins (default the
+	// public URL's); AllowUnverifiedKeys lets plain WebCrypto keys be
+	// registered (the ledger's identity policy must allow them too).
+	WebAuthnRPID        string
+	WebAuthnOrigins     []string
+	AllowUnverifiedKeys bool
 	// PseudonymLookupsPerMinute bounds the pseudonym service's lookups per
 	// requesting institution (provider).
 	PseudonymLookupsPerMinute int
@@ -141,9 +153,8 @@ type Config struct {
 	WebhookMaxAttempts                int
 	WebhookBaseDelay, WebhookMaxDelay time.Duration
 
-	// Dev enables development conveniences (one-time codes written to
-	// <DataDir>/dev-login-codes, the demo real-name register); never in
-	// production.
+	// Dev enables development conveniences (http:// URLs for the public
+	// URL, the operator and the identity provider); never in production.
 	Dev bool
 }
 
@@ -170,10 +181,10 @@ func Defaults() Config {
 		ImportBatchSize: 1024,
 		ImportAnchors:   8,
 		LoginPerMinute:  5,
-		// Five logins and five codes per citizen in 15 minutes; sessions of
+		// Five logins per citizen in 15 minutes; sessions of
 		// 30 minutes' inactivity, 12 hours in all.
 		LoginStartsPerCitizen: 5,
-		LoginCodesPerCitizen:  5,
+		OIDCIDClaim:           "id_number",
 		CitizenSessionIdle:    30 * time.Minute,
 		CitizenSessionMax:     12 * time.Hour,
 		ReadHeaderTimeout:     5 * time.Second,
@@ -209,7 +220,7 @@ func Load(args, env []string, usage io.Writer) (*Config, error) {
 	c := Defaults()
 	fs := flag.NewFlagSet("quanchain-gateway", flag.ContinueOnError)
 	fs.SetOutput(usage)
-	var roles, verify string
+	var roles, verify, acr, origins string
 	fs.StringVar(&c.Listen, "listen", c.Listen, "HTTP listen address")
 	fs.StringVar(&roles, "roles", "requester", "comma-separated roles: requester, provider")
 	fs.StringVar(&c.Org, "org", "", "Fabric organisation (MSP ID or short name)")
@@ -227,12 +238,19 @@ func Load(args, env []string, usage io.Writer) (*Config, error) {
 	fs.StringVar(&c.PublicURL, "public-url", "", "base URL institutions reach this gateway at; client assertions name <public-url>/v1/oauth/token (default http://<listen> in dev mode)")
 	fs.StringVar(&c.OperatorAppURL, "operator-app-url", "", "the operator's consent app URL citizens open, such as https://quanchain.example/app/: consent links (requester; default <public-url>/app/ on a gateway that is also the provider)")
 	fs.StringVar(&c.PeerListen, "peer-listen", "", "mutual-TLS listen address for other member gateways (provider)")
-	fs.IntVar(&c.LoginPerMinute, "login-per-minute", c.LoginPerMinute, "citizen login and code attempts allowed per remote address in any minute (provider)")
+	fs.IntVar(&c.LoginPerMinute, "login-per-minute", c.LoginPerMinute, "citizen login, ticket and device registration attempts allowed per remote address in any minute (provider)")
 	fs.IntVar(&c.LoginStartsPerCitizen, "login-starts-per-citizen", c.LoginStartsPerCitizen, "citizen logins allowed per citizen in any 15 minutes (provider)")
-	fs.IntVar(&c.LoginCodesPerCitizen, "login-codes-per-citizen", c.LoginCodesPerCitizen, "one-time code attempts allowed per citizen in any 15 minutes (provider)")
+	fs.StringVar(&c.OIDCIssuer, "oidc-issuer", "", "OpenID Connect issuer citizens log in at (provider)")
+	fs.StringVar(&c.OIDCClientID, "oidc-client-id", "", "this gateway's client id at the identity provider (provider)")
+	fs.StringVar(&c.OIDCClientSecretFile, "oidc-client-secret-file", "", "file holding the client secret at the identity provider (provider)")
+	fs.StringVar(&c.OIDCRedirectURL, "oidc-redirect-url", "", "redirect URL registered at the identity provider (default <public-url>/citizen/v1/oidc/callback)")
+	fs.StringVar(&c.OIDCIDClaim, "oidc-id-claim", c.OIDCIDClaim, "ID token claim holding the resident ID number (provider)")
+	fs.StringVar(&acr, "oidc-acr", "", "comma-separated acr values accepted for a citizen login (provider)")
+	fs.StringVar(&c.WebAuthnRPID, "webauthn-rp-id", "", "passkeys' relying party id: the consent app's host name (default the public URL's host)")
+	fs.StringVar(&origins, "webauthn-origins", "", "comma-separated origins of the consent app passkeys are used from (default the public URL's origin)")
+	fs.BoolVar(&c.AllowUnverifiedKeys, "allow-unverified-keys", false, "let plain WebCrypto device keys (no user verification) be registered (provider)")
 	fs.DurationVar(&c.CitizenSessionIdle, "citizen-session-idle", c.CitizenSessionIdle, "a citizen session ends after this long without activity (provider)")
 	fs.DurationVar(&c.CitizenSessionMax, "citizen-session-max", c.CitizenSessionMax, "a citizen session ends this long after its login, however active (provider)")
-	fs.StringVar(&c.CitizenRegisterFile, "citizen-register-file", "", "development real-name register, JSON Lines (default <data-dir>/demo-citizens.jsonl in dev mode)")
 	fs.IntVar(&c.PseudonymLookupsPerMinute, "pseudonym-lookups-per-minute", c.PseudonymLookupsPerMinute, "pseudonym lookups allowed per requesting institution and minute (provider)")
 	fs.Int64Var(&c.BodyLimit, "body-limit", c.BodyLimit, "largest request body in bytes")
 	fs.Int64Var(&c.ImportLimit, "import-limit", c.ImportLimit, "largest dataset import body in bytes (provider admin API)")
@@ -271,6 +289,7 @@ func Load(args, env []string, usage io.Writer) (*Config, error) {
 		return nil, err
 	}
 	c.JWTVerifyKeyFiles = splitList(verify)
+	c.OIDCACR, c.WebAuthnOrigins = splitList(acr), splitList(origins)
 	c.fillDerived()
 	if err := c.Validate(); err != nil {
 		return nil, err
@@ -337,6 +356,17 @@ func (c *Config) fillDerived() {
 	if c.OperatorAppURL == "" && c.PublicURL != "" && c.HasRole(RoleProvider) {
 		c.OperatorAppURL = c.PublicURL + "/app/"
 	}
+	if pu, err := url.Parse(c.PublicURL); err == nil && pu.Host != "" && c.HasRole(RoleProvider) {
+		if c.OIDCRedirectURL == "" && c.OIDCIssuer != "" {
+			c.OIDCRedirectURL = c.PublicURL + "/citizen/v1/oidc/callback"
+		}
+		if c.WebAuthnRPID == "" {
+			c.WebAuthnRPID = pu.Hostname()
+		}
+		if len(c.WebAuthnOrigins) == 0 {
+			c.WebAuthnOrigins = []string{pu.Scheme + "://" + pu.Host}
+		}
+	}
 	if c.DataDir == "" && c.StateDir != "" && c.Org != "" {
 		c.DataDir = filepath.Join(c.StateDir, "gateway", strings.ToLower(c.Org))
 	}
@@ -348,9 +378,6 @@ func (c *Config) fillDerived() {
 	}
 	if c.JWTKeyFile == "" {
 		c.JWTKeyFile = filepath.Join(c.DataDir, "jwt-signing.pem")
-	}
-	if c.CitizenRegisterFile == "" && c.Dev {
-		c.CitizenRegisterFile = filepath.Join(c.DataDir, "demo-citizens.jsonl")
 	}
 }
 
@@ -409,8 +436,24 @@ func (c *Config) Validate() error {
 	if c.LoginPerMinute < 1 || c.LoginPerMinute > 600 {
 		bad("login-per-minute: %d is outside 1–600", c.LoginPerMinute)
 	}
-	if c.LoginStartsPerCitizen < 1 || c.LoginStartsPerCitizen > 100 || c.LoginCodesPerCitizen < 1 || c.LoginCodesPerCitizen > 100 {
-		bad("login-starts-per-citizen and login-codes-per-citizen: must be within 1–100")
+	if c.LoginStartsPerCitizen < 1 || c.LoginStartsPerCitizen > 100 {
+		bad("login-starts-per-citizen: must be within 1–100")
+	}
+	if c.OIDCIssuer != "" {
+		if !strings.HasPrefix(c.OIDCIssuer, "https://") && !(c.Dev && strings.HasPrefix(c.OIDCIssuer, "http://")) {
+			bad("oidc-issuer: must be https:// (http:// only in dev mode)")
+		}
+		if c.OIDCClientID == "" || c.OIDCRedirectURL == "" || c.OIDCIDClaim == "" {
+			bad("oidc-client-id, oidc-redirect-url (or public-url) and oidc-id-claim: required with oidc-issuer")
+		}
+		if !c.Dev && len(c.OIDCACR) == 0 {
+			bad("oidc-acr: required with oidc-issuer outside dev mode (the assurance levels a citizen login must reach)")
+		}
+	}
+	for _, o := range c.WebAuthnOrigins {
+		if u, err := url.Parse(o); err != nil || u.Host == "" || u.Path != "" || (u.Scheme != "https" && !(c.Dev && u.Scheme == "http")) {
+			bad("webauthn-origins: %q is not an https:// origin (http:// only in dev mode)", o)
+		}
 	}
 	if c.CitizenSessionIdle < time.Minute || c.CitizenSessionIdle > 4*time.Hour {
 		bad("citizen-session-idle: %s is outside 1m–4h", c.CitizenSessionIdle)

@@ -72,8 +72,8 @@ func TestNoInlineCode(t *testing.T) {
 // its own and the gateway's, the token checks', the ledger client's and
 // the chaincode's (which pass through unchanged).
 var citizenAPICodes = []string{
-	httpapi.CodeInvalidCode, httpapi.CodeTooManyAttempts, httpapi.CodeLoginUnavailable, httpapi.CodePrivateKeyRefused,
-	httpapi.CodeEventsUnavailable, httpapi.CodeCitizenUnavailable, httpapi.CodeIdentityNotMatched, httpapi.CodeSessionExpired,
+	httpapi.CodeLoginUnavailable, httpapi.CodePrivateKeyRefused,
+	httpapi.CodeEventsUnavailable, httpapi.CodeCitizenUnavailable, httpapi.CodeSessionExpired,
 	httpapi.CodeMalformedJSON, httpapi.CodeInvalidArgument, httpapi.CodeInvalidIDNumber, httpapi.CodeBodyTooLarge,
 	httpapi.CodeUnsupportedMedia, httpapi.CodeNotFound, httpapi.CodeMethodNotAllowed, httpapi.CodeRateLimited,
 	httpapi.CodeIdempotencyReused, httpapi.CodeIdempotencyInFlight, httpapi.CodeInvalidIdempotency,

@@ -120,6 +120,9 @@ func (s *Server) createAuthorization(w http.ResponseWriter, r *http.Request) err
 		ID: id, CitizenRef: ref, Purpose: q.Purpose,
 		Categories: q.Categories, DataFrom: q.DataFrom, DataTo: q.DataTo, ValidUntil: q.ValidUntil,
 		MaxUses: q.MaxUses, ReferenceHash: refHash,
+		// Only a key enrolled with an ID token for this ID number (or
+		// approved by one) may decide.
+		Subject: model.SubjectDigest(s.MSPID, ref, q.CitizenID),
 	}
 	a, err := s.Ledger.RequestAuthorization(ctx, req)
 	if ledger.CodeOf(err) == model.CodeAlreadyExists && idempotencyKeyFrom(ctx) != "" {

@@ -11,6 +11,7 @@ import (
 	"github.com/quanchain/quanchain/gateway/internal/citizens"
 	"github.com/quanchain/quanchain/gateway/internal/config"
 	"github.com/quanchain/quanchain/gateway/internal/expiring"
+	"github.com/quanchain/quanchain/gateway/internal/identity"
 	"github.com/quanchain/quanchain/gateway/internal/notify"
 	"github.com/quanchain/quanchain/gateway/internal/ratelimit"
 	"github.com/quanchain/quanchain/gateway/internal/store"
@@ -21,10 +22,15 @@ import (
 // operator's gateway (provider role). Every route after the login acts
 // only for the citizenRef of the caller's citizen token.
 var citizenRoutes = []route{
-	{method: "POST", pattern: "/citizen/v1/login", role: config.RoleProvider, handle: (*Server).citizenLogin},
-	{method: "POST", pattern: "/citizen/v1/login/verify", role: config.RoleProvider, handle: (*Server).citizenLoginVerify},
+	{method: "GET", pattern: "/citizen/v1/oidc/start", role: config.RoleProvider, handle: (*Server).citizenOIDCStart},
+	{method: "GET", pattern: "/citizen/v1/oidc/callback", role: config.RoleProvider, handle: (*Server).citizenOIDCCallback},
+	{method: "POST", pattern: "/citizen/v1/session", role: config.RoleProvider, handle: (*Server).citizenSessionStart},
+	{method: "POST", pattern: "/citizen/v1/devices", role: config.RoleProvider, handle: (*Server).citizenNewDevice},
+	{method: "GET", pattern: "/citizen/v1/devices/{device_id}", role: config.RoleProvider, handle: (*Server).citizenDeviceStatus},
+	{method: "POST", pattern: "/citizen/v1/devices/{device_id}/credential", role: config.RoleProvider, handle: (*Server).citizenDeviceCredential},
+	{method: "GET", pattern: "/citizen/v1/devices/{device_id}/approval", role: config.RoleProvider, auth: auth.KindCitizen, handle: (*Server).citizenDeviceApproval},
+	{method: "POST", pattern: "/citizen/v1/devices/{device_id}/approval", role: config.RoleProvider, auth: auth.KindCitizen, handle: (*Server).citizenDeviceApprove},
 	{method: "POST", pattern: "/citizen/v1/session/renew", role: config.RoleProvider, auth: auth.KindCitizen, handle: (*Server).citizenRenewSession},
-	{method: "POST", pattern: "/citizen/v1/keys", role: config.RoleProvider, auth: auth.KindCitizen, idempotent: true, handle: (*Server).citizenAddKey},
 	{method: "GET", pattern: "/citizen/v1/keys", role: config.RoleProvider, auth: auth.KindCitizen, handle: (*Server).citizenListKeys},
 	{method: "DELETE", pattern: "/citizen/v1/keys/{key_id}", role: config.RoleProvider, auth: auth.KindCitizen, handle: (*Server).citizenRevokeKey},
 	{method: "GET", pattern: "/citizen/v1/authorizations", role: config.RoleProvider, auth: auth.KindCitizen, handle: (*Server).citizenListAuthorizations},
@@ -39,16 +45,10 @@ var citizenRoutes = []route{
 
 // Error codes of the citizen API.
 const (
-	CodeInvalidCode        = "INVALID_CODE"
-	CodeTooManyAttempts    = "TOO_MANY_ATTEMPTS"
 	CodeLoginUnavailable   = "LOGIN_UNAVAILABLE"
 	CodePrivateKeyRefused  = "PRIVATE_KEY_REFUSED"
 	CodeEventsUnavailable  = "EVENTS_UNAVAILABLE"
 	CodeCitizenUnavailable = "CITIZEN_API_UNAVAILABLE"
-	// CodeIdentityNotMatched answers a login whose ID number, name and
-	// phone are not together in the real-name register; it never says
-	// which field, nor whether the ID number is registered.
-	CodeIdentityNotMatched = "IDENTITY_NOT_MATCHED"
 	// CodeSessionExpired answers a renewal past the session's absolute
 	// maximum: the citizen logs in again.
 	CodeSessionExpired = "SESSION_EXPIRED"
@@ -60,8 +60,8 @@ type CitizenLedger interface {
 	Ledger
 	ListAuthorizationsByCitizen(ctx context.Context, requester, citizenRef string, q ledger.ListQuery) (*model.Page[model.Authorization], error)
 	ListAccessesByCitizen(ctx context.Context, requester, citizenRef string, q ledger.ListQuery) (*model.Page[model.Access], error)
-	Decide(ctx context.Context, id string, payload []byte, signatureB64, keyID string) (*model.Authorization, error)
-	AddCitizenKey(ctx context.Context, requester, citizenRef, jwk, name string) (string, error)
+	DecideSigned(ctx context.Context, id string, payload []byte, s model.Signature) (*model.Authorization, error)
+	AddCitizenKey(ctx context.Context, in model.CitizenKeyInput) (string, error)
 	RevokeCitizenKey(ctx context.Context, requester, citizenRef, keyID string) error
 	GetCitizen(ctx context.Context, requester, citizenRef string) (*model.Citizen, error)
 	GetInstitution(ctx context.Context, mspID string) (*model.Institution, error)
@@ -71,9 +71,6 @@ type CitizenLedger interface {
 // CitizenStore is what the citizen API needs from the gateway's store;
 // *store.Store implements it.
 type CitizenStore interface {
-	CreateLoginChallenge(ctx context.Context, citizenRef, code string, expiresAt time.Time) (string, error)
-	LoginChallengeRef(ctx context.Context, id string, now time.Time) (string, error)
-	VerifyLoginChallenge(ctx context.Context, id, code string, now time.Time) (string, error)
 	SafeSummary(ctx context.Context, citizenRef string) ([]store.CategorySummary, error)
 	RecordsFor(ctx context.Context, citizenRef string, categories []string, from, to string) ([]store.Record, error)
 	GetBatch(ctx context.Context, id string) (store.Batch, error)
@@ -86,27 +83,16 @@ var (
 	_ CitizenEventStream = (*notify.Broker)(nil)
 )
 
-// LoginCode is a one-time login code on its way to the citizen's phone.
-type LoginCode struct {
-	ChallengeID string
-	// Phone is the number the real-name register holds for the citizen,
-	// never the one typed in at the login.
-	Phone     string
-	Code      string
-	ExpiresAt time.Time
-}
+// Decide submits a decision with its signature: a raw ES256 signature, or
+// a passkey's assertion (model.DecisionInput).
+type Decide func(ctx context.Context, id string, payload []byte, in model.DecisionInput) (*model.Authorization, error)
 
-// LoginCodeSender delivers a one-time login code to the phone number the
-// real-name register holds for the citizen (an SMS gateway in production,
-// a 0600 file per code in development: devidp.CodeDir).
-type LoginCodeSender interface {
-	SendLoginCode(ctx context.Context, c LoginCode) error
-}
-
-// CitizenRegister is the real-name register: the name and phone number
-// registered for a normalised ID number (devidp.Register in development).
-type CitizenRegister interface {
-	Registered(ctx context.Context, idNumber string) (name, phone string, ok bool, err error)
+// LedgerDecide is the Decide of the typed ledger client.
+func LedgerDecide(l CitizenLedger) Decide {
+	return func(ctx context.Context, id string, payload []byte, in model.DecisionInput) (*model.Authorization, error) {
+		return l.DecideSigned(ctx, id, payload, model.Signature{KeyID: in.KeyID, Signature: in.Signature,
+			AuthenticatorData: in.AuthenticatorData, ClientDataJSON: in.ClientDataJSON})
+	}
 }
 
 // CitizenEventStream is the citizens' live events, each under its
@@ -130,18 +116,27 @@ type CitizenConfig struct {
 	// notify.CitizenEvents, which the caller runs); nil answers that route
 	// 503 EVENTS_UNAVAILABLE.
 	Events CitizenEventStream
-	// Register is the real-name register a login's name and phone must
-	// match; Codes delivers login codes to the phone it holds. Without
-	// either, login answers 503 LOGIN_UNAVAILABLE. No code is ever logged.
-	Register CitizenRegister
-	Codes    LoginCodeSender
-	// LoginsPerMinute bounds login and verification attempts together per
-	// remote address, in any minute; 0 means 5.
+	// Login is the identity provider (OpenID Connect); nil answers the
+	// login routes 503 LOGIN_UNAVAILABLE.
+	Login CitizenLogin
+	// SecureCookies marks the login cookie Secure (an https public URL).
+	SecureCookies bool
+	// Passkeys registers passkey devices; nil refuses them.
+	Passkeys *identity.Passkeys
+	// AllowUnverifiedKeys lets plain WebCrypto keys be registered, as the
+	// ledger's identity policy must then allow too.
+	AllowUnverifiedKeys bool
+	// AddKey enrols a key in one collection and Decide submits a decision;
+	// nil means the typed ledger client's (citizens.LedgerAddKey,
+	// LedgerDecide).
+	AddKey citizens.AddKey
+	Decide Decide
+	// LoginsPerMinute bounds the login, ticket and device registration
+	// attempts together per remote address, in any minute; 0 means 5.
 	LoginsPerMinute int
-	// CitizenStarts and CitizenCodes bound the login starts and the code
-	// attempts per citizen (vault ref), in any 15 minutes, whatever
-	// address they come from; 0 means 5 each.
-	CitizenStarts, CitizenCodes int
+	// CitizenStarts bounds the logins per citizen (vault ref), in any 15
+	// minutes, whatever address they come from; 0 means 5.
+	CitizenStarts int
 	// Clock is the rate limits' clock; nil means time.Now.
 	Clock func() time.Time
 	// Heartbeat is how often an idle event stream sends a comment line, so
@@ -158,11 +153,14 @@ type CitizenConfig struct {
 }
 
 // CitizenAPI is the citizen API's collaborators and its own state: the
-// login limiter, the failed-attempt counts and the registry caches.
+// login limiters, the logins under way, tickets, pending devices and the
+// registry caches.
 type CitizenAPI struct {
 	cfg          CitizenConfig
 	limits       citizenLimits
-	attempts     *attemptCounter
+	logins       *expiring.Map[string, *loginState]
+	tickets      *expiring.Map[string, *loginTicket]
+	devices      *expiring.Map[string, *pendingDevice]
 	institutions *expiring.Cache[*model.Institution]
 	purposes     *expiring.Cache[*model.Purpose]
 	categories   *expiring.Cache[*model.Category]
@@ -181,14 +179,14 @@ func NewCitizenAPI(c CitizenConfig) (*CitizenAPI, error) {
 	if c.CitizenStarts < 1 {
 		c.CitizenStarts = 5
 	}
-	if c.CitizenCodes < 1 {
-		c.CitizenCodes = 5
-	}
 	if c.Heartbeat <= 0 {
 		c.Heartbeat = 15 * time.Second
 	}
 	if c.CacheTTL <= 0 {
 		c.CacheTTL = time.Minute
+	}
+	if c.Decide == nil {
+		c.Decide = LedgerDecide(c.Ledger)
 	}
 	l := c.Ledger
 	return &CitizenAPI{
@@ -196,13 +194,15 @@ func NewCitizenAPI(c CitizenConfig) (*CitizenAPI, error) {
 		limits: citizenLimits{
 			perAddress: ratelimit.NewWindow(c.LoginsPerMinute, time.Minute, c.Clock),
 			starts:     ratelimit.NewWindow(c.CitizenStarts, citizenWindow, c.Clock),
-			codes:      ratelimit.NewWindow(c.CitizenCodes, citizenWindow, c.Clock),
 		},
-		attempts:     newAttemptCounter(),
+		logins:  expiring.New[string, *loginState](loginTTL, 100_000),
+		tickets: expiring.New[string, *loginTicket](ticketTTL, 100_000),
+		// A device is kept past its deadline so it can say it expired.
+		devices:      expiring.New[string, *pendingDevice](2*deviceTTL, 100_000),
 		institutions: expiring.NewCache(c.CacheTTL, l.GetInstitution),
 		purposes:     expiring.NewCache(c.CacheTTL, l.GetPurpose),
 		categories:   expiring.NewCache(c.CacheTTL, l.GetCategory),
-		records:      citizens.New(l, c.RefFor, c.CacheTTL),
+		records:      citizens.New(l, c.RefFor, c.CacheTTL, c.AddKey),
 	}, nil
 }
 

@@ -102,13 +102,7 @@ func TestCitizenDeviceNames(t *testing.T) {
 	defer h.events.Unsubscribe(mine)
 	theirs, _, _ := h.events.SubscribeKey(other, "")
 	defer h.events.Unsubscribe(theirs)
-	tok := h.citizenToken(ref)
-
-	phone := newDeviceKey(t)
-	w := h.as(tok, "POST", "/citizen/v1/keys", `{"jwk":`+phone.jwk+`,"name":"iPhone"}`)
-	if w.Code != http.StatusCreated {
-		t.Fatalf("add key: %d %s", w.Code, w.Body)
-	}
+	phone, tok := h.enrol(applicant, "iPhone")
 	select {
 	case e := <-mine.Events():
 		var d deviceAddedEvent
@@ -131,7 +125,7 @@ func TestCitizenDeviceNames(t *testing.T) {
 	// A name the chaincode would refuse is refused before the ledger.
 	h.net.ClearCalls()
 	for _, name := range []string{`iPad\nroot`, strings.Repeat("x", model.MaxDeviceNameLen+1), `   `} {
-		w := h.as(tok, "POST", "/citizen/v1/keys", `{"jwk":`+newDeviceKey(t).jwk+`,"name":"`+name+`"}`)
+		w := h.as("", "POST", "/citizen/v1/devices", `{"kind":"webcrypto","jwk":`+newDeviceKey(t).jwk+`,"name":"`+name+`"}`)
 		if w.Code != http.StatusBadRequest || errCode(t, w) != CodeInvalidArgument {
 			t.Errorf("name %q: %d %s", name, w.Code, w.Body)
 		}
@@ -141,11 +135,8 @@ func TestCitizenDeviceNames(t *testing.T) {
 	}
 
 	// A second device without a name; the list shows both as named.
-	tablet := newDeviceKey(t)
-	if w := h.as(tok, "POST", "/citizen/v1/keys", `{"jwk":`+tablet.jwk+`}`); w.Code != http.StatusCreated {
-		t.Fatalf("second key: %d %s", w.Code, w.Body)
-	}
-	w = h.as(tok, "GET", "/citizen/v1/keys", "")
+	h.enrol(applicant, "")
+	w := h.as(tok, "GET", "/citizen/v1/keys", "")
 	keys := decodeBody[keyList](t, w)
 	if len(keys.Keys) != 2 || keys.Keys[0].Name != "iPhone" || keys.Keys[1].Name != "" {
 		t.Fatalf("keys: %s", w.Body)
@@ -168,11 +159,7 @@ func TestCitizenDenyNotMe(t *testing.T) {
 	ref := h.refOf(applicant)
 	h.seedAuthorization("auth-loan-1", ref)
 	h.seedAuthorization("auth-loan-2", ref)
-	tok := h.citizenToken(ref)
-	dev := newDeviceKey(t)
-	if w := h.as(tok, "POST", "/citizen/v1/keys", `{"jwk":`+dev.jwk+`}`); w.Code != http.StatusCreated {
-		t.Fatalf("add key: %d %s", w.Code, w.Body)
-	}
+	dev, tok := h.enrol(applicant, "")
 	for _, body := range []string{`{"action":"GRANT","reason":"NOT_ME"}`, `{"action":"DENY","reason":"SPAM"}`, `{"action":"DENY","reason":""}`} {
 		w := h.as(tok, "POST", "/citizen/v1/authorizations/auth-loan-1/payload", body)
 		if body == `{"action":"DENY","reason":""}` {
@@ -232,7 +219,7 @@ func TestCitizenDenyNotMe(t *testing.T) {
 		warning["reason"] != model.ReasonNotMe || warning["tx_id"] != a.LastTxID {
 		t.Fatalf("warning %v in %s", warning, h.logs.String())
 	}
-	if l := h.logs.String(); strings.Contains(l, ref) || strings.Contains(l, applicant) || strings.Contains(l, citizenName) {
+	if l := h.logs.String(); strings.Contains(l, ref) || strings.Contains(l, applicant) || strings.Contains(l, h.idp.lastIDToken()) {
 		t.Error("personal data reached the log")
 	}
 }

@@ -1,9 +1,7 @@
 package httpapi
 
 import (
-	"bytes"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -22,81 +20,41 @@ import (
 // keyIDPattern is an RFC 7638 thumbprint: unpadded base64url of SHA-256.
 var keyIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{43}$`)
 
-// addKeyRequest is the body of POST /citizen/v1/keys: the device's public
-// key as WebCrypto exports it (exportKey("jwk", publicKey)) and the name
-// the citizen gave the device ("iPhone"), optional.
-type addKeyRequest struct {
-	JWK  json.RawMessage `json:"jwk"`
-	Name string          `json:"name"`
-}
-
-// Validate parses the JWK: an ES256 public key, never a private one; and
-// checks the device name as the chaincode does.
-func (q *addKeyRequest) Validate() (jwk []byte, err error) {
-	if t := bytes.TrimSpace(q.JWK); len(t) == 0 || t[0] != '{' {
-		return nil, apiErr(http.StatusBadRequest, CodeMalformedJSON, `field "jwk" must be of type object`)
-	}
-	if q.Name != "" {
-		if err := model.CheckDeviceName(q.Name); err != nil {
-			return nil, modelError(err)
-		}
-	}
-	pub, err := sig.ParseJWK(q.JWK)
-	switch {
-	case errors.Is(err, sig.ErrPrivateKey):
-		return nil, apiErr(http.StatusUnprocessableEntity, CodePrivateKeyRefused, "the JWK holds a private key; send the public key only")
-	case err != nil:
-		return nil, apiErr(http.StatusUnprocessableEntity, string(model.CodeInvalidKey), "jwk must be an EC P-256 public key for ES256")
-	}
-	return sig.CanonicalJWK(pub), nil
-}
-
-type keyResponse struct {
-	KeyID string `json:"key_id"`
-}
-
-// citizenAddKey enrols a device public key for the caller on the ledger.
-func (s *Server) citizenAddKey(w http.ResponseWriter, r *http.Request) error {
-	c, ref, err := s.citizenCaller(r)
-	if err != nil {
-		return err
-	}
-	var q addKeyRequest
-	if err := decodeJSON(r, &q); err != nil {
-		return err
-	}
-	jwk, err := q.Validate()
-	if err != nil {
-		return err
-	}
-	kid, err := c.records.Enrol(r.Context(), ref, string(jwk), q.Name)
-	if err != nil {
-		return err
-	}
-	if kid == "" {
-		return apiErr(http.StatusConflict, string(model.CodeAlreadyExists), "this device key is already enrolled")
-	}
-	c.deviceAdded(ref, kid, q.Name, s.Now())
-	writeJSON(w, http.StatusCreated, keyResponse{KeyID: kid})
-	return nil
+// keyView is one of the citizen's devices as the app lists it.
+type keyView struct {
+	KeyID      string `json:"key_id"`
+	Name       string `json:"name,omitempty"`
+	Kind       string `json:"kind"`
+	Proof      string `json:"proof"`
+	ApprovedBy string `json:"approved_by,omitempty"`
+	Status     string `json:"status"`
+	AddedAt    string `json:"added_at"`
+	RevokedAt  string `json:"revoked_at,omitempty"`
+	// UserVerifying is whether the device verifies the citizen (a PIN or
+	// a biometric) for each decision: a passkey.
+	UserVerifying bool `json:"user_verifying"`
 }
 
 type keyList struct {
-	Keys []model.DeviceKey `json:"keys"`
+	Keys []keyView `json:"keys"`
 }
 
-// citizenListKeys lists the caller's device keys, revoked ones included.
+// citizenListKeys lists the caller's device keys, revoked ones included,
+// with how each was enrolled.
 func (s *Server) citizenListKeys(w http.ResponseWriter, r *http.Request) error {
 	c, ref, err := s.citizenCaller(r)
 	if err != nil {
 		return err
 	}
-	out := keyList{Keys: []model.DeviceKey{}}
 	keys, err := c.records.Keys(r.Context(), ref)
 	if err != nil {
 		return err
 	}
-	out.Keys = append(out.Keys, keys...)
+	out := keyList{Keys: make([]keyView, 0, len(keys))}
+	for _, k := range keys {
+		out.Keys = append(out.Keys, keyView{KeyID: k.KeyID, Name: k.Name, Kind: k.Kind, Proof: k.Proof, ApprovedBy: k.ApprovedBy,
+			Status: k.Status, AddedAt: k.AddedAt, RevokedAt: k.RevokedAt, UserVerifying: k.Kind == model.KeyWebAuthn})
+	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
 }
@@ -235,6 +193,9 @@ type payloadResponse struct {
 	Action          model.Action `json:"action"`
 	Payload         string       `json:"payload"`
 	PayloadJSON     string       `json:"payload_json"`
+	// Challenge is the WebAuthn challenge a passkey signs the payload
+	// with: the base64url SHA-256 of the payload bytes.
+	Challenge string `json:"challenge"`
 }
 
 // citizenPayload builds the decision payload for one of the caller's
@@ -266,7 +227,7 @@ func (s *Server) citizenPayload(w http.ResponseWriter, r *http.Request) error {
 	p.Reason = q.Reason
 	b := p.Bytes()
 	writeJSON(w, http.StatusOK, payloadResponse{AuthorizationID: a.ID, Action: q.Action,
-		Payload: base64.StdEncoding.EncodeToString(b), PayloadJSON: string(b)})
+		Payload: base64.StdEncoding.EncodeToString(b), PayloadJSON: string(b), Challenge: challengeOf(b)})
 	return nil
 }
 
@@ -275,6 +236,10 @@ type decisionRequest struct {
 	Payload   string `json:"payload"`   // base64 of the exact signed bytes
 	Signature string `json:"signature"` // base64 of r‖s or DER, as the device made it
 	KeyID     string `json:"key_id"`
+	// AuthenticatorData and ClientDataJSON (base64url) are a passkey's
+	// assertion; Signature is then the assertion's signature.
+	AuthenticatorData string `json:"authenticator_data"`
+	ClientDataJSON    string `json:"client_data_json"`
 }
 
 // Validate decodes the payload and checks the form of the rest; it
@@ -292,6 +257,14 @@ func (q *decisionRequest) Validate(id string) ([]byte, *model.DecisionPayload, e
 	}
 	if !keyIDPattern.MatchString(q.KeyID) {
 		return nil, nil, bad("key_id must be the key's RFC 7638 thumbprint")
+	}
+	if (q.AuthenticatorData == "") != (q.ClientDataJSON == "") {
+		return nil, nil, bad("authenticator_data and client_data_json come together, from a passkey's assertion")
+	}
+	for _, f := range []string{q.AuthenticatorData, q.ClientDataJSON} {
+		if b, err := sig.DecodeBase64(f); f != "" && (err != nil || len(b) == 0) {
+			return nil, nil, bad("authenticator_data and client_data_json must be base64url")
+		}
 	}
 	p, err := model.ParseDecisionPayload(raw)
 	if err != nil {
@@ -330,14 +303,11 @@ func (s *Server) citizenDecision(w http.ResponseWriter, r *http.Request) error {
 	if p.CitizenRef != a.CitizenRef {
 		return apiErr(http.StatusConflict, string(model.CodePayloadMismatch), "the payload is for another authorisation")
 	}
-	out, err := c.cfg.Ledger.Decide(r.Context(), a.ID, payload, q.Signature, q.KeyID)
-	if ledger.CodeOf(err) == model.CodeKeyNotFound {
-		// A requester registered after the device was enrolled: enrol the
-		// device's key in its collection and decide again.
-		if enrolled, eerr := c.records.EnsureKey(r.Context(), a.Requester, ref, q.KeyID); eerr == nil && enrolled {
-			out, err = c.cfg.Ledger.Decide(r.Context(), a.ID, payload, q.Signature, q.KeyID)
-		}
-	}
+	// A requester registered after the device was enrolled does not hold
+	// the key (KEY_NOT_FOUND): enrolling it there needs a proof, so the
+	// citizen enrols the device again (a login with it, or an approval).
+	out, err := c.cfg.Decide(r.Context(), a.ID, payload, model.DecisionInput{Payload: q.Payload, Signature: q.Signature,
+		KeyID: q.KeyID, AuthenticatorData: q.AuthenticatorData, ClientDataJSON: q.ClientDataJSON})
 	if err != nil {
 		return err
 	}

@@ -9,19 +9,23 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/quanchain/quanchain/chaincode/model"
 	"github.com/quanchain/quanchain/chaincode/sig"
 	"github.com/quanchain/quanchain/gateway/internal/auth"
+	"github.com/quanchain/quanchain/gateway/internal/citizens"
 	"github.com/quanchain/quanchain/gateway/internal/config"
+	"github.com/quanchain/quanchain/gateway/internal/identity"
 	"github.com/quanchain/quanchain/gateway/internal/notify"
 	"github.com/quanchain/quanchain/gateway/internal/store"
 	"github.com/quanchain/quanchain/gateway/internal/vault"
@@ -50,63 +54,6 @@ func (s *citizenLogBuffer) String() string {
 	return s.b.String()
 }
 
-// citizenCodeSender is a LoginCodeSender that keeps what it was asked to send.
-type citizenCodeSender struct {
-	mu          sync.Mutex
-	phone, code string
-	fail        bool
-	sends       int
-	byChallenge map[string]LoginCode
-}
-
-func (s *citizenCodeSender) SendLoginCode(_ context.Context, c LoginCode) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.fail {
-		return errCitizenSend
-	}
-	s.sends++
-	s.phone, s.code = c.Phone, c.Code
-	if s.byChallenge == nil {
-		s.byChallenge = map[string]LoginCode{}
-	}
-	s.byChallenge[c.ChallengeID] = c
-	return nil
-}
-
-func (s *citizenCodeSender) sent(challenge string) (LoginCode, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	c, ok := s.byChallenge[challenge]
-	return c, ok
-}
-
-func (s *citizenCodeSender) count() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.sends
-}
-
-// citizenRegister is a real-name register. With everyone set, every ID
-// number is registered to citizenName and citizenPhone; entries are
-// looked up first.
-type citizenRegister struct {
-	everyone bool
-	entries  map[string][2]string
-}
-
-func (r citizenRegister) Registered(_ context.Context, id string) (string, string, bool, error) {
-	if e, ok := r.entries[id]; ok {
-		return e[0], e[1], true, nil
-	}
-	if r.everyone {
-		return citizenName, citizenPhone, true, nil
-	}
-	return "", "", false, nil
-}
-
-var errCitizenSend = errors.New("sms gateway down")
-
 // citizenHarness is the operator's gateway (BureauMSP) with the citizen
 // API over the in-process chaincode and a real SQLite store, in
 // development mode, logging to logs. Its institution token is the bank's.
@@ -115,12 +62,18 @@ type citizenHarness struct {
 	st     *store.Store
 	logs   *citizenLogBuffer
 	events *notify.Broker
-	codes  *citizenCodeSender
+	idp    *testIDP
+	// keys are the key enrolments sent to the ledger, decisions the
+	// decisions, as the citizen API made them.
+	mu         sync.Mutex
+	enrolments []model.CitizenKeyInput
+	decided    []model.DecisionInput
 }
 
+// The consent app's relying party in the tests.
 const (
-	citizenName  = "张三丰"
-	citizenPhone = "13800138000"
+	testRPID   = "app.test"
+	testOrigin = "https://app.test"
 )
 
 func newCitizenHarness(t *testing.T, mods ...func(*config.Config, *CitizenConfig)) *citizenHarness {
@@ -131,6 +84,13 @@ func newCitizenHarness(t *testing.T, mods ...func(*config.Config, *CitizenConfig
 // newCitizenHarnessAt is newCitizenHarness whose tokens, requests and
 // citizen rate limits read the clock.
 func newCitizenHarnessAt(t *testing.T, clock func() time.Time, mods ...func(*config.Config, *CitizenConfig)) *citizenHarness {
+	t.Helper()
+	return newCitizenHarnessWith(t, clock, false, mods...)
+}
+
+// newCitizenHarnessWith is newCitizenHarnessAt whose identity provider
+// listens on 127.0.0.1 if realIDP is set (outside a synctest bubble only).
+func newCitizenHarnessWith(t *testing.T, clock func() time.Time, realIDP bool, mods ...func(*config.Config, *CitizenConfig)) *citizenHarness {
 	t.Helper()
 	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -151,9 +111,31 @@ func newCitizenHarnessAt(t *testing.T, clock func() time.Time, mods ...func(*con
 	net := ledgertest.NewDemo(t, clock)
 	operator := net.Ledger("BureauMSP")
 	broker := notify.NewBroker(0, 0)
-	codes := &citizenCodeSender{}
+	h := &citizenHarness{events: broker, idp: newTestIDP(t, clock, realIDP)}
+	rp, err := identity.NewRP(identity.RPConfig{Issuer: h.idp.url, ClientID: testClientID, ClientSecret: "secret",
+		RedirectURL: "http://gateway.test/citizen/v1/oidc/callback", IDClaim: "id_number", ACRValues: []string{"loa3"}, Now: clock,
+		HTTPClient: h.idp.client})
+	if err != nil {
+		t.Fatal(err)
+	}
+	passkeys, err := identity.NewPasskeys(testRPID, "quanchain", []string{testOrigin})
+	if err != nil {
+		t.Fatal(err)
+	}
 	cc := CitizenConfig{Ledger: operator, Store: st, Channel: citizenTestChannel, Events: broker,
-		Register: citizenRegister{everyone: true}, Codes: codes, LoginsPerMinute: 1000, CitizenStarts: 100, CitizenCodes: 100, Clock: clock}
+		Login: rp, Passkeys: passkeys, AllowUnverifiedKeys: true, LoginsPerMinute: 1000, CitizenStarts: 100, Clock: clock,
+		AddKey: func(ctx context.Context, in model.CitizenKeyInput) (string, error) {
+			h.mu.Lock()
+			h.enrolments = append(h.enrolments, in)
+			h.mu.Unlock()
+			return citizens.LedgerAddKey(operator)(ctx, in)
+		},
+		Decide: func(ctx context.Context, id string, payload []byte, in model.DecisionInput) (*model.Authorization, error) {
+			h.mu.Lock()
+			h.decided = append(h.decided, in)
+			h.mu.Unlock()
+			return LedgerDecide(operator)(ctx, id, payload, in)
+		}}
 	for _, m := range mods {
 		m(&cfg, &cc)
 	}
@@ -173,8 +155,9 @@ func newCitizenHarnessAt(t *testing.T, clock func() time.Time, mods ...func(*con
 		t.Fatal(err)
 	}
 	net.ClearCalls()
-	return &citizenHarness{harness: &harness{t: t, srv: srv, net: net, tokens: tokens, key: sk, token: inst},
-		st: st, logs: logs, events: broker, codes: codes}
+	h.harness = &harness{t: t, srv: srv, net: net, tokens: tokens, key: sk, token: inst}
+	h.st, h.logs = st, logs
+	return h
 }
 
 // refOf is the citizenRef the harness's pseudonymiser gives an ID number.
@@ -205,34 +188,83 @@ func (h *citizenHarness) as(tok, method, path, body string, headers ...string) *
 	return h.do(method, path, body, append([]string{"Authorization", authz}, headers...)...)
 }
 
-// devCode returns the one-time code sent for a challenge.
-func (h *citizenHarness) devCode(challenge string) string {
+// loginFlow runs a login at the test provider from start to the redirect
+// back to the app and returns the fragment it carries (ticket=… or
+// login_error=…). query is the start's query string.
+func (h *citizenHarness) loginFlow(query string) string {
 	h.t.Helper()
-	c, ok := h.codes.sent(challenge)
-	if !ok {
-		h.t.Fatalf("no one-time code sent for %s", challenge)
+	w := h.as("", "GET", "/citizen/v1/oidc/start?"+query, "")
+	if w.Code != http.StatusFound {
+		h.t.Fatalf("oidc/start: %d %s", w.Code, w.Body)
 	}
-	return c.Code
+	cookie := w.Result().Cookies()
+	if len(cookie) != 1 || cookie[0].Name != loginCookie || !cookie[0].HttpOnly || cookie[0].SameSite != http.SameSiteLaxMode {
+		h.t.Fatalf("oidc/start cookie: %+v", cookie)
+	}
+	resp, err := h.idp.browser.Get(w.Header().Get("Location"))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	resp.Body.Close()
+	cb, err := url.Parse(resp.Header.Get("Location"))
+	if err != nil || resp.StatusCode != http.StatusFound || cb.Path != "/citizen/v1/oidc/callback" {
+		h.t.Fatalf("the provider's answer: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	w = h.as("", "GET", cb.RequestURI(), "", "Cookie", cookie[0].Name+"="+cookie[0].Value)
+	if w.Code != http.StatusFound {
+		h.t.Fatalf("oidc/callback: %d %s", w.Code, w.Body)
+	}
+	_, frag, _ := strings.Cut(w.Header().Get("Location"), "#")
+	return frag
 }
 
-// login runs the whole citizen login and returns the citizen token.
+// session exchanges a ticket for a session.
+func (h *citizenHarness) session(ticket string) newSessionResponse {
+	h.t.Helper()
+	w := h.as("", "POST", "/citizen/v1/session", `{"ticket":"`+ticket+`"}`)
+	if w.Code != http.StatusOK {
+		h.t.Fatalf("session: %d %s", w.Code, w.Body)
+	}
+	return decodeBody[newSessionResponse](h.t, w)
+}
+
+// login logs in as the citizen of ID number id and returns the token.
 func (h *citizenHarness) login(id string) string {
 	h.t.Helper()
-	w := h.as("", "POST", "/citizen/v1/login", loginBody(id, citizenName, citizenPhone))
-	if w.Code != http.StatusOK {
-		h.t.Fatalf("login: %d %s", w.Code, w.Body)
+	h.idp.loginAs(id, "loa3", "")
+	frag := h.loginFlow("return_to=/app/")
+	ticket, ok := strings.CutPrefix(frag, "ticket=")
+	if !ok {
+		h.t.Fatalf("login: %s", frag)
 	}
-	lr := decodeBody[loginResponse](h.t, w)
-	w = h.as("", "POST", "/citizen/v1/login/verify", `{"challenge_id":"`+lr.ChallengeID+`","code":"`+h.devCode(lr.ChallengeID)+`"}`)
-	if w.Code != http.StatusOK {
-		h.t.Fatalf("verify: %d %s", w.Code, w.Body)
-	}
-	return decodeBody[tokenResponse](h.t, w).AccessToken
+	return h.session(ticket).Token
 }
 
-func loginBody(id, name, phone string) string {
-	b, _ := json.Marshal(map[string]string{"id_number": id, "name": name, "phone": phone})
-	return string(b)
+// enrol registers a new WebCrypto device named name and enrols it with a
+// login as id; it returns the device and the login's token.
+func (h *citizenHarness) enrol(id, name string) (deviceKey, string) {
+	h.t.Helper()
+	dev := newDeviceKey(h.t)
+	body, _ := json.Marshal(map[string]any{"kind": "webcrypto", "name": name, "jwk": json.RawMessage(dev.jwk)})
+	w := h.as("", "POST", "/citizen/v1/devices", string(body))
+	if w.Code != http.StatusCreated {
+		h.t.Fatalf("devices: %d %s", w.Code, w.Body)
+	}
+	nd := decodeBody[newDeviceResponse](h.t, w)
+	if nd.KeyID != dev.kid {
+		h.t.Fatalf("key_id %s, want %s", nd.KeyID, dev.kid)
+	}
+	h.idp.loginAs(id, "loa3", "")
+	frag := h.loginFlow("return_to=/app/&device_id=" + nd.DeviceID)
+	ticket, ok := strings.CutPrefix(frag, "ticket=")
+	if !ok {
+		h.t.Fatalf("enrolling login: %s", frag)
+	}
+	s := h.session(ticket)
+	if s.KeyID != dev.kid {
+		h.t.Fatalf("session key_id %q, want %q", s.KeyID, dev.kid)
+	}
+	return dev, s.Token
 }
 
 // deviceKey is a citizen's device key pair and its public JWK, as

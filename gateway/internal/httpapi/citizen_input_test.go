@@ -36,8 +36,9 @@ func TestCitizenRefusals(t *testing.T) {
 	privJWK := strings.Replace(dev.jwk, `"ext":true`, `"d":"`+strings.Repeat("A", 43)+`"`, 1)
 
 	const (
-		login    = "/citizen/v1/login"
-		verify   = "/citizen/v1/login/verify"
+		session  = "/citizen/v1/session"
+		start    = "/citizen/v1/oidc/start"
+		devices  = "/citizen/v1/devices"
 		keys     = "/citizen/v1/keys"
 		payload  = "/citizen/v1/authorizations/auth-loan-1/payload"
 		decide   = "/citizen/v1/authorizations/auth-loan-1/decision"
@@ -49,36 +50,29 @@ func TestCitizenRefusals(t *testing.T) {
 		status                   int
 		code                     string
 	}{
-		{"login malformed", "POST", login, `{"id_number":`, nil, 400, CodeMalformedJSON},
-		{"login not an object", "POST", login, `["x"]`, nil, 400, CodeMalformedJSON},
-		{"login unknown field", "POST", login, `{"id_number":"` + applicant + `","name":"张三","phone":"13800138000","citizen_ref":"x"}`, nil, 400, CodeMalformedJSON},
-		{"login wrong type", "POST", login, `{"id_number":370102198001011234,"name":"张三","phone":"13800138000"}`, nil, 400, CodeMalformedJSON},
-		{"login bad check digit", "POST", login, loginBody(applicant[:17]+"0", citizenName, citizenPhone), nil, 400, CodeInvalidIDNumber},
-		{"login short id", "POST", login, loginBody("3701021980", citizenName, citizenPhone), nil, 400, CodeInvalidIDNumber},
-		{"login unknown province", "POST", login, loginBody(withCheck("99010219800101123"), citizenName, citizenPhone), nil, 400, CodeInvalidIDNumber},
-		{"login future birth", "POST", login, loginBody(withCheck("37010220300101123"), citizenName, citizenPhone), nil, 400, CodeInvalidIDNumber},
-		{"login no name", "POST", login, loginBody(applicant, " ", citizenPhone), nil, 400, CodeInvalidArgument},
-		{"login name with digits", "POST", login, loginBody(applicant, "张三3", citizenPhone), nil, 400, CodeInvalidArgument},
-		{"login name too long", "POST", login, loginBody(applicant, strings.Repeat("张", 65), citizenPhone), nil, 400, CodeInvalidArgument},
-		{"login no phone", "POST", login, loginBody(applicant, citizenName, ""), nil, 400, CodeInvalidArgument},
-		{"login landline", "POST", login, loginBody(applicant, citizenName, "053112345678"), nil, 400, CodeInvalidArgument},
-		{"login text", "POST", login, loginBody(applicant, citizenName, citizenPhone), []string{"Content-Type", "text/plain"}, 415, CodeUnsupportedMedia},
-		{"login oversized", "POST", login, loginBody(applicant, strings.Repeat("a", 5000), citizenPhone), nil, 413, CodeBodyTooLarge},
-		{"login empty", "POST", login, dontSend, nil, 415, CodeUnsupportedMedia},
+		{"session malformed", "POST", session, `{"ticket":`, nil, 400, CodeMalformedJSON},
+		{"session unknown field", "POST", session, `{"ticket":"x","citizen_ref":"x"}`, nil, 400, CodeMalformedJSON},
+		{"session bad ticket", "POST", session, `{"ticket":"../x"}`, nil, 400, CodeInvalidArgument},
+		{"session unknown ticket", "POST", session, `{"ticket":"` + strings.Repeat("A", 43) + `"}`, nil, 401, CodeInvalidTicket},
+		{"session empty", "POST", session, dontSend, nil, 415, CodeUnsupportedMedia},
+		{"start outside the app", "GET", start + "?return_to=https://evil.example/app/", "", nil, 400, CodeInvalidArgument},
+		{"start dot-dot", "GET", start + "?return_to=/app/../admin", "", nil, 400, CodeInvalidArgument},
+		{"start unknown param", "GET", start + "?citizen=x", "", nil, 400, CodeInvalidArgument},
+		{"start unknown device", "GET", start + "?device_id=" + strings.Repeat("A", 22), "", nil, 409, CodeDeviceNotPending},
 
-		{"verify malformed", "POST", verify, `{"challenge_id":1}`, nil, 400, CodeMalformedJSON},
-		{"verify unknown field", "POST", verify, `{"challenge_id":"` + strings.Repeat("a", 32) + `","code":"123456","x":1}`, nil, 400, CodeMalformedJSON},
-		{"verify bad challenge", "POST", verify, `{"challenge_id":"../../x","code":"123456"}`, nil, 400, CodeInvalidArgument},
-		{"verify short code", "POST", verify, `{"challenge_id":"` + strings.Repeat("a", 32) + `","code":"12345"}`, nil, 400, CodeInvalidArgument},
-		{"verify unknown challenge", "POST", verify, `{"challenge_id":"` + strings.Repeat("a", 32) + `","code":"123456"}`, nil, 401, CodeInvalidCode},
+		{"device malformed", "POST", devices, `{"kind":`, nil, 400, CodeMalformedJSON},
+		{"device bad kind", "POST", devices, `{"kind":"sms"}`, nil, 400, CodeInvalidArgument},
+		{"device unknown field", "POST", devices, `{"kind":"webcrypto","jwk":` + dev.jwk + `,"citizen_ref":"x"}`, nil, 400, CodeMalformedJSON},
+		{"device key as string", "POST", devices, `{"kind":"webcrypto","jwk":"` + strings.ReplaceAll(dev.jwk, `"`, `\"`) + `"}`, nil, 400, CodeMalformedJSON},
+		{"device key missing", "POST", devices, `{"kind":"webcrypto"}`, nil, 400, CodeMalformedJSON},
+		{"device passkey with jwk", "POST", devices, `{"kind":"webauthn","jwk":` + dev.jwk + `}`, nil, 400, CodeInvalidArgument},
+		{"device key private", "POST", devices, `{"kind":"webcrypto","jwk":` + privJWK + `}`, nil, 422, CodePrivateKeyRefused},
+		{"device key wrong curve", "POST", devices, `{"kind":"webcrypto","jwk":` + strings.Replace(dev.jwk, "P-256", "P-384", 1) + `}`, nil, 422, string(model.CodeInvalidKey)},
+		{"device key rsa", "POST", devices, `{"kind":"webcrypto","jwk":{"kty":"RSA","n":"AQAB","e":"AQAB"}}`, nil, 422, string(model.CodeInvalidKey)},
+		{"device unknown", "GET", devices + "/" + strings.Repeat("A", 22), "", []string{"X-Device-Secret", "x"}, 404, CodeDeviceNotFound},
+		{"device credential unknown", "POST", devices + "/" + strings.Repeat("A", 22) + "/credential", `{"credential":{}}`, nil, 404, CodeDeviceNotFound},
+		{"approval unknown device", "GET", devices + "/" + strings.Repeat("A", 22) + "/approval", "", nil, 404, CodeDeviceNotFound},
 
-		{"key malformed", "POST", keys, `{"jwk":{`, nil, 400, CodeMalformedJSON},
-		{"key unknown field", "POST", keys, `{"jwk":` + dev.jwk + `,"citizen_ref":"x"}`, nil, 400, CodeMalformedJSON},
-		{"key as string", "POST", keys, `{"jwk":"` + strings.ReplaceAll(dev.jwk, `"`, `\"`) + `"}`, nil, 400, CodeMalformedJSON},
-		{"key missing", "POST", keys, `{}`, nil, 400, CodeMalformedJSON},
-		{"key private", "POST", keys, `{"jwk":` + privJWK + `}`, nil, 422, CodePrivateKeyRefused},
-		{"key wrong curve", "POST", keys, `{"jwk":` + strings.Replace(dev.jwk, "P-256", "P-384", 1) + `}`, nil, 422, string(model.CodeInvalidKey)},
-		{"key rsa", "POST", keys, `{"jwk":{"kty":"RSA","n":"AQAB","e":"AQAB"}}`, nil, 422, string(model.CodeInvalidKey)},
 		{"revoke bad key id", "DELETE", keys + "/not-a-thumbprint", "", nil, 404, string(model.CodeKeyNotFound)},
 
 		{"list bad status", "GET", "/citizen/v1/authorizations?status=granted", "", nil, 400, CodeInvalidArgument},
@@ -129,10 +123,7 @@ func TestCitizenRefusals(t *testing.T) {
 			if got := h.submitted(); len(got) != 0 {
 				t.Fatalf("submitted %v", got)
 			}
-			if h.codes.count() != 0 {
-				t.Fatal("a login challenge was created")
-			}
-			for _, s := range []string{applicant, applicant[:17], citizenName, citizenPhone} {
+			for _, s := range []string{applicant, applicant[:17]} {
 				if strings.Contains(w.Body.String(), s) {
 					t.Errorf("the response repeats personal data: %s", w.Body)
 				}
@@ -209,11 +200,11 @@ func TestCitizenTokens(t *testing.T) {
 // API; a provider gateway without one configured says so.
 func TestCitizenRoutesFollowRoles(t *testing.T) {
 	h := newHarness(t, func(c *config.Config) { c.Roles = []config.Role{config.RoleRequester} })
-	if w := h.do("POST", "/citizen/v1/login", loginBody(applicant, citizenName, citizenPhone)); w.Code != http.StatusNotFound {
+	if w := h.do("POST", "/citizen/v1/session", `{"ticket":"x"}`); w.Code != http.StatusNotFound {
 		t.Fatalf("citizen route on a requester gateway: %d", w.Code)
 	}
 	h = newHarness(t, func(c *config.Config) { c.Roles = []config.Role{config.RoleProvider} })
-	if w := h.do("POST", "/citizen/v1/login", loginBody(applicant, citizenName, citizenPhone), "Authorization", ""); w.Code != http.StatusServiceUnavailable ||
+	if w := h.do("POST", "/citizen/v1/session", `{"ticket":"x"}`, "Authorization", ""); w.Code != http.StatusServiceUnavailable ||
 		errCode(t, w) != CodeCitizenUnavailable {
 		t.Fatalf("provider gateway without the citizen API: %d %s", w.Code, w.Body)
 	}

@@ -16,13 +16,12 @@ func rateLimited(w http.ResponseWriter, wait time.Duration, msg string) error {
 	return apiErr(http.StatusTooManyRequests, CodeRateLimited, "%s", msg)
 }
 
-// citizenLimits are the citizen login's rate limits: attempts (logins and
-// codes together) per remote address, and login starts and code attempts
+// citizenLimits are the citizen login's rate limits: attempts (logins,
+// tickets, device registrations together) per remote address, and logins
 // per citizen (vault ref), whatever address they come from.
 type citizenLimits struct {
 	perAddress *ratelimit.Window
 	starts     *ratelimit.Window
-	codes      *ratelimit.Window
 }
 
 // citizenWindow is the per-citizen limits' window.

@@ -1,71 +1,318 @@
 package httpapi
 
 import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
 	"errors"
 	"log/slog"
 	"net/http"
-	"regexp"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/oauth2"
+
+	"github.com/quanchain/quanchain/chaincode/model"
 	"github.com/quanchain/quanchain/gateway/internal/auth"
-	"github.com/quanchain/quanchain/gateway/internal/devidp"
-	"github.com/quanchain/quanchain/gateway/internal/expiring"
-	"github.com/quanchain/quanchain/gateway/internal/store"
+	"github.com/quanchain/quanchain/gateway/internal/citizens"
+	"github.com/quanchain/quanchain/gateway/internal/identity"
 	"github.com/quanchain/quanchain/internal/resident"
 )
 
-// loginCodeTTL is how long a one-time login code is valid.
-const loginCodeTTL = 5 * time.Minute
+// Citizen login is OpenID Connect, authorization code with PKCE, at the
+// identity provider the ledger trusts (docs/api.md, "Citizen login"):
+//
+//  1. /citizen/v1/oidc/start keeps a state, nonce and PKCE verifier here,
+//     binds them to the browser by a cookie, and sends it to the provider;
+//  2. /citizen/v1/oidc/callback checks the state and the cookie, redeems
+//     the code, verifies the ID token, turns its ID number into the
+//     citizenRef, enrols a pending device with the ID token as proof, and
+//     sends the browser back to the app with a one-time ticket in the
+//     fragment;
+//  3. POST /citizen/v1/session exchanges the ticket for a citizen token.
+//
+// Neither the ID token nor the ID number is logged or stored: the ID
+// token lives for the callback's request, and only as a proof on its way
+// to the chaincode.
 
-// loginRequest is the body of POST /citizen/v1/login. None of its fields
-// is stored, logged or sent to the ledger: the ID number becomes the
-// citizenRef, and the name and phone are only compared with the real-name
-// register (the code goes to the register's phone, not this one).
-type loginRequest struct {
-	IDNumber string `json:"id_number"`
-	Name     string `json:"name"`
-	Phone    string `json:"phone"`
+// loginTTL is how long a login started at the provider may take.
+const loginTTL = 10 * time.Minute
+
+// ticketTTL is how long a ticket may wait for its exchange.
+const ticketTTL = 60 * time.Second
+
+// loginCookie binds a login's state to the browser that started it.
+const loginCookie = "qc_oidc"
+
+// loginCookiePath is the only path the cookie is sent to.
+const loginCookiePath = "/citizen/v1/oidc/"
+
+// CitizenLogin is the identity provider as the citizen login uses it;
+// *identity.RP implements it.
+type CitizenLogin interface {
+	AuthURL(ctx context.Context, state, nonce, verifier string) (string, error)
+	Exchange(ctx context.Context, code, verifier, nonce string) (*identity.Identity, error)
+	Ready(ctx context.Context) error
 }
 
-// Validate checks the request's form and normalises it; no message
-// repeats what was sent.
-func (q *loginRequest) Validate(now time.Time) error {
-	q.IDNumber = resident.Normalise(q.IDNumber)
-	if resident.Valid(q.IDNumber, now) != nil {
-		return apiErr(http.StatusBadRequest, CodeInvalidIDNumber, "id_number is not a valid 18-character resident ID number")
+var _ CitizenLogin = (*identity.RP)(nil)
+
+// loginState is a login under way at the provider.
+type loginState struct {
+	nonce, verifier string
+	// binding is the SHA-256 of the browser's cookie.
+	binding  [32]byte
+	returnTo string
+	deviceID string
+	used     atomic.Bool
+}
+
+// loginTicket is a finished login waiting for its exchange.
+type loginTicket struct {
+	ref   string
+	keyID string
+	used  atomic.Bool
+}
+
+// randomToken returns n random bytes, base64url.
+func randomToken(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // never fails (crypto/rand crashes the program rather than return an error)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// validReturnTo accepts a path of the consent app: under /app/, without
+// scheme, host, "..", backslash or fragment.
+func validReturnTo(p string) bool {
+	if !strings.HasPrefix(p, "/app/") || len(p) > 512 || strings.ContainsAny(p, "\\#\r\n\t ") || strings.Contains(p, "..") {
+		return false
 	}
-	q.Name = strings.TrimSpace(q.Name)
-	if !devidp.ValidName(q.Name) {
-		return apiErr(http.StatusBadRequest, CodeInvalidArgument, "name must be 1–64 letters (a middle dot, space, hyphen or apostrophe may separate parts)")
+	u, err := url.Parse(p)
+	return err == nil && u.Scheme == "" && u.Host == "" && u.Path != ""
+}
+
+// newTicket keeps a ticket for the login of ref (with keyID, the device
+// enrolled with it) and returns it.
+func (c *CitizenAPI) newTicket(ref, keyID string) string {
+	t := randomToken(32)
+	c.tickets.Put(t, &loginTicket{ref: ref, keyID: keyID})
+	return t
+}
+
+// citizenOIDCStart sends the browser to the identity provider.
+func (s *Server) citizenOIDCStart(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.citizenAPI()
+	if err != nil {
+		return err
 	}
-	phone, ok := devidp.NormalisePhone(q.Phone)
-	if !ok {
-		return apiErr(http.StatusBadRequest, CodeInvalidArgument, "phone must be a mainland mobile number (11 digits starting with 1, optionally +86)")
+	if c.cfg.Login == nil {
+		return apiErr(http.StatusServiceUnavailable, CodeLoginUnavailable, "citizen login is not configured on this gateway")
 	}
-	q.Phone = phone
+	if err := c.allowAddress(w, r); err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	for k, v := range q {
+		if (k != "return_to" && k != "device_id") || len(v) != 1 {
+			return apiErr(http.StatusBadRequest, CodeInvalidArgument, "unknown or repeated query parameter %q", k)
+		}
+	}
+	st := &loginState{nonce: randomToken(24), verifier: oauth2.GenerateVerifier(), returnTo: q.Get("return_to")}
+	if st.returnTo == "" {
+		st.returnTo = "/app/"
+	}
+	if !validReturnTo(st.returnTo) {
+		return apiErr(http.StatusBadRequest, CodeInvalidArgument, "return_to must be a path under /app/")
+	}
+	if id := q.Get("device_id"); id != "" {
+		d, ok := c.devices.Get(id)
+		if !ok || d.status(s.Now()) != deviceStatusPending || d.keyID() == "" {
+			return apiErr(http.StatusConflict, CodeDeviceNotPending, "device_id must name a pending device with its key")
+		}
+		st.deviceID = id
+		st.nonce = model.EnrolmentNonce(d.keyID(), randomToken(16))
+	}
+	cookie := randomToken(32)
+	st.binding = sha256.Sum256([]byte(cookie))
+	state := randomToken(24)
+	u, err := c.cfg.Login.AuthURL(r.Context(), state, st.nonce, st.verifier)
+	if err != nil {
+		s.log.WarnContext(r.Context(), "identity provider unavailable", slog.String("request_id", requestIDFrom(r.Context())), slog.String("error", err.Error()))
+		return apiErr(http.StatusServiceUnavailable, CodeLoginUnavailable, "the identity provider is not available; retry later")
+	}
+	c.logins.Put(state, st)
+	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: cookie, Path: loginCookiePath, MaxAge: int(loginTTL.Seconds()),
+		HttpOnly: true, Secure: c.cfg.SecureCookies, SameSite: http.SameSiteLaxMode})
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, u, http.StatusFound)
 	return nil
 }
 
-// loginResponse names the challenge the code answers.
-type loginResponse struct {
-	ChallengeID string `json:"challenge_id"`
-	ExpiresAt   string `json:"expires_at"`
+// Login error codes, in the fragment of the redirect back to the app.
+const (
+	CodeLoginStateInvalid = "LOGIN_STATE_INVALID"
+	CodeLoginDenied       = "LOGIN_DENIED"
+	CodeEnrolmentFailed   = "ENROLMENT_FAILED"
+)
+
+// citizenOIDCCallback finishes a login: the redirect back from the
+// identity provider. Every outcome is a redirect to the app, with
+// #ticket=… or #login_error=CODE; the codes never say more than the app
+// needs to show.
+func (s *Server) citizenOIDCCallback(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.citizenAPI()
+	if err != nil {
+		return err
+	}
+	if c.cfg.Login == nil {
+		return apiErr(http.StatusServiceUnavailable, CodeLoginUnavailable, "citizen login is not configured on this gateway")
+	}
+	if err := c.allowAddress(w, r); err != nil {
+		return err
+	}
+	ctx := r.Context()
+	back := func(returnTo, frag string) error {
+		http.SetCookie(w, &http.Cookie{Name: loginCookie, Path: loginCookiePath, MaxAge: -1, HttpOnly: true,
+			Secure: c.cfg.SecureCookies, SameSite: http.SameSiteLaxMode})
+		w.Header().Set("Cache-Control", "no-store")
+		http.Redirect(w, r, returnTo+"#"+frag, http.StatusFound)
+		return nil
+	}
+	fail := func(returnTo, code string) error { return back(returnTo, "login_error="+code) }
+	q := r.URL.Query()
+	st, ok := c.logins.Get(q.Get("state"))
+	if !ok || q.Get("state") == "" {
+		return fail("/app/", CodeLoginStateInvalid)
+	}
+	cookie, err := r.Cookie(loginCookie)
+	if err != nil || subtle.ConstantTimeCompare(st.binding[:], hashOf(cookie.Value)) != 1 {
+		return fail("/app/", CodeLoginStateInvalid)
+	}
+	if !st.used.CompareAndSwap(false, true) {
+		return fail(st.returnTo, CodeLoginStateInvalid)
+	}
+	c.logins.Delete(q.Get("state"))
+	if q.Get("error") != "" || q.Get("code") == "" {
+		return fail(st.returnTo, CodeLoginDenied)
+	}
+	id, err := c.cfg.Login.Exchange(ctx, q.Get("code"), st.verifier, st.nonce)
+	var refused *identity.Refusal
+	switch {
+	case errors.As(err, &refused):
+		s.log.WarnContext(ctx, "citizen login refused", slog.String("request_id", requestIDFrom(ctx)), slog.String("reason", refused.Code))
+		return fail(st.returnTo, refused.Code)
+	case err != nil:
+		s.log.WarnContext(ctx, "identity provider unavailable", slog.String("request_id", requestIDFrom(ctx)), slog.String("error", err.Error()))
+		return fail(st.returnTo, CodeLoginUnavailable)
+	}
+	idNumber := resident.Normalise(id.IDNumber)
+	if resident.Valid(idNumber, s.Now()) != nil {
+		return fail(st.returnTo, CodeInvalidIDNumber)
+	}
+	if s.Pseudonyms == nil {
+		return fail(st.returnTo, CodePseudonymUnavailable)
+	}
+	ref, err := s.Pseudonyms.Ref(idNumber)
+	if err != nil {
+		s.log.WarnContext(ctx, "pseudonymisation failed", slog.String("request_id", requestIDFrom(ctx)), slog.String("error", err.Error()))
+		return fail(st.returnTo, CodePseudonymUnavailable)
+	}
+	if ok, _ := c.limits.starts.Take(ref); !ok {
+		return fail(st.returnTo, CodeRateLimited)
+	}
+	keyID := ""
+	if st.deviceID != "" {
+		d, ok := c.devices.Get(st.deviceID)
+		if !ok || d.status(s.Now()) == deviceStatusExpired {
+			return fail(st.returnTo, CodeDeviceNotPending)
+		}
+		proof := &model.EnrolmentProof{Kind: model.ProofIDToken, IDToken: id.RawIDToken}
+		if err := s.enrolDevice(ctx, c, d, ref, proof); err != nil {
+			return fail(st.returnTo, enrolFailure(err))
+		}
+		keyID = d.keyID()
+	}
+	return back(st.returnTo, "ticket="+c.newTicket(ref, keyID))
 }
 
-// citizenLogin is the development identity provider's first step: an ID
-// number, name and phone that the real-name register holds together get a
-// one-time code, sent to the phone the register holds, for the citizenRef
-// of the ID number. Only the citizenRef and a hash of the code are stored,
-// and the code is never logged.
-//
-// An ID number that is not registered and a name or phone that does not
-// match are refused alike (422 IDENTITY_NOT_MATCHED) after the same work,
-// so the answer never says which field was wrong or whether the ID number
-// is registered. Attempts are limited per remote address and per citizen:
-// the ID number's ref, registered or not, so a refusal counts too.
-func (s *Server) citizenLogin(w http.ResponseWriter, r *http.Request) error {
+// hashOf is the SHA-256 of s.
+func hashOf(s string) []byte {
+	h := sha256.Sum256([]byte(s))
+	return h[:]
+}
+
+// enrolFailure is the login_error code of a failed enrolment: the
+// chaincode's code when it refused, ENROLMENT_FAILED otherwise.
+func enrolFailure(err error) string {
+	var me *model.Error
+	if errors.As(err, &me) {
+		return string(me.Code)
+	}
+	var ae *Error
+	if errors.As(err, &ae) {
+		return ae.Code
+	}
+	return CodeEnrolmentFailed
+}
+
+// enrolDevice enrols the pending device d for the citizen ref in every
+// requester's collection with proof, marks it enrolled and tells the
+// citizen's other devices. A device enrolled already is left as it is
+// (an approval and a login racing): the first wins.
+func (s *Server) enrolDevice(ctx context.Context, c *CitizenAPI, d *pendingDevice, ref string, proof *model.EnrolmentProof) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.state == deviceStatusEnrolled {
+		if d.ref != ref {
+			return apiErr(http.StatusConflict, CodeDeviceNotPending, "the device is enrolled already")
+		}
+		return nil
+	}
+	_, err := c.records.Enrol(ctx, ref, citizens.NewKey{JWK: d.jwk, Name: d.name, Kind: d.kind, Proof: proof})
+	var partial *citizens.EnrolError
+	if errors.As(err, &partial) {
+		s.log.WarnContext(ctx, "device enrolment incomplete", slog.String("request_id", requestIDFrom(ctx)),
+			slog.String("key_id", d.kid), slog.Int("collections_done", len(partial.Done)), slog.String("failed", partial.Failed),
+			slog.String("error", partial.Err.Error()))
+	}
+	if err != nil {
+		return err
+	}
+	d.state, d.ref = deviceStatusEnrolled, ref
+	c.deviceAdded(ref, d.kid, d.name, s.Now())
+	return nil
+}
+
+// sessionRequest is the body of POST /citizen/v1/session.
+type sessionRequest struct {
+	Ticket string `json:"ticket"`
+}
+
+// Validate checks the ticket's form.
+func (q *sessionRequest) Validate() error {
+	if len(q.Ticket) != 43 || strings.Trim(q.Ticket, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") != "" {
+		return apiErr(http.StatusBadRequest, CodeInvalidArgument, "ticket must be the ticket of a login")
+	}
+	return nil
+}
+
+// newSessionResponse is a new session's token, its citizen and the
+// device enrolled with the login, if any.
+type newSessionResponse struct {
+	citizenSessionResponse
+	Token      string `json:"token"`
+	CitizenRef string `json:"citizen_ref"`
+	KeyID      string `json:"key_id,omitempty"`
+}
+
+// citizenSessionStart exchanges a login's one-time ticket for a citizen
+// token. A ticket is good once, for ticketTTL; an unknown, used or
+// expired one is 401 INVALID_TICKET alike.
+func (s *Server) citizenSessionStart(w http.ResponseWriter, r *http.Request) error {
 	c, err := s.citizenAPI()
 	if err != nil {
 		return err
@@ -73,53 +320,28 @@ func (s *Server) citizenLogin(w http.ResponseWriter, r *http.Request) error {
 	if err := c.allowAddress(w, r); err != nil {
 		return err
 	}
-	var q loginRequest
+	var q sessionRequest
 	if err := decodeJSON(r, &q); err != nil {
 		return err
 	}
-	now := s.Now()
-	if err := q.Validate(now); err != nil {
+	if err := q.Validate(); err != nil {
 		return err
 	}
-	if c.cfg.Register == nil || c.cfg.Codes == nil {
-		return apiErr(http.StatusServiceUnavailable, CodeLoginUnavailable, "citizen login is not available on this gateway")
+	t, ok := c.tickets.Get(q.Ticket)
+	if !ok || !t.used.CompareAndSwap(false, true) {
+		return apiErr(http.StatusUnauthorized, CodeInvalidTicket, "the ticket is unknown, used or expired; log in again")
 	}
-	ctx := r.Context()
-	if s.Pseudonyms == nil {
-		return apiErr(http.StatusServiceUnavailable, CodePseudonymUnavailable, "the citizen pseudonym service is unavailable; retry later")
-	}
-	ref, err := s.Pseudonyms.Ref(q.IDNumber)
-	if err != nil {
-		s.log.WarnContext(ctx, "pseudonymisation failed", slog.String("request_id", requestIDFrom(ctx)), slog.String("error", err.Error()))
-		return apiErr(http.StatusServiceUnavailable, CodePseudonymUnavailable, "the citizen pseudonym service is unavailable; retry later")
-	}
-	if ok, wait := c.limits.starts.Take(ref); !ok {
-		return rateLimited(w, wait, "too many logins for this citizen; wait before trying again")
-	}
-	name, phone, found, err := c.cfg.Register.Registered(ctx, q.IDNumber)
-	if err != nil {
-		s.log.WarnContext(ctx, "real-name register unavailable", slog.String("request_id", requestIDFrom(ctx)), slog.String("error", err.Error()))
-		return apiErr(http.StatusServiceUnavailable, CodeLoginUnavailable, "citizen login is not available now; retry later")
-	}
-	if !devidp.Matches(q.Name, q.Phone, devidp.Entry{Name: name, Phone: phone}, found) {
-		return apiErr(http.StatusUnprocessableEntity, CodeIdentityNotMatched,
-			"the ID number, name and phone do not match the real-name register")
-	}
-	code, err := devidp.OneTimeCode()
+	c.tickets.Delete(q.Ticket)
+	tok, exp, err := s.Tokens.Issue(auth.Principal{Kind: auth.KindCitizen, Subject: t.ref})
 	if err != nil {
 		return err
 	}
-	expires := now.Add(loginCodeTTL)
-	id, err := c.cfg.Store.CreateLoginChallenge(ctx, ref, code, expires)
+	p, err := s.Tokens.Verify(tok, auth.KindCitizen)
 	if err != nil {
 		return err
 	}
-	if err := c.cfg.Codes.SendLoginCode(ctx, LoginCode{ChallengeID: id, Phone: phone, Code: code, ExpiresAt: expires}); err != nil {
-		s.log.WarnContext(ctx, "login code not sent", slog.String("request_id", requestIDFrom(ctx)),
-			slog.String("challenge_id", id), slog.String("error", err.Error()))
-		return apiErr(http.StatusServiceUnavailable, CodeLoginUnavailable, "the login code could not be sent; retry later")
-	}
-	writeJSON(w, http.StatusOK, loginResponse{ChallengeID: id, ExpiresAt: expires.UTC().Format(time.RFC3339)})
+	writeJSON(w, http.StatusOK, newSessionResponse{citizenSessionResponse: s.citizenSession(tok, exp, p), Token: tok,
+		CitizenRef: t.ref, KeyID: t.keyID})
 	return nil
 }
 
@@ -131,88 +353,6 @@ func (c *CitizenAPI) allowAddress(w http.ResponseWriter, r *http.Request) error 
 	if ok, wait := c.limits.perAddress.Take(remoteIP(r)); !ok {
 		return rateLimited(w, wait, "too many login attempts from this address; wait a minute")
 	}
-	return nil
-}
-
-// verifyRequest is the body of POST /citizen/v1/login/verify.
-type verifyRequest struct {
-	ChallengeID string `json:"challenge_id"`
-	Code        string `json:"code"`
-}
-
-var (
-	challengePattern = regexp.MustCompile(`^[0-9a-f]{32}$`)
-	codePattern      = regexp.MustCompile(`^[0-9]{6}$`)
-)
-
-// Validate checks the request's form.
-func (q *verifyRequest) Validate() error {
-	if !challengePattern.MatchString(q.ChallengeID) {
-		return apiErr(http.StatusBadRequest, CodeInvalidArgument, "challenge_id must be the id returned by /citizen/v1/login")
-	}
-	if !codePattern.MatchString(q.Code) {
-		return apiErr(http.StatusBadRequest, CodeInvalidArgument, "code must be 6 digits")
-	}
-	return nil
-}
-
-// citizenLoginVerify exchanges a challenge and its code for a short-lived
-// citizen token whose subject is the citizenRef. Wrong, expired and
-// unknown codes are alike 401 INVALID_CODE; once a challenge's attempts
-// are used up it is 429 TOO_MANY_ATTEMPTS and the citizen logs in again.
-func (s *Server) citizenLoginVerify(w http.ResponseWriter, r *http.Request) error {
-	c, err := s.citizenAPI()
-	if err != nil {
-		return err
-	}
-	if err := c.allowAddress(w, r); err != nil {
-		return err
-	}
-	var q verifyRequest
-	if err := decodeJSON(r, &q); err != nil {
-		return err
-	}
-	if err := q.Validate(); err != nil {
-		return err
-	}
-	now := s.Now()
-	tooMany := apiErr(http.StatusTooManyRequests, CodeTooManyAttempts, "too many wrong codes; request a new code")
-	// The citizen's code attempts are counted before the code is checked,
-	// across all their challenges and addresses.
-	owner, err := c.cfg.Store.LoginChallengeRef(r.Context(), q.ChallengeID, now)
-	switch {
-	case err == nil:
-		if ok, wait := c.limits.codes.Take(owner); !ok {
-			return rateLimited(w, wait, "too many codes tried for this citizen; wait before trying again")
-		}
-	case !errors.Is(err, store.ErrChallengeGone):
-		return err
-	}
-	ref, err := c.cfg.Store.VerifyLoginChallenge(r.Context(), q.ChallengeID, q.Code, now)
-	switch {
-	case errors.Is(err, store.ErrChallengeFailed):
-		if c.attempts.fail(q.ChallengeID) >= store.MaxLoginAttempts {
-			return tooMany
-		}
-		return apiErr(http.StatusUnauthorized, CodeInvalidCode, "the code is wrong or has expired")
-	case errors.Is(err, store.ErrChallengeGone):
-		if c.attempts.count(q.ChallengeID) >= store.MaxLoginAttempts {
-			return tooMany
-		}
-		return apiErr(http.StatusUnauthorized, CodeInvalidCode, "the code is wrong or has expired")
-	case err != nil:
-		return err
-	}
-	c.attempts.forget(q.ChallengeID)
-	tok, exp, err := s.Tokens.Issue(auth.Principal{Kind: auth.KindCitizen, Subject: ref})
-	if err != nil {
-		return err
-	}
-	p, err := s.Tokens.Verify(tok, auth.KindCitizen)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, s.citizenSession(tok, exp, p))
 	return nil
 }
 
@@ -260,34 +400,3 @@ func (s *Server) citizenRenewSession(w http.ResponseWriter, r *http.Request) err
 	writeJSON(w, http.StatusOK, s.citizenSession(tok, exp, np))
 	return nil
 }
-
-// attemptCounter counts wrong codes per challenge, so that a challenge
-// out of attempts is answered 429 rather than 401. The store enforces the
-// limit itself (atomically, across gateway replicas); this only picks the
-// status. A count lives attemptTTL after the challenge's last wrong code,
-// longer than the challenge itself.
-type attemptCounter struct {
-	m *expiring.Map[string, *atomic.Int32]
-}
-
-const attemptTTL = 2 * loginCodeTTL
-
-func newAttemptCounter() *attemptCounter {
-	return &attemptCounter{m: expiring.New[string, *atomic.Int32](attemptTTL, 0)}
-}
-
-// fail counts a wrong code for the challenge id and returns its count.
-func (a *attemptCounter) fail(id string) int {
-	return int(a.m.Touch(id, func() *atomic.Int32 { return new(atomic.Int32) }).Add(1))
-}
-
-// count returns the challenge's wrong codes.
-func (a *attemptCounter) count(id string) int {
-	if n, ok := a.m.Get(id); ok {
-		return int(n.Load())
-	}
-	return 0
-}
-
-// forget drops the count of a challenge that has been answered.
-func (a *attemptCounter) forget(id string) { a.m.Delete(id) }

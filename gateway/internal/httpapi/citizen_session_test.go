@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 )
@@ -14,13 +15,12 @@ import (
 func TestCitizenSessionRenew(t *testing.T) {
 	clock := &testClock{t: now}
 	h := newCitizenHarnessAt(t, clock.now)
-	w := h.as("", "POST", "/citizen/v1/login", loginBody(applicant, citizenName, citizenPhone))
-	lr := decodeBody[loginResponse](t, w)
-	w = h.as("", "POST", "/citizen/v1/login/verify", `{"challenge_id":"`+lr.ChallengeID+`","code":"`+h.devCode(lr.ChallengeID)+`"}`)
-	if w.Code != http.StatusOK {
-		t.Fatalf("verify: %d %s", w.Code, w.Body)
+	ticket, _ := strings.CutPrefix(h.loginFlow("return_to=/app/"), "ticket=")
+	ns := h.session(ticket)
+	s := ns.citizenSessionResponse
+	if ns.Token != s.AccessToken || ns.CitizenRef != h.refOf(applicant) || ns.KeyID != "" {
+		t.Fatalf("session answer %+v", ns)
 	}
-	s := decodeBody[citizenSessionResponse](t, w)
 	if s.ExpiresIn != 1800 || s.IdleTimeout != 1800 || s.ExpiresAt != "2026-11-02T09:30:00Z" || s.SessionExpiresAt != "2026-11-02T21:00:00Z" {
 		t.Fatalf("login answer %+v", s)
 	}

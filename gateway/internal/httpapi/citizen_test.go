@@ -86,19 +86,13 @@ func TestCitizenFlow(t *testing.T) {
 	purpose, _ := operator.GetPurpose(ctx, "CREDIT_ASSESSMENT")
 	housingFund, _ := operator.GetCategory(ctx, "housing_fund")
 
-	tok := h.login(applicant)
+	// Log in with a new device: it is enrolled with the login's ID token.
+	dev, tok := h.enrol(applicant, "")
 	p, err := h.tokens.Verify(tok, auth.KindCitizen)
 	if err != nil || p.Subject != ref {
 		t.Fatalf("citizen token: %v %+v", err, p)
 	}
-
-	// Enrol the device key.
-	dev := newDeviceKey(t)
-	w := h.as(tok, "POST", "/citizen/v1/keys", `{"jwk":`+dev.jwk+`}`, "Idempotency-Key", "enrol-1")
-	if w.Code != http.StatusCreated || decodeBody[keyResponse](t, w).KeyID != dev.kid {
-		t.Fatalf("add key: %d %s", w.Code, w.Body)
-	}
-	w = h.as(tok, "GET", "/citizen/v1/keys", "")
+	w := h.as(tok, "GET", "/citizen/v1/keys", "")
 	keys := decodeBody[keyList](t, w)
 	if w.Code != 200 || len(keys.Keys) != 1 || keys.Keys[0].KeyID != dev.kid || keys.Keys[0].Status != model.StatusActive {
 		t.Fatalf("keys: %d %s", w.Code, w.Body)
@@ -242,10 +236,7 @@ func TestCitizenFlow(t *testing.T) {
 		t.Fatalf("revoked key: %d %s", w.Code, w.Body)
 	}
 	// Signed by a key that is not the one named: SIGNATURE_INVALID.
-	stranger := newDeviceKey(t)
-	if w := h.as(tok, "POST", "/citizen/v1/keys", `{"jwk":`+stranger.jwk+`}`); w.Code != http.StatusCreated {
-		t.Fatalf("second key: %d %s", w.Code, w.Body)
-	}
+	stranger, _ := h.enrol(applicant, "")
 	body = `{"payload":"` + pr.Payload + `","signature":"` + base64.StdEncoding.EncodeToString(dev.signRaw(t, payload)) +
 		`","key_id":"` + stranger.kid + `"}`
 	w = h.as(tok, "POST", "/citizen/v1/authorizations/auth-loan-1/decision", body)

@@ -95,10 +95,18 @@ var ledgerStatus = map[model.Code]int{
 	model.CodeInvalidTransition:    http.StatusConflict,
 	model.CodePayloadMismatch:      http.StatusConflict,
 	model.CodeRecordRevoked:        http.StatusConflict,
-	ledger.CodeTxConflict:          http.StatusConflict,
-	ledger.CodeUnavailable:         http.StatusServiceUnavailable,
-	ledger.CodeTxInvalid:           http.StatusInternalServerError,
-	model.CodeInternal:             http.StatusInternalServerError,
+	// Citizen identity: a proof or assertion the chaincode refuses.
+	model.CodeProofRequired:    http.StatusUnprocessableEntity,
+	model.CodeIDTokenInvalid:   http.StatusUnprocessableEntity,
+	model.CodeApprovalInvalid:  http.StatusUnprocessableEntity,
+	model.CodeAssertionInvalid: http.StatusUnprocessableEntity,
+	model.CodeSubjectMismatch:  http.StatusForbidden,
+	model.CodeUserVerification: http.StatusForbidden,
+	model.CodePolicyNotSet:     http.StatusServiceUnavailable,
+	ledger.CodeTxConflict:      http.StatusConflict,
+	ledger.CodeUnavailable:     http.StatusServiceUnavailable,
+	ledger.CodeTxInvalid:       http.StatusInternalServerError,
+	model.CodeInternal:         http.StatusInternalServerError,
 	// The network is misconfigured (a requester without its collection)
 	// or this gateway's clock is off: nothing the client can fix.
 	model.CodeCollectionNotFound: http.StatusServiceUnavailable,
