@@ -79,6 +79,15 @@ func (l Layout) gatewayEnv(g GatewaySpec) []string {
 		env = append(env, "QC_PSEUDONYM_KEY_FILE="+filepath.Join(data, "pseudonym.key"),
 			"QC_PEER_LISTEN="+OperatorPeerListen, "QC_LOGIN_PER_MINUTE=120",
 			"QC_PSEUDONYM_LOOKUPS_PER_MINUTE=60000")
+		// Citizens log in at the development identity provider
+		// (devidp.go), and their passkeys are made for the consent app's
+		// origin, the one the ledger's identity policy names
+		// (identity.go).
+		oidc := l.OperatorOIDC()
+		env = append(env, "QC_OIDC_ISSUER="+oidc.Issuer, "QC_OIDC_CLIENT_ID="+oidc.ClientID,
+			"QC_OIDC_CLIENT_SECRET_FILE="+oidc.ClientSecretFile, "QC_OIDC_REDIRECT_URL="+oidc.RedirectURL,
+			"QC_OIDC_ID_CLAIM="+devIDClaim, "QC_OIDC_ACR="+devACR,
+			"QC_WEBAUTHN_RP_ID=localhost", "QC_WEBAUTHN_ORIGINS="+operatorOrigin(), "QC_ALLOW_UNVERIFIED_KEYS=true")
 	} else {
 		// Consent links open the operator's consent app, served on its
 		// gateway's HTTP listener.
