@@ -12,6 +12,7 @@ import (
 	"github.com/quanchain/quanchain/chaincode/model"
 	"github.com/quanchain/quanchain/chaincode/sig"
 	"github.com/quanchain/quanchain/gateway/internal/citizens"
+	"github.com/quanchain/quanchain/internal/identitytest"
 	"github.com/quanchain/quanchain/ledger"
 	"github.com/quanchain/quanchain/ledger/ledgertest"
 )
@@ -45,7 +46,7 @@ func TestKeysAcrossCollections(t *testing.T) {
 		t.Fatal(err)
 	}
 	kid := sig.Thumbprint(&dev.Key.PublicKey)
-	proof := &model.EnrolmentProof{Kind: model.ProofIDToken, IDToken: "header.claims.signature"}
+	proof := idTokenProof(t, net, dev)
 	added, err := c.Enrol(ctx, ref, citizens.NewKey{JWK: dev.JWK, Name: "iPhone", Kind: model.KeyWebCrypto, Proof: proof})
 	if err != nil || !added {
 		t.Fatalf("Enrol = %v, %v", added, err)
@@ -60,7 +61,8 @@ func TestKeysAcrossCollections(t *testing.T) {
 	}
 	for _, req := range reqs {
 		cit, err := operator.GetCitizen(ctx, req, refFor(req, ref))
-		if err != nil || len(cit.Keys) != 1 || cit.Keys[0].KeyID != kid {
+		if err != nil || len(cit.Keys) != 1 || cit.Keys[0].KeyID != kid || cit.Keys[0].Proof != model.ProofIDToken ||
+			cit.Keys[0].Kind != model.KeyWebCrypto {
 			t.Fatalf("%s's collection: %+v, %v", req, cit, err)
 		}
 	}
@@ -84,6 +86,19 @@ func TestKeysAcrossCollections(t *testing.T) {
 	if err := citizens.New(noRequesters{}, nil, time.Minute, nil).RevokeKey(ctx, ref, kid); !errors.Is(err, citizens.ErrNoKey) {
 		t.Fatalf("RevokeKey with no collection: %v, want ErrNoKey", err)
 	}
+}
+
+// idTokenProof is the proof of an enrolment of the key of dev: an ID
+// token of the provider the Network's identity policy trusts, for the
+// citizen's ID number, whose nonce names the key.
+func idTokenProof(t *testing.T, net *ledgertest.Network, dev *ledgertest.Device) *model.EnrolmentProof {
+	t.Helper()
+	nonce := model.EnrolmentNonce(sig.Thumbprint(&dev.Key.PublicKey), "citizens-test")
+	tok, err := net.Provider().MintIDToken(dev.IDNumber, nonce, identitytest.ACR, identitytest.Overrides{Now: net.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return identitytest.IDTokenProof(tok)
 }
 
 type noRequesters struct{ citizens.Ledger }
@@ -116,7 +131,7 @@ func TestEnrolPartialFailure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	k := citizens.NewKey{JWK: dev.JWK, Kind: model.KeyWebCrypto, Proof: &model.EnrolmentProof{Kind: model.ProofIDToken, IDToken: "x.y.z"}}
+	k := citizens.NewKey{JWK: dev.JWK, Kind: model.KeyWebCrypto, Proof: idTokenProof(t, net, dev)}
 	_, err = c.Enrol(ctx, ref, k)
 	var ee *citizens.EnrolError
 	if !errors.As(err, &ee) || !errors.Is(err, down) || ee.Failed != failAt || len(ee.Done) != 1 || ee.Done[0] != reqs[0] {
