@@ -77,7 +77,7 @@ func TestAuthorizationChecksAgreeWithTheChaincode(t *testing.T) {
 			}
 			_, err = h.net.Ledger("BankMSP").RequestAuthorization(t.Context(), model.AuthorizationRequest{ID: "auth-direct", CitizenRef: ref,
 				Purpose: q.Purpose, Categories: q.Categories, DataFrom: q.DataFrom, DataTo: q.DataTo, ValidUntil: q.ValidUntil,
-				MaxUses: q.MaxUses, ReferenceHash: sha256Hex(q.Reference)})
+				MaxUses: q.MaxUses, ReferenceHash: sha256Hex(q.Reference), Subject: model.SubjectDigest("BankMSP", ref, q.CitizenID)})
 			if chaincode := string(ledger.CodeOf(err)); gateway != chaincode {
 				t.Fatalf("the gateway answers %q (%d %s), the chaincode %q (%v)", gateway, w.Code, w.Body, chaincode, err)
 			}
@@ -106,7 +106,8 @@ func TestDeliveryChecksAgreeWithTheChaincode(t *testing.T) {
 		{"pending", func(x *xnet) {
 			if _, err := x.bank.ledger.RequestAuthorization(context.Background(), model.AuthorizationRequest{ID: "auth-bank-pending",
 				CitizenRef: x.applicantRef, Purpose: "CREDIT_ASSESSMENT", Categories: []string{synth.Tax}, DataFrom: "2025-11-01",
-				DataTo: "2026-10-31", ValidUntil: validUntil, MaxUses: 1, ReferenceHash: sha256Hex("LOAN-pending")}); err != nil {
+				DataTo: "2026-10-31", ValidUntil: validUntil, MaxUses: 1, ReferenceHash: sha256Hex("LOAN-pending"),
+				Subject: x.subject("BankMSP", x.applicantRef, x.applicantRef)}); err != nil {
 				x.t.Fatal(err)
 			}
 		}, "auth-bank-pending", []string{synth.Tax}},

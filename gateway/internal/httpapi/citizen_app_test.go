@@ -157,8 +157,8 @@ func TestCitizenDeviceNames(t *testing.T) {
 func TestCitizenDenyNotMe(t *testing.T) {
 	h := newCitizenHarness(t)
 	ref := h.refOf(applicant)
-	h.seedAuthorization("auth-loan-1", ref)
-	h.seedAuthorization("auth-loan-2", ref)
+	h.seedAuthorization("auth-loan-1", applicant)
+	h.seedAuthorization("auth-loan-2", applicant)
 	dev, tok := h.enrol(applicant, "")
 	for _, body := range []string{`{"action":"GRANT","reason":"NOT_ME"}`, `{"action":"DENY","reason":"SPAM"}`, `{"action":"DENY","reason":""}`} {
 		w := h.as(tok, "POST", "/citizen/v1/authorizations/auth-loan-1/payload", body)

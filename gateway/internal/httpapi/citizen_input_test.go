@@ -109,8 +109,8 @@ func TestCitizenRefusals(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newCitizenHarness(t)
-			h.seedAuthorization("auth-loan-1", ref)
-			h.seedAuthorization("auth-else", h.refOf(withCheck("11010519491231003")))
+			h.seedAuthorization("auth-loan-1", applicant)
+			h.seedAuthorization("auth-else", withCheck("11010519491231003"))
 			tok := h.citizenToken(ref)
 			body, hdr := tt.body, tt.header
 			if body == dontSend {
@@ -138,7 +138,7 @@ func TestCitizenRefusals(t *testing.T) {
 func TestCitizenTokens(t *testing.T) {
 	h := newCitizenHarness(t)
 	ref := h.refOf(applicant)
-	h.seedAuthorization("auth-loan-1", ref)
+	h.seedAuthorization("auth-loan-1", applicant)
 	forge := func(m jwt.SigningMethod, key any, mod func(jwt.MapClaims)) string {
 		c := jwt.MapClaims{"iss": "qc-test", "aud": "qc-api", "sub": ref, "typ": "citizen",
 			"iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(time.Minute).Unix()}

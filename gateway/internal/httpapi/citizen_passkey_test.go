@@ -130,7 +130,7 @@ func (a *softAuthenticator) assert(t *testing.T, challenge string) (string, stri
 func TestCitizenPasskeyDevice(t *testing.T) {
 	h := newCitizenHarness(t)
 	ref := h.refOf(applicant)
-	h.seedAuthorization("auth-loan-1", ref)
+	h.seedAuthorization("auth-loan-1", applicant)
 	w := h.as("", "POST", "/citizen/v1/devices", `{"kind":"webauthn","name":"我的手机"}`)
 	if w.Code != http.StatusCreated {
 		t.Fatalf("devices: %d %s", w.Code, w.Body)

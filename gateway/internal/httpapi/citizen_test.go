@@ -22,14 +22,17 @@ import (
 	"github.com/quanchain/quanchain/ledger/ledgertest"
 )
 
-// seedAuthorization has the bank ask the citizen ref for authorisation
-// id, through the chaincode, and returns it, pending.
-func (h *citizenHarness) seedAuthorization(id, ref string) *model.Authorization {
+// seedAuthorization has the bank ask the citizen of ID number idNumber
+// for authorisation id, through the chaincode, under the citizen's ref and
+// subject digest as the bank's gateway names them, and returns it,
+// pending.
+func (h *citizenHarness) seedAuthorization(id, idNumber string) *model.Authorization {
 	h.t.Helper()
+	ref := h.refOf(idNumber)
 	a, err := h.net.Ledger("BankMSP").RequestAuthorization(context.Background(), model.AuthorizationRequest{
 		ID: id, CitizenRef: ref, Purpose: "CREDIT_ASSESSMENT", Categories: []string{"housing_fund", "tax"},
 		DataFrom: "2025-11-01", DataTo: "2026-10-31", ValidUntil: "2026-11-30T00:00:00Z", MaxUses: 2,
-		ReferenceHash: sha256Hex("LOAN-2026-0001")})
+		ReferenceHash: sha256Hex("LOAN-2026-0001"), Subject: model.SubjectDigest("BankMSP", ref, idNumber)})
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -78,9 +81,9 @@ func TestCitizenFlow(t *testing.T) {
 	h := newCitizenHarness(t)
 	ctx := t.Context()
 	ref := h.refOf(applicant)
-	other := h.refOf(withCheck("11010519491231003"))
-	h.seedAuthorization("auth-loan-1", ref)
-	h.seedAuthorization("auth-else", other)
+	otherID := withCheck("11010519491231003")
+	h.seedAuthorization("auth-loan-1", applicant)
+	h.seedAuthorization("auth-else", otherID)
 	operator := h.net.Ledger("BureauMSP")
 	bank, _ := operator.GetInstitution(ctx, "BankMSP")
 	purpose, _ := operator.GetPurpose(ctx, "CREDIT_ASSESSMENT")
@@ -167,7 +170,7 @@ func TestCitizenFlow(t *testing.T) {
 	}
 	// A delivery under the grant, and one of another citizen's data.
 	mine := h.recordAccess("acc-1", "auth-loan-1")
-	grant(t, h.net, other, "auth-else")
+	grant(t, h.net, h.refOf(otherID), otherID, "auth-else")
 	h.recordAccess("acc-2", "auth-else")
 	h.net.ClearCalls()
 
@@ -281,7 +284,7 @@ func TestCitizenRegistryCache(t *testing.T) {
 	h := newCitizenHarness(t)
 	ref := h.refOf(applicant)
 	for _, id := range []string{"auth-a1", "auth-a2", "auth-a3"} {
-		h.seedAuthorization(id, ref)
+		h.seedAuthorization(id, applicant)
 	}
 	tok := h.citizenToken(ref)
 	for range 2 {

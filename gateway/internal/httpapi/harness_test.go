@@ -113,20 +113,25 @@ func seedInstitutionAuthorizations(t *testing.T, net *ledgertest.Network) {
 	other := model.AuthorizationRequest{ID: "auth-other", CitizenRef: sha256Hex("citizen of auth-other"), Purpose: "CLAIM_SETTLEMENT",
 		Categories: []string{"medical_settlement"}, DataFrom: "2025-11-01", DataTo: "2026-10-31",
 		ValidUntil: "2026-11-30T00:00:00Z", MaxUses: 1, ReferenceHash: sha256Hex("CLAIM-2026-0001")}
+	// Each names its citizen's subject digest: the citizen's ID number is
+	// ledgertest's for the ref (IDNumberFor), the one grant enrols with.
+	mine.Subject = ledgertest.SubjectFor("BankMSP", mine.CitizenRef)
+	other.Subject = ledgertest.SubjectFor("InsurerMSP", other.CitizenRef)
 	if _, err := net.Ledger("BankMSP").RequestAuthorization(ctx, mine); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := net.Ledger("InsurerMSP").RequestAuthorization(ctx, other); err != nil {
 		t.Fatal(err)
 	}
-	grant(t, net, mine.CitizenRef, mine.ID)
+	grant(t, net, mine.CitizenRef, ledgertest.IDNumberFor(mine.CitizenRef), mine.ID)
 }
 
-// grant has the citizen enrol a device and grant authorisation id with it,
+// grant has the citizen of ID number idNumber, whom every requester knows
+// as citizenRef, enrol a device and grant authorisation id with it,
 // through the operator, as the consent app does.
-func grant(t *testing.T, net *ledgertest.Network, citizenRef, id string) *ledgertest.Device {
+func grant(t *testing.T, net *ledgertest.Network, citizenRef, idNumber, id string) *ledgertest.Device {
 	t.Helper()
-	dev, err := net.Enrol(context.Background(), citizenRef, nil)
+	dev, err := net.EnrolWithID(context.Background(), citizenRef, idNumber, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -62,9 +62,10 @@ func newPresentNet(t *testing.T) (*xnet, *present.Signer) {
 		{"BankMSP", authBankPending, "CREDIT_ASSESSMENT", synth.Tax, x.applicantRef},
 		{"InsurerMSP", authInsurerPending, "CLAIM_SETTLEMENT", synth.DeathRegistration, x.claimantRef},
 	} {
+		ref := x.operatorPS.PairwiseRef(p.msp, p.vaultRef)
 		req := model.AuthorizationRequest{ID: p.id, Purpose: p.purpose, Categories: []string{p.category}, MaxUses: 1,
-			CitizenRef: x.operatorPS.PairwiseRef(p.msp, p.vaultRef), DataFrom: "2025-11-01", DataTo: "2026-10-31",
-			ValidUntil: validUntil, ReferenceHash: sha256Hex("reference of " + p.id)}
+			CitizenRef: ref, DataFrom: "2025-11-01", DataTo: "2026-10-31", ValidUntil: validUntil,
+			ReferenceHash: sha256Hex("reference of " + p.id), Subject: x.subject(p.msp, ref, p.vaultRef)}
 		if _, err := x.net.Ledger(p.msp).RequestAuthorization(context.Background(), req); err != nil {
 			t.Fatal(err)
 		}

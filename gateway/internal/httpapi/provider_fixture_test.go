@@ -119,8 +119,12 @@ type xnet struct {
 	// fund and tax, the claimant's death registration and medical records,
 	// in the batches the import anchored.
 	applicantRef, claimantRef string
-	imported                  map[string][]byte // hash → body
-	batches                   []string
+	// idNumbers are the citizens' resident ID numbers, by vault ref: the
+	// numbers their devices' ID tokens carry and their subject digests
+	// name.
+	idNumbers map[string]string
+	imported  map[string][]byte // hash → body
+	batches   []string
 	// devices are the citizens' enrolled devices, by citizenRef.
 	devices map[string]*ledgertest.Device
 	// operatorPS is the operator's pseudonymiser (the key of the import).
@@ -172,7 +176,8 @@ const (
 
 func newXnet(t *testing.T) *xnet {
 	t.Helper()
-	x := &xnet{t: t, clock: &testClock{t: now}, imported: map[string][]byte{}, devices: map[string]*ledgertest.Device{}}
+	x := &xnet{t: t, clock: &testClock{t: now}, imported: map[string][]byte{}, devices: map[string]*ledgertest.Device{},
+		idNumbers: map[string]string{}}
 	x.net = ledgertest.NewDemo(t, x.clock.now)
 
 	st, err := store.Open(context.Background(), "sqlite://"+filepath.Join(t.TempDir(), "safe.db"))
@@ -231,8 +236,9 @@ func newXnet(t *testing.T) *xnet {
 // authorisation (the data range 2025-11-01 to 2026-10-31, valid until
 // validUntil, unless req says otherwise), under the pairwise ref the
 // operator's pseudonym service gives requester (the lookup recorded as the
-// service records it), and the citizen grant it with their device,
-// enrolled on first use.
+// service records it), naming the citizen's subject digest as the
+// requester's gateway does, and the citizen grant it with their device,
+// enrolled on first use with an ID token for their ID number.
 func (x *xnet) authorize(requester, vaultRef string, req model.AuthorizationRequest) {
 	t := x.t
 	t.Helper()
@@ -250,17 +256,35 @@ func (x *xnet) authorize(requester, vaultRef string, req model.AuthorizationRequ
 		req.ValidUntil = validUntil
 	}
 	req.ReferenceHash = sha256Hex("reference of " + req.ID)
+	req.Subject = x.subject(requester, ref, vaultRef)
 	if _, err := x.net.Ledger(requester).RequestAuthorization(ctx, req); err != nil {
 		t.Fatal(err)
 	}
 	if x.devices[ref] == nil {
-		dev, err := x.net.Enrol(ctx, ref, nil)
+		dev, err := x.net.EnrolWithID(ctx, ref, x.idNumberOf(vaultRef), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		x.devices[ref] = dev
 	}
 	x.decide(req.ID, model.ActionGrant)
+}
+
+// idNumberOf is the ID number of the citizen of vault ref vaultRef.
+func (x *xnet) idNumberOf(vaultRef string) string {
+	x.t.Helper()
+	id, ok := x.idNumbers[vaultRef]
+	if !ok {
+		x.t.Fatalf("no citizen of vault ref %s", vaultRef)
+	}
+	return id
+}
+
+// subject is the subject digest requester names for the citizen of vault
+// ref vaultRef, whom it knows as ref: what its gateway computes from the
+// ID number its customer gave.
+func (x *xnet) subject(requester, ref, vaultRef string) string {
+	return model.SubjectDigest(requester, ref, x.idNumberOf(vaultRef))
 }
 
 // decide has the citizen of authorisation id sign action with their
@@ -454,6 +478,7 @@ func (x *xnet) importData() {
 	applicant, claimant := citizens[applicantIdx].IDNumber, citizens[claimantIdx].IDNumber
 	x.applicantRef, _ = ps.Ref(applicant)
 	x.claimantRef, _ = ps.Ref(claimant)
+	x.idNumbers[x.applicantRef], x.idNumbers[x.claimantRef] = applicant, claimant
 	im := &vault.Importer{Store: x.store, Pseudonymiser: ps, BatchSize: 8, Now: fixedClock,
 		Anchorer: ledger.BatchAnchorer{Ledger: x.net.Ledger("BureauMSP")}}
 	data := map[string][]string{}

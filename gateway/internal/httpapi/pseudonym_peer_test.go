@@ -264,10 +264,11 @@ func TestAuthorizationUnderPairwiseRef(t *testing.T) {
 	const stray = "auth-bank-vault-ref"
 	if _, err := x.bank.ledger.RequestAuthorization(ctx, model.AuthorizationRequest{ID: stray, CitizenRef: x.applicantRef,
 		Purpose: "CREDIT_ASSESSMENT", Categories: []string{synth.HousingFund}, DataFrom: "2025-11-01", DataTo: "2026-10-31",
-		ValidUntil: validUntil, MaxUses: 1, ReferenceHash: sha256Hex("stray")}); err != nil {
+		ValidUntil: validUntil, MaxUses: 1, ReferenceHash: sha256Hex("stray"),
+		Subject: x.subject("BankMSP", x.applicantRef, x.applicantRef)}); err != nil {
 		t.Fatal(err)
 	}
-	dev, err := x.net.Enrol(ctx, x.applicantRef, nil)
+	dev, err := x.net.EnrolWithID(ctx, x.applicantRef, applicantID, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
