@@ -29,6 +29,7 @@ import (
 	"github.com/quanchain/quanchain/gateway/internal/notify"
 	"github.com/quanchain/quanchain/gateway/internal/store"
 	"github.com/quanchain/quanchain/gateway/internal/vault"
+	"github.com/quanchain/quanchain/internal/identitytest"
 	"github.com/quanchain/quanchain/ledger/ledgertest"
 )
 
@@ -70,10 +71,11 @@ type citizenHarness struct {
 	decided    []model.DecisionInput
 }
 
-// The consent app's relying party in the tests.
+// The consent app's relying party in the tests: the one the ledger's
+// identity policy names, so passkey assertions made for it verify there.
 const (
-	testRPID   = "app.test"
-	testOrigin = "https://app.test"
+	testRPID   = identitytest.RPID
+	testOrigin = identitytest.Origin
 )
 
 func newCitizenHarness(t *testing.T, mods ...func(*config.Config, *CitizenConfig)) *citizenHarness {
@@ -111,9 +113,19 @@ func newCitizenHarnessWith(t *testing.T, clock func() time.Time, realIDP bool, m
 	net := ledgertest.NewDemo(t, clock)
 	operator := net.Ledger("BureauMSP")
 	broker := notify.NewBroker(0, 0)
-	h := &citizenHarness{events: broker, idp: newTestIDP(t, clock, realIDP)}
+	h := &citizenHarness{events: broker, idp: newTestIDP(t, clock, realIDP, net.Provider())}
+	if realIDP {
+		// The provider on 127.0.0.1 has an issuer URL of its own: the
+		// ledger is told to trust it, as the network is told to trust
+		// the development provider.
+		pol := net.Provider().Policy(testRPID, []string{testOrigin}, true)
+		pol.Issuer = h.idp.url
+		if err := net.SetIdentityPolicy(t.Context(), pol); err != nil {
+			t.Fatal(err)
+		}
+	}
 	rp, err := identity.NewRP(identity.RPConfig{Issuer: h.idp.url, ClientID: testClientID, ClientSecret: "secret",
-		RedirectURL: "http://gateway.test/citizen/v1/oidc/callback", IDClaim: "id_number", ACRValues: []string{"loa3"}, Now: clock,
+		RedirectURL: "http://gateway.test/citizen/v1/oidc/callback", IDClaim: identitytest.IDClaim, ACRValues: []string{testACR}, Now: clock,
 		HTTPClient: h.idp.client})
 	if err != nil {
 		t.Fatal(err)
@@ -231,7 +243,7 @@ func (h *citizenHarness) session(ticket string) newSessionResponse {
 // login logs in as the citizen of ID number id and returns the token.
 func (h *citizenHarness) login(id string) string {
 	h.t.Helper()
-	h.idp.loginAs(id, "loa3", "")
+	h.idp.loginAs(id, testACR, "")
 	frag := h.loginFlow("return_to=/app/")
 	ticket, ok := strings.CutPrefix(frag, "ticket=")
 	if !ok {
@@ -254,7 +266,7 @@ func (h *citizenHarness) enrol(id, name string) (deviceKey, string) {
 	if nd.KeyID != dev.kid {
 		h.t.Fatalf("key_id %s, want %s", nd.KeyID, dev.kid)
 	}
-	h.idp.loginAs(id, "loa3", "")
+	h.idp.loginAs(id, testACR, "")
 	frag := h.loginFlow("return_to=/app/&device_id=" + nd.DeviceID)
 	ticket, ok := strings.CutPrefix(frag, "ticket=")
 	if !ok {

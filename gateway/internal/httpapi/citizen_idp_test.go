@@ -1,12 +1,9 @@
 package httpapi
 
 import (
-	"crypto/rand"
-	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
-	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -16,24 +13,25 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/quanchain/quanchain/internal/identitytest"
+	"github.com/quanchain/quanchain/ledger/ledgertest"
 )
 
-// testIDPKey is the test identity provider's RSA signing key, made once.
-var testIDPKey = sync.OnceValue(func() *rsa.PrivateKey {
-	k, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		panic(err)
-	}
-	return k
-})
-
-// testIDP is a small OpenID provider on 127.0.0.1: discovery, JWKS, an
-// authorize endpoint that logs in whoever it is told to at once, and a
-// token endpoint that checks the PKCE verifier and signs RS256 ID tokens.
+// testIDP is a small OpenID provider: discovery, JWKS, an authorize
+// endpoint that logs in whoever it is told to at once, and a token
+// endpoint that checks the PKCE verifier and has the ledger's test
+// provider (ledgertest's Network.Provider) mint the RS256 ID token. So
+// its tokens are the ones the identity policy in force on the
+// in-process ledger trusts: its key, its audience (testClientID) and its
+// assurance level (testACR); an enrolment they prove is the chaincode's
+// to accept or refuse.
 //
-// With real set it listens on 127.0.0.1; otherwise it is served in
-// process through its clients' transport, which works inside a synctest
-// bubble too (whose goroutines must not wait on the network).
+// With real set it listens on 127.0.0.1, under an issuer URL of its own
+// (newCitizenHarnessWith puts a policy naming it in force); otherwise it
+// is served in process through its clients' transport, as the provider's
+// own issuer, which works inside a synctest bubble too (whose goroutines
+// must not wait on the network).
 type testIDP struct {
 	t   *testing.T
 	url string
@@ -53,11 +51,18 @@ type idpGrant struct {
 	nonce, challenge, clientID, idNumber, acr string
 }
 
-const testClientID = "operator-gateway"
+// The gateway's client id at the provider, the audience the ledger's
+// policy names, and the assurance level the gateway asks for and the
+// policy accepts.
+const (
+	testClientID = ledgertest.ProviderAudience
+	testACR      = identitytest.ACR
+)
 
-func newTestIDP(t *testing.T, now func() time.Time, real bool) *testIDP {
+// newTestIDP starts a provider whose tokens prov signs.
+func newTestIDP(t *testing.T, now func() time.Time, real bool, prov *identitytest.Provider) *testIDP {
 	p := &testIDP{t: t, now: now, grants: map[string]idpGrant{}}
-	p.next.idNumber, p.next.acr = applicant, "loa3"
+	p.next.idNumber, p.next.acr = applicant, testACR
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
 		json.NewEncoder(w).Encode(map[string]any{"issuer": p.url, "authorization_endpoint": p.url + "/authorize",
@@ -66,10 +71,8 @@ func newTestIDP(t *testing.T, now func() time.Time, real bool) *testIDP {
 			"subject_types_supported": []string{"public"}, "code_challenge_methods_supported": []string{"S256"}})
 	})
 	mux.HandleFunc("GET /jwks", func(w http.ResponseWriter, r *http.Request) {
-		k := testIDPKey().PublicKey
-		enc := base64.RawURLEncoding
-		json.NewEncoder(w).Encode(map[string]any{"keys": []map[string]string{{"kty": "RSA", "kid": "test", "alg": "RS256", "use": "sig",
-			"n": enc.EncodeToString(k.N.Bytes()), "e": enc.EncodeToString(big.NewInt(int64(k.E)).Bytes())}}})
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(prov.JWKS()))
 	})
 	mux.HandleFunc("GET /authorize", func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
@@ -105,12 +108,7 @@ func newTestIDP(t *testing.T, now func() time.Time, real bool) *testIDP {
 			w.Write([]byte(`{"error":"invalid_grant"}`))
 			return
 		}
-		now := p.now()
-		tok := jwt.NewWithClaims(jwt.SigningMethodRS256, jwt.MapClaims{"iss": p.url, "aud": g.clientID, "sub": "subject-1",
-			"iat": now.Unix(), "exp": now.Add(5 * time.Minute).Unix(), "auth_time": now.Unix(), "nonce": g.nonce, "acr": g.acr,
-			"id_number": g.idNumber})
-		tok.Header["kid"] = "test"
-		raw, err := tok.SignedString(testIDPKey())
+		raw, err := prov.MintIDToken(g.idNumber, g.nonce, g.acr, identitytest.Overrides{Now: p.now(), Issuer: p.url, Audience: g.clientID})
 		if err != nil {
 			t.Error(err)
 		}
@@ -125,7 +123,7 @@ func newTestIDP(t *testing.T, now func() time.Time, real bool) *testIDP {
 		t.Cleanup(srv.Close)
 		p.url, p.client = srv.URL, srv.Client()
 	} else {
-		p.url, p.client = "http://idp.test", &http.Client{Transport: inProcess{mux}}
+		p.url, p.client = prov.Issuer, &http.Client{Transport: inProcess{mux}}
 	}
 	p.browser = &http.Client{Transport: p.client.Transport,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}

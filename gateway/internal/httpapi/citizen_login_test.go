@@ -32,7 +32,7 @@ func (h *citizenHarness) startLogin(query string) (url.Values, *http.Cookie) {
 	auth, _ := url.Parse(w.Header().Get("Location"))
 	aq := auth.Query()
 	if aq.Get("code_challenge_method") != "S256" || aq.Get("code_challenge") == "" || aq.Get("nonce") == "" ||
-		aq.Get("acr_values") != "loa3" || aq.Get("scope") != "openid" || aq.Get("client_id") != testClientID {
+		aq.Get("acr_values") != testACR || aq.Get("scope") != "openid" || aq.Get("client_id") != testClientID {
 		h.t.Fatalf("authorize URL %s", auth)
 	}
 	resp, err := h.idp.browser.Get(auth.String())
@@ -120,15 +120,15 @@ func TestCitizenOIDCLogin(t *testing.T) {
 		_ = c1
 	})
 	t.Run("nonce", func(t *testing.T) {
-		h.idp.loginAs(applicant, "loa3", "not-this-logins-nonce")
-		defer h.idp.loginAs(applicant, "loa3", "")
+		h.idp.loginAs(applicant, testACR, "not-this-logins-nonce")
+		defer h.idp.loginAs(applicant, testACR, "")
 		if f := h.loginFlow(""); f != "login_error="+identity.CodeNonceMismatch {
 			t.Fatalf("wrong nonce: %s", f)
 		}
 	})
 	t.Run("acr", func(t *testing.T) {
 		h.idp.loginAs(applicant, "loa1", "")
-		defer h.idp.loginAs(applicant, "loa3", "")
+		defer h.idp.loginAs(applicant, testACR, "")
 		if f := h.loginFlow(""); f != "login_error="+identity.CodeACRNotAccepted {
 			t.Fatalf("acr loa1: %s", f)
 		}
@@ -185,7 +185,8 @@ func TestCitizenEnrolWithIDToken(t *testing.T) {
 	}
 	w := h.as(tok, "GET", "/citizen/v1/keys", "")
 	keys := decodeBody[keyList](t, w)
-	if len(keys.Keys) != 1 || keys.Keys[0].KeyID != dev.kid || keys.Keys[0].UserVerifying {
+	if len(keys.Keys) != 1 || keys.Keys[0].KeyID != dev.kid || keys.Keys[0].UserVerifying ||
+		keys.Keys[0].Kind != model.KeyWebCrypto || keys.Keys[0].Proof != model.ProofIDToken {
 		t.Fatalf("keys %s", w.Body)
 	}
 	if strings.Contains(h.logs.String(), raw) {
