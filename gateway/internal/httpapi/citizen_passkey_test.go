@@ -124,9 +124,11 @@ func (a *softAuthenticator) assert(t *testing.T, challenge string) (string, stri
 
 // TestCitizenPasskeyDevice: a passkey registers with a "none" attestation
 // made by a software authenticator; its COSE key becomes the JWK whose
-// thumbprint is the key id; a login with the device enrols it; its
-// decision goes to the ledger with the assertion's fields, signed over
-// the payload's challenge.
+// thumbprint is the key id; a login with the device enrols it, and the
+// ledger lists it as a passkey enrolled with an ID token; its decision
+// goes to the ledger with the assertion's fields, signed over the
+// payload's challenge, and the ledger records the grant as made with the
+// citizen verified.
 func TestCitizenPasskeyDevice(t *testing.T) {
 	h := newCitizenHarness(t)
 	ref := h.refOf(applicant)
@@ -184,10 +186,16 @@ func TestCitizenPasskeyDevice(t *testing.T) {
 	if len(keys.Keys) != 1 || keys.Keys[0].KeyID != cr.KeyID {
 		t.Fatalf("keys %s", w.Body)
 	}
-	// The kind comes back from the ledger once ledger.AddCitizenKey
-	// passes it (citizens.LedgerAddKey; branch idcc).
-	if k := keys.Keys[0]; k.Kind != "" && (k.Kind != model.KeyWebAuthn || !k.UserVerifying || k.Proof != model.ProofIDToken) {
+	// The kind and the proof are the ledger's record of the enrolment.
+	if k := keys.Keys[0]; k.Kind != model.KeyWebAuthn || !k.UserVerifying || k.Proof != model.ProofIDToken || k.Status != model.StatusActive {
 		t.Fatalf("keys %s", w.Body)
+	}
+	for _, req := range h.net.Requesters() {
+		cit, err := h.net.Ledger("BureauMSP").GetCitizen(t.Context(), req, ref)
+		if err != nil || len(cit.Keys) != 1 || cit.Keys[0].KeyID != cr.KeyID || cit.Keys[0].Kind != model.KeyWebAuthn ||
+			cit.Keys[0].Proof != model.ProofIDToken {
+			t.Fatalf("%s's collection: %+v, %v", req, cit, err)
+		}
 	}
 
 	// A decision signed by the passkey: the payload's challenge, the
@@ -209,15 +217,26 @@ func TestCitizenPasskeyDevice(t *testing.T) {
 	if len(decided) != 1 || decided[0].AuthenticatorData != ad || decided[0].ClientDataJSON != cd || decided[0].Signature != sg || decided[0].KeyID != cr.KeyID {
 		t.Fatalf("decision sent %+v", decided)
 	}
-	// Until the chaincode verifies assertions (branch idcc), the ledger
-	// checks the signature as a raw one over the payload and refuses it.
-	t.Logf("decision: %d %s", w.Code, w.Body)
+	// The chaincode verifies the assertion against the policy's relying
+	// party and records a grant the citizen verified.
+	if w.Code != http.StatusOK || decodeBody[model.Authorization](t, w).Status != model.AuthGranted {
+		t.Fatalf("decision: %d %s", w.Code, w.Body)
+	}
+	got, err := h.net.Ledger("AuditMSP").GetAuthorization(t.Context(), "auth-loan-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := got.LastDecision; got.Status != model.AuthGranted || d == nil || d.Action != model.ActionGrant || d.KeyID != cr.KeyID ||
+		!d.UserVerified || d.AuthenticatorData != ad || d.ClientDataJSON != cd || d.Payload != pr.Payload {
+		t.Fatalf("the ledger keeps %+v, decision %+v", got, got.LastDecision)
+	}
 }
 
 // TestCitizenDeviceApproval: an enrolled device approves a new one; the
 // approval is the canonical model.EnrolmentApproval, its challenge the
-// SHA-256 of it, and the enrolment carries the signer as proof. The new
-// device then sees itself enrolled, with a ticket, once.
+// SHA-256 of it, and the enrolment carries the signer as proof, which the
+// ledger records. The new device then sees itself enrolled, with a
+// ticket, once.
 func TestCitizenDeviceApproval(t *testing.T) {
 	h := newCitizenHarness(t)
 	old, tok := h.enrol(applicant, "old phone")
@@ -259,8 +278,21 @@ func TestCitizenDeviceApproval(t *testing.T) {
 	if st.Status != deviceStatusEnrolled || st.Ticket == "" {
 		t.Fatalf("new device's status %+v", st)
 	}
-	if s := h.session(st.Ticket); s.KeyID != dev.kid || s.CitizenRef != h.refOf(applicant) {
+	s := h.session(st.Ticket)
+	if s.KeyID != dev.kid || s.CitizenRef != h.refOf(applicant) {
 		t.Fatalf("new device's session %+v", s)
+	}
+	w = h.as(s.Token, "GET", "/citizen/v1/keys", "")
+	keys := decodeBody[keyList](t, w)
+	if len(keys.Keys) != 2 {
+		t.Fatalf("keys %s", w.Body)
+	}
+	for _, k := range keys.Keys {
+		ok := k.KeyID == old.kid && k.Proof == model.ProofIDToken && k.ApprovedBy == "" ||
+			k.KeyID == dev.kid && k.Proof == model.ProofDevice && k.ApprovedBy == old.kid
+		if !ok || k.Kind != model.KeyWebCrypto || k.UserVerifying || k.Status != model.StatusActive {
+			t.Fatalf("keys %s", w.Body)
+		}
 	}
 	if again := decodeBody[deviceView](t, h.as("", "GET", path, "", "X-Device-Secret", nd.DeviceSecret)); again.Ticket != "" {
 		t.Fatal("the ticket was shown twice")
