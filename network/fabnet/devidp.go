@@ -36,6 +36,10 @@ const (
 	// devIDPLoginsPerMinute: every demo citizen logs in from 127.0.0.1,
 	// as for the gateway's own limit (QC_LOGIN_PER_MINUTE).
 	devIDPLoginsPerMinute = 120
+	// devIDPPerCitizen: the integration tests log the same demo citizens
+	// in many times within a run; a deployment's provider allows 5
+	// logins and 5 code attempts per citizen in 15 minutes.
+	devIDPPerCitizen = 60
 )
 
 // DevIDPIssuer is the provider's issuer URL.
@@ -116,6 +120,8 @@ func (l Layout) devIDPArgs() []string {
 		"--client-secret-file=" + c.ClientSecretFile,
 		"--redirect-uri=" + c.RedirectURL,
 		fmt.Sprintf("--logins-per-minute=%d", devIDPLoginsPerMinute),
+		fmt.Sprintf("--starts-per-citizen=%d", devIDPPerCitizen),
+		fmt.Sprintf("--codes-per-citizen=%d", devIDPPerCitizen),
 	}
 }
 
