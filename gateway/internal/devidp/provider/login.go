@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -46,6 +47,10 @@ type login struct {
 	perAddress *ratelimit.Window
 	starts     *ratelimit.Window
 	codes      *ratelimit.Window
+	// formAction is the pages' CSP form-action: a browser applies it to
+	// the redirects that follow a form's submission too, so it names the
+	// client's redirect origins besides the provider's own.
+	formAction string
 }
 
 func newLogin(cfg *Config, st *storage) *login {
@@ -55,7 +60,33 @@ func newLogin(cfg *Config, st *storage) *login {
 		perAddress: ratelimit.NewWindow(cfg.LoginsPerMinute, time.Minute, cfg.Clock),
 		starts:     ratelimit.NewWindow(cfg.StartsPerCitizen, citizenWindow, cfg.Clock),
 		codes:      ratelimit.NewWindow(cfg.CodesPerCitizen, citizenWindow, cfg.Clock),
+		formAction: formAction(cfg.Client.RedirectURIs),
 	}
+}
+
+// formAction is 'self' and the origin of each redirect URI, sorted.
+func formAction(redirects []string) string {
+	seen := map[string]bool{}
+	var origins []string
+	for _, r := range redirects {
+		u, err := url.Parse(r)
+		if err != nil || u.Scheme == "" || u.Host == "" {
+			continue
+		}
+		if o := u.Scheme + "://" + u.Host; !seen[o] {
+			seen[o] = true
+			origins = append(origins, o)
+		}
+	}
+	sort.Strings(origins)
+	return strings.Join(append([]string{"'self'"}, origins...), " ")
+}
+
+// newView is a page in lang with the provider's form-action.
+func (l *login) newView(lang string) *view {
+	v := newView(lang)
+	v.formAction = l.formAction
+	return v
 }
 
 // csrf is the form token binding a form to its auth request and browser.
@@ -70,7 +101,7 @@ var authRequestIDPattern = regexp.MustCompile(`^[0-9a-f]{32}$`)
 // page shows the login's current step: the identity form, or the code form
 // once a code was sent. Opening it binds the auth request to this browser.
 func (l *login) page(w http.ResponseWriter, r *http.Request) {
-	v := newView(r.URL.Query().Get("lang"))
+	v := l.newView(r.URL.Query().Get("lang"))
 	id := r.URL.Query().Get("authRequestID")
 	if !authRequestIDPattern.MatchString(id) {
 		v.render(w, http.StatusBadRequest, msgRequestGone)
@@ -157,7 +188,7 @@ func remoteIP(r *http.Request) string {
 // against the ID number. A match sends a code to the register's phone
 // (never the typed one) and shows the code form.
 func (l *login) identity(w http.ResponseWriter, r *http.Request) {
-	v := newView(r.PostFormValue("lang"))
+	v := l.newView(r.PostFormValue("lang"))
 	a := l.form(w, r, v)
 	if a == nil {
 		return
@@ -230,7 +261,7 @@ var codePattern = regexp.MustCompile(`^[0-9]{6}$`)
 // times and within its TTL, completes the auth request; the browser goes
 // on to the library's callback, which redirects it to the client.
 func (l *login) code(w http.ResponseWriter, r *http.Request) {
-	v := newView(r.PostFormValue("lang"))
+	v := l.newView(r.PostFormValue("lang"))
 	a := l.form(w, r, v)
 	if a == nil {
 		return

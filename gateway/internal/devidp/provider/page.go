@@ -82,6 +82,8 @@ type view struct {
 	ID, CSRF string
 	// Step 2: a code was sent.
 	ChallengeID, MaskedPhone string
+	// formAction is the CSP form-action ("'self'" when empty).
+	formAction string
 }
 
 func newView(lang string) *view {
@@ -124,7 +126,11 @@ func (v *view) render(w http.ResponseWriter, status int, msg msgKey) {
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
+	fa := v.formAction
+	if fa == "" {
+		fa = "'self'"
+	}
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action "+fa+"; frame-ancestors 'none'")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")
 	w.WriteHeader(status)

@@ -533,3 +533,16 @@ func TestConfigValidate(t *testing.T) {
 		}
 	}
 }
+
+// A browser applies the login pages' CSP form-action to the redirects after
+// the code form is posted: without the client's origin there, the browser
+// stops at the provider and never reaches the relying party.
+func TestFormActionNamesRedirectOrigins(t *testing.T) {
+	got := formAction([]string{"http://localhost:7080/citizen/v1/oidc/callback", "https://app.example/cb", "http://localhost:7080/other", "::bad"})
+	if want := "'self' http://localhost:7080 https://app.example"; got != want {
+		t.Fatalf("form-action %q, want %q", got, want)
+	}
+	if got := formAction(nil); got != "'self'" {
+		t.Fatalf("form-action without redirects %q, want 'self'", got)
+	}
+}
