@@ -298,13 +298,16 @@ func (b *browser) run(step string, actions ...chromedp.Action) {
 	ctx, cancel := context.WithTimeout(b.ctx, 45*time.Second)
 	defer cancel()
 	if err := chromedp.Run(ctx, actions...); err != nil {
-		var errText, screen, text string
+		var errText, screen, text, page string
 		ectx, ecancel := context.WithTimeout(b.ctx, 5*time.Second)
 		defer ecancel()
+		// Outside the app (at the identity provider, say) only the page's
+		// address and text say where the browser is.
+		_ = chromedp.Run(ectx, chromedp.Evaluate(`location.href + ' — ' + (document.body ? document.body.innerText.slice(0, 400) : '')`, &page))
 		_ = chromedp.Run(ectx, chromedp.Evaluate(`document.querySelector('#error').textContent`, &errText),
 			chromedp.Evaluate(`document.querySelector('#view').dataset.screen || ''`, &screen),
 			chromedp.Evaluate(`document.querySelector('#view').innerText.slice(0, 600)`, &text))
-		b.t.Fatalf("%s: %s: %v (screen %q, error banner %q, showing %q)", b.name, step, err, screen, errText, text)
+		b.t.Fatalf("%s: %s: %v (screen %q, error banner %q, showing %q; page %q)", b.name, step, err, screen, errText, text, page)
 	}
 }
 
@@ -717,7 +720,8 @@ func TestConsentApp(t *testing.T) {
 	// registered with never gets a one-time code.
 	impostor := person
 	impostor.Name, impostor.Phone = "冒名者", "13800000000"
-	since := time.Now().Add(-time.Second)
+	// From now: the citizen's own login just before wrote a code file.
+	since := time.Now()
 	if ticket, page := providerLogin(t, impostor, appOrigin+"/citizen/v1/oidc/start?return_to=%2Fapp%2F", false); ticket != "" || page == "" {
 		t.Errorf("an impersonation attempt got ticket %q, page %q", ticket, page)
 	}

@@ -317,16 +317,16 @@ func providerLogin(t testing.TB, c demoCitizen, start string, wantCode bool) (ti
 			}
 			return frag.Get("ticket"), page
 		}
+		page = pageText(body)
+		action, fields, ok := htmlForm(body)
+		if _, again := fields["id_number"]; ok && again && step > 0 {
+			return "", page // the provider refused who we said we are
+		}
 		if resp.StatusCode >= 400 {
 			t.Fatalf("identity provider: %s %d: %s", resp.Request.URL, resp.StatusCode, body)
 		}
-		page = pageText(body)
-		action, fields, ok := htmlForm(body)
 		if !ok {
 			return "", page
-		}
-		if _, again := fields["id_number"]; again && step > 0 {
-			return "", page // the provider refused who we said we are
 		}
 		if _, asks := fields["code"]; asks {
 			if !wantCode {
