@@ -11,6 +11,7 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sync"
 	"testing"
 
@@ -69,6 +70,9 @@ func devProvider(t testing.TB) *identitytest.Provider {
 	}
 	return p
 }
+
+// residentID is the form of a resident ID number.
+var residentID = regexp.MustCompile(`^[0-9]{17}[0-9X]$`)
 
 // idNumbers maps the refs of the citizens tests made with newCitizen to
 // their ID numbers; other refs get a stand-in number of their own.

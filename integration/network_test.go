@@ -36,7 +36,7 @@ func TestNetworkSmoke(t *testing.T) {
 				t.Errorf("%s: running=%v health=%q (log %s)", p.Name, p.Running, p.Health, p.Log)
 			}
 		}
-		if want := 3 + 4 + 1 + 3; len(rep.Processes) != want { // orderers, peers, chaincode, gateways
+		if want := 3 + 4 + 1 + 1 + 3; len(rep.Processes) != want { // orderers, peers, chaincode, identity provider, gateways
 			t.Errorf("got %d processes, want %d", len(rep.Processes), want)
 		}
 	})
