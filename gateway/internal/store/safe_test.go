@@ -7,9 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
-	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -369,108 +366,6 @@ func TestDeliveries(t *testing.T) {
 		unsalted.AccessID, unsalted.DigestSalt = "acc-4", nil
 		if _, _, err = s.RecordDelivery(ctx, unsalted); !errors.Is(err, ErrInvalidArgument) {
 			t.Fatalf("RecordDelivery without a salt: %v, want %v", err, ErrInvalidArgument)
-		}
-	})
-}
-
-func TestLoginChallenges(t *testing.T) {
-	eachBackend(t, func(t *testing.T, s *Store) {
-		now := time.Now()
-		id, err := s.CreateLoginChallenge(ctx, ref(1), "123456", now.Add(5*time.Minute))
-		if err != nil {
-			t.Fatalf("CreateLoginChallenge: %v", err)
-		}
-
-		// Nothing but the citizenRef and the code's hash is stored.
-		var stored string
-		if err := s.db.QueryRowContext(ctx, `SELECT code_hash FROM login_challenges WHERE id = $1`, id).Scan(&stored); err != nil {
-			t.Fatalf("QueryRowContext: %v", err)
-		}
-		if strings.Contains(stored, "123456") {
-			t.Errorf("the code is stored in the clear: %q", stored)
-		}
-
-		// The challenge's citizen is known before its code is checked.
-		if owner, err := s.LoginChallengeRef(ctx, id, now); err != nil || owner != ref(1) {
-			t.Fatalf("LoginChallengeRef = %q, %v; want %q", owner, err, ref(1))
-		}
-		if _, err := s.LoginChallengeRef(ctx, id, now.Add(5*time.Minute)); !errors.Is(err, ErrChallengeGone) {
-			t.Fatalf("LoginChallengeRef of an expired challenge: %v, want %v", err, ErrChallengeGone)
-		}
-		if _, err := s.LoginChallengeRef(ctx, strings.Repeat("0", 32), now); !errors.Is(err, ErrChallengeGone) {
-			t.Fatalf("LoginChallengeRef of an unknown challenge: %v, want %v", err, ErrChallengeGone)
-		}
-
-		_, err = s.VerifyLoginChallenge(ctx, id, "000000", now)
-		if !errors.Is(err, ErrChallengeFailed) {
-			t.Fatalf("VerifyLoginChallenge: %v, want %v", err, ErrChallengeFailed)
-		}
-		got, err := s.VerifyLoginChallenge(ctx, id, "123456", now)
-		if err != nil {
-			t.Fatalf("VerifyLoginChallenge: %v", err)
-		}
-		if got, want := got, ref(1); got != want {
-			t.Errorf("got = %v, want %v", got, want)
-		}
-		_, err = s.VerifyLoginChallenge(ctx, id, "123456", now)
-		if !errors.Is(err, ErrChallengeGone) {
-			t.Fatalf("a code is good once: %v, want %v", err, ErrChallengeGone)
-		}
-
-		// Expiry.
-		id, err = s.CreateLoginChallenge(ctx, ref(2), "654321", now.Add(time.Minute))
-		if err != nil {
-			t.Fatalf("CreateLoginChallenge: %v", err)
-		}
-		_, err = s.VerifyLoginChallenge(ctx, id, "654321", now.Add(time.Minute))
-		if !errors.Is(err, ErrChallengeGone) {
-			t.Fatalf("VerifyLoginChallenge: %v, want %v", err, ErrChallengeGone)
-		}
-
-		// Concurrent guesses: at most MaxLoginAttempts are checked, and the
-		// right code after that is refused.
-		id, err = s.CreateLoginChallenge(ctx, ref(3), "111111", now.Add(time.Minute))
-		if err != nil {
-			t.Fatalf("CreateLoginChallenge: %v", err)
-		}
-		var failed, gone atomic.Int32
-		var wg sync.WaitGroup
-		for i := range 3 * MaxLoginAttempts {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				_, err := s.VerifyLoginChallenge(ctx, id, fmt.Sprintf("%06d", i+200000), now)
-				switch err {
-				case ErrChallengeFailed:
-					failed.Add(1)
-				case ErrChallengeGone:
-					gone.Add(1)
-				default:
-					t.Errorf("unexpected %v", err)
-				}
-			}()
-		}
-		wg.Wait()
-		if got := failed.Load(); got != MaxLoginAttempts {
-			t.Errorf("failed.Load() = %v, want %v", got, MaxLoginAttempts)
-		}
-		if got := gone.Load(); got != 2*MaxLoginAttempts {
-			t.Errorf("gone.Load() = %v, want %v", got, 2*MaxLoginAttempts)
-		}
-		_, err = s.VerifyLoginChallenge(ctx, id, "111111", now)
-		if !errors.Is(err, ErrChallengeGone) {
-			t.Fatalf("VerifyLoginChallenge: %v, want %v", err, ErrChallengeGone)
-		}
-		if _, err := s.LoginChallengeRef(ctx, id, now); !errors.Is(err, ErrChallengeGone) {
-			t.Fatalf("LoginChallengeRef of a challenge out of attempts: %v, want %v", err, ErrChallengeGone)
-		}
-
-		n, err := s.PurgeLoginChallenges(ctx, now.Add(time.Hour))
-		if err != nil {
-			t.Fatalf("PurgeLoginChallenges: %v", err)
-		}
-		if n != 2 {
-			t.Errorf("n = %v, want %v", n, 2)
 		}
 	})
 }
