@@ -29,6 +29,7 @@ const (
 	DecisionKeyNotActive    = "KEY_NOT_ACTIVE"
 	DecisionKeyTooYoung     = "KEY_TOO_YOUNG"
 	DecisionKeyNoProof      = "KEY_WITHOUT_PROOF"
+	DecisionSubjectMismatch = "SUBJECT_MISMATCH"
 	DecisionApproverUnknown = "APPROVER_UNKNOWN"
 	DecisionNotUserVerified = "NOT_USER_VERIFIED"
 	DecisionTxNotFound      = "TX_NOT_FOUND"
@@ -120,13 +121,14 @@ func NewCmdDecisions(f *cmdutil.Factory, runF func(*DecisionsOptions) error) *co
 payload must be a canonical v1 payload naming this channel, this
 authorisation and exactly its terms; the signature must verify with the
 citizen's device key it names (registry:GetCitizen in the requester's
-records), which must have been active at the decision's time and
-enrolled with a proof the chaincode checked (an ID token, or the approval
-of another active key of the same record); the decision's time must be its
-transaction's and fit the block order; and the granted terms must be
-within the purpose template's ceilings. Each decision is listed with its
-key's kind and proof, and the report counts decisions with and without
-user verification and signing keys by proof and kind.
+records), which must have been active at the decision's time, enrolled
+with a proof the chaincode checked (an ID token, or the approval of
+another active key of the same record), and enrolled for the subject the
+authorisation records; the decision's time must be its transaction's and
+fit the block order; and the granted terms must be within the purpose
+template's ceilings. Each decision is listed with its key's kind and
+proof, and the report counts decisions with and without user
+verification and signing keys by proof and kind.
 
 Findings:
 
@@ -139,6 +141,9 @@ Findings:
   KEY_WITHOUT_PROOF    the key has no recorded enrolment proof or subject (enrolled
                        before proofs were required), or a record the chaincode
                        does not write
+  SUBJECT_MISMATCH     the key was enrolled for another subject than the
+                       authorisation's, or the authorisation has no subject
+                       (requested before subjects were required)
   APPROVER_UNKNOWN     the key's approver, or one further up its approvals, is not
                        a key of the same record active when it approved
   KEY_TOO_YOUNG        a grant signed less than --min-key-age after the key was
@@ -361,10 +366,11 @@ type TxPlace struct {
 }
 
 // CheckDecision verifies a's last decision against ev and rules. The key
-// must have been active at the decision's time and enrolled with a proof
-// the chaincode checked; a grant's key must be vouched for by an ID-token
-// enrolment at least rules.MinKeyAge old (signingkeys.go); the decision's
-// time may be out of block order by at most rules.ClockSkew.
+// must have been active at the decision's time, enrolled with a proof the
+// chaincode checked, and enrolled for a's subject; a grant's key must be
+// vouched for by an ID-token enrolment at least rules.MinKeyAge old
+// (signingkeys.go); the decision's time may be out of block order by at
+// most rules.ClockSkew.
 func CheckDecision(a model.Authorization, ev DecisionEvidence, rules DecisionRules) []DecisionFinding {
 	d := a.LastDecision
 	if d == nil {
@@ -452,6 +458,9 @@ func CheckDecision(a model.Authorization, ev DecisionEvidence, rules DecisionRul
 				at.Sub(vouched).Round(time.Millisecond), vouching.KeyID, vouching.AddedAt, rules.MinKeyAge)
 		}
 	}
+	if problem := subjectProblem(a, key, found); problem != "" {
+		finding(DecisionSubjectMismatch, "%s", problem)
+	}
 	if rules.RequireUserVerification && !d.UserVerified {
 		kind := key.Kind
 		if kind == "" {
@@ -481,6 +490,26 @@ func CheckDecision(a model.Authorization, ev DecisionEvidence, rules DecisionRul
 		}
 	}
 	return out
+}
+
+// subjectProblem says why the signing key k (found: the record has it)
+// is not bound to the person a asks: the rule the chaincode's Decide
+// applies (SUBJECT_MISMATCH), checked again. An authorisation without a
+// subject binds no key, whichever signed; an unknown key is KEY_UNKNOWN's.
+// Neither digest is shown: an ID number has few enough values that a
+// digest can be searched back to it.
+func subjectProblem(a model.Authorization, k model.DeviceKey, found bool) string {
+	switch {
+	case a.Subject == "":
+		return "the authorisation records no subject: requested before the chaincode required one"
+	case !found:
+		return ""
+	case k.Subject == "":
+		return fmt.Sprintf("key %s records no subject, so it is bound to no one", k.KeyID)
+	case k.Subject != a.Subject:
+		return fmt.Sprintf("key %s was enrolled for another subject than the authorisation's: an ID number other than the one the requester was given", k.KeyID)
+	}
+	return ""
 }
 
 // beyondPurpose lists how a's terms exceed the purpose template p.

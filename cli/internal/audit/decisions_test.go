@@ -22,13 +22,14 @@ var creditAssessment = &model.Purpose{Code: "CREDIT_ASSESSMENT", AllowedCategori
 	MaxValidityDays: 30, MaxUses: 3, MaxDataRangeDays: 730}
 
 // signedGrant is authorisation loan-1 granted at `at` by dev, a WebCrypto
-// key enrolled with an ID token an hour before, as the ledger records it.
+// key enrolled with an ID token an hour before for the authorisation's
+// subject, as the ledger records it.
 func signedGrant(t *testing.T, dev *chaincodetest.Device, at time.Time) (model.Authorization, DecisionEvidence) {
 	t.Helper()
 	a := model.Authorization{ID: "loan-1", CitizenRef: dev.CitizenRef, Requester: "BankMSP", Purpose: "CREDIT_ASSESSMENT",
 		Categories: []string{"housing_fund", "tax"}, DataFrom: "2025-11-01", DataTo: "2026-10-31",
 		ValidUntil: model.FormatTime(at.Add(7 * 24 * time.Hour)), MaxUses: 3, Status: model.AuthPending,
-		ReferenceHash: sha("LOAN-1"), RequestedAt: model.FormatTime(at.Add(-2 * time.Hour))}
+		ReferenceHash: sha("LOAN-1"), Subject: sha("subject-1"), RequestedAt: model.FormatTime(at.Add(-2 * time.Hour))}
 	terms := model.Terms{Licence: "LIC-BANK", DataLifeDays: 0, SchemaVersions: []int{1, 1}}
 	payload := model.NewDecisionPayload(chaincodetest.Channel, &a, terms, model.ActionGrant, at.Add(-time.Minute)).Bytes()
 	signature, err := dev.Sign(payload)
@@ -40,7 +41,7 @@ func signedGrant(t *testing.T, dev *chaincodetest.Device, at time.Time) (model.A
 		Signature: signature, At: model.FormatTime(at), TxID: "tx-grant"}
 	ev := DecisionEvidence{Channel: chaincodetest.Channel, Purpose: creditAssessment, Terms: terms,
 		Citizen: &model.Citizen{Ref: dev.CitizenRef, Keys: []model.DeviceKey{{KeyID: dev.KeyID, JWK: dev.JWK, Status: model.StatusActive,
-			AddedAt: model.FormatTime(at.Add(-time.Hour)), Kind: model.KeyWebCrypto, Proof: model.ProofIDToken, Subject: sha("subject-1")}}},
+			AddedAt: model.FormatTime(at.Add(-time.Hour)), Kind: model.KeyWebCrypto, Proof: model.ProofIDToken, Subject: a.Subject}}},
 		Tx: &TxPlace{Block: 7, Timestamp: at.Truncate(time.Millisecond), Before: at.Add(-time.Second), After: at.Add(time.Second)}}
 	return a, ev
 }
@@ -120,13 +121,14 @@ func TestCheckDecision(t *testing.T) {
 		{"young key enrolled before proofs", func(a *model.Authorization, ev *DecisionEvidence) {
 			k := &ev.Citizen.Keys[0]
 			k.AddedAt, k.Kind, k.Proof, k.Subject = model.FormatTime(at.Add(-9*time.Minute)), "", "", ""
-		}, []string{DecisionKeyNoProof, DecisionKeyTooYoung}},
+		}, []string{DecisionKeyNoProof, DecisionKeyTooYoung, DecisionSubjectMismatch}},
 		{"enrolled before proofs", func(a *model.Authorization, ev *DecisionEvidence) {
 			k := &ev.Citizen.Keys[0]
 			k.Kind, k.Proof, k.Subject = "", "", ""
-		}, []string{DecisionKeyNoProof}},
+		}, []string{DecisionKeyNoProof, DecisionSubjectMismatch}},
 		{"another proof", func(a *model.Authorization, ev *DecisionEvidence) { ev.Citizen.Keys[0].Proof = "sms" }, []string{DecisionKeyNoProof}},
-		{"no subject", func(a *model.Authorization, ev *DecisionEvidence) { ev.Citizen.Keys[0].Subject = "" }, []string{DecisionKeyNoProof}},
+		{"no subject", func(a *model.Authorization, ev *DecisionEvidence) { ev.Citizen.Keys[0].Subject = "" },
+			[]string{DecisionKeyNoProof, DecisionSubjectMismatch}},
 		{"another kind", func(a *model.Authorization, ev *DecisionEvidence) { ev.Citizen.Keys[0].Kind = "u2f" }, []string{DecisionKeyNoProof}},
 		{"device proof without its approver", func(a *model.Authorization, ev *DecisionEvidence) {
 			ev.Citizen.Keys[0].Proof = model.ProofDevice
@@ -139,6 +141,22 @@ func TestCheckDecision(t *testing.T) {
 			approved(ev, time.Hour, 2*time.Hour)
 			ev.Citizen.Keys[1].Subject = sha("subject-2")
 		}, []string{DecisionKeyNoProof}},
+		{"enrolled for another subject", func(a *model.Authorization, ev *DecisionEvidence) { ev.Citizen.Keys[0].Subject = sha("subject-2") },
+			[]string{DecisionSubjectMismatch}},
+		{"approved for another subject", func(a *model.Authorization, ev *DecisionEvidence) {
+			// Both keys agree with each other, but not with the authorisation.
+			approved(ev, time.Hour, 2*time.Hour)
+			ev.Citizen.Keys[0].Subject, ev.Citizen.Keys[1].Subject = sha("subject-2"), sha("subject-2")
+		}, []string{DecisionSubjectMismatch}},
+		{"requested before subjects", func(a *model.Authorization, ev *DecisionEvidence) { a.Subject = "" },
+			[]string{DecisionSubjectMismatch}},
+		{"requested before subjects, by a key enrolled before proofs", func(a *model.Authorization, ev *DecisionEvidence) {
+			k := &ev.Citizen.Keys[0]
+			a.Subject, k.Kind, k.Proof, k.Subject = "", "", "", ""
+		}, []string{DecisionKeyNoProof, DecisionSubjectMismatch}},
+		{"requested before subjects, signed by an unknown key", func(a *model.Authorization, ev *DecisionEvidence) {
+			a.Subject, ev.Citizen = "", nil
+		}, []string{DecisionKeyUnknown, DecisionSubjectMismatch}},
 		{"approved by a device active then", func(a *model.Authorization, ev *DecisionEvidence) { approved(ev, time.Hour, 2*time.Hour) }, nil},
 		{"approver revoked after the key was added", func(a *model.Authorization, ev *DecisionEvidence) {
 			approved(ev, time.Hour, 2*time.Hour)
@@ -202,6 +220,12 @@ func TestCheckDecision(t *testing.T) {
 				got = append(got, f.Code)
 				if f.AuthorizationID != "loan-1" || f.TxID != "tx-grant" || f.Detail == "" {
 					t.Errorf("finding %+v", f)
+				}
+				// A subject digest can be searched back to its ID number.
+				for _, subject := range []string{sha("subject-1"), sha("subject-2")} {
+					if strings.Contains(f.Detail, subject) {
+						t.Errorf("finding %+v shows a subject digest", f)
+					}
 				}
 			}
 			if strings.Join(got, ",") != strings.Join(tc.want, ",") {
@@ -282,7 +306,7 @@ func TestCheckDecisionUserVerification(t *testing.T) {
 			asPasskey(t, a, ev, pk, true)
 			k := &ev.Citizen.Keys[0]
 			k.Kind, k.Proof, k.Subject = "", "", ""
-		}, require, []string{DecisionKeyNoProof}},
+		}, require, []string{DecisionKeyNoProof, DecisionSubjectMismatch}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
