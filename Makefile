@@ -3,7 +3,7 @@ GO      ?= go
 NET     := $(GO) run ./network/cmd/quanchain-net
 PKGS    := ./...
 
-.PHONY: bench-gateway bench-ledger bench-load bench-scale deps all build up down clean status test test-unit test-integration test-faults soak fuzz cover vet fmt
+.PHONY: bench-gateway bench-ledger bench-ledger-scale bench-load bench-scale deps all build up down clean status test test-unit test-integration test-faults soak fuzz cover vet fmt
 
 all: build
 
@@ -78,6 +78,11 @@ bench-gateway:
 ## bench-load: ops/s, p50/p95/p99, errors and network CPU per operation at 1, 8, 32, 128 clients (docs/bench/load.md, load.svg)
 bench-load:
 	QUANCHAIN_LOAD_OUT=docs/bench $(GO) test -count=1 -run='^$$' -bench='^BenchmarkLoad$$' -benchtime=1x -timeout=60m ./integration/
+
+## bench-ledger-scale: a verified data request's latency (p50/p95/p99) before and after SCALE_AUTHS more authorisations on the ledger
+SCALE_AUTHS ?= 100000
+bench-ledger-scale:
+	QUANCHAIN_SCALE_AUTHS=$(SCALE_AUTHS) $(GO) test -count=1 -run='^$$' -bench='^BenchmarkDeliveryAtScale$$' -benchtime=1x -timeout=90m ./integration/
 
 ## bench-scale: import throughput and a delivery's safe lookup (p50/p99) at scale; no network.
 ## Sizes: SCALE_RECORDS (import), SCALE_CITIZENS and SCALE_SAFE_RECORDS (lookup, SQLite and PostgreSQL).
