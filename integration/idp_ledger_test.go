@@ -18,6 +18,7 @@ import (
 	"github.com/quanchain/quanchain/chaincode/model"
 	"github.com/quanchain/quanchain/chaincode/sig"
 	"github.com/quanchain/quanchain/internal/identitytest"
+	"github.com/quanchain/quanchain/network/fabnet"
 )
 
 // The development identity provider as a ledger-level test holds it. The
@@ -27,10 +28,10 @@ import (
 // key, read from the network's state directory, as only a test on the
 // development network can.
 
-const (
-	devIssuer   = "http://127.0.0.1:7085"
-	devAudience = "gateway.bureau"
-	devACR      = "urn:quanchain:loa:sms-otp"
+var (
+	devIssuer   = fabnet.DevIDPIssuer()
+	devAudience = fabnet.DevIDPClientID
+	devACR      = fabnet.DevACR
 )
 
 var devProviderOnce = sync.OnceValues(func() (*identitytest.Provider, error) {

@@ -119,6 +119,8 @@ func (l Layout) devIDPArgs() []string {
 		"--client-id=" + c.ClientID,
 		"--client-secret-file=" + c.ClientSecretFile,
 		"--redirect-uri=" + c.RedirectURL,
+		"--acr=" + DevACR,
+		"--id-number-claim=" + DevIDClaim,
 		fmt.Sprintf("--logins-per-minute=%d", devIDPLoginsPerMinute),
 		fmt.Sprintf("--starts-per-citizen=%d", devIDPPerCitizen),
 		fmt.Sprintf("--codes-per-citizen=%d", devIDPPerCitizen),

@@ -88,7 +88,7 @@ func (l Layout) gatewayEnv(g GatewaySpec) []string {
 		oidc := l.OperatorOIDC()
 		env = append(env, "QC_OIDC_ISSUER="+oidc.Issuer, "QC_OIDC_CLIENT_ID="+oidc.ClientID,
 			"QC_OIDC_CLIENT_SECRET_FILE="+oidc.ClientSecretFile, "QC_OIDC_REDIRECT_URL="+oidc.RedirectURL,
-			"QC_OIDC_ID_CLAIM="+devIDClaim, "QC_OIDC_ACR="+devACR,
+			"QC_OIDC_ID_CLAIM="+DevIDClaim, "QC_OIDC_ACR="+DevACR,
 			"QC_WEBAUTHN_RP_ID=localhost", "QC_WEBAUTHN_ORIGINS="+operatorOrigin(), "QC_ALLOW_UNVERIFIED_KEYS=true")
 	} else {
 		// Consent links open the operator's consent app, served on its

@@ -19,8 +19,11 @@ import (
 // app's origin. The operator proposes it, the supervisor (AuditMSP)
 // approves it, as a deployment's two organisations would.
 const (
-	devACR          = "urn:quanchain:loa:sms-otp"
-	devIDClaim      = "id_number"
+	// DevACR and DevIDClaim are the development provider's assurance
+	// level and ID-number claim: the provider is started with them, the
+	// operator's gateway accepts them, and the policy names them.
+	DevACR          = "urn:quanchain:loa:sms-otp"
+	DevIDClaim      = "id_number"
 	supervisorMSP   = "AuditMSP"
 	devTokenAgeSecs = 600
 )
@@ -32,7 +35,7 @@ const (
 func devIdentityPolicy(jwks string) model.IdentityPolicy {
 	origin := operatorOrigin()
 	return model.IdentityPolicy{
-		Issuer: DevIDPIssuer(), Audience: DevIDPClientID, IDClaim: devIDClaim, ACRValues: []string{devACR},
+		Issuer: DevIDPIssuer(), Audience: DevIDPClientID, IDClaim: DevIDClaim, ACRValues: []string{DevACR},
 		JWKS: jwks, MaxTokenAgeSeconds: devTokenAgeSecs, RPID: "localhost", Origins: []string{origin},
 		AllowUnverifiedKeys: true,
 	}
