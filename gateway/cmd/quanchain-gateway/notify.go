@@ -57,6 +57,6 @@ func adminAPI(cfg *config.Config, st *store.Store, l *ledger.Ledger, ps *vault.P
 		return nil, errors.New("the provider role needs the pseudonym key")
 	}
 	im := &vault.Importer{Store: st, Pseudonymiser: ps, Anchorer: httpapi.ReportingAnchorer(ledger.BatchAnchorer{Ledger: l}),
-		BatchSize: cfg.ImportBatchSize, AnchorParallelism: cfg.ImportAnchors}
+		BatchSize: cfg.ImportBatchSize, AnchorParallelism: cfg.ImportAnchors, StoreParallelism: cfg.ImportWriters}
 	return httpapi.NewAdminAPI(httpapi.AdminConfig{Clients: st, Datasets: im, SpoolDir: cfg.DataDir})
 }

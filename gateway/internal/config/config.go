@@ -126,6 +126,9 @@ type Config struct {
 	// ImportAnchors is how many anchor transactions a dataset import keeps
 	// in flight at once (1–64).
 	ImportAnchors int
+	// ImportWriters is how many batches a dataset import writes to a
+	// PostgreSQL store at once (1–16); SQLite writes one at a time.
+	ImportWriters int
 	// ReadHeaderTimeout, ReadTimeout, WriteTimeout and IdleTimeout bound the
 	// HTTP server; RequestTimeout bounds one handler's work (ledger calls
 	// included); ShutdownTimeout bounds the graceful shutdown.
@@ -180,6 +183,7 @@ func Defaults() Config {
 		ImportLimit:     32 << 20,
 		ImportBatchSize: 1024,
 		ImportAnchors:   8,
+		ImportWriters:   2,
 		LoginPerMinute:  5,
 		// Five logins per citizen in 15 minutes; sessions of
 		// 30 minutes' inactivity, 12 hours in all.
@@ -256,6 +260,7 @@ func Load(args, env []string, usage io.Writer) (*Config, error) {
 	fs.Int64Var(&c.ImportLimit, "import-limit", c.ImportLimit, "largest dataset import body in bytes (provider admin API)")
 	fs.IntVar(&c.ImportBatchSize, "import-batch-size", c.ImportBatchSize, "records per Merkle batch of a dataset import, 1–65536 (provider)")
 	fs.IntVar(&c.ImportAnchors, "import-anchors", c.ImportAnchors, "anchor transactions a dataset import keeps in flight, 1–64 (provider)")
+	fs.IntVar(&c.ImportWriters, "import-writers", c.ImportWriters, "batches a dataset import writes to PostgreSQL at once, 1–16 (provider; SQLite writes one at a time)")
 	fs.DurationVar(&c.ReadHeaderTimeout, "read-header-timeout", c.ReadHeaderTimeout, "HTTP read-header timeout")
 	fs.DurationVar(&c.ReadTimeout, "read-timeout", c.ReadTimeout, "HTTP read timeout")
 	fs.DurationVar(&c.WriteTimeout, "write-timeout", c.WriteTimeout, "HTTP write timeout")
@@ -472,6 +477,9 @@ func (c *Config) Validate() error {
 	}
 	if c.ImportAnchors < 1 || c.ImportAnchors > 64 {
 		bad("import-anchors: %d is outside 1–64", c.ImportAnchors)
+	}
+	if c.ImportWriters < 1 || c.ImportWriters > 16 {
+		bad("import-writers: %d is outside 1–16", c.ImportWriters)
 	}
 	for _, t := range []struct {
 		name string

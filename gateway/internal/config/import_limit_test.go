@@ -32,14 +32,15 @@ func TestImportBatching(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.ImportBatchSize != 1024 || c.ImportAnchors != 8 {
-		t.Errorf("defaults: batch size %d, anchors %d; want 1024, 8", c.ImportBatchSize, c.ImportAnchors)
+	if c.ImportBatchSize != 1024 || c.ImportAnchors != 8 || c.ImportWriters != 2 {
+		t.Errorf("defaults: batch size %d, anchors %d, writers %d; want 1024, 8, 2", c.ImportBatchSize, c.ImportAnchors, c.ImportWriters)
 	}
-	c, err = Load(base, []string{"QC_IMPORT_BATCH_SIZE=65536", "QC_IMPORT_ANCHORS=16"}, io.Discard)
-	if err != nil || c.ImportBatchSize != 65536 || c.ImportAnchors != 16 {
-		t.Fatalf("QC_IMPORT_BATCH_SIZE, QC_IMPORT_ANCHORS: %v %+v", err, c)
+	c, err = Load(base, []string{"QC_IMPORT_BATCH_SIZE=65536", "QC_IMPORT_ANCHORS=16", "QC_IMPORT_WRITERS=4"}, io.Discard)
+	if err != nil || c.ImportBatchSize != 65536 || c.ImportAnchors != 16 || c.ImportWriters != 4 {
+		t.Fatalf("QC_IMPORT_BATCH_SIZE, QC_IMPORT_ANCHORS, QC_IMPORT_WRITERS: %v %+v", err, c)
 	}
-	for _, bad := range [][]string{{"--import-batch-size", "0"}, {"--import-batch-size", "65537"}, {"--import-anchors", "0"}, {"--import-anchors", "65"}} {
+	for _, bad := range [][]string{{"--import-batch-size", "0"}, {"--import-batch-size", "65537"}, {"--import-anchors", "0"}, {"--import-anchors", "65"},
+		{"--import-writers", "0"}, {"--import-writers", "17"}} {
 		if _, err := Load(append(base, bad...), nil, io.Discard); err == nil || !strings.Contains(err.Error(), bad[0][2:]) {
 			t.Errorf("%v: err = %v", bad, err)
 		}

@@ -8,6 +8,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
+
 	"github.com/quanchain/quanchain/chaincode/merkle"
 )
 
@@ -20,6 +24,25 @@ import (
 // stored, for an importer that skips them before it builds a batch.
 func (s *Store) StoredHashes(ctx context.Context, hashes []string) (map[string]bool, error) {
 	stored := map[string]bool{}
+	if s.d == postgresDialect {
+		// One query, the hashes as one array parameter.
+		rows, err := s.db.QueryContext(ctx, `SELECT record_hash FROM records WHERE record_hash = ANY($1)`, hashes)
+		if err != nil {
+			return nil, fmt.Errorf("store: stored hashes: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var h string
+			if err := rows.Scan(&h); err != nil {
+				return nil, fmt.Errorf("store: stored hashes: %w", err)
+			}
+			stored[h] = true
+		}
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("store: stored hashes: %w", err)
+		}
+		return stored, nil
+	}
 	for start := 0; start < len(hashes); start += lookupRows {
 		chunk := hashes[start:min(start+lookupRows, len(hashes))]
 		args := make([]any, len(chunk))
@@ -89,8 +112,26 @@ func (s *Store) InsertBatch(ctx context.Context, category string, records []Reco
 	root := merkle.NewFromLeafHashes(blocks).Root().String()
 	b := Batch{ID: name(root), Category: category, Root: root, LeafCount: len(records),
 		CreatedAt: s.now().UTC().Truncate(time.Microsecond)}
+	var err error
+	if s.d == postgresDialect {
+		err = s.copyBatch(ctx, b, records, blocks, leaves)
+	} else {
+		err = s.insertBatchRows(ctx, b, records, blocks, leaves)
+	}
+	if err != nil {
+		if errors.Is(err, ErrExists) {
+			return Batch{}, err
+		}
+		return Batch{}, fmt.Errorf("store: insert batch: %w", err)
+	}
+	return b, nil
+}
+
+// insertBatchRows writes a batch, its records and its leaf blocks in one
+// transaction through multi-row INSERTs (SQLite).
+func (s *Store) insertBatchRows(ctx context.Context, b Batch, records []Record, blocks, leaves []merkle.Hash) error {
 	now := s.d.ts(b.CreatedAt)
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `INSERT INTO batches (id, category, root, leaf_count, created_at)
 			VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING`, b.ID, b.Category, b.Root, b.LeafCount, now)
 		if err := affectedOne(res, err); err != nil {
@@ -108,7 +149,7 @@ func (s *Store) InsertBatch(ctx context.Context, category string, records []Reco
 			if r.Salt != nil {
 				salt = r.Salt
 			}
-			if err := recs.add(ctx, r.CitizenRef, category, r.RecordDate, r.Body, r.Hash, salt, b.ID, i, now); err != nil {
+			if err := recs.add(ctx, r.CitizenRef, b.Category, r.RecordDate, r.Body, r.Hash, salt, b.ID, i, now); err != nil {
 				return err
 			}
 		}
@@ -116,12 +157,8 @@ func (s *Store) InsertBatch(ctx context.Context, category string, records []Reco
 			return err
 		}
 		for k, h := range blocks {
-			blob := make([]byte, 0, 32*LeafBlockSize)
-			for _, l := range leaves[k*LeafBlockSize : min((k+1)*LeafBlockSize, len(leaves))] {
-				blob = append(blob, l[:]...)
-			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO batch_leaf_blocks (batch_id, block, block_hash, leaves)
-				VALUES ($1, $2, $3, $4)`, b.ID, k, h.String(), blob); err != nil {
+				VALUES ($1, $2, $3, $4)`, b.ID, k, h.String(), leafBlob(leaves, k)); err != nil {
 				return err
 			}
 		}
@@ -130,13 +167,76 @@ func (s *Store) InsertBatch(ctx context.Context, category string, records []Reco
 		}
 		return nil
 	})
+}
+
+// copyBatch writes a batch, its records and its leaf blocks in one
+// transaction on PostgreSQL, the records and blocks through COPY: the
+// server parses no statement and plans nothing per row, which makes a
+// large import several times faster than multi-row INSERTs. COPY has no
+// ON CONFLICT: a record already stored aborts the transaction with a
+// unique violation, reported as ErrExists, as InsertBatch promises.
+func (s *Store) copyBatch(ctx context.Context, b Batch, records []Record, blocks, leaves []merkle.Hash) error {
+	conn, err := s.db.Conn(ctx)
 	if err != nil {
-		if errors.Is(err, ErrExists) {
-			return Batch{}, err
-		}
-		return Batch{}, fmt.Errorf("store: insert batch: %w", err)
+		return err
 	}
-	return b, nil
+	defer conn.Close()
+	err = conn.Raw(func(driverConn any) error {
+		dc, ok := driverConn.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("store: PostgreSQL connection is a %T", driverConn)
+		}
+		tx, err := dc.Conn().Begin(ctx)
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback(ctx)
+		tag, err := tx.Exec(ctx, `INSERT INTO batches (id, category, root, leaf_count, created_at)
+			VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING`, b.ID, b.Category, b.Root, b.LeafCount, b.CreatedAt)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() != 1 {
+			return fmt.Errorf("%w: batch %s", ErrExists, b.ID)
+		}
+		n, err := tx.CopyFrom(ctx, pgx.Identifier{"records"},
+			[]string{"citizen_ref", "category", "record_date", "body", "record_hash", "salt", "batch_id", "leaf_index", "created_at"},
+			pgx.CopyFromSlice(len(records), func(i int) ([]any, error) {
+				r := records[i]
+				var salt []byte
+				if r.Salt != nil {
+					salt = r.Salt
+				}
+				return []any{r.CitizenRef, b.Category, r.RecordDate, r.Body, r.Hash, salt, b.ID, int32(i), b.CreatedAt}, nil
+			}))
+		if err != nil {
+			return err
+		}
+		if n != int64(len(records)) {
+			return fmt.Errorf("store: copied %d records of %d", n, len(records))
+		}
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"batch_leaf_blocks"}, []string{"batch_id", "block", "block_hash", "leaves"},
+			pgx.CopyFromSlice(len(blocks), func(k int) ([]any, error) {
+				return []any{b.ID, int32(k), blocks[k].String(), leafBlob(leaves, k)}, nil
+			})); err != nil {
+			return err
+		}
+		return tx.Commit(ctx)
+	})
+	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok && pgErr.Code == "23505" {
+		return fmt.Errorf("%w: a record of the batch is already stored", ErrExists)
+	}
+	return err
+}
+
+// leafBlob is block k of leaves as stored: its leaf hashes end to end.
+func leafBlob(leaves []merkle.Hash, k int) []byte {
+	part := leaves[k*LeafBlockSize : min((k+1)*LeafBlockSize, len(leaves))]
+	blob := make([]byte, 0, 32*len(part))
+	for _, l := range part {
+		blob = append(blob, l[:]...)
+	}
+	return blob
 }
 
 // bulkInsert writes rows, many to a statement, through one statement

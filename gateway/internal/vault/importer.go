@@ -1,12 +1,8 @@
 package vault
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -69,14 +65,16 @@ const (
 	// MB of records of 300 bytes, a 16-node proof).
 	MaxBatchSize             = 1 << 16
 	DefaultAnchorParallelism = 8
+	DefaultStoreParallelism  = 2
 	DefaultMaxLineBytes      = 64 << 10
 )
 
 // Importer loads records from JSON Lines into the digital safe, groups them
 // into Merkle batches and anchors the batches.
 //
-// Import streams: it reads, checks and hashes lines while the batch before
-// is written and earlier batches are anchored, so its memory is bounded by
+// Import streams: it reads, checks and hashes lines (on ParseWorkers
+// goroutines) while the batch before is written and earlier batches are
+// anchored, so its memory is bounded by
 // two batches of records, whatever the size of the input. Each batch is
 // stored with its records in one transaction, and up to AnchorParallelism
 // anchor transactions are in flight at once.
@@ -104,6 +102,13 @@ type Importer struct {
 	AnchorParallelism int
 	// MaxLineBytes bounds one line (DefaultMaxLineBytes if 0).
 	MaxLineBytes int
+	// ParseWorkers is how many goroutines check and hash lines at once
+	// (GOMAXPROCS if 0).
+	ParseWorkers int
+	// StoreParallelism is how many batches are written to a PostgreSQL
+	// store at once (DefaultStoreParallelism if 0). SQLite has a single
+	// writer: on SQLite batches are written one at a time.
+	StoreParallelism int
 	// Now is the clock (time.Now if nil): the reference date for ID
 	// numbers and the anchoring time.
 	Now func() time.Time
@@ -157,8 +162,9 @@ func (im *Importer) Import(ctx context.Context, category string, r io.Reader) (I
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	// Three stages: reading and hashing (a goroutine), storing (here) and
-	// anchoring (a pool). Channels of one element bound what is in memory.
+	// Three stages: reading and hashing (a goroutine and ParseWorkers),
+	// storing (StoreParallelism batches at once) and anchoring (a pool).
+	// Channels of a few elements bound what is in memory.
 	chunks := make(chan []store.Record, 1)
 	var readErr error
 	go func() {
@@ -167,21 +173,21 @@ func (im *Importer) Import(ctx context.Context, category string, r io.Reader) (I
 	}()
 	anchors := im.startAnchoring(ctx)
 	var storeErr error
-	for chunk := range chunks {
+	for w := range im.storeChunks(ctx, category, chunks) {
+		<-w.done
 		if storeErr != nil {
-			continue // drain, so the reader ends
+			continue // drain, so the reader and the writers end
 		}
-		b, inserted, err := im.storeBatch(ctx, category, chunk)
-		if err != nil {
-			storeErr = err
+		if w.err != nil {
+			storeErr = w.err
 			cancel()
 			continue
 		}
-		res.Inserted += inserted
-		res.Duplicates += len(chunk) - inserted
-		if inserted > 0 {
-			res.Batches = append(res.Batches, b)
-			anchors.add(b)
+		res.Inserted += w.inserted
+		res.Duplicates += w.total - w.inserted
+		if w.inserted > 0 {
+			res.Batches = append(res.Batches, w.batch)
+			anchors.add(w.batch)
 		}
 	}
 	anchored, anchorErr := anchors.wait()
@@ -207,92 +213,133 @@ func (im *Importer) Import(ctx context.Context, category string, r io.Reader) (I
 }
 
 // read scans the dataset and sends its records, hashed and salted, in
-// chunks of the batch size. It counts the non-blank lines into lines.
+// chunks of the batch size. It sets lines to the non-blank lines read.
 func (im *Importer) read(ctx context.Context, category string, r io.Reader, out chan<- []store.Record, lines *int) error {
-	maxLine := im.MaxLineBytes
-	if maxLine <= 0 {
-		maxLine = DefaultMaxLineBytes
-	}
 	size := im.batchSize()
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, min(maxLine, 64<<10)), maxLine)
-	ref := im.now()
 	chunk := make([]store.Record, 0, min(size, 4096))
-	send := func() bool {
+	send := func() error {
 		select {
 		case out <- chunk:
 			chunk = make([]store.Record, 0, min(size, 4096))
-			return true
+			return nil
 		case <-ctx.Done():
-			return false
-		}
-	}
-	// One allocation of salts for many records.
-	var salts []byte
-	line := 0
-	for sc.Scan() {
-		line++
-		body := bytes.TrimSpace(sc.Bytes())
-		if len(body) == 0 {
-			continue
-		}
-		*lines++
-		rec, err := im.parseLine(body, category, ref)
-		if err != nil {
-			return &LineError{Line: line, Err: err}
-		}
-		// The record's salt, kept next to it: its Merkle leaf is
-		// SHA-256(0x00 ‖ salt ‖ record hash). A record already stored keeps
-		// the salt it was first stored with.
-		if len(salts) < merkle.SaltSize {
-			salts = make([]byte, 256*merkle.SaltSize)
-			rand.Read(salts)
-		}
-		rec.Salt, salts = salts[:merkle.SaltSize:merkle.SaltSize], salts[merkle.SaltSize:]
-		chunk = append(chunk, rec)
-		if len(chunk) == size && !send() {
 			return ctx.Err()
 		}
 	}
-	if err := sc.Err(); err != nil {
-		if errors.Is(err, bufio.ErrTooLong) {
-			return &LineError{Line: line + 1, Err: fmt.Errorf("%w: over %d bytes", ErrLineTooLong, maxLine)}
+	n, err := im.scan(ctx, category, r, func(rec store.Record) error {
+		chunk = append(chunk, rec)
+		if len(chunk) == size {
+			return send()
 		}
-		return fmt.Errorf("vault: read dataset: %w", err)
+		return nil
+	})
+	*lines = n
+	if err != nil {
+		return err
 	}
-	if len(chunk) > 0 && !send() {
-		return ctx.Err()
+	if len(chunk) > 0 {
+		return send()
 	}
 	return nil
 }
 
-// storeBatch stores the records of chunk not already stored (nor repeated
-// within it) as one batch and returns it with the number stored; with none
-// new, it stores nothing.
-func (im *Importer) storeBatch(ctx context.Context, category string, chunk []store.Record) (store.Batch, int, error) {
-	hashes := make([]string, len(chunk))
-	for i, r := range chunk {
+// write is one chunk of records being stored as a batch.
+type write struct {
+	done     chan struct{} // closed when the fields below are set
+	total    int           // records in the chunk
+	inserted int           // records stored (the rest were stored before)
+	batch    store.Batch
+	err      error
+}
+
+// storeChunks stores each chunk's new records as one batch, up to
+// StoreParallelism batches at once, and returns the writes in chunk order.
+//
+// Which records are new is decided one chunk after another: a record is
+// skipped if a write in progress holds it, or else if the store has it.
+// That order matters: a write removes its records from those in progress
+// only once it has committed, so a record is seen either in progress or in
+// the store, never in neither.
+func (im *Importer) storeChunks(ctx context.Context, category string, chunks <-chan []store.Record) <-chan *write {
+	writers := im.StoreParallelism
+	if writers <= 0 {
+		writers = DefaultStoreParallelism
+	}
+	if im.Store.Backend() != "postgres" {
+		writers = 1
+	}
+	out := make(chan *write, writers)
+	go func() {
+		defer close(out)
+		var mu sync.Mutex
+		inProgress := map[string]bool{}
+		slots := make(chan struct{}, writers)
+		for chunk := range chunks {
+			w := &write{done: make(chan struct{}), total: len(chunk)}
+			out <- w
+			if ctx.Err() != nil {
+				w.err = ctx.Err()
+				close(w.done)
+				continue
+			}
+			mu.Lock()
+			fresh := make([]store.Record, 0, len(chunk))
+			for _, r := range chunk {
+				if !inProgress[r.Hash] {
+					fresh = append(fresh, r)
+				}
+			}
+			mu.Unlock()
+			fresh, err := im.unstored(ctx, fresh)
+			if err != nil || len(fresh) == 0 {
+				w.err = err
+				close(w.done)
+				continue
+			}
+			mu.Lock()
+			for _, r := range fresh {
+				inProgress[r.Hash] = true
+			}
+			mu.Unlock()
+			slots <- struct{}{}
+			go func() {
+				defer func() { <-slots }()
+				w.batch, w.err = im.Store.InsertBatch(ctx, category, fresh, func(root string) string { return BatchID(category, root) })
+				if w.err != nil {
+					w.err = fmt.Errorf("vault: store batch: %w", w.err)
+				} else {
+					w.inserted = len(fresh)
+				}
+				mu.Lock()
+				for _, r := range fresh {
+					delete(inProgress, r.Hash)
+				}
+				mu.Unlock()
+				close(w.done)
+			}()
+		}
+	}()
+	return out
+}
+
+// unstored returns the records the store does not have, each once.
+func (im *Importer) unstored(ctx context.Context, recs []store.Record) ([]store.Record, error) {
+	hashes := make([]string, len(recs))
+	for i, r := range recs {
 		hashes[i] = r.Hash
 	}
 	stored, err := im.Store.StoredHashes(ctx, hashes)
 	if err != nil {
-		return store.Batch{}, 0, err
+		return nil, err
 	}
-	fresh := chunk[:0]
-	for _, r := range chunk {
+	fresh := recs[:0]
+	for _, r := range recs {
 		if !stored[r.Hash] {
 			stored[r.Hash] = true // a line repeated in the chunk is stored once
 			fresh = append(fresh, r)
 		}
 	}
-	if len(fresh) == 0 {
-		return store.Batch{}, 0, nil
-	}
-	b, err := im.Store.InsertBatch(ctx, category, fresh, func(root string) string { return BatchID(category, root) })
-	if err != nil {
-		return store.Batch{}, 0, fmt.Errorf("vault: store batch: %w", err)
-	}
-	return b, len(fresh), nil
+	return fresh, nil
 }
 
 func (im *Importer) categories() []string {
@@ -304,19 +351,15 @@ func (im *Importer) categories() []string {
 
 // parseLine validates one line and returns the record to store.
 func (im *Importer) parseLine(body []byte, category string, ref time.Time) (store.Record, error) {
-	members, err := objectMembers(body)
+	fields, err := objectFields(body, "category", "citizen_id", "record_date")
 	if err != nil {
 		return store.Record{}, ErrMalformed
 	}
-	var cat, citizen, date string
-	for _, m := range []struct {
-		name string
-		dst  *string
-	}{{"category", &cat}, {"citizen_id", &citizen}, {"record_date", &date}} {
-		raw, ok := members[m.name]
-		if !ok || json.Unmarshal(raw, m.dst) != nil {
-			return store.Record{}, ErrMalformed
-		}
+	cat, ok1 := stringField(fields[0])
+	citizen, ok2 := stringField(fields[1])
+	date, ok3 := stringField(fields[2])
+	if !ok1 || !ok2 || !ok3 {
+		return store.Record{}, ErrMalformed
 	}
 	if cat != category {
 		return store.Record{}, ErrWrongCategory
@@ -329,39 +372,9 @@ func (im *Importer) parseLine(body []byte, category string, ref time.Time) (stor
 		return store.Record{}, fmt.Errorf("%w (%w)", ErrBadCitizenID, err)
 	}
 	citizenRef := im.Pseudonymiser.ref(id)
-	stored := bytes.Clone(body)
-	sum := RecordHash(stored)
-	return store.Record{CitizenRef: citizenRef, Category: cat, RecordDate: date, Body: stored, Hash: hex.EncodeToString(sum[:])}, nil
-}
-
-// objectMembers parses a JSON object and returns its members, refusing
-// anything else, duplicate member names (which parsers resolve
-// differently) and trailing data.
-func objectMembers(data []byte) (map[string]json.RawMessage, error) {
-	if !json.Valid(data) {
-		return nil, errors.New("invalid JSON")
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
-		return nil, errors.New("not an object")
-	}
-	members := map[string]json.RawMessage{}
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil, err
-		}
-		name, _ := tok.(string)
-		if _, dup := members[name]; dup {
-			return nil, errors.New("duplicate member")
-		}
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return nil, err
-		}
-		members[name] = raw
-	}
-	return members, nil
+	sum := RecordHash(body)
+	return store.Record{CitizenRef: citizenRef, Category: cat, RecordDate: date, Body: body[:len(body):len(body)],
+		Hash: hex.EncodeToString(sum[:])}, nil
 }
 
 // SealBatches groups the unbatched records of a category into batches of

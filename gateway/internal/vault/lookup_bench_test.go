@@ -42,13 +42,7 @@ func BenchmarkSafeLookup(b *testing.B) {
 	citizens := envInt(b, "QUANCHAIN_SAFE_CITIZENS", 10_000)
 	records := envInt(b, "QUANCHAIN_SAFE_RECORDS", 100_000)
 	batch := min(envInt(b, "QUANCHAIN_SAFE_BATCH", DefaultBatchSize), MaxBatchSize)
-	for _, backend := range []struct {
-		name string
-		dsn  func(b *testing.B) string
-	}{
-		{"sqlite", func(b *testing.B) string { return "sqlite://" + filepath.Join(b.TempDir(), "safe.db") }},
-		{"postgres", benchPostgres},
-	} {
+	for _, backend := range benchBackends {
 		if only := os.Getenv("QUANCHAIN_SAFE_BACKEND"); only != "" && only != backend.name {
 			continue
 		}
@@ -153,10 +147,25 @@ func benchLookups(b *testing.B, st *store.Store, citizens, records int) {
 	b.ReportMetric(float64(found)/float64(b.N), "records/lookup")
 }
 
+// benchBackends are the stores the scale benchmarks run on: a fresh SQLite
+// file, and a fresh database on PostgreSQL ("" if it does not answer).
+var benchBackends = []struct {
+	name string
+	dsn  func(b *testing.B) string
+}{
+	{"sqlite", func(b *testing.B) string { return "sqlite://" + filepath.Join(b.TempDir(), "safe.db") }},
+	{"postgres", benchPostgres},
+}
+
 // benchPostgres creates a database for the benchmark on the server of
 // QUANCHAIN_TEST_PG (the store tests' default if unset) and returns its
 // DSN, or "" if the server does not answer.
-func benchPostgres(b *testing.B) string {
+func benchPostgres(b *testing.B) string { return postgresDSN(b) }
+
+// postgresDSN creates a database for the test on the server of
+// QUANCHAIN_TEST_PG (the store tests' default if unset), dropped at its
+// end, and returns its DSN, or "" if the server does not answer.
+func postgresDSN(b testing.TB) string {
 	admin := os.Getenv("QUANCHAIN_TEST_PG")
 	if admin == "" {
 		admin = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
