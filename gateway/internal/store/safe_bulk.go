@@ -24,50 +24,44 @@ import (
 // stored, for an importer that skips them before it builds a batch.
 func (s *Store) StoredHashes(ctx context.Context, hashes []string) (map[string]bool, error) {
 	stored := map[string]bool{}
+	// On PostgreSQL one query, the hashes as one array parameter; on
+	// SQLite IN lists of lookupRows.
+	step := lookupRows
 	if s.d == postgresDialect {
-		// One query, the hashes as one array parameter.
-		rows, err := s.db.QueryContext(ctx, `SELECT record_hash FROM records WHERE record_hash = ANY($1)`, hashes)
-		if err != nil {
-			return nil, fmt.Errorf("store: stored hashes: %w", err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var h string
-			if err := rows.Scan(&h); err != nil {
-				return nil, fmt.Errorf("store: stored hashes: %w", err)
-			}
-			stored[h] = true
-		}
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("store: stored hashes: %w", err)
-		}
-		return stored, nil
+		step = max(len(hashes), 1)
 	}
-	for start := 0; start < len(hashes); start += lookupRows {
-		chunk := hashes[start:min(start+lookupRows, len(hashes))]
-		args := make([]any, len(chunk))
-		for i, h := range chunk {
-			args[i] = h
-		}
-		rows, err := s.db.QueryContext(ctx, `SELECT record_hash FROM records WHERE record_hash IN (`+
-			placeholders(1, len(chunk))+`)`, args...)
-		if err != nil {
-			return nil, fmt.Errorf("store: stored hashes: %w", err)
-		}
-		for rows.Next() {
-			var h string
-			if err := rows.Scan(&h); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("store: stored hashes: %w", err)
+	for start := 0; start < len(hashes); start += step {
+		chunk := hashes[start:min(start+step, len(hashes))]
+		query, args := `SELECT record_hash FROM records WHERE record_hash = ANY($1)`, []any{chunk}
+		if s.d != postgresDialect {
+			args = make([]any, len(chunk))
+			for i, h := range chunk {
+				args[i] = h
 			}
-			stored[h] = true
+			query = `SELECT record_hash FROM records WHERE record_hash IN (` + placeholders(1, len(chunk)) + `)`
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+		if err := s.collectHashes(ctx, stored, query, args); err != nil {
 			return nil, fmt.Errorf("store: stored hashes: %w", err)
 		}
 	}
 	return stored, nil
+}
+
+// collectHashes adds the record hashes query returns to stored.
+func (s *Store) collectHashes(ctx context.Context, stored map[string]bool, query string, args []any) error {
+	rows, err := s.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var h string
+		if err := rows.Scan(&h); err != nil {
+			return err
+		}
+		stored[h] = true
+	}
+	return rows.Err()
 }
 
 // lookupRows is how many hashes one IN list of StoredHashes holds.

@@ -64,6 +64,17 @@ func TestInsertBatch(t *testing.T) {
 		if err != nil || len(stored) != 2 || !stored[recs[0].Hash] || !stored[recs[n-1].Hash] {
 			t.Errorf("StoredHashes: %v, %v; want the two stored", stored, err)
 		}
+		// More hashes than one IN list holds on SQLite: the stored ones at
+		// both ends are found.
+		many := []string{recs[0].Hash}
+		for i := range 2 * lookupRows {
+			many = append(many, ref(10_000+i))
+		}
+		many = append(many, recs[n-1].Hash)
+		stored, err = s.StoredHashes(ctx, many)
+		if err != nil || len(stored) != 2 || !stored[recs[0].Hash] || !stored[recs[n-1].Hash] {
+			t.Errorf("StoredHashes of %d: %d found, %v; want the two stored", len(many), len(stored), err)
+		}
 
 		// A record already stored fails the whole batch, which leaves
 		// nothing behind.

@@ -73,11 +73,12 @@ const (
 // into Merkle batches and anchors the batches.
 //
 // Import streams: it reads, checks and hashes lines (on ParseWorkers
-// goroutines) while the batch before is written and earlier batches are
-// anchored, so its memory is bounded by
-// two batches of records, whatever the size of the input. Each batch is
-// stored with its records in one transaction, and up to AnchorParallelism
-// anchor transactions are in flight at once.
+// goroutines) while the batches before are written (StoreParallelism at
+// once) and earlier batches are anchored, so its memory is bounded by a
+// few batches of records — the one being read, the one waiting and those
+// being written — whatever the size of the input. Each batch is stored
+// with its records in one transaction, and up to AnchorParallelism anchor
+// transactions are in flight at once.
 //
 // Import is restartable: records already stored (same hash) are skipped,
 // records an earlier version left unbatched are batched by the next run, and
