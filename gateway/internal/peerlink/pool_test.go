@@ -12,12 +12,15 @@ import (
 
 // TestPeerClientReusesConnections sends two bursts of 128 concurrent
 // requests through a member-gateway client, as 128 concurrent data
-// requests do, and counts the TLS connections the server accepts. The
-// second burst never dials: over HTTP/1.1 it reuses the first's 128
-// connections (with 16 kept idle, as before, it dialled 112 again). Over
-// HTTP/2 the requests share one connection once there is one (the
-// readiness check's ping opens it); a burst that finds none dials one per
-// request (74 to 156 over four runs), and they are all kept and reused.
+// requests do, and counts the TLS connections the server accepts. Over
+// HTTP/1.1 the second burst reuses the first's 128 connections (with 16
+// kept idle, as before, it dialled 112 again). Over HTTP/2 the requests
+// share one connection once there is one (the readiness check's ping
+// opens it). A burst that finds none races to dial many (55 to 156 in the
+// runs seen), and how many of those Go's HTTP/2 client keeps depends on
+// the scheduling of the dials: on a loaded machine the second burst
+// dialled 73 again. That case is logged, not asserted: the gateway does
+// not rely on it, as its readiness check opens the connection first.
 func TestPeerClientReusesConnections(t *testing.T) {
 	const concurrent = 128
 	for _, tc := range []struct {
@@ -25,10 +28,11 @@ func TestPeerClientReusesConnections(t *testing.T) {
 		http2 bool
 		warm  bool  // one request first, as the readiness check's ping
 		most  int64 // connections the server may accept; 0: any
+		reuse bool  // the second burst must dial nothing
 	}{
-		{"HTTP/2", true, true, 1},
-		{"HTTP/2 cold", true, false, 0},
-		{"HTTP/1.1", false, false, concurrent},
+		{"HTTP/2", true, true, 1, true},
+		{"HTTP/2 cold", true, false, 0, false},
+		{"HTTP/1.1", false, false, concurrent, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var conns atomic.Int64
@@ -85,7 +89,7 @@ func TestPeerClientReusesConnections(t *testing.T) {
 				after[burst] = conns.Load()
 				t.Logf("%s: %d connections after burst %d", tc.name, after[burst], burst+1)
 			}
-			if after[1] != after[0] {
+			if tc.reuse && after[1] != after[0] {
 				t.Fatalf("the second burst dialled %d connections", after[1]-after[0])
 			}
 			if tc.most > 0 && after[1] > tc.most {
