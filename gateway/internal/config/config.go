@@ -129,6 +129,10 @@ type Config struct {
 	// ImportWriters is how many batches a dataset import writes to a
 	// PostgreSQL store at once (1–16); SQLite writes one at a time.
 	ImportWriters int
+	// ImportTimeout bounds a dataset import, its upload included (1 minute
+	// to 24 hours). It replaces RequestTimeout on the import route, and
+	// the HTTP server's read and write timeouts for that request.
+	ImportTimeout time.Duration
 	// ReadHeaderTimeout, ReadTimeout, WriteTimeout and IdleTimeout bound the
 	// HTTP server; RequestTimeout bounds one handler's work (ledger calls
 	// included); ShutdownTimeout bounds the graceful shutdown.
@@ -184,6 +188,7 @@ func Defaults() Config {
 		ImportBatchSize: 1024,
 		ImportAnchors:   8,
 		ImportWriters:   2,
+		ImportTimeout:   30 * time.Minute,
 		LoginPerMinute:  5,
 		// Five logins per citizen in 15 minutes; sessions of
 		// 30 minutes' inactivity, 12 hours in all.
@@ -260,6 +265,7 @@ func Load(args, env []string, usage io.Writer) (*Config, error) {
 	fs.Int64Var(&c.ImportLimit, "import-limit", c.ImportLimit, "largest dataset import body in bytes (provider admin API)")
 	fs.IntVar(&c.ImportBatchSize, "import-batch-size", c.ImportBatchSize, "records per Merkle batch of a dataset import, 1–65536 (provider)")
 	fs.IntVar(&c.ImportAnchors, "import-anchors", c.ImportAnchors, "anchor transactions a dataset import keeps in flight, 1–64 (provider)")
+	fs.DurationVar(&c.ImportTimeout, "import-timeout", c.ImportTimeout, "how long a dataset import may take, its upload included, 1m–24h (provider; replaces the request, read and write timeouts for it)")
 	fs.IntVar(&c.ImportWriters, "import-writers", c.ImportWriters, "batches a dataset import writes to PostgreSQL at once, 1–16 (provider; SQLite writes one at a time)")
 	fs.DurationVar(&c.ReadHeaderTimeout, "read-header-timeout", c.ReadHeaderTimeout, "HTTP read-header timeout")
 	fs.DurationVar(&c.ReadTimeout, "read-timeout", c.ReadTimeout, "HTTP read timeout")
@@ -480,6 +486,9 @@ func (c *Config) Validate() error {
 	}
 	if c.ImportWriters < 1 || c.ImportWriters > 16 {
 		bad("import-writers: %d is outside 1–16", c.ImportWriters)
+	}
+	if c.ImportTimeout < time.Minute || c.ImportTimeout > 24*time.Hour {
+		bad("import-timeout: %s is outside 1m–24h", c.ImportTimeout)
 	}
 	for _, t := range []struct {
 		name string

@@ -4,6 +4,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestImportLimit(t *testing.T) {
@@ -39,8 +40,11 @@ func TestImportBatching(t *testing.T) {
 	if err != nil || c.ImportBatchSize != 65536 || c.ImportAnchors != 16 || c.ImportWriters != 4 {
 		t.Fatalf("QC_IMPORT_BATCH_SIZE, QC_IMPORT_ANCHORS, QC_IMPORT_WRITERS: %v %+v", err, c)
 	}
+	if c.ImportTimeout != 30*time.Minute {
+		t.Errorf("import timeout %s, want 30m by default", c.ImportTimeout)
+	}
 	for _, bad := range [][]string{{"--import-batch-size", "0"}, {"--import-batch-size", "65537"}, {"--import-anchors", "0"}, {"--import-anchors", "65"},
-		{"--import-writers", "0"}, {"--import-writers", "17"}} {
+		{"--import-writers", "0"}, {"--import-writers", "17"}, {"--import-timeout", "30s"}, {"--import-timeout", "25h"}} {
 		if _, err := Load(append(base, bad...), nil, io.Discard); err == nil || !strings.Contains(err.Error(), bad[0][2:]) {
 			t.Errorf("%v: err = %v", bad, err)
 		}

@@ -30,7 +30,7 @@ var adminRoutes = []route{
 	{method: "POST", pattern: "/admin/v1/oauth/token", handle: (*Server).adminToken},
 	{method: "POST", pattern: "/admin/v1/clients", role: config.RoleProvider, auth: auth.KindInstitution, handle: (*Server).adminCreateClient},
 	{method: "POST", pattern: "/admin/v1/datasets/{category}/import", role: config.RoleProvider, auth: auth.KindInstitution,
-		bodyLimit: importLimit, handle: (*Server).adminImportDataset},
+		bodyLimit: importLimit, long: importTimeout, handle: (*Server).adminImportDataset},
 	{method: "GET", pattern: "/admin/v1/deliveries", auth: auth.KindInstitution, handle: (*Server).adminListDeliveryLog},
 	{method: "GET", pattern: "/admin/v1/webhooks/deliveries", role: config.RoleRequester, auth: auth.KindInstitution, handle: (*Server).adminListDeliveries},
 	{method: "POST", pattern: "/admin/v1/webhooks/deliveries/{id}/retry", role: config.RoleRequester, auth: auth.KindInstitution, handle: (*Server).adminRetryDelivery},

@@ -12,14 +12,25 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 
 	"github.com/quanchain/quanchain/chaincode/model"
+	"github.com/quanchain/quanchain/gateway/internal/config"
 	"github.com/quanchain/quanchain/gateway/internal/vault"
 )
 
 // importLimit is the body limit of the dataset import.
+// importTimeout bounds an import, its upload included
+// (config.Config.ImportTimeout).
+func importTimeout(s *Server) time.Duration {
+	if s.Config.ImportTimeout > 0 {
+		return s.Config.ImportTimeout
+	}
+	return config.Defaults().ImportTimeout
+}
+
 func importLimit(s *Server) int64 {
 	if s.Config.ImportLimit > 0 {
 		return s.Config.ImportLimit
@@ -83,10 +94,14 @@ func (s *Server) adminImportDataset(w http.ResponseWriter, r *http.Request) erro
 		return apiErr(http.StatusForbidden, string(model.CodeForbiddenMSP), "category %s is provided by another organisation", category)
 	}
 
+	// Another import running is waited for as long as any request may
+	// take (RequestTimeout), not as long as an import may.
+	wait, stopWaiting := context.WithTimeout(ctx, s.Config.RequestTimeout)
+	defer stopWaiting()
 	select {
 	case a.importing <- struct{}{}:
 		defer func() { <-a.importing }()
-	case <-ctx.Done():
+	case <-wait.Done():
 		return apiErr(http.StatusServiceUnavailable, CodeImportBusy, "another import is running; retry later")
 	}
 	// The body is checked as it arrives and kept in a spool file, which

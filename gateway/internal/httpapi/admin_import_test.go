@@ -3,8 +3,11 @@ package httpapi
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -269,4 +272,48 @@ func TestAdminImportBusy(t *testing.T) {
 	if w.Code != http.StatusServiceUnavailable || errCode(t, w) != CodeImportBusy || !f.safeEmpty(t) {
 		t.Fatalf("busy: %d %s", w.Code, w.Body)
 	}
+}
+
+// TestAdminImportOutlivesServerTimeouts uploads a dataset more slowly than
+// the HTTP server's read and write timeouts and the request timeout allow
+// any other request: the import route has its own (ImportTimeout), so the
+// upload is read to its end and the import answered.
+func TestAdminImportOutlivesServerTimeouts(t *testing.T) {
+	f := newImportHarness(t, func(c *config.Config) {
+		c.RequestTimeout, c.ImportTimeout = 200*time.Millisecond, time.Minute
+	})
+	srv := httptest.NewUnstartedServer(f.h.srv)
+	srv.Config.ReadTimeout, srv.Config.WriteTimeout = 300*time.Millisecond, 600*time.Millisecond
+	srv.Start()
+	defer srv.Close()
+
+	data := housingFund(t)
+	lines := bytes.Count(data, []byte("\n"))
+	body, upload := io.Pipe()
+	go func() {
+		// Four parts, 250 ms apart: a second in all.
+		for i, n := 0, len(data)/4+1; i < len(data); i += n {
+			time.Sleep(250 * time.Millisecond)
+			if _, err := upload.Write(data[i:min(i+n, len(data))]); err != nil {
+				return
+			}
+		}
+		upload.Close()
+	}()
+	req, err := http.NewRequest("POST", srv.URL+"/admin/v1/datasets/housing_fund/import", body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+f.h.token)
+	req.Header.Set("Content-Type", "application/x-ndjson")
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatalf("import: %v", err)
+	}
+	defer resp.Body.Close()
+	var res importResult
+	if err := json.NewDecoder(resp.Body).Decode(&res); resp.StatusCode != http.StatusOK || err != nil || res.Inserted != lines {
+		t.Fatalf("import: %d, %+v (%v); want 200 and %d records", resp.StatusCode, res, err, lines)
+	}
+
 }

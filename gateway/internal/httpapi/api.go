@@ -172,7 +172,10 @@ type route struct {
 	idempotent bool
 	// bodyLimit, if set, replaces Config.BodyLimit for the route.
 	bodyLimit func(s *Server) int64
-	handle    func(s *Server, w http.ResponseWriter, r *http.Request) error
+	// long, if set, replaces Config.RequestTimeout for the route, and the
+	// HTTP server's read and write timeouts for its requests.
+	long   func(s *Server) time.Duration
+	handle func(s *Server, w http.ResponseWriter, r *http.Request) error
 }
 
 // routes is every route of the API: the common and institution routes
@@ -291,6 +294,9 @@ func (s *Server) chain(rt route) http.Handler {
 	h = s.rateLimit(h)
 	if rt.auth != "" {
 		h = s.Tokens.Require(rt.auth, s.renderError)(h)
+	}
+	if rt.long != nil {
+		return longRequest(rt.long(s))(h)
 	}
 	return timeout(s.Config.RequestTimeout)(h)
 }

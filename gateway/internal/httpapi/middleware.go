@@ -188,6 +188,26 @@ func timeout(d time.Duration) func(http.Handler) http.Handler {
 	}
 }
 
+// longRequest is timeout for a route that may take longer than the HTTP
+// server's read and write timeouts (a dataset import): it moves the
+// connection's deadlines to d from now, and a little later for the answer,
+// so that a slow upload or a long import is not cut off.
+func longRequest(d time.Duration) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			deadline := time.Now().Add(d)
+			rc := http.NewResponseController(w)
+			// Not every writer has a connection (a test's recorder):
+			// ErrNotSupported leaves the server's timeouts as they are.
+			_ = rc.SetReadDeadline(deadline)
+			_ = rc.SetWriteDeadline(deadline.Add(10 * time.Second))
+			ctx, cancel := context.WithDeadline(r.Context(), deadline)
+			defer cancel()
+			next.ServeHTTP(w, r.WithContext(ctx))
+		})
+	}
+}
+
 // bodyLimit caps the request body; reading past it fails with a
 // *http.MaxBytesError, rendered 413 BODY_TOO_LARGE.
 func bodyLimit(n int64) func(http.Handler) http.Handler {
