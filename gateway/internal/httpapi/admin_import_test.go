@@ -315,5 +315,4 @@ func TestAdminImportOutlivesServerTimeouts(t *testing.T) {
 	if err := json.NewDecoder(resp.Body).Decode(&res); resp.StatusCode != http.StatusOK || err != nil || res.Inserted != lines {
 		t.Fatalf("import: %d, %+v (%v); want 200 and %d records", resp.StatusCode, res, err, lines)
 	}
-
 }

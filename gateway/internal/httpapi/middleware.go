@@ -189,11 +189,12 @@ func timeout(d time.Duration) func(http.Handler) http.Handler {
 }
 
 // longRequest is timeout for a route that may take longer than the HTTP
-// server's read and write timeouts (a dataset import): it moves the
+// server's read and write timeouts (a dataset import): it also moves the
 // connection's deadlines to d from now, and a little later for the answer,
 // so that a slow upload or a long import is not cut off.
 func longRequest(d time.Duration) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
+		limited := timeout(d)(next)
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			deadline := time.Now().Add(d)
 			rc := http.NewResponseController(w)
@@ -201,9 +202,7 @@ func longRequest(d time.Duration) func(http.Handler) http.Handler {
 			// ErrNotSupported leaves the server's timeouts as they are.
 			_ = rc.SetReadDeadline(deadline)
 			_ = rc.SetWriteDeadline(deadline.Add(10 * time.Second))
-			ctx, cancel := context.WithDeadline(r.Context(), deadline)
-			defer cancel()
-			next.ServeHTTP(w, r.WithContext(ctx))
+			limited.ServeHTTP(w, r)
 		})
 	}
 }
